@@ -1,0 +1,44 @@
+# Two entry points: `make demo` and `make test`. Each installs what it needs on a fresh Debian 12 machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBSTAMP := $(VENV)/.debian-deps
+PYTHON ?= python3
+
+.PHONY: demo demo-ui test lint typecheck bench deps clean
+
+deps: $(STAMP)
+
+$(DEBSTAMP): scripts/install-debian-deps.sh
+	bash scripts/install-debian-deps.sh
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): $(DEBSTAMP) pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[hq,dev]'
+	@touch $@
+
+## The whole appliance on embedded defaults: local HQ, simulated gateway, emulated printer, camera from images.
+## With a screen it opens the touch UI; without one it runs scripted customers and writes receipts and screenshots.
+demo: deps
+	$(VENV)/bin/kiosk demo --out demo-out
+
+test: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q
+
+lint: deps
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+bench: deps
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,110 @@
+"""What a decoded text is: a payment code, a product barcode, or something to refuse.
+
+Payment codes (付款码) are routed by prefix and length, as the channels publish them:
+WeChat Pay is 18 digits starting 10-15; Alipay is 16-24 digits starting 25-30. A product barcode is
+an EAN-13, EAN-8, UPC-A or UPC-E whose check digit is right. Anything else is "other" and is never
+passed to a gateway. Codes are secrets while they live, so every human-facing form is masked.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+MAX_TEXT_LEN = 512
+
+
+class CodeKind(enum.StrEnum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    PRODUCT = "product"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    kind: CodeKind
+    text: str
+    reason: str = ""
+
+    @property
+    def is_payment(self) -> bool:
+        return self.kind in (CodeKind.WECHAT, CodeKind.ALIPAY)
+
+
+def mask(code: str) -> str:
+    """First 4 and last 4 characters, the rest as '*': enough for staff to match, useless to a thief."""
+    if len(code) <= 8:
+        return "*" * len(code)
+    return f"{code[:4]}{'*' * (len(code) - 8)}{code[-4:]}"
+
+
+def gtin_check_ok(digits: str) -> bool:
+    """Check digit of EAN-8, UPC-A (12), EAN-13 and GTIN-14, by the GS1 mod-10 rule."""
+    if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def upce_to_upca(upce: str) -> str | None:
+    """Expand an 8-digit UPC-E (number system 0 or 1) to its 12-digit UPC-A, or None if malformed."""
+    if len(upce) != 8 or not upce.isascii() or not upce.isdigit() or upce[0] not in "01":
+        return None
+    ns, d, check = upce[0], upce[1:7], upce[7]
+    last = d[5]
+    if last in "012":
+        body = f"{d[0]}{d[1]}{last}0000{d[2]}{d[3]}{d[4]}"
+    elif last == "3":
+        body = f"{d[0]}{d[1]}{d[2]}00000{d[3]}{d[4]}"
+    elif last == "4":
+        body = f"{d[0]}{d[1]}{d[2]}{d[3]}00000{d[4]}"
+    else:
+        body = f"{d[0]}{d[1]}{d[2]}{d[3]}{d[4]}0000{last}"
+    return f"{ns}{body}{check}"
+
+
+def _payment_kind(text: str) -> CodeKind | None:
+    if not (text.isascii() and text.isdigit()):
+        return None
+    head = int(text[:2])
+    if len(text) == 18 and 10 <= head <= 15:
+        return CodeKind.WECHAT
+    if 16 <= len(text) <= 24 and 25 <= head <= 30:
+        return CodeKind.ALIPAY
+    return None
+
+
+PRODUCT_FORMATS = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
+
+
+def classify(text: str, symbology: str | None = None) -> Classified:
+    """Classify a decoded text. ``symbology`` (e.g. "QRCode", "EAN13") narrows product codes.
+
+    Never raises: garbage, binary and huge payloads come back as OTHER with a reason.
+    """
+    if not isinstance(text, str):
+        return Classified(CodeKind.OTHER, "", "not text")
+    if len(text) > MAX_TEXT_LEN:
+        return Classified(CodeKind.OTHER, text[:16], f"longer than {MAX_TEXT_LEN} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return Classified(CodeKind.OTHER, text, "contains control characters")
+    stripped = text.strip()
+    kind = _payment_kind(stripped)
+    if kind is not None and (symbology is None or symbology in ("QRCode", "Code128")):
+        return Classified(kind, stripped)
+    if stripped.isascii() and stripped.isdigit():
+        fmt = symbology or ""
+        if len(stripped) == 8 and fmt == "UPCE":
+            expanded = upce_to_upca(stripped)
+            if expanded and gtin_check_ok(expanded):
+                return Classified(CodeKind.PRODUCT, stripped)
+            return Classified(CodeKind.OTHER, stripped, "UPC-E check digit is wrong")
+        if len(stripped) in (8, 12, 13) and (not fmt or fmt in PRODUCT_FORMATS):
+            if gtin_check_ok(stripped):
+                return Classified(CodeKind.PRODUCT, stripped)
+            return Classified(CodeKind.OTHER, stripped, "product barcode check digit is wrong")
+    if stripped.isascii() and stripped.isdigit() and len(stripped) >= 16:
+        return Classified(CodeKind.OTHER, stripped, "digits do not match a WeChat or Alipay payment code")
+    return Classified(CodeKind.OTHER, stripped, "not a payment code or product barcode")

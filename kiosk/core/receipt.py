@@ -1,0 +1,215 @@
+"""Receipt content and its text layout, measured in display columns.
+
+A Chinese character takes two columns on a thermal printer (and a monospace screen), so widths are
+counted with ``display_width`` rather than ``len``; otherwise prices drift out of their column.
+The header and footer come from a template file the merchant edits; ``ReceiptTemplate.parse``
+validates it so a broken template stops start-up with a clear message instead of a broken receipt.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.core.money import Fen, format_yuan
+
+COLUMNS_BY_WIDTH_MM = {58: 32, 80: 48}
+TEMPLATE_FIELDS = frozenset({"store_name", "kiosk_id", "order_id", "time", "total", "channel"})
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes on a fixed-pitch device: wide and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """Break text into lines of at most ``columns`` display columns, never splitting a character."""
+    lines: list[str] = []
+    current, width = "", 0
+    for ch in text:
+        w = display_width(ch)
+        if width + w > columns:
+            lines.append(current)
+            current, width = "", 0
+        current += ch
+        width += w
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def pad_between(left: str, right: str, columns: int) -> str:
+    """``left`` and ``right`` on one line, right-aligned; wraps left when both do not fit."""
+    gap = columns - display_width(left) - display_width(right)
+    if gap >= 1:
+        return left + " " * gap + right
+    head = wrap(left, columns)
+    last = head[-1]
+    gap = columns - display_width(last) - display_width(right)
+    if gap >= 1:
+        return "\n".join([*head[:-1], last + " " * gap + right])
+    return "\n".join([*head, " " * max(0, columns - display_width(right)) + right])
+
+
+class TemplateError(ValueError):
+    """The receipt template file is unreadable or names fields that do not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptTemplate:
+    header: tuple[str, ...]
+    footer: tuple[str, ...]
+
+    @classmethod
+    def default(cls) -> ReceiptTemplate:
+        return cls(header=("${store_name}",), footer=("谢谢惠顾 Thank you",))
+
+    @classmethod
+    def load(cls, path: Path) -> ReceiptTemplate:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise TemplateError(
+                f"receipt template {path}: cannot read it ({exc.strerror}); fix the path in [receipt] template"
+            ) from exc
+        return cls.parse(raw, str(path))
+
+    @classmethod
+    def parse(cls, raw: bytes, source: str) -> ReceiptTemplate:
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"receipt template {source}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise TemplateError(f"receipt template {source}: not valid TOML ({exc}); fix the syntax") from exc
+        unknown = set(data) - {"header", "footer"}
+        if unknown:
+            raise TemplateError(
+                f"receipt template {source}: unknown key(s) {sorted(unknown)}; allowed: header, footer"
+            )
+        parts: dict[str, tuple[str, ...]] = {}
+        for key in ("header", "footer"):
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TemplateError(f"receipt template {source}: {key} must be a list of strings, got {value!r}")
+            for line in value:
+                cls._check_fields(line, key, source)
+            parts[key] = tuple(value)
+        return cls(header=parts["header"], footer=parts["footer"])
+
+    @staticmethod
+    def _check_fields(line: str, key: str, source: str) -> None:
+        try:
+            names = {
+                m.group("named") or m.group("braced")
+                for m in string.Template.pattern.finditer(line)
+                if m.group("invalid") is None and (m.group("named") or m.group("braced"))
+            }
+            bad = [m for m in string.Template.pattern.finditer(line) if m.group("invalid") is not None]
+        except (TypeError, ValueError) as exc:  # pragma: no cover - regex on str does not raise
+            raise TemplateError(f"receipt template {source}: {key} line {line!r}: {exc}") from exc
+        if bad:
+            raise TemplateError(
+                f"receipt template {source}: {key} line {line!r} has a stray '$'; write '$$' for a dollar sign"
+            )
+        unknown = names - TEMPLATE_FIELDS
+        if unknown:
+            raise TemplateError(
+                f"receipt template {source}: {key} line {line!r} uses unknown field(s) {sorted(unknown)}; "
+                f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))}"
+            )
+
+    def render(self, lines: tuple[str, ...], fields: Mapping[str, str]) -> list[str]:
+        return [string.Template(line).safe_substitute(fields) for line in lines]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    name: str
+    qty: int
+    unit_fen: Fen
+
+    @property
+    def total_fen(self) -> Fen:
+        return self.qty * self.unit_fen
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    store_name: str
+    kiosk_id: str
+    order_id: str
+    time_local: datetime
+    lines: tuple[ReceiptLine, ...]
+    total_fen: Fen
+    channel: str
+    transaction_masked: str
+    language: str = "zh_CN"
+
+    @property
+    def order_no(self) -> str:
+        """Short order number staff read aloud (the UUID's first block, upper case)."""
+        return self.order_id.split("-")[0].upper()
+
+
+_LABELS = {
+    "zh_CN": {"order": "订单", "time": "时间", "kiosk": "终端", "total": "合计", "paid": "支付", "txn": "交易号"},
+    "en": {"order": "Order", "time": "Time", "kiosk": "Kiosk", "total": "TOTAL", "paid": "Paid", "txn": "Txn"},
+}
+_CHANNELS = {
+    "zh_CN": {"wechat": "微信支付", "alipay": "支付宝", "simulator": "模拟支付"},
+    "en": {"wechat": "WeChat Pay", "alipay": "Alipay", "simulator": "Simulator"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLayout:
+    """The receipt as text lines, with the header/footer marked so a printer can centre or embolden them."""
+
+    header: tuple[str, ...]
+    body: tuple[str, ...]
+    footer: tuple[str, ...]
+    qr_payload: str
+
+    def text(self) -> str:
+        return "\n".join((*self.header, *self.body, *self.footer)) + "\n"
+
+
+def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> ReceiptLayout:
+    """Lay the receipt out for ``columns`` (32 on 58 mm paper, 48 on 80 mm)."""
+    lang = "zh_CN" if receipt.language.startswith("zh") else "en"
+    lab = _LABELS[lang]
+    channel = _CHANNELS[lang].get(receipt.channel, receipt.channel)
+    fields = {
+        "store_name": receipt.store_name,
+        "kiosk_id": receipt.kiosk_id,
+        "order_id": receipt.order_no,
+        "time": receipt.time_local.strftime("%Y-%m-%d %H:%M:%S"),
+        "total": format_yuan(receipt.total_fen),
+        "channel": channel,
+    }
+    rule = "-" * columns
+    body: list[str] = [
+        rule,
+        pad_between(f"{lab['order']}: {receipt.order_no}", receipt.kiosk_id, columns),
+        f"{lab['time']}: {fields['time']}",
+        rule,
+    ]
+    for line in receipt.lines:
+        body.extend(wrap(line.name, columns))
+        body.append(pad_between(f"  {line.qty} x {format_yuan(line.unit_fen)}", format_yuan(line.total_fen), columns))
+    body += [
+        rule,
+        pad_between(lab["total"], format_yuan(receipt.total_fen), columns),
+        pad_between(lab["paid"], channel, columns),
+        pad_between(lab["txn"], receipt.transaction_masked, columns),
+        rule,
+    ]
+    header = [w for line in template.render(template.header, fields) for w in wrap(line, columns)]
+    footer = [w for line in template.render(template.footer, fields) for w in wrap(line, columns)]
+    return ReceiptLayout(tuple(header), tuple(body), tuple(footer), qr_payload=f"order:{receipt.order_id}")

@@ -1,0 +1,146 @@
+"""The small interfaces the kiosk talks to the outside world through.
+
+Adapters are named for their technology (``EscposReceiptPrinter``, ``ZxingDecoder``,
+``GpiozeroIndicators``, ``SimulatorGateway``, ``HttpHqClient``); fakes are ``Fake<Port>`` and
+subclass nothing but honour the same protocol. ``kiosk.bootstrap`` is the one place that picks them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kiosk.core.money import Fen
+from kiosk.core.receipt import ReceiptLayout
+
+# --- camera ---------------------------------------------------------------------------------------
+
+Frame = Any  # a numpy ndarray (H x W x 3 BGR or H x W gray); Any keeps numpy out of the pure layers
+
+
+class FrameSource(Protocol):
+    """Where frames come from: a V4L2 device, a video file or a folder of images."""
+
+    def read(self) -> Frame | None:
+        """The next frame, or None when the source has no frame now (end of file, unplugged)."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One symbol found in a frame. ``symbology`` uses zxing-cpp's names: QRCode, Code128, EAN13, ..."""
+
+    symbology: str
+    text: str
+
+
+class Decoder(Protocol):
+    name: str
+
+    def decode(self, frame: Frame) -> list[Decoded]:
+        """Every symbol in the frame; an empty list when there is none. Never raises on bad pixels."""
+
+
+# --- printer --------------------------------------------------------------------------------------
+
+
+class PrinterError(RuntimeError):
+    """The printer could not print (offline, out of paper, cable pulled). The sale is unaffected."""
+
+
+class ReceiptPrinter(Protocol):
+    def is_ready(self) -> bool:
+        """True when the printer can take a receipt now (online, paper, cover closed)."""
+
+    def print_receipt(self, layout: ReceiptLayout) -> None:
+        """Print and cut one receipt, or raise PrinterError."""
+
+    def close(self) -> None: ...
+
+
+# --- indicators (GPIO) ----------------------------------------------------------------------------
+
+
+class Light(enum.StrEnum):
+    READY = "ready"
+    BUSY = "busy"
+    FAULT = "fault"
+    OFF = "off"
+
+
+class Indicators(Protocol):
+    def show(self, light: Light) -> None: ...
+
+    def beep(self, error: bool = False) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# --- payment --------------------------------------------------------------------------------------
+
+
+class ChargeStatus(enum.StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+    USER_PAYING = "user_paying"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    out_trade_no: str
+    channel: str  # "wechat" | "alipay"
+    auth_code: str
+    amount_fen: Fen
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    status: ChargeStatus
+    out_trade_no: str
+    transaction_id: str = ""
+    reason: str = ""
+
+
+class GatewayError(RuntimeError):
+    """The gateway could not be reached or answered nonsense: the outcome is unknown, not failed."""
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def pay(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def query(self, out_trade_no: str) -> ChargeResult: ...
+
+    def cancel(self, out_trade_no: str) -> ChargeResult: ...
+
+
+# --- HQ -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    sku: str
+    name_zh: str
+    name_en: str
+    price_fen: Fen
+    barcode: str | None
+    category: str
+    active: bool = True
+
+
+class HqError(RuntimeError):
+    """HQ unreachable, refused the key, or answered something we cannot use."""
+
+
+class HqClient(Protocol):
+    def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
+        """Upload sales (the outbox payloads); return the order ids HQ has stored (new or already known)."""
+
+    def fetch_catalog(self) -> list[CatalogItem]: ...
