@@ -1,0 +1,103 @@
+"""Peewee models of the local store. The database is declared unbound and bound by ``open_store``.
+
+Money columns are integer fen; timestamps are naive UTC ``datetime`` values (SQLite has no time zone).
+Payment codes are never stored: a payment keeps the masked code for staff and a SHA-256 of the code
+so a code already charged can be recognised without keeping the secret.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import peewee as pw
+
+database = pw.DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the one form every timestamp column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Product(BaseModel):
+    sku = pw.CharField(primary_key=True, max_length=64)
+    name_zh = pw.CharField(max_length=128)
+    name_en = pw.CharField(max_length=128)
+    price_fen = pw.IntegerField(constraints=[pw.Check("price_fen >= 0")])
+    barcode = pw.CharField(max_length=32, null=True, unique=True)
+    category = pw.CharField(max_length=64, default="")
+    active = pw.BooleanField(default=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+
+class Order(BaseModel):
+    """One sale. ``status``: open -> paid | cancelled; ``needs_attention`` for staff follow-up."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    kiosk_id = pw.CharField(max_length=64)
+    status = pw.CharField(max_length=16, default="open", index=True)
+    total_fen = pw.IntegerField(constraints=[pw.Check("total_fen >= 0")])
+    currency = pw.CharField(max_length=3, default="CNY")
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    paid_at = pw.DateTimeField(null=True)
+    receipt_printed = pw.BooleanField(default=False)
+
+
+class OrderLine(BaseModel):
+    order = pw.ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
+    sku = pw.CharField(max_length=64)
+    name = pw.CharField(max_length=128)
+    qty = pw.IntegerField(constraints=[pw.Check("qty > 0")])
+    unit_price_fen = pw.IntegerField(constraints=[pw.Check("unit_price_fen >= 0")])
+    line_total_fen = pw.IntegerField()
+
+
+class Payment(BaseModel):
+    """One attempt to charge one code for one order, under its own ``out_trade_no``."""
+
+    order = pw.ForeignKeyField(Order, backref="payments", on_delete="RESTRICT")
+    out_trade_no = pw.CharField(max_length=64, unique=True)
+    channel = pw.CharField(max_length=16)
+    gateway = pw.CharField(max_length=32)
+    code_masked = pw.CharField(max_length=32)
+    code_sha256 = pw.CharField(max_length=64, index=True)
+    amount_fen = pw.IntegerField(constraints=[pw.Check("amount_fen > 0")])
+    status = pw.CharField(max_length=16, default="submitted", index=True)
+    transaction_id = pw.CharField(max_length=64, default="")
+    reason = pw.CharField(max_length=255, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+
+class OutboxEntry(BaseModel):
+    kind = pw.CharField(max_length=32)
+    payload = pw.TextField()
+    created_at = pw.DateTimeField(default=utcnow)
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = pw.DateTimeField(default=utcnow, index=True)
+    sent_at = pw.DateTimeField(null=True, index=True)
+    last_error = pw.CharField(max_length=255, default="")
+
+    class Meta:
+        table_name = "outbox"
+
+
+class AuditLog(BaseModel):
+    at = pw.DateTimeField(default=utcnow, index=True)
+    actor = pw.CharField(max_length=64)
+    action = pw.CharField(max_length=64)
+    detail = pw.TextField(default="")
+
+
+class Setting(BaseModel):
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (Product, Order, OrderLine, Payment, OutboxEntry, AuditLog, Setting)
