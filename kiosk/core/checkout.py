@@ -253,21 +253,21 @@ def _add(c: Checkout, product: Product, qty: int | None = None) -> tuple[Checkou
     return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail=""), (Beep(),)
 
 
-def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]:  # noqa: C901
+def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]:
     """The whole checkout. Events that make no sense in a phase leave the state as it is."""
     match c.phase, event:
         # attract and cart: building the sale
         case Phase.ATTRACT, StartTapped():
             return replace(c, phase=Phase.CART, notice=Notice.NONE), ()
-        case (Phase.ATTRACT | Phase.CART), ProductScanned(product=None):
+        case ((Phase.ATTRACT | Phase.CART), ProductScanned(product=None)):
             return _ignore(replace(c, phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
-        case (Phase.ATTRACT | Phase.CART), ProductScanned(product=Product() as p):
+        case ((Phase.ATTRACT | Phase.CART), ProductScanned(product=Product() as p)):
             return _add(c, p)
-        case (Phase.ATTRACT | Phase.CART), ProductTapped(product=p):
+        case ((Phase.ATTRACT | Phase.CART), ProductTapped(product=p)):
             return _add(c, p)
         case Phase.CART, QuantitySet(product=p, qty=q):
             return _add(c, p, q)
-        case (Phase.ATTRACT | Phase.CART), PaymentCodeScanned():
+        case ((Phase.ATTRACT | Phase.CART), PaymentCodeScanned()):
             return _ignore(c, Notice.SCAN_ITEMS_FIRST)
         case Phase.CART, PayTapped(printer_ready=ready):
             if c.cart.is_empty:

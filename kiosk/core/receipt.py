@@ -84,7 +84,9 @@ class ReceiptTemplate:
         try:
             data = tomllib.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise TemplateError(f"receipt template {source}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+            raise TemplateError(
+                f"receipt template {source}: not UTF-8 text ({exc.reason}); save it as UTF-8"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise TemplateError(f"receipt template {source}: not valid TOML ({exc}); fix the syntax") from exc
         unknown = set(data) - {"header", "footer"}
@@ -96,7 +98,9 @@ class ReceiptTemplate:
         for key in ("header", "footer"):
             value = data.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise TemplateError(f"receipt template {source}: {key} must be a list of strings, got {value!r}")
+                raise TemplateError(
+                    f"receipt template {source}: {key} must be a list of strings, got {value!r}"
+                )
             for line in value:
                 cls._check_fields(line, key, source)
             parts[key] = tuple(value)
@@ -158,8 +162,22 @@ class Receipt:
 
 
 _LABELS = {
-    "zh_CN": {"order": "订单", "time": "时间", "kiosk": "终端", "total": "合计", "paid": "支付", "txn": "交易号"},
-    "en": {"order": "Order", "time": "Time", "kiosk": "Kiosk", "total": "TOTAL", "paid": "Paid", "txn": "Txn"},
+    "zh_CN": {
+        "order": "订单",
+        "time": "时间",
+        "kiosk": "终端",
+        "total": "合计",
+        "paid": "支付",
+        "txn": "交易号",
+    },
+    "en": {
+        "order": "Order",
+        "time": "Time",
+        "kiosk": "Kiosk",
+        "total": "TOTAL",
+        "paid": "Paid",
+        "txn": "Txn",
+    },
 }
 _CHANNELS = {
     "zh_CN": {"wechat": "微信支付", "alipay": "支付宝", "simulator": "模拟支付"},
@@ -202,7 +220,9 @@ def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> Receipt
     ]
     for line in receipt.lines:
         body.extend(wrap(line.name, columns))
-        body.append(pad_between(f"  {line.qty} x {format_yuan(line.unit_fen)}", format_yuan(line.total_fen), columns))
+        body.append(
+            pad_between(f"  {line.qty} x {format_yuan(line.unit_fen)}", format_yuan(line.total_fen), columns)
+        )
     body += [
         rule,
         pad_between(lab["total"], format_yuan(receipt.total_fen), columns),

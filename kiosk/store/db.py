@@ -68,7 +68,9 @@ def _check_pragmas(db: pw.SqliteDatabase, path: Path) -> None:
     fk = db.execute_sql("PRAGMA foreign_keys").fetchone()[0]
     problems = []
     if str(mode).lower() != "wal":
-        problems.append(f"journal_mode is {mode}, not wal (is the folder on a filesystem without shared memory?)")
+        problems.append(
+            f"journal_mode is {mode}, not wal (is the folder on a filesystem without shared memory?)"
+        )
     if int(sync) != 2:
         problems.append(f"synchronous is {sync}, not 2 (FULL)")
     if int(fk) != 1:

@@ -17,7 +17,9 @@ def _0001_initial(db: pw.Database) -> None:
     db.create_tables(models.ALL_MODELS)
 
 
-MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = ((1, "initial schema", _0001_initial),)
+MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
+    (1, "initial schema", _0001_initial),
+)
 
 LATEST = MIGRATIONS[-1][0]
 

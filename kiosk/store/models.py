@@ -48,8 +48,11 @@ class Order(BaseModel):
     paid_at = pw.DateTimeField(null=True)
     receipt_printed = pw.BooleanField(default=False)
 
+    lines: pw.BackrefAccessor
+
 
 class OrderLine(BaseModel):
+    id = pw.AutoField()
     order = pw.ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
     sku = pw.CharField(max_length=64)
     name = pw.CharField(max_length=128)
@@ -61,6 +64,7 @@ class OrderLine(BaseModel):
 class Payment(BaseModel):
     """One attempt to charge one code for one order, under its own ``out_trade_no``."""
 
+    id = pw.AutoField()
     order = pw.ForeignKeyField(Order, backref="payments", on_delete="RESTRICT")
     out_trade_no = pw.CharField(max_length=64, unique=True)
     channel = pw.CharField(max_length=16)
@@ -74,8 +78,11 @@ class Payment(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
 
+    order_id: str
+
 
 class OutboxEntry(BaseModel):
+    id = pw.AutoField()
     kind = pw.CharField(max_length=32)
     payload = pw.TextField()
     created_at = pw.DateTimeField(default=utcnow)
@@ -89,6 +96,7 @@ class OutboxEntry(BaseModel):
 
 
 class AuditLog(BaseModel):
+    id = pw.AutoField()
     at = pw.DateTimeField(default=utcnow, index=True)
     actor = pw.CharField(max_length=64)
     action = pw.CharField(max_length=64)

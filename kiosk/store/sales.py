@@ -141,7 +141,10 @@ class SaleStore:
                 raise CodeAlreadyUsed(f"payment code {mask(code)} was already submitted")
             if (
                 Payment.select()
-                .where((Payment.order == order_id) & (Payment.status.in_(("submitted", "user_paying", "unknown"))))
+                .where(
+                    (Payment.order == order_id)
+                    & (Payment.status.in_(("submitted", "user_paying", "unknown")))
+                )
                 .exists()
             ):
                 raise SaleError(f"order {order_id} already has a payment in progress")
@@ -212,7 +215,9 @@ class SaleStore:
 
     def cancel_order(self, order_id: str) -> None:
         with self.db.atomic():
-            Order.update(status="cancelled").where((Order.id == order_id) & (Order.status == "open")).execute()
+            Order.update(status="cancelled").where(
+                (Order.id == order_id) & (Order.status == "open")
+            ).execute()
 
     def mark_receipt_printed(self, order_id: str) -> None:
         Order.update(receipt_printed=True).where(Order.id == order_id).execute()
@@ -231,9 +236,14 @@ class SaleStore:
 
     def unfinished_payments(self) -> list[PendingPayment]:
         """Payments with no final outcome: what a crash or power cut left behind."""
-        q = Payment.select().where(Payment.status.in_(("submitted", "user_paying", "unknown"))).order_by(Payment.id)
+        q = (
+            Payment.select()
+            .where(Payment.status.in_(("submitted", "user_paying", "unknown")))
+            .order_by(Payment.id)
+        )
         return [
-            PendingPayment(p.out_trade_no, p.order_id, p.channel, p.amount_fen, p.status, p.created_at) for p in q
+            PendingPayment(p.out_trade_no, p.order_id, p.channel, p.amount_fen, p.status, p.created_at)
+            for p in q
         ]
 
     def counts(self) -> dict[str, int]:
@@ -261,7 +271,9 @@ class SaleStore:
     def mark_sent(self, ids: Sequence[int]) -> None:
         if ids:
             with self.db.atomic():
-                OutboxEntry.update(sent_at=utcnow(), last_error="").where(OutboxEntry.id.in_(list(ids))).execute()
+                OutboxEntry.update(sent_at=utcnow(), last_error="").where(
+                    OutboxEntry.id.in_(list(ids))
+                ).execute()
 
     def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
         if ids:

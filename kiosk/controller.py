@@ -1,0 +1,420 @@
+"""The one controller the UI (or a scripted customer) talks to: runs the checkout and carries out its effects.
+
+``dispatch`` runs on one thread (the UI thread); slow effects (a charge, a receipt) run on a worker
+and come back as events through ``post``, so the screen never freezes while the gateway thinks.
+The rules that protect money are in the store (``SaleStore``) and the pure core; this class only
+connects them to the ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from kiosk.core import checkout as co
+from kiosk.core.cart import Product
+from kiosk.core.codes import CodeKind, classify, mask
+from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.ports import (
+    ChargeRequest,
+    ChargeStatus,
+    Decoded,
+    Frame,
+    GatewayError,
+    Indicators,
+    Light,
+    PaymentGateway,
+    PrinterError,
+    ReceiptPrinter,
+)
+from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], "co.Event | None"]
+
+
+class Scanner(Protocol):
+    def latest_frame(self) -> Frame | None: ...
+
+
+class SampleCamera(Protocol):
+    def hold_up(self, image: Path) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerOptions:
+    kiosk_id: str
+    store_name: str
+    language: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    paper_columns: int = 32
+    idle_timeout_s: float = 60.0
+    done_timeout_s: float = 6.0
+    max_wait_s: float = 45.0
+    poll_interval_s: float = 5.0
+
+
+@dataclass(slots=True)
+class StaffAlert:
+    at: float
+    reason: str
+    order_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Timers:
+    phase_since: float = 0.0
+    last_activity: float = 0.0
+
+
+ChargeFn = Callable[[PaymentGateway, ChargeRequest], "ChargeOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeOutcome:
+    status: ChargeStatus
+    transaction_id: str = ""
+    reason: str = ""
+
+
+class CheckoutController:
+    """Holds the checkout state and turns effects into port calls. Not thread-safe by design: one UI thread."""
+
+    def __init__(
+        self,
+        *,
+        options: ControllerOptions,
+        store: SaleStore,
+        gateway: PaymentGateway,
+        charge: ChargeFn,
+        printer: ReceiptPrinter,
+        indicators: Indicators,
+        template: ReceiptTemplate,
+        wake: Callable[[], None] | None = None,
+        scanner: Scanner | None = None,
+        samples: dict[str, Path] | None = None,
+        sample_camera: SampleCamera | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        background: bool = True,
+    ) -> None:
+        self.options = options
+        self.store = store
+        self.gateway = gateway
+        self._charge = charge
+        self.printer = printer
+        self.indicators = indicators
+        self.template = template
+        self.scanner = scanner
+        self._samples = dict(samples or {})
+        self._sample_camera = sample_camera
+        self._clock = clock
+        self._wake = wake or (lambda: None)
+        self._state = co.Checkout()
+        self._language = options.language
+        self._listeners: list[Callable[[co.Checkout], None]] = []
+        self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._events: list[co.Event] = []
+        self._dispatching = False
+        self._workers = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io") if background else None
+        )
+        self._timers = _Timers(phase_since=clock(), last_activity=clock())
+        self._last_receipt = ""
+        self.alerts: list[StaffAlert] = []
+        self.payment_camera_on = False
+        self._tz = ZoneInfo(options.timezone)
+        self._catalog_cache: list[Product] | None = None
+
+    # --- what the UI reads ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> co.Checkout:
+        return self._state
+
+    @property
+    def language(self) -> str:
+        return self._language
+
+    def set_language(self, language: str) -> None:
+        if language not in ("zh_CN", "en"):
+            raise ValueError(f"language must be zh_CN or en, not {language!r}")
+        self._language = language
+        self._notify()
+
+    def subscribe(self, listener: Callable[[co.Checkout], None]) -> None:
+        self._listeners.append(listener)
+
+    def catalog(self) -> list[Product]:
+        if self._catalog_cache is None:
+            self._catalog_cache = self.store.products()
+        return list(self._catalog_cache)
+
+    def refresh_catalog(self) -> None:
+        self._catalog_cache = None
+
+    def last_receipt_text(self) -> str:
+        return self._last_receipt
+
+    def latest_frame(self) -> Frame | None:
+        return None if self.scanner is None else self.scanner.latest_frame()
+
+    def sample_codes(self) -> list[str]:
+        return sorted(self._samples) if self._sample_camera is not None else []
+
+    def hold_up_sample(self, name: str) -> None:
+        if self._sample_camera is None or name not in self._samples:
+            raise ValueError(f"no sample code named {name!r}; choose one of {self.sample_codes()}")
+        self._sample_camera.hold_up(self._samples[name])
+
+    # --- input ------------------------------------------------------------------------------------
+
+    def dispatch(self, event: co.Event) -> None:
+        """Run one event (and every event its effects produce synchronously) through the checkout."""
+        self._events.append(event)
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while self._events:
+                ev = self._events.pop(0)
+                self._step(ev)
+        finally:
+            self._dispatching = False
+
+    def post(self, fn: Callable[[], None]) -> None:
+        """Hand work to the dispatching thread from any other thread (scanner, worker)."""
+        self._inbox.put(fn)
+        self._wake()
+
+    def pump(self, timeout: float = 0.0) -> int:
+        """Run what other threads posted; wait up to ``timeout`` for the first item. Returns how many ran."""
+        ran = 0
+        try:
+            fn = self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return 0
+        while True:
+            fn()
+            ran += 1
+            try:
+                fn = self._inbox.get_nowait()
+            except queue.Empty:
+                return ran
+
+    def on_codes(self, codes: Sequence[Decoded]) -> None:
+        """Scanner callback (any thread): classify and hand over to the dispatching thread."""
+        self.post(lambda: self.handle_codes(codes))
+
+    def handle_codes(self, codes: Sequence[Decoded]) -> None:
+        for d in codes:
+            c = classify(d.text, d.symbology)
+            if c.is_payment:
+                self.dispatch(co.PaymentCodeScanned(c.kind, c.text))
+                return
+            if c.kind is CodeKind.PRODUCT:
+                self.dispatch(co.ProductScanned(c.text, self.store.product_by_barcode(c.text)))
+                return
+            log.info("ignored code (%s): %s", c.reason, mask(c.text))
+
+    def tick(self, now: float | None = None) -> None:
+        """Run the idle and done timers; the UI calls this about once a second."""
+        now = self._clock() if now is None else now
+        phase = self._state.phase
+        if (phase is co.Phase.DONE and now - self._timers.phase_since >= self.options.done_timeout_s) or (
+            phase in (co.Phase.CART, co.Phase.PAYING)
+            and not self._state.charging
+            and now - self._timers.last_activity >= self.options.idle_timeout_s
+        ):
+            self.dispatch(co.TimedOut())
+
+    # --- the machine ------------------------------------------------------------------------------
+
+    def _step(self, event: co.Event) -> None:
+        before = self._state
+        after, effects = co.transition(before, event)
+        self._state = after
+        now = self._clock()
+        if not isinstance(event, co.TimedOut):
+            self._timers.last_activity = now
+        if after.phase is not before.phase:
+            self._timers.phase_since = now
+            self._timers.last_activity = now
+            self._show_phase(after.phase)
+            log.info("checkout %s -> %s on %s", before.phase, after.phase, type(event).__name__)
+        for effect in effects:
+            self._run(effect)
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener(self._state)
+
+    def _show_phase(self, phase: co.Phase) -> None:
+        light = {
+            co.Phase.PAYING: Light.BUSY,
+            co.Phase.PRINTING: Light.BUSY,
+            co.Phase.NEEDS_HELP: Light.FAULT,
+        }.get(phase, Light.READY)
+        self.indicators.show(light)
+
+    def _submit(self, job: Job) -> None:
+        if self._workers is None:
+            result = job()
+            if result is not None:
+                self._events.append(result)
+            return
+
+        def run() -> None:
+            try:
+                result = job()
+            except Exception:  # a bug in a job must not kill the worker silently
+                log.exception("background job failed")
+                return
+            if result is not None:
+                ev = result
+                self.post(lambda: self.dispatch(ev))
+
+        self._workers.submit(run)
+
+    def _run(self, effect: co.Effect) -> None:
+        match effect:
+            case co.OpenOrder(cart=cart):
+                try:
+                    order_id = self.store.open_order(cart)
+                except Exception as exc:  # disk full, corrupt file: the customer is told, nothing charged
+                    log.exception("order could not be saved")
+                    self._events.append(co.OrderFailed(str(exc)))
+                else:
+                    self._events.append(co.OrderOpened(order_id))
+            case co.StartCamera():
+                self.payment_camera_on = True
+            case co.StopCamera():
+                self.payment_camera_on = False
+            case co.ChargePayment(order_id=charge_oid, kind=kind, code=code):
+                self._submit(lambda: self._charge_job(charge_oid, kind, code))
+            case co.CancelOrder(order_id=cancel_oid):
+                self.store.cancel_order(cancel_oid)
+            case co.PrintReceipt(order_id=print_oid):
+                self._submit(lambda: self._print_job(print_oid))
+            case co.AlertStaff(reason=reason, order_id=oid):
+                log.warning("staff needed: %s", reason)
+                self.alerts.append(StaffAlert(self._clock(), reason, oid))
+                self.store.audit("kiosk", "alert", reason)
+            case co.Beep(error=error):
+                self.indicators.beep(error=error)
+
+    # --- jobs (worker thread) ---------------------------------------------------------------------
+
+    def _charge_job(self, order_id: str, kind: CodeKind, code: str) -> co.Event:
+        try:
+            out_trade_no, amount = self.store.begin_payment(order_id, kind.value, self.gateway.name, code)
+        except CodeAlreadyUsed:
+            return co.PaymentDeclined(order_id, "code already used; refresh the payment code on your phone")
+        except SaleError as exc:
+            return co.PaymentDeclined(order_id, str(exc))
+        request = ChargeRequest(out_trade_no, kind.value, code, amount, subject=self.options.store_name)
+        log.info("charging %s fen with %s code %s as %s", amount, kind.value, mask(code), out_trade_no)
+        try:
+            outcome = self._charge(self.gateway, request)
+        except GatewayError as exc:
+            outcome = ChargeOutcome(ChargeStatus.UNKNOWN, reason=str(exc))
+        if outcome.status is ChargeStatus.PAID:
+            self.store.record_paid(out_trade_no, outcome.transaction_id)
+            return co.PaymentSucceeded(order_id, kind.value, outcome.transaction_id)
+        if outcome.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
+            self.store.update_payment(out_trade_no, outcome.status.value, outcome.reason)
+            return co.PaymentDeclined(order_id, outcome.reason)
+        self.store.update_payment(out_trade_no, "unknown", outcome.reason)
+        return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
+
+    def receipt_for(self, order_id: str) -> Receipt:
+        order = self.store.order(order_id)
+        payment = self.store.paid_payment(order_id)
+        created = order.created_at.replace(tzinfo=UTC).astimezone(self._tz)
+        return Receipt(
+            store_name=self.options.store_name,
+            kiosk_id=self.options.kiosk_id,
+            order_id=order_id,
+            time_local=created,
+            lines=tuple(
+                ReceiptLine(li.name, li.qty, li.unit_price_fen) for li in self.store.order_lines(order_id)
+            ),
+            total_fen=order.total_fen,
+            channel=payment.channel if payment else "",
+            transaction_masked=mask(payment.transaction_id) if payment else "",
+            language=self._language,
+        )
+
+    def _print_job(self, order_id: str) -> co.Event:
+        try:
+            text_layout = layout(self.receipt_for(order_id), self.template, self.options.paper_columns)
+            self._last_receipt = text_layout.text()
+            self.printer.print_receipt(text_layout)
+        except PrinterError as exc:
+            return co.ReceiptFailed(order_id, str(exc))
+        self.store.mark_receipt_printed(order_id)
+        return co.ReceiptPrinted(order_id)
+
+    def close(self) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+
+
+def wait_until(
+    controller: CheckoutController, predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.02
+) -> bool:
+    """Pump the controller on this thread until ``predicate`` holds or the time is up (scripted use)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        controller.pump(timeout=step_s)
+    return True
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    resolved: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+
+def recover_unfinished(store: SaleStore, gateway: PaymentGateway) -> RecoveryReport:
+    """Before selling after a crash: settle every payment left without a final answer.
+
+    Ask the gateway what became of it; paid -> record the sale; failed -> fail it; still open ->
+    cancel (reverse) it so the customer is not charged for a sale the kiosk never finished.
+    """
+    report = RecoveryReport()
+    for p in store.unfinished_payments():
+        try:
+            result = gateway.query(p.out_trade_no)
+            if result.status is ChargeStatus.PAID:
+                store.record_paid(p.out_trade_no, result.transaction_id)
+                store.audit("kiosk", "recovered_paid", p.out_trade_no)
+            elif result.status is ChargeStatus.FAILED:
+                store.update_payment(p.out_trade_no, "failed", result.reason)
+                store.cancel_order(p.order_id)
+            else:
+                cancel = gateway.cancel(p.out_trade_no)
+                if cancel.status is ChargeStatus.PAID:
+                    store.record_paid(p.out_trade_no, cancel.transaction_id)
+                else:
+                    store.update_payment(
+                        p.out_trade_no, "cancelled", cancel.reason or "cancelled after restart"
+                    )
+                    store.cancel_order(p.order_id)
+                store.audit("kiosk", "recovered_cancel", p.out_trade_no)
+            report.resolved.append(p.out_trade_no)
+        except GatewayError as exc:
+            log.warning("payment %s still unresolved: %s", p.out_trade_no, exc)
+            report.unresolved.append(p.out_trade_no)
+    return report
