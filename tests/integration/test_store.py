@@ -1,0 +1,131 @@
+"""The store on real SQLite files: pragmas, integrity checks, migrations and the money rules."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.cart import Cart, Product
+from kiosk.ports import CatalogItem
+from kiosk.store.db import StoreError, open_store, store_health
+from kiosk.store.migrations import LATEST
+from kiosk.store.models import Order, OutboxEntry, Payment
+from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
+
+WATER = Product("w", "矿泉水", "Water", 200, "6901234567892")
+WX = "134567890123456789"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SaleStore:
+    return SaleStore(open_store(tmp_path / "data" / "kiosk.sqlite3"), "kiosk-test")
+
+
+def test_open_sets_and_checks_pragmas(store: SaleStore) -> None:
+    health = store_health(store.db)
+    assert health == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "quick_check": "ok",
+        "schema_version": LATEST,
+    }
+
+
+def test_garbage_file_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="restore a backup"):
+        open_store(path)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {LATEST + 5}")
+    con.close()
+    with pytest.raises(StoreError, match="newer than this software knows"):
+        open_store(path)
+
+
+def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.sqlite3"
+    s = SaleStore(open_store(path), "k")
+    oid = s.open_order(Cart().add(WATER))
+    s.db.close()
+    s2 = SaleStore(open_store(path), "k")
+    assert s2.order(oid).total_fen == 200
+
+
+def test_paid_sale_commits_payment_order_and_outbox_together(store: SaleStore) -> None:
+    oid = store.open_order(Cart().add(WATER, 3))
+    otn, amount = store.begin_payment(oid, "wechat", "simulator", WX)
+    assert amount == 600
+    assert Payment.get(Payment.out_trade_no == otn).status == "submitted"
+    store.record_paid(otn, "TX1")
+    assert store.order(oid).status == "paid"
+    [item] = store.due(10)
+    assert item.payload["order_id"] == oid and item.payload["total_fen"] == 600
+    assert item.payload["lines"] == [
+        {"sku": "w", "name": "矿泉水", "qty": 3, "unit_price_fen": 200, "line_total_fen": 600}
+    ]
+    # the code itself is nowhere in the store
+    dump = "\n".join(store.db.connection().iterdump())
+    assert WX not in dump and "1345**********6789" in dump
+    store.record_paid(otn, "TX1")  # idempotent
+    assert OutboxEntry.select().count() == 1
+
+
+def test_a_code_is_never_submitted_twice(store: SaleStore) -> None:
+    oid = store.open_order(Cart().add(WATER))
+    otn, _ = store.begin_payment(oid, "wechat", "simulator", WX)
+    store.update_payment(otn, "failed", "INSUFFICIENT_FUNDS")
+    with pytest.raises(CodeAlreadyUsed):
+        store.begin_payment(oid, "wechat", "simulator", WX)
+    otn2, _ = store.begin_payment(oid, "wechat", "simulator", "104567890123456789")
+    assert otn2 != otn
+
+
+def test_one_payment_in_flight_per_order(store: SaleStore) -> None:
+    oid = store.open_order(Cart().add(WATER))
+    store.begin_payment(oid, "wechat", "simulator", WX)
+    with pytest.raises(SaleError, match="already has a payment in progress"):
+        store.begin_payment(oid, "alipay", "simulator", "281234567890123456")
+    assert [p.order_id for p in store.unfinished_payments()] == [oid]
+
+
+def test_paid_or_cancelled_order_takes_no_payment(store: SaleStore) -> None:
+    oid = store.open_order(Cart().add(WATER))
+    store.cancel_order(oid)
+    with pytest.raises(SaleError, match="cancelled, not open"):
+        store.begin_payment(oid, "wechat", "simulator", WX)
+    assert Order.get_by_id(oid).status == "cancelled"
+
+
+def test_outbox_backoff_and_sent(store: SaleStore) -> None:
+    for code in (WX, "104567890123456789"):
+        oid = store.open_order(Cart().add(WATER))
+        otn, _ = store.begin_payment(oid, "wechat", "simulator", code)
+        store.record_paid(otn, "T")
+    items = store.due(10)
+    assert len(items) == 2 and store.pending_count() == 2
+    store.mark_failed([items[0].id], "HQ down", retry_in_s=3600)
+    assert [i.id for i in store.due(10)] == [items[1].id]
+    store.mark_sent([items[1].id])
+    assert store.pending_count() == 1 and store.due(10) == []
+
+
+def test_catalog_replace_and_barcode_lookup(store: SaleStore) -> None:
+    store.replace_catalog(
+        [
+            CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks"),
+            CatalogItem("u", "薯片", "Chips", 650, "036000291452", "snacks"),
+        ]
+    )
+    assert [p.sku for p in store.products()] == ["w", "u"]
+    assert store.product_by_barcode("0036000291452") is not None  # UPC-A read as EAN-13
+    store.replace_catalog([CatalogItem("w", "矿泉水", "Water", 250, "6901234567892", "drinks")])
+    assert [(p.sku, p.price_fen) for p in store.products()] == [("w", 250)]
+    assert store.product_by_barcode("036000291452") is None

@@ -1,0 +1,181 @@
+"""Every transition of the checkout, as a table: (phase and flags before, event, phase after, effects)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kiosk.core import checkout as co
+from kiosk.core.cart import Cart, Product
+from kiosk.core.codes import CodeKind
+
+WATER = Product("w", "矿泉水", "Water", 200, "6901234567892")
+COLA = Product("c", "可乐", "Cola", 350)
+CART = Cart().add(WATER)
+WX = "134567890123456789"
+
+ATTRACT = co.Checkout()
+IN_CART = co.Checkout(phase=co.Phase.CART, cart=CART)
+EMPTY_CART = co.Checkout(phase=co.Phase.CART)
+PAYING_NO_ORDER = co.Checkout(phase=co.Phase.PAYING, cart=CART)
+PAYING = co.Checkout(phase=co.Phase.PAYING, cart=CART, order_id="o1")
+CHARGING = replace(PAYING, charging=True)
+PRINTING = co.Checkout(phase=co.Phase.PRINTING, cart=CART, order_id="o1", paid_channel="wechat")
+DONE = replace(PRINTING, phase=co.Phase.DONE)
+HELP_PRINTER = co.Checkout(phase=co.Phase.NEEDS_HELP, cart=CART, notice=co.Notice.PRINTER_NOT_READY)
+HELP_RECEIPT = replace(PRINTING, phase=co.Phase.NEEDS_HELP, notice=co.Notice.RECEIPT_FAILED)
+
+P = co.Phase
+CASES = [
+    # (name, before, event, phase after, effect types)
+    ("tap start", ATTRACT, co.StartTapped(), P.CART, []),
+    ("scan item on attract", ATTRACT, co.ProductScanned(WATER.barcode or "", WATER), P.CART, [co.Beep]),
+    ("unknown item", ATTRACT, co.ProductScanned("123", None), P.CART, [co.Beep]),
+    ("tap product", IN_CART, co.ProductTapped(COLA), P.CART, [co.Beep]),
+    ("set qty 0 removes", IN_CART, co.QuantitySet(WATER, 0), P.CART, [co.Beep]),
+    ("payment code in cart", IN_CART, co.PaymentCodeScanned(CodeKind.WECHAT, WX), P.CART, [co.Beep]),
+    ("pay with empty cart", EMPTY_CART, co.PayTapped(), P.CART, [co.Beep]),
+    ("pay", IN_CART, co.PayTapped(), P.PAYING, [co.OpenOrder]),
+    ("pay, printer not ready", IN_CART, co.PayTapped(printer_ready=False), P.NEEDS_HELP, [co.AlertStaff]),
+    ("cancel cart", IN_CART, co.CancelTapped(), P.ATTRACT, []),
+    ("idle cart", IN_CART, co.TimedOut(), P.ATTRACT, []),
+    ("order opened", PAYING_NO_ORDER, co.OrderOpened("o1"), P.PAYING, [co.StartCamera]),
+    ("order not saved", PAYING_NO_ORDER, co.OrderFailed("disk full"), P.CART, [co.AlertStaff]),
+    ("code before order saved", PAYING_NO_ORDER, co.PaymentCodeScanned(CodeKind.WECHAT, WX), P.PAYING, []),
+    (
+        "code scanned",
+        PAYING,
+        co.PaymentCodeScanned(CodeKind.WECHAT, WX),
+        P.PAYING,
+        [co.Beep, co.ChargePayment],
+    ),
+    ("second code while charging", CHARGING, co.PaymentCodeScanned(CodeKind.ALIPAY, "28" * 9), P.PAYING, []),
+    (
+        "product code as payment",
+        PAYING,
+        co.PaymentCodeScanned(CodeKind.PRODUCT, "6901234567892"),
+        P.PAYING,
+        [co.Beep],
+    ),
+    ("scan item during payment", PAYING, co.ProductScanned(WATER.barcode or "", WATER), P.PAYING, [co.Beep]),
+    ("tap item during payment", CHARGING, co.ProductTapped(COLA), P.PAYING, [co.Beep]),
+    ("cancel while paying", PAYING, co.CancelTapped(), P.CART, [co.StopCamera, co.CancelOrder]),
+    ("cancel before order saved", PAYING_NO_ORDER, co.CancelTapped(), P.CART, [co.StopCamera]),
+    ("cancel while charging", CHARGING, co.CancelTapped(), P.PAYING, []),
+    ("idle while charging", CHARGING, co.TimedOut(), P.PAYING, []),
+    (
+        "paid",
+        CHARGING,
+        co.PaymentSucceeded("o1", "wechat", "T1"),
+        P.PRINTING,
+        [co.StopCamera, co.PrintReceipt],
+    ),
+    ("paid for another order", CHARGING, co.PaymentSucceeded("o2", "wechat", "T1"), P.PAYING, []),
+    ("declined", CHARGING, co.PaymentDeclined("o1", "INSUFFICIENT_FUNDS"), P.PAYING, [co.Beep]),
+    (
+        "unresolved",
+        CHARGING,
+        co.PaymentUnresolved("o1", "timeout"),
+        P.NEEDS_HELP,
+        [co.StopCamera, co.AlertStaff],
+    ),
+    ("printed", PRINTING, co.ReceiptPrinted("o1"), P.DONE, []),
+    (
+        "printer error after payment",
+        PRINTING,
+        co.ReceiptFailed("o1", "paper out"),
+        P.NEEDS_HELP,
+        [co.AlertStaff],
+    ),
+    ("cancel while printing", PRINTING, co.CancelTapped(), P.PRINTING, []),
+    ("done timer", DONE, co.TimedOut(), P.ATTRACT, []),
+    ("done, next customer scans", DONE, co.ProductScanned(WATER.barcode or "", WATER), P.CART, [co.Beep]),
+    ("staff fix printer before pay", HELP_PRINTER, co.StaffResolved(), P.CART, []),
+    ("staff after receipt failure", HELP_RECEIPT, co.StaffResolved(), P.ATTRACT, []),
+    ("customer taps in help", HELP_RECEIPT, co.StartTapped(), P.NEEDS_HELP, []),
+    (
+        "late success after unresolved",
+        HELP_RECEIPT,
+        co.PaymentSucceeded("o1", "wechat", "T"),
+        P.NEEDS_HELP,
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "before", "event", "phase", "effects"), CASES, ids=[c[0] for c in CASES])
+def test_transition(
+    name: str, before: co.Checkout, event: co.Event, phase: co.Phase, effects: list[type]
+) -> None:
+    after, produced = co.transition(before, event)
+    assert after.phase is phase
+    assert [type(e) for e in produced] == effects
+
+
+def test_charge_carries_order_total_and_code() -> None:
+    cart = Cart().add(WATER, 3).add(COLA)
+    state = co.Checkout(phase=P.PAYING, cart=cart, order_id="o9")
+    after, effects = co.transition(state, co.PaymentCodeScanned(CodeKind.ALIPAY, "281234567890123456"))
+    charge = next(e for e in effects if isinstance(e, co.ChargePayment))
+    assert charge == co.ChargePayment("o9", CodeKind.ALIPAY, "281234567890123456", 3 * 200 + 350)
+    assert after.charging
+
+
+def test_declined_allows_another_code() -> None:
+    after, _ = co.transition(CHARGING, co.PaymentDeclined("o1", "INSUFFICIENT_FUNDS"))
+    assert not after.charging and after.notice is co.Notice.PAYMENT_DECLINED
+    again, effects = co.transition(after, co.PaymentCodeScanned(CodeKind.WECHAT, "104567890123456789"))
+    assert any(isinstance(e, co.ChargePayment) for e in effects) and again.charging
+
+
+def test_cancel_while_paying_keeps_the_cart() -> None:
+    after, _ = co.transition(PAYING, co.CancelTapped())
+    assert after.cart == CART and after.order_id is None
+
+
+def test_notices_for_ignored_events() -> None:
+    assert co.transition(CHARGING, co.CancelTapped())[0].notice is co.Notice.PAYMENT_IN_PROGRESS
+    assert co.transition(PAYING, co.ProductTapped(COLA))[0].notice is co.Notice.FINISH_PAYMENT_FIRST
+    assert co.transition(ATTRACT, co.ProductScanned("1", None))[0].notice is co.Notice.UNKNOWN_PRODUCT
+
+
+def test_every_event_in_every_phase_is_handled() -> None:
+    """No (phase, event) pair raises: a stray event from a driver can never crash the kiosk."""
+    events: list[co.Event] = [
+        co.StartTapped(),
+        co.ProductScanned("x", None),
+        co.ProductTapped(COLA),
+        co.QuantitySet(COLA, 2),
+        co.PayTapped(),
+        co.OrderOpened("o1"),
+        co.OrderFailed("x"),
+        co.PaymentCodeScanned(CodeKind.WECHAT, WX),
+        co.PaymentSucceeded("o1", "wechat", "t"),
+        co.PaymentDeclined("o1", "r"),
+        co.PaymentUnresolved("o1", "r"),
+        co.ReceiptPrinted("o1"),
+        co.ReceiptFailed("o1", "r"),
+        co.CancelTapped(),
+        co.TimedOut(),
+        co.StaffResolved(),
+    ]
+    for state in (
+        ATTRACT,
+        IN_CART,
+        PAYING_NO_ORDER,
+        PAYING,
+        CHARGING,
+        PRINTING,
+        DONE,
+        HELP_PRINTER,
+        HELP_RECEIPT,
+    ):
+        for ev in events:
+            after, effects = co.transition(state, ev)
+            assert isinstance(after, co.Checkout) and isinstance(effects, tuple)
+
+
+def test_unknown_event_type_is_a_programming_error() -> None:
+    with pytest.raises(co.InvalidEvent):
+        co.transition(ATTRACT, object())  # type: ignore[arg-type]

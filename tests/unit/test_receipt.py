@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.receipt import (
+    Receipt,
+    ReceiptLine,
+    ReceiptTemplate,
+    TemplateError,
+    display_width,
+    layout,
+    pad_between,
+    wrap,
+)
+from kiosk.settings import REPO_CONFIG_DIR
+
+
+def _receipt(language: str = "zh_CN", name: str = "矿泉水") -> Receipt:
+    return Receipt(
+        store_name="便利店",
+        kiosk_id="kiosk-001",
+        order_id="9f1c2d3e-0000-4000-8000-000000000000",
+        time_local=datetime(2026, 11, 24, 20, 5, 7),
+        lines=(ReceiptLine(name, 2, 200), ReceiptLine("Cola", 1, 350)),
+        total_fen=750,
+        channel="wechat",
+        transaction_masked="4200********1234",
+        language=language,
+    )
+
+
+def test_display_width_counts_cjk_as_two() -> None:
+    assert display_width("abc") == 3
+    assert display_width("矿泉水") == 6
+    assert display_width("合计¥1") == 6
+
+
+def test_wrap_never_exceeds_columns_or_splits_characters() -> None:
+    lines = wrap("超长的商品名称超长的商品名称超长的商品名称", 10)
+    assert all(display_width(line) <= 10 for line in lines)
+    assert "".join(lines) == "超长的商品名称超长的商品名称超长的商品名称"
+
+
+def test_pad_between_right_aligns() -> None:
+    line = pad_between("合计", "¥7.50", 32)
+    assert display_width(line) == 32 and line.endswith("¥7.50")
+
+
+@pytest.mark.parametrize("columns", [32, 48])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_layout_lines_fit_the_paper(columns: int, language: str) -> None:
+    out = layout(
+        _receipt(language, name="特别长的进口有机矿泉水家庭装大瓶" * 2), ReceiptTemplate.default(), columns
+    )
+    for line in out.text().splitlines():
+        assert display_width(line) <= columns, line
+    text = out.text()
+    assert "¥7.50" in text and "9F1C2D3E" in text and "4200********1234" in text
+    assert ("微信支付" if language == "zh_CN" else "WeChat Pay") in text
+    assert out.qr_payload == "order:9f1c2d3e-0000-4000-8000-000000000000"
+
+
+def test_layout_total_column_aligned() -> None:
+    text = layout(_receipt(), ReceiptTemplate.default(), 32).text()
+    priced = [line for line in text.splitlines() if line.rstrip().endswith(("¥4.00", "¥3.50", "¥7.50"))]
+    assert len(priced) == 3 and all(display_width(line) == 32 for line in priced)
+
+
+def test_shipped_template_is_valid() -> None:
+    template = ReceiptTemplate.load(REPO_CONFIG_DIR / "receipt.toml")
+    text = layout(_receipt(), template, 32).text()
+    assert text.splitlines()[0] == "便利店"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'header = ["${nope}"]', "unknown field(s) ['nope']"),
+        (b"header = [", "not valid TOML"),
+        (b'header = "x"', "must be a list of strings"),
+        (b'colour = ["x"]', "unknown key(s)"),
+        (b'footer = ["cost $ 5"]', "stray '$'"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
+def test_corrupt_template_is_a_clear_error(tmp_path: Path, content: bytes, fragment: str) -> None:
+    path = tmp_path / "receipt.toml"
+    path.write_bytes(content)
+    with pytest.raises(TemplateError) as err:
+        ReceiptTemplate.load(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_missing_template(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="cannot read it"):
+        ReceiptTemplate.load(tmp_path / "absent.toml")

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.settings import SettingsError, load_settings
+
+
+def test_defaults_load_and_are_frozen() -> None:
+    s = load_settings(environ={})
+    assert s.printer.paper_width_mm == 58 and s.camera.backend == "zxing"
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own ValidationError on frozen models
+        s.printer.baudrate = 1  # type: ignore[misc]
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text('[printer]\nbaudrate = 115200\ntransport = "file"\n[kiosk]\nlanguage = "en"\n')
+    s = load_settings(
+        cfg,
+        environ={"KIOSK_PRINTER__BAUDRATE": "19200", "KIOSK_PAYMENTS__SIMULATOR__URL": "http://127.0.0.1:9"},
+    )
+    assert s.printer.baudrate == 19200  # environment wins over the file
+    assert s.printer.transport == "file" and s.kiosk.language == "en"
+    assert s.payments.simulator.url == "http://127.0.0.1:9"
+
+
+def test_bad_value_names_file_key_value_and_allowed(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[printer]\npaper_width_mm = 57\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings(cfg, environ={})
+    msg = str(err.value)
+    assert str(cfg) in msg and "printer.paper_width_mm" in msg and "57" in msg and "58" in msg and "80" in msg
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[camera]\nfsp = 30\n")
+    with pytest.raises(SettingsError, match=r"camera\.fsp .*no such key"):
+        load_settings(cfg, environ={})
+
+
+def test_env_error_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="environment variable KIOSK_HQ__TIMEOUT_S"):
+        load_settings(environ={"KIOSK_HQ__TIMEOUT_S": "-1"})
+
+
+def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "broken.toml"
+    cfg.write_text("[printer\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(cfg, environ={})
+    with pytest.raises(SettingsError, match="file not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_relative_store_path_is_inside_data_dir(tmp_path: Path) -> None:
+    s = load_settings(environ={"KIOSK_KIOSK__DATA_DIR": str(tmp_path)})
+    assert s.store_path == tmp_path / "kiosk.sqlite3"
