@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
-from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -47,7 +46,17 @@ class Scanner(Protocol):
 
 
 class SampleCamera(Protocol):
-    def hold_up(self, image: Path) -> None: ...
+    """The demo's camera: shows whatever is held up to it."""
+
+    def hold_up(self, image: Frame) -> None: ...
+
+
+class SampleCodes(Protocol):
+    """The demo's supply of fresh payment codes, one picture per press of a demo button."""
+
+    def names(self) -> list[str]: ...
+
+    def frame(self, name: str) -> Frame: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +110,7 @@ class CheckoutController:
         template: ReceiptTemplate,
         wake: Callable[[], None] | None = None,
         scanner: Scanner | None = None,
-        samples: dict[str, Path] | None = None,
+        samples: SampleCodes | None = None,
         sample_camera: SampleCamera | None = None,
         clock: Callable[[], float] = time.monotonic,
         background: bool = True,
@@ -114,7 +123,7 @@ class CheckoutController:
         self.indicators = indicators
         self.template = template
         self.scanner = scanner
-        self._samples = dict(samples or {})
+        self._samples = samples
         self._sample_camera = sample_camera
         self._clock = clock
         self._wake = wake or (lambda: None)
@@ -168,12 +177,15 @@ class CheckoutController:
         return None if self.scanner is None else self.scanner.latest_frame()
 
     def sample_codes(self) -> list[str]:
-        return sorted(self._samples) if self._sample_camera is not None else []
+        if self._sample_camera is None or self._samples is None:
+            return []
+        return self._samples.names()
 
     def hold_up_sample(self, name: str) -> None:
-        if self._sample_camera is None or name not in self._samples:
+        """Demo only: hold a fresh payment code of this kind up to the simulated camera."""
+        if self._sample_camera is None or self._samples is None or name not in self._samples.names():
             raise ValueError(f"no sample code named {name!r}; choose one of {self.sample_codes()}")
-        self._sample_camera.hold_up(self._samples[name])
+        self._sample_camera.hold_up(self._samples.frame(name))
 
     # --- input ------------------------------------------------------------------------------------
 

@@ -1,0 +1,90 @@
+"""The ``kiosk`` command: run the kiosk, the demo, and the installer's tools (decode, doctor, paysim)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk import __version__
+
+log = logging.getLogger("kiosk")
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="a TOML file overriding config/kiosk.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kiosk.commands import decode, paysim
+
+    parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the kiosk on this machine's screen and devices")
+    _add_config(run)
+
+    demo = sub.add_parser(
+        "demo", help="everything local: HQ, gateway simulator, emulated printer, camera fed from sample codes"
+    )
+    _add_config(demo)
+    demo.add_argument("--headless", action="store_true", help="scripted customers, no window (default without a screen)")
+    demo.add_argument("--orders", type=int, default=5, help="scripted customers to serve when headless (1..10000)")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for receipts, screenshots and data")
+    demo.add_argument("--webcam", metavar="INDEX", help="use a real camera (device index) instead of sample codes")
+    demo.add_argument("--no-screenshots", action="store_true", help="headless: skip the screenshot tour")
+    demo.add_argument("--snapshot-tour", action="store_true", help=argparse.SUPPRESS)
+
+    doctor = sub.add_parser("doctor", help="check settings, store, printer, camera, gateway and HQ")
+    _add_config(doctor)
+    doctor.add_argument("--json", action="store_true", help="one JSON object instead of the report")
+
+    decode.add_parser(sub)
+    paysim.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from kiosk.logs import setup_logging
+    from kiosk.settings import SettingsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level.upper())
+    try:
+        if args.command == "run":
+            from kiosk.app import run_kiosk
+
+            return run_kiosk(args.config)
+        if args.command == "demo":
+            from kiosk.demo import run_demo
+
+            return run_demo(args)
+        if args.command == "doctor":
+            from kiosk.doctor import run_doctor
+
+            return run_doctor(args.config, as_json=args.json)
+        if args.command == "decode":
+            from kiosk.commands import decode
+
+            return decode.run(args)
+        if args.command == "paysim":
+            from kiosk.commands import paysim
+
+            return paysim.run(args)
+    except SettingsError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
