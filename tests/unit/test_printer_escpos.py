@@ -1,0 +1,253 @@
+"""EscposReceiptPrinter against python-escpos's Dummy printer: the bytes on the wire, exactly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from escpos.printer import Dummy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drivers.printer.escpos_printer import (
+    EscposReceiptPrinter,
+    NoPrinter,
+    PrinterStatus,
+    encode_text,
+    open_printer,
+)
+from drivers.printer.file_printer import FileReceiptPrinter
+from kiosk.core.receipt import (
+    COLUMNS_BY_WIDTH_MM,
+    Receipt,
+    ReceiptLayout,
+    ReceiptLine,
+    ReceiptTemplate,
+    layout,
+)
+from kiosk.ports import PrinterError
+from kiosk.settings import PrinterSection
+
+ORDER_ID = "3f2a9c1e-5b7d-4e21-9a0b-1c2d3e4f5a6b"
+QR_PAYLOAD = f"order:{ORDER_ID}".encode("ascii")
+INIT = b"\x1b@"
+CHINESE_ON = b"\x1c&"
+CHINESE_OFF = b"\x1c."
+HEADER_STYLE = b"\x1bE\x01\x1ba\x01"  # emphasis on, centre
+BODY_STYLE = b"\x1bE\x00\x1ba\x00"  # emphasis off, left
+CENTRE = b"\x1ba\x01"
+# GS ( k: model 2, module 6 dots, error correction M, store (length 3 + payload), print
+NATIVE_QR = (
+    b"\x1d(k\x04\x001A2\x00"
+    b"\x1d(k\x03\x001C\x06"
+    b"\x1d(k\x03\x001E1"
+    + b"\x1d(k"
+    + bytes([len(QR_PAYLOAD) + 3, 0])
+    + b"1P0"
+    + QR_PAYLOAD
+    + b"\x1d(k\x03\x001Q0"
+)
+FEED_AND_PARTIAL_CUT = b"\x1bd\x06\x1dV\x01"
+
+ZH_ITEMS = (
+    ("可口可乐 330ml", 2, 350),
+    ("康师傅红烧牛肉面", 1, 450),
+    ("农夫山泉", 3, 200),
+    ("面包", 1, 600),
+    ("口香糖", 1, 990),
+)
+EN_ITEMS = (
+    ("Cola 330ml", 2, 350),
+    ("Instant noodles", 1, 450),
+    ("Water 550ml", 3, 200),
+    ("Bread", 1, 600),
+    ("Gum", 1, 990),
+)
+
+
+def make_receipt(language: str, items: tuple[tuple[str, int, int], ...] | None = None) -> Receipt:
+    items = items if items is not None else (ZH_ITEMS if language == "zh_CN" else EN_ITEMS)
+    return Receipt(
+        store_name="星河便利店" if language == "zh_CN" else "Star River Mart",
+        kiosk_id="kiosk-001",
+        order_id=ORDER_ID,
+        time_local=datetime(2026, 3, 14, 9, 26, 53),
+        lines=tuple(ReceiptLine(name, qty, unit) for name, qty, unit in items),
+        total_fen=sum(qty * unit for _, qty, unit in items),
+        channel="wechat",
+        transaction_masked="4200********1234",
+        language=language,
+    )
+
+
+def make_layout(language: str, width_mm: int = 58, **kw: tuple[tuple[str, int, int], ...]) -> ReceiptLayout:
+    return layout(make_receipt(language, **kw), ReceiptTemplate.default(), COLUMNS_BY_WIDTH_MM[width_mm])
+
+
+def gb(lines: tuple[str, ...]) -> bytes:
+    """The oracle for text: each line + LF in GB18030, by the standard codec (not by our encoder)."""
+    return "".join(line + "\n" for line in lines).encode("gb18030")
+
+
+def printed(lay: ReceiptLayout, encoding: str = "gb18030") -> bytes:
+    dummy = Dummy()
+    EscposReceiptPrinter(dummy, encoding=encoding).print_receipt(lay)
+    return bytes(dummy.output)
+
+
+@pytest.mark.parametrize("width_mm", [58, 80])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_receipt_bytes_are_exactly_the_expected_job(language: str, width_mm: int) -> None:
+    lay = make_layout(language, width_mm)
+    expected = (
+        INIT
+        + CHINESE_ON
+        + HEADER_STYLE
+        + gb(lay.header)
+        + BODY_STYLE
+        + gb(lay.body)
+        + CENTRE
+        + gb(lay.footer)
+        + NATIVE_QR
+        + FEED_AND_PARTIAL_CUT
+    )
+    assert printed(lay) == expected
+
+
+def test_zh_receipt_key_parts_in_order() -> None:
+    out = printed(make_layout("zh_CN", 58))
+    store = b"\xd0\xc7\xba\xd3\xb1\xe3\xc0\xfb\xb5\xea"  # 星河便利店 in GB18030
+    total = b"\xba\xcf\xbc\xc6"  # 合计
+    thanks = b"\xd0\xbb\xd0\xbb\xbb\xdd\xb9\xcb"  # 谢谢惠顾
+    assert out.startswith(INIT + CHINESE_ON)
+    positions = [
+        out.index(part) for part in (store, b"\xbf\xc9\xbf\xda\xbf\xc9\xc0\xd6", total, thanks, NATIVE_QR)
+    ]
+    assert positions == sorted(positions)
+    assert total + b" " * 22 + b"\x810\x84633.40\n" in out  # "合计" then "¥33.40" flush right on 32 columns
+    assert out.endswith(NATIVE_QR + FEED_AND_PARTIAL_CUT)
+    assert b"\x1dv0" not in out  # no raster image anywhere: the QR is the printer's own
+
+
+def test_qr_is_native_not_a_raster_image() -> None:
+    out = printed(make_layout("en", 80))
+    assert out.count(b"\x1d(k") == 5
+    assert b"\x1d(k" + bytes([len(QR_PAYLOAD) + 3, 0]) + b"1P0" + QR_PAYLOAD in out
+    assert b"\x1dv0" not in out and b"\x1b*" not in out
+
+
+@pytest.mark.parametrize("width_mm", [58, 80])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_bytes_sent_stay_within_1_2_of_the_encoded_text(language: str, width_mm: int) -> None:
+    """A typical five-item receipt: the commands around the text (and the QR payload) add < 20 %."""
+    lay = make_layout(language, width_mm)
+    text_bytes = len(lay.text().encode("gb18030"))
+    sent = len(printed(lay))
+    assert sent / text_bytes < 1.2, f"{sent} bytes sent for {text_bytes} bytes of text"
+    # the fixed cost: init 2, Chinese mode 2, styles 15, QR commands 41, feed and cut 6
+    assert sent - text_bytes - len(QR_PAYLOAD) == 66
+
+
+def test_other_encodings_cancel_chinese_mode() -> None:
+    out = printed(make_layout("en", 58), encoding="cp437")
+    assert out.startswith(INIT + CHINESE_OFF + HEADER_STYLE + b"Star River Mart\n")
+    assert CHINESE_ON not in out
+
+
+def test_emoji_becomes_a_visible_question_mark() -> None:
+    lay = make_layout("zh_CN", items=(("口香糖😀", 1, 990), ("Tea \U0001f375 cup", 1, 300)))
+    out = printed(lay)
+    assert "口香糖?\n".encode("gb18030") in out
+    assert b"Tea ? cup\n" in out
+    assert "😀".encode("gb18030") not in out
+
+
+def test_characters_the_encoding_lacks_become_question_marks() -> None:
+    assert encode_text("Café ¥3 中文", "cp437") == b"Caf\x82 \x9d3 ??"  # cp437 has é and ¥, not 中文
+    assert encode_text("über ¥", "ascii") == b"?ber ?"
+
+
+def test_control_characters_in_names_never_reach_the_wire() -> None:
+    # a catalog name with ESC i (full cut) and GS V must not act as commands
+    lay = make_layout("en", items=(("Evil\x1bi\x1dV\x00name\x7f\x85", 1, 100),))
+    out = printed(lay)
+    assert b"Evil?i?V?name??\n" in out
+    assert out.count(b"\x1dV") == 1
+
+
+@given(st.text(max_size=60), st.sampled_from(["gb18030", "gbk", "cp437", "ascii", "utf-8", "big5"]))
+def test_any_text_encodes_without_error_or_control_bytes(text: str, encoding: str) -> None:
+    data = encode_text(text, encoding)
+    assert not any(b < 0x20 or b == 0x7F for b in data)
+    decoded = data.decode(encoding)
+    assert len(decoded) == len(text)  # one printed character (or '?') for each character given
+    assert all(d == c or d == "?" for d, c in zip(decoded, text, strict=True))
+
+
+def test_a_body_entry_holding_several_lines_is_sent_line_by_line() -> None:
+    lay = ReceiptLayout(header=(), body=("a\nb", "c"), footer=(), qr_payload="")
+    assert printed(lay) == INIT + CHINESE_ON + b"a\nb\nc\n" + FEED_AND_PARTIAL_CUT
+
+
+def test_gb18030_text_keeps_bmp_symbols() -> None:
+    # ¥ (U+00A5) has no two-byte GB18030 code; it goes as its four-byte sequence, not as '?'
+    assert encode_text("¥1", "gb18030") == b"\x810\x846" + b"1"
+    assert encode_text("\U00020000", "gb18030") == b"?"  # CJK Extension B: beyond printer fonts
+
+
+class _BrokenTransport(Dummy):  # type: ignore[misc]
+    """A transport whose cable has been pulled: every write fails the way pyserial's does."""
+
+    def _raw(self, msg: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+
+def test_transport_error_becomes_printer_error() -> None:
+    printer = EscposReceiptPrinter(_BrokenTransport())
+    with pytest.raises(PrinterError, match=r"Input/output error.*check the cable"):
+        printer.print_receipt(make_layout("zh_CN"))
+
+
+def test_dummy_cannot_answer_status_so_it_is_not_ready() -> None:
+    printer = EscposReceiptPrinter(Dummy())
+    status = printer.status()
+    assert status == PrinterStatus(online=None, paper="unknown", detail=status.detail)
+    assert "cannot read status" in status.detail
+    assert printer.is_ready() is False
+
+
+def test_bad_encoding_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match="'klingon' is not a Python codec"):
+        EscposReceiptPrinter(Dummy(), encoding="klingon")
+
+
+def test_open_printer_none_is_never_ready() -> None:
+    printer = open_printer(PrinterSection(transport="none"))
+    assert isinstance(printer, NoPrinter)
+    assert printer.is_ready() is False
+    with pytest.raises(PrinterError, match="no printer configured"):
+        printer.print_receipt(make_layout("en"))
+
+
+def test_open_printer_file_takes_relative_folder_in_data_dir(tmp_path: Path) -> None:
+    printer = open_printer(PrinterSection(transport="file", device="receipts"), data_dir=tmp_path)
+    assert isinstance(printer, FileReceiptPrinter)
+    assert printer.folder == tmp_path / "receipts"
+
+
+def test_open_printer_serial_does_not_touch_a_missing_device(tmp_path: Path) -> None:
+    missing = tmp_path / "ttyNOPE"
+    printer = open_printer(PrinterSection(transport="serial", device=str(missing), status_timeout_ms=50))
+    assert not missing.exists()
+    status = printer.status()  # type: ignore[attr-defined]
+    assert status.online is None and str(missing) in status.detail
+    assert printer.is_ready() is False
+    with pytest.raises(PrinterError, match=f"cannot open the printer on {missing}"):
+        printer.print_receipt(make_layout("zh_CN"))
+    printer.close()
+
+
+def test_open_printer_unknown_profile_is_a_settings_error() -> None:
+    with pytest.raises(ValueError, match=r"\[printer\] profile = 'TM-NOPE'"):
+        open_printer(PrinterSection(profile="TM-NOPE"))

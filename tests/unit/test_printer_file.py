@@ -1,0 +1,92 @@
+"""FileReceiptPrinter: the demo's printer writes receipts a person can read."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from drivers.printer.file_printer import FileReceiptPrinter, order_no_of
+from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
+from kiosk.ports import PrinterError
+
+
+def zh_layout() -> ReceiptLayout:
+    receipt = Receipt(
+        store_name="星河便利店",
+        kiosk_id="kiosk-007",
+        order_id="a1b2c3d4-0000-4000-8000-000000000001",
+        time_local=datetime(2026, 3, 14, 9, 26, 53),
+        lines=(ReceiptLine("矿泉水", 2, 200), ReceiptLine("Cola", 1, 350)),
+        total_fen=750,
+        channel="alipay",
+        transaction_masked="2088********5678",
+    )
+    return layout(receipt, ReceiptTemplate.default(), 32)
+
+
+def test_writes_utf8_text_named_by_order(tmp_path: Path) -> None:
+    printer = FileReceiptPrinter(tmp_path / "receipts")
+    lay = zh_layout()
+    printer.print_receipt(lay)
+    path = tmp_path / "receipts" / "receipt-A1B2C3D4-1.txt"
+    assert printer.last_path == path
+    text = path.read_text(encoding="utf-8")
+    assert text == printer.last_text
+    assert text.startswith("星河便利店\n")
+    assert "合计                       ¥7.50\n" in text
+    assert text.endswith("谢谢惠顾 Thank you\n[QR] order:a1b2c3d4-0000-4000-8000-000000000001\n")
+
+
+def test_a_reprint_gets_the_next_number(tmp_path: Path) -> None:
+    printer = FileReceiptPrinter(tmp_path)
+    lay = zh_layout()
+    printer.print_receipt(lay)
+    printer.print_receipt(lay)
+    FileReceiptPrinter(tmp_path).print_receipt(lay)  # after a restart too
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "receipt-A1B2C3D4-1.txt",
+        "receipt-A1B2C3D4-2.txt",
+        "receipt-A1B2C3D4-3.txt",
+    ]
+
+
+def test_order_number_from_untrusted_payload_is_safe_for_a_file_name() -> None:
+    assert order_no_of(ReceiptLayout((), (), (), "order:../../etc/passwd-x")) == "ETCPASSWD"
+    assert order_no_of(ReceiptLayout((), (), (), "https://example.com")) == "unknown"
+    assert order_no_of(ReceiptLayout((), (), (), "order:")) == "unknown"
+
+
+def test_ready_when_the_folder_can_be_written(tmp_path: Path) -> None:
+    assert FileReceiptPrinter(tmp_path / "not" / "yet").is_ready() is True
+    assert FileReceiptPrinter(tmp_path).status().ready is True
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert FileReceiptPrinter(blocker).is_ready() is False
+    status = FileReceiptPrinter(blocker).status()
+    assert (status.online, status.ready, status.detail) == (False, False, f"cannot write to {blocker}")
+
+
+def test_unwritable_folder_raises_printer_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    printer = FileReceiptPrinter(blocker / "receipts")
+    with pytest.raises(PrinterError, match=r"cannot write the receipt to .*a-file/receipts"):
+        printer.print_receipt(zh_layout())
+    assert printer.last_text is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_folder_is_not_ready(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        printer = FileReceiptPrinter(folder)
+        assert printer.is_ready() is False
+        with pytest.raises(PrinterError, match="permissions"):
+            printer.print_receipt(zh_layout())
+    finally:
+        folder.chmod(0o700)
