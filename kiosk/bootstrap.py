@@ -13,7 +13,6 @@ from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
 from drivers.printer.escpos_printer import open_printer
 from kiosk.controller import (
-    ChargeOutcome,
     CheckoutController,
     ControllerOptions,
     RecoveryReport,
@@ -23,7 +22,7 @@ from kiosk.controller import (
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.payments.charge import charge_until_final
 from kiosk.payments.simulator_gateway import SimulatorGateway
-from kiosk.ports import ChargeRequest, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
+from kiosk.ports import ChargeRequest, ChargeResult, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
 from kiosk.settings import Settings
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
@@ -101,20 +100,12 @@ def build_kiosk(
     template = ReceiptTemplate.load(settings.receipt_template_path)
     store = SaleStore(open_store(settings.store_path), settings.kiosk.id)
     gateway = SimulatorGateway(settings.payments.simulator.url, settings.payments.simulator.timeout_s)
-    printer = ov.printer or open_printer(settings.printer)
+    printer = ov.printer or open_printer(settings.printer, data_dir=settings.kiosk.data_dir)
     indicators = ov.indicators or open_indicators(settings.gpio)
     pay = settings.payments
 
-    def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeOutcome:
-        result = charge_until_final(
-            gw,
-            request,
-            clock=time.monotonic,
-            sleep=time.sleep,
-            max_wait_s=pay.max_wait_s,
-            poll_interval_s=pay.poll_interval_s,
-        )
-        return ChargeOutcome(result.status, result.transaction_id, result.reason)
+    def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
+        return charge_until_final(gw, request, time.monotonic, time.sleep, pay.max_wait_s, pay.poll_interval_s)
 
     source = ov.source or open_source(
         settings.camera.source, settings.camera.width, settings.camera.height, settings.camera.fps, settings.camera.loop

@@ -72,6 +72,15 @@ class PrinterSection(_Section):
     paper_width_mm: Literal[58, 80] = 58
     status_timeout_ms: int = Field(500, ge=10, le=10000)
 
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        from escpos.capabilities import CAPABILITIES
+
+        if v not in CAPABILITIES["profiles"]:
+            raise ValueError("a python-escpos printer profile such as default, TM-T88V, NT-5890K or ZJ-5870")
+        return v
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, v: str) -> str:
@@ -203,7 +212,9 @@ def _allowed(err: Mapping[str, Any]) -> str:
         return f"text matching {ctx['pattern']}"
     bounds = [f"{k.replace('_', ' ')} {v}" for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")]
     if bounds:
-        return " and ".join(bounds).replace("gt", ">").replace("ge", ">=").replace("lt", "<").replace("le", "<=")
+        return (
+            " and ".join(bounds).replace("gt", ">").replace("ge", ">=").replace("lt", "<").replace("le", "<=")
+        )
     if ctx.get("error"):
         return str(ctx["error"])
     return str(err.get("msg", "a valid value"))

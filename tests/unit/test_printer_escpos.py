@@ -249,5 +249,9 @@ def test_open_printer_serial_does_not_touch_a_missing_device(tmp_path: Path) -> 
 
 
 def test_open_printer_unknown_profile_is_a_settings_error() -> None:
+    """Settings refuse the profile first; open_printer still refuses one that slipped past them."""
+    with pytest.raises(ValueError, match="python-escpos printer profile"):
+        PrinterSection(profile="TM-NOPE")
+    unchecked = PrinterSection.model_construct(**{**PrinterSection().model_dump(), "profile": "TM-NOPE"})
     with pytest.raises(ValueError, match=r"\[printer\] profile = 'TM-NOPE'"):
-        open_printer(PrinterSection(profile="TM-NOPE"))
+        open_printer(unchecked)
