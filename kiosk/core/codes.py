@@ -9,6 +9,7 @@ passed to a gateway. Codes are secrets while they live, so every human-facing fo
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 
 MAX_TEXT_LEN = 512
@@ -77,6 +78,9 @@ def _payment_kind(text: str) -> CodeKind | None:
 
 
 PRODUCT_FORMATS = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
+_PRODUCT_LENGTHS = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
+#: control, format, line and paragraph separators, surrogates: never part of a code a person can show
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def classify(text: str, symbology: str | None = None) -> Classified:
@@ -88,9 +92,9 @@ def classify(text: str, symbology: str | None = None) -> Classified:
         return Classified(CodeKind.OTHER, "", "not text")
     if len(text) > MAX_TEXT_LEN:
         return Classified(CodeKind.OTHER, text[:16], f"longer than {MAX_TEXT_LEN} characters")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if any(unicodedata.category(c) in _CONTROL_CATEGORIES for c in text):
         return Classified(CodeKind.OTHER, text, "contains control characters")
-    stripped = text.strip()
+    stripped = text.strip(" ")
     kind = _payment_kind(stripped)
     if kind is not None and (symbology is None or symbology in ("QRCode", "Code128")):
         return Classified(kind, stripped)
@@ -101,7 +105,7 @@ def classify(text: str, symbology: str | None = None) -> Classified:
             if expanded and gtin_check_ok(expanded):
                 return Classified(CodeKind.PRODUCT, stripped)
             return Classified(CodeKind.OTHER, stripped, "UPC-E check digit is wrong")
-        if len(stripped) in (8, 12, 13) and (not fmt or fmt in PRODUCT_FORMATS):
+        if len(stripped) in (8, 12, 13) and (not fmt or _PRODUCT_LENGTHS.get(fmt) == len(stripped)):
             if gtin_check_ok(stripped):
                 return Classified(CodeKind.PRODUCT, stripped)
             return Classified(CodeKind.OTHER, stripped, "product barcode check digit is wrong")
