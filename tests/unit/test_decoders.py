@@ -1,6 +1,6 @@
 """The two decoders on labelled images of the public corpus, and their handling of bad frames.
 
-The corpus lives outside the repository (/work/shared/corpus). A missing corpus is a broken test
+The corpus lives outside the repository (../shared/corpus beside the repository). A missing corpus is a broken test
 machine, not a reason to skip: these tests fail then.
 """
 
@@ -51,7 +51,7 @@ Image = npt.NDArray[np.uint8]
 
 def corpus_image(folder: str, name: str) -> tuple[Image, str]:
     path = CORPUS / folder / name
-    assert CORPUS.is_dir(), f"the barcode corpus is missing at {CORPUS}; see /work/shared/corpus/README.md"
+    assert CORPUS.is_dir(), f"the barcode corpus is missing at {CORPUS}; see ../shared/corpus/README.md"
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert image is not None, f"cannot read {path}"
     label = path.with_suffix(".txt")

@@ -1,0 +1,284 @@
+"""The HQ HTTP API that kiosks sync with: catalog down, sales up.
+
+Endpoints are plain ``def``: FastAPI runs them on its thread pool, where Peewee's blocking calls
+belong, and each opens its own connection (``hq.db.connected``) because the dependency that checks
+the key and the endpoint itself may run on different pool threads.
+
+Every error is JSON ``{"error": ..., "error_zh": ..., "detail": ...}``: the two texts say what was
+wrong and what to do (for the kiosk's screen or its log), ``detail`` says where.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Annotated, Any
+
+import peewee
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hq import i18n
+from hq.catalog import list_products
+from hq.db import connected, open_database
+from hq.devices import DeviceInfo, authenticate
+from hq.i18n import Text
+from hq.sales import MAX_SALES_PER_REQUEST, SaleConflictError, SaleIn, ingest_sales
+from kiosk.core.codes import mask
+
+log = logging.getLogger(__name__)
+
+#: 1,000 sales of 50 lines each fit with room to spare; anything bigger is refused before it is read
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: at most this many problems are listed per sale, so one absurd record cannot bloat the answer
+MAX_PROBLEMS_PER_RECORD = 10
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ApiError(Exception):
+    """An answer other than success: the HTTP status, the text for people, and where it went wrong."""
+
+    def __init__(
+        self, status: int, text: Text, detail: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(text.en)
+        self.status = status
+        self.text = text
+        self.detail = detail
+        self.headers = headers
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name_zh: str
+    name_en: str
+    price_fen: int
+    barcode: str | None
+    category: str
+    active: bool
+
+
+class CatalogOut(BaseModel):
+    products: list[ProductOut]
+
+
+class IngestOut(BaseModel):
+    stored: list[str]
+    duplicates: list[str]
+
+
+def _error_response(
+    status: int, text: Text, detail: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": text.en, "error_zh": text.zh, "detail": detail}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes (or a POST of unknown length) before anything reads it.
+
+    FastAPI parses the JSON body before the key is checked, so without this a stranger could make HQ
+    parse any amount of JSON.
+    """
+
+    def __init__(self, app: Asgi, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = {k.lower(): v for k, v in scope["headers"]}
+            length = headers.get(b"content-length", b"").decode("latin-1")
+            if not length.isdigit() or int(length) > self.limit:
+                if length.isdigit():
+                    response = _error_response(413, i18n.TOO_LARGE.format(limit=self.limit))
+                else:
+                    response = _error_response(411, i18n.LENGTH_REQUIRED)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _short(value: Any) -> Any:
+    """An offending input small enough to echo back, or its type name."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
+    return f"({type(value).__name__})"
+
+
+def _field_path(parts: tuple[Any, ...]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(the record)"
+
+
+def _problem(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """One entry per sale record at fault (index, order_id, problems), or per other part of the request."""
+    body = exc.body if isinstance(exc.body, list) else []
+    records: dict[int, dict[str, Any]] = {}
+    other: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            other.append({"field": "body", "problem": f"not valid JSON ({reason}) at character {loc[-1]}"})
+        elif loc == ("body",):
+            hint = "; send a JSON list of sale records with Content-Type: application/json"
+            other.append({"field": "body", "problem": _problem(err) + hint})
+        elif len(loc) >= 2 and loc[0] == "body" and isinstance(loc[1], int):
+            index = loc[1]
+            raw = body[index] if index < len(body) else None
+            order_id = raw.get("order_id") if isinstance(raw, dict) else None
+            entry = records.setdefault(
+                index,
+                {"index": index, "order_id": order_id if isinstance(order_id, str) else None, "problems": []},
+            )
+            if len(entry["problems"]) < MAX_PROBLEMS_PER_RECORD:
+                problem = {"field": _field_path(loc[2:]), "problem": _problem(err)}
+                if not isinstance(err.get("input"), dict | list):
+                    problem["value"] = _short(err.get("input"))
+                entry["problems"].append(problem)
+        else:
+            where = ".".join(str(p) for p in loc) or "request"
+            other.append({"field": where, "problem": _problem(err)})
+    return other + [records[i] for i in sorted(records)]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return _error_response(exc.status, exc.text, exc.detail, exc.headers)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        is_sales = request.url.path == "/api/v1/sales"
+        text = i18n.INVALID_SALES if is_sales else i18n.INVALID_REQUEST
+        return _error_response(422, text, _validation_detail(exc))
+
+    async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SaleConflictError)
+        log.warning("refused a sales upload: conflicting order ids %s", ", ".join(exc.order_ids))
+        return _error_response(409, i18n.CONFLICT, {"conflicts": exc.order_ids})
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            text = i18n.NOT_FOUND.format(path=request.url.path)
+        elif exc.status_code == 405:
+            text = i18n.METHOD_NOT_ALLOWED.format(method=request.method, path=request.url.path)
+        else:
+            text = i18n.HTTP_ERROR.format(status=exc.status_code, reason=exc.detail)
+        return _error_response(exc.status_code, text, None, dict(exc.headers or {}))
+
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        return _error_response(503, i18n.DATABASE_BUSY, None, {"Retry-After": "5"})
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error_response(500, i18n.SERVER_ERROR)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(SaleConflictError, on_conflict)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(peewee.OperationalError, on_database)
+    app.add_exception_handler(Exception, on_crash)
+
+
+_bearer = HTTPBearer(auto_error=False, description="the kiosk's API key from `hq device add KIOSK_ID`")
+
+
+def current_device(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> DeviceInfo:
+    """The kiosk the request's key belongs to; 401 with what to do when there is none."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise ApiError(401, i18n.MISSING_KEY, None, challenge)
+    with connected():
+        device = authenticate(credentials.credentials)
+    if device is None:
+        log.warning("refused an unknown API key %s", mask(credentials.credentials))
+        raise ApiError(401, i18n.UNKNOWN_KEY, None, challenge)
+    return device
+
+
+Authenticated = Annotated[DeviceInfo, Depends(current_device)]
+
+
+def create_app(db_url: str) -> FastAPI:
+    """The HQ app on the database at ``db_url``, opened and migrated now so a bad URL fails at start."""
+    open_database(db_url)
+    app = FastAPI(
+        title="Kiosk HQ",
+        version="1",
+        description="Sync API for self-checkout kiosks: catalog down, sales up. See docs/hq.md.",
+    )
+    _install_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/api/v1/catalog", response_model=CatalogOut)
+    def get_catalog(device: Authenticated) -> CatalogOut:
+        with connected():
+            products = list_products()
+        return CatalogOut(
+            products=[
+                ProductOut(
+                    sku=p.sku,
+                    name_zh=p.name_zh,
+                    name_en=p.name_en,
+                    price_fen=p.price_fen,
+                    barcode=p.barcode,
+                    category=p.category,
+                    active=p.active,
+                )
+                for p in products
+            ]
+        )
+
+    @app.post("/api/v1/sales", response_model=IngestOut)
+    def post_sales(
+        device: Authenticated,
+        sales: Annotated[list[SaleIn], Body(max_length=MAX_SALES_PER_REQUEST)],
+    ) -> IngestOut:
+        wrong = [
+            {"index": i, "order_id": sale.order_key, "kiosk_id": sale.kiosk_id}
+            for i, sale in enumerate(sales)
+            if sale.kiosk_id != device.kiosk_id
+        ]
+        if wrong:
+            raise ApiError(
+                403, i18n.WRONG_KIOSK.format(kiosk_id=device.kiosk_id), wrong[:MAX_SALES_PER_REQUEST]
+            )
+        with connected():
+            result = ingest_sales(sales)
+        log.info(
+            "kiosk %s uploaded %d sales: %d new, %d already known",
+            device.kiosk_id,
+            len(sales),
+            len(result.stored),
+            len(result.duplicates),
+        )
+        return IngestOut(stored=result.stored, duplicates=result.duplicates)
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    return app

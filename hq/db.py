@@ -1,0 +1,178 @@
+"""Opening the HQ database: URL to Peewee database, pragmas checked, proxy bound, migrations applied.
+
+SQLite is the default for one store; PostgreSQL for fleets. SQLite runs with WAL (readers never wait
+for the writer), ``synchronous=FULL`` (a sale HQ has confirmed must survive a power cut, because the
+kiosk deletes its copy once HQ confirms) and ``foreign_keys=ON``, and write transactions begin
+IMMEDIATE so two writers queue on the busy timeout instead of failing mid-transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee
+from playhouse import db_url
+
+from hq.models import ALL_MODELS, SchemaVersion, database
+from hq.settings import redact_url
+
+SQLITE_BUSY_TIMEOUT_S = 10.0
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("synchronous", "full"),
+    ("foreign_keys", 1),
+    ("busy_timeout", int(SQLITE_BUSY_TIMEOUT_S * 1000)),
+)
+
+
+class DatabaseOpenError(RuntimeError):
+    """The HQ database cannot be opened or is not in a state HQ can use. The message says what to do."""
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///abs/path`` URL. Three slashes and an absolute path, as config/hq.toml shows."""
+    parsed = urlparse(url)
+    raw = unquote(parsed.path)
+    if parsed.netloc or parsed.query or not raw.strip("/"):
+        raise DatabaseOpenError(
+            f"{url!r} is not a SQLite URL HQ understands; write sqlite:/// followed by an absolute path, "
+            "e.g. sqlite:///var/lib/kiosk-hq/hq.sqlite3"
+        )
+    name = raw.lstrip("/")
+    if name == ":memory:":
+        raise DatabaseOpenError(
+            "an in-memory SQLite database is not shared between HQ's worker threads and is lost at exit; "
+            "give a file, e.g. sqlite:///var/lib/kiosk-hq/hq.sqlite3"
+        )
+    return Path("/" + name)
+
+
+def connect_database(url: str) -> peewee.Database:
+    """A Peewee database for ``url``, not yet connected. Raises DatabaseOpenError with what to fix."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "sqlite":
+        path = sqlite_path(url)
+        if not path.parent.is_dir():
+            raise DatabaseOpenError(
+                f"the folder {path.parent} for the HQ database does not exist; create it "
+                f"(e.g. `install -d {path.parent}`) or pass --db sqlite:///another/folder/hq.sqlite3"
+            )
+        db: peewee.Database = db_url.connect(
+            "sqlite:///" + str(path),
+            pragmas=SQLITE_PRAGMAS,
+            timeout=SQLITE_BUSY_TIMEOUT_S,
+            lock_type="IMMEDIATE",
+        )
+        return db
+    if scheme in ("postgres", "postgresql"):
+        try:
+            remote: peewee.Database = db_url.connect(url)
+        except (ValueError, RuntimeError, peewee.PeeweeException) as exc:
+            raise DatabaseOpenError(f"cannot use the database URL {redact_url(url)}: {exc}") from None
+        return remote
+    raise DatabaseOpenError(
+        f"{redact_url(url)!r}: unknown database kind {scheme!r}; use sqlite:///abs/path "
+        "or postgres://user:password@host/dbname"
+    )
+
+
+@contextmanager
+def connected() -> Iterator[None]:
+    """Hold a connection on this thread for the block, closing it only if this block opened it.
+
+    FastAPI runs each plain ``def`` endpoint and dependency on a pool thread, and Peewee keeps one
+    connection per thread, so every unit of work opens and closes its own.
+    """
+    opened = bool(database.is_closed())
+    if opened:
+        database.connect()
+    try:
+        yield
+    finally:
+        if opened:
+            database.close()
+
+
+def _check_sqlite_pragmas(db: peewee.Database) -> None:
+    mode = str(db.execute_sql("PRAGMA journal_mode").fetchone()[0]).lower()
+    keys = int(db.execute_sql("PRAGMA foreign_keys").fetchone()[0])
+    if mode != "wal" or keys != 1:
+        raise DatabaseOpenError(
+            f"SQLite did not accept journal_mode=WAL / foreign_keys=ON (got {mode!r}, {keys}); "
+            "put the database on a local disk, not a network share"
+        )
+
+
+# --- migrations -----------------------------------------------------------------------------------
+# Migration N brings the schema from version N-1 to N. Append; never edit one that has shipped.
+# Later ones change tables with playhouse.migrate, since create_tables() only knows today's models.
+
+
+def _m001_initial(db: peewee.Database) -> None:
+    db.create_tables([m for m in ALL_MODELS if m is not SchemaVersion])
+
+
+MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (_m001_initial,)
+
+
+def migrate(db: peewee.Database) -> int:
+    """Apply the migrations this database has not seen, in one transaction; return the schema version."""
+    db.create_tables([SchemaVersion], safe=True)
+    with db.atomic():
+        row = SchemaVersion.select().first()
+        current = row.version if row is not None else 0
+        if current > len(MIGRATIONS):
+            raise DatabaseOpenError(
+                f"the HQ database is at schema version {current} but this HQ knows only "
+                f"{len(MIGRATIONS)}; upgrade HQ before using this database"
+            )
+        for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+            step(db)
+            current = number
+        if row is None:
+            SchemaVersion.create(version=current)
+        elif row.version != current:
+            SchemaVersion.update(version=current).execute()
+    return current
+
+
+#: the URL ``database`` is bound to, so binding it again is a no-op (see open_database)
+_bound_url: dict[str, str] = {}
+
+
+def open_database(url: str) -> peewee.Database:
+    """Bind the models to the database at ``url``, check it and bring its schema up to date.
+
+    Binding the same URL again returns the database already bound, so the CLI and the server can
+    share a process (as tests do) without two connection sets to one file.
+    """
+    current: peewee.Database | None = database.obj
+    if current is not None and _bound_url.get("url") == url:
+        return current
+    db = connect_database(url)
+    try:
+        db.connect()
+    except peewee.PeeweeException as exc:
+        raise DatabaseOpenError(
+            f"cannot open the HQ database {redact_url(url)}: {exc}; check the URL, that the file or "
+            "server is reachable and writable, and (for PostgreSQL) that psycopg2 is installed"
+        ) from None
+    try:
+        if isinstance(db, peewee.SqliteDatabase):
+            _check_sqlite_pragmas(db)
+        database.initialize(db)
+        migrate(db)
+    except (peewee.PeeweeException, DatabaseOpenError) as exc:
+        database.initialize(current)
+        if isinstance(exc, DatabaseOpenError):
+            raise
+        raise DatabaseOpenError(f"cannot prepare the HQ database {redact_url(url)}: {exc}") from None
+    finally:
+        db.close()
+    _bound_url["url"] = url
+    if current is not None:
+        current.close()
+    return db

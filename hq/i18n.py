@@ -1,0 +1,204 @@
+"""Every message HQ shows a person, in English and Simplified Chinese.
+
+The API answers with both (``error`` and ``error_zh``) so a kiosk can show the one its screen is in;
+the ``hq`` command prints the one the admin's locale asks for (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``,
+``LANG``; anything starting with ``zh`` means Chinese).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Language = Literal["zh_CN", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    en: str
+    zh: str
+
+    def format(self, **values: Any) -> Text:
+        """Fill the placeholders; a ``Text`` value is filled in the matching language."""
+        en = {k: v.en if isinstance(v, Text) else v for k, v in values.items()}
+        zh = {k: v.zh if isinstance(v, Text) else v for k, v in values.items()}
+        return Text(self.en.format(**en), self.zh.format(**zh))
+
+    def pick(self, language: Language) -> str:
+        return self.zh if language == "zh_CN" else self.en
+
+    def __str__(self) -> str:
+        return self.en
+
+
+def cli_language(environ: Mapping[str, str] | None = None) -> Language:
+    """The admin's language, by the usual locale variables in their usual order of precedence."""
+    env = os.environ if environ is None else environ
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+MISSING_KEY = Text(
+    "no API key: send the header 'Authorization: Bearer <api key>'; "
+    "an HQ admin creates a key with `hq device add KIOSK_ID`",
+    "缺少 API 密钥：请发送请求头 'Authorization: Bearer <API 密钥>'；HQ 管理员可用 `hq device add KIOSK_ID` 创建密钥",
+)
+UNKNOWN_KEY = Text(
+    "unknown API key: create a key with `hq device add KIOSK_ID` on HQ (or `--rotate` to replace a lost one) "
+    "and put it in the kiosk's [hq] api_key setting",
+    "API 密钥无效：请在 HQ 上运行 `hq device add KIOSK_ID` 创建密钥（丢失的密钥用 `--rotate` 更换），"
+    "并填入收银机配置 [hq] api_key",
+)
+WRONG_KIOSK = Text(
+    "these sales name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "
+    "set the kiosk's [kiosk] id to {kiosk_id} or use that kiosk's own key",
+    "这些销售记录的 kiosk_id 与本 API 密钥所属的收银机 {kiosk_id} 不符；"
+    "请把收银机配置 [kiosk] id 设为 {kiosk_id}，或使用该收银机自己的密钥",
+)
+CONFLICT = Text(
+    "these order_ids are already stored at HQ with different content, or appear twice in this request "
+    "with different content; HQ never overwrites a sale, so nothing from this request was stored: "
+    "remove them from the upload and report them to HQ",
+    "这些 order_id 已以不同内容存于 HQ，或在本次请求中以不同内容出现两次；HQ 不会覆盖销售记录，"
+    "本次请求未保存任何记录：请将其移出上传并报告 HQ",
+)
+INVALID_SALES = Text(
+    "the body is not a valid list of sale records (see docs/sale-payload.md); "
+    "each entry in detail names the record (index, order_id), the field and what is wrong",
+    "请求体不是有效的销售记录列表（见 docs/sale-payload.md）；detail 中每一项指出记录（index、order_id）、字段及错误",
+)
+INVALID_REQUEST = Text(
+    "the request is not valid; detail names the part that is wrong",
+    "请求无效；detail 指出错误的部分",
+)
+TOO_LARGE = Text(
+    "the request body is larger than {limit} bytes; send at most 1000 sales per request",
+    "请求体超过 {limit} 字节；每次请求最多发送 1000 条销售记录",
+)
+LENGTH_REQUIRED = Text(
+    "send the body with a Content-Length header (no chunked uploads)",
+    "请求体须带 Content-Length 请求头（不支持分块上传）",
+)
+NOT_FOUND = Text("no such endpoint: {path}", "没有这个接口：{path}")
+METHOD_NOT_ALLOWED = Text("method {method} is not allowed on {path}", "{path} 不支持 {method} 方法")
+HTTP_ERROR = Text("HTTP error {status}: {reason}", "HTTP 错误 {status}：{reason}")
+SERVER_ERROR = Text(
+    "HQ hit an internal error and stored nothing from this request; retry later, and tell the HQ admin "
+    "if it persists",
+    "HQ 内部错误，本次请求未保存任何内容；请稍后重试，若持续出现请联系 HQ 管理员",
+)
+DATABASE_BUSY = Text(
+    "the HQ database is busy or unreachable; nothing from this request was stored, retry later",
+    "HQ 数据库繁忙或无法连接；本次请求未保存任何内容，请稍后重试",
+)
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+KEY_ONCE = Text(
+    "API key for {kiosk_id} printed above. It is shown only this once: put it in that kiosk's "
+    "[hq] api_key setting now.",
+    "上面是 {kiosk_id} 的 API 密钥，只显示这一次：请立即填入该收银机配置 [hq] api_key。",
+)
+DEVICE_EXISTS = Text(
+    "kiosk {kiosk_id} already has a key; pass --rotate to replace it (the old key stops working)",
+    "收银机 {kiosk_id} 已有密钥；如需更换请加 --rotate（旧密钥将失效）",
+)
+DEVICE_UNKNOWN_ROTATE = Text(
+    "kiosk {kiosk_id} has no key yet, so there is nothing to rotate; run without --rotate",
+    "收银机 {kiosk_id} 还没有密钥，无需更换；请去掉 --rotate",
+)
+BAD_KIOSK_ID = Text(
+    "kiosk id {kiosk_id!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-' (the kiosk's [kiosk] id)",
+    "收银机编号 {kiosk_id!r} 无效：只能用 1-64 个字母、数字、'.'、'_' 或 '-'（即收银机配置 [kiosk] id）",
+)
+NO_DEVICES = Text(
+    "no kiosks yet; add one with `hq device add KIOSK_ID`", "还没有收银机；用 `hq device add KIOSK_ID` 添加"
+)
+DEVICE_HEADER = Text(
+    "kiosk_id  created_at (UTC)  last_seen_at (UTC)", "收银机编号  创建时间（UTC）  最近连接（UTC）"
+)
+NEVER = Text("never", "从未")
+IMPORTED = Text(
+    "imported {count} products from {path}: {created} new, {updated} updated",
+    "已从 {path} 导入 {count} 个商品：新增 {created} 个，更新 {updated} 个",
+)
+SEEDED = Text("added {count} demo products", "已添加 {count} 个演示商品")
+IMPORT_REFUSED = Text(
+    "{path}: nothing imported, {count} problem(s) found; fix them and import again:",
+    "{path}：未导入任何商品，发现 {count} 个问题；请修正后重新导入：",
+)
+AND_MORE = Text("... and {count} more", "……另有 {count} 个")
+LISTENING = Text("HQ listening on {url} (database {db})", "HQ 正在监听 {url}（数据库 {db}）")
+CANNOT_LISTEN = Text(
+    "cannot listen on {host}:{port} ({reason}); pick another --port or stop the program using it",
+    "无法监听 {host}:{port}（{reason}）；请换一个 --port，或停止占用该端口的程序",
+)
+BAD_ENCODING = Text(
+    "--encoding {encoding!r} is not a text encoding Python knows; try utf-8 or gb18030",
+    "--encoding {encoding!r} 不是可识别的文本编码；请用 utf-8 或 gb18030",
+)
+FILE_UNREADABLE = Text("{path}: cannot read it ({reason})", "{path}：无法读取（{reason}）")
+FILE_NOT_UTF8 = Text(
+    "{path}: not UTF-8 text; save it as 'CSV UTF-8' or pass --encoding gb18030",
+    "{path}：不是 UTF-8 文本；请另存为“CSV UTF-8”，或加 --encoding gb18030",
+)
+
+# --- catalog rows ---------------------------------------------------------------------------------
+
+ROW_PROBLEM = Text(
+    "row {row}, column {column}, value {value!r}: {problem}",
+    "第 {row} 行，{column} 列，值 {value!r}：{problem}",
+)
+CSV_EMPTY = Text(
+    "the file is empty; the first row must be the header sku,name_zh,name_en,price_fen,barcode,category",
+    "文件为空；第一行必须是表头 sku,name_zh,name_en,price_fen,barcode,category",
+)
+CSV_MISSING_COLUMN = Text("the header has no column {column}", "表头缺少 {column} 列")
+CSV_UNKNOWN_COLUMN = Text(
+    "unknown column; the columns are sku,name_zh,name_en,price_fen,barcode,category",
+    "未知列；可用的列为 sku,name_zh,name_en,price_fen,barcode,category",
+)
+CSV_DUPLICATE_COLUMN = Text("this column appears twice in the header", "表头中此列出现了两次")
+CSV_FIELD_COUNT = Text(
+    "this row has {got} fields but the header has {want}; check for a stray comma (quote names that contain commas)",
+    "此行有 {got} 个字段，表头有 {want} 个；请检查多余的逗号（含逗号的名称请加引号）",
+)
+CSV_SYNTAX = Text("the CSV cannot be read here: {reason}", "此处 CSV 格式错误：{reason}")
+BAD_SKU = Text(
+    "an SKU is 1-64 letters, digits, '.', '_' or '-'", "SKU 须为 1-64 个字母、数字、'.'、'_' 或 '-'"
+)
+BAD_NAME = Text(
+    "a name is 1-128 characters without control characters", "名称须为 1-128 个字符，且不含控制字符"
+)
+BAD_CATEGORY = Text(
+    "a category is 1-64 characters without control characters", "类别须为 1-64 个字符，且不含控制字符"
+)
+BAD_PRICE = Text(
+    "a price is a whole number of fen from 0 to {max}, e.g. 350 for ¥3.50",
+    "价格须为 0 到 {max} 之间的整数（单位：分），例如 ¥3.50 写作 350",
+)
+PRICE_IN_YUAN = Text(
+    "this looks like yuan; prices are whole fen, e.g. 350 for ¥3.50",
+    "这像是以元为单位；价格须以分为单位的整数，例如 ¥3.50 写作 350",
+)
+BAD_BARCODE = Text(
+    "a barcode is empty or an EAN-13, EAN-8 or UPC-A number (8, 12 or 13 digits)",
+    "条码须为空，或为 EAN-13、EAN-8、UPC-A（8、12 或 13 位数字）",
+)
+BAD_CHECK_DIGIT = Text(
+    "the check digit is wrong (it should be {digit}); check the number against the package",
+    "校验位错误（应为 {digit}）；请对照包装核对条码",
+)
+DUPLICATE_SKU = Text("this SKU is also on row {other}", "此 SKU 与第 {other} 行重复")
+DUPLICATE_BARCODE = Text("this barcode is also on row {other}", "此条码与第 {other} 行重复")
+BARCODE_TAKEN = Text(
+    "this barcode belongs to product {sku} at HQ; change one of them",
+    "此条码已属于 HQ 中的商品 {sku}；请修改其中之一",
+)

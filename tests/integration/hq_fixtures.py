@@ -1,0 +1,125 @@
+"""A real HQ for tests: the FastAPI app under uvicorn on 127.0.0.1, on a SQLite file, in a thread.
+
+Import from test modules in this folder (``from hq_fixtures import ...``); pytest puts the folder on
+sys.path. Nothing here is a stand-in for our code: it only starts and stops the real server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import uvicorn
+
+from hq.app import create_app
+from hq.db import connected
+from hq.devices import add_device
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+
+
+def sqlite_url(path: Path) -> str:
+    """``sqlite:///`` + an absolute path, the form config/hq.toml documents."""
+    return "sqlite:///" + str(path.resolve()).lstrip("/")
+
+
+def closed_port() -> int:
+    """A port nothing listens on right now (the OS chose it free, and we closed it again)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveHq:
+    db_url: str
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_device(self, kiosk_id: str) -> str:
+        """Enrol a kiosk the way `hq device add` does (same process, same database) and return its key."""
+        with connected():
+            return add_device(kiosk_id)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(STOP_TIMEOUT_S)
+        assert not self.thread.is_alive(), "HQ server thread did not stop"
+
+
+def start_hq(db_url: str, port: int = 0) -> LiveHq:
+    """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers."""
+    app = create_app(db_url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    bound_port: int = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=bound_port, log_level="warning"))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="hq-test-server", daemon=True
+    )
+    thread.start()
+    live = LiveHq(db_url, bound_port, server, thread)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            if requests.get(f"{live.url}/healthz", timeout=1.0).json() == {"ok": True}:
+                return live
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            live.stop()
+            raise RuntimeError(f"HQ did not answer /healthz on {live.url} within {START_TIMEOUT_S} s")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_hq(db_url: str, port: int = 0) -> Iterator[LiveHq]:
+    live = start_hq(db_url, port)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def make_sale(kiosk_id: str = "kiosk-001", **changes: Any) -> dict[str, Any]:
+    """A valid sale record (docs/sale-payload.md) with a fresh order id; ``changes`` replace fields."""
+    order_id = str(uuid.uuid4())
+    sale: dict[str, Any] = {
+        "order_id": order_id,
+        "kiosk_id": kiosk_id,
+        "created_at": "2026-11-24T12:00:00Z",
+        "paid_at": "2026-11-24T12:00:31Z",
+        "total_fen": 750,
+        "currency": "CNY",
+        "channel": "wechat",
+        "out_trade_no": f"K001-{order_id[:8]}",
+        "transaction_id": f"4200{order_id[:8]}",
+        "lines": [
+            {
+                "sku": "D001",
+                "name": "矿泉水 Mineral water",
+                "qty": 2,
+                "unit_price_fen": 200,
+                "line_total_fen": 400,
+            },
+            {"sku": "D002", "name": "可乐 Cola", "qty": 1, "unit_price_fen": 350, "line_total_fen": 350},
+        ],
+    }
+    sale.update(changes)
+    return sale

@@ -1,0 +1,91 @@
+"""Opening the HQ database: URLs, SQLite pragmas, numbered migrations, refusing what HQ cannot use."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import peewee
+import pytest
+from hq_fixtures import sqlite_url
+
+from hq.db import MIGRATIONS, DatabaseOpenError, connect_database, connected, open_database, sqlite_path
+from hq.models import database
+
+
+def test_sqlite_url_with_three_slashes_is_an_absolute_path() -> None:
+    assert sqlite_path("sqlite:///var/lib/kiosk-hq/hq.sqlite3") == Path("/var/lib/kiosk-hq/hq.sqlite3")
+    assert sqlite_path("sqlite:////srv/hq.db") == Path("/srv/hq.db")
+    assert sqlite_path("sqlite:///srv/my%20hq.db") == Path("/srv/my hq.db")
+
+
+def test_a_new_file_gets_the_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
+    db_file = tmp_path / "hq.sqlite3"
+    db = open_database(sqlite_url(db_file))
+    assert database.obj is db
+    with connected():
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with sqlite3.connect(db_file) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version = conn.execute("SELECT version FROM schema_version").fetchall()
+    assert {"schema_version", "device", "product", "sale", "sale_line"} <= tables
+    assert version == [(len(MIGRATIONS),)]
+
+
+def test_opening_again_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
+    first = sqlite_url(tmp_path / "a.db")
+    open_database(first)
+    with connected():
+        database.execute_sql(
+            "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+        )
+    assert open_database(first) is database.obj  # same URL: the bound database is reused
+    open_database(sqlite_url(tmp_path / "b.db"))  # bind elsewhere, then come back
+    open_database(first)
+    with connected():
+        assert database.execute_sql("SELECT kiosk_id FROM device").fetchall() == [("k",)]
+        assert database.execute_sql("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+
+
+def test_a_database_from_a_newer_hq_is_refused(tmp_path: Path) -> None:
+    db_file = tmp_path / "future.db"
+    open_database(sqlite_url(db_file))
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+    open_database(sqlite_url(tmp_path / "other.db"))
+    with pytest.raises(DatabaseOpenError, match=r"schema version 99.*upgrade HQ"):
+        open_database(sqlite_url(db_file))
+
+
+def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    open_database(sqlite_url(tmp_path / "fk.db"))
+    with connected(), pytest.raises(peewee.IntegrityError):
+        database.execute_sql(
+            "INSERT INTO sale_line (order_id, line_no, sku, name, qty, unit_price_fen, line_total_fen) "
+            "VALUES ('no-such-sale', 1, 's', 'n', 1, 1, 1)"
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite:///no/such/dir/hq.db", "does not exist"),
+        ("sqlite://host/hq.db", "sqlite:/// followed by an absolute path"),
+        ("mysql://u@h/d", "unknown database kind"),
+    ],
+)
+def test_urls_hq_cannot_use_are_refused_with_what_to_write(url: str, expected: str) -> None:
+    with pytest.raises(DatabaseOpenError, match=expected):
+        connect_database(url)
+
+
+def test_postgres_url_without_a_reachable_server_is_a_clear_error() -> None:
+    """No PostgreSQL runs here (and psycopg2 may be missing): either way the message says what to check,
+    without the password."""
+    with pytest.raises(DatabaseOpenError) as caught:
+        open_database("postgres://hq:pw-secret@127.0.0.1:1/hq")
+    assert "pw-secret" not in str(caught.value)
+    assert "postgres://hq:***@127.0.0.1:1/hq" in str(caught.value)
