@@ -19,10 +19,19 @@ from kiosk.controller import (
     SampleCodes,
     recover_unfinished,
 )
+from kiosk.core.checkout import Checkout, Phase
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.payments.charge import charge_until_final
 from kiosk.payments.simulator_gateway import SimulatorGateway
-from kiosk.ports import ChargeRequest, ChargeResult, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
+from kiosk.ports import (
+    ChargeRequest,
+    ChargeResult,
+    FrameSource,
+    HqError,
+    Indicators,
+    PaymentGateway,
+    ReceiptPrinter,
+)
 from kiosk.settings import Settings
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
@@ -105,10 +114,16 @@ def build_kiosk(
     pay = settings.payments
 
     def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
-        return charge_until_final(gw, request, time.monotonic, time.sleep, pay.max_wait_s, pay.poll_interval_s)
+        return charge_until_final(
+            gw, request, time.monotonic, time.sleep, pay.max_wait_s, pay.poll_interval_s
+        )
 
     source = ov.source or open_source(
-        settings.camera.source, settings.camera.width, settings.camera.height, settings.camera.fps, settings.camera.loop
+        settings.camera.source,
+        settings.camera.width,
+        settings.camera.height,
+        settings.camera.fps,
+        settings.camera.loop,
     )
     sample_camera = source if isinstance(source, HeldImageSource) and ov.samples is not None else None
     controller = CheckoutController(
@@ -145,4 +160,10 @@ def build_kiosk(
     hq = HttpHqClient(settings.hq.url, settings.hq.api_key, settings.kiosk.id, settings.hq.timeout_s)
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
     sync = SyncWorker(pusher, interval_s=settings.hq.sync_interval_s)
+
+    def upload_soon(state: Checkout) -> None:
+        if state.phase is Phase.PRINTING:  # just paid: the sale is in the outbox
+            sync.wake()
+
+    controller.subscribe(upload_soon)
     return Kiosk(settings, store, controller, gateway, hq, pusher, sync, scanner, printer, indicators)

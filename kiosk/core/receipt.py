@@ -28,14 +28,27 @@ def display_width(text: str) -> int:
 
 
 def wrap(text: str, columns: int) -> list[str]:
-    """Break text into lines of at most ``columns`` display columns, never splitting a character."""
+    """Break text into lines of at most ``columns`` display columns, never splitting a character.
+
+    Latin words stay whole where they fit on a line (break at the last space); Chinese text, which
+    has no spaces, breaks between any two characters, as Chinese typesetting does.
+    """
     lines: list[str] = []
     current, width = "", 0
     for ch in text:
         w = display_width(ch)
         if width + w > columns:
-            lines.append(current)
-            current, width = "", 0
+            cut = current.rfind(" ")
+            if ch != " " and cut > 0:
+                lines.append(current[:cut].rstrip())
+                current = current[cut + 1 :]
+            else:
+                lines.append(current.rstrip())
+                current = ""
+            if ch == " " and not current:
+                width = 0
+                continue
+            width = display_width(current)
         current += ch
         width += w
     if current or not lines:

@@ -97,3 +97,9 @@ def test_corrupt_template_is_a_clear_error(tmp_path: Path, content: bytes, fragm
 def test_missing_template(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="cannot read it"):
         ReceiptTemplate.load(tmp_path / "absent.toml")
+
+
+def test_wrap_keeps_latin_words_whole() -> None:
+    assert wrap("Special imported organic mineral water", 20) == ["Special imported", "organic mineral", "water"]
+    assert wrap("自助收银小票 Self-checkout receipt", 32) == ["自助收银小票 Self-checkout", "receipt"]
+    assert wrap("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]

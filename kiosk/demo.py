@@ -1,0 +1,319 @@
+"""``kiosk demo``: the whole appliance on one machine, on the embedded defaults.
+
+HQ runs on loopback with its own SQLite file and a demo catalog, the gateway simulator approves (or,
+by the code's last digits, asks for a password or declines), a printer emulator sits on the far end of
+a pseudo-terminal so the real ESC/POS driver prints to it, and the camera is fed fresh payment-code
+pictures. With a screen the touch UI opens; without one (or with ``--headless``) scripted customers
+run through the same controller, store, drivers and HQ, and a screenshot tour under Xvfb records
+each screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.core import checkout as co
+
+log = logging.getLogger(__name__)
+
+DEMO_KIOSK_ID = "kiosk-demo"
+
+
+@dataclass(slots=True)
+class DemoServices:
+    hq_url: str
+    api_key: str
+    paysim_url: str
+    printer_device: str
+    hq_db_url: str
+
+
+class _ServerThread:
+    """uvicorn on a socket we bound ourselves (so the port is known before it starts), in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="hq"
+        )
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the demo HQ server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+@contextlib.contextmanager
+def demo_services(out: Path) -> Iterator[DemoServices]:
+    """Start HQ (with a device key and demo catalog), the gateway simulator and the printer emulator."""
+    from drivers.printer.emulator import PrinterEmulator
+    from hq.app import create_app
+    from hq.catalog import seed_demo
+    from hq.db import connected, open_database
+    from hq.devices import add_device
+    from kiosk.payments.simulator import GatewaySimulator
+
+    hq_db_url = f"sqlite:///{(out / 'hq.sqlite3').resolve()}"
+    open_database(hq_db_url)
+    with connected():
+        api_key = add_device(DEMO_KIOSK_ID)
+        seed_demo()
+    server = _ServerThread(create_app(hq_db_url))
+    server.start()
+    sim = GatewaySimulator(password_delay_s=1.0)
+    sim.start()
+    emulator = PrinterEmulator(encoding="gb18030")
+    emulator.start()
+    try:
+        yield DemoServices(
+            f"http://127.0.0.1:{server.port}", api_key, sim.url, emulator.device_path, hq_db_url
+        )
+    finally:
+        _save_receipts(emulator, out / "receipts")
+        emulator.stop()
+        sim.stop()
+        server.stop()
+
+
+def _save_receipts(emulator: Any, folder: Path) -> None:
+    from drivers.printer.emulator import render_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(emulator.receipts, start=1):
+        (folder / f"receipt-{i:04d}.txt").write_text(text, encoding="utf-8")
+    if emulator.receipts:
+        render_png(emulator.receipts[0], folder / "receipt-0001.png")
+
+
+def demo_environment(services: DemoServices, data_dir: Path) -> dict[str, str]:
+    """The KIOSK_* settings that point a kiosk at the demo's services."""
+    return {
+        "KIOSK_KIOSK__ID": DEMO_KIOSK_ID,
+        "KIOSK_KIOSK__DATA_DIR": str(data_dir),
+        "KIOSK_KIOSK__STORE_NAME": "示范便利店 Demo Store",
+        "KIOSK_HQ__URL": services.hq_url,
+        "KIOSK_HQ__API_KEY": services.api_key,
+        "KIOSK_HQ__SYNC_INTERVAL_S": "1",
+        "KIOSK_PAYMENTS__SIMULATOR__URL": services.paysim_url,
+        "KIOSK_PAYMENTS__POLL_INTERVAL_S": "0.5",
+        "KIOSK_PAYMENTS__MAX_WAIT_S": "20",
+        "KIOSK_PRINTER__TRANSPORT": "serial",
+        "KIOSK_PRINTER__DEVICE": services.printer_device,
+        "KIOSK_GPIO__PIN_FACTORY": "mock",
+        "KIOSK_UI__FULLSCREEN": "false",
+        "KIOSK_UI__DEMO_BUTTONS": "true",
+    }
+
+
+def _has_screen() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if not 1 <= args.orders <= 10_000:
+        print("kiosk demo: --orders must be between 1 and 10000", file=sys.stderr)
+        return 2
+    if args.snapshot_tour:
+        return _snapshot_tour_child(args)
+    out: Path = args.out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    headless = args.headless or not _has_screen()
+    with demo_services(out) as services:
+        env = demo_environment(services, out / "data")
+        if headless:
+            summary = _scripted(args, env, out)
+            if not args.no_screenshots:
+                summary["screenshots"] = _screenshot_tour(args, env, out)
+        else:
+            return _interactive(args, env)
+    shots = summary.pop("screenshots", None)
+    print(json.dumps(summary), flush=True)
+    if shots is not None and not shots:
+        print("kiosk demo: the screenshot tour failed; see the log above", file=sys.stderr)
+        return 1
+    return 0 if summary["paid"] == summary["orders"] == summary["printed"] == summary["synced"] else 1
+
+
+def _settings(args: argparse.Namespace, env: dict[str, str]) -> Any:
+    from kiosk.settings import load_settings
+
+    return load_settings(args.config, environ={**os.environ, **env})
+
+
+def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[str, Any]:
+    """Serve ``args.orders`` scripted customers through the real controller, store, drivers and HQ."""
+    from drivers.camera.sources import HeldImageSource
+    from kiosk.bootstrap import Overrides, build_kiosk
+    from kiosk.controller import wait_until
+    from kiosk.demo_codes import DemoCodes
+
+    settings = _settings(args, env)
+    codes = DemoCodes(settings.camera.width, settings.camera.height, seed=7)
+    source = HeldImageSource(settings.camera.width, settings.camera.height)
+    kiosk = build_kiosk(settings, overrides=Overrides(source=source, samples=codes))
+    kiosk.start()
+    c = kiosk.controller
+    rng = random.Random(11)  # noqa: S311 - which items a scripted customer picks
+    timings: list[float] = []
+    try:
+        catalog = c.catalog()
+        if not catalog:
+            raise RuntimeError("the demo catalog is empty: HQ did not deliver it")
+        for n in range(args.orders):
+            c.dispatch(co.StartTapped())
+            for product in rng.sample(catalog, k=min(len(catalog), rng.randint(1, 3))):
+                c.dispatch(co.ProductTapped(product))
+            c.dispatch(co.PayTapped(printer_ready=kiosk.printer.is_ready()))
+            if not wait_until(
+                c, lambda: c.state.order_id is not None or c.state.phase is not co.Phase.PAYING, 10
+            ):
+                raise RuntimeError(f"order {n + 1}: the order was not opened")
+            started = time.perf_counter()
+            c.hold_up_sample("wechat_ok" if n % 2 == 0 else "alipay_ok")
+            done = wait_until(c, lambda: c.state.phase in (co.Phase.DONE, co.Phase.NEEDS_HELP), 30)
+            timings.append(time.perf_counter() - started)
+            if not done or c.state.phase is not co.Phase.DONE:
+                log.error("order %d ended in %s (%s)", n + 1, c.state.phase, c.state.detail)
+                c.dispatch(co.StaffResolved())
+            else:
+                c.dispatch(co.TimedOut())
+        synced = _drain_outbox(kiosk, timeout_s=30)
+    finally:
+        counts = kiosk.store.counts()
+        kiosk.stop()
+    return {
+        "orders": args.orders,
+        "paid": counts["paid"],
+        "printed": counts["printed"],
+        "synced": synced,
+        "p50_s": round(statistics.median(timings), 3) if timings else None,
+        "p95_s": round(_p95(timings), 3) if timings else None,
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def _drain_outbox(kiosk: Any, timeout_s: float) -> int:
+    """Wait (bounded) until the sync thread has emptied the outbox, then count what HQ holds for this kiosk."""
+    from hq.db import connected
+    from hq.models import Sale
+
+    deadline = time.monotonic() + timeout_s
+    while kiosk.store.pending_count() and time.monotonic() < deadline:
+        kiosk.sync.wake()  # the kiosk's own sync thread uploads; the demo only waits for it
+        time.sleep(0.1)
+    with connected():
+        return int(Sale.select().where(Sale.kiosk_id == kiosk.settings.kiosk.id).count())
+
+
+def _screenshot_tour(args: argparse.Namespace, env: dict[str, str], out: Path) -> list[str]:
+    """Run the UI once through every screen in a child process under Xvfb, saving PNGs to out/screens."""
+    screens = out / "screens"
+    screens.mkdir(exist_ok=True)
+    argv = [sys.executable, "-m", "kiosk", "demo", "--snapshot-tour", "--out", str(screens)]
+    if args.config:
+        argv += ["--config", str(args.config)]
+    child_env = {
+        **os.environ,
+        **env,
+        "KIOSK_KIOSK__DATA_DIR": str(out / "ui-data"),
+        "KIVY_NO_ARGS": "1",
+        "KIVY_HOME": str(out / ".kivy"),
+        "KIVY_NO_CONSOLELOG": "1",
+    }
+    if not _has_screen():
+        xvfb = shutil.which("xvfb-run")
+        if xvfb is None:
+            log.error("no screen and no xvfb-run: install xvfb (make demo does) for screenshots")
+            return []
+        argv = [xvfb, "-a", "-s", "-screen 0 1280x720x24 +extension GLX", *argv]
+    result = subprocess.run(argv, env=child_env, timeout=180, check=False)
+    shots = sorted(p.name for p in screens.glob("*.png"))
+    if result.returncode != 0:
+        log.error("screenshot tour exited with %s", result.returncode)
+        return []
+    return shots
+
+
+def _snapshot_tour_child(args: argparse.Namespace) -> int:
+    from drivers.camera.sources import HeldImageSource
+    from kiosk.app import build_for_ui
+    from kiosk.bootstrap import Overrides
+    from kiosk.demo_codes import DemoCodes
+    from kiosk.settings import load_settings
+    from kiosk.ui import configure_kivy
+    from kiosk.ui.snapshots import run_snapshot_tour
+
+    settings = load_settings(args.config)
+    configure_kivy(settings.ui)
+    source = HeldImageSource(settings.camera.width, settings.camera.height)
+    codes = DemoCodes(settings.camera.width, settings.camera.height)
+    kiosk = build_for_ui(settings, Overrides(source=source, samples=codes))
+    kiosk.start()
+    try:
+        shots = run_snapshot_tour(kiosk.controller, settings.ui, args.out, None)
+    finally:
+        kiosk.stop()
+    return 0 if shots else 1
+
+
+def _interactive(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from drivers.camera.sources import HeldImageSource, open_source
+    from kiosk.app import build_for_ui
+    from kiosk.bootstrap import Overrides
+    from kiosk.demo_codes import DemoCodes
+    from kiosk.ui import configure_kivy
+
+    settings = _settings(args, env)
+    configure_kivy(settings.ui)
+    cam = settings.camera
+    if args.webcam is not None:
+        overrides = Overrides(source=open_source(str(args.webcam), cam.width, cam.height, cam.fps))
+    else:
+        overrides = Overrides(
+            source=HeldImageSource(cam.width, cam.height), samples=DemoCodes(cam.width, cam.height)
+        )
+    kiosk = build_for_ui(settings, overrides)
+    kiosk.start()
+    try:
+        from kiosk.ui.app import KioskApp
+
+        KioskApp(kiosk.controller, settings.ui, kiosk_settings=settings.kiosk).run()
+    finally:
+        kiosk.stop()
+    return 0
