@@ -17,11 +17,9 @@ import logging
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,40 +42,12 @@ class DemoServices:
     hq_db_url: str
 
 
-class _ServerThread:
-    """uvicorn on a socket we bound ourselves (so the port is known before it starts), in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="hq"
-        )
-
-    def start(self, timeout_s: float = 10.0) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the demo HQ server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-
 @contextlib.contextmanager
 def demo_services(out: Path) -> Iterator[DemoServices]:
     """Start HQ (with a device key and demo catalog), the gateway simulator and the printer emulator."""
     from drivers.printer.emulator import PrinterEmulator
     from hq.app import create_app
+    from hq.background import BackgroundServer
     from hq.catalog import seed_demo
     from hq.db import connected, open_database
     from hq.devices import add_device
@@ -88,8 +58,7 @@ def demo_services(out: Path) -> Iterator[DemoServices]:
     with connected():
         api_key = add_device(DEMO_KIOSK_ID)
         seed_demo()
-    server = _ServerThread(create_app(hq_db_url))
-    server.start()
+    server = BackgroundServer(create_app(hq_db_url), name="demo-hq").start()
     sim = GatewaySimulator(password_delay_s=1.0)
     sim.start()
     emulator = PrinterEmulator(encoding="gb18030")

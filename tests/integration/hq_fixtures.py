@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import uvicorn
 
 from hq.app import create_app
+from hq.background import BackgroundServer
 from hq.db import connected
 from hq.devices import add_device
 
@@ -43,13 +42,15 @@ def closed_port() -> int:
 @dataclass
 class LiveHq:
     db_url: str
-    port: int
-    server: uvicorn.Server
-    thread: threading.Thread
+    background: BackgroundServer
+
+    @property
+    def port(self) -> int:
+        return self.background.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.background.url
 
     def add_device(self, kiosk_id: str) -> str:
         """Enrol a kiosk the way `hq device add` does (same process, same database) and return its key."""
@@ -57,24 +58,14 @@ class LiveHq:
             return add_device(kiosk_id)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(STOP_TIMEOUT_S)
-        assert not self.thread.is_alive(), "HQ server thread did not stop"
+        assert self.background.stop(STOP_TIMEOUT_S), "HQ server thread did not stop"
 
 
 def start_hq(db_url: str, port: int = 0) -> LiveHq:
     """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers."""
-    app = create_app(db_url)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    bound_port: int = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=bound_port, log_level="warning"))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="hq-test-server", daemon=True
+    live = LiveHq(
+        db_url, BackgroundServer(create_app(db_url), port=port, name="hq-test-server").start(START_TIMEOUT_S)
     )
-    thread.start()
-    live = LiveHq(db_url, bound_port, server, thread)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
@@ -82,7 +73,7 @@ def start_hq(db_url: str, port: int = 0) -> LiveHq:
                 return live
         except requests.RequestException:
             pass
-        if time.monotonic() > deadline or not thread.is_alive():
+        if time.monotonic() > deadline:
             live.stop()
             raise RuntimeError(f"HQ did not answer /healthz on {live.url} within {START_TIMEOUT_S} s")
         time.sleep(0.05)
