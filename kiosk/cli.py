@@ -33,10 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="everything local: HQ, gateway simulator, emulated printer, camera fed from sample codes"
     )
     _add_config(demo)
-    demo.add_argument("--headless", action="store_true", help="scripted customers, no window (default without a screen)")
-    demo.add_argument("--orders", type=int, default=5, help="scripted customers to serve when headless (1..10000)")
-    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="folder for receipts, screenshots and data")
-    demo.add_argument("--webcam", metavar="INDEX", help="use a real camera (device index) instead of sample codes")
+    demo.add_argument(
+        "--headless", action="store_true", help="scripted customers, no window (default without a screen)"
+    )
+    demo.add_argument(
+        "--orders", type=int, default=5, help="scripted customers to serve when headless (1..10000)"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-out"), help="folder for receipts, screenshots and data"
+    )
+    demo.add_argument(
+        "--webcam", metavar="INDEX", help="use a real camera (device index) instead of sample codes"
+    )
     demo.add_argument("--no-screenshots", action="store_true", help="headless: skip the screenshot tour")
     demo.add_argument("--snapshot-tour", action="store_true", help=argparse.SUPPRESS)
 

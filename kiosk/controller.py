@@ -24,6 +24,7 @@ from kiosk.core.codes import CodeKind, classify, mask
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
 from kiosk.ports import (
     ChargeRequest,
+    ChargeResult,
     ChargeStatus,
     Decoded,
     Frame,
@@ -85,14 +86,8 @@ class _Timers:
     last_activity: float = 0.0
 
 
-ChargeFn = Callable[[PaymentGateway, ChargeRequest], "ChargeOutcome"]
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeOutcome:
-    status: ChargeStatus
-    transaction_id: str = ""
-    reason: str = ""
+#: Charges one request until it is final or the channel's time is up (``kiosk.payments.charge``).
+ChargeFn = Callable[[PaymentGateway, ChargeRequest], ChargeResult]
 
 
 class CheckoutController:
@@ -338,7 +333,7 @@ class CheckoutController:
         try:
             outcome = self._charge(self.gateway, request)
         except GatewayError as exc:
-            outcome = ChargeOutcome(ChargeStatus.UNKNOWN, reason=str(exc))
+            outcome = ChargeResult(ChargeStatus.UNKNOWN, out_trade_no, reason=str(exc))
         if outcome.status is ChargeStatus.PAID:
             self.store.record_paid(out_trade_no, outcome.transaction_id)
             return co.PaymentSucceeded(order_id, kind.value, outcome.transaction_id)

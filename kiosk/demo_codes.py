@@ -37,7 +37,9 @@ def render_code(code: str, width: int = 640, height: int = 480) -> Frame:
         zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.QRCode), scale=6)
     )
     bar = np.array(
-        zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.Code128), scale=2)
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.Code128), scale=2
+        )
     )
     bar = np.repeat(bar[:1, :], 50, axis=0) if bar.shape[0] < 50 else bar
     screen_h = min(height - 20, qr.shape[0] + bar.shape[0] + 60)

@@ -144,3 +144,28 @@ class HqClient(Protocol):
         """Upload sales (the outbox payloads); return the order ids HQ has stored (new or already known)."""
 
     def fetch_catalog(self) -> list[CatalogItem]: ...
+
+
+# --- outbox (the local queue of events waiting to reach HQ) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    kind: str  # "sale" for now
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Outbox(Protocol):
+    """The store side of sync: what is due for upload, and what became of an upload."""
+
+    def due(self, limit: int) -> list[OutboxItem]:
+        """Items not yet sent whose retry time has come, oldest first."""
+
+    def mark_sent(self, ids: Sequence[int]) -> None: ...
+
+    def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
+        """Count an attempt and hold the items back for ``retry_in_s`` seconds."""
+
+    def pending_count(self) -> int: ...
