@@ -1,0 +1,227 @@
+"""Whole sales through the real parts: a SQLite file, HQ on 127.0.0.1, the gateway simulator, the
+ESC/POS driver talking to the printer emulator over a pseudo-terminal, and a camera fed pictures of
+payment codes that the real decoder reads on the scanner thread."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hq_fixtures import LiveHq, running_hq, sqlite_url
+
+from drivers.camera.sources import HeldImageSource
+from drivers.printer.emulator import PrinterEmulator
+from hq.db import connected
+from hq.models import Sale
+from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
+from kiosk.controller import recover_unfinished, wait_until
+from kiosk.core import checkout as co
+from kiosk.core.cart import Cart
+from kiosk.demo_codes import DemoCodes, fresh_code, render_code
+from kiosk.payments.simulator import GatewaySimulator
+from kiosk.payments.simulator_gateway import SimulatorGateway
+from kiosk.ports import ChargeRequest, ChargeStatus
+from kiosk.settings import load_settings
+from kiosk.store.models import Order, Payment
+
+KIOSK_ID = "kiosk-it"
+
+
+@dataclass
+class Appliance:
+    hq: LiveHq
+    api_key: str
+    sim: GatewaySimulator
+    printer: PrinterEmulator
+    data_dir: Path
+    built: list[Kiosk]
+
+    def kiosk(self, **env: str) -> Kiosk:
+        environ = {
+            "KIOSK_KIOSK__ID": KIOSK_ID,
+            "KIOSK_KIOSK__DATA_DIR": str(self.data_dir),
+            "KIOSK_KIOSK__STORE_NAME": "测试商店",
+            "KIOSK_HQ__URL": self.hq.url,
+            "KIOSK_HQ__API_KEY": self.api_key,
+            "KIOSK_HQ__SYNC_INTERVAL_S": "0.2",
+            "KIOSK_PAYMENTS__SIMULATOR__URL": self.sim.url,
+            "KIOSK_PAYMENTS__SIMULATOR__TIMEOUT_S": "2",
+            "KIOSK_PAYMENTS__POLL_INTERVAL_S": "0.1",
+            "KIOSK_PAYMENTS__MAX_WAIT_S": "3",
+            "KIOSK_PRINTER__DEVICE": self.printer.device_path,
+            "KIOSK_PRINTER__STATUS_TIMEOUT_MS": "300",
+            "KIOSK_GPIO__PIN_FACTORY": "mock",
+            **env,
+        }
+        settings = load_settings(environ=environ)
+        source = HeldImageSource(640, 480)
+        k = build_kiosk(settings, overrides=Overrides(source=source, samples=DemoCodes(seed=len(self.built))))
+        self.built.append(k)
+        k.start()
+        return k
+
+
+@pytest.fixture
+def appliance(tmp_path: Path) -> Iterator[Appliance]:
+    from gpiozero import Device
+
+    with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
+        with connected():
+            from hq.catalog import seed_demo
+
+            seed_demo()
+        key = hq.add_device(KIOSK_ID)
+        with GatewaySimulator(password_delay_s=0.3) as sim, PrinterEmulator(encoding="gb18030") as printer:
+            app = Appliance(hq, key, sim, printer, tmp_path / "kiosk", [])
+            try:
+                yield app
+            finally:
+                for k in app.built:
+                    k.stop()
+                if Device.pin_factory is not None:
+                    Device.pin_factory.reset()
+
+
+def _until(k: Kiosk, predicate: Callable[[], bool], timeout_s: float = 15) -> None:
+    assert wait_until(k.controller, predicate, timeout_s), f"stuck in {k.controller.state}"
+
+
+def _buy(k: Kiosk, sample: str, items: int = 2) -> co.Checkout:
+    c = k.controller
+    c.dispatch(co.StartTapped())
+    for product in c.catalog()[:items]:
+        c.dispatch(co.ProductTapped(product))
+    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    _until(k, lambda: c.state.order_id is not None)
+    c.hold_up_sample(sample)
+    _until(k, lambda: c.state.phase in (co.Phase.DONE, co.Phase.NEEDS_HELP) or bool(c.state.detail))
+    return c.state
+
+
+def _charges(sim: GatewaySimulator) -> list[str]:
+    return [e.out_trade_no for e in sim.bank.ledger() if e.kind == "charge"]
+
+
+def test_a_sale_is_paid_printed_and_reaches_hq(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    catalog = k.controller.catalog()
+    assert len(catalog) >= 2, "the catalog came down from HQ"
+    expected_total = catalog[0].price_fen + catalog[1].price_fen
+    state = _buy(k, "wechat_ok")
+    assert state.phase is co.Phase.DONE
+    order = Order.get_by_id(state.order_id)
+    assert (order.status, order.total_fen, order.receipt_printed) == ("paid", expected_total, True)
+    [receipt] = appliance.printer.wait_for_receipts(1, timeout_s=5)
+    assert "测试商店" in receipt and f"{expected_total // 100}.{expected_total % 100:02d}" in receipt
+    assert len(_charges(appliance.sim)) == 1
+    _until(k, lambda: k.store.pending_count() == 0)
+    with connected():
+        sale = Sale.get_by_id(state.order_id)
+    assert sale.total_fen == expected_total and sale.kiosk_id == KIOSK_ID
+
+
+def test_password_on_the_phone_then_paid(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    state = _buy(k, "alipay_password")
+    assert state.phase is co.Phase.DONE
+    assert Payment.get(Payment.order == state.order_id).status == "paid"
+
+
+def test_declined_then_another_code_is_charged_once(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    state = _buy(k, "wechat_declined")
+    assert state.phase is co.Phase.PAYING and state.notice is co.Notice.PAYMENT_DECLINED
+    k.controller.hold_up_sample("alipay_ok")
+    _until(k, lambda: k.controller.state.phase is co.Phase.DONE)
+    assert len(_charges(appliance.sim)) == 1
+    statuses = sorted(p.status for p in Payment.select().where(Payment.order == state.order_id))
+    assert statuses == ["failed", "paid"]
+
+
+def test_the_same_code_is_never_charged_twice(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    code = fresh_code("wechat", "ok", random.Random(5))
+    c = k.controller
+    for _ in range(2):
+        c.dispatch(co.StartTapped())
+        c.dispatch(co.ProductTapped(c.catalog()[0]))
+        c.dispatch(co.PayTapped())
+        _until(k, lambda: c.state.order_id is not None)
+        assert k.scanner is not None
+        source = k.scanner.source
+        assert isinstance(source, HeldImageSource)
+        source.hold_up(render_code(code))
+        _until(k, lambda: c.state.phase is co.Phase.DONE or c.state.notice is co.Notice.PAYMENT_DECLINED)
+        if c.state.phase is co.Phase.DONE:
+            c.dispatch(co.TimedOut())
+        source.take_away()
+        time.sleep(1.2)  # the scanner reports a code again only after it left the view for 1 s
+    assert c.state.notice is co.Notice.PAYMENT_DECLINED and "already used" in c.state.detail
+    assert len(_charges(appliance.sim)) == 1
+
+
+def test_printer_cable_pulled_after_payment_the_sale_stays_paid(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    c = k.controller
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    _until(k, lambda: c.state.order_id is not None)
+    appliance.printer.stop()  # the far end of the serial line is gone
+    c.hold_up_sample("wechat_ok")
+    _until(k, lambda: c.state.phase is co.Phase.NEEDS_HELP)
+    assert c.state.notice is co.Notice.RECEIPT_FAILED
+    order = Order.get_by_id(c.state.order_id)
+    assert (order.status, order.receipt_printed) == ("paid", False)
+    assert any("receipt not printed" in a.reason for a in c.alerts)
+    _until(k, lambda: k.store.pending_count() == 0)  # the sale still reaches HQ
+    c.dispatch(co.StaffResolved())
+    assert c.state.phase is co.Phase.ATTRACT
+
+
+def test_printer_not_ready_before_payment_calls_staff(appliance: Appliance) -> None:
+    k = appliance.kiosk()
+    appliance.printer.paper = "out"
+    c = k.controller
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PRINTER_NOT_READY
+    assert Order.select().count() == 0, "no order is opened, nothing charged"
+    assert c.alerts and "printer" in c.alerts[-1].reason
+
+
+def test_gateway_down_is_unknown_then_settled_at_restart(appliance: Appliance) -> None:
+    k = appliance.kiosk(KIOSK_PAYMENTS__SIMULATOR__URL="http://127.0.0.1:9")  # nothing listens there
+    state = _buy(k, "wechat_ok")
+    assert state.phase is co.Phase.NEEDS_HELP and state.notice is co.Notice.PAYMENT_UNKNOWN
+    [pending] = k.store.unfinished_payments()
+    assert pending.status == "unknown"
+    k.stop()
+    appliance.built.remove(k)
+    k2 = appliance.kiosk()  # the simulator is reachable now; it never saw the charge
+    assert k2.recovery.resolved == [pending.out_trade_no]
+    assert Payment.get(Payment.out_trade_no == pending.out_trade_no).status == "cancelled"
+    assert Order.get_by_id(pending.order_id).status == "cancelled"
+    assert _charges(appliance.sim) == []
+
+
+def test_crash_after_the_gateway_charged_is_recorded_as_paid_at_restart(appliance: Appliance) -> None:
+    """GIVEN the kiosk died after the gateway took the money but before it committed "paid"
+    WHEN it starts again THEN the sale is recorded as paid and queued for HQ, charged once."""
+    k = appliance.kiosk()
+    c = k.controller
+    cart = Cart().add(c.catalog()[0])
+    order_id = k.store.open_order(cart)
+    code = fresh_code("alipay", "ok", random.Random(9))
+    otn, amount = k.store.begin_payment(order_id, "alipay", "simulator", code)
+    gw = SimulatorGateway(appliance.sim.url, 2)
+    assert gw.pay(ChargeRequest(otn, "alipay", code, amount, "x")).status is ChargeStatus.PAID
+    report = recover_unfinished(k.store, k.gateway)
+    assert report.resolved == [otn]
+    assert Order.get_by_id(order_id).status == "paid"
+    assert _charges(appliance.sim) == [otn]
