@@ -1,0 +1,81 @@
+"""``kiosk doctor`` against real services on 127.0.0.1: all green, then one device at a time broken."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hq_fixtures import running_hq, sqlite_url
+
+from drivers.printer.emulator import PrinterEmulator
+from kiosk.payments.simulator import GatewaySimulator
+
+SAMPLES = Path(__file__).resolve().parents[2] / "kiosk" / "samples"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    shutil.copy(SAMPLES / "wechat_ok.png", camera / "frame.png")
+    with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
+        key = hq.add_device("kiosk-doc")
+        with GatewaySimulator() as sim, PrinterEmulator() as printer:
+            cfg = tmp_path / "kiosk.toml"
+            cfg.write_text(
+                f'[kiosk]\nid = "kiosk-doc"\ndata_dir = "{tmp_path / "data"}"\nlanguage = "en"\n'
+                f'[hq]\nurl = "{hq.url}"\napi_key = "{key}"\n'
+                f'[payments.simulator]\nurl = "{sim.url}"\n'
+                f'[printer]\ndevice = "{printer.device_path}"\nstatus_timeout_ms = 300\n'
+                f'[camera]\nsource = "{camera}"\n'
+            )
+            yield cfg, printer
+
+
+def _doctor(cfg: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "doctor", "--config", str(cfg), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+        check=False,
+    )
+
+
+def test_all_checks_pass(site: tuple[Path, PrinterEmulator]) -> None:
+    cfg, _ = site
+    result = _doctor(cfg, "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, report
+    assert report["ok"] is True
+    assert {c["name"]: c["status"] for c in report["checks"]} == {
+        "settings": "OK",
+        "receipt template": "OK",
+        "store": "OK",
+        "printer": "OK",
+        "camera": "OK",
+        "payment gateway": "OK",
+        "HQ": "OK",
+    }
+
+
+def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulator]) -> None:
+    cfg, printer = site
+    printer.dead = True
+    cfg.write_text(cfg.read_text().replace('api_key = "', 'api_key = "x'))
+    result = _doctor(cfg)
+    assert result.returncode == 1
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert lines["printer"].split()[0] == "FAIL" and "check cable, paper and power" in lines["printer"]
+    assert lines["HQ"].split()[0] == "FAIL"
+    assert lines["store"].split()[0] == "OK"
+    assert "check(s) failed" in result.stdout
+    key = cfg.read_text().split('api_key = "')[1].split('"')[0]
+    assert key not in result.stdout
