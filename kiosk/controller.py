@@ -186,6 +186,9 @@ class CheckoutController:
 
     def dispatch(self, event: co.Event) -> None:
         """Run one event (and every event its effects produce synchronously) through the checkout."""
+        if isinstance(event, co.PayTapped) and event.printer_ready and self._state.phase is co.Phase.CART:
+            # Ask the printer before taking money: a customer charged without a receipt calls staff anyway.
+            event = co.PayTapped(printer_ready=self._printer_ready())
         self._events.append(event)
         if self._dispatching:
             return
@@ -196,6 +199,13 @@ class CheckoutController:
                 self._step(ev)
         finally:
             self._dispatching = False
+
+    def _printer_ready(self) -> bool:
+        try:
+            return self.printer.is_ready()
+        except Exception:  # a broken driver means "not ready", never a crashed kiosk
+            log.exception("printer status check failed")
+            return False
 
     def post(self, fn: Callable[[], None]) -> None:
         """Hand work to the dispatching thread from any other thread (scanner, worker)."""

@@ -164,7 +164,7 @@ def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[
             c.dispatch(co.StartTapped())
             for product in rng.sample(catalog, k=min(len(catalog), rng.randint(1, 3))):
                 c.dispatch(co.ProductTapped(product))
-            c.dispatch(co.PayTapped(printer_ready=kiosk.printer.is_ready()))
+            c.dispatch(co.PayTapped())
             if not wait_until(
                 c, lambda: c.state.order_id is not None or c.state.phase is not co.Phase.PAYING, 10
             ):
@@ -246,7 +246,7 @@ def _snapshot_tour_child(args: argparse.Namespace) -> int:
     from kiosk.demo_codes import DemoCodes
     from kiosk.settings import load_settings
     from kiosk.ui import configure_kivy
-    from kiosk.ui.snapshots import run_snapshot_tour
+    from kiosk.ui.snapshots import SnapshotTourIncomplete, run_snapshot_tour
 
     settings = load_settings(args.config)
     configure_kivy(settings.ui)
@@ -255,10 +255,42 @@ def _snapshot_tour_child(args: argparse.Namespace) -> int:
     kiosk = build_for_ui(settings, Overrides(source=source, samples=codes))
     kiosk.start()
     try:
-        shots = run_snapshot_tour(kiosk.controller, settings.ui, args.out, None)
+        shots = run_snapshot_tour(
+            kiosk.controller,
+            settings.ui,
+            args.out,
+            _tour_with_unplugged_printer(kiosk),
+            kiosk_settings=settings.kiosk,
+        )
+    except SnapshotTourIncomplete as exc:
+        print(f"kiosk demo: {exc}", file=sys.stderr)
+        return 1
     finally:
         kiosk.stop()
     return 0 if shots else 1
+
+
+def _tour_with_unplugged_printer(kiosk: Any) -> Any:
+    """One customer's order through every screen; then the printer cable comes out and the next
+    customer's "pay" brings up the help screen, as it would in the shop."""
+    from drivers.printer.escpos_printer import NoPrinter
+    from kiosk.ui.snapshots import Do, Shot, WaitFor, customer_order
+
+    def unplug() -> None:
+        kiosk.controller.printer = NoPrinter()
+
+    def script(controller: Any) -> Any:
+        yield from customer_order(controller)
+        first = controller.catalog()[0]
+        yield Do(lambda: controller.dispatch(co.CancelTapped()), "finish")
+        yield WaitFor(co.Phase.ATTRACT)
+        yield Do(unplug, "unplug the printer")
+        yield Do(lambda: controller.dispatch(co.StartTapped()), "tap start")
+        yield Do(lambda: controller.dispatch(co.ProductTapped(first)), f"tap {first.sku}")
+        yield Do(lambda: controller.dispatch(co.PayTapped()), "tap pay")
+        yield Shot("help", co.Phase.NEEDS_HELP, settle_s=0.6)
+
+    return script
 
 
 def _interactive(args: argparse.Namespace, env: dict[str, str]) -> int:

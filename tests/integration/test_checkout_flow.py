@@ -95,7 +95,7 @@ def _buy(k: Kiosk, sample: str, items: int = 2) -> co.Checkout:
     c.dispatch(co.StartTapped())
     for product in c.catalog()[:items]:
         c.dispatch(co.ProductTapped(product))
-    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    c.dispatch(co.PayTapped())
     _until(k, lambda: c.state.order_id is not None)
     c.hold_up_sample(sample)
     _until(k, lambda: c.state.phase in (co.Phase.DONE, co.Phase.NEEDS_HELP) or bool(c.state.detail))
@@ -169,7 +169,7 @@ def test_printer_cable_pulled_after_payment_the_sale_stays_paid(appliance: Appli
     c = k.controller
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
-    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    c.dispatch(co.PayTapped())
     _until(k, lambda: c.state.order_id is not None)
     appliance.printer.stop()  # the far end of the serial line is gone
     c.hold_up_sample("wechat_ok")
@@ -189,7 +189,7 @@ def test_printer_not_ready_before_payment_calls_staff(appliance: Appliance) -> N
     c = k.controller
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
-    c.dispatch(co.PayTapped(printer_ready=k.printer.is_ready()))
+    c.dispatch(co.PayTapped())
     assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PRINTER_NOT_READY
     assert Order.select().count() == 0, "no order is opened, nothing charged"
     assert c.alerts and "printer" in c.alerts[-1].reason

@@ -1,0 +1,160 @@
+"""The Kivy application: five screens in a ScreenManager whose current screen follows the checkout phase.
+
+Importing this module imports Kivy, so callers use ``kiosk.ui.run_ui`` (or call
+``kiosk.ui.configure_kivy`` first): Kivy reads argv and its environment when it is first imported.
+``KioskApp.__init__`` applies the kiosk's Config again, which still works for everything the
+window reads, as long as no window exists yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty
+from kivy.uix.screenmanager import FadeTransition, ScreenManager
+
+from kiosk.settings import KioskSection, UiSection
+from kiosk.ui.attract_screen import AttractScreen
+from kiosk.ui.cart_screen import CartScreen
+from kiosk.ui.controller_api import KioskController
+from kiosk.ui.done_screen import DoneScreen
+from kiosk.ui.fonts import FontNotFound, find_cjk_font
+from kiosk.ui.help_screen import HelpScreen
+from kiosk.ui.kivy_config import configure_kivy
+from kiosk.ui.pay_screen import PayScreen
+from kiosk.ui.viewmodel import KioskViewModel
+
+log = logging.getLogger(__name__)
+
+UI_DIR = Path(__file__).resolve().parent
+KV_FILES = ("widgets.kv", "attract.kv", "cart.kv", "pay.kv", "done.kv", "help.kv")
+TICK_INTERVAL_S = 1.0
+
+
+def register_cjk_font(configured: str) -> Path | None:
+    """Make the CJK font Kivy's default, so every label renders Chinese; None (and a warning) if none."""
+    try:
+        path = find_cjk_font(configured)
+    except FontNotFound as exc:
+        log.warning("%s. Chinese text will show as boxes.", exc)
+        return None
+    LabelBase.register(DEFAULT_FONT, fn_regular=str(path))
+    log.info("UI font: %s", path)
+    return path
+
+
+def load_kv() -> None:
+    """Load the screens' kv rules; unload first so a second app in one process does not double them."""
+    for name in KV_FILES:
+        path = str(UI_DIR / name)
+        Builder.unload_file(path)
+        Builder.load_file(path)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The kiosk's touch UI. Screens call the view-model; the view-model dispatches checkout events."""
+
+    vm = ObjectProperty(None, allownone=True)
+    #: no Kivy settings panel: F1 must not open configuration in front of a customer
+    use_kivy_settings = False
+
+    def __init__(
+        self,
+        controller: KioskController,
+        ui_settings: UiSection,
+        fullscreen: bool | None = None,
+        *,
+        kiosk_settings: KioskSection | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.fullscreen = ui_settings.fullscreen if fullscreen is None else fullscreen
+        configure_kivy(ui_settings, self.fullscreen)
+        super().__init__(**kwargs)
+        self.controller = controller
+        self.ui_settings = ui_settings
+        self.kiosk_settings = kiosk_settings
+        self.store_name = (kiosk_settings or KioskSection()).store_name
+        self.title = self.store_name
+        self.font_path: Path | None = None
+        self.sm: ScreenManager | None = None
+        #: every screen shown, in order, repeats collapsed: for the snapshot tour and tests
+        self.screens_visited: list[str] = []
+        self._tick_event: Any = None
+
+    # --- building ---------------------------------------------------------------------------------
+
+    def build(self) -> ScreenManager:
+        self.font_path = register_cjk_font(self.ui_settings.font)
+        load_kv()
+        default_language = self.kiosk_settings.language if self.kiosk_settings is not None else None
+        self.vm = KioskViewModel(self.controller, self.store_name, default_language)
+        sm = ScreenManager(transition=FadeTransition(duration=0.15))
+        sm.add_widget(AttractScreen(name="attract", vm=self.vm))
+        sm.add_widget(CartScreen(name="cart", vm=self.vm))
+        sm.add_widget(PayScreen(name="pay", vm=self.vm))
+        sm.add_widget(DoneScreen(name="done", vm=self.vm, font_path=self.font_path))
+        sm.add_widget(HelpScreen(name="help", vm=self.vm))
+        sm.bind(current=self._record_screen)
+        sm.current = self.vm.screen
+        self._record_screen(sm, sm.current)
+        self.vm.bind(screen=self._follow_phase)
+        self.sm = sm
+        return sm
+
+    def _follow_phase(self, _vm: Any, screen: str) -> None:
+        if self.sm is not None and self.sm.current != screen:
+            self.sm.current = screen
+
+    def _record_screen(self, _sm: Any, name: str) -> None:
+        if not self.screens_visited or self.screens_visited[-1] != name:
+            self.screens_visited.append(name)
+            log.debug("screen: %s", name)
+
+    # --- running ----------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        from kivy.core.window import Window
+
+        Window.bind(on_request_close=self._on_request_close)
+        self._tick_event = Clock.schedule_interval(self._tick, TICK_INTERVAL_S)
+
+    def on_stop(self) -> None:
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+            self._tick_event = None
+
+    def _tick(self, _dt: float) -> None:
+        try:
+            self.controller.tick(time.monotonic())
+        except Exception:  # a timer fault must not stop the clock that runs every later timer
+            log.exception("controller tick failed")
+
+    def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
+        """Fullscreen (the kiosk): refuse Alt+F4 and friends; windowed (development): allow closing."""
+        return self.fullscreen
+
+    def open_settings(self, *_args: Any) -> bool:
+        """Never: the settings panel would let a customer change the kiosk's configuration."""
+        return False
+
+    # --- screenshots ------------------------------------------------------------------------------
+
+    def screenshot(self, path: Path) -> Path:
+        """Save the window as exactly ``path`` (PNG); Kivy adds a counter to the name, so rename after."""
+        from kivy.core.window import Window
+
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = Window.screenshot(name=str(path.with_name(f".{path.stem}-shot.png")))
+        if not written:
+            raise RuntimeError(f"the window could not be saved as {path}")
+        os.replace(written, path)
+        return path

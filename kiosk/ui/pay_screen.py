@@ -1,0 +1,89 @@
+"""Pay screen: live camera preview, how to show the payment code, the amount, and (demo) sample codes.
+
+In the printing phase the same screen says "payment received, printing your receipt": the
+customer has nothing to do, and a separate screen for two seconds would only flicker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ObjectProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.core.checkout import Phase
+from kiosk.ui.present import FrameError, frame_to_rgb
+from kiosk.ui.widgets import SampleButton
+
+log = logging.getLogger(__name__)
+
+PREVIEW_INTERVAL_S = 0.1
+
+
+class PayScreen(Screen):  # type: ignore[misc]
+    vm = ObjectProperty(None)
+    has_frame = BooleanProperty(False)
+    printing = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._preview_event: Any = None
+        self._texture: Any = None
+        self._bad_frame_logged = False
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.vm.bind(samples=self._build_samples, phase=self._on_phase)
+        self._build_samples()
+        self._on_phase()
+
+    def _on_phase(self, *_args: Any) -> None:
+        self.printing = self.vm.phase == Phase.PRINTING.value
+
+    def _build_samples(self, *_args: Any) -> None:
+        """Demo buttons, one per sample code, under the preview; none outside the demo."""
+        box = self.ids.samples
+        box.clear_widgets()
+        for sample in self.vm.samples:
+            box.add_widget(SampleButton(sample=sample["name"], text=sample["label"]))
+
+    def on_enter(self, *_args: Any) -> None:
+        self._update_preview(0)
+        self._preview_event = Clock.schedule_interval(self._update_preview, PREVIEW_INTERVAL_S)
+
+    def on_leave(self, *_args: Any) -> None:
+        if self._preview_event is not None:
+            self._preview_event.cancel()
+            self._preview_event = None
+        self.has_frame = False
+
+    def _update_preview(self, _dt: float) -> None:
+        try:
+            frame = self.vm.latest_frame()
+        except Exception:  # a camera fault must not freeze the pay screen
+            log.exception("camera frame could not be read")
+            frame = None
+        if frame is None:
+            self.has_frame = False
+            return
+        try:
+            pixels, width, height, fmt = frame_to_rgb(frame)
+        except FrameError as exc:
+            if not self._bad_frame_logged:
+                log.warning("camera preview skipped a frame it cannot show: %s", exc)
+                self._bad_frame_logged = True
+            self.has_frame = False
+            return
+        tex = self._texture
+        if tex is None or tex.size != (width, height) or tex.colorfmt != fmt:
+            tex = Texture.create(size=(width, height), colorfmt=fmt)
+            self._texture = tex
+        tex.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
+        preview = self.ids.preview
+        if preview.texture is not tex:
+            preview.texture = tex
+        else:
+            preview.canvas.ask_update()
+        self.has_frame = True

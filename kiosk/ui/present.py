@@ -1,0 +1,144 @@
+"""Turning checkout state into what the screens show: pure functions, no Kivy, testable anywhere.
+
+The view-model copies these values into Kivy properties; keeping the wording and arithmetic here
+means a unit test can check a Chinese cart line or a sample-button label without a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from kiosk.core.cart import Cart, Product
+from kiosk.core.checkout import Checkout, Phase
+from kiosk.core.money import format_yuan
+from kiosk.i18n import has_text, notice_text, t
+
+#: the screen that shows each phase (printing is the pay screen in its "paid, printing" state)
+SCREEN_FOR_PHASE: dict[Phase, str] = {
+    Phase.ATTRACT: "attract",
+    Phase.CART: "cart",
+    Phase.PAYING: "pay",
+    Phase.PRINTING: "pay",
+    Phase.DONE: "done",
+    Phase.NEEDS_HELP: "help",
+}
+
+SCREENS: tuple[str, ...] = ("attract", "cart", "pay", "done", "help")
+
+
+def screen_for(phase: Phase) -> str:
+    return SCREEN_FOR_PHASE[phase]
+
+
+def category_label(category: str, language: str) -> str:
+    """A known category code in the customer's language; anything else as the catalog spells it."""
+    code = category.strip() or "other"
+    key = f"category.{code.lower()}"
+    return t(key, language) if has_text(key) else code
+
+
+def categories(products: Iterable[Product]) -> list[str]:
+    """Category codes in catalog order, each once; products without one fall under "other"."""
+    seen: dict[str, None] = {}
+    for p in products:
+        seen.setdefault(p.category.strip() or "other", None)
+    return list(seen)
+
+
+def in_category(product: Product, category: str) -> bool:
+    """``category`` "" means every product."""
+    return not category or (product.category.strip() or "other") == category
+
+
+def product_tiles(
+    products: Iterable[Product], category: str, cart: Cart, language: str
+) -> list[dict[str, Any]]:
+    """RecycleView rows for the catalog grid: name, price and how many are already in the cart."""
+    return [
+        {
+            "sku": p.sku,
+            "name": p.name(language),
+            "price_text": format_yuan(p.price_fen),
+            "qty": cart.qty_of(p.sku),
+        }
+        for p in products
+        if in_category(p, category)
+    ]
+
+
+def cart_rows(cart: Cart, language: str) -> list[dict[str, Any]]:
+    """RecycleView rows for the cart list, newest line last (the order the customer added them)."""
+    return [
+        {
+            "sku": line.product.sku,
+            "name": line.product.name(language),
+            "qty": line.qty,
+            "unit_text": t("cart.each", language, price=format_yuan(line.product.price_fen)),
+            "total_text": format_yuan(line.total_fen),
+        }
+        for line in cart.lines
+    ]
+
+
+def order_no(state: Checkout) -> str:
+    """The short order number staff read aloud, as the receipt prints it."""
+    return state.order_id.split("-")[0].upper() if state.order_id else ""
+
+
+def notice_for(state: Checkout, language: str) -> str:
+    return notice_text(state.notice, language)
+
+
+def sample_label(name: str, language: str) -> str:
+    """Label of a demo button: "微信 付款成功" for ``wechat_ok``; an unknown name is shown as it is."""
+    channel, _, outcome = name.partition("_")
+    ck, ok = f"sample.channel.{channel}", f"sample.outcome.{outcome}"
+    if has_text(ck) and has_text(ok):
+        return f"{t(ck, language)}  {t(ok, language)}"
+    return name
+
+
+def preferred_sample(names: list[str]) -> str | None:
+    """The sample a scripted customer holds up: an approved WeChat code if there is one."""
+    if not names:
+        return None
+    for wanted in ("wechat_ok", "alipay_ok"):
+        if wanted in names:
+            return wanted
+    return next((n for n in names if n.endswith("_ok")), names[0])
+
+
+class FrameError(ValueError):
+    """A camera frame the preview cannot show (wrong type, shape or depth)."""
+
+
+def frame_to_rgb(frame: Any) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], int, int, str]:
+    """A BGR or grey uint8 frame as bottom-up RGB(A) bytes for an OpenGL texture.
+
+    OpenGL puts row 0 at the bottom and the camera at the top, so rows are flipped here rather than
+    flipping the texture (a texture flip is state that every later blit would have to remember).
+    Rows whose byte length is not a multiple of 4 get an alpha channel, because OpenGL's default
+    row alignment would otherwise shear odd-width frames.
+    Returns (pixels, width, height, colorfmt).
+    """
+    if not isinstance(frame, np.ndarray):
+        raise FrameError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise FrameError(f"frame must be uint8, got {frame.dtype}")
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    elif not (frame.ndim == 3 and frame.shape[2] == 3):
+        raise FrameError(f"frame must be H x W (grey) or H x W x 3 (BGR), got shape {frame.shape}")
+    height, width = frame.shape[:2]
+    if width == 0 or height == 0:
+        raise FrameError("frame is empty")
+    rgb = frame[::-1, :, ::-1]
+    if (width * 3) % 4:
+        alpha = np.full((height, width, 1), 255, dtype=np.uint8)
+        return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2)), width, height, "rgba"
+    return np.ascontiguousarray(rgb), width, height, "rgb"

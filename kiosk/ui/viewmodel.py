@@ -1,0 +1,234 @@
+"""The one object the screens bind to: checkout state as Kivy properties, and the customer's actions.
+
+Screens never see the controller's internals: they read properties here and call the action
+methods, which only ever dispatch checkout events (or, in the demo, hold up a sample code).
+The controller may report a change from a worker thread; Kivy properties must only change on the
+UI thread, so such reports are handed over with ``Clock.schedule_once`` and the handover then
+reads the controller's *current* state, which cannot be older than anything already shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.event import EventDispatcher
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    StringProperty,
+)
+
+from kiosk.core.cart import Product
+from kiosk.core.checkout import (
+    CancelTapped,
+    Checkout,
+    PayTapped,
+    Phase,
+    ProductTapped,
+    QuantitySet,
+    StaffResolved,
+    StartTapped,
+)
+from kiosk.core.money import format_yuan
+from kiosk.i18n import LANGUAGES, t
+from kiosk.ports import Frame
+from kiosk.ui import present
+from kiosk.ui.controller_api import KioskController
+
+log = logging.getLogger(__name__)
+
+
+class KioskViewModel(EventDispatcher):  # type: ignore[misc]
+    phase = StringProperty(Phase.ATTRACT.value)
+    screen = StringProperty("attract")
+    language = StringProperty("zh_CN")
+    store_name = StringProperty("")
+    #: rows for the cart list: sku, name, qty, unit_text, total_text
+    cart_lines = ListProperty()
+    total_text = StringProperty(format_yuan(0))
+    item_count = NumericProperty(0)
+    notice_text = StringProperty("")
+    #: what the gateway or printer said, for staff on the help screen
+    detail_text = StringProperty("")
+    order_no = StringProperty("")
+    charging = BooleanProperty(False)
+    receipt_text = StringProperty("")
+    #: catalog: category codes, rows for the tabs (code, text, selected), the selected code ("" = all), tiles
+    categories = ListProperty()
+    category_tabs = ListProperty()
+    category = StringProperty("")
+    product_tiles = ListProperty()
+    #: demo only: rows of (name, label) for the sample payment code buttons; [] outside the demo
+    samples = ListProperty()
+
+    def __init__(
+        self,
+        controller: KioskController,
+        store_name: str = "",
+        default_language: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.controller = controller
+        self.store_name = store_name
+        #: the language each new customer starts in; None keeps whatever the last customer chose
+        self.default_language = default_language
+        self._ui_thread = threading.get_ident()
+        self._products: dict[str, Product] = {}
+        self._catalog: list[Product] = []
+        self.language = controller.language
+        self._load_catalog()
+        self._apply(controller.state)
+        controller.subscribe(self._on_state)
+        self.bind(language=self._on_language, category=self._on_category)
+
+    # --- state in ---------------------------------------------------------------------------------
+
+    def _on_state(self, state: Checkout) -> None:
+        if threading.get_ident() == self._ui_thread:
+            self._apply(state)
+        else:
+            Clock.schedule_once(self._refresh, 0)
+
+    def _refresh(self, _dt: float = 0.0) -> None:
+        self._apply(self.controller.state)
+
+    def _apply(self, state: Checkout) -> None:
+        lang = self.controller.language
+        if lang in LANGUAGES and lang != self.language:
+            self.language = lang  # _on_language re-renders the texts
+        entering_cart = state.phase is Phase.CART and self.phase != Phase.CART.value
+        if entering_cart:
+            self._load_catalog()
+        self.cart_lines = present.cart_rows(state.cart, self.language)
+        self.total_text = format_yuan(state.cart.total_fen)
+        self.item_count = state.cart.item_count
+        self.notice_text = present.notice_for(state, self.language)
+        self.detail_text = state.detail
+        self.order_no = present.order_no(state)
+        self.charging = state.charging
+        self.product_tiles = present.product_tiles(self._catalog, self.category, state.cart, self.language)
+        if state.phase is Phase.DONE:
+            self.receipt_text = self.controller.last_receipt_text()
+        elif state.phase is Phase.ATTRACT:
+            self.receipt_text = ""
+            self.category = ""
+            if self.phase != Phase.ATTRACT.value:
+                self._reset_language()
+        # the phase last, so screens entered on its change see every other value already updated
+        self.phase = state.phase.value
+        self.screen = present.screen_for(state.phase)
+
+    def _reset_language(self) -> None:
+        """The next customer starts in the kiosk's language, not the one the last customer picked.
+
+        Scheduled rather than done here: set_language notifies, and a nested state update in the
+        middle of this one would be overwritten by the rest of it.
+        """
+        wanted = self.default_language
+        if wanted and wanted != self.controller.language:
+            Clock.schedule_once(lambda _dt: self.set_language(wanted), 0)
+
+    def _load_catalog(self) -> None:
+        try:
+            self._catalog = self.controller.catalog()
+        except Exception:  # a store fault must not take the screen down; the cart shows "nothing for sale"
+            log.exception("catalog could not be read")
+            self._catalog = []
+        self._products = {p.sku: p for p in self._catalog}
+        self.categories = present.categories(self._catalog)
+        if self.category not in self.categories:
+            self.category = ""
+        self._render_tabs()
+        try:
+            names = self.controller.sample_codes()
+        except Exception:
+            log.exception("sample codes could not be listed")
+            names = []
+        self._sample_names = names
+        self.samples = [{"name": n, "label": present.sample_label(n, self.language)} for n in names]
+
+    def _render_tabs(self) -> None:
+        """Tabs for the catalog: "all" first, then each category; only with two or more categories."""
+        codes = ["", *self.categories] if len(self.categories) > 1 else []
+        self.category_tabs = [
+            {
+                "code": code,
+                "text": present.category_label(code, self.language)
+                if code
+                else t("cart.category_all", self.language),
+                "selected": code == self.category,
+            }
+            for code in codes
+        ]
+
+    def _on_language(self, *_args: Any) -> None:
+        self._render_tabs()
+        self.samples = [
+            {"name": n, "label": present.sample_label(n, self.language)} for n in self._sample_names
+        ]
+        self._apply(self.controller.state)
+
+    def _on_category(self, *_args: Any) -> None:
+        self._render_tabs()
+        self.product_tiles = present.product_tiles(
+            self._catalog, self.category, self.controller.state.cart, self.language
+        )
+
+    # --- actions out (each is one checkout event) -------------------------------------------------
+
+    def start(self) -> None:
+        self.controller.dispatch(StartTapped())
+
+    def tap_product(self, sku: str) -> None:
+        product = self._products.get(sku)
+        if product is None:
+            log.warning("tapped a product that is no longer in the catalog: %s", sku)
+            return
+        self.controller.dispatch(ProductTapped(product))
+
+    def change_qty(self, sku: str, delta: int) -> None:
+        line = next((li for li in self.controller.state.cart.lines if li.product.sku == sku), None)
+        if line is None:
+            return
+        self.controller.dispatch(QuantitySet(line.product, max(0, line.qty + delta)))
+
+    def pay(self) -> None:
+        # The controller asks the printer and fills in printer_ready; the screen cannot know.
+        self.controller.dispatch(PayTapped())
+
+    def cancel(self) -> None:
+        self.controller.dispatch(CancelTapped())
+
+    def finish(self) -> None:
+        """The done screen's button: back to the attract screen (the machine takes cancel there)."""
+        self.controller.dispatch(CancelTapped())
+
+    def resolve(self) -> None:
+        """Staff placeholder: clears needs-help. Not a security feature; the PIN-locked mode replaces it."""
+        self.controller.dispatch(StaffResolved())
+
+    def select_category(self, code: str) -> None:
+        self.category = code
+
+    def set_language(self, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
+        self.controller.set_language(language)
+        self.language = self.controller.language
+
+    def hold_up_sample(self, name: str) -> None:
+        try:
+            self.controller.hold_up_sample(name)
+        except ValueError:
+            log.warning("the demo has no sample code named %r", name)
+
+    def latest_frame(self) -> Frame | None:
+        return self.controller.latest_frame()
+
+    def tick(self, now: float) -> None:
+        self.controller.tick(now)
