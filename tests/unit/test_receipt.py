@@ -100,6 +100,10 @@ def test_missing_template(tmp_path: Path) -> None:
 
 
 def test_wrap_keeps_latin_words_whole() -> None:
-    assert wrap("Special imported organic mineral water", 20) == ["Special imported", "organic mineral", "water"]
+    assert wrap("Special imported organic mineral water", 20) == [
+        "Special imported",
+        "organic mineral",
+        "water",
+    ]
     assert wrap("自助收银小票 Self-checkout receipt", 32) == ["自助收银小票 Self-checkout", "receipt"]
     assert wrap("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
