@@ -283,24 +283,32 @@ class CheckoutController:
         }.get(phase, Light.READY)
         self.indicators.show(light)
 
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: Job, on_error: Callable[[Exception], co.Event]) -> None:
+        """Run ``job`` on the worker; its event (or ``on_error``'s, if it raised) comes back to dispatch.
+
+        A job that raises must still answer: a checkout left waiting for a charge that will never
+        report would freeze the kiosk in front of the customer.
+        """
+
+        def run() -> co.Event | None:
+            try:
+                return job()
+            except Exception as exc:
+                log.exception("background job failed")
+                return on_error(exc)
+
         if self._workers is None:
-            result = job()
+            result = run()
             if result is not None:
                 self._events.append(result)
             return
 
-        def run() -> None:
-            try:
-                result = job()
-            except Exception:  # a bug in a job must not kill the worker silently
-                log.exception("background job failed")
-                return
-            if result is not None:
-                ev = result
+        def run_and_post() -> None:
+            ev = run()
+            if ev is not None:
                 self.post(lambda: self.dispatch(ev))
 
-        self._workers.submit(run)
+        self._workers.submit(run_and_post)
 
     def _run(self, effect: co.Effect) -> None:
         match effect:
@@ -317,11 +325,19 @@ class CheckoutController:
             case co.StopCamera():
                 self.payment_camera_on = False
             case co.ChargePayment(order_id=charge_oid, kind=kind, code=code):
-                self._submit(lambda: self._charge_job(charge_oid, kind, code))
+                self._submit(
+                    lambda: self._charge_job(charge_oid, kind, code),
+                    # begin_payment or the outcome's commit failed: the payment row, if written,
+                    # stays unfinished and is settled with the gateway at the next start.
+                    lambda exc: co.PaymentUnresolved(charge_oid, f"internal error: {exc}"),
+                )
             case co.CancelOrder(order_id=cancel_oid):
                 self.store.cancel_order(cancel_oid)
             case co.PrintReceipt(order_id=print_oid):
-                self._submit(lambda: self._print_job(print_oid))
+                self._submit(
+                    lambda: self._print_job(print_oid),
+                    lambda exc: co.ReceiptFailed(print_oid, f"internal error: {exc}"),
+                )
             case co.AlertStaff(reason=reason, order_id=oid):
                 log.warning("staff needed: %s", reason)
                 self.alerts.append(StaffAlert(self._clock(), reason, oid))
@@ -345,13 +361,29 @@ class CheckoutController:
         except GatewayError as exc:
             outcome = ChargeResult(ChargeStatus.UNKNOWN, out_trade_no, reason=str(exc))
         if outcome.status is ChargeStatus.PAID:
-            self.store.record_paid(out_trade_no, outcome.transaction_id)
+            self._commit_paid(out_trade_no, outcome.transaction_id)
             return co.PaymentSucceeded(order_id, kind.value, outcome.transaction_id)
         if outcome.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
             self.store.update_payment(out_trade_no, outcome.status.value, outcome.reason)
             return co.PaymentDeclined(order_id, outcome.reason)
         self.store.update_payment(out_trade_no, "unknown", outcome.reason)
         return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
+
+    def _commit_paid(self, out_trade_no: str, transaction_id: str, attempts: int = 5) -> None:
+        """The gateway has the money: try hard (bounded) to record it before telling anyone.
+
+        If it still fails the exception propagates and the checkout calls staff; the payment row
+        stays "submitted" and the start-up recovery records it as paid from the gateway's answer.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                self.store.record_paid(out_trade_no, transaction_id)
+                return
+            except Exception:
+                if attempt == attempts:
+                    raise
+                log.warning("recording paid %s failed (attempt %d), retrying", out_trade_no, attempt)
+                time.sleep(0.2 * attempt)
 
     def receipt_for(self, order_id: str) -> Receipt:
         order = self.store.order(order_id)

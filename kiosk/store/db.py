@@ -37,7 +37,9 @@ def open_store(path: Path) -> pw.SqliteDatabase:
         raise StoreError(
             f"store {path}: cannot create its folder ({exc.strerror}); check kiosk.data_dir and permissions"
         ) from exc
-    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    # BEGIN IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
+    # "database is locked" when another thread wrote in between, instead of waiting busy_timeout.
+    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE")
     try:
         db.connect(reuse_if_open=True)
         _check_pragmas(db, path)

@@ -129,3 +129,39 @@ def test_catalog_replace_and_barcode_lookup(store: SaleStore) -> None:
     store.replace_catalog([CatalogItem("w", "矿泉水", "Water", 250, "6901234567892", "drinks")])
     assert [(p.sku, p.price_fen) for p in store.products()] == [("w", 250)]
     assert store.product_by_barcode("036000291452") is None
+
+
+def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    """Checkout, receipts and sync write from different threads: none may see "database is locked"."""
+    import threading
+
+    path = tmp_path / "kiosk.sqlite3"
+    store = SaleStore(open_store(path), "k")
+    errors: list[BaseException] = []
+
+    def sell(worker: int) -> None:
+        try:
+            for n in range(40):
+                oid = store.open_order(Cart().add(WATER))
+                otn, _ = store.begin_payment(oid, "wechat", "simulator", f"13{worker:02d}{n:014d}")
+                store.record_paid(otn, f"T{worker}-{n}")
+                store.mark_receipt_printed(oid)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def sync() -> None:
+        try:
+            for _ in range(200):
+                items = store.due(50)
+                store.mark_sent([i.id for i in items])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sell, args=(w,)) for w in range(3)] + [threading.Thread(target=sync)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert store.counts()["paid"] == 120

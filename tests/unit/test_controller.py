@@ -1,0 +1,154 @@
+"""The controller on a real SQLite store, with the gateway faked at the network edge.
+
+``background=False`` runs charges and receipts inline, so each test reads like the customer's taps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drivers.gpio.indicators import NullIndicators
+from drivers.printer.file_printer import FileReceiptPrinter
+from kiosk.controller import CheckoutController, ControllerOptions, recover_unfinished
+from kiosk.core import checkout as co
+from kiosk.core.cart import Product
+from kiosk.core.codes import CodeKind
+from kiosk.core.receipt import ReceiptTemplate
+from kiosk.payments.charge import charge_until_final
+from kiosk.payments.fake import FakePaymentGateway
+from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, Decoded, PaymentGateway
+from kiosk.store.db import open_store
+from kiosk.store.models import Payment
+from kiosk.store.sales import SaleStore
+
+WX = "134567890123456789"
+WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _controller(
+    tmp_path: Path, gateway: PaymentGateway, clock: Clock | None = None, printer_dir: Path | None = None
+) -> CheckoutController:
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    store.replace_catalog([WATER])
+
+    def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
+        return charge_until_final(
+            gw, request, lambda: 0.0, lambda _s: None, max_wait_s=1, poll_interval_s=0.5
+        )
+
+    return CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店", idle_timeout_s=60, done_timeout_s=5),
+        store=store,
+        gateway=gateway,
+        charge=charge,
+        printer=FileReceiptPrinter(printer_dir or tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=clock or Clock(),
+        background=False,
+    )
+
+
+def _to_paying(c: CheckoutController) -> None:
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped())
+    assert c.state.phase is co.Phase.PAYING and c.state.order_id
+
+
+def test_sale_paid_and_printed(tmp_path: Path) -> None:
+    gw = FakePaymentGateway()
+    c = _controller(tmp_path, gw)
+    _to_paying(c)
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert c.state.phase is co.Phase.DONE
+    assert "矿泉水" in c.last_receipt_text() and "¥2.00" in c.last_receipt_text()
+    assert [m for m, _ in gw.calls] == ["pay"]
+    assert c.store.counts() == {"orders": 1, "paid": 1, "printed": 1, "outbox_pending": 1}
+
+
+def test_product_scan_looks_up_the_catalog_and_garbage_is_ignored(tmp_path: Path) -> None:
+    c = _controller(tmp_path, FakePaymentGateway())
+    c.handle_codes([Decoded("QRCode", "http://example.com/\x00"), Decoded("EAN13", "6901234567892")])
+    assert c.state.phase is co.Phase.CART and c.state.cart.qty_of("w") == 1
+    c.handle_codes([Decoded("EAN13", "6901234567885")])  # valid check digit, not in the catalog
+    assert c.state.notice is co.Notice.UNKNOWN_PRODUCT
+
+
+def test_a_crashing_gateway_adapter_calls_staff_and_leaves_it_for_recovery(tmp_path: Path) -> None:
+    gw = FakePaymentGateway(pay=[RuntimeError("bug in the adapter")])
+    c = _controller(tmp_path, gw)
+    _to_paying(c)
+    c.dispatch(co.PaymentCodeScanned(CodeKind.WECHAT, WX))
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PAYMENT_UNKNOWN
+    [pending] = c.store.unfinished_payments()
+    gw2 = FakePaymentGateway(query=[ChargeResult(ChargeStatus.PAID, pending.out_trade_no, "T9")])
+    assert recover_unfinished(c.store, gw2).resolved == [pending.out_trade_no]
+    assert Payment.get(Payment.out_trade_no == pending.out_trade_no).status == "paid"
+
+
+def test_receipt_failure_after_payment_keeps_the_sale(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    c = _controller(tmp_path, FakePaymentGateway(), printer_dir=blocker / "receipts")
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped(printer_ready=True))
+    # the file printer reports "not ready" for a folder it cannot write: the kiosk refuses to charge
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PRINTER_NOT_READY
+    c.dispatch(co.StaffResolved())
+    assert c.state.phase is co.Phase.CART and not c.state.cart.is_empty
+
+
+def test_idle_and_done_timers(tmp_path: Path) -> None:
+    clock = Clock()
+    c = _controller(tmp_path, FakePaymentGateway(), clock)
+    c.dispatch(co.StartTapped())
+    clock.now += 59
+    c.tick()
+    assert c.state.phase is co.Phase.CART
+    clock.now += 2
+    c.tick()
+    assert c.state.phase is co.Phase.ATTRACT
+    _to_paying(c)
+    c.handle_codes([Decoded("Code128", WX)])
+    assert c.state.phase is co.Phase.DONE
+    clock.now += 4.9
+    c.tick()
+    assert c.state.phase is co.Phase.DONE
+    clock.now += 0.2
+    c.tick()
+    assert c.state.phase is co.Phase.ATTRACT
+
+
+def test_language_and_listeners(tmp_path: Path) -> None:
+    c = _controller(tmp_path, FakePaymentGateway())
+    seen: list[co.Phase] = []
+    c.subscribe(lambda st: seen.append(st.phase))
+    c.dispatch(co.StartTapped())
+    c.set_language("en")
+    assert c.language == "en" and seen == [co.Phase.CART, co.Phase.CART]
+    with pytest.raises(ValueError):
+        c.set_language("fr")
+
+
+def test_samples_only_in_the_demo(tmp_path: Path) -> None:
+    c = _controller(tmp_path, FakePaymentGateway())
+    assert c.sample_codes() == []
+    with pytest.raises(ValueError, match="no sample code"):
+        c.hold_up_sample("wechat_ok")
+
+
+def test_product_in_catalog_matches_store(tmp_path: Path) -> None:
+    c = _controller(tmp_path, FakePaymentGateway())
+    assert c.catalog() == [Product("w", "矿泉水", "Water", 200, "6901234567892", "drinks")]
