@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.layered_settings import SettingsError, load_layered
+
+__all__ = ["HqSettings", "SettingsError", "load_settings", "redact_url"]
 
 REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULTS_PATH = REPO_CONFIG_DIR / "hq.toml"
@@ -48,58 +51,6 @@ class HqSettings(_Section):
     database: DatabaseSection = DatabaseSection()
 
 
-class SettingsError(ValueError):
-    """A settings source is unreadable or holds a bad key or value. The message says which and how to fix it."""
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SettingsError(f"{path}: file not found; check the --config path") from exc
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
-
-
-def _merge(
-    into: dict[str, Any], data: Mapping[str, Any], source: str, origins: dict[str, str], prefix: str = ""
-) -> None:
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            node = into.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise SettingsError(f"{source}: {dotted} is a table here but a value elsewhere")
-            _merge(node, value, source, origins, dotted + ".")
-        else:
-            into[key] = value
-            origins[dotted] = source
-
-
-def _env_layers(environ: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
-    layers = []
-    for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-        try:
-            value: Any = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        node: dict[str, Any] = {}
-        leaf = node
-        for part in path[:-1]:
-            leaf = leaf.setdefault(part, {})
-        leaf[path[-1]] = value
-        layers.append((f"environment variable {name}", node))
-    return layers
-
-
 def redact_url(value: Any) -> Any:
     """Hide the password of a ``scheme://user:password@host`` URL, so errors and logs can show the rest."""
     if isinstance(value, str):
@@ -107,22 +58,10 @@ def redact_url(value: Any) -> Any:
     return value
 
 
-def _allowed(err: Mapping[str, Any]) -> str:
-    ctx = err.get("ctx") or {}
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "no such key; see config/hq.toml for the keys that exist"
-    if "pattern" in ctx:
-        if ctx["pattern"] == DATABASE_URL_PATTERN:
-            return "sqlite:/// followed by an absolute path, or postgres://user:password@host/dbname"
-        return f"text matching {ctx['pattern']}"
-    symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    bounds = [f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols]
-    if bounds:
-        return "a number " + " and ".join(bounds)
-    if ctx.get("error"):
-        return str(ctx["error"])
-    return str(err.get("msg", "a valid value"))
+def _explain(err: Mapping[str, Any]) -> str | None:
+    if (err.get("ctx") or {}).get("pattern") == DATABASE_URL_PATTERN:
+        return "sqlite:/// followed by an absolute path, or postgres://user:password@host/dbname"
+    return None
 
 
 def load_settings(
@@ -135,28 +74,14 @@ def load_settings(
 
     ``overrides`` is a nested mapping such as ``{"server": {"port": 9000}}``; it wins over everything.
     """
-    env = os.environ if environ is None else environ
-    defaults = DEFAULTS_PATH if defaults is None else defaults
-    merged: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    if defaults.exists():
-        _merge(merged, _read_toml(defaults), str(defaults), origins)
-    if config is not None:
-        _merge(merged, _read_toml(config), str(config), origins)
-    for source, layer in _env_layers(env):
-        _merge(merged, layer, source, origins)
-    if overrides:
-        _merge(merged, overrides, "command line", origins)
-    try:
-        return HqSettings.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            dotted = ".".join(str(p) for p in err["loc"])
-            source = origins.get(dotted) or next(
-                (v for k, v in origins.items() if k.startswith(dotted + ".")), "settings"
-            )
-            value = err.get("input")
-            shown = "(a table)" if isinstance(value, Mapping) else repr(redact_url(value))
-            problems.append(f"{source}: key {dotted} = {shown} is not allowed; allowed: {_allowed(err)}")
-        raise SettingsError("bad HQ settings:\n  " + "\n  ".join(problems)) from None
+    return load_layered(
+        HqSettings,
+        defaults=DEFAULTS_PATH if defaults is None else defaults,
+        config=config,
+        environ=os.environ if environ is None else environ,
+        env_prefix=ENV_PREFIX,
+        overrides=overrides,
+        title="HQ settings",
+        explain=_explain,
+        redact=redact_url,
+    )

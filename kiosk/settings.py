@@ -12,12 +12,15 @@ Environment variables use a double underscore between levels: ``KIOSK_PRINTER__B
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kiosk.layered_settings import SettingsError, load_layered
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
 
 REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "KIOSK_"
@@ -149,77 +152,6 @@ class Settings(_Section):
         return p if p.is_absolute() else REPO_CONFIG_DIR / p
 
 
-class SettingsError(ValueError):
-    """A settings source is unreadable or holds a bad key or value. The message says which and how to fix it."""
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SettingsError(f"{path}: file not found; check the --config path") from exc
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read it ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
-
-
-def _merge(
-    into: dict[str, Any], data: Mapping[str, Any], source: str, origins: dict[str, str], prefix: str = ""
-) -> None:
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            node = into.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise SettingsError(f"{source}: {dotted} is a table here but a value elsewhere")
-            _merge(node, value, source, origins, dotted + ".")
-        else:
-            into[key] = value
-            origins[dotted] = source
-
-
-def _env_layer(environ: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
-    layers = []
-    for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-        try:
-            value: Any = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        node: dict[str, Any] = {}
-        leaf = node
-        for part in path[:-1]:
-            leaf = leaf.setdefault(part, {})
-        leaf[path[-1]] = value
-        layers.append((f"environment variable {name}", node))
-    return layers
-
-
-def _allowed(err: Mapping[str, Any]) -> str:
-    ctx = err.get("ctx") or {}
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "no such key; see config/kiosk.toml for the keys that exist"
-    if kind == "literal_error" and "expected" in ctx:
-        return f"one of {ctx['expected']}"
-    if "pattern" in ctx:
-        return f"text matching {ctx['pattern']}"
-    bounds = [f"{k.replace('_', ' ')} {v}" for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")]
-    if bounds:
-        return (
-            " and ".join(bounds).replace("gt", ">").replace("ge", ">=").replace("lt", "<").replace("le", "<=")
-        )
-    if ctx.get("error"):
-        return str(ctx["error"])
-    return str(err.get("msg", "a valid value"))
-
-
 def load_settings(
     config: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -227,28 +159,11 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Build the settings from defaults, an optional file, KIOSK_* variables and in-process overrides."""
-    env = os.environ if environ is None else environ
-    defaults = defaults or REPO_CONFIG_DIR / "kiosk.toml"
-    merged: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    if defaults.exists():
-        _merge(merged, _read_toml(defaults), str(defaults), origins)
-    if config is not None:
-        _merge(merged, _read_toml(config), str(config), origins)
-    for source, layer in _env_layer(env):
-        _merge(merged, layer, source, origins)
-    if overrides:
-        _merge(merged, overrides, "command line", origins)
-    try:
-        return Settings.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            dotted = ".".join(str(p) for p in err["loc"])
-            source = origins.get(dotted) or next(
-                (v for k, v in origins.items() if k.startswith(dotted + ".")), "settings"
-            )
-            value = err.get("input")
-            shown = "(a table)" if isinstance(value, Mapping) else repr(value)
-            problems.append(f"{source}: key {dotted} = {shown} is not allowed; allowed: {_allowed(err)}")
-        raise SettingsError("bad settings:\n  " + "\n  ".join(problems)) from None
+    return load_layered(
+        Settings,
+        defaults=defaults or REPO_CONFIG_DIR / "kiosk.toml",
+        config=config,
+        environ=os.environ if environ is None else environ,
+        env_prefix=ENV_PREFIX,
+        overrides=overrides,
+    )

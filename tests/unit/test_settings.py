@@ -59,3 +59,16 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
 def test_relative_store_path_is_inside_data_dir(tmp_path: Path) -> None:
     s = load_settings(environ={"KIOSK_KIOSK__DATA_DIR": str(tmp_path)})
     assert s.store_path == tmp_path / "kiosk.sqlite3"
+
+
+def test_variables_that_look_like_numbers_can_be_text() -> None:
+    s = load_settings(environ={"KIOSK_KIOSK__ID": "001", "KIOSK_HQ__API_KEY": "123456"})
+    assert (s.kiosk.id, s.hq.api_key) == ("001", "123456")
+
+
+def test_secret_values_are_never_echoed(tmp_path: Path) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text("[hq]\napi_key = 12345678\n")  # a number where text belongs
+    with pytest.raises(SettingsError) as err:
+        load_settings(cfg, environ={})
+    assert "hq.api_key = (hidden)" in str(err.value) and "12345678" not in str(err.value)
