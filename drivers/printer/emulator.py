@@ -11,7 +11,15 @@ state, and keeps what it printed, decoded the way a printer would show it:
   leaves Chinese mode off unless ``chinese_mode_at_power_on`` is set;
 - centred and right-aligned lines are padded with spaces to ``columns``, as they sit on the paper;
 - a printed QR symbol appears as a line ``[QR] <payload>``; feeds are not kept as blank lines;
-- each cut (``GS V``) ends a receipt.
+- each cut (``GS V``) ends a receipt; an NV logo (``FS p``) appears as ``[logo n]``.
+
+Faults to play: ``paper`` ("ok", "near_end", "out"), ``cover_open``, ``online``, ``cutter_error``
+(reported through ``DLE EOT 2`` bit 6 and ``DLE EOT 3`` bit 3), ``paper_out_after`` (paper runs out
+once that many more bytes have arrived: a fault in the middle of a receipt), ``dead`` and
+``dead_after`` (the same for a pulled cable or a power cut), and
+``power_cycle()`` (forgets everything not yet printed, as a printer switched off and on does).
+``DLE DC4 8`` (clear buffers) drops a half-printed receipt into ``torn``: paper that came out
+without a cut.
 
 While the printer is offline (``online = False``, cover open or paper out) it prints nothing: text
 and cuts are dropped (counted in ``dropped_bytes``); status queries are still answered, as real-time
@@ -53,6 +61,7 @@ Paper = Literal["ok", "near_end", "out"]
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 _CHINESE_MULTIBYTE = frozenset({"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950"})
 _READ_CHUNK = 4096
+_SLOW_CHUNK = 32
 _POLL_S = 0.05
 QR_MARK = "[QR] "
 
@@ -64,7 +73,8 @@ _ESC_PARAMS = {
         "2": 0, "3": 1, " ": 1, "{": 1, "V": 1, "R": 1, "c": 2, "p": 3, "=": 1, "e": 1,
     }.items()
 }  # fmt: skip
-_FS_PARAMS = {ord(c): n for c, n in {"&": 0, ".": 0, "!": 1, "-": 1, "W": 1, "S": 2, "C": 1}.items()}
+_FS_PARAMS = {ord(c): n for c, n in {"&": 0, ".": 0, "!": 1, "-": 1, "W": 1, "S": 2, "C": 1, "p": 2}.items()}
+_DLE_DC4_CLEAR = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
 _GS_PARAMS = {
     ord(c): n
     for c, n in {"!": 1, "B": 1, "h": 1, "w": 1, "H": 1, "f": 1, "a": 1, "I": 1, "L": 2, "W": 2}.items()
@@ -92,6 +102,14 @@ class PrinterEmulator:
         self.cover_open = False
         self.online = True
         self.dead = False
+        self.cutter_error = False
+        #: bytes still to arrive before the paper runs out (None: never); a mid-receipt fault
+        self.paper_out_after: int | None = None
+        #: bytes still to arrive before the printer goes dead (None: never): power or cable lost mid-job
+        self.dead_after: int | None = None
+        self.torn: list[str] = []
+        #: NV bit images defined with FS q: key -> (width, height) in dots; kept across power cycles
+        self.nv_images: dict[int, tuple[int, int]] = {}
         self.bytes_received = 0
         self.dropped_bytes = 0
         self.status_queries: list[int] = []
@@ -127,7 +145,19 @@ class PrinterEmulator:
 
     @property
     def offline(self) -> bool:
-        return not self.online or self.cover_open or self._paper == "out"
+        return not self.online or self.cover_open or self._paper == "out" or self.cutter_error
+
+    def power_cycle(self) -> None:
+        """Switched off and on: the unprinted buffer and every mode are lost; faults stay as they are."""
+        with self._cond:
+            self._buf.clear()
+            self._line.clear()
+            if self._lines:
+                self.torn.append("\n".join(self._lines) + "\n")
+            self._lines = []
+            self._align, self._bold = 0, False
+            self._chinese_mode = self.chinese_mode_at_power_on
+            self._qr_data = None
 
     @property
     def receipts(self) -> list[str]:
@@ -145,10 +175,15 @@ class PrinterEmulator:
         """The reply to ``DLE EOT n`` (Epson's bit layout), or None for an n printers do not answer."""
         if n == 1:  # printer status: bit 3 offline
             return 0x12 | (0x08 if self.offline else 0)
-        if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped at paper end
-            return 0x12 | (0x04 if self.cover_open else 0) | (0x20 if self._paper == "out" else 0)
-        if n == 3:  # error cause: none emulated
-            return 0x12
+        if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped at paper end, bit 6 error
+            return (
+                0x12
+                | (0x04 if self.cover_open else 0)
+                | (0x20 if self._paper == "out" else 0)
+                | (0x40 if self.cutter_error else 0)
+            )
+        if n == 3:  # error cause: bit 3 auto-cutter error
+            return 0x12 | (0x08 if self.cutter_error else 0)
         if n == 4:  # roll paper sensor: bits 2-3 near end, bits 5-6 end (the near-end sensor sees it too)
             near = 0x0C if self._paper in ("near_end", "out") else 0
             return 0x12 | near | (0x60 if self._paper == "out" else 0)
@@ -199,7 +234,8 @@ class PrinterEmulator:
                 ready, _, _ = select.select([master], [], [], _POLL_S)
                 if not ready:
                     continue
-                chunk = os.read(master, _READ_CHUNK)
+                # at a real byte rate, small reads so that a status query or a fault lands mid-job
+                chunk = os.read(master, _SLOW_CHUNK if self.baudrate else _READ_CHUNK)
             except BlockingIOError:
                 continue
             except OSError as exc:  # closed under us by stop()
@@ -218,8 +254,7 @@ class PrinterEmulator:
             if self.dead:
                 return
             before = len(self._receipts)
-            self._buf += chunk
-            replies = self._parse()
+            replies = self._take(chunk)
             finished = self._receipts[before:]
             if finished:
                 self._cond.notify_all()
@@ -238,10 +273,35 @@ class PrinterEmulator:
             self.bytes_received += len(data)
             if self.dead:
                 return b""
-            self._buf += data
-            replies = self._parse()
+            replies = self._take(data)
             self._cond.notify_all()
             return replies
+
+    def _take(self, data: bytes) -> bytes:
+        """Parse ``data``; when ``paper_out_after`` runs out inside it, the paper ends right there.
+
+        ``dead_after`` likewise: the power or the cable goes at that byte and the printer falls silent.
+        """
+        dead_at = self.dead_after
+        if dead_at is not None:
+            if dead_at < len(data):
+                self.dead_after = None
+                replies = self._take(data[:dead_at])
+                self.dead = True
+                return replies
+            self.dead_after = dead_at - len(data)
+        limit = self.paper_out_after
+        if limit is None or limit >= len(data):
+            if limit is not None:
+                self.paper_out_after = limit - len(data)
+            self._buf += data
+            return self._parse()
+        self._buf += data[:limit]
+        replies = self._parse()
+        self.paper_out_after = None
+        self._paper = "out"
+        self._buf += data[limit:]
+        return replies + self._parse()
 
     # --- the ESC/POS parser -----------------------------------------------------------------------
 
@@ -265,6 +325,14 @@ class PrinterEmulator:
         if b == 0x10:  # DLE
             if avail < 3:
                 return 0
+            if buf[i + 1] == 0x14:  # DLE DC4 fn ...: only fn 8 (clear buffers) is used
+                if avail < len(_DLE_DC4_CLEAR):
+                    return 0
+                if bytes(buf[i : i + len(_DLE_DC4_CLEAR)]) == _DLE_DC4_CLEAR:
+                    self._clear_buffers()
+                    return len(_DLE_DC4_CLEAR)
+                self.unknown_commands.append(bytes(buf[i : i + 3]))
+                return 3
             if buf[i + 1] == 0x04:
                 n = buf[i + 2]
                 self.status_queries.append(n)
@@ -311,6 +379,8 @@ class PrinterEmulator:
                 return 0
             self._cut()
             return size
+        if prefix == 0x1C and c == ord("q"):  # FS q n [xL xH yL yH d1..dk] x n: define NV images
+            return self._define_nv_images(buf, i, avail)
         if prefix == 0x1D and c == ord("v"):  # GS v 0 m xL xH yL yH d1..dk (a raster image)
             if avail < 8:
                 return 0
@@ -334,6 +404,9 @@ class PrinterEmulator:
             self._chinese_mode = True
         elif prefix == 0x1C and c == ord("."):
             self._chinese_mode = False
+        elif prefix == 0x1C and c == ord("p") and not self.offline and arg in self.nv_images:
+            self._flush_line()  # a printer prints nothing for a key it has no image for
+            self._lines.append(f"[logo {arg}]")
         return size
 
     def _esc(self, c: int, arg: int) -> None:
@@ -392,6 +465,35 @@ class PrinterEmulator:
     def _flush_line(self) -> None:
         if self._line:
             self._print_line()
+
+    def _define_nv_images(self, buf: bytearray, i: int, avail: int) -> int:
+        """Store the images in ``nv_images`` (key 1..n), replacing all earlier ones as a printer does."""
+        if avail < 3:
+            return 0
+        count = buf[i + 2]
+        at = i + 3
+        images: dict[int, tuple[int, int]] = {}
+        for key in range(1, count + 1):
+            if len(buf) < at + 4:
+                return 0
+            x = buf[at] + buf[at + 1] * 256
+            y = buf[at + 2] + buf[at + 3] * 256
+            size = x * y * 8
+            if len(buf) < at + 4 + size:
+                return 0
+            images[key] = (x * 8, y * 8)  # width and height in dots
+            at += 4 + size
+        self.nv_images = images
+        return at - i
+
+    def _clear_buffers(self) -> None:
+        """DLE DC4 8: what is not yet printed is dropped; paper already out is torn off without a cut."""
+        self._buf.clear()
+        self._line.clear()
+        if self._lines:
+            self.torn.append("\n".join(self._lines) + "\n")
+        self._lines = []
+        self._qr_data = None
 
     def _cut(self) -> None:
         if self.offline:
@@ -467,7 +569,10 @@ def render_png(text: str, path: Path, font_path: Path | None = None, size: int =
 
 # --- standalone -------------------------------------------------------------------------------------
 
-_HELP = "commands: paper ok|near_end|out, cover open|closed, online on|off, dead on|off, help, quit"
+_HELP = (
+    "commands: paper ok|near_end|out, cover open|closed, online on|off, cutter error|ok, "
+    "dead on|off, power cycle, help, quit"
+)
 
 
 def _control(emulator: PrinterEmulator, line: str) -> str:
@@ -484,11 +589,18 @@ def _control(emulator: PrinterEmulator, line: str) -> str:
             emulator.online = value == "on"
         case ["dead", "on" | "off" as value]:
             emulator.dead = value == "on"
+        case ["cutter", "error" | "ok" as value]:
+            emulator.cutter_error = value == "error"
+        case ["power", "cycle"]:
+            emulator.power_cycle()
         case ["help"]:
             return _HELP
         case _:
             return f"not understood: {line.strip()!r}; {_HELP}"
-    return f"paper={emulator.paper} cover_open={emulator.cover_open} online={emulator.online} dead={emulator.dead}"
+    return (
+        f"paper={emulator.paper} cover_open={emulator.cover_open} online={emulator.online} "
+        f"cutter_error={emulator.cutter_error} dead={emulator.dead}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

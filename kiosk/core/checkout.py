@@ -330,6 +330,11 @@ def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]
             return replace(c, phase=Phase.NEEDS_HELP, notice=Notice.RECEIPT_FAILED, detail=why), (
                 AlertStaff(f"receipt not printed: {why}", oid),
             )
+        case Phase.NEEDS_HELP, ReceiptPrinted(order_id=oid) if (
+            oid == c.order_id and c.notice is Notice.RECEIPT_FAILED
+        ):
+            # The reprint queue printed it once the printer recovered: the customer has the receipt.
+            return replace(c, phase=Phase.DONE, notice=Notice.NONE, detail=""), ()
         case Phase.DONE, TimedOut() | StartTapped() | CancelTapped():
             return Checkout(), ()
         case Phase.DONE, ProductScanned(product=Product() as p):

@@ -19,6 +19,10 @@ from pathlib import Path
 from kiosk.core.money import Fen, format_yuan
 
 COLUMNS_BY_WIDTH_MM = {58: 32, 80: 48}
+#: The full-width yuan sign: two bytes in GBK/GB18030 (A3 A4) and in every Chinese printer font,
+#: where the half-width U+00A5 is a four-byte GB18030 code many printers lack. It is two columns
+#: wide, which ``display_width`` counts, so amounts stay right-aligned.
+YUAN = "\uffe5"
 TEMPLATE_FIELDS = frozenset({"store_name", "kiosk_id", "order_id", "time", "total", "channel"})
 
 
@@ -157,6 +161,14 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptDiscount:
+    """A promotion or member discount: ``amount_fen`` is what it takes off (positive)."""
+
+    name: str
+    amount_fen: Fen
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     store_name: str
     kiosk_id: str
@@ -167,6 +179,7 @@ class Receipt:
     channel: str
     transaction_masked: str
     language: str = "zh_CN"
+    discounts: tuple[ReceiptDiscount, ...] = ()
 
     @property
     def order_no(self) -> str:
@@ -179,6 +192,7 @@ _LABELS = {
         "order": "订单",
         "time": "时间",
         "kiosk": "终端",
+        "subtotal": "小计",
         "total": "合计",
         "paid": "支付",
         "txn": "交易号",
@@ -187,6 +201,7 @@ _LABELS = {
         "order": "Order",
         "time": "Time",
         "kiosk": "Kiosk",
+        "subtotal": "Subtotal",
         "total": "TOTAL",
         "paid": "Paid",
         "txn": "Txn",
@@ -211,6 +226,11 @@ class ReceiptLayout:
         return "\n".join((*self.header, *self.body, *self.footer)) + "\n"
 
 
+def _amount(fen: Fen) -> str:
+    """A line amount: digits only (the yuan sign is on the total, as on Chinese till receipts)."""
+    return format_yuan(fen, "")
+
+
 def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> ReceiptLayout:
     """Lay the receipt out for ``columns`` (32 on 58 mm paper, 48 on 80 mm)."""
     lang = "zh_CN" if receipt.language.startswith("zh") else "en"
@@ -221,7 +241,7 @@ def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> Receipt
         "kiosk_id": receipt.kiosk_id,
         "order_id": receipt.order_no,
         "time": receipt.time_local.strftime("%Y-%m-%d %H:%M:%S"),
-        "total": format_yuan(receipt.total_fen),
+        "total": format_yuan(receipt.total_fen, YUAN),
         "channel": channel,
     }
     rule = "-" * columns
@@ -234,11 +254,19 @@ def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> Receipt
     for line in receipt.lines:
         body.extend(wrap(line.name, columns))
         body.append(
-            pad_between(f"  {line.qty} x {format_yuan(line.unit_fen)}", format_yuan(line.total_fen), columns)
+            pad_between(
+                f"  {line.qty} x {_amount(line.unit_fen)}",
+                _amount(line.total_fen),
+                columns,
+            )
         )
+    body.append(rule)
+    if receipt.discounts:
+        subtotal = sum(line.total_fen for line in receipt.lines)
+        body.append(pad_between(lab["subtotal"], _amount(subtotal), columns))
+        body.extend(pad_between(d.name, _amount(-d.amount_fen), columns) for d in receipt.discounts)
     body += [
-        rule,
-        pad_between(lab["total"], format_yuan(receipt.total_fen), columns),
+        pad_between(lab["total"], format_yuan(receipt.total_fen, YUAN), columns),
         pad_between(lab["paid"], channel, columns),
         pad_between(lab["txn"], receipt.transaction_masked, columns),
         rule,

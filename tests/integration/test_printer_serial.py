@@ -14,7 +14,7 @@ import pytest
 from escpos.printer import Serial
 
 from drivers.printer.emulator import PrinterEmulator
-from drivers.printer.escpos_printer import EscposReceiptPrinter, PrinterStatus, open_printer
+from drivers.printer.escpos_printer import EscposReceiptPrinter, PrinterStatus, PrintFault, open_printer
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.ports import PrinterError
 from kiosk.settings import PrinterSection
@@ -60,7 +60,7 @@ def test_receipt_arrives_decoded_at_the_printer(
     assert len(receipts) == 1
     text = receipts[0]
     assert "星河便利店" in text
-    assert "合计                      ¥11.50" in text
+    assert "合计                     ￥11.50" in text
     assert "康师傅红烧牛肉面" in text
     assert emulator.qr_codes == ["order:5e6f7a8b-0000-4000-8000-000000000000"]
     assert emulator.unknown_commands == []
@@ -177,7 +177,7 @@ def test_standalone_emulator_prints_receipts_to_stdout(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     text = out.decode("utf-8")
     assert "----- receipt 1" in text
-    assert "星河便利店" in text and "¥11.50" in text
+    assert "星河便利店" in text and "￥11.50" in text
     assert not link.exists() and not link.is_symlink()
 
 
@@ -189,8 +189,9 @@ def test_cable_pulled_mid_session_is_a_printer_error_not_a_crash() -> None:
         printer.print_receipt(zh_layout())
         assert len(emulator.wait_for_receipts(1, timeout_s=5)) == 1
         emulator.stop()  # the far end is gone: writes now fail with EIO
-        with pytest.raises(PrinterError, match=r"printing on the printer on .* failed"):
+        with pytest.raises(PrintFault, match=r"the printer on .* is not ready.*nothing was sent") as fault:
             printer.print_receipt(zh_layout())
+        assert fault.value.may_have_printed is False  # the cable was gone before a byte left
         assert printer.is_ready() is False
     finally:
         printer.close()

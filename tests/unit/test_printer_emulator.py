@@ -155,3 +155,70 @@ def test_render_png_draws_a_readable_qr(tmp_path: Path) -> None:
         assert image.width > 200 and image.height > 100
         results = zxingcpp.read_barcodes(image)
     assert [r.text for r in results] == ["order:0badf00d"]
+
+
+def test_cutter_error_is_reported_through_eot_2_and_3_and_stops_printing() -> None:
+    emulator = PrinterEmulator()
+    emulator.cutter_error = True
+    assert emulator.feed(b"\x10\x04\x01") == b"\x1a"  # offline
+    assert emulator.feed(b"\x10\x04\x02") == b"\x52"  # bit 6: an error occurred
+    assert emulator.feed(b"\x10\x04\x03") == b"\x1a"  # bit 3: the auto-cutter
+    emulator.feed(b"\x1b@hello\n" + CUT)
+    assert emulator.receipts == []
+
+
+def test_paper_runs_out_mid_receipt_after_the_set_byte_count() -> None:
+    """GIVEN paper for 20 more bytes WHEN a longer receipt arrives THEN its start is on the paper,
+    the rest is dropped, no cut happens, and the status says paper out."""
+    emulator = PrinterEmulator()
+    emulator.paper_out_after = 20
+    emulator.feed(b"\x1b@line one\nline two is long\nline three\n" + CUT)
+    assert emulator.receipts == []
+    assert emulator.paper == "out" and emulator.paper_out_after is None
+    assert emulator.feed(b"\x10\x04\x04") == b"\x7e"
+    assert emulator.dropped_bytes > 0
+    emulator.feed(b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08")  # DLE DC4 8: clear buffers
+    assert emulator.torn == ["line one\n"]  # what came out before the paper ended, without a cut
+    emulator.paper = "ok"
+    emulator.feed(b"\x1b@again\n" + CUT)
+    assert emulator.receipts == ["again\n"]
+
+
+def test_power_cycle_forgets_the_unprinted_buffer_and_modes() -> None:
+    emulator = PrinterEmulator()
+    emulator.feed(b"\x1b@\x1c&half a rec")  # no newline yet: still in the print buffer
+    emulator.power_cycle()
+    emulator.feed("合计\n".encode("gb18030") + CUT)
+    # what was buffered is gone, and Chinese mode is off again as at power-on
+    assert emulator.receipts == ["合计".encode("gb18030").decode("cp437") + "\n"]
+
+
+def test_nv_logo_is_stored_then_printed_by_key() -> None:
+    from PIL import Image
+
+    from drivers.printer.escpos_printer import nv_logo_bytes
+
+    emulator = PrinterEmulator()
+    emulator.feed(b"\x1b@\x1cp\x01\x00shop\n" + CUT)  # no image stored yet: nothing printed for it
+    logo = Image.new("L", (768, 160), 0)  # scaled by half to 384 x 80 dots
+    data = nv_logo_bytes(logo, max_width_dots=384)
+    assert data[:7] == b"\x1cq\x01\x30\x00\x0a\x00"  # 48 x 8 = 384 dots wide, 10 x 8 = 80 dots high
+    assert len(data) == 7 + 384 * 10 and set(data[7:]) == {0xFF}  # all black
+    emulator.feed(data)
+    assert emulator.nv_images == {1: (384, 80)}
+    emulator.power_cycle()  # NV memory survives
+    emulator.feed(b"\x1b@\x1ba\x01\x1cp\x01\x00shop\n" + CUT)
+    first, second = emulator.receipts
+    assert first == "shop\n"
+    assert second.splitlines()[0] == "[logo 1]"
+    assert emulator.unknown_commands == []
+
+
+def test_stdin_fault_commands() -> None:
+    emulator = PrinterEmulator()
+    assert "cutter_error=True" in _control(emulator, "cutter error")
+    emulator.feed(b"\x1b@partial")
+    assert "not understood" not in _control(emulator, "power cycle")
+    emulator.cutter_error = False
+    emulator.feed(b"x\n" + CUT)
+    assert emulator.receipts == ["x\n"]  # "partial" was lost in the power cycle

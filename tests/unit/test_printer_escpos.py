@@ -14,6 +14,7 @@ from drivers.printer.escpos_printer import (
     EscposReceiptPrinter,
     NoPrinter,
     PrinterStatus,
+    content_size,
     encode_text,
     open_printer,
 )
@@ -37,9 +38,8 @@ CHINESE_OFF = b"\x1c."
 HEADER_STYLE = b"\x1bE\x01\x1ba\x01"  # emphasis on, centre
 BODY_STYLE = b"\x1bE\x00\x1ba\x00"  # emphasis off, left
 CENTRE = b"\x1ba\x01"
-# GS ( k: model 2, module 6 dots, error correction M, store (length 3 + payload), print
+# GS ( k: module 6 dots, error correction M, store (length 3 + payload), print; model 2 is the default
 NATIVE_QR = (
-    b"\x1d(k\x04\x001A2\x00"
     b"\x1d(k\x03\x001C\x06"
     b"\x1d(k\x03\x001E1"
     + b"\x1d(k"
@@ -125,14 +125,14 @@ def test_zh_receipt_key_parts_in_order() -> None:
         out.index(part) for part in (store, b"\xbf\xc9\xbf\xda\xbf\xc9\xc0\xd6", total, thanks, NATIVE_QR)
     ]
     assert positions == sorted(positions)
-    assert total + b" " * 22 + b"\x810\x84633.40\n" in out  # "合计" then "¥33.40" flush right on 32 columns
+    assert total + b" " * 21 + b"\xa3\xa433.40\n" in out  # "合计" then "￥33.40" flush right on 32 columns
     assert out.endswith(NATIVE_QR + FEED_AND_PARTIAL_CUT)
     assert b"\x1dv0" not in out  # no raster image anywhere: the QR is the printer's own
 
 
 def test_qr_is_native_not_a_raster_image() -> None:
     out = printed(make_layout("en", 80))
-    assert out.count(b"\x1d(k") == 5
+    assert out.count(b"\x1d(k") == 4
     assert b"\x1d(k" + bytes([len(QR_PAYLOAD) + 3, 0]) + b"1P0" + QR_PAYLOAD in out
     assert b"\x1dv0" not in out and b"\x1b*" not in out
 
@@ -140,18 +140,21 @@ def test_qr_is_native_not_a_raster_image() -> None:
 @pytest.mark.parametrize("width_mm", [58, 80])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_bytes_sent_stay_within_1_2_of_the_encoded_text(language: str, width_mm: int) -> None:
-    """A typical five-item receipt: the commands around the text (and the QR payload) add < 20 %."""
+    """A receipt's content is its encoded text and its QR payload; the commands around it add < 20 %."""
     lay = make_layout(language, width_mm)
     text_bytes = len(lay.text().encode("gb18030"))
+    content = text_bytes + len(QR_PAYLOAD)
+    assert content_size(lay, "gb18030") == content
     sent = len(printed(lay))
-    assert sent / text_bytes < 1.2, f"{sent} bytes sent for {text_bytes} bytes of text"
-    # the fixed cost: init 2, Chinese mode 2, styles 15, QR commands 41, feed and cut 6
-    assert sent - text_bytes - len(QR_PAYLOAD) == 66
+    assert sent / content <= 1.2, f"{sent} bytes sent for {content} bytes of content"
+    # the fixed cost: init 2, Chinese mode 2, styles 15, QR commands 32, feed and cut 6
+    assert sent - content == 57
 
 
 def test_other_encodings_cancel_chinese_mode() -> None:
     out = printed(make_layout("en", 58), encoding="cp437")
-    assert out.startswith(INIT + CHINESE_OFF + HEADER_STYLE + b"Star River Mart\n")
+    # FS . then ESC t 0: the profile's number for code page 437
+    assert out.startswith(INIT + CHINESE_OFF + b"\x1bt\x00" + HEADER_STYLE + b"Star River Mart\n")
     assert CHINESE_ON not in out
 
 
@@ -255,3 +258,38 @@ def test_open_printer_unknown_profile_is_a_settings_error() -> None:
     unchecked = PrinterSection.model_construct(**{**PrinterSection().model_dump(), "profile": "TM-NOPE"})
     with pytest.raises(ValueError, match=r"\[printer\] profile = 'TM-NOPE'"):
         open_printer(unchecked)
+
+
+def test_golden_bytes_of_a_one_line_english_receipt() -> None:
+    """Every byte written out by hand: a change to any command shows up here first."""
+    lay = ReceiptLayout(header=("Shop",), body=("Tea   3.00",), footer=("Thanks",), qr_payload="order:1")
+    assert printed(lay) == (
+        b"\x1b@\x1c&"  # reset, Chinese mode
+        b"\x1bE\x01\x1ba\x01Shop\n"  # header: bold, centred
+        b"\x1bE\x00\x1ba\x00Tea   3.00\n"  # body: plain, left
+        b"\x1ba\x01Thanks\n"  # footer: centred
+        b"\x1d(k\x03\x001C\x06"  # QR module 6 dots
+        b"\x1d(k\x03\x001E1"  # error correction M
+        b"\x1d(k\x0a\x001P0order:1"  # store the payload
+        b"\x1d(k\x03\x001Q0"  # print it
+        b"\x1bd\x06\x1dV\x01"  # feed 6 lines, partial cut
+    )
+
+
+def test_profile_decides_cut_qr_and_code_page() -> None:
+    """NT-5890K's profile has no partial cut and no native QR (full cut, no symbol) and numbers its
+    code pages its own way (CP437 is ESC t 52 there, not 0)."""
+    lay = ReceiptLayout(header=(), body=("x",), footer=(), qr_payload="order:1")
+    dummy = Dummy(profile="NT-5890K")
+    EscposReceiptPrinter(dummy, encoding="cp437").print_receipt(lay)
+    out = bytes(dummy.output)
+    assert out == b"\x1b@\x1c.\x1bt\x34x\n\x1bd\x06\x1dV\x00"
+
+
+def test_nv_logo_is_printed_from_the_printer_memory() -> None:
+    lay = ReceiptLayout(header=("Shop",), body=("x",), footer=(), qr_payload="")
+    dummy = Dummy()
+    EscposReceiptPrinter(dummy, nv_logo=1).print_receipt(lay)
+    out = bytes(dummy.output)
+    assert out.startswith(b"\x1b@\x1c&\x1ba\x01\x1cp\x01\x00\x1bE\x01\x1ba\x01Shop\n")  # FS p 1 0: 4 bytes
+    assert b"\x1dv0" not in out  # never a raster logo

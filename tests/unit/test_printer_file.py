@@ -35,7 +35,7 @@ def test_writes_utf8_text_named_by_order(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text == printer.last_text
     assert text.startswith("星河便利店\n")
-    assert "合计                       ¥7.50\n" in text
+    assert "合计                      ￥7.50\n" in text
     assert text.endswith("谢谢惠顾 Thank you\n[QR] order:a1b2c3d4-0000-4000-8000-000000000001\n")
 
 

@@ -35,7 +35,7 @@ def _receipt(language: str = "zh_CN", name: str = "矿泉水") -> Receipt:
 def test_display_width_counts_cjk_as_two() -> None:
     assert display_width("abc") == 3
     assert display_width("矿泉水") == 6
-    assert display_width("合计¥1") == 6
+    assert display_width("合计￥1") == 7  # the full-width yuan sign is two columns
 
 
 def test_wrap_never_exceeds_columns_or_splits_characters() -> None:
@@ -45,8 +45,8 @@ def test_wrap_never_exceeds_columns_or_splits_characters() -> None:
 
 
 def test_pad_between_right_aligns() -> None:
-    line = pad_between("合计", "¥7.50", 32)
-    assert display_width(line) == 32 and line.endswith("¥7.50")
+    line = pad_between("合计", "￥7.50", 32)
+    assert display_width(line) == 32 and line.endswith("￥7.50")
 
 
 @pytest.mark.parametrize("columns", [32, 48])
@@ -58,14 +58,14 @@ def test_layout_lines_fit_the_paper(columns: int, language: str) -> None:
     for line in out.text().splitlines():
         assert display_width(line) <= columns, line
     text = out.text()
-    assert "¥7.50" in text and "9F1C2D3E" in text and "4200********1234" in text
+    assert "￥7.50" in text and "9F1C2D3E" in text and "4200********1234" in text
     assert ("微信支付" if language == "zh_CN" else "WeChat Pay") in text
     assert out.qr_payload == "order:9f1c2d3e-0000-4000-8000-000000000000"
 
 
 def test_layout_total_column_aligned() -> None:
     text = layout(_receipt(), ReceiptTemplate.default(), 32).text()
-    priced = [line for line in text.splitlines() if line.rstrip().endswith(("¥4.00", "¥3.50", "¥7.50"))]
+    priced = [line for line in text.splitlines() if line.rstrip().endswith(("4.00", "3.50", "￥7.50"))]
     assert len(priced) == 3 and all(display_width(line) == 32 for line in priced)
 
 
@@ -107,3 +107,21 @@ def test_wrap_keeps_latin_words_whole() -> None:
     ]
     assert wrap("自助收银小票 Self-checkout receipt", 32) == ["自助收银小票 Self-checkout", "receipt"]
     assert wrap("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_discounts_show_subtotal_and_each_discount_aligned() -> None:
+    from dataclasses import replace
+
+    from kiosk.core.receipt import ReceiptDiscount
+
+    receipt = replace(_receipt(), discounts=(ReceiptDiscount("会员折扣", 50),), total_fen=700)
+    lines = layout(receipt, ReceiptTemplate.default(), 32).text().splitlines()
+    subtotal = next(n for n, line in enumerate(lines) if line.startswith("小计"))
+    assert lines[subtotal].endswith(" 7.50")
+    assert lines[subtotal + 1].startswith("会员折扣") and lines[subtotal + 1].endswith(" -0.50")
+    assert lines[subtotal + 2].startswith("合计") and lines[subtotal + 2].endswith("￥7.00")
+    assert all(display_width(line) == 32 for line in lines[subtotal : subtotal + 3])
+
+
+def test_no_discount_lines_without_discounts() -> None:
+    assert "小计" not in layout(_receipt(), ReceiptTemplate.default(), 32).text()

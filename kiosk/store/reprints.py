@@ -1,0 +1,140 @@
+"""The persistent reprint queue: receipts that did not print, kept across restarts until they have.
+
+Every change is one transaction. The state an attempt is in is committed *before* the bytes go to
+the printer (``start_attempt``), so a crash or power cut in the middle of a reprint leaves the job
+"printing", and ``recover_interrupted`` turns that into "held": the printer may have printed it,
+and a receipt is never printed twice without a person deciding to (docs/adr/0006-*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import peewee as pw
+
+from kiosk.store.models import Order, ReprintJob, utcnow
+
+PENDING = "pending"
+PRINTING = "printing"
+PRINTED = "printed"
+HELD = "held"
+DROPPED = "dropped"
+STATES = (PENDING, PRINTING, PRINTED, HELD, DROPPED)
+
+
+class ReprintError(RuntimeError):
+    """A queue operation that does not fit the job's state (or an unknown job)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReprintItem:
+    id: int
+    order_id: str
+    layout_json: str
+    state: str
+    attempts: int
+    reason: str
+    created_at: datetime
+
+
+def _item(job: ReprintJob) -> ReprintItem:
+    return ReprintItem(
+        int(job.id), job.order_id, job.layout, job.state, int(job.attempts), job.reason, job.created_at
+    )
+
+
+class ReprintStore:
+    """The reprint queue's table (``reprint_job``, migration 2)."""
+
+    def __init__(self, db: pw.Database) -> None:
+        self.db = db
+
+    def enqueue(self, order_id: str, layout_json: str, *, held: bool, reason: str) -> int:
+        """Queue a receipt; ``held`` when it may already have printed (staff decide, never the kiosk)."""
+        with self.db.atomic():
+            job = ReprintJob.create(
+                order_id=order_id,
+                layout=layout_json,
+                state=HELD if held else PENDING,
+                reason=reason[:255],
+            )
+        return int(job.id)
+
+    def next_pending(self) -> ReprintItem | None:
+        job = ReprintJob.select().where(ReprintJob.state == PENDING).order_by(ReprintJob.id).first()
+        return None if job is None else _item(job)
+
+    def start_attempt(self, job_id: int) -> None:
+        """Commit "printing" before the bytes go out; only a pending job can start."""
+        with self.db.atomic():
+            changed = (
+                ReprintJob.update(state=PRINTING, attempts=ReprintJob.attempts + 1, updated_at=utcnow())
+                .where((ReprintJob.id == job_id) & (ReprintJob.state == PENDING))
+                .execute()
+            )
+        if changed != 1:
+            raise ReprintError(f"reprint job {job_id} is not pending")
+
+    def finish(self, job_id: int) -> None:
+        """The reprint came out: the job is done and the order's receipt counts as printed."""
+        with self.db.atomic():
+            job = ReprintJob.get_or_none(ReprintJob.id == job_id)
+            if job is None:
+                raise ReprintError(f"no reprint job {job_id}")
+            job.state, job.updated_at = PRINTED, utcnow()
+            job.save()
+            Order.update(receipt_printed=True).where(Order.id == job.order_id).execute()
+
+    def fail(self, job_id: int, *, may_have_printed: bool, reason: str) -> None:
+        """An attempt failed: back to pending, or held when the printer may have printed it."""
+        with self.db.atomic():
+            ReprintJob.update(
+                state=HELD if may_have_printed else PENDING, reason=reason[:255], updated_at=utcnow()
+            ).where(ReprintJob.id == job_id).execute()
+
+    def release(self, job_id: int) -> None:
+        """Staff checked the printer's output: print the held receipt (again)."""
+        self._move(job_id, (HELD,), PENDING)
+
+    def drop(self, job_id: int) -> None:
+        """Staff handed the customer a receipt some other way: forget the job (it stays for audit)."""
+        self._move(job_id, (HELD, PENDING), DROPPED)
+
+    def _move(self, job_id: int, allowed: tuple[str, ...], to: str) -> None:
+        with self.db.atomic():
+            changed = (
+                ReprintJob.update(state=to, updated_at=utcnow())
+                .where((ReprintJob.id == job_id) & (ReprintJob.state.in_(allowed)))
+                .execute()
+            )
+        if changed != 1:
+            raise ReprintError(f"reprint job {job_id} does not exist or is not {' or '.join(allowed)}")
+
+    def recover_interrupted(self) -> int:
+        """At start-up: an attempt cut off by a crash may have printed, so it is held for staff."""
+        with self.db.atomic():
+            return int(
+                ReprintJob.update(
+                    state=HELD,
+                    reason="the kiosk stopped while this receipt was printing",
+                    updated_at=utcnow(),
+                )
+                .where(ReprintJob.state == PRINTING)
+                .execute()
+            )
+
+    def jobs(self, states: tuple[str, ...] = (PENDING, PRINTING, HELD)) -> list[ReprintItem]:
+        query = ReprintJob.select().where(ReprintJob.state.in_(states)).order_by(ReprintJob.id)
+        return [_item(job) for job in query]
+
+    def counts(self) -> dict[str, int]:
+        rows = (
+            ReprintJob.select(ReprintJob.state, pw.fn.COUNT(ReprintJob.id))
+            .group_by(ReprintJob.state)
+            .tuples()
+        )
+        found: dict[str, int] = {}
+        for state, n in self.db.execute(rows):
+            found[str(state)] = int(n)
+        return {state: found.get(state, 0) for state in STATES}

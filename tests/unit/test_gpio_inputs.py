@@ -1,0 +1,165 @@
+"""The key switch, paper-low sensor, printer busy line and relay on gpiozero's MockFactory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from gpiozero import LED
+from gpiozero.pins.mock import MockFactory
+
+from drivers.gpio.inputs import GpiozeroInputs, GpiozeroRelay, open_inputs
+from kiosk.settings import GpioSection
+
+KEY, PAPER, BUSY, RELAY = 5, 6, 13, 26
+
+
+@pytest.fixture
+def factory() -> Iterator[MockFactory]:
+    mock = MockFactory()
+    yield mock
+    mock.reset()
+    mock.close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.values: list[bool] = []
+        self.changed = threading.Event()
+
+    def __call__(self, value: bool) -> None:
+        self.values.append(value)
+        self.changed.set()
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.005)
+    return check()
+
+
+def test_key_switch_turned_and_released_calls_back(factory: MockFactory) -> None:
+    inputs = GpiozeroInputs(KEY, None, pin_factory=factory)
+    seen = Recorder()
+    inputs.on_key_switch = seen
+    try:
+        pin = factory.pin(KEY)
+        assert inputs.key_switch_on is False  # pulled up, switch open
+        pin.drive_low()
+        assert wait_for(lambda: seen.values == [True])
+        assert inputs.key_switch_on is True
+        time.sleep(0.06)  # past the debounce time
+        pin.drive_high()
+        assert wait_for(lambda: seen.values == [True, False])
+        assert inputs.key_switch_on is False
+    finally:
+        inputs.close()
+
+
+def test_paper_low_sensor_reports_both_ways(factory: MockFactory) -> None:
+    inputs = GpiozeroInputs(None, PAPER, pin_factory=factory)
+    seen = Recorder()
+    inputs.on_paper_low = seen
+    try:
+        factory.pin(PAPER).drive_low()
+        assert wait_for(lambda: seen.values == [True])
+        assert inputs.paper_low is True
+        assert inputs.key_switch_on is None  # no key switch configured
+    finally:
+        inputs.close()
+
+
+def test_printer_busy_line_is_active_high(factory: MockFactory) -> None:
+    inputs = GpiozeroInputs(None, None, BUSY, pin_factory=factory)
+    seen = Recorder()
+    inputs.on_printer_busy = seen
+    try:
+        assert inputs.printer_busy is False
+        factory.pin(BUSY).drive_high()
+        assert wait_for(lambda: seen.values == [True])
+        assert inputs.printer_busy is True
+    finally:
+        inputs.close()
+
+
+def test_a_listener_that_raises_does_not_break_the_next_event(
+    factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    inputs = GpiozeroInputs(KEY, None, pin_factory=factory)
+    calls: list[bool] = []
+
+    def bad(value: bool) -> None:
+        calls.append(value)
+        raise RuntimeError("listener bug")
+
+    inputs.on_key_switch = bad
+    try:
+        with caplog.at_level(logging.ERROR):
+            factory.pin(KEY).drive_low()
+            assert wait_for(lambda: calls == [True])
+            time.sleep(0.06)
+            factory.pin(KEY).drive_high()
+            assert wait_for(lambda: calls == [True, False])
+        assert "GPIO key listener failed" in caplog.text
+    finally:
+        inputs.close()
+
+
+def test_a_pin_in_use_degrades_only_that_input(
+    factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    taken = LED(PAPER, pin_factory=factory)
+    try:
+        with caplog.at_level(logging.WARNING):
+            inputs = GpiozeroInputs(KEY, PAPER, pin_factory=factory)
+        assert f"paper-low sensor on GPIO{PAPER} unavailable" in caplog.text
+        assert inputs.paper_low is None
+        assert inputs.key_switch_on is False  # the key switch still works
+        inputs.close()
+    finally:
+        taken.close()
+
+
+def test_relay_switches_its_pin(factory: MockFactory) -> None:
+    relay = GpiozeroRelay(RELAY, pin_factory=factory)
+    try:
+        pin = factory.pin(RELAY)
+        assert relay.available and relay.is_on is False and pin.state is False
+        relay.set(True)
+        assert relay.is_on is True and pin.state is True
+        relay.set(False)
+        assert pin.state is False
+    finally:
+        relay.close()
+
+
+def test_relay_without_a_pin_is_a_no_op() -> None:
+    relay = GpiozeroRelay(None)
+    relay.set(True)
+    assert relay.available is False and relay.is_on is None
+
+
+def test_relay_on_a_bad_pin_logs_and_carries_on(
+    factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        relay = GpiozeroRelay(99, pin_factory=factory)
+    assert "relay on GPIO99 unavailable" in caplog.text
+    relay.set(True)
+    assert relay.available is False
+
+
+def test_open_inputs_follows_the_settings() -> None:
+    assert open_inputs(GpioSection(enabled=False)) is None
+    inputs = open_inputs(GpioSection(pin_factory="mock", maintenance_key=KEY, paper_low_sensor=PAPER))
+    assert inputs is not None
+    try:
+        assert inputs.key_switch_on is False and inputs.paper_low is False and inputs.printer_busy is None
+    finally:
+        inputs.close()
