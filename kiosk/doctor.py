@@ -123,11 +123,34 @@ def check_camera(s: Settings) -> Check:
 
 
 def check_gateway(s: Settings) -> Check:
-    url = s.payments.simulator.url.rstrip("/") + "/healthz"
-    r = requests.get(url, timeout=min(3.0, s.payments.simulator.timeout_s))
-    if r.ok:
-        return Check("payment gateway", "OK", f"{s.payments.gateway} at {s.payments.simulator.url}")
-    return Check("payment gateway", "FAIL", f"{url} answered HTTP {r.status_code}")
+    """The simulator answers /healthz; a real channel must have loadable credentials and a reachable host.
+
+    Nothing is charged: the installer's test charge is ``kiosk payment charge``.
+    """
+    p = s.payments
+    if p.gateway == "simulator":
+        url = p.simulator.url.rstrip("/") + "/healthz"
+        r = requests.get(url, timeout=min(3.0, p.simulator.timeout_s))
+        if r.ok:
+            return Check("payment gateway", "OK", f"simulator at {p.simulator.url}")
+        return Check("payment gateway", "FAIL", f"{url} answered HTTP {r.status_code}")
+    from kiosk.payments.service import build_gateway
+
+    build_gateway(p, lambda _code: None)  # loads and checks the keys and certificates
+    reached = []
+    for channel, url in (("wechat", p.wechat.gateway_url), ("alipay", p.alipay.gateway_url)):
+        if channel not in p.gateway:
+            continue
+        try:
+            requests.head(url, timeout=3.0, allow_redirects=False)
+        except requests.RequestException as exc:
+            return Check(
+                "payment gateway",
+                "FAIL",
+                f"{channel}: {url} unreachable ({type(exc).__name__}); check the network",
+            )
+        reached.append(f"{channel} {url}")
+    return Check("payment gateway", "OK", "credentials loaded; reachable: " + ", ".join(reached))
 
 
 def check_hq(s: Settings) -> Check:

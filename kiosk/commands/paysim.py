@@ -14,10 +14,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from kiosk.payments.sim_bank import MAX_PASSWORD_DELAY_S
+from kiosk.payments.sim_credentials import load_credentials, make_credentials
 from kiosk.payments.simulator import MAX_LATENCY_S, GatewaySimulator
 
 DEFAULT_PORT = 8090
@@ -57,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="run the local payment gateway simulator (本地支付模拟器)",
         description=(
             "Run the payment gateway simulator on loopback HTTP until Ctrl-C or SIGTERM. "
-            "Payment codes ending 9001 wait for a password, 9002 lack funds, 9003 are expired; "
+            "Payment codes ending 9001 wait for a password, 9002 lack funds, 9003 are expired, 9004 never get "
+            "the password, 9005 get a system error, 9006 lose the answer, 9007 answer slowly; "
             "other valid codes are paid. 在本机运行支付网关模拟器，按 Ctrl-C 停止。"
         ),
     )
@@ -78,6 +81,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=0,
         metavar="N",
         help="delay every gateway answer by N milliseconds, to play a slow network (default 0)",
+    )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        metavar="DIR",
+        help="also speak the real WeChat Pay and Alipay protocols with the keys in DIR (see --make-credentials)",
+    )
+    parser.add_argument(
+        "--make-credentials",
+        type=Path,
+        metavar="DIR",
+        help="write simulator keys to DIR, print the kiosk's [payments] settings for them, and exit",
+    )
+    parser.add_argument(
+        "--slow-ms",
+        type=_latency_ms,
+        default=1000,
+        metavar="N",
+        help="how late a 'slow response' code (ending 9007) is answered (default 1000)",
     )
     parser.add_argument(
         "--allow-remote",
@@ -103,13 +125,27 @@ def serve(
     """The body of :func:`run` with the stop event and streams passed in, for embedding and tests."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "make_credentials", None) is not None:
+        made = make_credentials(args.make_credentials)
+        print(
+            f"# simulator keys written to {made.folder}; add these settings to the kiosk's config file",
+            file=out,
+        )
+        print(f"# 模拟器密钥已写入 {made.folder}；把下面的设置加入收银机的配置文件", file=out)
+        url = f"http://{args.host}:{args.port or DEFAULT_PORT}"
+        print(made.kiosk_toml(url), file=out, end="", flush=True)
+        return 0
     try:
+        creds = load_credentials(args.credentials) if getattr(args, "credentials", None) else None
         sim = GatewaySimulator(
             host=args.host,
             port=args.port,
             latency_s=args.latency_ms / 1000,
             password_delay_s=args.password_delay,
             allow_remote=args.allow_remote,
+            wechat=creds.wechat_sim() if creds else None,
+            alipay=creds.alipay_sim() if creds else None,
+            slow_s=getattr(args, "slow_ms", 1000) / 1000,
         )
     except ValueError as exc:
         print(f"paysim: {exc}", file=err)

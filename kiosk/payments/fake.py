@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
-from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus
+from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, RefundRequest
 
 Outcome = ChargeStatus | ChargeResult | BaseException
 
@@ -35,11 +35,13 @@ class FakePaymentGateway:
         pay: Iterable[Outcome] = (),
         query: Iterable[Outcome] = (),
         cancel: Iterable[Outcome] = (),
+        refund: Iterable[Outcome] = (),
     ) -> None:
         self._scripts: dict[str, deque[Outcome]] = {
             "pay": deque(pay),
             "query": deque(query),
             "cancel": deque(cancel),
+            "refund": deque(refund),
         }
         self._lock = threading.Lock()
         self._last: dict[str, ChargeResult] = {}
@@ -63,6 +65,10 @@ class FakePaymentGateway:
     def cancel(self, out_trade_no: str) -> ChargeResult:
         with self._lock:
             return self._answer("cancel", out_trade_no, ChargeStatus.CANCELLED)
+
+    def refund(self, request: RefundRequest) -> ChargeResult:
+        with self._lock:
+            return self._answer("refund", request.out_trade_no, ChargeStatus.REFUNDED)
 
     def count(self, method: str, out_trade_no: str | None = None) -> int:
         """How many times ``method`` was called (for one order, when given)."""

@@ -9,6 +9,10 @@ an installer pick the outcome by choosing the code:
 ``9001``  the customer must enter a password: "user paying", then paid ``password_delay_s`` later
 ``9002``  failed, ``INSUFFICIENT_FUNDS`` (余额不足, the balance is not enough)
 ``9003``  failed, ``AUTH_CODE_EXPIRED`` (the customer showed an old code)
+``9004``  the customer must enter a password and never does: "user paying" until cancelled
+``9005``  the gateway answers "system error" to the pay, though the charge went through
+``9006``  the charge goes through, then the connection drops before the answer is sent
+``9007``  paid, but the answer comes ``slow_s`` late
 other     paid at once
 ========  =========================================================================================
 
@@ -33,6 +37,36 @@ from kiosk.ports import ChargeStatus
 SUFFIX_USER_PAYING = "9001"
 SUFFIX_INSUFFICIENT_FUNDS = "9002"
 SUFFIX_EXPIRED = "9003"
+SUFFIX_NEVER_CONFIRMED = "9004"
+SUFFIX_SYSTEM_ERROR = "9005"
+SUFFIX_DROP_AFTER_CHARGE = "9006"
+SUFFIX_SLOW = "9007"
+
+#: outcomes an admin call may script for the next pay, whatever the code's digits say
+OUTCOMES = (
+    "success",
+    "password_then_success",
+    "password_then_timeout",
+    "insufficient_funds",
+    "expired",
+    "system_error",
+    "drop_after_charge",
+    "slow",
+)
+_SUFFIX_OUTCOME = {
+    SUFFIX_USER_PAYING: "password_then_success",
+    SUFFIX_INSUFFICIENT_FUNDS: "insufficient_funds",
+    SUFFIX_EXPIRED: "expired",
+    SUFFIX_NEVER_CONFIRMED: "password_then_timeout",
+    SUFFIX_SYSTEM_ERROR: "system_error",
+    SUFFIX_DROP_AFTER_CHARGE: "drop_after_charge",
+    SUFFIX_SLOW: "slow",
+}
+#: how the protocol must deliver the answer to a pay
+DELIVER_NORMAL = ""
+DELIVER_SYSTEM_ERROR = "system_error"
+DELIVER_DROP = "drop"
+DELIVER_SLOW = "slow"
 
 REASON_USER_PAYING = "USER_PAYING"
 REASON_INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
@@ -41,6 +75,8 @@ REASON_CODE_USED = "AUTH_CODE_USED"
 REASON_NOT_EXIST = "ORDER_NOT_EXIST"
 REASON_REVERSED = "REVERSED"
 REASON_CLOSED = "CLOSED"
+REASON_REFUND_TOO_MUCH = "REFUND_AMOUNT_EXCEEDS"
+REASON_NOT_PAID = "TRADE_NOT_PAID"
 
 MAX_PASSWORD_DELAY_S = 600.0
 
@@ -72,6 +108,17 @@ class TradeView:
     status: ChargeStatus
     transaction_id: str = ""
     reason: str = ""
+    #: for a pay only: how the protocol must deliver this answer (normal, system error, drop, slow)
+    deliver: str = DELIVER_NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class RefundView:
+    out_trade_no: str
+    out_refund_no: str
+    refunded: bool
+    refund_id: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +133,8 @@ class LedgerEntry:
     amount_fen: Fen
     auth_code_masked: str
     at_utc: str
+    #: SHA-256 of the payment code, so a test can assert that no code was charged twice
+    code_sha256: str = ""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -96,6 +145,7 @@ class LedgerEntry:
             "channel": self.channel,
             "amount_fen": self.amount_fen,
             "auth_code": self.auth_code_masked,
+            "code_sha256": self.code_sha256,
             "at": self.at_utc,
         }
 
@@ -111,6 +161,9 @@ class _Trade:
     reason: str
     created_at: float
     transaction_id: str = ""
+    never_pays: bool = False
+    refunded_fen: Fen = 0
+    refunds: dict[str, RefundView] | None = None
 
     def view(self) -> TradeView:
         return TradeView(self.out_trade_no, self.status, self.transaction_id, self.reason)
@@ -146,6 +199,16 @@ class SimulatedBank:
         self._waiting: set[str] = set()
         self._ledger: list[LedgerEntry] = []
         self._txn_seq = 0
+        self._scripted: list[str] = []
+        #: how late a "slow" answer comes
+        self.slow_s = 1.0
+
+    def script_next(self, outcome: str) -> None:
+        """Play ``outcome`` (one of :data:`OUTCOMES`) for the next new pay, whatever its code says."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        with self._lock:
+            self._scripted.append(outcome)
 
     # --- the three operations every protocol offers ---------------------------------------------
 
@@ -158,7 +221,10 @@ class SimulatedBank:
             if known is not None:
                 return self._repeat(known, order)
             digest = _digest(order.auth_code)
-            suffix = order.auth_code[-4:]
+            if self._scripted:
+                outcome = self._scripted.pop(0)
+            else:
+                outcome = _SUFFIX_OUTCOME.get(order.auth_code[-4:], "success")
             trade = _Trade(
                 out_trade_no=order.out_trade_no,
                 channel=order.channel,
@@ -169,23 +235,32 @@ class SimulatedBank:
                 reason="",
                 created_at=now,
             )
+            deliver = DELIVER_NORMAL
             if digest in self._used_codes:
                 trade.reason = REASON_CODE_USED
-            elif suffix == SUFFIX_INSUFFICIENT_FUNDS:
+            elif outcome == "insufficient_funds":
                 trade.reason = REASON_INSUFFICIENT_FUNDS
-            elif suffix == SUFFIX_EXPIRED:
+            elif outcome == "expired":
                 trade.reason = REASON_EXPIRED
-            elif suffix == SUFFIX_USER_PAYING:
+            elif outcome in ("password_then_success", "password_then_timeout"):
                 trade.status, trade.reason = ChargeStatus.USER_PAYING, REASON_USER_PAYING
+                trade.never_pays = outcome == "password_then_timeout"
                 self._used_codes.add(digest)
                 self._waiting.add(order.out_trade_no)
             else:
                 self._used_codes.add(digest)
                 self._charge(trade)
+                deliver = {
+                    "system_error": DELIVER_SYSTEM_ERROR,
+                    "drop_after_charge": DELIVER_DROP,
+                    "slow": DELIVER_SLOW,
+                }.get(outcome, DELIVER_NORMAL)
+            trade.code_sha256 = digest
             self._trades[order.out_trade_no] = trade
             if trade.status is ChargeStatus.USER_PAYING:
                 self._settle_due(now)  # a zero password delay pays at once
-            return trade.view()
+            view = trade.view()
+            return TradeView(view.out_trade_no, view.status, view.transaction_id, view.reason, deliver)
 
     def query(self, out_trade_no: str) -> TradeView:
         """The trade's state now; ``UNKNOWN`` with ``ORDER_NOT_EXIST`` for a number never seen."""
@@ -223,6 +298,28 @@ class SimulatedBank:
                 trade.status, trade.reason = ChargeStatus.CANCELLED, REASON_CLOSED
             return trade.view()
 
+    def refund(self, out_trade_no: str, out_refund_no: str, amount_fen: Fen) -> RefundView:
+        """Give back part or all of a paid charge, once per ``out_refund_no`` (a repeat returns the first answer)."""
+        with self._lock:
+            self._settle_due(self._clock())
+            trade = self._trades.get(out_trade_no)
+            if trade is None:
+                return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_EXIST)
+            refunds = trade.refunds if trade.refunds is not None else {}
+            trade.refunds = refunds
+            if out_refund_no in refunds:
+                return refunds[out_refund_no]
+            if trade.status is not ChargeStatus.PAID:
+                return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_PAID)
+            if amount_fen <= 0 or trade.refunded_fen + amount_fen > trade.amount_fen:
+                return RefundView(out_trade_no, out_refund_no, False, "", REASON_REFUND_TOO_MUCH)
+            trade.refunded_fen += amount_fen
+            self._txn_seq += 1
+            view = RefundView(out_trade_no, out_refund_no, True, f"SIMR{self._txn_seq:010d}")
+            refunds[out_refund_no] = view
+            self._record("refund", trade, amount_fen)
+            return view
+
     # --- for tests and the installer ------------------------------------------------------------
 
     def ledger(self) -> list[LedgerEntry]:
@@ -250,7 +347,7 @@ class SimulatedBank:
             trade = self._trades[out_trade_no]
             if trade.status is not ChargeStatus.USER_PAYING:
                 self._waiting.discard(out_trade_no)
-            elif now - trade.created_at >= self.password_delay_s:
+            elif not trade.never_pays and now - trade.created_at >= self.password_delay_s:
                 self._waiting.discard(out_trade_no)
                 self._charge(trade)
 
@@ -264,7 +361,7 @@ class SimulatedBank:
         trade.status, trade.reason = ChargeStatus.CANCELLED, REASON_REVERSED
         self._record("reversal", trade)
 
-    def _record(self, kind: str, trade: _Trade) -> None:
+    def _record(self, kind: str, trade: _Trade, amount_fen: Fen | None = None) -> None:
         self._ledger.append(
             LedgerEntry(
                 seq=len(self._ledger) + 1,
@@ -272,8 +369,9 @@ class SimulatedBank:
                 out_trade_no=trade.out_trade_no,
                 transaction_id=trade.transaction_id,
                 channel=trade.channel,
-                amount_fen=trade.amount_fen,
+                amount_fen=trade.amount_fen if amount_fen is None else amount_fen,
                 auth_code_masked=trade.code_masked,
                 at_utc=_utc_now_text(),
+                code_sha256=trade.code_sha256,
             )
         )

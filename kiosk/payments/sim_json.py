@@ -23,8 +23,17 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.core.codes import CodeKind, classify, mask
-from kiosk.payments.sim_bank import PayOrder, SimulatedBank, TradeConflict, TradeView
+from kiosk.payments.sim_bank import (
+    DELIVER_DROP,
+    DELIVER_SLOW,
+    DELIVER_SYSTEM_ERROR,
+    PayOrder,
+    SimulatedBank,
+    TradeConflict,
+    TradeView,
+)
 from kiosk.payments.sim_protocol import SimReply, SimRequest, json_error, json_reply
+from kiosk.ports import ChargeStatus
 
 log = logging.getLogger("kiosk.payments.simulator")
 
@@ -193,7 +202,16 @@ class JsonProtocol:
             view.status.value,
             view.reason,
         )
-        return json_reply(200, _view_json(view))
+        if view.deliver == DELIVER_SYSTEM_ERROR:
+            return json_reply(
+                200, _view_json(TradeView(out_trade_no, ChargeStatus.UNKNOWN, "", "SYSTEM_ERROR"))
+            )
+        reply = json_reply(200, _view_json(view))
+        if view.deliver == DELIVER_DROP:
+            return SimReply(reply.status, reply.body, drop=True)
+        if view.deliver == DELIVER_SLOW:
+            return SimReply(reply.status, reply.body, delay_s=bank.slow_s)
+        return reply
 
     def _query(self, request: SimRequest, bank: SimulatedBank) -> SimReply:
         out_trade_no = _out_trade_no(_body_object(request, ORDER_FIELDS)["out_trade_no"])

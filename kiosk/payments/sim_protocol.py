@@ -3,9 +3,9 @@
 The server reads a request and offers it to each protocol in turn; the first one that claims the
 path answers it. A protocol turns bytes into a :class:`~kiosk.payments.sim_bank.PayOrder`, asks the
 bank, and turns the answer back into bytes. Today there is one, the simple JSON protocol of the
-walking skeleton (:mod:`kiosk.payments.sim_json`). Alipay (form posts to ``/gateway.do``, RSA2
-signatures) and WeChat Pay v2 (XML posts to ``/pay/micropay``, HMAC-SHA256/MD5 signatures) each
-become one more module implementing :class:`SimProtocol`, sharing the same bank and ledger.
+walking skeleton (:mod:`kiosk.payments.sim_json`), Alipay (:mod:`kiosk.payments.sim_alipay`, form
+posts to ``/gateway.do``, RSA2) and WeChat Pay v2 (:mod:`kiosk.payments.sim_wechat`, XML posts to
+``/pay/micropay`` ..., HMAC-SHA256/MD5), all sharing the same bank and ledger.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ class SimReply:
     status: int
     body: bytes
     content_type: str = "application/json; charset=utf-8"
+    #: close the connection without answering (the "network drop after charging" outcome)
+    drop: bool = False
+    #: answer this many seconds late (the "slow response" outcome)
+    delay_s: float = 0.0
 
 
 def json_reply(status: int, payload: object) -> SimReply:

@@ -8,7 +8,8 @@ without the HQ server's web stack.
 Besides the protocol endpoints it answers two of its own:
 
 ``GET /healthz``    ``{"ok": true}``
-``GET /v1/ledger``  ``{"entries": [...], "charged_fen": n, "reversed_fen": n, "net_fen": n}``
+``GET /v1/ledger``  ``{"entries": [...], "charged_fen": n, "reversed_fen": n, "refunded_fen": n, "net_fen": n}``
+``POST /v1/admin/next``  ``{"outcome": "insufficient_funds"}``: play that outcome for the next new pay
 
 It binds only loopback addresses unless told ``allow_remote=True``: a simulator that says "paid" to
 anything on the shop's network is an invitation to walk out with the goods.
@@ -16,7 +17,9 @@ anything on the shop's network is an invitation to walk out with the goods.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 import logging
 import socket
 import threading
@@ -26,9 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from kiosk.payments.sim_bank import SimulatedBank
+from kiosk.payments.sim_alipay import AlipayProtocol, SimAlipayConfig
+from kiosk.payments.sim_bank import OUTCOMES, SimulatedBank
 from kiosk.payments.sim_json import JsonProtocol
 from kiosk.payments.sim_protocol import SimProtocol, SimReply, SimRequest, json_error, json_reply
+from kiosk.payments.sim_wechat import SimWechatConfig, WechatProtocol
 
 log = logging.getLogger("kiosk.payments.simulator")
 
@@ -119,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "GET":
                 return json_error(405, f"{path} takes GET, not {method}")
             return sim.ledger_reply()
+        if path == "/v1/admin/next":
+            return sim.admin_next(method, body)
         sim.wait_latency()
         for protocol in sim.protocols:
             reply = protocol.handle(request, sim.bank)
@@ -127,6 +134,14 @@ class _Handler(BaseHTTPRequestHandler):
         return json_error(404, f"no such endpoint: {method} {path}")
 
     def _write(self, reply: SimReply) -> None:
+        if reply.drop:
+            # Play a network that loses the answer: the charge is recorded, the caller hears nothing.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if reply.delay_s > 0:
+            self.server.sim.wait(reply.delay_s)
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -155,6 +170,9 @@ class GatewaySimulator:
         allow_remote: bool = False,
         protocols: Sequence[SimProtocol] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wechat: SimWechatConfig | None = None,
+        alipay: SimAlipayConfig | None = None,
+        slow_s: float = 1.0,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -169,9 +187,15 @@ class GatewaySimulator:
         self.port = port
         self.latency_s = latency_s
         self.bank = SimulatedBank(password_delay_s=password_delay_s, clock=clock)
-        self.protocols: tuple[SimProtocol, ...] = (
-            tuple(protocols) if protocols is not None else (JsonProtocol(),)
-        )
+        if not 0 <= slow_s <= MAX_LATENCY_S:
+            raise ValueError(f"slow_s must be from 0 to {MAX_LATENCY_S:g} seconds, got {slow_s!r}")
+        self.bank.slow_s = slow_s
+        chosen: list[SimProtocol] = list(protocols) if protocols is not None else [JsonProtocol()]
+        if wechat is not None:
+            chosen.append(WechatProtocol(wechat))
+        if alipay is not None:
+            chosen.append(AlipayProtocol(alipay))
+        self.protocols: tuple[SimProtocol, ...] = tuple(chosen)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -226,16 +250,33 @@ class GatewaySimulator:
         if self.latency_s > 0:
             self._stopping.wait(self.latency_s)
 
+    def wait(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    def admin_next(self, method: str, body: bytes) -> SimReply:
+        """``POST /v1/admin/next {"outcome": ...}``: script the next new pay's outcome."""
+        if method != "POST":
+            return json_error(405, f"/v1/admin/next takes POST, not {method}")
+        try:
+            data = json.loads(body.decode("utf-8"))
+            outcome = data["outcome"] if isinstance(data, dict) else None
+            self.bank.script_next(str(outcome))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return json_error(400, f'send {{"outcome": ...}} with one of {", ".join(OUTCOMES)}', "outcome")
+        return json_reply(200, {"next": outcome})
+
     def ledger_reply(self) -> SimReply:
         entries = self.bank.ledger()
         charged = sum(e.amount_fen for e in entries if e.kind == "charge")
         reversed_ = sum(e.amount_fen for e in entries if e.kind == "reversal")
+        refunded = sum(e.amount_fen for e in entries if e.kind == "refund")
         return json_reply(
             200,
             {
                 "entries": [e.as_json() for e in entries],
                 "charged_fen": charged,
                 "reversed_fen": reversed_,
-                "net_fen": charged - reversed_,
+                "refunded_fen": refunded,
+                "net_fen": charged - reversed_ - refunded,
             },
         )

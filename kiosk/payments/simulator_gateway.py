@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk.core.codes import mask
-from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError
+from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
 
 log = logging.getLogger("kiosk.payments.simulator_gateway")
 
@@ -103,6 +103,12 @@ class SimulatorGateway:
         result = self._call("/v1/cancel", {"out_trade_no": out_trade_no}, out_trade_no)
         log.info("cancel %s -> %s %s", out_trade_no, result.status.value, result.reason)
         return result
+
+    def refund(self, request: RefundRequest) -> ChargeResult:
+        """The JSON protocol has no refunds: use the Alipay or WeChat Pay protocol of the simulator."""
+        raise GatewayError(
+            "the simulator's JSON protocol has no refunds; configure payments.gateway wechat/alipay"
+        )
 
     def close(self) -> None:
         if self._owns_session:

@@ -79,3 +79,30 @@ def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulato
     assert "check(s) failed" in result.stdout
     key = cfg.read_text().split('api_key = "')[1].split('"')[0]
     assert key not in result.stdout
+
+
+def test_real_channels_credentials_and_reachability(
+    tmp_path: Path, site: tuple[Path, PrinterEmulator]
+) -> None:
+    """With WeChat Pay and Alipay configured, the doctor loads the keys and reaches the hosts; charges nothing."""
+    from kiosk.payments.sim_credentials import make_credentials
+
+    cfg, _ = site
+    creds = make_credentials(tmp_path / "keys")
+    with GatewaySimulator(wechat=creds.wechat_sim(), alipay=creds.alipay_sim()) as sim:
+        text = cfg.read_text()
+        head, _, rest = text.partition("[payments.simulator]")
+        cfg.write_text(head + rest.split("\n", 2)[2] + "\n" + creds.kiosk_toml(sim.url))
+        result = _doctor(cfg, "--json")
+        assert result.stdout, result.stderr
+        checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+        assert checks["payment gateway"]["status"] == "OK", checks["payment gateway"]
+        assert (
+            "wechat" in checks["payment gateway"]["detail"]
+            and "alipay" in checks["payment gateway"]["detail"]
+        )
+        assert [e for e in sim.bank.ledger()] == []
+        creds.app_private_key_file.chmod(0o644)  # a private key others can read is refused
+        result = _doctor(cfg, "--json")
+        assert result.returncode != 0
+        assert creds.wechat_api_key not in result.stdout + result.stderr

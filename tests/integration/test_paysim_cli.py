@@ -186,3 +186,49 @@ def test_foreground_process_serves_and_stops_cleanly_on_signal(
     assert "stopped" in output
     assert "134567890123451234" not in output
     assert "1345**********1234" in output  # the pay was logged, masked
+
+
+def test_make_credentials_prints_settings_that_a_kiosk_accepts_and_serve_speaks_both_channels(
+    tmp_path: Path,
+) -> None:
+    from kiosk.payments.service import build_gateway
+    from kiosk.ports import ChargeRequest, ChargeStatus
+    from kiosk.settings import load_settings
+
+    out = io.StringIO()
+    made = parser().parse_args(["paysim", "--make-credentials", str(tmp_path / "keys"), "--port", "0"])
+    assert paysim.serve(made, threading.Event(), out, io.StringIO()) == 0
+    assert (tmp_path / "keys" / "app_private_key.pem").stat().st_mode & 0o077 == 0
+
+    args = parser().parse_args(["paysim", "--port", "0", "--credentials", str(tmp_path / "keys")])
+    stop, served = threading.Event(), io.StringIO()
+    worker = threading.Thread(target=lambda: paysim.serve(args, stop, served, io.StringIO()))
+    worker.start()
+    try:
+        url = ""
+        for _ in range(100):
+            if "KIOSK_PAYMENTS__SIMULATOR__URL=" in served.getvalue():
+                url = served.getvalue().split("KIOSK_PAYMENTS__SIMULATOR__URL=")[1].split()[0]
+                break
+            stop.wait(0.05)
+        config = tmp_path / "kiosk.toml"
+        config.write_text(out.getvalue().replace("http://127.0.0.1:8090", url))
+        settings = load_settings(config, environ={})
+        assert settings.payments.gateway == "wechat+alipay"
+        gateway = build_gateway(settings.payments, {}.get)
+        for otn, channel, code in (
+            ("KW1", "wechat", "134567890123451234"),
+            ("KA1", "alipay", "2834567890121234"),
+        ):
+            result = gateway.pay(ChargeRequest(otn, channel, code, 100, "x"))
+            assert result.status is ChargeStatus.PAID
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+def test_credentials_folder_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    err = io.StringIO()
+    args = parser().parse_args(["paysim", "--port", "0", "--credentials", str(tmp_path)])
+    assert paysim.serve(args, threading.Event(), io.StringIO(), err) == 2
+    assert "--make-credentials" in err.getvalue()

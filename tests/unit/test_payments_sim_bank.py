@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
@@ -43,7 +44,11 @@ def bank(clock: Clock) -> SimulatedBank:
         ("9001", ChargeStatus.USER_PAYING, "USER_PAYING"),
         ("9002", ChargeStatus.FAILED, "INSUFFICIENT_FUNDS"),
         ("9003", ChargeStatus.FAILED, "AUTH_CODE_EXPIRED"),
-        ("9004", ChargeStatus.PAID, ""),
+        ("9004", ChargeStatus.USER_PAYING, "USER_PAYING"),
+        ("9005", ChargeStatus.PAID, ""),
+        ("9006", ChargeStatus.PAID, ""),
+        ("9007", ChargeStatus.PAID, ""),
+        ("9008", ChargeStatus.PAID, ""),
     ],
 )
 def test_outcome_is_chosen_by_last_four_digits(
@@ -202,3 +207,42 @@ def test_many_threads_paying_one_order_charge_once(bank: SimulatedBank) -> None:
 def test_password_delay_out_of_range_is_refused(delay: float) -> None:
     with pytest.raises(ValueError, match="password_delay_s"):
         SimulatedBank(password_delay_s=delay)
+
+
+@pytest.mark.parametrize(
+    ("last4", "deliver"),
+    [("1234", ""), ("9005", "system_error"), ("9006", "drop"), ("9007", "slow")],
+)
+def test_charged_outcomes_tell_the_protocol_how_to_deliver_the_answer(
+    bank: SimulatedBank, last4: str, deliver: str
+) -> None:
+    assert bank.pay(order("T1", wechat(last4))).deliver == deliver
+
+
+def test_a_password_that_never_comes_stays_user_paying_until_cancelled(
+    bank: SimulatedBank, clock: Clock
+) -> None:
+    bank.pay(order("T1", wechat("9004")))
+    clock.now += 600
+    assert bank.query("T1").status is ChargeStatus.USER_PAYING
+    assert bank.cancel("T1").status is ChargeStatus.CANCELLED
+    assert bank.ledger() == []
+
+
+def test_an_admin_script_overrides_the_digits_for_the_next_pay_only(bank: SimulatedBank) -> None:
+    bank.script_next("insufficient_funds")
+    assert bank.pay(order("T1", wechat("1234"))).reason == "INSUFFICIENT_FUNDS"
+    assert bank.pay(order("T2", wechat("1235"))).status is ChargeStatus.PAID
+    with pytest.raises(ValueError, match="outcome must be one of"):
+        bank.script_next("free_money")
+
+
+def test_refunds_are_once_per_refund_number_and_never_more_than_was_paid(bank: SimulatedBank) -> None:
+    bank.pay(order("T1", wechat("1234")))
+    first = bank.refund("T1", "R1", 1000)
+    assert first.refunded and bank.refund("T1", "R1", 1000) == first
+    assert not bank.refund("T1", "R2", 10_000_000).refunded
+    assert not bank.refund("NOPE", "R3", 1).refunded
+    refunds = [e for e in bank.ledger() if e.kind == "refund"]
+    assert [(e.out_trade_no, e.amount_fen) for e in refunds] == [("T1", 1000)]
+    assert refunds[0].code_sha256 == hashlib.sha256(wechat("1234").encode()).hexdigest()

@@ -1,0 +1,29 @@
+"""The seam for the third channel, member stored value (会员储值), which the members release fills.
+
+Until then ``UnconfiguredMemberGateway`` declines every member charge with a clear reason and answers
+queries as "unknown", so routing, the state machine and recovery already treat a member payment like
+the other channels: the members release replaces this class, nothing else.
+"""
+
+from __future__ import annotations
+
+from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, RefundRequest
+
+MEMBER_CHANNEL = "member"
+REASON = "MEMBER_PAY_NOT_AVAILABLE: member stored-value payment is not enabled on this kiosk"
+
+
+class UnconfiguredMemberGateway:
+    name = MEMBER_CHANNEL
+
+    def pay(self, request: ChargeRequest) -> ChargeResult:
+        return ChargeResult(ChargeStatus.FAILED, request.out_trade_no, reason=REASON)
+
+    def query(self, out_trade_no: str) -> ChargeResult:
+        return ChargeResult(ChargeStatus.UNKNOWN, out_trade_no, reason="ORDER_NOT_EXIST")
+
+    def cancel(self, out_trade_no: str) -> ChargeResult:
+        return ChargeResult(ChargeStatus.CANCELLED, out_trade_no, reason="CLOSED")
+
+    def refund(self, request: RefundRequest) -> ChargeResult:
+        return ChargeResult(ChargeStatus.FAILED, request.out_trade_no, reason=REASON)
