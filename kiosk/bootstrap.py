@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers.camera.decoders import make_decoder
-from drivers.camera.scanner import CameraScanner
+from drivers.camera.scanner import CameraScanner, Roi
 from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
 from drivers.printer.escpos_printer import open_printer
+from drivers.scanners.hid_wedge import HidWedgeScanner
+from drivers.scanners.serial_scanner import SerialScanner
 from kiosk.controller import (
     CheckoutController,
     ControllerOptions,
@@ -19,10 +21,10 @@ from kiosk.controller import (
     SampleCodes,
     recover_unfinished,
 )
-from kiosk.core.checkout import Checkout, Phase
+from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.payments.charge import charge_until_final
-from kiosk.payments.simulator_gateway import SimulatorGateway
+from kiosk.payments.service import build_gateway, make_charge
 from kiosk.ports import (
     ChargeRequest,
     ChargeResult,
@@ -32,8 +34,10 @@ from kiosk.ports import (
     PaymentGateway,
     ReceiptPrinter,
 )
+from kiosk.printing import PrintService
 from kiosk.settings import Settings
 from kiosk.store.db import open_store
+from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
 from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import OutboxPusher, SyncWorker
@@ -64,10 +68,13 @@ class Kiosk:
     printer: ReceiptPrinter
     indicators: Indicators
     recovery: RecoveryReport = field(default_factory=RecoveryReport)
+    #: USB keyboard-wedge and serial barcode scanners (settings [scanners]); they feed controller.on_codes
+    product_scanners: list[HidWedgeScanner | SerialScanner] = field(default_factory=list)
 
     def start(self) -> None:
         """Settle what a crash left behind, refresh the catalog, then start scanning and syncing."""
-        self.recovery = recover_unfinished(self.store, self.gateway)
+        pay = self.settings.payments
+        self.recovery = recover_unfinished(self.store, self.gateway, pay.max_wait_s, pay.poll_interval_s)
         if self.recovery.resolved or self.recovery.unresolved:
             log.warning(
                 "after restart: %d payment(s) settled, %d still unresolved",
@@ -76,7 +83,11 @@ class Kiosk:
             )
         self.refresh_catalog()
         self.scanner.start()
+        for product_scanner in self.product_scanners:
+            product_scanner.start()
         self.sync.start()
+        if isinstance(self.printer, PrintService):
+            self.printer.start()  # reprints what failed before, and watches the printer
 
     def refresh_catalog(self) -> bool:
         try:
@@ -90,11 +101,22 @@ class Kiosk:
 
     def stop(self) -> None:
         self.scanner.stop()
+        for product_scanner in self.product_scanners:
+            product_scanner.stop()
         self.sync.stop()
         self.controller.close()
         self.printer.close()
         self.indicators.close()
         self.store.db.close()
+
+
+def _printer_alert(store: SaleStore, reason: str) -> None:
+    """A printing fault noticed outside a checkout (a reprint): logged and kept in the audit log."""
+    log.warning("staff needed: %s", reason)
+    try:
+        store.audit("kiosk", "printer_alert", reason)
+    except Exception as exc:  # the alert must never take the printing thread down
+        log.warning("printer alert not audited: %s", exc)
 
 
 def build_kiosk(
@@ -108,15 +130,22 @@ def build_kiosk(
     ov = overrides or Overrides()
     template = ReceiptTemplate.load(settings.receipt_template_path)
     store = SaleStore(open_store(settings.store_path), settings.kiosk.id)
-    gateway = SimulatorGateway(settings.payments.simulator.url, settings.payments.simulator.timeout_s)
-    printer = ov.printer or open_printer(settings.printer, data_dir=settings.kiosk.data_dir)
+    gateway = build_gateway(settings.payments, store.payment_channel)
+    printer = PrintService(
+        ov.printer or open_printer(settings.printer, data_dir=settings.kiosk.data_dir),
+        ReprintStore(store.db),
+        alert=lambda reason: _printer_alert(store, reason),
+    )
     indicators = ov.indicators or open_indicators(settings.gpio)
     pay = settings.payments
 
-    def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
+    def simulator_charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
         return charge_until_final(
             gw, request, time.monotonic, time.sleep, pay.max_wait_s, pay.poll_interval_s
         )
+
+    # The demo's JSON simulator keeps its simple loop; real channels run their own state machines.
+    charge = simulator_charge if pay.gateway == "simulator" else make_charge(store, pay)
 
     source = ov.source or open_source(
         settings.camera.source,
@@ -150,12 +179,42 @@ def build_kiosk(
         background=background,
     )
 
-    def on_fault(reason: str) -> None:
-        log.warning("camera fault: %s", reason)
+    on_fault = controller.on_device_fault
+    on_recover = controller.on_device_recovered
 
+    cam = settings.camera
     scanner = CameraScanner(
-        source, make_decoder(settings.camera.backend), controller.on_codes, on_fault, fps=settings.camera.fps
+        source,
+        make_decoder(cam.backend),
+        controller.on_codes,
+        on_fault,
+        fps=cam.fps,
+        repeat_after_s=cam.repeat_after_s,
+        fault_after_s=cam.fault_after_s,
+        roi=Roi(*cam.roi),
+        on_recover=on_recover,
     )
+    product_scanners: list[HidWedgeScanner | SerialScanner] = []
+    if settings.scanners.hid_device:
+        product_scanners.append(
+            HidWedgeScanner(
+                settings.scanners.hid_device,
+                controller.on_codes,
+                on_fault,
+                max_gap_ms=settings.scanners.hid_max_gap_ms,
+                on_recover=on_recover,
+            )
+        )
+    if settings.scanners.serial_port:
+        product_scanners.append(
+            SerialScanner(
+                settings.scanners.serial_port,
+                controller.on_codes,
+                on_fault,
+                baudrate=settings.scanners.serial_baudrate,
+                on_recover=on_recover,
+            )
+        )
     controller.scanner = scanner
     hq = HttpHqClient(settings.hq.url, settings.hq.api_key, settings.kiosk.id, settings.hq.timeout_s)
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
@@ -166,4 +225,22 @@ def build_kiosk(
             sync.wake()
 
     controller.subscribe(upload_soon)
-    return Kiosk(settings, store, controller, gateway, hq, pusher, sync, scanner, printer, indicators)
+
+    def reprinted(order_id: str) -> None:
+        # a queued receipt came out: the checkout may stop asking for staff about that order
+        controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
+
+    printer.on_reprinted = reprinted
+    return Kiosk(
+        settings,
+        store,
+        controller,
+        gateway,
+        hq,
+        pusher,
+        sync,
+        scanner,
+        printer,
+        indicators,
+        product_scanners=product_scanners,
+    )

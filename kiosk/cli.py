@@ -19,7 +19,7 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import decode, paysim
+    from kiosk.commands import camera, decode, payment, paysim, printer
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -53,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="one JSON object instead of the report")
 
     decode.add_parser(sub)
+    camera.add_parser(sub)
     paysim.add_parser(sub)
+    payment.add_parser(sub)
+    printer.add_parser(sub)
     return parser
 
 
@@ -81,10 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import decode
 
             return decode.run(args)
+        if args.command == "camera":
+            from kiosk.commands import camera
+
+            return camera.run(args)
         if args.command == "paysim":
             from kiosk.commands import paysim
 
             return paysim.run(args)
+        if args.command == "payment":
+            from kiosk.commands import payment
+
+            return payment.run(args)
+        if args.command == "printer":
+            from kiosk.commands import printer
+
+            return printer.run(args)
     except SettingsError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

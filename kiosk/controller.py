@@ -13,7 +13,7 @@ import queue
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -21,7 +21,10 @@ from zoneinfo import ZoneInfo
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify, mask
+from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.payments.service import RecoveryReport as RecoveryReport
+from kiosk.payments.service import recover as recover_payments
 from kiosk.ports import (
     ChargeRequest,
     ChargeResult,
@@ -137,6 +140,9 @@ class CheckoutController:
         self.payment_camera_on = False
         self._tz = ZoneInfo(options.timezone)
         self._catalog_cache: list[Product] | None = None
+        self._code_guard = PaymentCodeGuard()
+        #: devices that reported a fault and have not recovered: name -> message
+        self.device_faults: dict[str, str] = {}
 
     # --- what the UI reads ------------------------------------------------------------------------
 
@@ -235,12 +241,40 @@ class CheckoutController:
         for d in codes:
             c = classify(d.text, d.symbology)
             if c.is_payment:
+                st = self._state
+                about_to_charge = st.phase is co.Phase.PAYING and st.order_id is not None and not st.charging
+                if about_to_charge and not self._code_guard.admit(c.text, self._clock()):
+                    log.info("payment code %s shown again within its lifetime: refused", mask(c.text))
+                    self.dispatch(co.PaymentCodeRefused())
+                    return
                 self.dispatch(co.PaymentCodeScanned(c.kind, c.text))
                 return
             if c.kind is CodeKind.PRODUCT:
                 self.dispatch(co.ProductScanned(c.text, self.store.product_by_barcode(c.text)))
                 return
             log.info("ignored code (%s): %s", c.reason, mask(c.text))
+
+    def on_device_fault(self, message: str) -> None:
+        """A device (camera, hand scanner) stopped working; any thread. Staff are told, the kiosk sells on."""
+        self.post(lambda: self._device_fault(message))
+
+    def on_device_recovered(self, message: str) -> None:
+        self.post(lambda: self._device_recovered(message))
+
+    def _device_fault(self, message: str) -> None:
+        device = message.split(":", 1)[0]
+        self.device_faults[device] = message
+        log.warning("staff needed: %s", message)
+        self.alerts.append(StaffAlert(self._clock(), message))
+        self.store.audit("kiosk", "device_fault", message)
+        self._show_phase(self._state.phase)
+
+    def _device_recovered(self, message: str) -> None:
+        device = message.split(":", 1)[0]
+        if self.device_faults.pop(device, None) is not None:
+            log.info("device back: %s", message)
+            self.store.audit("kiosk", "device_recovered", message)
+            self._show_phase(self._state.phase)
 
     def tick(self, now: float | None = None) -> None:
         """Run the idle and done timers; the UI calls this about once a second."""
@@ -281,6 +315,8 @@ class CheckoutController:
             co.Phase.PRINTING: Light.BUSY,
             co.Phase.NEEDS_HELP: Light.FAULT,
         }.get(phase, Light.READY)
+        if light is Light.READY and self.device_faults:
+            light = Light.FAULT  # selling goes on, but the light calls staff to the broken device
         self.indicators.show(light)
 
     def _submit(self, job: Job, on_error: Callable[[Exception], co.Event]) -> None:
@@ -430,40 +466,17 @@ def wait_until(
     return True
 
 
-@dataclass(slots=True)
-class RecoveryReport:
-    resolved: list[str] = field(default_factory=list)
-    unresolved: list[str] = field(default_factory=list)
-
-
-def recover_unfinished(store: SaleStore, gateway: PaymentGateway) -> RecoveryReport:
+def recover_unfinished(
+    store: SaleStore,
+    gateway: PaymentGateway,
+    max_wait_s: float = 45.0,
+    poll_interval_s: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RecoveryReport:
     """Before selling after a crash: settle every payment left without a final answer.
 
     Ask the gateway what became of it; paid -> record the sale; failed -> fail it; still open ->
-    cancel (reverse) it so the customer is not charged for a sale the kiosk never finished.
+    cancel (reverse) it by the channel's rules, so the customer is not charged for a sale the kiosk
+    never finished. See :func:`kiosk.payments.service.recover`.
     """
-    report = RecoveryReport()
-    for p in store.unfinished_payments():
-        try:
-            result = gateway.query(p.out_trade_no)
-            if result.status is ChargeStatus.PAID:
-                store.record_paid(p.out_trade_no, result.transaction_id)
-                store.audit("kiosk", "recovered_paid", p.out_trade_no)
-            elif result.status is ChargeStatus.FAILED:
-                store.update_payment(p.out_trade_no, "failed", result.reason)
-                store.cancel_order(p.order_id)
-            else:
-                cancel = gateway.cancel(p.out_trade_no)
-                if cancel.status is ChargeStatus.PAID:
-                    store.record_paid(p.out_trade_no, cancel.transaction_id)
-                else:
-                    store.update_payment(
-                        p.out_trade_no, "cancelled", cancel.reason or "cancelled after restart"
-                    )
-                    store.cancel_order(p.order_id)
-                store.audit("kiosk", "recovered_cancel", p.out_trade_no)
-            report.resolved.append(p.out_trade_no)
-        except GatewayError as exc:
-            log.warning("payment %s still unresolved: %s", p.out_trade_no, exc)
-            report.unresolved.append(p.out_trade_no)
-    return report
+    return recover_payments(store, gateway, max_wait_s, poll_interval_s, sleep=sleep)

@@ -88,6 +88,7 @@ class ChargeStatus(enum.StrEnum):
     USER_PAYING = "user_paying"
     UNKNOWN = "unknown"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,20 @@ class ChargeResult:
     out_trade_no: str
     transaction_id: str = ""
     reason: str = ""
+    #: a cancel/reverse the gateway asks to repeat (WeChat Pay ``recall=Y``, Alipay ``retry_flag=Y``)
+    retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """Give back ``amount_fen`` of a paid charge. ``out_refund_no`` is committed before the call, so a
+    repeat after a lost answer is the same refund, never a second one."""
+
+    out_trade_no: str
+    out_refund_no: str
+    amount_fen: Fen
+    total_fen: Fen
+    reason: str = ""
 
 
 class GatewayError(RuntimeError):
@@ -119,6 +134,9 @@ class PaymentGateway(Protocol):
     def query(self, out_trade_no: str) -> ChargeResult: ...
 
     def cancel(self, out_trade_no: str) -> ChargeResult: ...
+
+    def refund(self, request: RefundRequest) -> ChargeResult:
+        """REFUNDED, FAILED (refused for good), or GatewayError (unknown: repeat the same request)."""
 
 
 # --- HQ -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.layered_settings import SettingsError, load_layered
 
@@ -58,22 +58,120 @@ class SimulatorGatewaySection(_Section):
     timeout_s: float = Field(10.0, gt=0, le=120)
 
 
+def _credential_file(value: str, private: bool) -> str:
+    """A credential file must exist and be readable; a private one must not be readable by others."""
+    if not value:
+        return value
+    path = Path(value)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ValueError(f"cannot read {value} ({exc.strerror}); give the full path of the file") from None
+    if not path.is_file():
+        raise ValueError(f"{value} is not a file")
+    if private and st.st_mode & 0o077:
+        raise ValueError(
+            f"{value} is readable by other users (mode {st.st_mode & 0o777:o}); run chmod 600 {value}"
+        )
+    return value
+
+
+_GATEWAY_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
+
+
+class WechatPaySection(_Section):
+    #: base address: https://api.mch.weixin.qq.com, the sandbox, or the simulator; paths are appended
+    gateway_url: str = Field("https://api.mch.weixin.qq.com", pattern=_GATEWAY_URL)
+    appid: str = Field("", max_length=32)
+    mch_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
+    api_key: str = Field("", max_length=32)
+    sign_type: Literal["HMAC-SHA256", "MD5"] = "HMAC-SHA256"
+    #: the merchant API certificate and its key (apiclient_cert.pem / apiclient_key.pem) for secapi calls
+    cert_file: str = ""
+    key_file: str = ""
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("cert_file")
+    @classmethod
+    def _cert_readable(cls, v: str) -> str:
+        return _credential_file(v, private=False)
+
+    @field_validator("key_file")
+    @classmethod
+    def _key_private(cls, v: str) -> str:
+        return _credential_file(v, private=True)
+
+    def __repr__(self) -> str:  # the API key never reaches a log through a repr
+        return f"WechatPaySection(gateway_url={self.gateway_url!r}, appid={self.appid!r}, mch_id={self.mch_id!r})"
+
+
+class AlipaySection(_Section):
+    #: base address: https://openapi.alipay.com, the sandbox, or the simulator; /gateway.do is appended
+    gateway_url: str = Field("https://openapi.alipay.com", pattern=_GATEWAY_URL)
+    app_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
+    app_private_key_file: str = ""
+    alipay_public_key_file: str = ""
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("app_private_key_file")
+    @classmethod
+    def _private_key(cls, v: str) -> str:
+        return _credential_file(v, private=True)
+
+    @field_validator("alipay_public_key_file")
+    @classmethod
+    def _public_key(cls, v: str) -> str:
+        return _credential_file(v, private=False)
+
+
 class PaymentsSection(_Section):
-    gateway: Literal["simulator"] = "simulator"
+    #: simulator (the JSON simulator of the demo), or the real channels: wechat, alipay, wechat+alipay
+    gateway: Literal["simulator", "wechat", "alipay", "wechat+alipay"] = "simulator"
     #: how long the kiosk keeps asking the gateway about a "user paying" charge before it gives up
     max_wait_s: float = Field(45.0, gt=0, le=300)
     poll_interval_s: float = Field(5.0, gt=0, le=60)
     simulator: SimulatorGatewaySection = SimulatorGatewaySection()
+    wechat: WechatPaySection = WechatPaySection()
+    alipay: AlipaySection = AlipaySection()
+
+    @model_validator(mode="after")
+    def _channels_complete(self) -> PaymentsSection:
+        missing: list[str] = []
+        if "wechat" in self.gateway:
+            w = self.wechat
+            missing += [f"payments.wechat.{k}" for k in ("appid", "mch_id", "api_key") if not getattr(w, k)]
+            if w.api_key and len(w.api_key) != 32:
+                raise ValueError(
+                    "payments.wechat.api_key must be the 32-character API key (API密钥) set on pay.weixin.qq.com"
+                )
+            if w.gateway_url.startswith("https://") and not (w.cert_file and w.key_file):
+                missing += ["payments.wechat.cert_file", "payments.wechat.key_file"]
+        if "alipay" in self.gateway:
+            a = self.alipay
+            missing += [
+                f"payments.alipay.{k}"
+                for k in ("app_id", "app_private_key_file", "alipay_public_key_file")
+                if not getattr(a, k)
+            ]
+        if missing:
+            raise ValueError(
+                f"payments.gateway = {self.gateway!r} needs {', '.join(missing)}; set them in the config file"
+            )
+        return self
 
 
 class PrinterSection(_Section):
-    transport: Literal["serial", "file", "none"] = "serial"
+    #: serial: device is a port; usb: "/dev/usb/lp0" or "VID:PID" in hex; network: "host:port";
+    #: file: a folder receipts are written to as text; none: no printer (never ready)
+    transport: Literal["serial", "usb", "network", "file", "none"] = "serial"
     device: str = "/dev/serial0"
     baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
     profile: str = "default"
     encoding: str = "gb18030"
     paper_width_mm: Literal[58, 80] = 58
     status_timeout_ms: int = Field(500, ge=10, le=10000)
+    #: the logo stored in the printer's NV memory (``kiosk printer logo``): its key 1..255; 0 = none
+    nv_logo: int = Field(0, ge=0, le=255)
 
     @field_validator("profile")
     @classmethod
@@ -104,12 +202,39 @@ class ReceiptSection(_Section):
 class CameraSection(_Section):
     #: a device index ("0"), a video file, or a folder of images
     source: str = "0"
-    backend: Literal["zxing", "pyzbar"] = "zxing"
+    #: zxing (zxing-cpp with retries, the default), zxing-plain (its single call) or pyzbar (the baseline)
+    backend: Literal["zxing", "zxing-plain", "pyzbar"] = "zxing"
     width: int = Field(640, ge=160, le=3840)
     height: int = Field(480, ge=120, le=2160)
     fps: int = Field(15, ge=1, le=60)
     #: loop a file or folder source forever (the demo), instead of reporting the end as a fault
     loop: bool = False
+    #: the part of the frame to decode: left, top, right, bottom as fractions of the frame (0..1)
+    roi: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    #: how long no frames, the same frame, or a black frame must last before staff are told
+    fault_after_s: float = Field(2.0, gt=0, le=60)
+    #: a code that stays in view is reported again only after it was out of view this long
+    repeat_after_s: float = Field(1.0, gt=0, le=60)
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_inside_frame(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        left, top, right, bottom = v
+        if not (0.0 <= left < right <= 1.0 and 0.0 <= top < bottom <= 1.0):
+            raise ValueError(
+                "[left, top, right, bottom] fractions of the frame with 0 <= left < right <= 1 and 0 <= top < bottom <= 1"
+            )
+        return v
+
+
+class ScannersSection(_Section):
+    #: a USB "keyboard wedge" scanner's input device, e.g. /dev/input/by-id/usb-...-event-kbd; "" = none
+    hid_device: str = ""
+    #: key presses further apart than this are a person typing, not a scanner
+    hid_max_gap_ms: float = Field(40.0, gt=0, le=500)
+    #: a serial scanner's port, e.g. /dev/ttyACM0 or /dev/serial/by-id/...; "" = none
+    serial_port: str = ""
+    serial_baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
 
 
 class GpioSection(_Section):
@@ -118,6 +243,13 @@ class GpioSection(_Section):
     pin_factory: Literal["", "mock", "lgpio", "rpigpio", "pigpio", "native"] = ""
     status_led: int | None = Field(17, ge=0, le=27)
     buzzer: int | None = Field(27, ge=0, le=27)
+    #: inputs (closed = pulled to GND); None leaves the feature off
+    maintenance_key: int | None = Field(None, ge=0, le=27)
+    paper_low_sensor: int | None = Field(None, ge=0, le=27)
+    #: the printer's busy/DTR output: high while it cannot take data
+    printer_busy: int | None = Field(None, ge=0, le=27)
+    #: a relay output (printer power or a gate), active high
+    relay: int | None = Field(None, ge=0, le=27)
 
 
 class UiSection(_Section):
@@ -138,6 +270,7 @@ class Settings(_Section):
     printer: PrinterSection = PrinterSection()
     receipt: ReceiptSection = ReceiptSection()
     camera: CameraSection = CameraSection()
+    scanners: ScannersSection = ScannersSection()
     gpio: GpioSection = GpioSection()
     ui: UiSection = UiSection()
 

@@ -67,6 +67,8 @@ class DeviceSource:
 
     FAILURES_BEFORE_REOPEN = 3
     REOPEN_INTERVAL_S = 1.0
+    #: a real sensor: the scanner may call a run of identical or black frames a fault
+    live = True
 
     def __init__(
         self,
@@ -137,6 +139,11 @@ class DeviceSource:
                 log.warning("camera %d: %d reads failed; reopening the device", self.index, self._failures)
                 self._release_locked()
             return None
+
+    def reopen(self) -> None:
+        """Release the device so the next read opens it again (the scanner's answer to a frozen driver)."""
+        with self._lock:
+            self._release_locked()
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,10 @@ would classify it, and how long the decoder alone took. Payment codes (and any o
 run of 16 or more digits, which may be a wallet we do not route) are masked unless ``--show-codes``
 is given, because terminal output ends up in tickets and chat logs.
 
-    kiosk decode [--backend zxing|pyzbar] [--show-codes] FILE...
+    kiosk decode [--backend zxing|zxing-plain|pyzbar] [--show-codes] FILE...
+
+``ms`` on each line is the decoder's own time for that file (grey conversion included, file reading
+not); ``zxing-plain`` is zxing-cpp's single call, to compare with the kiosk's retries.
 
 Exit status 0 when every file was read as an image, 1 when at least one was not (the others are
 still decoded and printed).
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from drivers.camera.decoders import make_decoder
+from drivers.camera.decoders import BACKENDS, make_decoder
 from drivers.camera.sources import read_image
 from kiosk.core.codes import classify, mask
 
@@ -46,9 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
-        choices=("zxing", "pyzbar"),
+        choices=BACKENDS,
         default="zxing",
-        help="decoder to use (default zxing; pyzbar is the baseline to compare with)",
+        help="decoder to use (default zxing; zxing-plain and pyzbar are the references to compare with)",
     )
     parser.add_argument(
         "--show-codes",

@@ -100,6 +100,11 @@ class PaymentCodeScanned:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentCodeRefused:
+    """A payment code shown again within its lifetime: it is never sent to the gateway twice."""
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentSucceeded:
     order_id: str
     channel: str
@@ -155,6 +160,7 @@ Event = (
     | OrderOpened
     | OrderFailed
     | PaymentCodeScanned
+    | PaymentCodeRefused
     | PaymentSucceeded
     | PaymentDeclined
     | PaymentUnresolved
@@ -299,6 +305,8 @@ def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]
                 Beep(),
                 ChargePayment(c.order_id, kind, code, c.cart.total_fen),
             )
+        case Phase.PAYING, PaymentCodeRefused() if not c.charging:
+            return _ignore(c, Notice.CODE_ALREADY_USED)
         case Phase.PAYING, ProductScanned() | ProductTapped() | QuantitySet():
             return _ignore(c, Notice.FINISH_PAYMENT_FIRST)
         case Phase.PAYING, PaymentSucceeded(order_id=oid, channel=ch) if oid == c.order_id:
@@ -354,6 +362,7 @@ def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]
             | OrderOpened()
             | OrderFailed()
             | PaymentCodeScanned()
+            | PaymentCodeRefused()
             | PaymentSucceeded()
             | PaymentDeclined()
             | PaymentUnresolved()

@@ -4,12 +4,18 @@ Payment codes (付款码) are routed by prefix and length, as the channels publi
 WeChat Pay is 18 digits starting 10-15; Alipay is 16-24 digits starting 25-30. A product barcode is
 an EAN-13, EAN-8, UPC-A or UPC-E whose check digit is right. Anything else is "other" and is never
 passed to a gateway. Codes are secrets while they live, so every human-facing form is masked.
+
+Member and staff codes are the seam later releases fill: their formats are not fixed yet, so
+``classify`` takes ``rules`` (``CodeRule`` callables) that may claim a text as ``MEMBER`` or
+``STAFF``. Rules run after the payment check (a rule can never turn a payment code into a member
+code, nor the other way round) and before the product check; a rule that raises is ignored.
 """
 
 from __future__ import annotations
 
 import enum
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 MAX_TEXT_LEN = 512
@@ -19,6 +25,8 @@ class CodeKind(enum.StrEnum):
     WECHAT = "wechat"
     ALIPAY = "alipay"
     PRODUCT = "product"
+    MEMBER = "member"
+    STAFF = "staff"
     OTHER = "other"
 
 
@@ -31,6 +39,13 @@ class Classified:
     @property
     def is_payment(self) -> bool:
         return self.kind in (CodeKind.WECHAT, CodeKind.ALIPAY)
+
+
+#: a member- or staff-code format: ``(text, symbology) -> Classified`` to claim the text, None to pass
+CodeRule = Callable[[str, "str | None"], "Classified | None"]
+
+#: the kinds a ``CodeRule`` may return; anything else it returns is ignored
+RULE_KINDS = frozenset({CodeKind.MEMBER, CodeKind.STAFF})
 
 
 def mask(code: str) -> str:
@@ -83,10 +98,22 @@ _PRODUCT_LENGTHS = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
-def classify(text: str, symbology: str | None = None) -> Classified:
+def _by_rules(text: str, symbology: str | None, rules: Sequence[CodeRule]) -> Classified | None:
+    for rule in rules:
+        try:
+            claimed = rule(text, symbology)
+        except Exception:  # noqa: S112 - a later release's parser must not turn a scan into a crash
+            continue
+        if isinstance(claimed, Classified) and claimed.kind in RULE_KINDS:
+            return claimed
+    return None
+
+
+def classify(text: str, symbology: str | None = None, rules: Sequence[CodeRule] = ()) -> Classified:
     """Classify a decoded text. ``symbology`` (e.g. "QRCode", "EAN13") narrows product codes.
 
-    Never raises: garbage, binary and huge payloads come back as OTHER with a reason.
+    ``rules`` recognise member and staff codes (see the module docstring). Never raises: garbage,
+    binary and huge payloads come back as OTHER with a reason.
     """
     if not isinstance(text, str):
         return Classified(CodeKind.OTHER, "", "not text")
@@ -98,6 +125,10 @@ def classify(text: str, symbology: str | None = None) -> Classified:
     kind = _payment_kind(stripped)
     if kind is not None and (symbology is None or symbology in ("QRCode", "Code128")):
         return Classified(kind, stripped)
+    if rules and kind is None:
+        claimed = _by_rules(stripped, symbology, rules)
+        if claimed is not None:
+            return claimed
     if stripped.isascii() and stripped.isdigit():
         fmt = symbology or ""
         if len(stripped) == 8 and fmt == "UPCE":

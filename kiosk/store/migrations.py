@@ -17,8 +17,13 @@ def _0001_initial(db: pw.Database) -> None:
     db.create_tables(models.ALL_MODELS)
 
 
+def _0002_reprint_queue(db: pw.Database) -> None:
+    db.create_tables([models.ReprintJob])
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
+    (2, "reprint queue", _0002_reprint_queue),
 )
 
 LATEST = MIGRATIONS[-1][0]

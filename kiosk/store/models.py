@@ -109,3 +109,24 @@ class Setting(BaseModel):
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (Product, Order, OrderLine, Payment, OutboxEntry, AuditLog, Setting)
+
+
+class ReprintJob(BaseModel):
+    """A receipt that did not print, kept until it has (migration 2; see kiosk/store/reprints.py).
+
+    ``state``: pending (print it when the printer is ready) -> printing (an attempt is on the wire)
+    -> printed; held (it may already have printed: staff decide) -> pending or dropped.
+    ``layout`` is the receipt as JSON, so the reprint shows what the sale was, not today's catalog.
+    """
+
+    id = pw.AutoField()
+    order_id = pw.CharField(max_length=36, index=True)
+    layout = pw.TextField()
+    state = pw.CharField(max_length=16, default="pending", index=True)
+    attempts = pw.IntegerField(default=0)
+    reason = pw.CharField(max_length=255, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "reprint_job"

@@ -25,6 +25,9 @@ from kiosk.core.codes import mask
 from kiosk.ports import CatalogItem, OutboxItem
 from kiosk.store.models import AuditLog, Order, OrderLine, OutboxEntry, Payment, Product, utcnow
 
+#: payment rows without a final answer (kiosk.core.payment.OPEN_STATES); start-up settles each of them
+OPEN_PAYMENT_STATES = ("submitted", "user_paying", "unknown", "cancelling")
+
 
 class SaleError(RuntimeError):
     """A store operation that must not happen (wrong order state, unknown order)."""
@@ -141,10 +144,7 @@ class SaleStore:
                 raise CodeAlreadyUsed(f"payment code {mask(code)} was already submitted")
             if (
                 Payment.select()
-                .where(
-                    (Payment.order == order_id)
-                    & (Payment.status.in_(("submitted", "user_paying", "unknown")))
-                )
+                .where((Payment.order == order_id) & (Payment.status.in_(OPEN_PAYMENT_STATES)))
                 .exists()
             ):
                 raise SaleError(f"order {order_id} already has a payment in progress")
@@ -236,15 +236,77 @@ class SaleStore:
 
     def unfinished_payments(self) -> list[PendingPayment]:
         """Payments with no final outcome: what a crash or power cut left behind."""
-        q = (
-            Payment.select()
-            .where(Payment.status.in_(("submitted", "user_paying", "unknown")))
-            .order_by(Payment.id)
-        )
+        q = Payment.select().where(Payment.status.in_(OPEN_PAYMENT_STATES)).order_by(Payment.id)
         return [
             PendingPayment(p.out_trade_no, p.order_id, p.channel, p.amount_fen, p.status, p.created_at)
             for p in q
         ]
+
+    def payment_channel(self, out_trade_no: str) -> str | None:
+        """The channel a payment went to (for routing a query, cancel or refund), or None if unknown."""
+        p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+        return None if p is None else str(p.channel)
+
+    def payment_row(self, out_trade_no: str) -> Payment | None:
+        return Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+
+    def refundable_payment(self, order_id: str) -> Payment | None:
+        """The order's paid (or refund-started) payment, the one a refund gives back."""
+        row: Payment | None = (
+            Payment.select()
+            .where((Payment.order == order_id) & (Payment.status.in_(("paid", "refunding"))))
+            .order_by(Payment.id)
+            .first()
+        )
+        return row
+
+    def begin_refund(self, out_trade_no: str, actor: str) -> str:
+        """Commit "refunding" and return the refund number before the gateway is called.
+
+        The number is derived from the payment, so a refund repeated after a lost answer or a crash is
+        the same refund at the gateway, never a second one (full refunds only).
+        """
+        out_refund_no = "R" + out_trade_no[1:]
+        with self.db.atomic():
+            changed = (
+                Payment.update(status="refunding", updated_at=utcnow())
+                .where((Payment.out_trade_no == out_trade_no) & (Payment.status.in_(("paid", "refunding"))))
+                .execute()
+            )
+            if not changed:
+                raise SaleError(f"payment {out_trade_no} is not paid; only a paid payment can be refunded")
+            self.audit(actor, "refund_started", f"{out_trade_no} as {out_refund_no}")
+        return out_refund_no
+
+    def record_refund(self, out_trade_no: str, refund_id: str, actor: str) -> None:
+        """Payment and order refunded, audited, in one transaction. Idempotent."""
+        with self.db.atomic():
+            payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+            if payment is None:
+                raise SaleError(f"no payment {out_trade_no}")
+            if payment.status == "refunded":
+                return
+            payment.status, payment.updated_at = "refunded", utcnow()
+            payment.reason = f"refund {refund_id}"[:255]
+            payment.save()
+            Order.update(status="refunded").where(Order.id == payment.order_id).execute()
+            self.audit(actor, "refunded", f"{out_trade_no} refund {refund_id}")
+
+    def abandon_refund(self, out_trade_no: str, reason: str, actor: str) -> None:
+        """The gateway refused the refund for good: the payment is paid again, the refusal audited."""
+        with self.db.atomic():
+            Payment.update(status="paid", updated_at=utcnow()).where(
+                (Payment.out_trade_no == out_trade_no) & (Payment.status == "refunding")
+            ).execute()
+            self.audit(actor, "refund_refused", f"{out_trade_no}: {reason}"[:500])
+
+    def payments_between(self, start: datetime, end: datetime) -> list[Payment]:
+        """Every payment created in [start, end) (UTC), oldest first: what reconciliation compares."""
+        return list(
+            Payment.select()
+            .where((Payment.created_at >= start) & (Payment.created_at < end))
+            .order_by(Payment.id)
+        )
 
     def counts(self) -> dict[str, int]:
         return {

@@ -32,7 +32,7 @@ def kiosk_decode(*argv: str) -> tuple[int, list[dict[str, Any]]]:
     return status, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-@pytest.mark.parametrize("backend", ["zxing", "pyzbar"])
+@pytest.mark.parametrize("backend", ["zxing", "zxing-plain", "pyzbar"])
 def test_payment_codes_are_masked_by_default(backend: str) -> None:
     status, lines = kiosk_decode("--backend", backend, str(WECHAT_PASSWORD))
     assert status == 0

@@ -109,7 +109,7 @@ def test_a_code_in_a_folder_is_reported_once_from_the_scanner_thread(
     (first,) = recorder.codes[0]  # the sample shows a Code 128 and a QR of one number: reported once
     assert first.symbology in ("QRCode", "Code128")
     assert recorder.texts() == [WECHAT_TEXT]
-    assert recorder.threads == {"camera-scanner"}
+    assert recorder.threads == {"camera-decode"}
     assert recorder.faults == []
 
 

@@ -59,6 +59,6 @@ def test_one_real_order_through_the_screens(
     assert run.manifest["shots"] == ["attract", "cart", "pay", "done"]
     assert run.manifest["screens_visited"] == ["attract", "cart", "pay", "done"]
     assert len(run.result["receipts"]) == 1
-    assert "¥2.00" in run.result["last_receipt_text"]
+    assert "￥2.00" in run.result["last_receipt_text"]
     for name in run.manifest["shots"]:
         assert distinct_colours(run.out_dir / f"{name}.png") > 50

@@ -50,6 +50,9 @@ CASES = [
         P.PAYING,
         [co.Beep, co.ChargePayment],
     ),
+    ("code shown again within its lifetime", PAYING, co.PaymentCodeRefused(), P.PAYING, [co.Beep]),
+    ("refused code while charging", CHARGING, co.PaymentCodeRefused(), P.PAYING, []),
+    ("refused code in cart", IN_CART, co.PaymentCodeRefused(), P.CART, []),
     ("second code while charging", CHARGING, co.PaymentCodeScanned(CodeKind.ALIPAY, "28" * 9), P.PAYING, []),
     (
         "product code as payment",
@@ -154,6 +157,7 @@ def test_every_event_in_every_phase_is_handled() -> None:
         co.OrderOpened("o1"),
         co.OrderFailed("x"),
         co.PaymentCodeScanned(CodeKind.WECHAT, WX),
+        co.PaymentCodeRefused(),
         co.PaymentSucceeded("o1", "wechat", "t"),
         co.PaymentDeclined("o1", "r"),
         co.PaymentUnresolved("o1", "r"),

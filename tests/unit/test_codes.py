@@ -293,3 +293,59 @@ def test_unicode_line_breaks_around_a_payment_code_are_refused_like_newline(snea
 
 def test_thirteen_digits_read_as_ean8_are_not_a_product() -> None:
     assert classify("4006381333931", "EAN8").kind is CodeKind.OTHER
+
+
+# --- member and staff codes: the seam later releases fill ------------------------------------------
+
+
+def _member_rule(text: str, symbology: str | None) -> Classified | None:
+    return Classified(CodeKind.MEMBER, text[2:]) if text.startswith("M:") and len(text) > 2 else None
+
+
+def test_a_rule_claims_member_codes() -> None:
+    c = classify("M:000123", "QRCode", rules=[_member_rule])
+    assert c.kind is CodeKind.MEMBER
+    assert c.text == "000123"
+    assert not c.is_payment
+
+
+def test_without_rules_member_looking_text_is_other() -> None:
+    assert classify("M:000123", "QRCode").kind is CodeKind.OTHER
+
+
+def test_a_rule_can_never_take_a_payment_code() -> None:
+    def greedy(text: str, symbology: str | None) -> Classified:
+        return Classified(CodeKind.STAFF, text)
+
+    assert classify("134567890123459001", "QRCode", rules=[greedy]).kind is CodeKind.WECHAT
+
+
+def test_a_rule_cannot_claim_a_payment_kind() -> None:
+    def sneaky(text: str, symbology: str | None) -> Classified:
+        return Classified(CodeKind.WECHAT, "134567890123459001")
+
+    assert classify("hello", "QRCode", rules=[sneaky]).kind is CodeKind.OTHER
+
+
+def test_a_rule_that_raises_is_ignored_and_the_next_one_runs() -> None:
+    def broken(text: str, symbology: str | None) -> Classified | None:
+        raise RuntimeError("bad parser")
+
+    def staff(text: str, symbology: str | None) -> Classified | None:
+        return Classified(CodeKind.STAFF, text) if text.startswith("S-") else None
+
+    assert classify("S-42", "QRCode", rules=[broken, staff]).kind is CodeKind.STAFF
+    assert classify("4006381333931", "EAN13", rules=[broken, staff]).kind is CodeKind.PRODUCT
+
+
+@given(st.binary(max_size=600))
+@settings(max_examples=300)
+def test_random_bytes_decoded_any_way_never_raise(raw: bytes) -> None:
+    for text in (
+        raw.decode("latin-1"),
+        raw.decode("utf-8", "replace"),
+        raw.decode("utf-8", "surrogateescape"),
+    ):
+        c = classify(text, "QRCode", rules=[_member_rule])
+        assert isinstance(c.kind, CodeKind)
+        assert len(c.text) <= 512

@@ -72,7 +72,7 @@ def test_sale_paid_and_printed(tmp_path: Path) -> None:
     _to_paying(c)
     c.handle_codes([Decoded("QRCode", WX)])
     assert c.state.phase is co.Phase.DONE
-    assert "矿泉水" in c.last_receipt_text() and "¥2.00" in c.last_receipt_text()
+    assert "矿泉水" in c.last_receipt_text() and "￥2.00" in c.last_receipt_text()
     assert [m for m, _ in gw.calls] == ["pay"]
     assert c.store.counts() == {"orders": 1, "paid": 1, "printed": 1, "outbox_pending": 1}
 
@@ -152,3 +152,30 @@ def test_samples_only_in_the_demo(tmp_path: Path) -> None:
 def test_product_in_catalog_matches_store(tmp_path: Path) -> None:
     c = _controller(tmp_path, FakePaymentGateway())
     assert c.catalog() == [Product("w", "矿泉水", "Water", 200, "6901234567892", "drinks")]
+
+
+def test_a_code_shown_again_within_a_minute_never_reaches_the_gateway(tmp_path: Path) -> None:
+    clock = Clock()
+    gw = FakePaymentGateway()
+    c = _controller(tmp_path, gw, clock)
+    _to_paying(c)
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert c.state.phase is co.Phase.DONE
+    c.dispatch(co.TimedOut())
+    _to_paying(c)
+    clock.now += 30
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert c.state.phase is co.Phase.PAYING and c.state.notice is co.Notice.CODE_ALREADY_USED
+    assert [m for m, _ in gw.calls] == ["pay"]
+
+
+def test_device_faults_are_told_to_staff_and_cleared(tmp_path: Path) -> None:
+    c = _controller(tmp_path, FakePaymentGateway())
+    c.on_device_fault("camera: no frames for 2 s")
+    assert c.device_faults == {}  # it arrives on the dispatching thread
+    c.pump()
+    assert c.device_faults == {"camera": "camera: no frames for 2 s"}
+    assert c.alerts[-1].reason == "camera: no frames for 2 s"
+    c.on_device_recovered("camera: frames again")
+    c.pump()
+    assert c.device_faults == {}
