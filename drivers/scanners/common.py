@@ -9,9 +9,15 @@ gives digits of payment-code length, which the classifier then routes like a cam
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+
 from drivers.camera.decoders import normalise
 from kiosk.core.codes import MAX_TEXT_LEN, gtin_check_ok, upce_to_upca
 from kiosk.ports import Decoded
+
+log = logging.getLogger(__name__)
 
 
 def guess_symbology(text: str) -> str:
@@ -55,3 +61,69 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self.first_s
+
+
+class ScannerWorker:
+    """One reading thread with one fault report per outage: what every hand scanner needs around its loop.
+
+    Subclasses implement ``_run`` (loop until ``self._stop`` is set) and call ``_set_fault`` when the
+    device is gone and ``_clear_fault`` when it is back; ``where`` names the device in log lines.
+    """
+
+    thread_name = "scanner"
+
+    def __init__(
+        self,
+        where: str,
+        on_fault: Callable[[str], None] | None,
+        on_recover: Callable[[str], None] | None,
+    ) -> None:
+        self._where = where
+        self._on_fault = on_fault
+        self._on_recover = on_recover
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.fault = ""
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError(f"the {self.thread_name} is already running; stop() it first")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        self._stop.set()
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
+        self._thread = None
+        return True
+
+    def _run(self) -> None:  # pragma: no cover - every scanner overrides it
+        raise NotImplementedError
+
+    def _set_fault(self, message: str) -> None:
+        if self.fault:  # one report per outage, whatever the errno says next
+            return
+        self.fault = message
+        log.warning("%s (%s)", message, self._where)
+        if self._on_fault is not None:
+            try:
+                self._on_fault(message)
+            except Exception:
+                log.exception("on_fault callback raised")
+
+    def _clear_fault(self) -> None:
+        if not self.fault:
+            return
+        ended, self.fault = self.fault, ""
+        log.info("%s: cleared (%s)", ended, self._where)
+        if self._on_recover is not None:
+            try:
+                self._on_recover(ended)
+            except Exception:
+                log.exception("on_recover callback raised")

@@ -21,12 +21,11 @@ import logging
 import os
 import select
 import struct
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.scanners.common import Backoff, scanned
+from drivers.scanners.common import Backoff, ScannerWorker, scanned
 from kiosk.core.codes import mask
 from kiosk.ports import Decoded
 
@@ -170,12 +169,14 @@ class KeystrokeAssembler:
         return None
 
 
-class HidWedgeScanner:
+class HidWedgeScanner(ScannerWorker):
     """Reads a wedge scanner's input device on one thread; reopens it (with backoff) after it disappears.
 
     ``path`` is best a stable name such as ``/dev/input/by-id/usb-...-event-kbd``. Nothing starts
     until ``start``; ``stop`` ends the thread and releases the device.
     """
+
+    thread_name = "hid-scanner"
 
     def __init__(
         self,
@@ -188,56 +189,12 @@ class HidWedgeScanner:
         grab: bool = True,
         on_recover: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(str(path), on_fault, on_recover)
         self.path = Path(path)
         self.assembler = KeystrokeAssembler(max_gap_ms=max_gap_ms, min_length=min_length)
         self._on_codes = on_codes
-        self._on_fault = on_fault
-        self._on_recover = on_recover
         self._grab = grab
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.codes_reported = 0
-        self.fault = ""
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("the HID scanner is already running; stop() it first")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hid-scanner", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> bool:
-        self._stop.set()
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            return False
-        self._thread = None
-        return True
-
-    def _set_fault(self, message: str) -> None:
-        if self.fault:  # one report per outage, whatever the errno says next
-            return
-        self.fault = message
-        log.warning("%s (%s)", message, self.path)
-        if self._on_fault is not None:
-            try:
-                self._on_fault(message)
-            except Exception:
-                log.exception("on_fault callback raised")
-
-    def _clear_fault(self) -> None:
-        if not self.fault:
-            return
-        ended, self.fault = self.fault, ""
-        log.info("%s: cleared (%s)", ended, self.path)
-        if self._on_recover is not None:
-            try:
-                self._on_recover(ended)
-            except Exception:
-                log.exception("on_recover callback raised")
 
     def _open(self) -> int | None:
         try:

@@ -14,13 +14,12 @@ replugged scanner comes back without a restart.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import serial
 
-from drivers.scanners.common import Backoff, scanned
+from drivers.scanners.common import Backoff, ScannerWorker, scanned
 from kiosk.core.codes import mask
 from kiosk.ports import Decoded
 
@@ -30,8 +29,10 @@ MAX_LINE = 512
 PORT_FAULT = "serial scanner: port unavailable"
 
 
-class SerialScanner:
+class SerialScanner(ScannerWorker):
     """Reads lines from a serial scanner on one thread; nothing starts until ``start``."""
+
+    thread_name = "serial-scanner"
 
     def __init__(
         self,
@@ -45,60 +46,16 @@ class SerialScanner:
     ) -> None:
         if not port:
             raise ValueError("serial scanner port is empty; give a device such as /dev/ttyACM0")
+        super().__init__(port, on_fault, on_recover)
         self.port = port
         self.baudrate = baudrate
         self._on_codes = on_codes
-        self._on_fault = on_fault
-        self._on_recover = on_recover
         self._open_port = open_port
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._serial: Any = None
         self.codes_reported = 0
         self.lines_dropped = 0
-        self.fault = ""
         #: True while the port is open (pyserial drops what arrived before it was opened)
         self.connected = False
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("the serial scanner is already running; stop() it first")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="serial-scanner", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> bool:
-        self._stop.set()
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            return False
-        self._thread = None
-        return True
-
-    def _set_fault(self, message: str) -> None:
-        if self.fault:
-            return
-        self.fault = message
-        log.warning("%s (%s)", message, self.port)
-        if self._on_fault is not None:
-            try:
-                self._on_fault(message)
-            except Exception:
-                log.exception("on_fault callback raised")
-
-    def _clear_fault(self) -> None:
-        if not self.fault:
-            return
-        ended, self.fault = self.fault, ""
-        log.info("%s: cleared (%s)", ended, self.port)
-        if self._on_recover is not None:
-            try:
-                self._on_recover(ended)
-            except Exception:
-                log.exception("on_recover callback raised")
 
     def _run(self) -> None:
         backoff = Backoff()
