@@ -79,6 +79,33 @@ def check_store(s: Settings) -> Check:
     return Check("store", "OK", detail)
 
 
+#: audit actions staff must hear about: payments settled after a restart, alerts, device faults
+_STAFF_ACTIONS = ("recovered_", "alert", "device_fault", "printer_alert")
+
+
+def check_recent_events(s: Settings, hours: int = 24) -> Check:
+    """What the kiosk told staff in the last day, so nothing settled at a restart goes unseen."""
+    from datetime import timedelta
+
+    from kiosk.store.db import open_store
+    from kiosk.store.models import AuditLog, utcnow
+
+    db = open_store(s.store_path)
+    try:
+        since = utcnow() - timedelta(hours=hours)
+        rows = [
+            r
+            for r in AuditLog.select().where(AuditLog.at >= since).order_by(AuditLog.at.desc())
+            if r.action.startswith(_STAFF_ACTIONS)
+        ]
+    finally:
+        db.close()
+    if not rows:
+        return Check("staff alerts", "OK", f"none in the last {hours} h")
+    latest = "; ".join(f"{r.at:%m-%d %H:%M}Z {r.action} {r.detail}"[:120] for r in rows[:3])
+    return Check("staff alerts", "WARN", f"{len(rows)} in the last {hours} h, latest: {latest}")
+
+
 def check_printer(s: Settings) -> Check:
     from drivers.printer.escpos_printer import open_printer
 
@@ -174,6 +201,7 @@ def check_hq(s: Settings) -> Check:
 CHECKS: tuple[tuple[str, Callable[[Settings], Check]], ...] = (
     ("receipt template", check_template),
     ("store", check_store),
+    ("staff alerts", check_recent_events),
     ("printer", check_printer),
     ("camera", check_camera),
     ("payment gateway", check_gateway),

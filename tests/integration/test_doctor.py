@@ -59,6 +59,7 @@ def test_all_checks_pass(site: tuple[Path, PrinterEmulator]) -> None:
         "settings": "OK",
         "receipt template": "OK",
         "store": "OK",
+        "staff alerts": "OK",
         "printer": "OK",
         "camera": "OK",
         "payment gateway": "OK",
@@ -79,6 +80,21 @@ def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulato
     assert "check(s) failed" in result.stdout
     key = cfg.read_text().split('api_key = "')[1].split('"')[0]
     assert key not in result.stdout
+
+
+def test_payments_settled_at_restart_are_shown(site: tuple[Path, PrinterEmulator]) -> None:
+    from kiosk.settings import load_settings
+    from kiosk.store.db import open_store
+    from kiosk.store.sales import SaleStore
+
+    cfg, _ = site
+    settings = load_settings(cfg)
+    store = SaleStore(open_store(settings.store_path), "kiosk-doc")
+    store.audit("kiosk", "recovered_paid", "K20261124000000ABCDEF")
+    store.db.close()
+    report = json.loads(_doctor(cfg, "--json").stdout)
+    alerts = next(c for c in report["checks"] if c["name"] == "staff alerts")
+    assert alerts["status"] == "WARN" and "recovered_paid K20261124000000ABCDEF" in alerts["detail"]
 
 
 def test_real_channels_credentials_and_reachability(
