@@ -1,4 +1,4 @@
-"""The HQ HTTP API that kiosks sync with: catalog down, sales up.
+"""The HQ HTTP API that kiosks sync with: catalog down, sales and refunds up.
 
 Endpoints are plain ``def``: FastAPI runs them on its thread pool, where Peewee's blocking calls
 belong, and each opens its own connection (``hq.db.connected``) because the dependency that checks
@@ -27,6 +27,13 @@ from hq.catalog import list_products
 from hq.db import connected, open_database
 from hq.devices import DeviceInfo, authenticate
 from hq.i18n import Text
+from hq.refunds import (
+    MAX_REFUNDS_PER_REQUEST,
+    RefundConflictError,
+    RefundIn,
+    RefundsRefused,
+    ingest_refunds,
+)
 from hq.sales import MAX_SALES_PER_REQUEST, SaleConflictError, SaleIn, ingest_sales
 from kiosk.core.codes import mask
 
@@ -72,6 +79,13 @@ class CatalogOut(BaseModel):
 
 
 class IngestOut(BaseModel):
+    stored: list[str]
+    duplicates: list[str]
+
+
+class RefundIngestOut(BaseModel):
+    """The out_refund_no of each refund HQ now holds: newly stored, or already known."""
+
     stored: list[str]
     duplicates: list[str]
 
@@ -166,14 +180,29 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        is_sales = request.url.path == "/api/v1/sales"
-        text = i18n.INVALID_SALES if is_sales else i18n.INVALID_REQUEST
+        path = request.url.path
+        if path == "/api/v1/sales":
+            text = i18n.INVALID_SALES
+        elif path == "/api/v1/refunds":
+            text = i18n.INVALID_REFUNDS
+        else:
+            text = i18n.INVALID_REQUEST
         return _error_response(422, text, _validation_detail(exc))
 
     async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SaleConflictError)
         log.warning("refused a sales upload: conflicting order ids %s", ", ".join(exc.order_ids))
         return _error_response(409, i18n.CONFLICT, {"conflicts": exc.order_ids})
+
+    async def on_refund_conflict(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RefundConflictError)
+        log.warning("refused a refunds upload: conflicting refund numbers %s", ", ".join(exc.refund_nos))
+        return _error_response(409, i18n.REFUND_CONFLICT, {"conflicts": exc.refund_nos})
+
+    async def on_refunds_refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RefundsRefused)
+        log.warning("refused a refunds upload: %s", str(exc)[:500])
+        return _error_response(422, i18n.REFUNDS_REFUSED, exc.detail())
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -196,6 +225,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(SaleConflictError, on_conflict)
+    app.add_exception_handler(RefundConflictError, on_refund_conflict)
+    app.add_exception_handler(RefundsRefused, on_refunds_refused)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(peewee.OperationalError, on_database)
     app.add_exception_handler(Exception, on_crash)
@@ -228,7 +259,7 @@ def create_app(db_url: str) -> FastAPI:
     app = FastAPI(
         title="Kiosk HQ",
         version="1",
-        description="Sync API for self-checkout kiosks: catalog down, sales up. See docs/hq.md.",
+        description="Sync API for self-checkout kiosks: catalog down, sales and refunds up. See docs/hq.md.",
     )
     _install_error_handlers(app)
 
@@ -279,6 +310,29 @@ def create_app(db_url: str) -> FastAPI:
             len(result.duplicates),
         )
         return IngestOut(stored=result.stored, duplicates=result.duplicates)
+
+    @app.post("/api/v1/refunds", response_model=RefundIngestOut)
+    def post_refunds(
+        device: Authenticated,
+        refunds: Annotated[list[RefundIn], Body(max_length=MAX_REFUNDS_PER_REQUEST)],
+    ) -> RefundIngestOut:
+        wrong = [
+            {"index": i, "out_refund_no": r.out_refund_no, "kiosk_id": r.kiosk_id}
+            for i, r in enumerate(refunds)
+            if r.kiosk_id != device.kiosk_id
+        ]
+        if wrong:
+            raise ApiError(403, i18n.WRONG_KIOSK_REFUNDS.format(kiosk_id=device.kiosk_id), wrong)
+        with connected():
+            result = ingest_refunds(refunds)
+        log.info(
+            "kiosk %s uploaded %d refunds: %d new, %d already known",
+            device.kiosk_id,
+            len(refunds),
+            len(result.stored),
+            len(result.duplicates),
+        )
+        return RefundIngestOut(stored=result.stored, duplicates=result.duplicates)
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app

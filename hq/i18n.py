@@ -74,6 +74,31 @@ INVALID_SALES = Text(
     "each entry in detail names the record (index, order_id), the field and what is wrong",
     "请求体不是有效的销售记录列表（见 docs/sale-payload.md）；detail 中每一项指出记录（index、order_id）、字段及错误",
 )
+WRONG_KIOSK_REFUNDS = Text(
+    "these refunds name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "
+    "set the kiosk's [kiosk] id to {kiosk_id} or use that kiosk's own key",
+    "这些退款记录的 kiosk_id 与本 API 密钥所属的收银机 {kiosk_id} 不符；"
+    "请把收银机配置 [kiosk] id 设为 {kiosk_id}，或使用该收银机自己的密钥",
+)
+REFUND_CONFLICT = Text(
+    "these out_refund_no are already stored at HQ with different content, or appear twice in this request "
+    "with different content; HQ never overwrites a refund, so nothing from this request was stored: "
+    "remove them from the upload and report them to HQ",
+    "这些 out_refund_no 已以不同内容存于 HQ，或在本次请求中以不同内容出现两次；HQ 不会覆盖退款记录，"
+    "本次请求未保存任何记录：请将其移出上传并报告 HQ",
+)
+REFUNDS_REFUSED = Text(
+    "HQ cannot take these refunds as they stand (detail names each by index and out_refund_no, and why); "
+    "nothing from this request was stored. A refund of a sale HQ does not hold yet is taken once the sale "
+    "has been uploaded: send it again later",
+    "HQ 无法接受这些退款记录（detail 按 index 和 out_refund_no 列出每一条及原因）；本次请求未保存任何记录。"
+    "若 HQ 尚无对应销售记录，请先上传销售记录，稍后再发送退款",
+)
+INVALID_REFUNDS = Text(
+    "the body is not a valid list of refund records (see docs/hq.md); "
+    "each entry in detail names the record (index), the field and what is wrong",
+    "请求体不是有效的退款记录列表（见 docs/hq.md）；detail 中每一项指出记录（index）、字段及错误",
+)
 INVALID_REQUEST = Text(
     "the request is not valid; detail names the part that is wrong",
     "请求无效；detail 指出错误的部分",

@@ -107,5 +107,25 @@ class SaleLine(BaseModel):
         indexes = ((("sale", "line_no"), True),)
 
 
+class Refund(BaseModel):
+    """A refund a kiosk made of a sale HQ holds, keyed by the kiosk's ``out_refund_no``.
+
+    A sale's refunded amount is the sum of its refunds (``sale.refunds``); ``content_sha256`` tells a
+    re-upload from a conflicting record, as for sales. Added by migration 2.
+    """
+
+    out_refund_no = CharField(max_length=64, primary_key=True)
+    sale = ForeignKeyField(Sale, backref="refunds", column_name="order_id", on_delete="CASCADE")
+    kiosk_id = CharField(max_length=64, index=True)
+    out_trade_no = CharField(max_length=64)
+    amount_fen = BigIntegerField()
+    refunded_at = DateTimeField(index=True)
+    content_sha256 = CharField(max_length=64)
+    received_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "refund"
+
+
 #: in dependency order: a table comes after the tables it refers to
-ALL_MODELS: tuple[type[BaseModel], ...] = (SchemaVersion, Device, Product, Sale, SaleLine)
+ALL_MODELS: tuple[type[BaseModel], ...] = (SchemaVersion, Device, Product, Sale, SaleLine, Refund)

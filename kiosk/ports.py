@@ -161,6 +161,10 @@ class HqClient(Protocol):
     def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
         """Upload sales (the outbox payloads); return the order ids HQ has stored (new or already known)."""
 
+    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
+        """Upload refunds (the outbox payloads); return the ``out_refund_no`` HQ holds (new or known).
+        A refund HQ refuses (its sale not there yet) is left out, to be sent again later."""
+
     def fetch_catalog(self) -> list[CatalogItem]: ...
 
 
@@ -170,7 +174,7 @@ class HqClient(Protocol):
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int
-    kind: str  # "sale" for now
+    kind: str  # "sale" or "refund"
     payload: dict[str, Any]
     attempts: int
 

@@ -33,6 +33,8 @@ class PayState(enum.StrEnum):
     FAILED = "failed"
     CANCELLING = "cancelling"
     CANCELLED = "cancelled"
+    #: a refund of a paid payment was asked for and is not confirmed yet (see ``decide_refund``)
+    REFUNDING = "refunding"
     REFUNDED = "refunded"
 
 
@@ -45,6 +47,7 @@ class Op(enum.StrEnum):
     PAY = "pay"
     QUERY = "query"
     CANCEL = "cancel"
+    REFUND = "refund"
 
 
 class Answer(enum.StrEnum):
@@ -55,6 +58,7 @@ class Answer(enum.StrEnum):
     USER_PAYING = "user_paying"
     UNKNOWN = "unknown"  # the gateway answered but did not decide (system error, order not found yet)
     CANCELLED = "cancelled"  # the trade is closed or reversed
+    REFUNDED = "refunded"  # refund only: the gateway confirmed this out_refund_no
     NO_REPLY = "no_reply"  # timeout, refused connection, bad signature: we know nothing
 
 
@@ -225,3 +229,80 @@ def apply(a: Attempt, rules: ChannelRules, now: float, op: Op, reply: Reply) -> 
     # UNKNOWN or NO_REPLY: a user already entering a password stays so; anything else is unknown.
     state = a.state if a.state is PayState.USER_PAYING else PayState.UNKNOWN
     return replace(a, state=state, next_at=nxt, reason=reason)
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+# A refund gives back a paid payment: PAID -> REFUNDING -> REFUNDED, or back to PAID when the gateway
+# refuses it for good. Both channels key a refund by its out_refund_no (WeChat Pay ``out_refund_no``,
+# Alipay ``out_request_no``) and answer a repeat with the first refund's result, so repeating the
+# same refund call is at once the query and the retry: it cannot give the money back twice. After a
+# lost or undecided answer the machine repeats it, bounded by wall-clock time and by a count; a
+# refund still unconfirmed then stays REFUNDING for staff to run again (same number, same safety).
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRules:
+    #: wait this long between repeats of a refund whose answer was lost
+    retry_interval_s: float = 3.0
+    #: stop repeating this long after the first refund call
+    give_up_after_s: float = 30.0
+    #: at most this many refund calls in one run, the first included
+    max_tries: int = 6
+
+    def __post_init__(self) -> None:
+        for name in ("retry_interval_s", "give_up_after_s"):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if self.max_tries < 1:
+            raise ValueError(f"max_tries must be at least 1, got {self.max_tries!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    state: PayState = PayState.PAID
+    #: clock time of this run's first refund call
+    started_at: float = 0.0
+    next_at: float = 0.0
+    tries: int = 0
+    refund_id: str = ""
+    reason: str = ""
+    #: the gateway refused the refund for good: the payment stays paid
+    refused: bool = False
+    #: out of time or tries with no answer: the refund stays REFUNDING, to be run again
+    exhausted: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.state is PayState.REFUNDED or self.refused or self.exhausted
+
+
+def resuming_refund() -> Refund:
+    """A refund an earlier run (a lost answer, a crash) left REFUNDING: repeat it with the same number."""
+    return Refund(state=PayState.REFUNDING)
+
+
+def decide_refund(r: Refund, rules: RefundRules, now: float) -> tuple[Refund, Action]:
+    """The next refund step. A changed ``state`` in the returned refund must be recorded before acting."""
+    if r.finished:
+        return r, Stop()
+    if r.state is PayState.PAID:
+        return replace(r, state=PayState.REFUNDING, started_at=now, next_at=now, tries=1), Call(Op.REFUND)
+    if r.state is not PayState.REFUNDING:
+        raise ValueError(f"only a paid or refunding payment can be refunded, not one that is {r.state}")
+    if r.tries == 0:  # resumed: this run's first call, now
+        return replace(r, started_at=now, next_at=now, tries=1), Call(Op.REFUND)
+    if r.tries >= rules.max_tries or now - r.started_at >= rules.give_up_after_s:
+        return replace(r, exhausted=True, reason=r.reason or "refund not confirmed"), Stop()
+    if now < r.next_at:
+        return r, Wait(min(r.next_at, r.started_at + rules.give_up_after_s))
+    return replace(r, tries=r.tries + 1), Call(Op.REFUND)
+
+
+def apply_refund(r: Refund, rules: RefundRules, now: float, reply: Reply) -> Refund:
+    """Fold one refund answer in: confirmed, refused for good, or unknown (repeat later)."""
+    if reply.answer is Answer.REFUNDED:
+        return replace(r, state=PayState.REFUNDED, refund_id=reply.transaction_id, reason="")
+    if reply.answer is Answer.FAILED:
+        return replace(r, state=PayState.PAID, refused=True, reason=reply.reason or "refused by the gateway")
+    return replace(r, next_at=now + rules.retry_interval_s, reason=reply.reason or r.reason)

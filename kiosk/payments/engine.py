@@ -18,16 +18,28 @@ from kiosk.core.payment import (
     ChannelRules,
     Op,
     PayState,
+    Refund,
+    RefundRules,
     Reply,
     Stop,
     Wait,
     alipay_rules,
     apply,
+    apply_refund,
     decide,
+    decide_refund,
     recovering,
+    resuming_refund,
     wechat_rules,
 )
-from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway
+from kiosk.ports import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    GatewayError,
+    PaymentGateway,
+    RefundRequest,
+)
 
 log = logging.getLogger("kiosk.payments.engine")
 
@@ -170,3 +182,61 @@ def resolve(
         sleep,
         on_state=on_state,
     )
+
+
+#: what a refund call's answer means to the refund machine; anything undecided is asked again
+_REFUND_ANSWER = {ChargeStatus.REFUNDED: Answer.REFUNDED, ChargeStatus.FAILED: Answer.FAILED}
+
+#: told about every refund call and its answer: (try number, answer), for the audit log
+OnRefundCall = Callable[[int, Reply], None]
+
+
+def _refund_reply(gateway: PaymentGateway, request: RefundRequest) -> Reply:
+    try:
+        result = gateway.refund(request)
+    except GatewayError as exc:
+        log.warning("refund %s: %s", request.out_refund_no, exc)
+        return Reply(Answer.NO_REPLY, reason=f"refund: {exc}")
+    if result.out_trade_no and result.out_trade_no != request.out_trade_no:
+        log.error("refund %s answered about %s", request.out_refund_no, result.out_trade_no)
+        return Reply(Answer.NO_REPLY, reason="refund answered about another order")
+    answer = _REFUND_ANSWER.get(result.status, Answer.UNKNOWN)
+    return Reply(answer, result.transaction_id, result.reason)
+
+
+def refund(
+    gateway: PaymentGateway,
+    request: RefundRequest,
+    rules: RefundRules,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    resume: bool = False,
+    on_call: OnRefundCall | None = None,
+) -> Refund:
+    """Run the refund machine to a stop: REFUNDED, refused (PAID) or exhausted (still REFUNDING).
+
+    Every call sends the same ``request`` (the same ``out_refund_no``), so a repeat after a lost
+    answer is the same refund at the gateway. ``resume`` for a refund already recorded REFUNDING.
+    Never raises GatewayError.
+    """
+    r = resuming_refund() if resume else Refund()
+    floor = clock()
+    for _ in range(MAX_STEPS):
+        now = max(clock(), floor)
+        r, action = decide_refund(r, rules, now)
+        if isinstance(action, Stop):
+            break
+        if isinstance(action, Wait):
+            sleep(max(0.0, action.until - now))
+            floor = max(floor, action.until)
+            continue
+        reply = _refund_reply(gateway, request)
+        r = apply_refund(r, rules, max(clock(), floor), reply)
+        log.info(
+            "refund %s try %d -> %s (%s)", request.out_refund_no, r.tries, r.state.value, reply.answer.value
+        )
+        if on_call is not None:
+            on_call(r.tries, reply)
+    else:
+        r = Refund(state=PayState.REFUNDING, exhausted=True, reason="too many steps")
+    return r

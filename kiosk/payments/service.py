@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.core.payment import ChannelRules, PayState
+from kiosk.core.payment import ChannelRules, PayState, RefundRules, Reply
 from kiosk.payments import engine
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
 from kiosk.payments.member import MEMBER_CHANNEL, UnconfiguredMemberGateway
@@ -177,27 +177,55 @@ class RefundOutcome:
 
 
 def refund_order(
-    store: SaleStore, gateway: PaymentGateway, order_id: str, actor: str, reason: str = "refund"
+    store: SaleStore,
+    gateway: PaymentGateway,
+    order_id: str,
+    actor: str,
+    reason: str = "refund",
+    rules: RefundRules | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
 ) -> RefundOutcome:
-    """Refund a paid order in full. The refund number is committed first, so repeating is always safe."""
+    """Refund a paid order in full through the refund state machine, every step audited under ``actor``.
+
+    "refunding" and the refund number are committed before the first call; a lost answer is resolved
+    by repeating the same refund (same ``out_refund_no``, which both channels treat as one refund)
+    within ``rules``. Still unconfirmed after that, the payment stays "refunding" and running this
+    again repeats the same refund: it can never give the money back twice. "Refunded" commits the
+    payment, the order and the outbox row that tells HQ, together.
+    """
     payment = store.refundable_payment(order_id)
     if payment is None:
         raise SaleError(f"order {order_id} has no paid payment to refund")
     out_trade_no = str(payment.out_trade_no)
+    resume = str(payment.status) == PayState.REFUNDING.value
     out_refund_no = store.begin_refund(out_trade_no, actor)
+    if resume:
+        store.audit(actor, "refund_resumed", f"{out_trade_no} as {out_refund_no}")
     request = RefundRequest(
         out_trade_no, out_refund_no, int(payment.amount_fen), int(payment.amount_fen), reason
     )
-    try:
-        result = gateway.refund(request)
-    except GatewayError as exc:
-        store.audit(actor, "refund_unknown", f"{out_trade_no}: {exc}"[:500])
-        return RefundOutcome("unknown", out_trade_no, out_refund_no, reason=f"{exc}; run the refund again")
-    if result.status is ChargeStatus.REFUNDED:
-        store.record_refund(out_trade_no, result.transaction_id, actor)
-        return RefundOutcome("refunded", out_trade_no, out_refund_no, result.transaction_id)
-    store.abandon_refund(out_trade_no, result.reason, actor)
-    return RefundOutcome("failed", out_trade_no, out_refund_no, reason=result.reason)
+
+    def on_call(tries: int, reply: Reply) -> None:
+        said = f"{out_refund_no} try {tries}: {reply.answer.value}"
+        store.audit(actor, "refund_call", f"{said} {reply.reason}".strip()[:500])
+
+    result = engine.refund(gateway, request, rules or RefundRules(), clock, sleep, resume, on_call)
+    if result.state is PayState.REFUNDED:
+        store.record_refund(out_trade_no, result.refund_id, actor)
+        return RefundOutcome("refunded", out_trade_no, out_refund_no, result.refund_id)
+    if result.refused:
+        store.abandon_refund(out_trade_no, result.reason, actor)
+        return RefundOutcome("failed", out_trade_no, out_refund_no, reason=result.reason)
+    store.audit(
+        actor, "refund_unknown", f"{out_refund_no} after {result.tries} call(s): {result.reason}"[:500]
+    )
+    return RefundOutcome(
+        "unknown",
+        out_trade_no,
+        out_refund_no,
+        reason=f"{result.reason}; the refund is still open: run it again (same refund number, never twice)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

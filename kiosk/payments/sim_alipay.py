@@ -275,6 +275,7 @@ class AlipayProtocol:
             "trade_no": view.refund_id,
             "fund_change": "Y",
             "refund_fee": alipay.fen_to_yuan(fen),
+            "_deliver": view.deliver,
         }
 
 

@@ -27,7 +27,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from kiosk.core.codes import mask
@@ -53,6 +53,8 @@ OUTCOMES = (
     "drop_after_charge",
     "slow",
 )
+#: outcomes an admin call may script for the next refund call: "drop" makes the refund, then loses the answer
+REFUND_OUTCOMES = ("success", "drop")
 _SUFFIX_OUTCOME = {
     SUFFIX_USER_PAYING: "password_then_success",
     SUFFIX_INSUFFICIENT_FUNDS: "insufficient_funds",
@@ -119,6 +121,8 @@ class RefundView:
     refunded: bool
     refund_id: str = ""
     reason: str = ""
+    #: how the protocol must deliver this answer (normal, or dropped after the refund was made)
+    deliver: str = DELIVER_NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,7 @@ class SimulatedBank:
         self._ledger: list[LedgerEntry] = []
         self._txn_seq = 0
         self._scripted: list[str] = []
+        self._scripted_refunds: list[str] = []
         #: how late a "slow" answer comes
         self.slow_s = 1.0
 
@@ -209,6 +214,13 @@ class SimulatedBank:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
         with self._lock:
             self._scripted.append(outcome)
+
+    def script_next_refund(self, outcome: str) -> None:
+        """Play ``outcome`` (one of :data:`REFUND_OUTCOMES`) for the next refund call, new or repeated."""
+        if outcome not in REFUND_OUTCOMES:
+            raise ValueError(f"refund outcome must be one of {', '.join(REFUND_OUTCOMES)}, got {outcome!r}")
+        with self._lock:
+            self._scripted_refunds.append(outcome)
 
     # --- the three operations every protocol offers ---------------------------------------------
 
@@ -299,26 +311,37 @@ class SimulatedBank:
             return trade.view()
 
     def refund(self, out_trade_no: str, out_refund_no: str, amount_fen: Fen) -> RefundView:
-        """Give back part or all of a paid charge, once per ``out_refund_no`` (a repeat returns the first answer)."""
+        """Give back part or all of a paid charge, once per ``out_refund_no`` (a repeat returns the first answer).
+
+        A scripted "drop" does the refund all the same and asks the protocol to lose the answer.
+        """
         with self._lock:
-            self._settle_due(self._clock())
-            trade = self._trades.get(out_trade_no)
-            if trade is None:
-                return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_EXIST)
-            refunds = trade.refunds if trade.refunds is not None else {}
-            trade.refunds = refunds
-            if out_refund_no in refunds:
-                return refunds[out_refund_no]
-            if trade.status is not ChargeStatus.PAID:
-                return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_PAID)
-            if amount_fen <= 0 or trade.refunded_fen + amount_fen > trade.amount_fen:
-                return RefundView(out_trade_no, out_refund_no, False, "", REASON_REFUND_TOO_MUCH)
-            trade.refunded_fen += amount_fen
-            self._txn_seq += 1
-            view = RefundView(out_trade_no, out_refund_no, True, f"SIMR{self._txn_seq:010d}")
-            refunds[out_refund_no] = view
-            self._record("refund", trade, amount_fen)
+            outcome = self._scripted_refunds.pop(0) if self._scripted_refunds else "success"
+            view = self._refund(out_trade_no, out_refund_no, amount_fen)
+            if outcome == "drop":
+                return replace(view, deliver=DELIVER_DROP)
             return view
+
+    def _refund(self, out_trade_no: str, out_refund_no: str, amount_fen: Fen) -> RefundView:
+        """The refund itself; the caller holds the lock."""
+        self._settle_due(self._clock())
+        trade = self._trades.get(out_trade_no)
+        if trade is None:
+            return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_EXIST)
+        refunds = trade.refunds if trade.refunds is not None else {}
+        trade.refunds = refunds
+        if out_refund_no in refunds:
+            return refunds[out_refund_no]
+        if trade.status is not ChargeStatus.PAID:
+            return RefundView(out_trade_no, out_refund_no, False, "", REASON_NOT_PAID)
+        if amount_fen <= 0 or trade.refunded_fen + amount_fen > trade.amount_fen:
+            return RefundView(out_trade_no, out_refund_no, False, "", REASON_REFUND_TOO_MUCH)
+        trade.refunded_fen += amount_fen
+        self._txn_seq += 1
+        view = RefundView(out_trade_no, out_refund_no, True, f"SIMR{self._txn_seq:010d}")
+        refunds[out_refund_no] = view
+        self._record("refund", trade, amount_fen)
+        return view
 
     # --- for tests and the installer ------------------------------------------------------------
 

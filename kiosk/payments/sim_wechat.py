@@ -205,6 +205,7 @@ class WechatProtocol:
             "refund_id": view.refund_id,
             "refund_fee": amounts[1],
             "total_fee": amounts[0],
+            "_deliver": view.deliver,
         }
 
 

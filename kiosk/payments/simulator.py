@@ -9,7 +9,8 @@ Besides the protocol endpoints it answers two of its own:
 
 ``GET /healthz``    ``{"ok": true}``
 ``GET /v1/ledger``  ``{"entries": [...], "charged_fen": n, "reversed_fen": n, "refunded_fen": n, "net_fen": n}``
-``POST /v1/admin/next``  ``{"outcome": "insufficient_funds"}``: play that outcome for the next new pay
+``POST /v1/admin/next``  ``{"outcome": "insufficient_funds"}``: play that outcome for the next new pay;
+``{"refund": "drop"}``: make the next refund, then lose its answer
 
 It binds only loopback addresses unless told ``allow_remote=True``: a simulator that says "paid" to
 anything on the shop's network is an invitation to walk out with the goods.
@@ -30,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from kiosk.payments.sim_alipay import AlipayProtocol, SimAlipayConfig
-from kiosk.payments.sim_bank import OUTCOMES, SimulatedBank
+from kiosk.payments.sim_bank import OUTCOMES, REFUND_OUTCOMES, SimulatedBank
 from kiosk.payments.sim_json import JsonProtocol
 from kiosk.payments.sim_protocol import SimProtocol, SimReply, SimRequest, json_error, json_reply
 from kiosk.payments.sim_wechat import SimWechatConfig, WechatProtocol
@@ -254,11 +255,20 @@ class GatewaySimulator:
         self._stopping.wait(seconds)
 
     def admin_next(self, method: str, body: bytes) -> SimReply:
-        """``POST /v1/admin/next {"outcome": ...}``: script the next new pay's outcome."""
+        """``POST /v1/admin/next {"outcome": ...}``: script the next new pay's outcome;
+        ``{"refund": "drop"}`` the next refund call's (made, then its answer lost)."""
         if method != "POST":
             return json_error(405, f"/v1/admin/next takes POST, not {method}")
         try:
             data = json.loads(body.decode("utf-8"))
+            if isinstance(data, dict) and "refund" in data and "outcome" not in data:
+                try:
+                    self.bank.script_next_refund(str(data["refund"]))
+                except ValueError:
+                    return json_error(
+                        400, f'send {{"refund": ...}} with one of {", ".join(REFUND_OUTCOMES)}', "refund"
+                    )
+                return json_reply(200, {"next_refund": data["refund"]})
             outcome = data["outcome"] if isinstance(data, dict) else None
             self.bank.script_next(str(outcome))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):

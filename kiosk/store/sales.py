@@ -51,6 +51,11 @@ def code_digest(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
+def refund_number(out_trade_no: str) -> str:
+    """The one ``out_refund_no`` of a payment's full refund: derived, so every repeat is the same refund."""
+    return "R" + out_trade_no[1:]
+
+
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
@@ -266,7 +271,7 @@ class SaleStore:
         The number is derived from the payment, so a refund repeated after a lost answer or a crash is
         the same refund at the gateway, never a second one (full refunds only).
         """
-        out_refund_no = "R" + out_trade_no[1:]
+        out_refund_no = refund_number(out_trade_no)
         with self.db.atomic():
             changed = (
                 Payment.update(status="refunding", updated_at=utcnow())
@@ -279,17 +284,35 @@ class SaleStore:
         return out_refund_no
 
     def record_refund(self, out_trade_no: str, refund_id: str, actor: str) -> None:
-        """Payment and order refunded, audited, in one transaction. Idempotent."""
+        """Payment and order refunded, audited, and the refund queued for HQ, in one transaction.
+
+        Idempotent: a payment already refunded is left alone, so HQ is told of a refund once.
+        """
+        now = utcnow()
         with self.db.atomic():
             payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             if payment is None:
                 raise SaleError(f"no payment {out_trade_no}")
             if payment.status == "refunded":
                 return
-            payment.status, payment.updated_at = "refunded", utcnow()
+            payment.status, payment.updated_at = "refunded", now
             payment.reason = f"refund {refund_id}"[:255]
             payment.save()
-            Order.update(status="refunded").where(Order.id == payment.order_id).execute()
+            order = payment.order
+            Order.update(status="refunded").where(Order.id == order.id).execute()
+            OutboxEntry.create(
+                kind="refund",
+                payload=json.dumps(
+                    {
+                        "order_id": order.id,
+                        "kiosk_id": order.kiosk_id,
+                        "out_trade_no": out_trade_no,
+                        "out_refund_no": refund_number(out_trade_no),
+                        "amount_fen": int(payment.amount_fen),
+                        "refunded_at": _iso(now),
+                    }
+                ),
+            )
             self.audit(actor, "refunded", f"{out_trade_no} refund {refund_id}")
 
     def abandon_refund(self, out_trade_no: str, reason: str, actor: str) -> None:

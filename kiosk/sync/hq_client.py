@@ -3,7 +3,9 @@
 Every failure comes out as ``HqError`` (network, timeout, refused key, 5xx, a reply we cannot use),
 and no message ever holds the API key. HQ refuses a whole upload when one record in it is bad
 (422) or conflicts with what HQ holds (409); the client then sends the rest again without those
-records, so one poisoned sale cannot hold every later sale back. The refused ones are simply not in
+records, so one poisoned sale cannot hold every later sale back. Refunds (``push_refunds``, to
+``POST /api/v1/refunds``) are handled the same way, keyed by ``out_refund_no``; HQ refuses (422) a
+refund of a sale it does not hold yet, and that refund simply waits in the outbox for a later try. The refused ones are simply not in
 the returned list: they stay in the outbox and are retried with backoff, and the log says why.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -28,6 +31,9 @@ MAX_SALES_PER_REQUEST = 1000
 #: how many times one batch is re-sent without the records HQ refused
 MAX_ISOLATION_ROUNDS = 3
 SALES_PATH = "/api/v1/sales"
+#: HQ's limit for one POST /api/v1/refunds
+MAX_REFUNDS_PER_REQUEST = 1000
+REFUNDS_PATH = "/api/v1/refunds"
 CATALOG_PATH = "/api/v1/catalog"
 
 
@@ -62,6 +68,29 @@ def canonical_order_id(value: Any) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def _refund_key(record: dict[str, Any]) -> str | None:
+    value = record.get("out_refund_no")
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """One kind of record HQ takes in batches: where it goes and what names a record."""
+
+    path: str
+    noun: str
+    plural: str
+    field: str
+    key_name: str
+    key: Callable[[dict[str, Any]], str | None]
+
+
+_SALES = _Upload(
+    SALES_PATH, "sale", "sales", "order_id", "order id", lambda r: canonical_order_id(r.get("order_id"))
+)
+_REFUNDS = _Upload(REFUNDS_PATH, "refund", "refunds", "out_refund_no", "refund number", _refund_key)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -120,6 +149,28 @@ class HttpHqClient:
             confirmed += self._push_batch(sendable[start : start + MAX_SALES_PER_REQUEST])
         return confirmed
 
+    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
+        """Upload the refunds; return the ``out_refund_no`` HQ now holds (newly stored or already known).
+
+        HQ refuses (422) a refund of a sale it does not hold yet; that refund is left out of the
+        answer, stays in the outbox and goes again with backoff, after its sale.
+        """
+        sendable = []
+        for refund in refunds:
+            if refund.get("kiosk_id") != self.kiosk_id:
+                log.warning(
+                    "not uploading refund %s: it names kiosk %r but this kiosk is %r",
+                    refund.get("out_refund_no"),
+                    refund.get("kiosk_id"),
+                    self.kiosk_id,
+                )
+                continue
+            sendable.append(refund)
+        confirmed: list[str] = []
+        for start in range(0, len(sendable), MAX_REFUNDS_PER_REQUEST):
+            confirmed += self._push_batch(sendable[start : start + MAX_REFUNDS_PER_REQUEST], _REFUNDS)
+        return confirmed
+
     def fetch_catalog(self) -> list[CatalogItem]:
         response = self._request("GET", CATALOG_PATH)
         if response.status_code != 200:
@@ -155,44 +206,49 @@ class HttpHqClient:
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _push_batch(self, batch: list[dict[str, Any]]) -> list[str]:
+    def _push_batch(self, batch: list[dict[str, Any]], kind: _Upload = _SALES) -> list[str]:
         remaining = batch
         for _ in range(MAX_ISOLATION_ROUNDS):
             if not remaining:
                 return []
-            response = self._request("POST", SALES_PATH, json=remaining)
+            response = self._request("POST", kind.path, json=remaining)
             if response.status_code == 200:
                 try:
                     reply = _IngestReply.model_validate(self._json(response))
                 except ValidationError as exc:
                     raise HqError(
-                        f"HQ answered the sales upload with something we cannot use ({_describe(exc)})"
+                        f"HQ answered the {kind.plural} upload with something we cannot use ({_describe(exc)})"
                     ) from None
                 return reply.stored + reply.duplicates
             if response.status_code not in (409, 422):
-                raise self._http_error(response, "upload sales")
-            refused = self._refused(response, remaining)
+                raise self._http_error(response, f"upload {kind.plural}")
+            refused = self._refused(response, remaining, kind)
             if not refused:
-                raise self._http_error(response, "upload sales")
-            remaining = [sale for i, sale in enumerate(remaining) if i not in refused]
+                raise self._http_error(response, f"upload {kind.plural}")
+            remaining = [record for i, record in enumerate(remaining) if i not in refused]
         raise HqError(
-            f"HQ kept refusing sales in a batch of {len(batch)} after {MAX_ISOLATION_ROUNDS} rounds; "
+            f"HQ kept refusing {kind.plural} in a batch of {len(batch)} after {MAX_ISOLATION_ROUNDS} rounds; "
             "see the log for the records it named"
         )
 
-    def _refused(self, response: requests.Response, sent: list[dict[str, Any]]) -> set[int]:
+    def _refused(
+        self, response: requests.Response, sent: list[dict[str, Any]], kind: _Upload = _SALES
+    ) -> set[int]:
         """Positions in ``sent`` of the records HQ named in a 409 or 422 answer; each is logged."""
         body = self._json_or_none(response)
         detail = body.get("detail") if isinstance(body, dict) else None
         refused: set[int] = set()
         if response.status_code == 409 and isinstance(detail, dict):
             conflicts = {c for c in detail.get("conflicts", []) if isinstance(c, str)}
-            for i, sale in enumerate(sent):
-                if canonical_order_id(sale.get("order_id")) in conflicts:
+            for i, record in enumerate(sent):
+                if kind.key(record) in conflicts:
                     refused.add(i)
                     log.error(
-                        "HQ refused sale %s: HQ holds a different sale with this order id; kept for staff",
-                        sale.get("order_id"),
+                        "HQ refused %s %s: HQ holds a different %s with this %s; kept for staff",
+                        kind.noun,
+                        record.get(kind.field),
+                        kind.noun,
+                        kind.key_name,
                     )
         elif response.status_code == 422 and isinstance(detail, list):
             for entry in detail:
@@ -201,7 +257,7 @@ class HttpHqClient:
                     refused.add(index)
                     problems = entry.get("problems") if isinstance(entry, dict) else None
                     log.error(
-                        "HQ refused sale %s as invalid: %s", sent[index].get("order_id"), str(problems)[:500]
+                        "HQ refused %s %s: %s", kind.noun, sent[index].get(kind.field), str(problems)[:500]
                     )
         return refused
 

@@ -1,7 +1,9 @@
 """Moving the outbox to HQ: ``OutboxPusher`` does one pass, ``SyncWorker`` repeats it on a thread.
 
-An item leaves the outbox only when HQ has confirmed its order id. Anything else (HQ down, key
-refused, a record HQ would not take) counts an attempt and holds the item back for
+Sales go to ``push_sales``, refunds to ``push_refunds`` (a batch's sales first, so a refund follows
+its sale). An item leaves the outbox only when HQ has confirmed its order id (a sale) or refund
+number. Anything else (HQ down, key refused, a record HQ would not take, a refund of a sale HQ does
+not hold yet) counts an attempt and holds the item back for
 ``base * 2**attempts`` seconds (capped, with a little jitter so a fleet that lost HQ together does not
 come back in lockstep). Nothing here raises on an HQ failure: the kiosk keeps selling and the report
 says what happened.
@@ -13,9 +15,9 @@ import logging
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from kiosk.ports import HqClient, HqError, Outbox, OutboxItem
 from kiosk.sync.hq_client import canonical_order_id
@@ -23,6 +25,7 @@ from kiosk.sync.hq_client import canonical_order_id
 log = logging.getLogger(__name__)
 
 SALE_KIND = "sale"
+REFUND_KIND = "refund"
 #: a pass stops after this many batches, so a huge backlog cannot keep one pass (and stop()) waiting
 MAX_BATCHES_PER_PASS = 100
 #: the jitter is up to this fraction of the delay
@@ -40,7 +43,7 @@ class PushReport:
 
 
 class OutboxPusher:
-    """One pass over the due outbox items: upload sales in batches, mark what HQ confirmed."""
+    """One pass over the due outbox items: upload sales and refunds in batches, mark what HQ confirmed."""
 
     def __init__(
         self,
@@ -79,44 +82,76 @@ class OutboxPusher:
             self.outbox.mark_failed(ids, error, self.backoff_s(attempts))
 
     def _push_batch(self, items: list[OutboxItem]) -> tuple[int, int, str]:
-        """(sent, failed, error) for one batch of due items."""
+        """(sent, failed, error) for one batch of due items: its sales first, then its refunds, so a
+        refund travels after the sale it refers to (HQ refuses a refund of a sale it does not hold)."""
         sales: list[tuple[OutboxItem, str]] = []
+        refunds: list[tuple[OutboxItem, str]] = []
         unusable: list[OutboxItem] = []
         for item in items:
-            order_id = canonical_order_id(item.payload.get("order_id")) if item.kind == SALE_KIND else None
-            if order_id is None:
-                unusable.append(item)
-            else:
+            order_id = canonical_order_id(item.payload.get("order_id"))
+            refund_no = item.payload.get("out_refund_no")
+            if item.kind == SALE_KIND and order_id is not None:
                 sales.append((item, order_id))
+            elif (
+                item.kind == REFUND_KIND and order_id is not None and isinstance(refund_no, str) and refund_no
+            ):
+                refunds.append((item, refund_no))
+            else:
+                unusable.append(item)
         if unusable:
             # held back, not dropped: staff can see them, and a later release may know what to do
             log.error(
-                "outbox items %s cannot go to HQ: not sales with a UUID order_id", [i.id for i in unusable]
+                "outbox items %s cannot go to HQ: not sales or refunds with a UUID order_id",
+                [i.id for i in unusable],
             )
             self.outbox.mark_failed(
-                [i.id for i in unusable], "not a sale with a UUID order_id", self.max_backoff_s
+                [i.id for i in unusable], "not a sale or refund with a UUID order_id", self.max_backoff_s
             )
-        if not sales:
-            return 0, len(unusable), ""
+        sent, failed = 0, len(unusable)
+        error = ""
+        for kind, records, push in (
+            (SALE_KIND, sales, self.client.push_sales),
+            (REFUND_KIND, refunds, self.client.push_refunds),
+        ):
+            if not records:
+                continue
+            ok, bad, batch_error, down = self._push_kind(kind, records, push)
+            sent, failed, error = sent + ok, failed + bad, batch_error or error
+            if down:
+                # HQ is down or broke as a whole: the rest of this batch waits too, with backoff
+                rest = [item for item, _ in refunds] if kind == SALE_KIND else []
+                if rest:
+                    self._fail(rest, batch_error)
+                    failed += len(rest)
+                break
+        return sent, failed, error
+
+    def _push_kind(
+        self,
+        kind: str,
+        records: list[tuple[OutboxItem, str]],
+        push: Callable[[Sequence[dict[str, Any]]], list[str]],
+    ) -> tuple[int, int, str, bool]:
+        """(sent, failed, error, hq_down) for the records of one kind, keyed as HQ answers them."""
         try:
-            confirmed = set(self.client.push_sales([item.payload for item, _ in sales]))
+            confirmed = set(push([item.payload for item, _ in records]))
         except HqError as exc:
-            self._fail([item for item, _ in sales], str(exc))
-            return 0, len(items), str(exc)
+            self._fail([item for item, _ in records], str(exc))
+            return 0, len(records), str(exc), True
         except Exception as exc:  # a bug in a client must not stop sync or lose items
             log.exception("HQ client failed unexpectedly")
             error = f"{type(exc).__name__}: {exc}"
-            self._fail([item for item, _ in sales], error)
-            return 0, len(items), error
-        sent = [item for item, order_id in sales if order_id in confirmed]
-        refused = [item for item, order_id in sales if order_id not in confirmed]
+            self._fail([item for item, _ in records], error)
+            return 0, len(records), error, True
+        sent = [item for item, key in records if key in confirmed]
+        refused = [item for item, key in records if key not in confirmed]
         if sent:
             self.outbox.mark_sent([item.id for item in sent])
         error = ""
         if refused:
-            error = f"HQ did not confirm {len(refused)} sale(s); see the sync log for why"
-            self._fail(refused, "HQ did not confirm this sale; see the sync log")
-        return len(sent), len(refused) + len(unusable), error
+            error = f"HQ did not confirm {len(refused)} {kind}(s); see the sync log for why"
+            self._fail(refused, f"HQ did not confirm this {kind}; see the sync log")
+        return len(sent), len(refused), error, False
 
     def push_once(self) -> PushReport:
         """Upload what is due now. Stops at the first batch HQ fails as a whole (it is down, no point

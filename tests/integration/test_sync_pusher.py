@@ -111,6 +111,9 @@ class _NoHq:
     def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
         raise HqError("cannot reach HQ at http://127.0.0.1:9: Connection refused")
 
+    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
+        raise HqError("cannot reach HQ at http://127.0.0.1:9: Connection refused")
+
     def fetch_catalog(self) -> list[CatalogItem]:
         raise HqError("cannot reach HQ")
 
@@ -167,12 +170,15 @@ def test_sales_hq_refuses_stay_in_the_outbox_while_the_rest_go(tmp_path: Path) -
     failed = {item_id: (error, delay) for batch, error, delay in outbox.failures for item_id in batch}
     assert failed[ids[1]][0] == "HQ did not confirm this sale; see the sync log"
     assert 1.0 <= failed[ids[1]][1] <= 1.1
-    assert failed[event_id] == ("not a sale with a UUID order_id", 60.0)
+    assert failed[event_id] == ("not a sale or refund with a UUID order_id", 60.0)
 
 
 def test_a_client_that_blows_up_does_not_stop_the_pusher() -> None:
     class Exploding:
         def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
+            raise KeyError("bug")
+
+        def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
             raise KeyError("bug")
 
         def fetch_catalog(self) -> list[CatalogItem]:

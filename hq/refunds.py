@@ -1,0 +1,225 @@
+"""Refund records from kiosks: the contract as pydantic models, checks against the sales, and storing them.
+
+HQ stores a refund once, keyed by the kiosk's ``out_refund_no``, which the kiosk derives from the
+payment so it never changes between uploads. As with sales, each stored refund keeps the SHA-256 of
+its canonical JSON: a re-upload is a harmless duplicate, a different record under the same number is
+a conflict (409) and nothing is stored. A refund of a sale HQ does not hold (yet) is refused (422):
+the kiosk uploads sales before refunds and simply tries the refund again later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+import peewee
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from hq.models import Refund, Sale, database, utc_now
+from hq.sales import OrderId, UtcTimestamp
+
+MAX_REFUNDS_PER_REQUEST = 1000
+_PRINTABLE = r"^[\x21-\x7e]+$"
+
+
+class RefundIn(BaseModel):
+    """One refund as the kiosk's outbox holds it (docs/hq.md). Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: OrderId
+    kiosk_id: StrictStr = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    out_refund_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    amount_fen: StrictInt = Field(gt=0)
+    refunded_at: UtcTimestamp
+
+    @field_validator("order_id")
+    @classmethod
+    def _not_nil(cls, value: UUID) -> UUID:
+        if value.int == 0:
+            raise ValueError("the nil UUID is not an order id; the kiosk makes a random one (uuid4)")
+        return value
+
+    @property
+    def order_key(self) -> str:
+        return str(self.order_id)
+
+    def content_sha256(self) -> str:
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RefundIngestResult:
+    stored: list[str]
+    duplicates: list[str]
+
+
+class RefundConflictError(ValueError):
+    """Refund numbers HQ holds (or this request holds twice) with different content. Nothing was stored."""
+
+    def __init__(self, refund_nos: Sequence[str]) -> None:
+        super().__init__("conflicting refund numbers: " + ", ".join(refund_nos))
+        self.refund_nos = list(refund_nos)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRefund:
+    index: int
+    out_refund_no: str
+    problem: str
+    field: str = "order_id"
+
+
+class RefundsRefused(ValueError):
+    """Refunds HQ cannot take as they stand (sale unknown, other kiosk, more than was paid). Nothing stored."""
+
+    def __init__(self, refused: Sequence[RefusedRefund]) -> None:
+        super().__init__("; ".join(f"{r.out_refund_no}: {r.problem}" for r in refused))
+        self.refused = list(refused)
+
+    def detail(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": r.index,
+                "out_refund_no": r.out_refund_no,
+                "problems": [{"field": r.field, "problem": r.problem}],
+            }
+            for r in self.refused
+        ]
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _check_against_sales(
+    refunds: Sequence[RefundIn], new: dict[str, tuple[RefundIn, str]], known: dict[str, str]
+) -> list[RefusedRefund]:
+    """What is wrong with each refund given the sales it refers to (new refunds counted together)."""
+    keys = sorted({r.order_key for r in refunds})
+    sales: dict[str, Sale] = {}
+    refunded: dict[str, int] = {}
+    for chunk in peewee.chunked(keys, 500):
+        sales.update({s.order_id: s for s in Sale.select().where(Sale.order_id.in_(chunk))})
+        query = (
+            Refund.select(Refund.sale, peewee.fn.SUM(Refund.amount_fen))
+            .where(Refund.sale.in_(chunk))
+            .group_by(Refund.sale)
+            .tuples()
+        )
+        rows = cast(Iterable[tuple[Any, Any]], query)  # .tuples() rows; peewee's stubs say models
+        refunded.update({str(order_id): int(total) for order_id, total in rows})
+    refused: list[RefusedRefund] = []
+    for index, r in enumerate(refunds):
+        sale = sales.get(r.order_key)
+        if sale is None:
+            refused.append(
+                RefusedRefund(
+                    index,
+                    r.out_refund_no,
+                    f"HQ holds no sale {r.order_key}; upload the sale first, then send the refund again",
+                )
+            )
+        elif sale.kiosk_id != r.kiosk_id:
+            refused.append(
+                RefusedRefund(index, r.out_refund_no, f"sale {r.order_key} was made by another kiosk")
+            )
+        elif sale.out_trade_no != r.out_trade_no:
+            refused.append(
+                RefusedRefund(
+                    index,
+                    r.out_refund_no,
+                    f"sale {r.order_key} was paid as {sale.out_trade_no}, not {r.out_trade_no}",
+                    "out_trade_no",
+                )
+            )
+    if refused:
+        return refused
+    for key, (r, _) in new.items():
+        if key in known:
+            continue
+        total = refunded.get(r.order_key, 0) + r.amount_fen
+        refunded[r.order_key] = total
+        sale = sales[r.order_key]
+        if total > sale.total_fen:
+            index = next(i for i, x in enumerate(refunds) if x.out_refund_no == key)
+            refused.append(
+                RefusedRefund(
+                    index,
+                    key,
+                    f"refunds of sale {r.order_key} would come to {total} fen, more than its {sale.total_fen}",
+                    "amount_fen",
+                )
+            )
+    return refused
+
+
+def _ingest_once(refunds: Sequence[RefundIn], received_at: datetime) -> RefundIngestResult:
+    wanted: dict[str, tuple[RefundIn, str]] = {}
+    conflicts: list[str] = []
+    for r in refunds:
+        digest = r.content_sha256()
+        seen = wanted.setdefault(r.out_refund_no, (r, digest))
+        if seen[1] != digest and r.out_refund_no not in conflicts:
+            conflicts.append(r.out_refund_no)
+    with database.atomic():
+        known: dict[str, str] = {}
+        for chunk in peewee.chunked(list(wanted), 500):
+            query = Refund.select(Refund.out_refund_no, Refund.content_sha256).where(
+                Refund.out_refund_no.in_(chunk)
+            )
+            known.update({row.out_refund_no: row.content_sha256 for row in query})
+        conflicts += [key for key, (_, digest) in wanted.items() if key in known and known[key] != digest]
+        if conflicts:
+            raise RefundConflictError(sorted(set(conflicts)))
+        refused = _check_against_sales(refunds, wanted, known)
+        if refused:
+            raise RefundsRefused(refused)
+        rows = [
+            {
+                "out_refund_no": key,
+                "sale": r.order_key,
+                "kiosk_id": r.kiosk_id,
+                "out_trade_no": r.out_trade_no,
+                "amount_fen": r.amount_fen,
+                "refunded_at": _naive_utc(r.refunded_at),
+                "content_sha256": digest,
+                "received_at": received_at,
+            }
+            for key, (r, digest) in wanted.items()
+            if key not in known
+        ]
+        for chunk_rows in peewee.chunked(rows, 500):
+            Refund.insert_many(chunk_rows).execute()
+    stored = {row["out_refund_no"] for row in rows}
+    return RefundIngestResult(
+        stored=[key for key in wanted if key in stored],
+        duplicates=[key for key in wanted if key not in stored],
+    )
+
+
+def ingest_refunds(refunds: Sequence[RefundIn], received_at: datetime | None = None) -> RefundIngestResult:
+    """Store the refunds HQ does not hold yet, all in one transaction; report new and known numbers.
+
+    As for sales, a PostgreSQL race between lookup and insert is settled by one retry.
+    """
+    moment = received_at or utc_now()
+    try:
+        return _ingest_once(refunds, moment)
+    except peewee.IntegrityError:
+        return _ingest_once(refunds, moment)
+
+
+def refunded_fen(order_id: str) -> int:
+    """How much of a sale has been refunded, as its kiosk reported it."""
+    total = Refund.select(peewee.fn.SUM(Refund.amount_fen)).where(Refund.sale == order_id).scalar()
+    return int(total or 0)
