@@ -164,6 +164,19 @@ def recover(
             log.warning("payment %s still unresolved: %s", p.out_trade_no, result.reason)
         else:
             report.resolved.append(p.out_trade_no)
+    for out_trade_no, order_id in store.refunds_in_flight():
+        # The refund number is fixed, so sending it again can only confirm the one refund.
+        try:
+            outcome = refund_order(
+                store, gateway, order_id, "kiosk", "resumed after restart", clock=clock, sleep=sleep
+            )
+        except (SaleError, GatewayError) as exc:
+            log.warning("refund of %s not resumed: %s", out_trade_no, exc)
+            report.unresolved.append(out_trade_no)
+            continue
+        report.outcomes[out_trade_no] = f"refund_{outcome.status}"
+        store.audit("kiosk", f"recovered_refund_{outcome.status}", out_trade_no)
+        (report.resolved if outcome.status != "unknown" else report.unresolved).append(out_trade_no)
     return report
 
 

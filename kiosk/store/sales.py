@@ -255,6 +255,11 @@ class SaleStore:
     def payment_row(self, out_trade_no: str) -> Payment | None:
         return Payment.get_or_none(Payment.out_trade_no == out_trade_no)
 
+    def refunds_in_flight(self) -> list[tuple[str, str]]:
+        """(out_trade_no, order_id) of refunds started but never confirmed or refused (a crash, lost answers)."""
+        q = Payment.select().where(Payment.status == "refunding").order_by(Payment.id)
+        return [(str(p.out_trade_no), str(p.order_id)) for p in q]
+
     def refundable_payment(self, order_id: str) -> Payment | None:
         """The order's paid (or refund-started) payment, the one a refund gives back."""
         row: Payment | None = (

@@ -157,6 +157,27 @@ def test_a_refund_still_unanswered_stays_open_and_running_it_again_never_refunds
     assert OutboxEntry.select().where(OutboxEntry.kind == "refund").count() == 1
 
 
+def test_a_refund_left_open_is_finished_by_the_recovery_at_start(
+    sim: GatewaySimulator, creds: SimCredentials, store: SaleStore
+) -> None:
+    """GIVEN a refund whose answers were all lost (or the kiosk died mid-refund) WHEN the kiosk
+    starts again THEN recovery confirms that same refund, once, and queues it for HQ."""
+    gateway = gateway_for("alipay", sim, creds)
+    order_id = paid_order(store, gateway, "alipay", 700)
+    tight = RefundRules(retry_interval_s=0.02, give_up_after_s=5.0, max_tries=2)
+    for _ in range(2):
+        sim.bank.script_next_refund("drop")
+    first = service.refund_order(store, gateway, order_id, "staff:zhao", rules=tight)
+    assert first.status == "unknown"
+    report = service.recover(store, gateway)
+    assert report.outcomes[first.out_trade_no] == "refund_refunded"
+    assert first.out_trade_no in report.resolved
+    assert Payment.get(Payment.out_trade_no == first.out_trade_no).status == "refunded"
+    assert refunds_in_ledger(sim, first.out_trade_no) == [700]
+    assert OutboxEntry.select().where(OutboxEntry.kind == "refund").count() == 1
+    assert store.refunds_in_flight() == []
+
+
 def test_a_refund_the_gateway_refuses_leaves_the_order_paid(
     sim: GatewaySimulator, creds: SimCredentials, store: SaleStore
 ) -> None:
