@@ -11,6 +11,7 @@ from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner, Roi
 from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
+from drivers.gpio.inputs import GpiozeroInputs, open_inputs
 from drivers.printer.escpos_printer import open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
@@ -52,6 +53,7 @@ class Overrides:
     source: FrameSource | None = None
     printer: ReceiptPrinter | None = None
     indicators: Indicators | None = None
+    inputs: GpiozeroInputs | None = None
     samples: SampleCodes | None = None
 
 
@@ -70,6 +72,8 @@ class Kiosk:
     recovery: RecoveryReport = field(default_factory=RecoveryReport)
     #: USB keyboard-wedge and serial barcode scanners (settings [scanners]); they feed controller.on_codes
     product_scanners: list[HidWedgeScanner | SerialScanner] = field(default_factory=list)
+    #: the maintenance key switch and the paper-low sensor (settings [gpio]); None without GPIO
+    inputs: GpiozeroInputs | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind, refresh the catalog, then start scanning and syncing."""
@@ -107,6 +111,8 @@ class Kiosk:
         self.controller.close()
         self.printer.close()
         self.indicators.close()
+        if self.inputs is not None:
+            self.inputs.close()
         self.store.db.close()
 
 
@@ -231,6 +237,9 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
+    inputs = ov.inputs if ov.inputs is not None else open_inputs(settings.gpio)
+    if inputs is not None:
+        _wire_inputs(inputs, controller, store)
     return Kiosk(
         settings,
         store,
@@ -243,4 +252,22 @@ def build_kiosk(
         printer,
         indicators,
         product_scanners=product_scanners,
+        inputs=inputs,
     )
+
+
+def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: SaleStore) -> None:
+    """Paper low calls staff (the kiosk keeps selling until the printer itself says "out"); the key
+    switch is recorded for the maintenance mode, which will act on it."""
+
+    def paper_low(low: bool) -> None:
+        if low:
+            controller.on_device_fault("paper: low, refill the printer soon (paper-low sensor)")
+        else:
+            controller.on_device_recovered("paper: refilled")
+
+    def key_switch(on: bool) -> None:
+        controller.post(lambda: store.audit("staff", "key_switch", "on" if on else "off"))
+
+    inputs.on_paper_low = paper_low
+    inputs.on_key_switch = key_switch

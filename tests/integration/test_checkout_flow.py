@@ -14,6 +14,7 @@ import pytest
 from hq_fixtures import LiveHq, running_hq, sqlite_url
 
 from drivers.camera.sources import HeldImageSource
+from drivers.gpio.inputs import GpiozeroInputs
 from drivers.printer.emulator import PrinterEmulator
 from hq.db import connected
 from hq.models import Sale
@@ -40,7 +41,7 @@ class Appliance:
     data_dir: Path
     built: list[Kiosk]
 
-    def kiosk(self, **env: str) -> Kiosk:
+    def kiosk(self, inputs: GpiozeroInputs | None = None, **env: str) -> Kiosk:
         environ = {
             "KIOSK_KIOSK__ID": KIOSK_ID,
             "KIOSK_KIOSK__DATA_DIR": str(self.data_dir),
@@ -59,7 +60,8 @@ class Appliance:
         }
         settings = load_settings(environ=environ)
         source = HeldImageSource(640, 480)
-        k = build_kiosk(settings, overrides=Overrides(source=source, samples=DemoCodes(seed=len(self.built))))
+        overrides = Overrides(source=source, samples=DemoCodes(seed=len(self.built)), inputs=inputs)
+        k = build_kiosk(settings, overrides=overrides)
         self.built.append(k)
         k.start()
         return k
@@ -237,3 +239,24 @@ def test_crash_after_the_gateway_charged_is_recorded_as_paid_at_restart(applianc
     assert report.resolved == [otn]
     assert Order.get_by_id(order_id).status == "paid"
     assert _charges(appliance.sim) == [otn]
+
+
+def test_paper_low_sensor_calls_staff_and_the_key_switch_is_recorded(appliance: Appliance) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from kiosk.store.models import AuditLog
+
+    pins = MockFactory()
+    k = appliance.kiosk(inputs=GpiozeroInputs(maintenance_key=23, paper_low_sensor=22, pin_factory=pins))
+    c = k.controller
+    pins.pin(22).drive_low()  # the sensor closes: paper is running low
+    _until(k, lambda: "paper" in c.device_faults)
+    assert any("paper: low" in a.reason for a in c.alerts)
+    pins.pin(22).drive_high()
+    _until(k, lambda: "paper" not in c.device_faults)
+    pins.pin(23).drive_low()  # staff turn the maintenance key
+    _until(k, lambda: AuditLog.select().where(AuditLog.action == "key_switch").count() == 1)
+    assert AuditLog.get(AuditLog.action == "key_switch").detail == "on"
+    # selling goes on with paper low: only the printer's own "out" stops a payment
+    state = _buy(k, "wechat_ok")
+    assert state.phase is co.Phase.DONE
