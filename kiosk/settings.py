@@ -285,6 +285,10 @@ class Settings(_Section):
         return p if p.is_absolute() else REPO_CONFIG_DIR / p
 
 
+#: settings that are secrets: a config file that sets one must be readable by its owner only
+SECRET_KEYS = (("hq", "api_key"), ("payments", "wechat", "api_key"))
+
+
 def load_settings(
     config: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -292,7 +296,7 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Build the settings from defaults, an optional file, KIOSK_* variables and in-process overrides."""
-    return load_layered(
+    settings = load_layered(
         Settings,
         defaults=defaults or REPO_CONFIG_DIR / "kiosk.toml",
         config=config,
@@ -300,3 +304,29 @@ def load_settings(
         env_prefix=ENV_PREFIX,
         overrides=overrides,
     )
+    if config is not None:
+        check_secret_file(config)
+    return settings
+
+
+def check_secret_file(path: Path) -> None:
+    """Refuse a config file that holds an API key while other users may read it."""
+    import stat
+    import tomllib
+
+    mode = path.stat().st_mode
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    data = tomllib.loads(path.read_text("utf-8"))
+    held = []
+    for keys in SECRET_KEYS:
+        node: Any = data
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        if node:
+            held.append(".".join(keys))
+    if held:
+        raise SettingsError(
+            f"{path}: holds {', '.join(held)} but other users can read it (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path} (owned by the kiosk user)"
+        )

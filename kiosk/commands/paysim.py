@@ -128,10 +128,14 @@ def serve(
     if getattr(args, "make_credentials", None) is not None:
         made = make_credentials(args.make_credentials)
         print(
-            f"# simulator keys written to {made.folder}; add these settings to the kiosk's config file",
+            f"# simulator keys written to {made.folder}; add these settings to the kiosk's config file"
+            " (it then holds an API key: chmod 600 it)",
             file=out,
         )
-        print(f"# 模拟器密钥已写入 {made.folder}；把下面的设置加入收银机的配置文件", file=out)
+        print(
+            f"# 模拟器密钥已写入 {made.folder}；把下面的设置加入收银机的配置文件（含密钥，请 chmod 600）",
+            file=out,
+        )
         url = f"http://{args.host}:{args.port or DEFAULT_PORT}"
         print(made.kiosk_toml(url), file=out, end="", flush=True)
         return 0

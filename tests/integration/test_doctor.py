@@ -35,6 +35,7 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
                 f'[printer]\ndevice = "{printer.device_path}"\nstatus_timeout_ms = 300\n'
                 f'[camera]\nsource = "{camera}"\n'
             )
+            cfg.chmod(0o600)  # it holds the HQ API key
             yield cfg, printer
 
 

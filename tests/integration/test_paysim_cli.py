@@ -213,6 +213,7 @@ def test_make_credentials_prints_settings_that_a_kiosk_accepts_and_serve_speaks_
             stop.wait(0.05)
         config = tmp_path / "kiosk.toml"
         config.write_text(out.getvalue().replace("http://127.0.0.1:8090", url))
+        config.chmod(0o600)  # as the printed comment tells the installer
         settings = load_settings(config, environ={})
         assert settings.payments.gateway == "wechat+alipay"
         gateway = build_gateway(settings.payments, {}.get)

@@ -48,6 +48,7 @@ def kiosk_settings(tmp_path: Path, creds: SimCredentials, url: str) -> Settings:
         "[payments]\n", "[payments]\nmax_wait_s = 2\npoll_interval_s = 0.1\n", 1
     )
     config.write_text(text)
+    config.chmod(0o600)  # it holds the WeChat Pay API key
     return load_settings(config, environ={})
 
 

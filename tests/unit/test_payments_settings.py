@@ -21,6 +21,7 @@ def test_the_installers_key_names_are_accepted_and_route_both_channels(tmp_path:
     creds = make_credentials(tmp_path / "keys")
     config = tmp_path / "kiosk.toml"
     config.write_text(creds.kiosk_toml("http://127.0.0.1:9"), encoding="utf-8")
+    config.chmod(0o600)  # it holds the WeChat Pay API key
     s = load_settings(config, environ={})
     w, a = s.payments.wechat, s.payments.alipay
     assert (w.gateway_url, w.mch_id, w.sign_type) == ("http://127.0.0.1:9", "1900000109", "HMAC-SHA256")

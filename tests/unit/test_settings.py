@@ -72,3 +72,19 @@ def test_secret_values_are_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as err:
         load_settings(cfg, environ={})
     assert "hq.api_key = (hidden)" in str(err.value) and "12345678" not in str(err.value)
+
+
+def test_a_config_file_with_a_key_must_be_private(tmp_path: Path) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[hq]\napi_key = "s3cret-key-value"\n')
+    cfg.chmod(0o644)
+    with pytest.raises(SettingsError) as err:
+        load_settings(cfg, environ={})
+    assert "chmod 600" in str(err.value) and "hq.api_key" in str(err.value)
+    assert "s3cret-key-value" not in str(err.value)
+    cfg.chmod(0o600)
+    assert load_settings(cfg, environ={}).hq.api_key == "s3cret-key-value"
+    public = tmp_path / "public.toml"
+    public.write_text("[printer]\nbaudrate = 19200\n")  # no secret: any mode is fine
+    public.chmod(0o644)
+    assert load_settings(public, environ={}).printer.baudrate == 19200
