@@ -9,52 +9,29 @@ the kiosk uploads sales before refunds and simply tries the refund again later.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
-from uuid import UUID
 
 import peewee
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import Field, StrictInt, StrictStr
 
 from hq.models import Refund, Sale, database, utc_now
-from hq.sales import OrderId, UtcTimestamp
+from hq.sales import KioskRecord, UtcTimestamp
 
 MAX_REFUNDS_PER_REQUEST = 1000
 _PRINTABLE = r"^[\x21-\x7e]+$"
 
 
-class RefundIn(BaseModel):
+class RefundIn(KioskRecord):
     """One refund as the kiosk's outbox holds it (docs/hq.md). Unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    order_id: OrderId
     kiosk_id: StrictStr = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     out_refund_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     amount_fen: StrictInt = Field(gt=0)
     refunded_at: UtcTimestamp
-
-    @field_validator("order_id")
-    @classmethod
-    def _not_nil(cls, value: UUID) -> UUID:
-        if value.int == 0:
-            raise ValueError("the nil UUID is not an order id; the kiosk makes a random one (uuid4)")
-        return value
-
-    @property
-    def order_key(self) -> str:
-        return str(self.order_id)
-
-    def content_sha256(self) -> str:
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,21 +80,13 @@ class SaleLineIn(BaseModel):
         return self
 
 
-class SaleIn(BaseModel):
-    """One paid sale exactly as docs/sale-payload.md describes it. Unknown fields are refused."""
+class KioskRecord(BaseModel):
+    """What every record a kiosk uploads shares: a random order id, and a fingerprint of its content
+    so a repeat upload is recognised as the same record and a different one as a conflict."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     order_id: OrderId
-    kiosk_id: StrictStr = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    created_at: UtcTimestamp
-    paid_at: UtcTimestamp
-    total_fen: StrictInt = Field(ge=0)
-    currency: Literal["CNY"]
-    channel: Literal["wechat", "alipay", "simulator"]
-    out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
-    transaction_id: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
-    lines: list[SaleLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
     @field_validator("order_id")
     @classmethod
@@ -102,15 +94,6 @@ class SaleIn(BaseModel):
         if value.int == 0:
             raise ValueError("the nil UUID is not an order id; the kiosk makes a random one (uuid4)")
         return value
-
-    @model_validator(mode="after")
-    def _total_is_sum_of_lines(self) -> SaleIn:
-        expected = sum(line.line_total_fen for line in self.lines)
-        if self.total_fen != expected:
-            raise ValueError(
-                f"total_fen {self.total_fen} is not the sum of lines[].line_total_fen ({expected})"
-            )
-        return self
 
     @property
     def order_key(self) -> str:
@@ -122,6 +105,29 @@ class SaleIn(BaseModel):
             self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class SaleIn(KioskRecord):
+    """One paid sale exactly as docs/sale-payload.md describes it. Unknown fields are refused."""
+
+    kiosk_id: StrictStr = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    created_at: UtcTimestamp
+    paid_at: UtcTimestamp
+    total_fen: StrictInt = Field(ge=0)
+    currency: Literal["CNY"]
+    channel: Literal["wechat", "alipay", "simulator"]
+    out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    transaction_id: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    lines: list[SaleLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _total_is_sum_of_lines(self) -> SaleIn:
+        expected = sum(line.line_total_fen for line in self.lines)
+        if self.total_fen != expected:
+            raise ValueError(
+                f"total_fen {self.total_fen} is not the sum of lines[].line_total_fen ({expected})"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
