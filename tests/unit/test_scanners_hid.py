@@ -6,14 +6,12 @@ The device is a FIFO fed with packed ``struct input_event`` records, exactly wha
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scanner_recorder import Recorder
 
 from drivers.scanners.common import guess_symbology, scanned
 from drivers.scanners.hid_wedge import (
@@ -152,39 +150,6 @@ def test_random_strings_from_a_scanner_never_raise(text: str) -> None:
 
 
 # --- the device thread --------------------------------------------------------------------------
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.codes: list[Decoded] = []
-        self.faults: list[str] = []
-        self.recovered: list[str] = []
-        self.cond = threading.Condition()
-
-    def on_codes(self, codes: list[Decoded]) -> None:
-        with self.cond:
-            self.codes += codes
-            self.cond.notify_all()
-
-    def on_fault(self, message: str) -> None:
-        with self.cond:
-            self.faults.append(message)
-            self.cond.notify_all()
-
-    def on_recover(self, message: str) -> None:
-        with self.cond:
-            self.recovered.append(message)
-            self.cond.notify_all()
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.05))
-        return True
 
 
 def packed(events: list[KeyEvent]) -> bytes:

@@ -4,50 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import serial
+from scanner_recorder import Recorder
 
 from drivers.scanners.serial_scanner import MAX_LINE, PORT_FAULT, SerialScanner
 from kiosk.ports import Decoded
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.codes: list[Decoded] = []
-        self.faults: list[str] = []
-        self.recovered: list[str] = []
-        self.cond = threading.Condition()
-
-    def on_codes(self, codes: list[Decoded]) -> None:
-        with self.cond:
-            self.codes += codes
-            self.cond.notify_all()
-
-    def on_fault(self, message: str) -> None:
-        with self.cond:
-            self.faults.append(message)
-            self.cond.notify_all()
-
-    def on_recover(self, message: str) -> None:
-        with self.cond:
-            self.recovered.append(message)
-            self.cond.notify_all()
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.05))
-        return True
 
 
 @pytest.fixture
