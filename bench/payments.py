@@ -20,12 +20,12 @@ from pathlib import Path
 
 from kiosk.core.cart import Cart, Product
 from kiosk.payments.service import build_gateway, make_charge
-from kiosk.payments.sim_credentials import make_credentials
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.ports import ChargeRequest, ChargeStatus
 from kiosk.settings import load_settings
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
+from paysim.credentials import make_credentials
+from paysim.server import GatewaySimulator
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -22,9 +22,9 @@ from datetime import datetime
 
 from escpos.printer import Serial
 
-from drivers.printer.emulator import PrinterEmulator
 from drivers.printer.escpos_printer import EscposReceiptPrinter, content_size
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, Receipt, ReceiptLine, ReceiptTemplate, layout
+from printer_emulator.emulator import PrinterEmulator
 
 ZH = ("可口可乐 330ml", "康师傅红烧牛肉面", "农夫山泉 550ml", "全麦面包", "益达口香糖 木糖醇薄荷味")
 EN = ("Cola 330ml", "Instant noodles, beef", "Mineral water 550ml", "Wholemeal bread", "Gum, xylitol mint")

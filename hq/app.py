@@ -35,7 +35,7 @@ from hq.refunds import (
     ingest_refunds,
 )
 from hq.sales import MAX_SALES_PER_REQUEST, SaleConflictError, SaleIn, ingest_sales
-from kiosk.core.codes import mask
+from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from peewee import chunked
 from hq import i18n
 from hq.i18n import Text
 from hq.models import Product, database, utc_now
-from kiosk.core.codes import gtin_check_ok
+from kiosk_common.codes import gtin_check_ok
 
 CSV_COLUMNS = ("sku", "name_zh", "name_en", "price_fen", "barcode", "category")
 MAX_PRICE_FEN = 100_000_000  # ¥1,000,000: anything above is a typo, not a product

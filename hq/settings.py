@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.layered_settings import SettingsError, load_layered
+from kiosk_common.settings import SettingsError, load_layered
 
 __all__ = ["HqSettings", "SettingsError", "load_settings", "redact_url"]
 

@@ -19,7 +19,8 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import camera, decode, payment, paysim, printer
+    from kiosk.commands import camera, decode, payment, printer
+    from paysim import cli as paysim
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return camera.run(args)
         if args.command == "paysim":
-            from kiosk.commands import paysim
+            from paysim import cli as paysim
 
             return paysim.run(args)
         if args.command == "payment":

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
-from kiosk.core.codes import CodeKind, classify, mask
+from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
 from kiosk.payments.service import RecoveryReport as RecoveryReport
@@ -39,6 +39,7 @@ from kiosk.ports import (
     ReceiptPrinter,
 )
 from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
+from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 

@@ -45,13 +45,13 @@ class DemoServices:
 @contextlib.contextmanager
 def demo_services(out: Path) -> Iterator[DemoServices]:
     """Start HQ (with a device key and demo catalog), the gateway simulator and the printer emulator."""
-    from drivers.printer.emulator import PrinterEmulator
     from hq.app import create_app
     from hq.background import BackgroundServer
     from hq.catalog import seed_demo
     from hq.db import connected, open_database
     from hq.devices import add_device
-    from kiosk.payments.simulator import GatewaySimulator
+    from paysim.server import GatewaySimulator
+    from printer_emulator.emulator import PrinterEmulator
 
     hq_db_url = f"sqlite:///{(out / 'hq.sqlite3').resolve()}"
     open_database(hq_db_url)
@@ -75,7 +75,7 @@ def demo_services(out: Path) -> Iterator[DemoServices]:
 
 
 def _save_receipts(emulator: Any, folder: Path) -> None:
-    from drivers.printer.emulator import render_png
+    from printer_emulator.emulator import render_png
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(emulator.receipts, start=1):
@@ -146,7 +146,7 @@ def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[
     from drivers.camera.sources import HeldImageSource
     from kiosk.bootstrap import Overrides, build_kiosk
     from kiosk.controller import wait_until
-    from kiosk.demo_codes import DemoCodes
+    from paysim.phone import DemoCodes
 
     settings = _settings(args, env)
     codes = DemoCodes(settings.camera.width, settings.camera.height, seed=7)
@@ -243,10 +243,10 @@ def _snapshot_tour_child(args: argparse.Namespace) -> int:
     from drivers.camera.sources import HeldImageSource
     from kiosk.app import build_for_ui
     from kiosk.bootstrap import Overrides
-    from kiosk.demo_codes import DemoCodes
     from kiosk.settings import load_settings
     from kiosk.ui import configure_kivy
     from kiosk.ui.snapshots import SnapshotTourIncomplete, run_snapshot_tour
+    from paysim.phone import DemoCodes
 
     settings = load_settings(args.config)
     configure_kivy(settings.ui)
@@ -297,8 +297,8 @@ def _interactive(args: argparse.Namespace, env: dict[str, str]) -> int:
     from drivers.camera.sources import HeldImageSource, open_source
     from kiosk.app import build_for_ui
     from kiosk.bootstrap import Overrides
-    from kiosk.demo_codes import DemoCodes
     from kiosk.ui import configure_kivy
+    from paysim.phone import DemoCodes
 
     settings = _settings(args, env)
     configure_kivy(settings.ui)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.layered_settings import SettingsError, load_layered
+from kiosk_common.settings import SettingsError, load_layered
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 

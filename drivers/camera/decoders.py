@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.core.codes import gtin_check_ok, upce_to_upca
 from kiosk.ports import Decoded, Decoder, Frame
+from kiosk_common.codes import gtin_check_ok, upce_to_upca
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.core.codes import mask
 from kiosk.ports import Decoded, Decoder, Frame, FrameSource
+from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 

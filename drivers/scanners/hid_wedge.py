@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.scanners.common import Backoff, ScannerWorker, scanned
-from kiosk.core.codes import mask
 from kiosk.ports import Decoded
+from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 

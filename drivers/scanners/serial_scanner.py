@@ -20,8 +20,8 @@ from typing import Any
 import serial
 
 from drivers.scanners.common import Backoff, ScannerWorker, scanned
-from kiosk.core.codes import mask
 from kiosk.ports import Decoded
+from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 

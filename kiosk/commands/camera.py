@@ -26,8 +26,9 @@ from typing import TextIO
 from drivers.camera.decoders import BACKENDS, make_decoder
 from drivers.camera.scanner import CameraScanner, Roi, ScanStats
 from drivers.camera.sources import open_source
-from kiosk.core.codes import classify, mask
+from kiosk.core.codes import classify
 from kiosk.ports import Decoded
+from kiosk_common.codes import mask
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:

@@ -27,7 +27,8 @@ from typing import Any, TextIO
 
 from drivers.camera.decoders import BACKENDS, make_decoder
 from drivers.camera.sources import read_image
-from kiosk.core.codes import classify, mask
+from kiosk.core.codes import classify
+from kiosk_common.codes import mask
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:

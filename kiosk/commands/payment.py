@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kiosk.core.cart import Cart, Product
-from kiosk.core.codes import classify, mask
+from kiosk.core.codes import classify
 from kiosk.core.money import Fen
 from kiosk.payments.service import build_gateway, make_charge, reconcile, refund_order
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway
 from kiosk.settings import Settings, load_settings
 from kiosk.store.db import open_store
 from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
+from kiosk_common.codes import mask
 
 MAX_AMOUNT_FEN = 10_000_000
 TEST_SKU = "COMMISSIONING-TEST"

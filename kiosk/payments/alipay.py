@@ -30,9 +30,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.core.codes import mask
 from kiosk.core.money import Fen, parse_yuan
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.alipay")
 

@@ -14,8 +14,8 @@ import logging
 import math
 from collections.abc import Callable
 
-from kiosk.core.codes import mask
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.charge")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from kiosk.core.codes import mask
 from kiosk.core.payment import (
     Answer,
     Attempt,
@@ -40,6 +39,7 @@ from kiosk.ports import (
     PaymentGateway,
     RefundRequest,
 )
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.engine")
 

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.core.codes import mask
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.simulator_gateway")
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import requests
 
-from kiosk.core.codes import mask
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.wechat")
 

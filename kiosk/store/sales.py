@@ -21,9 +21,9 @@ import peewee as pw
 
 from kiosk.core.cart import Cart
 from kiosk.core.cart import Product as CoreProduct
-from kiosk.core.codes import mask
 from kiosk.ports import CatalogItem, OutboxItem
 from kiosk.store.models import AuditLog, Order, OrderLine, OutboxEntry, Payment, Product, utcnow
+from kiosk_common.codes import mask
 
 #: payment rows without a final answer (kiosk.core.payment.OPEN_STATES); start-up settles each of them
 OPEN_PAYMENT_STATES = ("submitted", "user_paying", "unknown", "cancelling")

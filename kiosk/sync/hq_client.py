@@ -21,8 +21,8 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from kiosk.core.codes import gtin_check_ok, mask
 from kiosk.ports import CatalogItem, HqError
+from kiosk_common.codes import gtin_check_ok, mask
 
 log = logging.getLogger(__name__)
 

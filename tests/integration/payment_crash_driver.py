@@ -28,11 +28,11 @@ from kiosk.core.payment import ChannelRules
 from kiosk.payments import engine, service
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
 from kiosk.payments.routing import ChannelRouter
-from kiosk.payments.sim_credentials import ALIPAY_APP_ID, WECHAT_APPID, WECHAT_MCH_ID, load_credentials
 from kiosk.payments.wechat import WechatCredentials, WechatMicropayGateway
 from kiosk.ports import ChargeRequest, ChargeStatus, PaymentGateway
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
+from paysim.credentials import ALIPAY_APP_ID, WECHAT_APPID, WECHAT_MCH_ID, load_credentials
 
 PRODUCT = Product("SKU1", "水", "water", 150)
 SUFFIXES = ["1234"] * 6 + ["9001", "9001", "9002", "9005", "9006"]

@@ -8,9 +8,10 @@ import cv2
 import pytest
 
 from drivers.camera.decoders import make_decoder
-from kiosk.core.codes import CodeKind, classify, gtin_check_ok
+from kiosk.core.codes import CodeKind, classify
 from kiosk.samples import SAMPLES, SAMPLES_DIR, Sample, sample_paths
 from kiosk.samples.make_samples import main as make_samples
+from kiosk_common.codes import gtin_check_ok
 
 REQUIRED = {
     "wechat_ok",

@@ -15,19 +15,19 @@ from hq_fixtures import LiveHq, running_hq, sqlite_url
 
 from drivers.camera.sources import HeldImageSource
 from drivers.gpio.inputs import GpiozeroInputs
-from drivers.printer.emulator import PrinterEmulator
 from hq.db import connected
 from hq.models import Sale
 from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.controller import recover_unfinished, wait_until
 from kiosk.core import checkout as co
 from kiosk.core.cart import Cart
-from kiosk.demo_codes import DemoCodes, fresh_code, render_code
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.payments.simulator_gateway import SimulatorGateway
 from kiosk.ports import ChargeRequest, ChargeStatus
 from kiosk.settings import load_settings
 from kiosk.store.models import Order, Payment
+from paysim.phone import DemoCodes, fresh_code, render_code
+from paysim.server import GatewaySimulator
+from printer_emulator.emulator import PrinterEmulator
 
 KIOSK_ID = "kiosk-it"
 

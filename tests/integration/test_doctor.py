@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from hq_fixtures import running_hq, sqlite_url
 
-from drivers.printer.emulator import PrinterEmulator
-from kiosk.payments.simulator import GatewaySimulator
+from paysim.server import GatewaySimulator
+from printer_emulator.emulator import PrinterEmulator
 
 SAMPLES = Path(__file__).resolve().parents[2] / "kiosk" / "samples"
 
@@ -102,7 +102,7 @@ def test_real_channels_credentials_and_reachability(
     tmp_path: Path, site: tuple[Path, PrinterEmulator]
 ) -> None:
     """With WeChat Pay and Alipay configured, the doctor loads the keys and reaches the hosts; charges nothing."""
-    from kiosk.payments.sim_credentials import make_credentials
+    from paysim.credentials import make_credentials
 
     cfg, _ = site
     creds = make_credentials(tmp_path / "keys")

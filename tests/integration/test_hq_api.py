@@ -17,7 +17,7 @@ from hq_fixtures import LiveHq, make_sale, running_hq, sqlite_url
 
 from hq.catalog import seed_demo
 from hq.db import connected
-from kiosk.core.codes import gtin_check_ok
+from kiosk_common.codes import gtin_check_ok
 
 TIMEOUT = 10.0
 

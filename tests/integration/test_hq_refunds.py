@@ -19,13 +19,13 @@ from hq.db import MIGRATIONS, connected, open_database
 from hq.models import database
 from hq.refunds import refunded_fen
 from kiosk.cli import main
-from kiosk.payments.sim_credentials import SimCredentials, make_credentials
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.store.db import open_store
 from kiosk.store.models import OutboxEntry
 from kiosk.store.sales import SaleStore
 from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import OutboxPusher, PushReport
+from paysim.credentials import SimCredentials, make_credentials
+from paysim.server import GatewaySimulator
 
 KIOSK = "kiosk-001"
 TIMEOUT = 10.0

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.cli import main
-from kiosk.payments.sim_credentials import SimCredentials, make_credentials
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.store.db import open_store
 from kiosk.store.models import AuditLog, Order, Payment
+from paysim.credentials import SimCredentials, make_credentials
+from paysim.server import GatewaySimulator
 
 WX_OK = "134567890123451234"
 ALI_POOR = "2834567890129002"

@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.payments.sim_credentials import SimCredentials, make_credentials
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.store.db import open_store
 from kiosk.store.models import AuditLog, Order, Payment
+from paysim.credentials import SimCredentials, make_credentials
+from paysim.server import GatewaySimulator
 
 KILLS = 200
 DRIVER = Path(__file__).with_name("payment_crash_driver.py")

@@ -20,16 +20,6 @@ from kiosk.core.payment import ChannelRules
 from kiosk.payments import engine
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials, AlipaySignatureError
 from kiosk.payments.routing import ChannelRouter
-from kiosk.payments.sim_bank import SimulatedBank
-from kiosk.payments.sim_credentials import (
-    ALIPAY_APP_ID,
-    WECHAT_APPID,
-    WECHAT_MCH_ID,
-    SimCredentials,
-    make_credentials,
-)
-from kiosk.payments.sim_protocol import SimReply, SimRequest
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.payments.wechat import (
     WechatCredentials,
     WechatMicropayGateway,
@@ -38,6 +28,16 @@ from kiosk.payments.wechat import (
     to_xml,
 )
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway, RefundRequest
+from paysim.bank import SimulatedBank
+from paysim.credentials import (
+    ALIPAY_APP_ID,
+    WECHAT_APPID,
+    WECHAT_MCH_ID,
+    SimCredentials,
+    make_credentials,
+)
+from paysim.protocol import SimReply, SimRequest
+from paysim.server import GatewaySimulator
 
 PASSWORD_DELAY_S = 0.2
 SLOW_S = 0.3

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from kiosk.payments.charge import charge_until_final
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.payments.simulator_gateway import SimulatorGateway
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus
+from paysim.server import GatewaySimulator
 
 PASSWORD_DELAY_S = 0.3
 POLL_S = 0.05

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.commands import paysim
+from paysim import cli as paysim
 
 REPO = Path(__file__).resolve().parents[2]
 # The lead wires add_parser into kiosk/cli.py; this stands in for that wiring.
 LAUNCHER = (
     "import argparse, sys\n"
-    "from kiosk.commands import paysim\n"
+    "from paysim import cli as paysim\n"
     "parser = argparse.ArgumentParser(prog='kiosk')\n"
     "paysim.add_parser(parser.add_subparsers(dest='command', required=True))\n"
     "args = parser.parse_args(sys.argv[1:])\n"

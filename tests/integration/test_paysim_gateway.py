@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.payments.simulator_gateway import SimulatorGateway
 from kiosk.ports import ChargeRequest, ChargeStatus, GatewayError, PaymentGateway
+from paysim.server import GatewaySimulator
 
 WECHAT_PAID = "134567890123451234"
 ALIPAY_PAYING = "2834567890129001"

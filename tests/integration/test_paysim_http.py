@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.payments.simulator import GatewaySimulator, is_loopback_host
+from paysim.server import GatewaySimulator, is_loopback_host
 
 #: long enough that no test on a busy machine sees a 9001 code paid unless it means to
 PASSWORD_DELAY_S = 30.0

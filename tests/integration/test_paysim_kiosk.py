@@ -18,13 +18,13 @@ from kiosk.core.cart import Cart
 from kiosk.core.codes import CodeKind
 from kiosk.core.receipt import ReceiptTemplate
 from kiosk.payments.service import build_gateway, make_charge
-from kiosk.payments.sim_credentials import SimCredentials, make_credentials
-from kiosk.payments.simulator import GatewaySimulator
 from kiosk.ports import CatalogItem, ChargeRequest, ChargeStatus
 from kiosk.settings import Settings, load_settings
 from kiosk.store.db import open_store
 from kiosk.store.models import Order, Payment
 from kiosk.store.sales import SaleStore
+from paysim.credentials import SimCredentials, make_credentials
+from paysim.server import GatewaySimulator
 
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
 

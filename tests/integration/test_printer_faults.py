@@ -20,7 +20,6 @@ import peewee as pw
 import pytest
 from escpos.printer import Serial
 
-from drivers.printer.emulator import PrinterEmulator
 from drivers.printer.escpos_printer import EscposReceiptPrinter, PrintFault
 from kiosk.cli import main as kiosk_main
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
@@ -29,6 +28,7 @@ from kiosk.printing import REPRINT_MARK, PrintService
 from kiosk.store.db import open_store
 from kiosk.store.models import Order
 from kiosk.store.reprints import HELD, PENDING, PRINTED, ReprintStore
+from printer_emulator.emulator import PrinterEmulator
 
 TIMEOUT_MS = 300  # generous: other engineers load this 2-core machine too
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from escpos.printer import Serial
 
-from drivers.printer.emulator import PrinterEmulator
 from drivers.printer.escpos_printer import EscposReceiptPrinter, PrinterStatus, PrintFault, open_printer
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.ports import PrinterError
 from kiosk.settings import PrinterSection
+from printer_emulator.emulator import PrinterEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 200
@@ -154,7 +154,7 @@ def test_missing_device_fails_on_use_and_recovers_when_it_appears(tmp_path: Path
 def test_standalone_emulator_prints_receipts_to_stdout(tmp_path: Path) -> None:
     link = tmp_path / "kiosk-printer"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drivers.printer.emulator", "--link", str(link)],
+        [sys.executable, "-m", "printer_emulator.emulator", "--link", str(link)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -17,19 +17,19 @@ from kiosk.core.cart import Cart, Product
 from kiosk.core.payment import RefundRules
 from kiosk.payments import service
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
-from kiosk.payments.sim_credentials import (
+from kiosk.payments.wechat import WechatCredentials, WechatMicropayGateway
+from kiosk.ports import ChargeRequest, ChargeStatus, PaymentGateway
+from kiosk.store.db import open_store
+from kiosk.store.models import AuditLog, Order, OutboxEntry, Payment
+from kiosk.store.sales import SaleError, SaleStore
+from paysim.credentials import (
     ALIPAY_APP_ID,
     WECHAT_APPID,
     WECHAT_MCH_ID,
     SimCredentials,
     make_credentials,
 )
-from kiosk.payments.simulator import GatewaySimulator
-from kiosk.payments.wechat import WechatCredentials, WechatMicropayGateway
-from kiosk.ports import ChargeRequest, ChargeStatus, PaymentGateway
-from kiosk.store.db import open_store
-from kiosk.store.models import AuditLog, Order, OutboxEntry, Payment
-from kiosk.store.sales import SaleError, SaleStore
+from paysim.server import GatewaySimulator
 
 KIOSK = "kiosk-001"
 FAST = RefundRules(retry_interval_s=0.05, give_up_after_s=5.0, max_tries=4)

@@ -22,8 +22,9 @@ import numpy as np
 
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
-from kiosk.core.codes import CodeKind, mask
+from kiosk.core.codes import CodeKind
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk_common.codes import mask
 
 CATALOG: tuple[Product, ...] = (
     Product("W550", "农夫山泉 饮用天然水 550ml", "Nongfu Spring water 550ml", 200, "6921168509256", "drinks"),

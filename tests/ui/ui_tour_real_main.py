@@ -21,12 +21,12 @@ from drivers.printer.file_printer import FileReceiptPrinter
 from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core.checkout import PayTapped, Phase, ProductTapped, StartTapped
 from kiosk.core.receipt import ReceiptTemplate
-from kiosk.payments.fake import FakePaymentGateway
 from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, Decoded, PaymentGateway
 from kiosk.settings import KioskSection, UiSection
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
 from kiosk.ui.snapshots import Do, Shot, SnapshotTourIncomplete, Step, WaitFor, run_snapshot_tour
+from tests.fakes.payments import FakePaymentGateway
 
 WECHAT_CODE = "134567890123456789"
 

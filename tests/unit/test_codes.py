@@ -6,15 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.codes import (
-    MAX_TEXT_LEN,
-    Classified,
-    CodeKind,
-    classify,
-    gtin_check_ok,
-    mask,
-    upce_to_upca,
-)
+from kiosk.core.codes import Classified, CodeKind, classify
+from kiosk_common.codes import MAX_TEXT_LEN, gtin_check_ok, mask, upce_to_upca
 
 
 def _with_check_digit(body: str) -> str:

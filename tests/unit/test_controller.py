@@ -17,11 +17,11 @@ from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
 from kiosk.core.receipt import ReceiptTemplate
 from kiosk.payments.charge import charge_until_final
-from kiosk.payments.fake import FakePaymentGateway
 from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, Decoded, PaymentGateway
 from kiosk.store.db import open_store
 from kiosk.store.models import Payment
 from kiosk.store.sales import SaleStore
+from tests.fakes.payments import FakePaymentGateway
 
 WX = "134567890123456789"
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")

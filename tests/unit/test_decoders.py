@@ -25,8 +25,9 @@ from drivers.camera.decoders import (
     to_gray,
     upca_to_upce,
 )
-from kiosk.core.codes import CodeKind, classify, upce_to_upca
+from kiosk.core.codes import CodeKind, classify
 from kiosk.ports import Decoded, Decoder
+from kiosk_common.codes import upce_to_upca
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "zxing-blackbox"
 

@@ -6,7 +6,7 @@ import pytest
 
 from hq import i18n
 from hq.catalog import CatalogImportError, check_digit, demo_products, parse_catalog_csv
-from kiosk.core.codes import gtin_check_ok
+from kiosk_common.codes import gtin_check_ok
 
 HEADER = "sku,name_zh,name_en,price_fen,barcode,category\n"
 

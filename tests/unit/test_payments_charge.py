@@ -7,8 +7,8 @@ import math
 import pytest
 
 from kiosk.payments.charge import charge_until_final, max_queries
-from kiosk.payments.fake import FakePaymentGateway, Outcome
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError
+from tests.fakes.payments import FakePaymentGateway, Outcome
 
 PAID, FAILED, PAYING, UNKNOWN, CANCELLED = (
     ChargeStatus.PAID,

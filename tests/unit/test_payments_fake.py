@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.payments.fake import FakePaymentGateway
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway
+from tests.fakes.payments import FakePaymentGateway
 
 
 def request(out_trade_no: str) -> ChargeRequest:

@@ -22,8 +22,8 @@ from kiosk.core.payment import (
     resuming_refund,
 )
 from kiosk.payments import engine
-from kiosk.payments.fake import FakePaymentGateway
 from kiosk.ports import ChargeResult, ChargeStatus, GatewayError, RefundRequest
+from tests.fakes.payments import FakePaymentGateway
 
 RULES = RefundRules(retry_interval_s=3.0, give_up_after_s=30.0, max_tries=6)
 T0 = 1000.0

@@ -10,9 +10,9 @@ import pytest
 
 from kiosk.payments.routing import ChannelRouter
 from kiosk.payments.service import build_gateway
-from kiosk.payments.sim_credentials import make_credentials
 from kiosk.payments.simulator_gateway import SimulatorGateway
 from kiosk.settings import SettingsError, load_settings
+from paysim.credentials import make_credentials
 
 KEY = "192006250b4c09247ec02edce69f6a2d"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.payments import alipay, wechat
-from kiosk.payments.sim_credentials import make_credentials
+from paysim.credentials import make_credentials
 
 SPEC_PARAMS = {
     "appid": "wxd930ea5d5a258f4f",

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from kiosk.payments.sim_bank import PayOrder, SimulatedBank, TradeConflict
 from kiosk.ports import ChargeStatus
+from paysim.bank import PayOrder, SimulatedBank, TradeConflict
 
 
 class Clock:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.payments.sim_bank import SimulatedBank
-from kiosk.payments.sim_json import JsonProtocol
-from kiosk.payments.sim_protocol import SimReply, SimRequest
+from paysim.bank import SimulatedBank
+from paysim.json_protocol import JsonProtocol
+from paysim.protocol import SimReply, SimRequest
 
 WECHAT = "134567890123451234"
 ALIPAY = "2834567890121234"

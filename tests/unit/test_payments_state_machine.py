@@ -28,8 +28,8 @@ from kiosk.core.payment import (
     wechat_rules,
 )
 from kiosk.payments import engine
-from kiosk.payments.fake import FakePaymentGateway, Outcome
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
+from tests.fakes.payments import FakePaymentGateway, Outcome
 
 S = ChargeStatus
 OTN = "K1"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from escpos.printer import Dummy
 
-from drivers.printer.emulator import PrinterEmulator, _control, render_png
 from drivers.printer.escpos_printer import EscposReceiptPrinter
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from printer_emulator.emulator import PrinterEmulator, _control, render_png
 
 CUT = b"\x1dV\x01"
 

@@ -1,6 +1,6 @@
 """A local payment gateway for tests, the demo and commissioning, on loopback HTTP.
 
-It plays the customer's side of a charge (see :mod:`kiosk.payments.sim_bank` for which code digits
+It plays the customer's side of a charge (see :mod:`paysim.bank` for which code digits
 give which outcome) and keeps a ledger of every charge and reversal, so a test can assert that a
 customer was charged exactly once. It is built on the standard library so a kiosk image can run it
 without the HQ server's web stack.
@@ -30,13 +30,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from kiosk.payments.sim_alipay import AlipayProtocol, SimAlipayConfig
-from kiosk.payments.sim_bank import OUTCOMES, REFUND_OUTCOMES, SimulatedBank
-from kiosk.payments.sim_json import JsonProtocol
-from kiosk.payments.sim_protocol import SimProtocol, SimReply, SimRequest, json_error, json_reply
-from kiosk.payments.sim_wechat import SimWechatConfig, WechatProtocol
+from paysim.alipay import AlipayProtocol, SimAlipayConfig
+from paysim.bank import OUTCOMES, REFUND_OUTCOMES, SimulatedBank
+from paysim.json_protocol import JsonProtocol
+from paysim.protocol import SimProtocol, SimReply, SimRequest, json_error, json_reply
+from paysim.wechat import SimWechatConfig, WechatProtocol
 
-log = logging.getLogger("kiosk.payments.simulator")
+log = logging.getLogger("paysim.server")
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LATENCY_S = 60.0

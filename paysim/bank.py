@@ -30,9 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from kiosk.core.codes import mask
 from kiosk.core.money import Fen
 from kiosk.ports import ChargeStatus
+from kiosk_common.codes import mask
 
 SUFFIX_USER_PAYING = "9001"
 SUFFIX_INSUFFICIENT_FUNDS = "9002"

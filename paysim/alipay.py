@@ -20,9 +20,11 @@ from urllib.parse import parse_qs
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kiosk.core.codes import CodeKind, classify, mask
+from kiosk.core.codes import CodeKind, classify
 from kiosk.payments import alipay
-from kiosk.payments.sim_bank import (
+from kiosk.ports import ChargeStatus
+from kiosk_common.codes import mask
+from paysim.bank import (
     DELIVER_DROP,
     DELIVER_SLOW,
     DELIVER_SYSTEM_ERROR,
@@ -35,10 +37,9 @@ from kiosk.payments.sim_bank import (
     SimulatedBank,
     TradeConflict,
 )
-from kiosk.payments.sim_protocol import SimReply, SimRequest
-from kiosk.ports import ChargeStatus
+from paysim.protocol import SimReply, SimRequest
 
-log = logging.getLogger("kiosk.payments.simulator")
+log = logging.getLogger("paysim.server")
 
 OUT_TRADE_NO_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FEN = 10_000_000

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kiosk.payments import alipay
-from kiosk.payments.sim_alipay import SimAlipayConfig
-from kiosk.payments.sim_wechat import SimWechatConfig
+from paysim.alipay import SimAlipayConfig
+from paysim.wechat import SimWechatConfig
 
 WECHAT_APPID = "wxsim0000000000001"
 WECHAT_MCH_ID = "1900000109"

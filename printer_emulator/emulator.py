@@ -28,7 +28,7 @@ answers.
 
 Run standalone for manual tests and the demo::
 
-    python -m drivers.printer.emulator --link /tmp/kiosk-printer
+    python -m printer_emulator.emulator --link /tmp/kiosk-printer
 
 then set ``[printer] device = "/tmp/kiosk-printer"``. Receipts are printed to stdout; commands on
 stdin change the state (``paper out``, ``cover open``, ``online off``, ``dead on``, ``help``).
@@ -605,7 +605,7 @@ def _control(emulator: PrinterEmulator, line: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m drivers.printer.emulator",
+        prog="python -m printer_emulator.emulator",
         description="Emulate an ESC/POS receipt printer on a pseudo-terminal and print its receipts here.",
     )
     parser.add_argument(

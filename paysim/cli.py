@@ -18,9 +18,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from kiosk.payments.sim_bank import MAX_PASSWORD_DELAY_S
-from kiosk.payments.sim_credentials import load_credentials, make_credentials
-from kiosk.payments.simulator import MAX_LATENCY_S, GatewaySimulator
+from paysim.bank import MAX_PASSWORD_DELAY_S
+from paysim.credentials import load_credentials, make_credentials
+from paysim.server import MAX_LATENCY_S, GatewaySimulator
 
 DEFAULT_PORT = 8090
 MAX_LATENCY_MS = int(MAX_LATENCY_S * 1000)

@@ -22,8 +22,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.core.codes import CodeKind, classify, mask
-from kiosk.payments.sim_bank import (
+from kiosk.core.codes import CodeKind, classify
+from kiosk.ports import ChargeStatus
+from kiosk_common.codes import mask
+from paysim.bank import (
     DELIVER_DROP,
     DELIVER_SLOW,
     DELIVER_SYSTEM_ERROR,
@@ -32,10 +34,9 @@ from kiosk.payments.sim_bank import (
     TradeConflict,
     TradeView,
 )
-from kiosk.payments.sim_protocol import SimReply, SimRequest, json_error, json_reply
-from kiosk.ports import ChargeStatus
+from paysim.protocol import SimReply, SimRequest, json_error, json_reply
 
-log = logging.getLogger("kiosk.payments.simulator")
+log = logging.getLogger("paysim.server")
 
 MAX_AMOUNT_FEN = 10_000_000
 MAX_SUBJECT_LEN = 128

@@ -1,10 +1,10 @@
 """The seam between the simulator's HTTP server and the wire protocols it speaks.
 
 The server reads a request and offers it to each protocol in turn; the first one that claims the
-path answers it. A protocol turns bytes into a :class:`~kiosk.payments.sim_bank.PayOrder`, asks the
+path answers it. A protocol turns bytes into a :class:`~paysim.bank.PayOrder`, asks the
 bank, and turns the answer back into bytes. Today there is one, the simple JSON protocol of the
-walking skeleton (:mod:`kiosk.payments.sim_json`), Alipay (:mod:`kiosk.payments.sim_alipay`, form
-posts to ``/gateway.do``, RSA2) and WeChat Pay v2 (:mod:`kiosk.payments.sim_wechat`, XML posts to
+walking skeleton (:mod:`paysim.json_protocol`), Alipay (:mod:`paysim.alipay`, form
+posts to ``/gateway.do``, RSA2) and WeChat Pay v2 (:mod:`paysim.wechat`, XML posts to
 ``/pay/micropay`` ..., HMAC-SHA256/MD5), all sharing the same bank and ledger.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kiosk.payments.sim_bank import SimulatedBank
+from paysim.bank import SimulatedBank
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from kiosk.core.codes import CodeKind, classify, mask
+from kiosk.core.codes import CodeKind, classify
 from kiosk.payments import wechat
-from kiosk.payments.sim_bank import (
+from kiosk.ports import ChargeStatus
+from kiosk_common.codes import mask
+from paysim.bank import (
     DELIVER_DROP,
     DELIVER_SLOW,
     DELIVER_SYSTEM_ERROR,
@@ -35,10 +37,9 @@ from kiosk.payments.sim_bank import (
     TradeConflict,
     TradeView,
 )
-from kiosk.payments.sim_protocol import SimReply, SimRequest
-from kiosk.ports import ChargeStatus
+from paysim.protocol import SimReply, SimRequest
 
-log = logging.getLogger("kiosk.payments.simulator")
+log = logging.getLogger("paysim.server")
 
 OUT_TRADE_NO_RE = re.compile(r"[A-Za-z0-9_*@|-]{1,32}")
 MAX_FEE = 10_000_000
