@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,26 +16,14 @@ from drivers.gpio.inputs import GpiozeroInputs, open_inputs
 from drivers.printer.escpos_printer import open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
-from kiosk.controller import (
-    CheckoutController,
-    ControllerOptions,
-    RecoveryReport,
-    SampleCodes,
-    recover_unfinished,
-)
+from kiosk import crashpoints
+from kiosk.clock import SystemClock
+from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
-from kiosk.payments.charge import charge_until_final
-from kiosk.payments.service import build_gateway, make_charge
-from kiosk.ports import (
-    ChargeRequest,
-    ChargeResult,
-    FrameSource,
-    HqError,
-    Indicators,
-    PaymentGateway,
-    ReceiptPrinter,
-)
+from kiosk.payments import service
+from kiosk.payments.service import build_gateway
+from kiosk.ports import Clock, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
 from kiosk.printing import PrintService
 from kiosk.settings import Settings
 from kiosk.store.db import open_store
@@ -55,6 +44,8 @@ class Overrides:
     indicators: Indicators | None = None
     inputs: GpiozeroInputs | None = None
     samples: SampleCodes | None = None
+    #: the time the payment timers run on (a test speeds it up; production uses the system clock)
+    clock: Clock | None = None
 
 
 @dataclass(slots=True)
@@ -69,22 +60,18 @@ class Kiosk:
     scanner: CameraScanner
     printer: ReceiptPrinter
     indicators: Indicators
-    recovery: RecoveryReport = field(default_factory=RecoveryReport)
     #: USB keyboard-wedge and serial barcode scanners (settings [scanners]); they feed controller.on_codes
     product_scanners: list[HidWedgeScanner | SerialScanner] = field(default_factory=list)
     #: the maintenance key switch and the paper-low sensor (settings [gpio]); None without GPIO
     inputs: GpiozeroInputs | None = None
+    #: repeats refunds a crash left unconfirmed, in the background (bounded); None when there were none
+    refund_resumer: threading.Thread | None = None
 
     def start(self) -> None:
-        """Settle what a crash left behind, refresh the catalog, then start scanning and syncing."""
-        pay = self.settings.payments
-        self.recovery = recover_unfinished(self.store, self.gateway, pay.max_wait_s, pay.poll_interval_s)
-        if self.recovery.resolved or self.recovery.unresolved:
-            log.warning(
-                "after restart: %d payment(s) settled, %d still unresolved",
-                len(self.recovery.resolved),
-                len(self.recovery.unresolved),
-            )
+        """Settle what a crash left behind (in the background, while the screen says so), refresh the
+        catalog, then start scanning and syncing. Nothing here waits on the gateway."""
+        self.controller.start_recovery()
+        self._resume_refunds()
         self.refresh_catalog()
         self.scanner.start()
         for product_scanner in self.product_scanners:
@@ -92,6 +79,34 @@ class Kiosk:
         self.sync.start()
         if isinstance(self.printer, PrintService):
             self.printer.start()  # reprints what failed before, and watches the printer
+
+    def _resume_refunds(self) -> None:
+        """Refunds left "refunding" are repeated (same refund number) on a thread of their own with its
+        own gateway connection, so a gateway that cannot refund never holds up the screen."""
+        try:
+            pending = self.store.refunds_in_flight()
+        except Exception:
+            log.exception("could not list refunds in flight")
+            return
+        if not pending:
+            return
+        gateway = build_gateway(self.settings.payments, self.store.payment_channel)
+        clock = self.controller.clock
+
+        def run() -> None:
+            try:
+                report = service.resume_refunds(self.store, gateway, clock)
+                if report.unresolved:
+                    log.warning("refunds still unconfirmed, repeat later: %s", ", ".join(report.unresolved))
+            except Exception:
+                log.exception("resuming refunds failed")
+            finally:
+                close = getattr(gateway, "close", None)
+                if callable(close):
+                    close()
+
+        self.refund_resumer = threading.Thread(target=run, name="refund-resume", daemon=True)
+        self.refund_resumer.start()
 
     def refresh_catalog(self) -> bool:
         try:
@@ -108,7 +123,7 @@ class Kiosk:
         for product_scanner in self.product_scanners:
             product_scanner.stop()
         self.sync.stop()
-        self.controller.close()
+        self.controller.close(timeout_s=self.settings.kiosk.stop_timeout_s)
         self.printer.close()
         self.indicators.close()
         if self.inputs is not None:
@@ -125,6 +140,16 @@ def _printer_alert(store: SaleStore, reason: str) -> None:
         log.warning("printer alert not audited: %s", exc)
 
 
+def build_store(settings: Settings) -> SaleStore:
+    """The kiosk's store, opened, checked and migrated (``kiosk.store.db.open_store``)."""
+    return SaleStore(open_store(settings.store_path), settings.kiosk.id)
+
+
+def build_payment_gateway(settings: Settings, store: SaleStore) -> PaymentGateway:
+    """The gateway ``payments.gateway`` names; queries are routed by the channel the store recorded."""
+    return build_gateway(settings.payments, store.payment_channel)
+
+
 def build_kiosk(
     settings: Settings,
     *,
@@ -134,24 +159,16 @@ def build_kiosk(
 ) -> Kiosk:
     """Build every part from the settings (and the demo's overrides). Starts nothing."""
     ov = overrides or Overrides()
+    crashpoints.arm_from_environment(os.environ)
     template = ReceiptTemplate.load(settings.receipt_template_path)
-    store = SaleStore(open_store(settings.store_path), settings.kiosk.id)
-    gateway = build_gateway(settings.payments, store.payment_channel)
+    store = build_store(settings)
+    gateway = build_payment_gateway(settings, store)
     printer = PrintService(
         ov.printer or open_printer(settings.printer, data_dir=settings.kiosk.data_dir),
         ReprintStore(store.db),
         alert=lambda reason: _printer_alert(store, reason),
     )
     indicators = ov.indicators or open_indicators(settings.gpio)
-    pay = settings.payments
-
-    def simulator_charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
-        return charge_until_final(
-            gw, request, time.monotonic, time.sleep, pay.max_wait_s, pay.poll_interval_s
-        )
-
-    # The demo's JSON simulator keeps its simple loop; real channels run their own state machines.
-    charge = simulator_charge if pay.gateway == "simulator" else make_charge(store, pay)
 
     source = ov.source or open_source(
         settings.camera.source,
@@ -170,18 +187,17 @@ def build_kiosk(
             paper_columns=COLUMNS_BY_WIDTH_MM[settings.printer.paper_width_mm],
             idle_timeout_s=settings.kiosk.idle_timeout_s,
             done_timeout_s=settings.kiosk.done_timeout_s,
-            max_wait_s=pay.max_wait_s,
-            poll_interval_s=pay.poll_interval_s,
+            payments_enabled=settings.payments.gateway != "none",
         ),
         store=store,
         gateway=gateway,
-        charge=charge,
         printer=printer,
         indicators=indicators,
         template=template,
         wake=wake,
         samples=ov.samples,
         sample_camera=sample_camera,
+        clock=ov.clock or SystemClock(),
         background=background,
     )
 

@@ -1,4 +1,4 @@
-"""The ``kiosk`` command: run the kiosk, the demo, and the installer's tools (decode, doctor, paysim)."""
+"""The ``kiosk`` command: run the kiosk, the demo, and the installer's tools (decode, doctor, payment, printer)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from kiosk.commands import camera, decode, payment, printer
-    from paysim import cli as paysim
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -59,7 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode.add_parser(sub)
     camera.add_parser(sub)
-    paysim.add_parser(sub)
     payment.add_parser(sub)
     printer.add_parser(sub)
     return parser
@@ -94,10 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import camera
 
             return camera.run(args)
-        if args.command == "paysim":
-            from paysim import cli as paysim
-
-            return paysim.run(args)
         if args.command == "payment":
             from kiosk.commands import payment
 

@@ -1,44 +1,46 @@
 """The one controller the UI (or a scripted customer) talks to: runs the checkout and carries out its effects.
 
-``dispatch`` runs on one thread (the UI thread); slow effects (a charge, a receipt) run on a worker
-and come back as events through ``post``, so the screen never freezes while the gateway thinks.
-The rules that protect money are in the store (``SaleStore``) and the pure core; this class only
-connects them to the ports.
+``dispatch`` runs on one thread (the UI thread); slow effects (a charge, a receipt, the start-up
+recovery) run on a worker and come back as events through ``post``, so the screen never freezes while
+the gateway thinks. The rules that protect money are in the store (reached through the
+``SaleRepository`` port), the payment service and the pure core; this class only connects them.
+
+A fault in the store (a full disk) or a driver never escapes ``dispatch``: it is logged, staff are
+told, and the customer sees a notice. The kiosk keeps running and never loses a paid sale.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from kiosk import crashpoints
+from kiosk.clock import SystemClock
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
-from kiosk.payments.service import RecoveryReport as RecoveryReport
-from kiosk.payments.service import recover as recover_payments
+from kiosk.core.records import StoreFull
+from kiosk.payments import service
 from kiosk.ports import (
-    ChargeRequest,
-    ChargeResult,
     ChargeStatus,
+    Clock,
     Decoded,
     Frame,
-    GatewayError,
     Indicators,
     Light,
     PaymentGateway,
     PrinterError,
     ReceiptPrinter,
+    SaleRepository,
 )
-from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,8 @@ class ControllerOptions:
     paper_columns: int = 32
     idle_timeout_s: float = 60.0
     done_timeout_s: float = 6.0
-    max_wait_s: float = 45.0
-    poll_interval_s: float = 5.0
+    #: False on a kiosk with ``payments.gateway = "none"``: "pay" calls staff instead of taking a code
+    payments_enabled: bool = True
 
 
 @dataclass(slots=True)
@@ -90,8 +92,44 @@ class _Timers:
     last_activity: float = 0.0
 
 
-#: Charges one request until it is final or the channel's time is up (``kiosk.payments.charge``).
-ChargeFn = Callable[[PaymentGateway, ChargeRequest], ChargeResult]
+class _Worker:
+    """One background thread for the jobs that talk to the outside (charges, receipts, recovery).
+
+    A daemon thread rather than a thread pool: on shutdown the kiosk waits for the job in flight only
+    a bounded time. A charge left running is parked, not lost: its state is committed before every
+    gateway call, and the next start settles it with the gateway.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="kiosk-io", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._idle.clear()
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            finally:
+                if self._jobs.empty():
+                    self._idle.set()
+
+    def busy(self) -> bool:
+        return not self._idle.is_set()
+
+    def stop(self, timeout_s: float) -> bool:
+        """Ask the worker to stop after the queued jobs; True if it did within ``timeout_s``."""
+        self._jobs.put(None)
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
 
 
 class CheckoutController:
@@ -101,9 +139,8 @@ class CheckoutController:
         self,
         *,
         options: ControllerOptions,
-        store: SaleStore,
+        store: SaleRepository,
         gateway: PaymentGateway,
-        charge: ChargeFn,
         printer: ReceiptPrinter,
         indicators: Indicators,
         template: ReceiptTemplate,
@@ -111,20 +148,19 @@ class CheckoutController:
         scanner: Scanner | None = None,
         samples: SampleCodes | None = None,
         sample_camera: SampleCamera | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         background: bool = True,
     ) -> None:
         self.options = options
         self.store = store
         self.gateway = gateway
-        self._charge = charge
         self.printer = printer
         self.indicators = indicators
         self.template = template
         self.scanner = scanner
         self._samples = samples
         self._sample_camera = sample_camera
-        self._clock = clock
+        self.clock: Clock = clock or SystemClock()
         self._wake = wake or (lambda: None)
         self._state = co.Checkout()
         self._language = options.language
@@ -132,10 +168,9 @@ class CheckoutController:
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
         self._events: list[co.Event] = []
         self._dispatching = False
-        self._workers = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io") if background else None
-        )
-        self._timers = _Timers(phase_since=clock(), last_activity=clock())
+        self._worker = _Worker() if background else None
+        now = self.clock.monotonic()
+        self._timers = _Timers(phase_since=now, last_activity=now)
         self._last_receipt = ""
         self.alerts: list[StaffAlert] = []
         self.payment_camera_on = False
@@ -144,6 +179,9 @@ class CheckoutController:
         self._code_guard = PaymentCodeGuard()
         #: devices that reported a fault and have not recovered: name -> message
         self.device_faults: dict[str, str] = {}
+        #: what the last start-up recovery found (None until it ran)
+        self.recovery: service.RecoveryReport | None = None
+        self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------
 
@@ -189,13 +227,19 @@ class CheckoutController:
             raise ValueError(f"no sample code named {name!r}; choose one of {self.sample_codes()}")
         self._sample_camera.hold_up(self._samples.frame(name))
 
+    def busy(self) -> bool:
+        """True while a background job (a charge, a receipt, the recovery) is running or queued."""
+        return self._worker is not None and self._worker.busy()
+
     # --- input ------------------------------------------------------------------------------------
 
     def dispatch(self, event: co.Event) -> None:
         """Run one event (and every event its effects produce synchronously) through the checkout."""
-        if isinstance(event, co.PayTapped) and event.printer_ready and self._state.phase is co.Phase.CART:
+        if isinstance(event, co.PayTapped) and self._state.phase is co.Phase.CART:
+            payment_ready = event.payment_ready and self.options.payments_enabled
             # Ask the printer before taking money: a customer charged without a receipt calls staff anyway.
-            event = co.PayTapped(printer_ready=self._printer_ready())
+            printer_ready = event.printer_ready and payment_ready and self._printer_ready()
+            event = co.PayTapped(printer_ready=printer_ready, payment_ready=payment_ready)
         self._events.append(event)
         if self._dispatching:
             return
@@ -244,16 +288,23 @@ class CheckoutController:
             if c.is_payment:
                 st = self._state
                 about_to_charge = st.phase is co.Phase.PAYING and st.order_id is not None and not st.charging
-                if about_to_charge and not self._code_guard.admit(c.text, self._clock()):
+                if about_to_charge and not self._code_guard.admit(c.text, self.clock.monotonic()):
                     log.info("payment code %s shown again within its lifetime: refused", mask(c.text))
                     self.dispatch(co.PaymentCodeRefused())
                     return
                 self.dispatch(co.PaymentCodeScanned(c.kind, c.text))
                 return
             if c.kind is CodeKind.PRODUCT:
-                self.dispatch(co.ProductScanned(c.text, self.store.product_by_barcode(c.text)))
+                self.dispatch(co.ProductScanned(c.text, self._product(c.text)))
                 return
             log.info("ignored code (%s): %s", c.reason, mask(c.text))
+
+    def _product(self, barcode: str) -> Product | None:
+        try:
+            return self.store.product_by_barcode(barcode)
+        except Exception:  # a store that cannot be read says "unknown item", never crashes the scan
+            log.exception("product lookup failed")
+            return None
 
     def on_device_fault(self, message: str) -> None:
         """A device (camera, hand scanner) stopped working; any thread. Staff are told, the kiosk sells on."""
@@ -266,20 +317,20 @@ class CheckoutController:
         device = message.split(":", 1)[0]
         self.device_faults[device] = message
         log.warning("staff needed: %s", message)
-        self.alerts.append(StaffAlert(self._clock(), message))
-        self.store.audit("kiosk", "device_fault", message)
+        self.alerts.append(StaffAlert(self.clock.monotonic(), message))
+        self._audit("kiosk", "device_fault", message)
         self._show_phase(self._state.phase)
 
     def _device_recovered(self, message: str) -> None:
         device = message.split(":", 1)[0]
         if self.device_faults.pop(device, None) is not None:
             log.info("device back: %s", message)
-            self.store.audit("kiosk", "device_recovered", message)
+            self._audit("kiosk", "device_recovered", message)
             self._show_phase(self._state.phase)
 
     def tick(self, now: float | None = None) -> None:
         """Run the idle and done timers; the UI calls this about once a second."""
-        now = self._clock() if now is None else now
+        now = self.clock.monotonic() if now is None else now
         phase = self._state.phase
         if (phase is co.Phase.DONE and now - self._timers.phase_since >= self.options.done_timeout_s) or (
             phase in (co.Phase.CART, co.Phase.PAYING)
@@ -288,13 +339,37 @@ class CheckoutController:
         ):
             self.dispatch(co.TimedOut())
 
+    # --- start-up recovery ------------------------------------------------------------------------
+
+    def start_recovery(self) -> None:
+        """Settle what a crash or power cut left unfinished, on the worker, while the screen says
+        "we are checking the last payment"; selling starts when it is done (bounded by the channels'
+        rules). Payments found paid get their receipt printed and staff are told."""
+        self.dispatch(co.RecoveryStarted())
+        self._submit(self._recovery_job, lambda exc: co.RecoveryFinished())
+
+    def _recovery_job(self) -> co.Event:
+        report = service.recover(self.store, self.gateway, self.clock)
+        self.recovery = report
+        if report.anything:
+            log.warning(
+                "after restart: %d payment(s) settled, %d unresolved, %d open order(s) closed, "
+                "%d receipt(s) to print, %d refund(s) to repeat",
+                len(report.resolved),
+                len(report.unresolved),
+                len(report.closed_orders),
+                len(report.paid_orders),
+                len(report.refunds_pending),
+            )
+        return co.RecoveryFinished(tuple(report.paid_orders), tuple(report.unresolved))
+
     # --- the machine ------------------------------------------------------------------------------
 
     def _step(self, event: co.Event) -> None:
         before = self._state
         after, effects = co.transition(before, event)
         self._state = after
-        now = self._clock()
+        now = self.clock.monotonic()
         if not isinstance(event, co.TimedOut):
             self._timers.last_activity = now
         if after.phase is not before.phase:
@@ -303,22 +378,48 @@ class CheckoutController:
             self._show_phase(after.phase)
             log.info("checkout %s -> %s on %s", before.phase, after.phase, type(event).__name__)
         for effect in effects:
-            self._run(effect)
+            try:
+                self._run(effect)
+            except Exception:  # an effect's fault must never take the kiosk down: the customer waits
+                log.exception("effect %s failed", type(effect).__name__)
         self._notify()
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
-            listener(self._state)
+            try:
+                listener(self._state)
+            except Exception:
+                log.exception("state listener failed")
 
     def _show_phase(self, phase: co.Phase) -> None:
         light = {
             co.Phase.PAYING: Light.BUSY,
             co.Phase.PRINTING: Light.BUSY,
+            co.Phase.RECOVERING: Light.BUSY,
             co.Phase.NEEDS_HELP: Light.FAULT,
         }.get(phase, Light.READY)
         if light is Light.READY and self.device_faults:
             light = Light.FAULT  # selling goes on, but the light calls staff to the broken device
-        self.indicators.show(light)
+        try:
+            self.indicators.show(light)
+        except Exception:
+            log.exception("indicator failed")
+
+    def _audit(self, actor: str, action: str, detail: str) -> None:
+        """Audit what staff must see; a store that cannot take it (full disk) is itself a fault to report."""
+        try:
+            self.store.audit(actor, action, detail)
+        except StoreFull as exc:
+            self._store_full(str(exc))
+        except Exception:
+            log.exception("audit %s not written", action)
+
+    def _store_full(self, message: str) -> None:
+        if "store" not in self.device_faults:
+            self.device_faults["store"] = f"store: disk full: {message}"
+            log.error("staff needed: store: disk full: %s", message)
+            self.alerts.append(StaffAlert(self.clock.monotonic(), f"store: disk full: {message}"))
+            self._show_phase(self._state.phase)
 
     def _submit(self, job: Job, on_error: Callable[[Exception], co.Event]) -> None:
         """Run ``job`` on the worker; its event (or ``on_error``'s, if it raised) comes back to dispatch.
@@ -334,10 +435,10 @@ class CheckoutController:
                 log.exception("background job failed")
                 return on_error(exc)
 
-        if self._workers is None:
+        if self._worker is None:
             result = run()
             if result is not None:
-                self._events.append(result)
+                self.dispatch(result)  # queued behind the current event when called from dispatch
             return
 
         def run_and_post() -> None:
@@ -345,14 +446,17 @@ class CheckoutController:
             if ev is not None:
                 self.post(lambda: self.dispatch(ev))
 
-        self._workers.submit(run_and_post)
+        self._worker.submit(run_and_post)
 
     def _run(self, effect: co.Effect) -> None:
         match effect:
             case co.OpenOrder(cart=cart):
                 try:
                     order_id = self.store.open_order(cart)
-                except Exception as exc:  # disk full, corrupt file: the customer is told, nothing charged
+                except StoreFull as exc:
+                    self._store_full(str(exc))
+                    self._events.append(co.OrderFailed("disk full"))
+                except Exception as exc:  # corrupt file: the customer is told, nothing charged
                     log.exception("order could not be saved")
                     self._events.append(co.OrderFailed(str(exc)))
                 else:
@@ -369,7 +473,10 @@ class CheckoutController:
                     lambda exc: co.PaymentUnresolved(charge_oid, f"internal error: {exc}"),
                 )
             case co.CancelOrder(order_id=cancel_oid):
-                self.store.cancel_order(cancel_oid)
+                try:
+                    self.store.cancel_order(cancel_oid)
+                except StoreFull as exc:  # the order stays open; the next start closes it
+                    self._store_full(str(exc))
             case co.PrintReceipt(order_id=print_oid):
                 self._submit(
                     lambda: self._print_job(print_oid),
@@ -377,8 +484,8 @@ class CheckoutController:
                 )
             case co.AlertStaff(reason=reason, order_id=oid):
                 log.warning("staff needed: %s", reason)
-                self.alerts.append(StaffAlert(self._clock(), reason, oid))
-                self.store.audit("kiosk", "alert", reason)
+                self.alerts.append(StaffAlert(self.clock.monotonic(), reason, oid))
+                self._audit("kiosk", "alert", reason)
             case co.Beep(error=error):
                 self.indicators.beep(error=error)
 
@@ -386,51 +493,27 @@ class CheckoutController:
 
     def _charge_job(self, order_id: str, kind: CodeKind, code: str) -> co.Event:
         try:
-            out_trade_no, amount = self.store.begin_payment(order_id, kind.value, self.gateway.name, code)
-        except CodeAlreadyUsed:
-            return co.PaymentDeclined(order_id, "code already used; refresh the payment code on your phone")
-        except SaleError as exc:
-            return co.PaymentDeclined(order_id, str(exc))
-        request = ChargeRequest(out_trade_no, kind.value, code, amount, subject=self.options.store_name)
-        log.info("charging %s fen with %s code %s as %s", amount, kind.value, mask(code), out_trade_no)
-        try:
-            outcome = self._charge(self.gateway, request)
-        except GatewayError as exc:
-            outcome = ChargeResult(ChargeStatus.UNKNOWN, out_trade_no, reason=str(exc))
+            outcome = service.charge_order(
+                self.store, self.gateway, order_id, kind.value, code, self.options.store_name, self.clock
+            )
+        except StoreFull as exc:
+            message = str(exc)
+            self.post(lambda: self._store_full(message))
+            return co.PaymentDeclined(order_id, "disk full: nothing was charged")
         if outcome.status is ChargeStatus.PAID:
-            self._commit_paid(out_trade_no, outcome.transaction_id)
             return co.PaymentSucceeded(order_id, kind.value, outcome.transaction_id)
         if outcome.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
-            self.store.update_payment(out_trade_no, outcome.status.value, outcome.reason)
             return co.PaymentDeclined(order_id, outcome.reason)
-        self.store.update_payment(out_trade_no, "unknown", outcome.reason)
         return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
-
-    def _commit_paid(self, out_trade_no: str, transaction_id: str, attempts: int = 5) -> None:
-        """The gateway has the money: try hard (bounded) to record it before telling anyone.
-
-        If it still fails the exception propagates and the checkout calls staff; the payment row
-        stays "submitted" and the start-up recovery records it as paid from the gateway's answer.
-        """
-        for attempt in range(1, attempts + 1):
-            try:
-                self.store.record_paid(out_trade_no, transaction_id)
-                return
-            except Exception:
-                if attempt == attempts:
-                    raise
-                log.warning("recording paid %s failed (attempt %d), retrying", out_trade_no, attempt)
-                time.sleep(0.2 * attempt)
 
     def receipt_for(self, order_id: str) -> Receipt:
         order = self.store.order(order_id)
         payment = self.store.paid_payment(order_id)
-        created = order.created_at.replace(tzinfo=UTC).astimezone(self._tz)
         return Receipt(
             store_name=self.options.store_name,
             kiosk_id=self.options.kiosk_id,
             order_id=order_id,
-            time_local=created,
+            time_local=order.created_at.astimezone(self._tz),
             lines=tuple(
                 ReceiptLine(li.name, li.qty, li.unit_price_fen) for li in self.store.order_lines(order_id)
             ),
@@ -441,6 +524,7 @@ class CheckoutController:
         )
 
     def _print_job(self, order_id: str) -> co.Event:
+        crashpoints.reached("receipt_before_print")
         try:
             text_layout = layout(self.receipt_for(order_id), self.template, self.options.paper_columns)
             self._last_receipt = text_layout.text()
@@ -450,9 +534,19 @@ class CheckoutController:
         self.store.mark_receipt_printed(order_id)
         return co.ReceiptPrinted(order_id)
 
-    def close(self) -> None:
-        if self._workers is not None:
-            self._workers.shutdown(wait=True)
+    def close(self, timeout_s: float = 3.0) -> bool:
+        """Stop the worker; a job still running after ``timeout_s`` is parked (see ``_Worker``).
+
+        True when nothing was left running.
+        """
+        if self._closed or self._worker is None:
+            self._closed = True
+            return True
+        self._closed = True
+        finished = self._worker.stop(timeout_s)
+        if not finished:
+            log.warning("a background job (charge or receipt) was still running at shutdown; parked")
+        return finished
 
 
 def wait_until(
@@ -465,19 +559,3 @@ def wait_until(
             return False
         controller.pump(timeout=step_s)
     return True
-
-
-def recover_unfinished(
-    store: SaleStore,
-    gateway: PaymentGateway,
-    max_wait_s: float = 45.0,
-    poll_interval_s: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RecoveryReport:
-    """Before selling after a crash: settle every payment left without a final answer.
-
-    Ask the gateway what became of it; paid -> record the sale; failed -> fail it; still open ->
-    cancel (reverse) it by the channel's rules, so the customer is not charged for a sale the kiosk
-    never finished. See :func:`kiosk.payments.service.recover`.
-    """
-    return recover_payments(store, gateway, max_wait_s, poll_interval_s, sleep=sleep)

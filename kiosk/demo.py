@@ -1,7 +1,10 @@
 """``kiosk demo``: the whole appliance on one machine, on the embedded defaults.
 
-HQ runs on loopback with its own SQLite file and a demo catalog, the gateway simulator approves (or,
-by the code's last digits, asks for a password or declines), a printer emulator sits on the far end of
+HQ runs on loopback with its own SQLite file and a demo catalog; the gateway simulator speaks the real
+WeChat Pay and Alipay protocols with keys generated for this run, and the kiosk is set up with
+``payments.gateway = "wechat+alipay"`` against it, so the demo charges exactly as a commissioned kiosk
+does (the simulator approves, or, by the code's last digits, asks for a password or declines); a
+printer emulator sits on the far end of
 a pseudo-terminal so the real ESC/POS driver prints to it, and the camera is fed fresh payment-code
 pictures. With a screen the touch UI opens; without one (or with ``--headless``) scripted customers
 run through the same controller, store, drivers and HQ, and a screenshot tour under Xvfb records
@@ -40,6 +43,8 @@ class DemoServices:
     paysim_url: str
     printer_device: str
     hq_db_url: str
+    #: the simulator's keys for this run (paysim.credentials.SimCredentials)
+    paysim_credentials: Any
 
 
 @contextlib.contextmanager
@@ -50,6 +55,7 @@ def demo_services(out: Path) -> Iterator[DemoServices]:
     from hq.catalog import seed_demo
     from hq.db import connected, open_database
     from hq.devices import add_device
+    from paysim.credentials import make_credentials
     from paysim.server import GatewaySimulator
     from printer_emulator.emulator import PrinterEmulator
 
@@ -59,13 +65,14 @@ def demo_services(out: Path) -> Iterator[DemoServices]:
         api_key = add_device(DEMO_KIOSK_ID)
         seed_demo()
     server = BackgroundServer(create_app(hq_db_url), name="demo-hq").start()
-    sim = GatewaySimulator(password_delay_s=1.0)
+    creds = make_credentials(out / "paysim-keys")
+    sim = GatewaySimulator.with_credentials(creds, password_delay_s=1.0)
     sim.start()
     emulator = PrinterEmulator(encoding="gb18030")
     emulator.start()
     try:
         yield DemoServices(
-            f"http://127.0.0.1:{server.port}", api_key, sim.url, emulator.device_path, hq_db_url
+            f"http://127.0.0.1:{server.port}", api_key, sim.url, emulator.device_path, hq_db_url, creds
         )
     finally:
         _save_receipts(emulator, out / "receipts")
@@ -85,7 +92,11 @@ def _save_receipts(emulator: Any, folder: Path) -> None:
 
 
 def demo_environment(services: DemoServices, data_dir: Path) -> dict[str, str]:
-    """The KIOSK_* settings that point a kiosk at the demo's services."""
+    """The KIOSK_* settings that point a kiosk at the demo's services: both real payment protocols
+    against the simulator, with the keys generated for this run."""
+    from paysim.credentials import ALIPAY_APP_ID, WECHAT_APPID, WECHAT_MCH_ID
+
+    creds = services.paysim_credentials
     return {
         "KIOSK_KIOSK__ID": DEMO_KIOSK_ID,
         "KIOSK_KIOSK__DATA_DIR": str(data_dir),
@@ -93,9 +104,17 @@ def demo_environment(services: DemoServices, data_dir: Path) -> dict[str, str]:
         "KIOSK_HQ__URL": services.hq_url,
         "KIOSK_HQ__API_KEY": services.api_key,
         "KIOSK_HQ__SYNC_INTERVAL_S": "1",
-        "KIOSK_PAYMENTS__SIMULATOR__URL": services.paysim_url,
-        "KIOSK_PAYMENTS__POLL_INTERVAL_S": "0.5",
-        "KIOSK_PAYMENTS__MAX_WAIT_S": "20",
+        "KIOSK_PAYMENTS__GATEWAY": "wechat+alipay",
+        "KIOSK_PAYMENTS__POLL_INTERVAL_S": "2",
+        "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL": services.paysim_url,
+        "KIOSK_PAYMENTS__WECHAT__APPID": WECHAT_APPID,
+        "KIOSK_PAYMENTS__WECHAT__MCH_ID": WECHAT_MCH_ID,
+        "KIOSK_PAYMENTS__WECHAT__API_KEY": creds.wechat_api_key,
+        "KIOSK_PAYMENTS__WECHAT__SIGN_TYPE": creds.sign_type,
+        "KIOSK_PAYMENTS__ALIPAY__GATEWAY_URL": services.paysim_url,
+        "KIOSK_PAYMENTS__ALIPAY__APP_ID": ALIPAY_APP_ID,
+        "KIOSK_PAYMENTS__ALIPAY__APP_PRIVATE_KEY_FILE": str(creds.app_private_key_file),
+        "KIOSK_PAYMENTS__ALIPAY__ALIPAY_PUBLIC_KEY_FILE": str(creds.alipay_public_key_file),
         "KIOSK_PRINTER__TRANSPORT": "serial",
         "KIOSK_PRINTER__DEVICE": services.printer_device,
         "KIOSK_GPIO__PIN_FACTORY": "mock",
@@ -154,6 +173,8 @@ def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[
     kiosk = build_kiosk(settings, overrides=Overrides(source=source, samples=codes))
     kiosk.start()
     c = kiosk.controller
+    if not wait_until(c, lambda: c.state.phase is not co.Phase.RECOVERING, 120):
+        raise RuntimeError("the start-up recovery did not finish")
     rng = random.Random(11)  # noqa: S311 - which items a scripted customer picks
     timings: list[float] = []
     try:
@@ -184,8 +205,8 @@ def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[
         kiosk.stop()
     return {
         "orders": args.orders,
-        "paid": counts["paid"],
-        "printed": counts["printed"],
+        "paid": counts.paid,
+        "printed": counts.printed,
         "synced": synced,
         "p50_s": round(statistics.median(timings), 3) if timings else None,
         "p95_s": round(_p95(timings), 3) if timings else None,

@@ -71,8 +71,8 @@ def check_store(s: Settings) -> Check:
         db.close()
     detail = (
         f"{s.store_path}: schema {health['schema_version']}, {health['journal_mode']}, "
-        f"quick_check {health['quick_check']}; {counts['paid']} paid sale(s), "
-        f"{counts['outbox_pending']} waiting for HQ"
+        f"quick_check {health['quick_check']}; {counts.paid} paid sale(s), "
+        f"{counts.outbox_pending} waiting for HQ"
     )
     if unfinished:
         return Check("store", "WARN", detail + f"; {unfinished} payment(s) unresolved, settled at next start")
@@ -150,17 +150,19 @@ def check_camera(s: Settings) -> Check:
 
 
 def check_gateway(s: Settings) -> Check:
-    """The simulator answers /healthz; a real channel must have loadable credentials and a reachable host.
+    """Each configured channel must have loadable credentials and a reachable host; an uncommissioned
+    kiosk (``payments.gateway = "none"``) fails with what to set.
 
     Nothing is charged: the installer's test charge is ``kiosk payment charge``.
     """
     p = s.payments
-    if p.gateway == "simulator":
-        url = p.simulator.url.rstrip("/") + "/healthz"
-        r = requests.get(url, timeout=min(3.0, p.simulator.timeout_s))
-        if r.ok:
-            return Check("payment gateway", "OK", f"simulator at {p.simulator.url}")
-        return Check("payment gateway", "FAIL", f"{url} answered HTTP {r.status_code}")
+    if p.gateway == "none":
+        return Check(
+            "payment gateway",
+            "FAIL",
+            "no payment gateway: this kiosk refuses payment until commissioned; set [payments] gateway to "
+            "wechat, alipay or wechat+alipay and the channel's credentials (docs/payments.md)",
+        )
     from kiosk.payments.service import build_gateway
 
     build_gateway(p, lambda _code: None)  # loads and checks the keys and certificates

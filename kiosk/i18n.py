@@ -96,6 +96,12 @@ _ZH: Final[dict[str, str]] = {
     "notice.payment_unknown": "付款结果未确认，请勿重复付款",
     "notice.receipt_failed": "已付款成功，小票未能打印，工作人员将为您补打",
     "notice.order_not_saved": "订单未能保存，未扣款，请重试",
+    "notice.payment_not_configured": "本机暂未开通付款，工作人员马上到",
+    "notice.checking_last_payment": "正在核对上一笔付款，请勿重复付款",
+    # start-up recovery
+    "recovering.title": "请稍候",
+    "recovering.wait": "正在核对上一笔付款",
+    "recovering.hint": "请勿重复付款。如已付款，小票将自动打印。",
 }
 
 _EN: Final[dict[str, str]] = {
@@ -168,6 +174,12 @@ _EN: Final[dict[str, str]] = {
     "notice.payment_unknown": "We could not confirm your payment; please do not pay again",
     "notice.receipt_failed": "Payment received, but the receipt did not print; staff will reprint it",
     "notice.order_not_saved": "The order could not be saved and nothing was charged; please try again",
+    "notice.payment_not_configured": "Payment is not set up on this kiosk yet; staff are on their way",
+    "notice.checking_last_payment": "We are checking the last payment; please do not pay again",
+    # start-up recovery
+    "recovering.title": "One moment",
+    "recovering.wait": "We are checking the last payment",
+    "recovering.hint": "Please do not pay again. If you paid, your receipt will print by itself.",
 }
 
 TEXTS: Final[dict[str, dict[str, str]]] = {"zh_CN": _ZH, "en": _EN}

@@ -1,19 +1,23 @@
 """The small interfaces the kiosk talks to the outside world through.
 
 Adapters are named for their technology (``EscposReceiptPrinter``, ``ZxingDecoder``,
-``GpiozeroIndicators``, ``SimulatorGateway``, ``HttpHqClient``); fakes are ``Fake<Port>`` and
+``GpiozeroIndicators``, ``WechatMicropayGateway``, ``HttpHqClient``); fakes are ``Fake<Port>`` and
 subclass nothing but honour the same protocol. ``kiosk.bootstrap`` is the one place that picks them.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from kiosk.core.cart import Cart, Product
 from kiosk.core.money import Fen
+from kiosk.core.payment import ChannelRules, PayState
 from kiosk.core.receipt import ReceiptLayout
+from kiosk.core.records import OrderLineRecord, OrderRecord, PaymentRecord, SaleCounts
 
 # --- camera ---------------------------------------------------------------------------------------
 
@@ -127,7 +131,15 @@ class GatewayError(RuntimeError):
 
 
 class PaymentGateway(Protocol):
+    """One payment channel (or a router in front of several), spoken in the channel's own protocol."""
+
     name: str
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        """The timers this gateway's channel lives by (query interval, give-up time, reverse window).
+
+        Each gateway declares its own rules, so nothing above it checks a gateway or channel by name.
+        """
 
     def pay(self, request: ChargeRequest) -> ChargeResult: ...
 
@@ -137,6 +149,18 @@ class PaymentGateway(Protocol):
 
     def refund(self, request: RefundRequest) -> ChargeResult:
         """REFUNDED, FAILED (refused for good), or GatewayError (unknown: repeat the same request)."""
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Monotonic time and sleep, injected wherever timers decide something (payment channels, idle
+    screens), so tests can run a channel's 15 s reverse window without waiting 15 s."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 # --- HQ -------------------------------------------------------------------------------------------
@@ -191,3 +215,84 @@ class Outbox(Protocol):
         """Count an attempt and hold the items back for ``retry_in_s`` seconds."""
 
     def pending_count(self) -> int: ...
+
+
+# --- the store (sales, payments, refunds, audit) --------------------------------------------------
+
+
+class SaleRepository(Protocol):
+    """The checkout's, the payment service's and the start-up recovery's view of the local store.
+
+    Every write commits before it returns, so a crash right after leaves it on disk; every read returns
+    frozen records (``kiosk.core.records``). The rules that keep money safe live behind it: a code is
+    submitted once, a fresh ``out_trade_no`` is committed before any call, and "paid" commits the
+    payment, the order and the outbox row for HQ together. ``kiosk.store.sales.SaleStore`` is the
+    SQLite implementation.
+    """
+
+    # catalog
+    def products(self) -> list[Product]: ...
+
+    def product_by_barcode(self, barcode: str) -> Product | None: ...
+
+    def replace_catalog(self, items: Iterable[CatalogItem]) -> int: ...
+
+    # orders
+    def open_order(self, cart: Cart) -> str:
+        """Commit the cart as an open order; its id."""
+
+    def cancel_order(self, order_id: str) -> None:
+        """An open order becomes cancelled; any other order is left as it is."""
+
+    def mark_receipt_printed(self, order_id: str) -> None: ...
+
+    def order(self, order_id: str) -> OrderRecord:
+        """The order; SaleError when there is none."""
+
+    def order_lines(self, order_id: str) -> list[OrderLineRecord]: ...
+
+    def close_abandoned_orders(self) -> list[str]:
+        """Cancel every open order with no payment left open (a crash between the order and its
+        payment, or after a decline): they can never be paid any more. Their ids."""
+
+    # payments
+    def begin_payment(self, order_id: str, channel: str, gateway: str, code: str) -> PaymentRecord:
+        """Commit a new attempt, "submitted", with a fresh ``out_trade_no``, before any gateway call.
+
+        CodeAlreadyUsed when the code was ever submitted; SaleError when the order is not open or
+        already has a payment in progress.
+        """
+
+    def update_payment(self, out_trade_no: str, state: PayState, reason: str = "") -> None:
+        """Record a state that is not "paid" (user paying, unknown, cancelling, failed, cancelled)."""
+
+    def record_paid(self, out_trade_no: str, transaction_id: str) -> str:
+        """Payment paid, order paid and the sale queued for HQ in one transaction; the order id."""
+
+    def payment(self, out_trade_no: str) -> PaymentRecord | None: ...
+
+    def payment_channel(self, out_trade_no: str) -> str | None: ...
+
+    def paid_payment(self, order_id: str) -> PaymentRecord | None: ...
+
+    def unfinished_payments(self) -> list[PaymentRecord]:
+        """Payments without a final answer (what a crash left), oldest first."""
+
+    def payments_between(self, start: datetime, end: datetime) -> list[PaymentRecord]: ...
+
+    # refunds
+    def refundable_payment(self, order_id: str) -> PaymentRecord | None: ...
+
+    def refunds_in_flight(self) -> list[PaymentRecord]: ...
+
+    def begin_refund(self, out_trade_no: str, actor: str) -> str:
+        """Commit "refunding" and return the refund number, before the gateway is called."""
+
+    def record_refund(self, out_trade_no: str, refund_id: str, actor: str) -> None: ...
+
+    def abandon_refund(self, out_trade_no: str, reason: str, actor: str) -> None: ...
+
+    # staff and figures
+    def audit(self, actor: str, action: str, detail: str = "") -> None: ...
+
+    def counts(self) -> SaleCounts: ...

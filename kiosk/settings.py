@@ -5,7 +5,7 @@ names the file (or variable), the key, the value and what is allowed, and start-
 a kiosk that starts with a wrong baud rate or gateway address fails quietly in front of a customer.
 
 Environment variables use a double underscore between levels: ``KIOSK_PRINTER__BAUDRATE=115200``,
-``KIOSK_PAYMENTS__SIMULATOR__URL=http://127.0.0.1:8090``. Values are parsed as TOML when they can be
+``KIOSK_PAYMENTS__WECHAT__GATEWAY_URL=http://127.0.0.1:8090``. Values are parsed as TOML when they can be
 (numbers, booleans), else taken as strings.
 """
 
@@ -38,6 +38,9 @@ class KioskSection(_Section):
     timezone: str = "Asia/Shanghai"
     idle_timeout_s: float = Field(60.0, gt=0, le=3600)
     done_timeout_s: float = Field(6.0, gt=0, le=600)
+    #: on SIGTERM (systemctl stop), how long to let a charge or receipt in flight finish before it is
+    #: parked for the next start's recovery; keep it under the unit's TimeoutStopSec
+    stop_timeout_s: float = Field(3.0, gt=0, le=30)
 
 
 class StoreSection(_Section):
@@ -51,11 +54,6 @@ class HqSection(_Section):
     timeout_s: float = Field(5.0, gt=0, le=120)
     sync_interval_s: float = Field(10.0, gt=0, le=3600)
     batch_size: int = Field(500, ge=1, le=5000)
-
-
-class SimulatorGatewaySection(_Section):
-    url: str = Field("http://127.0.0.1:8090", pattern=r"^https?://[^\s/]+(:\d+)?(/.*)?$")
-    timeout_s: float = Field(10.0, gt=0, le=120)
 
 
 def _credential_file(value: str, private: bool) -> str:
@@ -125,12 +123,12 @@ class AlipaySection(_Section):
 
 
 class PaymentsSection(_Section):
-    #: simulator (the JSON simulator of the demo), or the real channels: wechat, alipay, wechat+alipay
-    gateway: Literal["simulator", "wechat", "alipay", "wechat+alipay"] = "simulator"
+    #: none (the shipped default: payment refused until commissioned), or the channels this kiosk takes:
+    #: wechat, alipay, wechat+alipay (the demo points them at the gateway simulator)
+    gateway: Literal["none", "wechat", "alipay", "wechat+alipay"] = "none"
     #: how long the kiosk keeps asking the gateway about a "user paying" charge before it gives up
     max_wait_s: float = Field(45.0, gt=0, le=300)
     poll_interval_s: float = Field(5.0, gt=0, le=60)
-    simulator: SimulatorGatewaySection = SimulatorGatewaySection()
     wechat: WechatPaySection = WechatPaySection()
     alipay: AlipaySection = AlipaySection()
 

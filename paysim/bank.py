@@ -1,7 +1,7 @@
 """The money side of the gateway simulator: which charge succeeds, what was charged, what was reversed.
 
-This module knows nothing about HTTP or wire formats, so the JSON protocol of the walking skeleton and
-the Alipay and WeChat Pay protocols that come later all play the same customers against one ledger.
+This module knows nothing about HTTP or wire formats, so the WeChat Pay and Alipay protocols play the
+same customers against one ledger.
 The outcome of a charge is chosen by the last four digits of the payment code, which lets a test or
 an installer pick the outcome by choosing the code:
 

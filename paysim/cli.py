@@ -1,8 +1,11 @@
-"""``kiosk paysim``: run the payment gateway simulator in the foreground until Ctrl-C or SIGTERM.
+"""``paysim``: run the payment gateway simulator in the foreground until Ctrl-C or SIGTERM.
 
-For the demo, for commissioning a kiosk before the merchant's real payment accounts exist, and for
-trying outcomes by hand: the last four digits of the payment code choose what the customer does
-(see docs/payments.md). The kiosk finds it through ``payments.simulator.url``.
+For commissioning a kiosk before the merchant's real payment accounts exist, and for trying outcomes
+by hand: the last four digits of the payment code choose what the customer does (see
+docs/payments.md). It speaks the real WeChat Pay v2 and Alipay protocols with throw-away keys:
+``paysim --make-credentials DIR`` writes them and prints the kiosk's ``[payments]`` settings, and
+``paysim --credentials DIR`` serves with them. The kiosk then charges it exactly as it charges the
+real channels. It is a separate program: the kiosk itself never contains the simulator.
 """
 
 from __future__ import annotations
@@ -52,16 +55,14 @@ def _latency_ms(text: str) -> int:
     return int(text)
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Add ``paysim`` to the ``kiosk`` command; ``set_defaults(func=run)`` lets the CLI dispatch to it."""
-    parser = subparsers.add_parser(
-        "paysim",
-        help="run the local payment gateway simulator (本地支付模拟器)",
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paysim",
         description=(
-            "Run the payment gateway simulator on loopback HTTP until Ctrl-C or SIGTERM. "
-            "Payment codes ending 9001 wait for a password, 9002 lack funds, 9003 are expired, 9004 never get "
-            "the password, 9005 get a system error, 9006 lose the answer, 9007 answer slowly; "
-            "other valid codes are paid. 在本机运行支付网关模拟器，按 Ctrl-C 停止。"
+            "Run the payment gateway simulator (WeChat Pay v2 and Alipay protocols) on loopback HTTP until "
+            "Ctrl-C or SIGTERM. Payment codes ending 9001 wait for a password, 9002 lack funds, 9003 are "
+            "expired, 9004 never get the password, 9005 get a system error, 9006 lose the answer, 9007 "
+            "answer slowly; other valid codes are paid. 在本机运行支付网关模拟器，按 Ctrl-C 停止。"
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -86,7 +87,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--credentials",
         type=Path,
         metavar="DIR",
-        help="also speak the real WeChat Pay and Alipay protocols with the keys in DIR (see --make-credentials)",
+        help="serve with the simulator keys in DIR (made by --make-credentials)",
     )
     parser.add_argument(
         "--make-credentials",
@@ -106,8 +107,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="allow a non-loopback --host (only on a closed test network: the simulator pays anyone)",
     )
-    parser.set_defaults(func=run)
     return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,16 +143,23 @@ def serve(
         url = f"http://{args.host}:{args.port or DEFAULT_PORT}"
         print(made.kiosk_toml(url), file=out, end="", flush=True)
         return 0
+    if getattr(args, "credentials", None) is None:
+        print(
+            "paysim: give --credentials DIR (make the keys once with: paysim --make-credentials DIR)",
+            file=err,
+        )
+        print("paysim: 请用 --credentials DIR 指定密钥目录（先用 paysim --make-credentials DIR 生成）", file=err)
+        return 2
     try:
-        creds = load_credentials(args.credentials) if getattr(args, "credentials", None) else None
+        creds = load_credentials(args.credentials)
         sim = GatewaySimulator(
             host=args.host,
             port=args.port,
             latency_s=args.latency_ms / 1000,
             password_delay_s=args.password_delay,
             allow_remote=args.allow_remote,
-            wechat=creds.wechat_sim() if creds else None,
-            alipay=creds.alipay_sim() if creds else None,
+            wechat=creds.wechat_sim(),
+            alipay=creds.alipay_sim(),
             slow_s=getattr(args, "slow_ms", 1000) / 1000,
         )
     except ValueError as exc:
@@ -170,7 +181,8 @@ def serve(
         print(f"payment simulator listening on {sim.url} (Ctrl-C stops it)", file=out)
         print(f"支付模拟器已在 {sim.url} 运行（按 Ctrl-C 停止）", file=out)
         print(
-            f"point the kiosk at it / 让收银机使用它: KIOSK_PAYMENTS__SIMULATOR__URL={sim.url}",
+            "point the kiosk at it / 让收银机使用它: the [payments] settings from --make-credentials, "
+            f"with gateway_url = {sim.url}",
             file=out,
             flush=True,
         )
@@ -201,3 +213,7 @@ def _install_stop_signals(stop: threading.Event) -> dict[signal.Signals, _Handle
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous[signum] = signal.signal(signum, _on_signal)
     return previous
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

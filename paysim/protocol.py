@@ -2,10 +2,10 @@
 
 The server reads a request and offers it to each protocol in turn; the first one that claims the
 path answers it. A protocol turns bytes into a :class:`~paysim.bank.PayOrder`, asks the
-bank, and turns the answer back into bytes. Today there is one, the simple JSON protocol of the
-walking skeleton (:mod:`paysim.json_protocol`), Alipay (:mod:`paysim.alipay`, form
-posts to ``/gateway.do``, RSA2) and WeChat Pay v2 (:mod:`paysim.wechat`, XML posts to
-``/pay/micropay`` ..., HMAC-SHA256/MD5), all sharing the same bank and ledger.
+bank, and turns the answer back into bytes. There are the two real channels' protocols only: Alipay
+(:mod:`paysim.alipay`, form posts to ``/gateway.do``, RSA2) and WeChat Pay v2 (:mod:`paysim.wechat`,
+XML posts to ``/pay/micropay`` ..., HMAC-SHA256/MD5), sharing the same bank and ledger. The kiosk
+speaks to the simulator exactly as it speaks to the channels: there is one payment path.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from typing import Any
 
 from paysim.alipay import AlipayProtocol, SimAlipayConfig
 from paysim.bank import OUTCOMES, REFUND_OUTCOMES, SimulatedBank
-from paysim.json_protocol import JsonProtocol
+from paysim.credentials import SimCredentials
 from paysim.protocol import SimProtocol, SimReply, SimRequest, json_error, json_reply
 from paysim.wechat import SimWechatConfig, WechatProtocol
 
@@ -156,8 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewaySimulator:
     """The simulator's HTTP server; ``start()`` it (or use ``with``), read ``.url``, ``stop()`` it.
 
-    ``latency_s`` delays every protocol answer, to play a slow network or gateway. ``protocols``
-    defaults to the JSON protocol; the Alipay and WeChat Pay protocols will be added beside it.
+    ``latency_s`` delays every protocol answer, to play a slow network or gateway. It speaks the
+    WeChat Pay and Alipay protocols it is given credentials for (``wechat``, ``alipay``, or
+    :meth:`with_credentials`); ``protocols`` adds others (tests).
     ``clock`` is for the password delay only (monotonic seconds).
     """
 
@@ -191,15 +192,25 @@ class GatewaySimulator:
         if not 0 <= slow_s <= MAX_LATENCY_S:
             raise ValueError(f"slow_s must be from 0 to {MAX_LATENCY_S:g} seconds, got {slow_s!r}")
         self.bank.slow_s = slow_s
-        chosen: list[SimProtocol] = list(protocols) if protocols is not None else [JsonProtocol()]
+        chosen: list[SimProtocol] = list(protocols or ())
         if wechat is not None:
             chosen.append(WechatProtocol(wechat))
         if alipay is not None:
             chosen.append(AlipayProtocol(alipay))
+        if not chosen:
+            raise ValueError(
+                "the simulator speaks WeChat Pay v2 and Alipay: give it their credentials "
+                "(GatewaySimulator.with_credentials, or paysim --make-credentials DIR then --credentials DIR)"
+            )
         self.protocols: tuple[SimProtocol, ...] = tuple(chosen)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+
+    @classmethod
+    def with_credentials(cls, creds: SimCredentials, **kwargs: Any) -> GatewaySimulator:
+        """A simulator speaking both channels with the keys in ``creds`` (see ``paysim.credentials``)."""
+        return cls(wechat=creds.wechat_sim(), alipay=creds.alipay_sim(), **kwargs)
 
     @property
     def url(self) -> str:

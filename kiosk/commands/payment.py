@@ -16,14 +16,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from kiosk.bootstrap import build_payment_gateway, build_store
 from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import classify
 from kiosk.core.money import Fen
-from kiosk.payments.service import build_gateway, make_charge, reconcile, refund_order
-from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway
+from kiosk.core.records import SaleError
+from kiosk.payments.service import charge_order, reconcile, refund_order
+from kiosk.ports import ChargeStatus, GatewayError, PaymentGateway
 from kiosk.settings import Settings, load_settings
-from kiosk.store.db import open_store
-from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
+from kiosk.store.sales import SaleStore
 from kiosk_common.codes import mask
 
 MAX_AMOUNT_FEN = 10_000_000
@@ -73,11 +74,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     out = out or sys.stdout
     err = err or sys.stderr
     settings = load_settings(args.config)
-    store = SaleStore(open_store(settings.store_path), settings.kiosk.id)
+    store = build_store(settings)
     try:
-        gateway = build_gateway(settings.payments, store.payment_channel)
+        gateway = build_payment_gateway(settings, store)
     except GatewayError as exc:
+        store.db.close()
         print(f"kiosk payment: {exc}", file=err)
+        return 2
+    if settings.payments.gateway == "none":
+        store.db.close()
+        print(
+            "kiosk payment: this kiosk has no payment gateway (payments.gateway = none); set it to wechat, "
+            "alipay or wechat+alipay with the merchant's credentials (docs/payments.md)",
+            file=err,
+        )
         return 2
     try:
         if args.payment_command == "charge":
@@ -112,34 +122,25 @@ def _charge(
     channel = classified.kind.value
     product = Product(TEST_SKU, "收款测试", "Test charge", amount_fen, None, "test")
     order_id = store.open_order(Cart().add(product))
-    try:
-        out_trade_no, amount = store.begin_payment(order_id, channel, gateway.name, code)
-    except CodeAlreadyUsed:
+    result = charge_order(
+        store, gateway, order_id, channel, code, f"{settings.kiosk.store_name} test", clock=None
+    )
+    if result.code_used:
         store.cancel_order(order_id)
         print("kiosk payment: this code was already submitted once; refresh the code on the phone", file=err)
         return 2
-    request = ChargeRequest(out_trade_no, channel, code, amount, subject=f"{settings.kiosk.store_name} test")
-    charge = make_charge(store, settings.payments)
-    try:
-        result = charge(gateway, request)
-    except GatewayError as exc:
-        result = ChargeResult(ChargeStatus.UNKNOWN, out_trade_no, reason=str(exc))
     if result.status is ChargeStatus.PAID:
-        store.record_paid(out_trade_no, result.transaction_id)
-        store.audit("installer", "test_charge", f"{out_trade_no} {amount} fen")
+        store.audit("installer", "test_charge", f"{result.out_trade_no} {result.amount_fen} fen")
     elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
-        store.update_payment(out_trade_no, result.status.value, result.reason)
         store.cancel_order(order_id)
-    else:
-        store.update_payment(out_trade_no, "unknown", result.reason)
     _emit(
         out,
         {
             "status": result.status.value,
             "channel": channel,
-            "out_trade_no": out_trade_no,
+            "out_trade_no": result.out_trade_no,
             "order_id": order_id,
-            "amount_fen": amount,
+            "amount_fen": result.amount_fen,
             "transaction_id": result.transaction_id,
             "reason": result.reason,
         },

@@ -10,7 +10,9 @@ cancel while a charge is in flight, a printer error after payment) is a line in 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from kiosk.core.cart import Cart, CartError, Product
 from kiosk.core.codes import CodeKind
@@ -24,6 +26,8 @@ class Phase(enum.StrEnum):
     PRINTING = "printing"
     DONE = "done"
     NEEDS_HELP = "needs_help"
+    #: after a restart: unfinished payments are settled with the gateway before anyone may pay
+    RECOVERING = "recovering"
 
 
 class Notice(enum.StrEnum):
@@ -43,6 +47,8 @@ class Notice(enum.StrEnum):
     PAYMENT_UNKNOWN = "payment_unknown"
     RECEIPT_FAILED = "receipt_failed"
     ORDER_NOT_SAVED = "order_not_saved"
+    PAYMENT_NOT_CONFIGURED = "payment_not_configured"
+    CHECKING_LAST_PAYMENT = "checking_last_payment"
 
 
 # --- events (facts) -------------------------------------------------------------------------------
@@ -74,9 +80,11 @@ class QuantitySet:
 
 @dataclass(frozen=True, slots=True)
 class PayTapped:
-    """The customer asked to pay; ``printer_ready`` is what the printer said just before."""
+    """The customer asked to pay; ``printer_ready`` is what the printer said just before, and
+    ``payment_ready`` whether this kiosk has a payment gateway at all (an uncommissioned one has not)."""
 
     printer_ready: bool = True
+    payment_ready: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,20 @@ class StaffResolved:
     """Staff cleared a needs-help situation."""
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryStarted:
+    """The kiosk started and is settling what a crash or power cut left unfinished."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryFinished:
+    """Start-up recovery is done. ``paid_orders``: sales found paid whose receipt never printed;
+    ``unresolved``: payments the gateway could not settle (staff must check them)."""
+
+    paid_orders: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()
+
+
 Event = (
     StartTapped
     | ProductScanned
@@ -169,6 +191,30 @@ Event = (
     | CancelTapped
     | TimedOut
     | StaffResolved
+    | RecoveryStarted
+    | RecoveryFinished
+)
+
+EVENT_TYPES: tuple[type, ...] = (
+    StartTapped,
+    ProductScanned,
+    ProductTapped,
+    QuantitySet,
+    PayTapped,
+    OrderOpened,
+    OrderFailed,
+    PaymentCodeScanned,
+    PaymentCodeRefused,
+    PaymentSucceeded,
+    PaymentDeclined,
+    PaymentUnresolved,
+    ReceiptPrinted,
+    ReceiptFailed,
+    CancelTapped,
+    TimedOut,
+    StaffResolved,
+    RecoveryStarted,
+    RecoveryFinished,
 )
 
 # --- effects (commands) ---------------------------------------------------------------------------
@@ -259,118 +305,360 @@ def _add(c: Checkout, product: Product, qty: int | None = None) -> tuple[Checkou
     return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail=""), (Beep(),)
 
 
-def transition(c: Checkout, event: Event) -> tuple[Checkout, tuple[Effect, ...]]:
-    """The whole checkout. Events that make no sense in a phase leave the state as it is."""
-    match c.phase, event:
-        # attract and cart: building the sale
-        case Phase.ATTRACT, StartTapped():
-            return replace(c, phase=Phase.CART, notice=Notice.NONE), ()
-        case ((Phase.ATTRACT | Phase.CART), ProductScanned(product=None)):
-            return _ignore(replace(c, phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
-        case ((Phase.ATTRACT | Phase.CART), ProductScanned(product=Product() as p)):
-            return _add(c, p)
-        case ((Phase.ATTRACT | Phase.CART), ProductTapped(product=p)):
-            return _add(c, p)
-        case Phase.CART, QuantitySet(product=p, qty=q):
-            return _add(c, p, q)
-        case ((Phase.ATTRACT | Phase.CART), PaymentCodeScanned()):
-            return _ignore(c, Notice.SCAN_ITEMS_FIRST)
-        case Phase.CART, PayTapped(printer_ready=ready):
-            if c.cart.is_empty:
-                return _ignore(c, Notice.CART_EMPTY)
-            if not ready:
-                return (
-                    replace(c, phase=Phase.NEEDS_HELP, notice=Notice.PRINTER_NOT_READY),
-                    (AlertStaff("printer not ready before payment"),),
-                )
-            return replace(c, phase=Phase.PAYING, notice=Notice.NONE, detail=""), (OpenOrder(c.cart),)
-        case Phase.CART, CancelTapped() | TimedOut():
-            return Checkout(), ()
 
-        # paying: the order is committed first, then codes are charged one at a time
-        case Phase.PAYING, OrderOpened(order_id=oid) if c.order_id is None:
-            return replace(c, order_id=oid), (StartCamera(),)
-        case Phase.PAYING, OrderFailed(reason=why):
-            return replace(c, phase=Phase.CART, notice=Notice.ORDER_NOT_SAVED, detail=why), (
-                AlertStaff(f"order could not be saved: {why}"),
-            )
-        case Phase.PAYING, PaymentCodeScanned(kind=kind, code=code):
-            if c.charging:
-                return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
-            if c.order_id is None:
-                return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
-            if kind not in (CodeKind.WECHAT, CodeKind.ALIPAY):
-                return _ignore(c, Notice.NOT_A_PAYMENT_CODE)
-            return replace(c, charging=True, notice=Notice.NONE, detail=""), (
-                Beep(),
-                ChargePayment(c.order_id, kind, code, c.cart.total_fen),
-            )
-        case Phase.PAYING, PaymentCodeRefused() if not c.charging:
-            return _ignore(c, Notice.CODE_ALREADY_USED)
-        case Phase.PAYING, ProductScanned() | ProductTapped() | QuantitySet():
-            return _ignore(c, Notice.FINISH_PAYMENT_FIRST)
-        case Phase.PAYING, PaymentSucceeded(order_id=oid, channel=ch) if oid == c.order_id:
-            return replace(c, phase=Phase.PRINTING, charging=False, paid_channel=ch, notice=Notice.NONE), (
-                StopCamera(),
-                PrintReceipt(oid),
-            )
-        case Phase.PAYING, PaymentDeclined(order_id=oid, reason=why) if oid == c.order_id:
-            return replace(c, charging=False, notice=Notice.PAYMENT_DECLINED, detail=why), (Beep(error=True),)
-        case Phase.PAYING, PaymentUnresolved(order_id=oid, reason=why) if oid == c.order_id:
-            return (
-                replace(c, phase=Phase.NEEDS_HELP, charging=False, notice=Notice.PAYMENT_UNKNOWN, detail=why),
-                (StopCamera(), AlertStaff(f"payment not resolved: {why}", oid)),
-            )
-        case Phase.PAYING, CancelTapped() | TimedOut():
-            if c.charging:
-                # The gateway may already have the money: only its answer may end this payment.
-                return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
-            effects: tuple[Effect, ...] = (StopCamera(),)
-            if c.order_id is not None:
-                effects += (CancelOrder(c.order_id),)
-            return replace(Checkout(), phase=Phase.CART, cart=c.cart), effects
+Step = tuple[Checkout, tuple[Effect, ...]]
+Handler = Callable[[Checkout, Any], Step]
 
-        # printing and done
-        case Phase.PRINTING, ReceiptPrinted(order_id=oid) if oid == c.order_id:
-            return replace(c, phase=Phase.DONE), ()
-        case Phase.PRINTING, ReceiptFailed(order_id=oid, reason=why) if oid == c.order_id:
-            # The sale is paid and stays paid; staff reprint once the printer is fixed.
-            return replace(c, phase=Phase.NEEDS_HELP, notice=Notice.RECEIPT_FAILED, detail=why), (
-                AlertStaff(f"receipt not printed: {why}", oid),
+
+def _stay(c: Checkout, _event: object) -> Step:
+    """The event means nothing in this phase: the state stays exactly as it is."""
+    return c, ()
+
+
+def _busy(notice: Notice) -> Handler:
+    """A customer's action that must wait: say why, change nothing else."""
+
+    def handle(c: Checkout, _event: object) -> Step:
+        return _notice(c, notice), ()
+
+    return handle
+
+
+def _refuse(notice: Notice) -> Handler:
+    """A customer's action that cannot be done here: say why and beep."""
+
+    def handle(c: Checkout, _event: object) -> Step:
+        return _ignore(c, notice)
+
+    return handle
+
+
+# --- attract and cart: building the sale ----------------------------------------------------------
+
+
+def _start(c: Checkout, _e: StartTapped) -> Step:
+    return replace(c, phase=Phase.CART, notice=Notice.NONE), ()
+
+
+def _scanned(c: Checkout, e: ProductScanned) -> Step:
+    if e.product is None:
+        return _ignore(replace(c, phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
+    return _add(c, e.product)
+
+
+def _tapped(c: Checkout, e: ProductTapped) -> Step:
+    return _add(c, e.product)
+
+
+def _quantity(c: Checkout, e: QuantitySet) -> Step:
+    return _add(c, e.product, e.qty)
+
+
+def _pay(c: Checkout, e: PayTapped) -> Step:
+    if c.cart.is_empty:
+        return _ignore(c, Notice.CART_EMPTY)
+    if not e.payment_ready:
+        return (
+            replace(c, phase=Phase.NEEDS_HELP, notice=Notice.PAYMENT_NOT_CONFIGURED),
+            (AlertStaff("payment is not set up on this kiosk (payments.gateway = none)"),),
+        )
+    if not e.printer_ready:
+        return (
+            replace(c, phase=Phase.NEEDS_HELP, notice=Notice.PRINTER_NOT_READY),
+            (AlertStaff("printer not ready before payment"),),
+        )
+    return replace(c, phase=Phase.PAYING, notice=Notice.NONE, detail=""), (OpenOrder(c.cart),)
+
+
+def _new_sale(_c: Checkout, _e: object) -> Step:
+    return Checkout(), ()
+
+
+# --- paying: the order is committed first, then codes are charged one at a time ------------------
+
+
+def _order_opened(c: Checkout, e: OrderOpened) -> Step:
+    if c.order_id is not None:
+        return c, ()
+    return replace(c, order_id=e.order_id), (StartCamera(),)
+
+
+def _order_failed(c: Checkout, e: OrderFailed) -> Step:
+    return replace(c, phase=Phase.CART, notice=Notice.ORDER_NOT_SAVED, detail=e.reason), (
+        AlertStaff(f"order could not be saved: {e.reason}"),
+    )
+
+
+def _code(c: Checkout, e: PaymentCodeScanned) -> Step:
+    if c.charging or c.order_id is None:
+        return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
+    if e.kind not in (CodeKind.WECHAT, CodeKind.ALIPAY):
+        return _ignore(c, Notice.NOT_A_PAYMENT_CODE)
+    return replace(c, charging=True, notice=Notice.NONE, detail=""), (
+        Beep(),
+        ChargePayment(c.order_id, e.kind, e.code, c.cart.total_fen),
+    )
+
+
+def _code_refused(c: Checkout, _e: PaymentCodeRefused) -> Step:
+    if c.charging:
+        return c, ()
+    return _ignore(c, Notice.CODE_ALREADY_USED)
+
+
+def _paid(c: Checkout, e: PaymentSucceeded) -> Step:
+    if e.order_id != c.order_id:
+        return c, ()
+    return replace(c, phase=Phase.PRINTING, charging=False, paid_channel=e.channel, notice=Notice.NONE), (
+        StopCamera(),
+        PrintReceipt(e.order_id),
+    )
+
+
+def _declined(c: Checkout, e: PaymentDeclined) -> Step:
+    if e.order_id != c.order_id:
+        return c, ()
+    return replace(c, charging=False, notice=Notice.PAYMENT_DECLINED, detail=e.reason), (Beep(error=True),)
+
+
+def _unresolved(c: Checkout, e: PaymentUnresolved) -> Step:
+    if e.order_id != c.order_id:
+        return c, ()
+    return (
+        replace(c, phase=Phase.NEEDS_HELP, charging=False, notice=Notice.PAYMENT_UNKNOWN, detail=e.reason),
+        (StopCamera(), AlertStaff(f"payment not resolved: {e.reason}", e.order_id)),
+    )
+
+
+def _leave_payment(c: Checkout, _e: object) -> Step:
+    if c.charging:
+        # The gateway may already have the money: only its answer may end this payment.
+        return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
+    effects: tuple[Effect, ...] = (StopCamera(),)
+    if c.order_id is not None:
+        effects += (CancelOrder(c.order_id),)
+    return replace(Checkout(), phase=Phase.CART, cart=c.cart), effects
+
+
+# --- printing, done, needs help -------------------------------------------------------------------
+
+
+def _printed(c: Checkout, e: ReceiptPrinted) -> Step:
+    if e.order_id != c.order_id:
+        return c, ()
+    return replace(c, phase=Phase.DONE), ()
+
+
+def _print_failed(c: Checkout, e: ReceiptFailed) -> Step:
+    if e.order_id != c.order_id:
+        return c, ()
+    # The sale is paid and stays paid; staff reprint once the printer is fixed.
+    return replace(c, phase=Phase.NEEDS_HELP, notice=Notice.RECEIPT_FAILED, detail=e.reason), (
+        AlertStaff(f"receipt not printed: {e.reason}", e.order_id),
+    )
+
+
+def _reprinted(c: Checkout, e: ReceiptPrinted) -> Step:
+    if e.order_id == c.order_id and c.notice is Notice.RECEIPT_FAILED:
+        # The reprint queue printed it once the printer recovered: the customer has the receipt.
+        return replace(c, phase=Phase.DONE, notice=Notice.NONE, detail=""), ()
+    return c, ()
+
+
+def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
+    if e.product is None:
+        return c, ()
+    return _add(Checkout(), e.product)
+
+
+def _resolved(c: Checkout, _e: StaffResolved) -> Step:
+    if c.order_id is None and not c.cart.is_empty and c.notice is Notice.PRINTER_NOT_READY:
+        return replace(Checkout(), phase=Phase.CART, cart=c.cart), ()
+    return Checkout(), ()
+
+
+# --- start-up recovery ----------------------------------------------------------------------------
+
+
+def _recovery_started(_c: Checkout, _e: RecoveryStarted) -> Step:
+    return Checkout(phase=Phase.RECOVERING, notice=Notice.CHECKING_LAST_PAYMENT), ()
+
+
+def _recovery_finished(_c: Checkout, e: RecoveryFinished) -> Step:
+    effects: list[Effect] = []
+    for order_id in e.paid_orders:
+        effects.append(
+            AlertStaff(
+                f"sale {order_id} was found paid after a restart; its receipt is printed for the customer",
+                order_id,
             )
-        case Phase.NEEDS_HELP, ReceiptPrinted(order_id=oid) if (
-            oid == c.order_id and c.notice is Notice.RECEIPT_FAILED
-        ):
-            # The reprint queue printed it once the printer recovered: the customer has the receipt.
-            return replace(c, phase=Phase.DONE, notice=Notice.NONE, detail=""), ()
-        case Phase.DONE, TimedOut() | StartTapped() | CancelTapped():
-            return Checkout(), ()
-        case Phase.DONE, ProductScanned(product=Product() as p):
-            return _add(Checkout(), p)
-        case Phase.NEEDS_HELP, StaffResolved():
-            if c.order_id is not None and c.paid_channel:
-                return Checkout(), ()
-            if c.order_id is None and not c.cart.is_empty and c.notice is Notice.PRINTER_NOT_READY:
-                return replace(Checkout(), phase=Phase.CART, cart=c.cart), ()
-            return Checkout(), ()
-        case _, (
-            StartTapped()
-            | ProductScanned()
-            | ProductTapped()
-            | QuantitySet()
-            | PayTapped()
-            | OrderOpened()
-            | OrderFailed()
-            | PaymentCodeScanned()
-            | PaymentCodeRefused()
-            | PaymentSucceeded()
-            | PaymentDeclined()
-            | PaymentUnresolved()
-            | ReceiptPrinted()
-            | ReceiptFailed()
-            | CancelTapped()
-            | TimedOut()
-            | StaffResolved()
-        ):
-            return c, ()
-    raise InvalidEvent(f"not a checkout event: {event!r}")
+        )
+        effects.append(PrintReceipt(order_id))
+    for out_trade_no in e.unresolved:
+        effects.append(
+            AlertStaff(f"payment {out_trade_no} is still unresolved after a restart; check it with the gateway")
+        )
+    return Checkout(), tuple(effects)
+
+
+_CUSTOMER_WAIT = _busy(Notice.CHECKING_LAST_PAYMENT)
+
+#: Every (phase, event) pair, spelt out: an event not listed for a phase is a programming error
+#: (InvalidEvent), never a silent answer. ``_stay`` marks the pairs that deliberately change nothing.
+TABLE: dict[Phase, dict[type, Handler]] = {
+    Phase.ATTRACT: {
+        StartTapped: _start,
+        ProductScanned: _scanned,
+        ProductTapped: _tapped,
+        QuantitySet: _stay,  # no cart on screen to change
+        PayTapped: _stay,  # no pay button on the attract screen
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _refuse(Notice.SCAN_ITEMS_FIRST),
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _stay,  # a reprint or a receipt found paid at start-up came out
+        ReceiptFailed: _stay,  # the print service queued it for reprint
+        CancelTapped: _stay,
+        TimedOut: _stay,
+        StaffResolved: _stay,
+        RecoveryStarted: _recovery_started,
+        RecoveryFinished: _stay,
+    },
+    Phase.CART: {
+        StartTapped: _stay,
+        ProductScanned: _scanned,
+        ProductTapped: _tapped,
+        QuantitySet: _quantity,
+        PayTapped: _pay,
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _refuse(Notice.SCAN_ITEMS_FIRST),
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _stay,
+        ReceiptFailed: _stay,
+        CancelTapped: _new_sale,
+        TimedOut: _new_sale,
+        StaffResolved: _stay,
+        RecoveryStarted: _stay,
+        RecoveryFinished: _stay,
+    },
+    Phase.PAYING: {
+        StartTapped: _stay,
+        ProductScanned: _refuse(Notice.FINISH_PAYMENT_FIRST),
+        ProductTapped: _refuse(Notice.FINISH_PAYMENT_FIRST),
+        QuantitySet: _refuse(Notice.FINISH_PAYMENT_FIRST),
+        PayTapped: _stay,
+        OrderOpened: _order_opened,
+        OrderFailed: _order_failed,
+        PaymentCodeScanned: _code,
+        PaymentCodeRefused: _code_refused,
+        PaymentSucceeded: _paid,
+        PaymentDeclined: _declined,
+        PaymentUnresolved: _unresolved,
+        ReceiptPrinted: _stay,
+        ReceiptFailed: _stay,
+        CancelTapped: _leave_payment,
+        TimedOut: _leave_payment,
+        StaffResolved: _stay,
+        RecoveryStarted: _stay,
+        RecoveryFinished: _stay,
+    },
+    Phase.PRINTING: {
+        StartTapped: _stay,
+        ProductScanned: _stay,
+        ProductTapped: _stay,
+        QuantitySet: _stay,
+        PayTapped: _stay,
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _stay,
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _printed,
+        ReceiptFailed: _print_failed,
+        CancelTapped: _stay,  # paid: the receipt comes first
+        TimedOut: _stay,
+        StaffResolved: _stay,
+        RecoveryStarted: _stay,
+        RecoveryFinished: _stay,
+    },
+    Phase.DONE: {
+        StartTapped: _new_sale,
+        ProductScanned: _next_customer_scans,
+        ProductTapped: _stay,
+        QuantitySet: _stay,
+        PayTapped: _stay,
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _stay,  # the last customer's phone still in view
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _stay,
+        ReceiptFailed: _stay,
+        CancelTapped: _new_sale,
+        TimedOut: _new_sale,
+        StaffResolved: _stay,
+        RecoveryStarted: _stay,
+        RecoveryFinished: _stay,
+    },
+    Phase.NEEDS_HELP: {
+        StartTapped: _stay,
+        ProductScanned: _stay,
+        ProductTapped: _stay,
+        QuantitySet: _stay,
+        PayTapped: _stay,
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _stay,
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _reprinted,
+        ReceiptFailed: _stay,
+        CancelTapped: _stay,
+        TimedOut: _stay,  # staff are coming: the screen waits for them
+        StaffResolved: _resolved,
+        RecoveryStarted: _stay,
+        RecoveryFinished: _stay,
+    },
+    Phase.RECOVERING: {
+        StartTapped: _CUSTOMER_WAIT,
+        ProductScanned: _CUSTOMER_WAIT,
+        ProductTapped: _CUSTOMER_WAIT,
+        QuantitySet: _CUSTOMER_WAIT,
+        PayTapped: _CUSTOMER_WAIT,
+        OrderOpened: _stay,
+        OrderFailed: _stay,
+        PaymentCodeScanned: _CUSTOMER_WAIT,  # never charge while the last payment is being checked
+        PaymentCodeRefused: _stay,
+        PaymentSucceeded: _stay,
+        PaymentDeclined: _stay,
+        PaymentUnresolved: _stay,
+        ReceiptPrinted: _stay,
+        ReceiptFailed: _stay,
+        CancelTapped: _stay,
+        TimedOut: _stay,
+        StaffResolved: _stay,  # recovery ends by itself, bounded; staff cannot skip it
+        RecoveryStarted: _stay,
+        RecoveryFinished: _recovery_finished,
+    },
+}
+
+
+def transition(c: Checkout, event: Event) -> Step:
+    """The whole checkout: the handler ``TABLE`` names for the phase and the event's type."""
+    handler = TABLE[c.phase].get(type(event))
+    if handler is None:
+        raise InvalidEvent(f"no transition for {type(event).__name__} in phase {c.phase}: {event!r}")
+    return handler(c, event)

@@ -30,7 +30,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kiosk import crashpoints
 from kiosk.core.money import Fen, parse_yuan
+from kiosk.core.payment import ChannelRules, alipay_rules
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
 from kiosk_common.codes import mask
 
@@ -195,6 +197,7 @@ class AlipayBarcodeGateway:
         timeout_s: float = 10.0,
         session: requests.Session | None = None,
         now: Any = None,
+        rules: ChannelRules | None = None,
     ) -> None:
         self.url = gateway_url.rstrip("/") + PATH_GATEWAY
         self.creds = credentials
@@ -202,6 +205,11 @@ class AlipayBarcodeGateway:
         self._now = now or (lambda: datetime.now(UTC))
         self._owns_session = session is None
         self._session = session or requests.Session()
+        #: Alipay's published timers: query every 3-5 s up to the limit, then cancel (no reverse window)
+        self.rules = rules or alipay_rules()
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        return self.rules
 
     def pay(self, request: ChargeRequest) -> ChargeResult:
         biz = {
@@ -326,6 +334,10 @@ class AlipayBarcodeGateway:
             raise GatewayError(
                 f"{method}: cannot reach Alipay ({type(exc).__name__}); outcome unknown"
             ) from None
+        if method == "alipay.trade.pay":
+            crashpoints.reached("pay_answered")
+        elif method == "alipay.trade.cancel":
+            crashpoints.reached("reverse_answered")
         if response.status_code != 200:
             raise GatewayError(f"{method}: HTTP {response.status_code}; outcome unknown")
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from kiosk import crashpoints
 from kiosk.core.payment import (
     Answer,
     Attempt,
@@ -22,14 +23,12 @@ from kiosk.core.payment import (
     Reply,
     Stop,
     Wait,
-    alipay_rules,
     apply,
     apply_refund,
     decide,
     decide_refund,
     recovering,
     resuming_refund,
-    wechat_rules,
 )
 from kiosk.ports import (
     ChargeRequest,
@@ -62,15 +61,6 @@ _RESULT = {
     PayState.FAILED: ChargeStatus.FAILED,
     PayState.CANCELLED: ChargeStatus.CANCELLED,
 }
-
-
-def rules_for(channel: str, max_wait_s: float, poll_interval_s: float) -> ChannelRules:
-    """The channel's documented timers within the kiosk's ``payments.max_wait_s`` / ``poll_interval_s``."""
-    if channel == "wechat":
-        return wechat_rules(max_wait_s, poll_interval_s)
-    if channel == "alipay":
-        return alipay_rules(max_wait_s, poll_interval_s)
-    return ChannelRules(channel, query_interval_s=poll_interval_s, give_up_after_s=max_wait_s)
 
 
 def _reply(call: Callable[[], ChargeResult], out_trade_no: str, what: str) -> Reply:
@@ -109,6 +99,8 @@ def drive(
         if isinstance(action, Stop):
             break
         if isinstance(action, Wait):
+            if a.state is PayState.CANCELLING:
+                crashpoints.reached("reverse_wait")
             sleep(max(0.0, action.until - now))
             floor = max(floor, action.until)
             continue
@@ -116,8 +108,11 @@ def drive(
         if action.op is Op.PAY:
             if pay is None:
                 raise ValueError("a new attempt needs a pay call")
+            crashpoints.reached("pay_before_call")
             reply = _reply(pay, out_trade_no, "pay")
         elif action.op is Op.QUERY:
+            if a.recovering:
+                crashpoints.reached("recovery_query")
             reply = _reply(lambda: gateway.query(out_trade_no), out_trade_no, "query")
         else:
             reply = _reply(lambda: gateway.cancel(out_trade_no), out_trade_no, "cancel")

@@ -7,6 +7,7 @@ the other channels: the members release replaces this class, nothing else.
 
 from __future__ import annotations
 
+from kiosk.core.payment import ChannelRules
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, RefundRequest
 
 MEMBER_CHANNEL = "member"
@@ -15,6 +16,11 @@ REASON = "MEMBER_PAY_NOT_AVAILABLE: member stored-value payment is not enabled o
 
 class UnconfiguredMemberGateway:
     name = MEMBER_CHANNEL
+    #: stored value answers at once; these plain timers only bound a query that never comes
+    rules = ChannelRules(MEMBER_CHANNEL, query_interval_s=5.0, give_up_after_s=45.0)
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        return self.rules
 
     def pay(self, request: ChargeRequest) -> ChargeResult:
         return ChargeResult(ChargeStatus.FAILED, request.out_trade_no, reason=REASON)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from kiosk.core.payment import ChannelRules
 from kiosk.ports import ChargeRequest, ChargeResult, GatewayError, PaymentGateway, RefundRequest
 
 
@@ -38,6 +39,9 @@ class ChannelRouter:
                 return next(iter(self.gateways.values()))
             raise GatewayError(f"payment {out_trade_no} is not in the store; cannot tell its channel")
         return self.for_channel(channel)
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        return self.for_channel(channel).rules_for(channel)
 
     def pay(self, request: ChargeRequest) -> ChargeResult:
         return self.for_channel(request.channel).pay(request)

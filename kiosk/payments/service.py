@@ -1,39 +1,68 @@
-"""The payment service layer: gateways built from settings, the charge function the checkout uses,
-start-up recovery, refunds and reconciliation — each one committing to the store before and after
-the gateway is called, so that a crash at any point leaves a row that tells what may have happened.
+"""The payment service layer: gateways built from settings, the one function that charges an order,
+start-up recovery, refunds and reconciliation.
+
+Each commits to the store before and after the gateway is called, so that a crash at any point leaves
+a row that tells what may have happened. There is one payment path: the checkout, ``kiosk payment
+charge``, the demo, the benchmarks and the crash test all charge through :func:`charge_order`, which
+runs the channel's state machine (``kiosk.payments.engine``) with the rules the gateway declares.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.core.payment import ChannelRules, PayState, RefundRules, Reply
+from kiosk import crashpoints
+from kiosk.clock import SystemClock
+from kiosk.core.payment import (
+    OPEN_STATES,
+    ChannelRules,
+    PayState,
+    RefundRules,
+    Reply,
+    alipay_rules,
+    wechat_rules,
+)
+from kiosk.core.records import CodeAlreadyUsed, SaleError, StoreFull
 from kiosk.payments import engine
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
 from kiosk.payments.member import MEMBER_CHANNEL, UnconfiguredMemberGateway
 from kiosk.payments.routing import ChannelRouter
-from kiosk.payments.simulator_gateway import SimulatorGateway
+from kiosk.payments.unconfigured import UnconfiguredGateway
 from kiosk.payments.wechat import WechatCredentials, WechatMicropayGateway
-from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, PaymentGateway, RefundRequest
+from kiosk.ports import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    Clock,
+    GatewayError,
+    PaymentGateway,
+    RefundRequest,
+    SaleRepository,
+)
 from kiosk.settings import PaymentsSection
-from kiosk.store.sales import OPEN_PAYMENT_STATES, SaleError, SaleStore
+from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.service")
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
+#: how often, and how far apart, "paid" is committed again when the store refuses it (disk full)
+PAID_COMMIT_TRIES = 5
+PAID_COMMIT_PAUSE_S = 0.2
 
 
 def build_gateway(payments: PaymentsSection, channel_of: Callable[[str], str | None]) -> PaymentGateway:
-    """The gateway ``payments.gateway`` names; real channels sit behind a :class:`ChannelRouter`."""
-    if payments.gateway == "simulator":
-        return SimulatorGateway(payments.simulator.url, payments.simulator.timeout_s)
+    """The gateway ``payments.gateway`` names, each channel with its own published timers.
+
+    ``none`` (the shipped default) refuses every charge; the real channels sit behind a
+    :class:`ChannelRouter` that sends each code to its channel and each query to the channel the
+    store says the payment went to (``channel_of``).
+    """
+    if payments.gateway == "none":
+        return UnconfiguredGateway()
     gateways: dict[str, PaymentGateway] = {MEMBER_CHANNEL: UnconfiguredMemberGateway()}
     if "wechat" in payments.gateway:
         w = payments.wechat
@@ -45,7 +74,12 @@ def build_gateway(payments: PaymentsSection, channel_of: Callable[[str], str | N
             cert_file=Path(w.cert_file) if w.cert_file else None,
             key_file=Path(w.key_file) if w.key_file else None,
         )
-        gateways["wechat"] = WechatMicropayGateway(w.gateway_url, creds, w.timeout_s)
+        gateways["wechat"] = WechatMicropayGateway(
+            w.gateway_url,
+            creds,
+            w.timeout_s,
+            rules=wechat_rules(payments.max_wait_s, payments.poll_interval_s),
+        )
     if "alipay" in payments.gateway:
         a = payments.alipay
         try:
@@ -54,30 +88,110 @@ def build_gateway(payments: PaymentsSection, channel_of: Callable[[str], str | N
             )
         except ValueError as exc:
             raise GatewayError(f"payments.alipay: {exc}") from None
-        gateways["alipay"] = AlipayBarcodeGateway(a.gateway_url, alipay_creds, a.timeout_s)
+        gateways["alipay"] = AlipayBarcodeGateway(
+            a.gateway_url,
+            alipay_creds,
+            a.timeout_s,
+            rules=alipay_rules(payments.max_wait_s, payments.poll_interval_s),
+        )
     return ChannelRouter(gateways, channel_of)
 
 
-def make_charge(
-    store: SaleStore,
-    payments: PaymentsSection,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
-) -> Callable[[PaymentGateway, ChargeRequest], ChargeResult]:
-    """The controller's ``ChargeFn``: the channel's state machine, each new state committed first."""
+# --- charging -------------------------------------------------------------------------------------
 
-    def charge(gateway: PaymentGateway, request: ChargeRequest) -> ChargeResult:
-        # The JSON simulator is no real channel: it gets the plain rules, not WeChat Pay's 15 s.
-        channel = request.channel if gateway.name != SimulatorGateway.name else "simulator"
-        rules = engine.rules_for(channel, payments.max_wait_s, payments.poll_interval_s)
 
-        def on_state(state: PayState, reason: str) -> None:
-            if state is not PayState.SUBMITTED:  # begin_payment already committed "submitted"
-                store.update_payment(request.out_trade_no, state.value, reason)
+@dataclass(frozen=True, slots=True)
+class ChargeOutcome:
+    """What became of one charge: the gateway's final word (or UNKNOWN), about ``out_trade_no``.
 
-        return engine.charge(gateway, request, rules, clock, sleep, on_state)
+    ``out_trade_no`` is empty when the store refused the attempt before any call (a code used before,
+    an order that is not open): then nothing was sent and ``status`` is FAILED with the reason.
+    """
 
-    return charge
+    status: ChargeStatus
+    out_trade_no: str
+    amount_fen: int
+    transaction_id: str = ""
+    reason: str = ""
+    #: the store refused the code itself as used before: the customer must refresh it
+    code_used: bool = False
+
+
+def charge_order(
+    store: SaleRepository,
+    gateway: PaymentGateway,
+    order_id: str,
+    channel: str,
+    code: str,
+    subject: str,
+    clock: Clock | None = None,
+) -> ChargeOutcome:
+    """Charge ``code`` for the open order ``order_id``, to a final answer within the channel's rules.
+
+    1. A fresh ``out_trade_no`` is committed as "submitted" before the pay call.
+    2. The channel's state machine pays, queries and, out of time, reverses; each new state is
+       committed before it is acted on (``user_paying``, ``unknown``, ``cancelling``).
+    3. "Paid" is committed with the payment, the order and the outbox row together, retried (bounded)
+       if the store refuses it; if it still fails the payment stays open and the next start records
+       it from the gateway's answer. FAILED / CANCELLED are committed as such; the order stays open
+       so the customer can show another code, and the caller decides whether to cancel it.
+
+    Never raises GatewayError; StoreFull and other store errors before the call propagate.
+    """
+    clock = clock or SystemClock()
+    try:
+        payment = store.begin_payment(order_id, channel, gateway.name, code)
+    except CodeAlreadyUsed:
+        return ChargeOutcome(
+            ChargeStatus.FAILED,
+            "",
+            0,
+            reason="code already used; refresh the payment code on your phone",
+            code_used=True,
+        )
+    except StoreFull:
+        raise
+    except SaleError as exc:
+        return ChargeOutcome(ChargeStatus.FAILED, "", 0, reason=str(exc))
+    out_trade_no, amount = payment.out_trade_no, payment.amount_fen
+    request = ChargeRequest(out_trade_no, channel, code, amount, subject=subject)
+    log.info("charging %s fen with %s code %s as %s", amount, channel, mask(code), out_trade_no)
+
+    def on_state(state: PayState, reason: str) -> None:
+        if state is not PayState.SUBMITTED:  # begin_payment committed "submitted"
+            store.update_payment(out_trade_no, state, reason)
+
+    result = engine.charge(
+        gateway, request, gateway.rules_for(channel), clock.monotonic, clock.sleep, on_state
+    )
+    if result.status is ChargeStatus.PAID:
+        crashpoints.reached("paid_before_commit")
+        _commit_paid(store, out_trade_no, result.transaction_id, clock)
+    elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
+        store.update_payment(out_trade_no, PayState(result.status.value), result.reason)
+    else:
+        store.update_payment(out_trade_no, PayState.UNKNOWN, result.reason)
+    return ChargeOutcome(result.status, out_trade_no, amount, result.transaction_id, result.reason)
+
+
+def _commit_paid(store: SaleRepository, out_trade_no: str, transaction_id: str, clock: Clock) -> None:
+    """The gateway has the money: try hard (bounded) to record it before telling anyone.
+
+    If it still fails the exception propagates and the checkout calls staff; the payment row stays
+    open and the start-up recovery records it as paid from the gateway's answer.
+    """
+    for attempt in range(1, PAID_COMMIT_TRIES + 1):
+        try:
+            store.record_paid(out_trade_no, transaction_id)
+            return
+        except Exception:
+            if attempt == PAID_COMMIT_TRIES:
+                raise
+            log.warning("recording paid %s failed (attempt %d), retrying", out_trade_no, attempt)
+            clock.sleep(PAID_COMMIT_PAUSE_S * attempt)
+
+
+# --- recovery -------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -86,77 +200,94 @@ class RecoveryReport:
     unresolved: list[str] = field(default_factory=list)
     #: out_trade_no -> what became of it (paid, failed, cancelled, unknown), for the staff screen
     outcomes: dict[str, str] = field(default_factory=dict)
+    #: orders found paid at the gateway whose receipt was never printed: the kiosk prints them
+    paid_orders: list[str] = field(default_factory=list)
+    #: orders left open with no payment in flight (a crash before the charge): now cancelled
+    closed_orders: list[str] = field(default_factory=list)
+    #: refunds left unconfirmed, to be repeated in the background (same refund number)
+    refunds_pending: list[str] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.resolved or self.unresolved or self.closed_orders or self.refunds_pending)
 
 
-def recovery_rules(
-    gateway: PaymentGateway, channel: str, max_wait_s: float, poll_interval_s: float
-) -> ChannelRules:
-    """The channel's rules (WeChat Pay's 15 s before a reverse included), with fewer cancel retries:
-    at start-up a gateway that does not answer leaves the payment unresolved for staff, quickly.
-    The JSON simulator is no real channel and gets the plain rules."""
-    real = gateway.name != SimulatorGateway.name
-    rules = engine.rules_for(channel if real else "simulator", max_wait_s, poll_interval_s)
-    return replace(rules, max_cancels=3, cancel_retry_interval_s=1.0, cancel_window_s=5.0)
+def recovery_rules(gateway: PaymentGateway, channel: str) -> ChannelRules:
+    """The channel's own rules (WeChat Pay's 15 s before a reverse included), with fewer cancel
+    retries: at start-up a gateway that does not answer leaves the payment unresolved for staff, quickly."""
+    return replace(
+        gateway.rules_for(channel), max_cancels=3, cancel_retry_interval_s=1.0, cancel_window_s=5.0
+    )
 
 
-def _utcnow_naive() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def settle_payment(
-    store: SaleStore,
+    store: SaleRepository,
     gateway: PaymentGateway,
     out_trade_no: str,
-    rules: ChannelRules,
+    rules: ChannelRules | None = None,
     actor: str = "kiosk",
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
-    now_utc: Callable[[], datetime] = _utcnow_naive,
+    clock: Clock | None = None,
+    now_utc: Callable[[], datetime] = _utcnow,
 ) -> ChargeResult:
     """Settle one open payment with the gateway: query; paid -> record the sale; still open ->
     cancel/reverse. Start-up recovery uses it for every open payment, and staff (maintenance mode)
     use it to void a payment stuck as "unknown"; each outcome is audited under ``actor``."""
-    row = store.payment_row(out_trade_no)
+    clock = clock or SystemClock()
+    row = store.payment(out_trade_no)
     if row is None:
         raise SaleError(f"no payment {out_trade_no}")
-    if row.status not in OPEN_PAYMENT_STATES:
+    if row.status not in OPEN_STATES:
         raise SaleError(f"payment {out_trade_no} is {row.status}, already final; refund a paid one instead")
     age_s = max(0.0, (now_utc() - row.created_at).total_seconds())
 
     def on_state(state: PayState, reason: str) -> None:
-        store.update_payment(out_trade_no, state.value, reason)
+        store.update_payment(out_trade_no, state, reason)
 
-    result = engine.resolve(gateway, out_trade_no, PayState(row.status), age_s, rules, clock, sleep, on_state)
+    result = engine.resolve(
+        gateway,
+        out_trade_no,
+        row.status,
+        age_s,
+        rules or recovery_rules(gateway, row.channel),
+        clock.monotonic,
+        clock.sleep,
+        on_state,
+    )
     if result.status is ChargeStatus.PAID:
+        crashpoints.reached("paid_before_commit")
         store.record_paid(out_trade_no, result.transaction_id)
     elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
-        store.update_payment(out_trade_no, result.status.value, result.reason or "settled with the gateway")
-        store.cancel_order(str(row.order_id))
+        store.update_payment(
+            out_trade_no, PayState(result.status.value), result.reason or "settled with the gateway"
+        )
+        store.cancel_order(row.order_id)
     else:
-        store.update_payment(out_trade_no, "unknown", result.reason)
+        store.update_payment(out_trade_no, PayState.UNKNOWN, result.reason)
     store.audit(actor, f"settled_{result.status.value}", out_trade_no)
     return result
 
 
 def recover(
-    store: SaleStore,
+    store: SaleRepository,
     gateway: PaymentGateway,
-    max_wait_s: float = 45.0,
-    poll_interval_s: float = 5.0,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
-    now_utc: Callable[[], datetime] = _utcnow_naive,
-    rules_for_channel: Callable[[str], ChannelRules] | None = None,
+    clock: Clock | None = None,
+    now_utc: Callable[[], datetime] = _utcnow,
 ) -> RecoveryReport:
-    """Settle every payment a crash left open: query; paid -> record the sale; still open -> cancel/reverse."""
+    """Before selling after a crash: settle every payment left without a final answer, and close every
+    order left open with no payment in flight.
+
+    Ask the gateway what became of each open payment; paid -> record the sale (and report its order,
+    whose receipt was never printed); failed -> fail it; still open -> cancel (reverse) it by the
+    channel's rules, so the customer is not charged for a sale the kiosk never finished. Refunds left
+    unconfirmed are only listed: repeating them (:func:`resume_refunds`) must not hold up selling.
+    """
     report = RecoveryReport()
     for p in store.unfinished_payments():
-        rules = (
-            rules_for_channel(p.channel)
-            if rules_for_channel is not None
-            else recovery_rules(gateway, p.channel, max_wait_s, poll_interval_s)
-        )
-        result = settle_payment(store, gateway, p.out_trade_no, rules, "kiosk", clock, sleep, now_utc)
+        result = settle_payment(store, gateway, p.out_trade_no, None, "kiosk", clock, now_utc)
         report.outcomes[p.out_trade_no] = result.status.value
         store.audit("kiosk", f"recovered_{result.status.value}", p.out_trade_no)
         if result.status is ChargeStatus.UNKNOWN:
@@ -164,20 +295,38 @@ def recover(
             log.warning("payment %s still unresolved: %s", p.out_trade_no, result.reason)
         else:
             report.resolved.append(p.out_trade_no)
-    for out_trade_no, order_id in store.refunds_in_flight():
-        # The refund number is fixed, so sending it again can only confirm the one refund.
-        try:
-            outcome = refund_order(
-                store, gateway, order_id, "kiosk", "resumed after restart", clock=clock, sleep=sleep
-            )
-        except (SaleError, GatewayError) as exc:
-            log.warning("refund of %s not resumed: %s", out_trade_no, exc)
-            report.unresolved.append(out_trade_no)
-            continue
-        report.outcomes[out_trade_no] = f"refund_{outcome.status}"
-        store.audit("kiosk", f"recovered_refund_{outcome.status}", out_trade_no)
-        (report.resolved if outcome.status != "unknown" else report.unresolved).append(out_trade_no)
+        if result.status is ChargeStatus.PAID:
+            order = store.order(p.order_id)
+            if not order.receipt_printed:
+                report.paid_orders.append(p.order_id)
+    report.closed_orders = store.close_abandoned_orders()
+    for order_id in report.closed_orders:
+        store.audit("kiosk", "recovered_order_closed", order_id)
+    report.refunds_pending = [p.out_trade_no for p in store.refunds_in_flight()]
     return report
+
+
+def resume_refunds(
+    store: SaleRepository, gateway: PaymentGateway, clock: Clock | None = None
+) -> RecoveryReport:
+    """Repeat every refund a crash or lost answers left unconfirmed (same refund number: it can only
+    confirm the one refund). Runs in the background after start-up; each run is bounded by
+    :class:`RefundRules`."""
+    report = RecoveryReport()
+    for p in store.refunds_in_flight():
+        try:
+            outcome = refund_order(store, gateway, p.order_id, "kiosk", "resumed after restart", clock=clock)
+        except (SaleError, GatewayError) as exc:
+            log.warning("refund of %s not resumed: %s", p.out_trade_no, exc)
+            report.unresolved.append(p.out_trade_no)
+            continue
+        report.outcomes[p.out_trade_no] = f"refund_{outcome.status}"
+        store.audit("kiosk", f"recovered_refund_{outcome.status}", p.out_trade_no)
+        (report.resolved if outcome.status != "unknown" else report.unresolved).append(p.out_trade_no)
+    return report
+
+
+# --- refunds --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +339,13 @@ class RefundOutcome:
 
 
 def refund_order(
-    store: SaleStore,
+    store: SaleRepository,
     gateway: PaymentGateway,
     order_id: str,
     actor: str,
     reason: str = "refund",
     rules: RefundRules | None = None,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = time.sleep,
+    clock: Clock | None = None,
 ) -> RefundOutcome:
     """Refund a paid order in full through the refund state machine, every step audited under ``actor``.
 
@@ -207,23 +355,24 @@ def refund_order(
     again repeats the same refund: it can never give the money back twice. "Refunded" commits the
     payment, the order and the outbox row that tells HQ, together.
     """
+    clock = clock or SystemClock()
     payment = store.refundable_payment(order_id)
     if payment is None:
         raise SaleError(f"order {order_id} has no paid payment to refund")
-    out_trade_no = str(payment.out_trade_no)
-    resume = str(payment.status) == PayState.REFUNDING.value
+    out_trade_no = payment.out_trade_no
+    resume = payment.status is PayState.REFUNDING
     out_refund_no = store.begin_refund(out_trade_no, actor)
     if resume:
         store.audit(actor, "refund_resumed", f"{out_trade_no} as {out_refund_no}")
-    request = RefundRequest(
-        out_trade_no, out_refund_no, int(payment.amount_fen), int(payment.amount_fen), reason
-    )
+    request = RefundRequest(out_trade_no, out_refund_no, payment.amount_fen, payment.amount_fen, reason)
 
     def on_call(tries: int, reply: Reply) -> None:
         said = f"{out_refund_no} try {tries}: {reply.answer.value}"
         store.audit(actor, "refund_call", f"{said} {reply.reason}".strip()[:500])
 
-    result = engine.refund(gateway, request, rules or RefundRules(), clock, sleep, resume, on_call)
+    result = engine.refund(
+        gateway, request, rules or RefundRules(), clock.monotonic, clock.sleep, resume, on_call
+    )
     if result.state is PayState.REFUNDED:
         store.record_refund(out_trade_no, result.refund_id, actor)
         return RefundOutcome("refunded", out_trade_no, out_refund_no, result.refund_id)
@@ -241,6 +390,9 @@ def refund_order(
     )
 
 
+# --- reconciliation -------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Difference:
     out_trade_no: str
@@ -253,35 +405,33 @@ class Difference:
 
 #: local states and the gateway states that agree with them
 _AGREES = {
-    "paid": {"paid"},
+    PayState.PAID: {"paid"},
     # a refunded trade queries as paid (WeChat Pay: REFUND) or closed (Alipay after a full refund)
-    "refunded": {"paid", "refunded", "cancelled"},
-    "refunding": {"paid"},
-    "failed": {"failed", "unknown", "cancelled"},
-    "cancelled": {"cancelled", "unknown", "failed"},
+    PayState.REFUNDED: {"paid", "refunded", "cancelled"},
+    PayState.REFUNDING: {"paid"},
+    PayState.FAILED: {"failed", "unknown", "cancelled"},
+    PayState.CANCELLED: {"cancelled", "unknown", "failed"},
 }
 
 
 def reconcile(
-    store: SaleStore, gateway: PaymentGateway, day: date, timezone: str = "Asia/Shanghai"
+    store: SaleRepository, gateway: PaymentGateway, day: date, timezone: str = "Asia/Shanghai"
 ) -> tuple[int, list[Difference]]:
     """Compare every payment of ``day`` (a local calendar day) with what the gateway says now."""
     tz = ZoneInfo(timezone)
-    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
     end = start + timedelta(days=1)
     rows = store.payments_between(start, end)
     differences: list[Difference] = []
     for p in rows:
         try:
-            result = gateway.query(str(p.out_trade_no))
+            result = gateway.query(p.out_trade_no)
             said = result.status.value
             detail = result.reason
         except GatewayError as exc:
             said, detail = "no_answer", str(exc)
-        if said not in _AGREES.get(str(p.status), set()):
+        if said not in _AGREES.get(p.status, set()):
             differences.append(
-                Difference(
-                    str(p.out_trade_no), str(p.channel), int(p.amount_fen), str(p.status), said, detail
-                )
+                Difference(p.out_trade_no, p.channel, p.amount_fen, p.status.value, said, detail)
             )
     return len(rows), differences

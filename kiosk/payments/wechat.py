@@ -24,6 +24,8 @@ from pathlib import Path
 
 import requests
 
+from kiosk import crashpoints
+from kiosk.core.payment import ChannelRules, wechat_rules
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, GatewayError, RefundRequest
 from kiosk_common.codes import mask
 
@@ -142,6 +144,7 @@ class WechatMicropayGateway:
         credentials: WechatCredentials,
         timeout_s: float = 10.0,
         session: requests.Session | None = None,
+        rules: ChannelRules | None = None,
     ) -> None:
         if credentials.sign_type not in SIGN_TYPES:
             raise ValueError(f"sign_type must be one of {', '.join(SIGN_TYPES)}")
@@ -150,8 +153,13 @@ class WechatMicropayGateway:
         self.timeout_s = timeout_s
         self._owns_session = session is None
         self._session = session or requests.Session()
+        #: WeChat Pay's published timers: query every 5 s, stop before 45 s, reverse 15 s after the pay
+        self.rules = rules or wechat_rules()
 
     # --- the port ---------------------------------------------------------------------------------
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        return self.rules
 
     def pay(self, request: ChargeRequest) -> ChargeResult:
         params = {
@@ -285,6 +293,10 @@ class WechatMicropayGateway:
             raise GatewayError(
                 f"{where}: cannot reach WeChat Pay ({type(exc).__name__}); outcome unknown"
             ) from None
+        if path == PATH_MICROPAY:
+            crashpoints.reached("pay_answered")
+        elif path == PATH_REVERSE:
+            crashpoints.reached("reverse_answered")
         if response.status_code != 200:
             raise GatewayError(f"{where}: HTTP {response.status_code}; outcome unknown")
         try:

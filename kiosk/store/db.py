@@ -4,16 +4,28 @@ WAL lets the sync thread read while checkout writes; ``synchronous=FULL`` makes 
 before the kiosk tells the customer "paid"; foreign keys keep lines and payments attached to orders.
 SQLite silently ignores a pragma it cannot apply, so each one is read back, and ``quick_check`` runs
 before the kiosk sells anything from a file that a power cut may have damaged.
+
+Some damage SQLite cannot see: a store emptied to 0 bytes opens as a new database, and a damaged
+write-ahead log silently drops the commits after the damage. The watermark beside the store
+(``kiosk.store.watermark``) catches both: a store holding fewer sales than the kiosk once recorded is
+refused, with the restore step in the message.
+
+The store, its -wal and -shm files, the payment-code key and the watermark are readable by the kiosk's
+user only (0600): they hold sales and secrets.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import stat
 from pathlib import Path
 
 import peewee as pw
 
 from kiosk.store import migrations, models
+from kiosk.store.watermark import Watermark, watermark_path
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +36,37 @@ PRAGMAS = {
     "busy_timeout": 5000,
 }
 
+RESTORE_HINT = "see the operations guide, 'The store cannot be opened'"
+
 
 class StoreError(RuntimeError):
-    """The store cannot be opened safely. The message says what is wrong and what to do."""
+    """The store cannot be opened safely. The message says which store, what is wrong and what to do."""
+
+
+class StoreWentBackwards(StoreError):
+    """The store holds fewer of this kiosk's sales than it once did: damaged, emptied or an old copy."""
+
+
+def _private(path: Path) -> None:
+    """Create ``path`` 0600 if missing, or take group and other access away from an existing file.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so this covers them too.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+        for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
+                side.chmod(0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"store {path}: cannot create or open it ({exc.strerror}); check kiosk.data_dir, the free space "
+            "and that the kiosk user owns the folder"
+        ) from exc
 
 
 def open_store(path: Path) -> pw.SqliteDatabase:
@@ -37,6 +77,16 @@ def open_store(path: Path) -> pw.SqliteDatabase:
         raise StoreError(
             f"store {path}: cannot create its folder ({exc.strerror}); check kiosk.data_dir and permissions"
         ) from exc
+    mark = Watermark(watermark_path(path))
+    try:
+        recorded = mark.read()
+    except ValueError as exc:
+        raise StoreError(
+            f"store {path}: {exc}; restore that file from the last backup, or ask HQ support ({RESTORE_HINT})"
+        ) from None
+    if recorded and not path.exists():
+        raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is missing"))
+    _private(path)
     # BEGIN IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
     # "database is locked" when another thread wrote in between, instead of waiting busy_timeout.
     db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE")
@@ -46,22 +96,52 @@ def open_store(path: Path) -> pw.SqliteDatabase:
         result = db.execute_sql("PRAGMA quick_check").fetchone()[0]
         if result != "ok":
             raise StoreError(
-                f"store {path}: integrity check failed ({result}); the kiosk will not sell from a damaged "
-                "store. Restore the last backup or move the file aside for HQ support (see the operations guide)"
+                f"store {path}: integrity check failed ({str(result)[:200]}); the kiosk will not sell from a "
+                f"damaged store. Restore the last backup or move the file aside for HQ support ({RESTORE_HINT})"
             )
+        if recorded and migrations.schema_version(db) == 0:
+            raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"))
         models.database.initialize(db)
         applied = migrations.migrate(db)
-    except pw.DatabaseError as exc:
+        held = sales_recorded(db)
+        if recorded is not None and held < recorded:
+            raise StoreWentBackwards(_backwards(path, mark, held, recorded, "sales are missing from it"))
+        mark.advance(held)
+    except StoreError:
         db.close()
-        raise StoreError(
-            f"store {path}: not a usable SQLite database ({exc}); restore a backup or move the file aside"
-        ) from exc
+        raise
     except migrations.MigrationError as exc:
         db.close()
         raise StoreError(f"store {path}: {exc}") from exc
+    except (pw.DatabaseError, sqlite3.Error, UnicodeDecodeError, ValueError) as exc:
+        # A damaged page can surface as any of these (a bad UTF-8 text, a malformed schema).
+        db.close()
+        raise StoreError(
+            f"store {path}: not a usable SQLite database ({type(exc).__name__}: {str(exc)[:200]}); restore the "
+            f"last backup, or move the file aside for HQ support and start with an empty store ({RESTORE_HINT})"
+        ) from exc
     if applied:
         log.info("store %s migrated to schema %s", path, applied[-1])
     return db
+
+
+def _backwards(path: Path, mark: Watermark, held: int, recorded: int, what: str) -> str:
+    return (
+        f"store {path}: {what}: it holds {held} paid sale(s) but this kiosk recorded {recorded} in {mark.path}. "
+        "The store went backwards (damaged, emptied or replaced by an older copy) and sales may be lost, so "
+        f"the kiosk will not sell from it. Restore the newest backup of {path.name} together with its -wal "
+        "file; or, once HQ confirms it holds every sale of this kiosk, accept this store with "
+        f"'kiosk store accept' ({RESTORE_HINT})"
+    )
+
+
+def sales_recorded(db: pw.Database) -> int:
+    """The store's own count of the kiosk's paid sales (migration 3), 0 in a store without one."""
+    try:
+        row = db.execute_sql("SELECT value FROM setting WHERE key = 'sales_recorded'").fetchone()
+    except (pw.OperationalError, sqlite3.OperationalError):
+        return 0
+    return int(row[0]) if row is not None and str(row[0]).isdigit() else 0
 
 
 def _check_pragmas(db: pw.SqliteDatabase, path: Path) -> None:

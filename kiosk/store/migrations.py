@@ -21,9 +21,31 @@ def _0002_reprint_queue(db: pw.Database) -> None:
     db.create_tables([models.ReprintJob])
 
 
+def _0003_keyed_code_digests(db: pw.Database) -> None:
+    """Payment-code digests become keyed (HMAC with the per-device key), so the hidden digits of a
+    masked code cannot be brute-forced from the file; and the store starts counting its own paid
+    sales, which the watermark beside it checks (``kiosk.store.watermark``)."""
+    from kiosk.store.secrets import keyed, load_code_key
+
+    columns = {row[1] for row in db.execute_sql("PRAGMA table_info(payment)").fetchall()}
+    if "code_sha256" in columns:  # a store made before this release
+        key = load_code_key(db)
+        db.execute_sql("DROP INDEX IF EXISTS payment_code_sha256")
+        db.execute_sql("ALTER TABLE payment RENAME COLUMN code_sha256 TO code_digest")
+        rows = db.execute_sql("SELECT id, code_digest FROM payment").fetchall()
+        for row_id, old in rows:
+            db.execute_sql("UPDATE payment SET code_digest = ? WHERE id = ?", (keyed(key, str(old)), row_id))
+        db.execute_sql("CREATE INDEX IF NOT EXISTS payment_code_digest ON payment (code_digest)")
+    paid = db.execute_sql("SELECT COUNT(*) FROM \"order\" WHERE status IN ('paid', 'refunded')").fetchone()[0]
+    db.execute_sql(
+        "INSERT OR REPLACE INTO setting (key, value) VALUES ('sales_recorded', ?)", (str(int(paid)),)
+    )
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
     (2, "reprint queue", _0002_reprint_queue),
+    (3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,8 +1,8 @@
 """Peewee models of the local store. The database is declared unbound and bound by ``open_store``.
 
 Money columns are integer fen; timestamps are naive UTC ``datetime`` values (SQLite has no time zone).
-Payment codes are never stored: a payment keeps the masked code for staff and a SHA-256 of the code
-so a code already charged can be recognised without keeping the secret.
+Payment codes are never stored: a payment keeps the masked code for staff and a keyed digest of the
+code (``kiosk.store.secrets``) so a code already charged can be recognised without keeping the secret.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class Payment(BaseModel):
     channel = pw.CharField(max_length=16)
     gateway = pw.CharField(max_length=32)
     code_masked = pw.CharField(max_length=32)
-    code_sha256 = pw.CharField(max_length=64, index=True)
+    #: HMAC-SHA256(per-device key, SHA-256(code)); see kiosk.store.secrets
+    code_digest = pw.CharField(max_length=64, index=True)
     amount_fen = pw.IntegerField(constraints=[pw.Check("amount_fen > 0")])
     status = pw.CharField(max_length=16, default="submitted", index=True)
     transaction_id = pw.CharField(max_length=64, default="")

@@ -1,54 +1,51 @@
-"""Store operations for the checkout, each one committed in a single transaction.
+"""The SQLite implementation of :class:`kiosk.ports.SaleRepository`: every operation one transaction.
 
 The rules that keep money safe live here, next to the data they guard:
 - an order and its lines are committed before any gateway is called (``open_order``);
 - each charge attempt gets a fresh ``out_trade_no``, committed before the call (``begin_payment``);
-- a code that was ever submitted is never submitted again (``CodeAlreadyUsed``);
+- a code that was ever submitted is never submitted again (``CodeAlreadyUsed``); the store keeps only
+  a keyed digest of it (HMAC with a per-device key kept outside the database, ``kiosk.store.secrets``),
+  so the hidden digits of a masked code cannot be brute-forced from a copy of the file;
 - "paid" commits the payment, the order and the outbox row for HQ together (``record_paid``).
+
+Reads return frozen records (``kiosk.core.records``), never Peewee rows.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import peewee as pw
 
+from kiosk import crashpoints
 from kiosk.core.cart import Cart
 from kiosk.core.cart import Product as CoreProduct
+from kiosk.core.payment import OPEN_STATES, PayState
+from kiosk.core.records import (
+    CodeAlreadyUsed,
+    OrderLineRecord,
+    OrderRecord,
+    OrderStatus,
+    PaymentRecord,
+    SaleCounts,
+    SaleError,
+    StoreFull,
+)
 from kiosk.ports import CatalogItem, OutboxItem
-from kiosk.store.models import AuditLog, Order, OrderLine, OutboxEntry, Payment, Product, utcnow
+from kiosk.store.models import AuditLog, Order, OrderLine, OutboxEntry, Payment, Product, Setting, utcnow
+from kiosk.store.secrets import code_digest, load_code_key
+from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
 
+__all__ = ["CodeAlreadyUsed", "SaleError", "SaleStore", "StoreFull", "refund_number"]
+
 #: payment rows without a final answer (kiosk.core.payment.OPEN_STATES); start-up settles each of them
-OPEN_PAYMENT_STATES = ("submitted", "user_paying", "unknown", "cancelling")
-
-
-class SaleError(RuntimeError):
-    """A store operation that must not happen (wrong order state, unknown order)."""
-
-
-class CodeAlreadyUsed(SaleError):
-    """This payment code was already submitted once; it is never submitted twice."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingPayment:
-    out_trade_no: str
-    order_id: str
-    channel: str
-    amount_fen: int
-    status: str
-    created_at: datetime
-
-
-def code_digest(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+OPEN_PAYMENT_STATES = tuple(sorted(s.value for s in OPEN_STATES))
 
 
 def refund_number(out_trade_no: str) -> str:
@@ -60,12 +57,68 @@ def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
-class SaleStore:
-    """The checkout's and sync's view of the store. Implements the ``Outbox`` port."""
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC)
 
-    def __init__(self, db: pw.Database, kiosk_id: str) -> None:
+
+def _order_record(o: Order) -> OrderRecord:
+    return OrderRecord(
+        id=str(o.id),
+        kiosk_id=str(o.kiosk_id),
+        status=OrderStatus(o.status),
+        total_fen=int(o.total_fen),
+        currency=str(o.currency),
+        created_at=_aware(o.created_at),
+        paid_at=None if o.paid_at is None else _aware(o.paid_at),
+        receipt_printed=bool(o.receipt_printed),
+    )
+
+
+def _payment_record(p: Payment) -> PaymentRecord:
+    return PaymentRecord(
+        out_trade_no=str(p.out_trade_no),
+        order_id=str(p.order_id),
+        channel=str(p.channel),
+        gateway=str(p.gateway),
+        code_masked=str(p.code_masked),
+        amount_fen=int(p.amount_fen),
+        status=PayState(p.status),
+        transaction_id=str(p.transaction_id),
+        reason=str(p.reason),
+        created_at=_aware(p.created_at),
+        updated_at=_aware(p.updated_at),
+    )
+
+
+def is_full_error(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), however the driver words the wrapper."""
+    return isinstance(exc, pw.OperationalError) and "full" in str(exc).lower()
+
+
+class SaleStore:
+    """Sales, payments, refunds and the audit log on one SQLite file. Implements ``SaleRepository``
+    and the ``Outbox`` port (sync)."""
+
+    def __init__(self, db: pw.SqliteDatabase, kiosk_id: str) -> None:
         self.db = db
         self.kiosk_id = kiosk_id
+        self._code_key = load_code_key(db)
+        #: the fsynced count of this kiosk's own sales outside the file (``kiosk.store.watermark``)
+        self._watermark = watermark_for(db)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction; a full disk becomes :class:`StoreFull` (nothing of it committed)."""
+        try:
+            with self.db.atomic():
+                yield
+        except pw.OperationalError as exc:
+            if is_full_error(exc):
+                raise StoreFull(
+                    f"the store {self.db.database} is full (disk or size limit): free space on the data "
+                    "partition; paid sales already recorded are kept"
+                ) from exc
+            raise
 
     # --- catalog ----------------------------------------------------------------------------------
 
@@ -73,7 +126,7 @@ class SaleStore:
         """Make the local catalog equal to HQ's list (products HQ no longer lists become inactive)."""
         rows = list(items)
         now = utcnow()
-        with self.db.atomic():
+        with self._tx():
             Product.update(active=False, updated_at=now).execute()
             for it in rows:
                 Product.insert(
@@ -112,13 +165,13 @@ class SaleStore:
             category=p.category,
         )
 
-    # --- orders and payments ----------------------------------------------------------------------
+    # --- orders -----------------------------------------------------------------------------------
 
     def open_order(self, cart: Cart) -> str:
         if cart.is_empty:
             raise SaleError("cannot open an order for an empty cart")
         order_id = str(uuid.uuid4())
-        with self.db.atomic():
+        with self._tx():
             Order.create(id=order_id, kiosk_id=self.kiosk_id, total_fen=cart.total_fen)
             OrderLine.insert_many(
                 [
@@ -133,19 +186,57 @@ class SaleStore:
                     for line in cart.lines
                 ]
             ).execute()
+            crashpoints.reached("order_before_commit")
+        crashpoints.reached("order_committed")
         return order_id
 
-    def begin_payment(self, order_id: str, channel: str, gateway: str, code: str) -> tuple[str, int]:
-        """Commit a new payment attempt and return its ``out_trade_no`` and amount, before any call."""
-        digest = code_digest(code)
+    def cancel_order(self, order_id: str) -> None:
+        with self._tx():
+            Order.update(status=OrderStatus.CANCELLED.value).where(
+                (Order.id == order_id) & (Order.status == OrderStatus.OPEN.value)
+            ).execute()
+
+    def close_abandoned_orders(self) -> list[str]:
+        open_payment = Payment.select(Payment.order).where(Payment.status.in_(OPEN_PAYMENT_STATES))
+        with self._tx():
+            ids = [
+                str(o.id)
+                for o in Order.select(Order.id).where(
+                    (Order.status == OrderStatus.OPEN.value) & Order.id.not_in(open_payment)
+                )
+            ]
+            if ids:
+                Order.update(status=OrderStatus.CANCELLED.value).where(Order.id.in_(ids)).execute()
+        return ids
+
+    def mark_receipt_printed(self, order_id: str) -> None:
+        with self._tx():
+            Order.update(receipt_printed=True).where(Order.id == order_id).execute()
+
+    def order(self, order_id: str) -> OrderRecord:
+        o = Order.get_or_none(Order.id == order_id)
+        if o is None:
+            raise SaleError(f"order {order_id} does not exist")
+        return _order_record(o)
+
+    def order_lines(self, order_id: str) -> list[OrderLineRecord]:
+        return [
+            OrderLineRecord(li.sku, li.name, int(li.qty), int(li.unit_price_fen), int(li.line_total_fen))
+            for li in OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
+        ]
+
+    # --- payments ---------------------------------------------------------------------------------
+
+    def begin_payment(self, order_id: str, channel: str, gateway: str, code: str) -> PaymentRecord:
+        digest = code_digest(self._code_key, code)
         out_trade_no = f"K{utcnow():%Y%m%d%H%M%S}{uuid.uuid4().hex[:12].upper()}"
-        with self.db.atomic():
+        with self._tx():
             order = Order.get_or_none(Order.id == order_id)
             if order is None:
                 raise SaleError(f"order {order_id} does not exist")
-            if order.status != "open":
+            if order.status != OrderStatus.OPEN.value:
                 raise SaleError(f"order {order_id} is {order.status}, not open")
-            if Payment.select().where(Payment.code_sha256 == digest).exists():
+            if Payment.select().where(Payment.code_digest == digest).exists():
                 raise CodeAlreadyUsed(f"payment code {mask(code)} was already submitted")
             if (
                 Payment.select()
@@ -153,47 +244,64 @@ class SaleStore:
                 .exists()
             ):
                 raise SaleError(f"order {order_id} already has a payment in progress")
-            Payment.create(
+            row = Payment.create(
                 order=order_id,
                 out_trade_no=out_trade_no,
                 channel=channel,
                 gateway=gateway,
                 code_masked=mask(code),
-                code_sha256=digest,
+                code_digest=digest,
                 amount_fen=order.total_fen,
-                status="submitted",
+                status=PayState.SUBMITTED.value,
             )
-        return out_trade_no, int(order.total_fen)
+        return _payment_record(row)
 
-    def update_payment(self, out_trade_no: str, status: str, reason: str = "") -> None:
-        """Record a non-final or failed outcome (user_paying, unknown, failed, cancelled)."""
-        if status == "paid":
+    def update_payment(self, out_trade_no: str, state: PayState, reason: str = "") -> None:
+        if state is PayState.PAID:
             raise SaleError("use record_paid for a paid payment")
-        with self.db.atomic():
-            Payment.update(status=status, reason=reason[:255], updated_at=utcnow()).where(
-                (Payment.out_trade_no == out_trade_no) & (Payment.status != "paid")
+        with self._tx():
+            Payment.update(status=state.value, reason=reason[:255], updated_at=utcnow()).where(
+                (Payment.out_trade_no == out_trade_no) & (Payment.status != PayState.PAID.value)
             ).execute()
 
     def record_paid(self, out_trade_no: str, transaction_id: str) -> str:
-        """Payment paid, order paid and the sale queued for HQ, in one transaction. Idempotent."""
+        """Idempotent; an order paid twice (by two attempts) is audited, never hidden."""
         now = utcnow()
-        with self.db.atomic():
+        with self._tx():
             payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             if payment is None:
                 raise SaleError(f"no payment {out_trade_no}")
             order = payment.order
-            if payment.status == "paid":
+            if payment.status == PayState.PAID.value:
                 return str(order.id)
-            payment.status, payment.transaction_id, payment.updated_at = "paid", transaction_id, now
+            payment.status, payment.transaction_id, payment.updated_at = (
+                PayState.PAID.value,
+                transaction_id,
+                now,
+            )
             payment.save()
-            if order.status == "paid":
+            if order.status == OrderStatus.PAID.value:
                 # A second attempt was charged for an order already paid: keep it visible to staff.
                 self.audit("kiosk", "double_payment", f"order {order.id} paid again by {out_trade_no}")
                 return str(order.id)
-            order.status, order.paid_at = "paid", now
+            order.status, order.paid_at = OrderStatus.PAID.value, now
             order.save()
             OutboxEntry.create(kind="sale", payload=json.dumps(self._sale_payload(order, payment)))
+            sales = self._bump_sales_count()
+        if self._watermark is not None:
+            self._watermark.advance(sales)
         return str(order.id)
+
+    def _bump_sales_count(self) -> int:
+        """The kiosk's own count of paid sales, inside the sale's transaction (see ``Watermark``)."""
+        row = Setting.get_or_none(Setting.key == "sales_recorded")
+        count = (int(row.value) if row is not None else 0) + 1
+        Setting.insert(key="sales_recorded", value=str(count)).on_conflict_replace().execute()
+        return count
+
+    def sales_recorded(self) -> int:
+        row = Setting.get_or_none(Setting.key == "sales_recorded")
+        return int(row.value) if row is not None else 0
 
     def _sale_payload(self, order: Order, payment: Payment) -> dict[str, Any]:
         return {
@@ -218,69 +326,64 @@ class SaleStore:
             ],
         }
 
-    def cancel_order(self, order_id: str) -> None:
-        with self.db.atomic():
-            Order.update(status="cancelled").where(
-                (Order.id == order_id) & (Order.status == "open")
-            ).execute()
-
-    def mark_receipt_printed(self, order_id: str) -> None:
-        Order.update(receipt_printed=True).where(Order.id == order_id).execute()
-
-    def order(self, order_id: str) -> Order:
-        o = Order.get_or_none(Order.id == order_id)
-        if o is None:
-            raise SaleError(f"order {order_id} does not exist")
-        return o
-
-    def paid_payment(self, order_id: str) -> Payment | None:
-        return Payment.get_or_none((Payment.order == order_id) & (Payment.status == "paid"))
-
-    def order_lines(self, order_id: str) -> list[OrderLine]:
-        return list(OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id))
-
-    def unfinished_payments(self) -> list[PendingPayment]:
-        """Payments with no final outcome: what a crash or power cut left behind."""
-        q = Payment.select().where(Payment.status.in_(OPEN_PAYMENT_STATES)).order_by(Payment.id)
-        return [
-            PendingPayment(p.out_trade_no, p.order_id, p.channel, p.amount_fen, p.status, p.created_at)
-            for p in q
-        ]
+    def payment(self, out_trade_no: str) -> PaymentRecord | None:
+        p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+        return None if p is None else _payment_record(p)
 
     def payment_channel(self, out_trade_no: str) -> str | None:
         """The channel a payment went to (for routing a query, cancel or refund), or None if unknown."""
         p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
         return None if p is None else str(p.channel)
 
-    def payment_row(self, out_trade_no: str) -> Payment | None:
-        return Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+    def paid_payment(self, order_id: str) -> PaymentRecord | None:
+        p = Payment.get_or_none((Payment.order == order_id) & (Payment.status == PayState.PAID.value))
+        return None if p is None else _payment_record(p)
 
-    def refunds_in_flight(self) -> list[tuple[str, str]]:
-        """(out_trade_no, order_id) of refunds started but never confirmed or refused (a crash, lost answers)."""
-        q = Payment.select().where(Payment.status == "refunding").order_by(Payment.id)
-        return [(str(p.out_trade_no), str(p.order_id)) for p in q]
+    def unfinished_payments(self) -> list[PaymentRecord]:
+        q = Payment.select().where(Payment.status.in_(OPEN_PAYMENT_STATES)).order_by(Payment.id)
+        return [_payment_record(p) for p in q]
 
-    def refundable_payment(self, order_id: str) -> Payment | None:
+    def payments_between(self, start: datetime, end: datetime) -> list[PaymentRecord]:
+        """Every payment created in [start, end) (naive or aware UTC), oldest first."""
+        lo, hi = (t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in (start, end))
+        return [
+            _payment_record(p)
+            for p in Payment.select()
+            .where((Payment.created_at >= lo) & (Payment.created_at < hi))
+            .order_by(Payment.id)
+        ]
+
+    # --- refunds ----------------------------------------------------------------------------------
+
+    def refunds_in_flight(self) -> list[PaymentRecord]:
+        """Refunds started but never confirmed or refused (a crash, lost answers)."""
+        q = Payment.select().where(Payment.status == PayState.REFUNDING.value).order_by(Payment.id)
+        return [_payment_record(p) for p in q]
+
+    def refundable_payment(self, order_id: str) -> PaymentRecord | None:
         """The order's paid (or refund-started) payment, the one a refund gives back."""
         row: Payment | None = (
             Payment.select()
-            .where((Payment.order == order_id) & (Payment.status.in_(("paid", "refunding"))))
+            .where(
+                (Payment.order == order_id)
+                & (Payment.status.in_((PayState.PAID.value, PayState.REFUNDING.value)))
+            )
             .order_by(Payment.id)
             .first()
         )
-        return row
+        return None if row is None else _payment_record(row)
 
     def begin_refund(self, out_trade_no: str, actor: str) -> str:
-        """Commit "refunding" and return the refund number before the gateway is called.
-
-        The number is derived from the payment, so a refund repeated after a lost answer or a crash is
-        the same refund at the gateway, never a second one (full refunds only).
-        """
+        """The number is derived from the payment, so a refund repeated after a lost answer or a crash is
+        the same refund at the gateway, never a second one (full refunds only)."""
         out_refund_no = refund_number(out_trade_no)
-        with self.db.atomic():
+        with self._tx():
             changed = (
-                Payment.update(status="refunding", updated_at=utcnow())
-                .where((Payment.out_trade_no == out_trade_no) & (Payment.status.in_(("paid", "refunding"))))
+                Payment.update(status=PayState.REFUNDING.value, updated_at=utcnow())
+                .where(
+                    (Payment.out_trade_no == out_trade_no)
+                    & (Payment.status.in_((PayState.PAID.value, PayState.REFUNDING.value)))
+                )
                 .execute()
             )
             if not changed:
@@ -289,22 +392,19 @@ class SaleStore:
         return out_refund_no
 
     def record_refund(self, out_trade_no: str, refund_id: str, actor: str) -> None:
-        """Payment and order refunded, audited, and the refund queued for HQ, in one transaction.
-
-        Idempotent: a payment already refunded is left alone, so HQ is told of a refund once.
-        """
+        """Idempotent: a payment already refunded is left alone, so HQ is told of a refund once."""
         now = utcnow()
-        with self.db.atomic():
+        with self._tx():
             payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             if payment is None:
                 raise SaleError(f"no payment {out_trade_no}")
-            if payment.status == "refunded":
+            if payment.status == PayState.REFUNDED.value:
                 return
-            payment.status, payment.updated_at = "refunded", now
+            payment.status, payment.updated_at = PayState.REFUNDED.value, now
             payment.reason = f"refund {refund_id}"[:255]
             payment.save()
             order = payment.order
-            Order.update(status="refunded").where(Order.id == order.id).execute()
+            Order.update(status=OrderStatus.REFUNDED.value).where(Order.id == order.id).execute()
             OutboxEntry.create(
                 kind="refund",
                 payload=json.dumps(
@@ -322,30 +422,25 @@ class SaleStore:
 
     def abandon_refund(self, out_trade_no: str, reason: str, actor: str) -> None:
         """The gateway refused the refund for good: the payment is paid again, the refusal audited."""
-        with self.db.atomic():
-            Payment.update(status="paid", updated_at=utcnow()).where(
-                (Payment.out_trade_no == out_trade_no) & (Payment.status == "refunding")
+        with self._tx():
+            Payment.update(status=PayState.PAID.value, updated_at=utcnow()).where(
+                (Payment.out_trade_no == out_trade_no) & (Payment.status == PayState.REFUNDING.value)
             ).execute()
             self.audit(actor, "refund_refused", f"{out_trade_no}: {reason}"[:500])
 
-    def payments_between(self, start: datetime, end: datetime) -> list[Payment]:
-        """Every payment created in [start, end) (UTC), oldest first: what reconciliation compares."""
-        return list(
-            Payment.select()
-            .where((Payment.created_at >= start) & (Payment.created_at < end))
-            .order_by(Payment.id)
+    # --- staff and figures ------------------------------------------------------------------------
+
+    def counts(self) -> SaleCounts:
+        return SaleCounts(
+            orders=Order.select().count(),
+            paid=Order.select().where(Order.status == OrderStatus.PAID.value).count(),
+            printed=Order.select().where(Order.receipt_printed == True).count(),  # noqa: E712
+            outbox_pending=self.pending_count(),
         )
 
-    def counts(self) -> dict[str, int]:
-        return {
-            "orders": Order.select().count(),
-            "paid": Order.select().where(Order.status == "paid").count(),
-            "printed": Order.select().where(Order.receipt_printed == True).count(),  # noqa: E712
-            "outbox_pending": self.pending_count(),
-        }
-
     def audit(self, actor: str, action: str, detail: str = "") -> None:
-        AuditLog.create(actor=actor, action=action, detail=detail)
+        with self._tx():
+            AuditLog.create(actor=actor, action=action, detail=detail)
 
     # --- Outbox port ------------------------------------------------------------------------------
 
@@ -360,14 +455,14 @@ class SaleStore:
 
     def mark_sent(self, ids: Sequence[int]) -> None:
         if ids:
-            with self.db.atomic():
+            with self._tx():
                 OutboxEntry.update(sent_at=utcnow(), last_error="").where(
                     OutboxEntry.id.in_(list(ids))
                 ).execute()
 
     def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
         if ids:
-            with self.db.atomic():
+            with self._tx():
                 OutboxEntry.update(
                     attempts=OutboxEntry.attempts + 1,
                     next_attempt_at=utcnow() + timedelta(seconds=retry_in_s),

@@ -1,4 +1,4 @@
-"""The Kivy application: five screens in a ScreenManager whose current screen follows the checkout phase.
+"""The Kivy application: six screens in a ScreenManager whose current screen follows the checkout phase.
 
 Importing this module imports Kivy, so callers use ``kiosk.ui.run_ui`` (or call
 ``kiosk.ui.configure_kivy`` first): Kivy reads argv and its environment when it is first imported.
@@ -30,12 +30,13 @@ from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
 from kiosk.ui.pay_screen import PayScreen
+from kiosk.ui.recovering_screen import RecoveringScreen
 from kiosk.ui.viewmodel import KioskViewModel
 
 log = logging.getLogger(__name__)
 
 UI_DIR = Path(__file__).resolve().parent
-KV_FILES = ("widgets.kv", "attract.kv", "cart.kv", "pay.kv", "done.kv", "help.kv")
+KV_FILES = ("widgets.kv", "attract.kv", "cart.kv", "pay.kv", "done.kv", "help.kv", "recovering.kv")
 TICK_INTERVAL_S = 1.0
 
 
@@ -102,6 +103,7 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(PayScreen(name="pay", vm=self.vm))
         sm.add_widget(DoneScreen(name="done", vm=self.vm, font_path=self.font_path))
         sm.add_widget(HelpScreen(name="help", vm=self.vm))
+        sm.add_widget(RecoveringScreen(name="recovering", vm=self.vm))
         sm.bind(current=self._record_screen)
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)

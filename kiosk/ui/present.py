@@ -24,9 +24,10 @@ SCREEN_FOR_PHASE: dict[Phase, str] = {
     Phase.PRINTING: "pay",
     Phase.DONE: "done",
     Phase.NEEDS_HELP: "help",
+    Phase.RECOVERING: "recovering",
 }
 
-SCREENS: tuple[str, ...] = ("attract", "cart", "pay", "done", "help")
+SCREENS: tuple[str, ...] = ("attract", "cart", "pay", "done", "help", "recovering")
 
 
 def screen_for(phase: Phase) -> str:

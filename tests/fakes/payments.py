@@ -14,7 +14,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+from kiosk.core.payment import ChannelRules
 from kiosk.ports import ChargeRequest, ChargeResult, ChargeStatus, RefundRequest
+
+#: short timers for a fake gateway; with a FakeClock they pass in no real time at all
+FAST_RULES = ChannelRules("fake", query_interval_s=0.5, give_up_after_s=1.0, cancel_retry_interval_s=0.5)
 
 Outcome = ChargeStatus | ChargeResult | BaseException
 
@@ -36,7 +40,9 @@ class FakePaymentGateway:
         query: Iterable[Outcome] = (),
         cancel: Iterable[Outcome] = (),
         refund: Iterable[Outcome] = (),
+        rules: ChannelRules = FAST_RULES,
     ) -> None:
+        self.rules = rules
         self._scripts: dict[str, deque[Outcome]] = {
             "pay": deque(pay),
             "query": deque(query),
@@ -50,6 +56,9 @@ class FakePaymentGateway:
         self.calls: list[tuple[str, str]] = []
         #: every ChargeRequest passed to pay(), in order
         self.requests: list[ChargeRequest] = []
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        return self.rules
 
     def pay(self, request: ChargeRequest) -> ChargeResult:
         with self._lock:

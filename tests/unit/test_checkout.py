@@ -25,6 +25,7 @@ PRINTING = co.Checkout(phase=co.Phase.PRINTING, cart=CART, order_id="o1", paid_c
 DONE = replace(PRINTING, phase=co.Phase.DONE)
 HELP_PRINTER = co.Checkout(phase=co.Phase.NEEDS_HELP, cart=CART, notice=co.Notice.PRINTER_NOT_READY)
 HELP_RECEIPT = replace(PRINTING, phase=co.Phase.NEEDS_HELP, notice=co.Notice.RECEIPT_FAILED)
+RECOVERING = co.Checkout(phase=co.Phase.RECOVERING, notice=co.Notice.CHECKING_LAST_PAYMENT)
 
 P = co.Phase
 CASES = [
@@ -38,6 +39,7 @@ CASES = [
     ("pay with empty cart", EMPTY_CART, co.PayTapped(), P.CART, [co.Beep]),
     ("pay", IN_CART, co.PayTapped(), P.PAYING, [co.OpenOrder]),
     ("pay, printer not ready", IN_CART, co.PayTapped(printer_ready=False), P.NEEDS_HELP, [co.AlertStaff]),
+    ("pay, no gateway", IN_CART, co.PayTapped(payment_ready=False), P.NEEDS_HELP, [co.AlertStaff]),
     ("cancel cart", IN_CART, co.CancelTapped(), P.ATTRACT, []),
     ("idle cart", IN_CART, co.TimedOut(), P.ATTRACT, []),
     ("order opened", PAYING_NO_ORDER, co.OrderOpened("o1"), P.PAYING, [co.StartCamera]),
@@ -107,6 +109,22 @@ CASES = [
         P.NEEDS_HELP,
         [],
     ),
+    ("start-up recovery begins", ATTRACT, co.RecoveryStarted(), P.RECOVERING, []),
+    ("tap start while recovering", RECOVERING, co.StartTapped(), P.RECOVERING, []),
+    ("payment code while recovering", RECOVERING, co.PaymentCodeScanned(CodeKind.WECHAT, WX), P.RECOVERING, []),
+    ("item while recovering", RECOVERING, co.ProductScanned(WATER.barcode or "", WATER), P.RECOVERING, []),
+    ("staff cannot skip recovery", RECOVERING, co.StaffResolved(), P.RECOVERING, []),
+    ("recovery found nothing", RECOVERING, co.RecoveryFinished(), P.ATTRACT, []),
+    (
+        "recovery found a paid sale",
+        RECOVERING,
+        co.RecoveryFinished(paid_orders=("o7",)),
+        P.ATTRACT,
+        [co.AlertStaff, co.PrintReceipt],
+    ),
+    ("recovery left one open", RECOVERING, co.RecoveryFinished(unresolved=("K1",)), P.ATTRACT, [co.AlertStaff]),
+    ("late recovery result", IN_CART, co.RecoveryFinished(paid_orders=("o7",)), P.CART, []),
+    ("receipt of a recovered sale printed", ATTRACT, co.ReceiptPrinted("o7"), P.ATTRACT, []),
 ]
 
 
@@ -166,7 +184,10 @@ def test_every_event_in_every_phase_is_handled() -> None:
         co.CancelTapped(),
         co.TimedOut(),
         co.StaffResolved(),
+        co.RecoveryStarted(),
+        co.RecoveryFinished(("o1",), ("K1",)),
     ]
+    assert {type(e) for e in events} == set(co.EVENT_TYPES)
     for state in (
         ATTRACT,
         IN_CART,
@@ -177,6 +198,7 @@ def test_every_event_in_every_phase_is_handled() -> None:
         DONE,
         HELP_PRINTER,
         HELP_RECEIPT,
+        RECOVERING,
     ):
         for ev in events:
             after, effects = co.transition(state, ev)
@@ -186,3 +208,24 @@ def test_every_event_in_every_phase_is_handled() -> None:
 def test_unknown_event_type_is_a_programming_error() -> None:
     with pytest.raises(co.InvalidEvent):
         co.transition(ATTRACT, object())  # type: ignore[arg-type]
+
+
+def test_the_table_lists_every_phase_and_event_pair_explicitly() -> None:
+    """No catch-all: each phase names a handler for each event type, and nothing else."""
+    assert set(co.TABLE) == set(co.Phase)
+    for phase, handlers in co.TABLE.items():
+        assert set(handlers) == set(co.EVENT_TYPES), phase
+
+
+def test_the_recovered_sale_is_printed_and_staff_are_told_which() -> None:
+    _, effects = co.transition(RECOVERING, co.RecoveryFinished(paid_orders=("o7",), unresolved=("K9",)))
+    assert co.PrintReceipt("o7") in effects
+    alerts = [e for e in effects if isinstance(e, co.AlertStaff)]
+    assert [a.order_id for a in alerts] == ["o7", None]
+    assert "K9" in alerts[1].reason
+
+
+def test_a_kiosk_without_a_gateway_says_so_instead_of_taking_the_code() -> None:
+    after, effects = co.transition(IN_CART, co.PayTapped(payment_ready=False))
+    assert after.notice is co.Notice.PAYMENT_NOT_CONFIGURED
+    assert not any(isinstance(e, co.OpenOrder) for e in effects)

@@ -11,50 +11,47 @@ import pytest
 
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
-from kiosk.controller import CheckoutController, ControllerOptions, recover_unfinished
+from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
+from kiosk.core.payment import ChannelRules, PayState
 from kiosk.core.receipt import ReceiptTemplate
-from kiosk.payments.charge import charge_until_final
-from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, Decoded, PaymentGateway
+from kiosk.core.records import SaleCounts
+from kiosk.payments.service import recover
+from kiosk.ports import CatalogItem, ChargeResult, ChargeStatus, Decoded, PaymentGateway
 from kiosk.store.db import open_store
-from kiosk.store.models import Payment
 from kiosk.store.sales import SaleStore
+from tests.fakes.clock import FakeClock
 from tests.fakes.payments import FakePaymentGateway
 
 WX = "134567890123456789"
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _controller(
-    tmp_path: Path, gateway: PaymentGateway, clock: Clock | None = None, printer_dir: Path | None = None
+    tmp_path: Path,
+    gateway: PaymentGateway,
+    clock: FakeClock | None = None,
+    printer_dir: Path | None = None,
+    payments_enabled: bool = True,
 ) -> CheckoutController:
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
     store.replace_catalog([WATER])
-
-    def charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
-        return charge_until_final(
-            gw, request, lambda: 0.0, lambda _s: None, max_wait_s=1, poll_interval_s=0.5
-        )
-
     return CheckoutController(
-        options=ControllerOptions(kiosk_id="k1", store_name="店", idle_timeout_s=60, done_timeout_s=5),
+        options=ControllerOptions(
+            kiosk_id="k1",
+            store_name="店",
+            idle_timeout_s=60,
+            done_timeout_s=5,
+            payments_enabled=payments_enabled,
+        ),
         store=store,
         gateway=gateway,
-        charge=charge,
         printer=FileReceiptPrinter(printer_dir or tmp_path / "receipts"),
         indicators=NullIndicators(),
         template=ReceiptTemplate.default(),
-        clock=clock or Clock(),
+        clock=clock or FakeClock(),
         background=False,
     )
 
@@ -74,7 +71,7 @@ def test_sale_paid_and_printed(tmp_path: Path) -> None:
     assert c.state.phase is co.Phase.DONE
     assert "矿泉水" in c.last_receipt_text() and "￥2.00" in c.last_receipt_text()
     assert [m for m, _ in gw.calls] == ["pay"]
-    assert c.store.counts() == {"orders": 1, "paid": 1, "printed": 1, "outbox_pending": 1}
+    assert c.store.counts() == SaleCounts(orders=1, paid=1, printed=1, outbox_pending=1)
 
 
 def test_product_scan_looks_up_the_catalog_and_garbage_is_ignored(tmp_path: Path) -> None:
@@ -93,8 +90,11 @@ def test_a_crashing_gateway_adapter_calls_staff_and_leaves_it_for_recovery(tmp_p
     assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PAYMENT_UNKNOWN
     [pending] = c.store.unfinished_payments()
     gw2 = FakePaymentGateway(query=[ChargeResult(ChargeStatus.PAID, pending.out_trade_no, "T9")])
-    assert recover_unfinished(c.store, gw2).resolved == [pending.out_trade_no]
-    assert Payment.get(Payment.out_trade_no == pending.out_trade_no).status == "paid"
+    report = recover(c.store, gw2, FakeClock())
+    assert report.resolved == [pending.out_trade_no]
+    assert report.paid_orders == [pending.order_id]  # its receipt never printed
+    paid = c.store.payment(pending.out_trade_no)
+    assert paid is not None and paid.status is PayState.PAID
 
 
 def test_receipt_failure_after_payment_keeps_the_sale(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_receipt_failure_after_payment_keeps_the_sale(tmp_path: Path) -> None:
 
 
 def test_idle_and_done_timers(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock()
     c = _controller(tmp_path, FakePaymentGateway(), clock)
     c.dispatch(co.StartTapped())
     clock.now += 59
@@ -155,7 +155,7 @@ def test_product_in_catalog_matches_store(tmp_path: Path) -> None:
 
 
 def test_a_code_shown_again_within_a_minute_never_reaches_the_gateway(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock()
     gw = FakePaymentGateway()
     c = _controller(tmp_path, gw, clock)
     _to_paying(c)
@@ -179,3 +179,46 @@ def test_device_faults_are_told_to_staff_and_cleared(tmp_path: Path) -> None:
     c.on_device_recovered("camera: frames again")
     c.pump()
     assert c.device_faults == {}
+
+
+def test_a_kiosk_without_a_gateway_calls_staff_instead_of_opening_an_order(tmp_path: Path) -> None:
+    gw = FakePaymentGateway()
+    c = _controller(tmp_path, gw, payments_enabled=False)
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped())
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PAYMENT_NOT_CONFIGURED
+    assert c.store.counts().orders == 0 and gw.calls == []
+    assert "payments.gateway = none" in c.alerts[-1].reason
+
+
+def test_a_user_paying_charge_is_queried_on_the_channel_timers_of_the_injected_clock(tmp_path: Path) -> None:
+    """GIVEN a gateway that asks for the password, then reports paid
+    WHEN the code is charged
+    THEN the query waits the gateway's own interval on the injected clock, not on real time."""
+    clock = FakeClock()
+    gw = FakePaymentGateway(
+        pay=[ChargeStatus.USER_PAYING],
+        query=[ChargeStatus.USER_PAYING, ChargeStatus.PAID],
+        rules=ChannelRules("fake", query_interval_s=0.5, give_up_after_s=5.0),
+    )
+    c = _controller(tmp_path, gw, clock)
+    _to_paying(c)
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert c.state.phase is co.Phase.DONE
+    assert [m for m, _ in gw.calls] == ["pay", "query", "query"]
+    assert clock.slept == [0.5, 0.5]
+
+
+def test_start_up_recovery_settles_a_payment_left_open_and_prints_its_receipt(tmp_path: Path) -> None:
+    gw = FakePaymentGateway(pay=[RuntimeError("crash stand-in: the kiosk died during the pay call")])
+    c = _controller(tmp_path, gw)
+    _to_paying(c)
+    c.handle_codes([Decoded("QRCode", WX)])
+    [pending] = c.store.unfinished_payments()
+    c.dispatch(co.StaffResolved())
+    c.gateway = FakePaymentGateway(query=[ChargeResult(ChargeStatus.PAID, pending.out_trade_no, "T7")])
+    c.start_recovery()
+    assert c.state.phase is co.Phase.ATTRACT
+    assert c.store.order(pending.order_id).receipt_printed
+    assert any(pending.order_id in a.reason for a in c.alerts)

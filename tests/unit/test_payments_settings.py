@@ -10,7 +10,8 @@ import pytest
 
 from kiosk.payments.routing import ChannelRouter
 from kiosk.payments.service import build_gateway
-from kiosk.payments.simulator_gateway import SimulatorGateway
+from kiosk.payments.unconfigured import UnconfiguredGateway
+from kiosk.ports import ChargeRequest, ChargeStatus, GatewayError
 from kiosk.settings import SettingsError, load_settings
 from paysim.credentials import make_credentials
 
@@ -33,10 +34,27 @@ def test_the_installers_key_names_are_accepted_and_route_both_channels(tmp_path:
     assert gateway.for_channel("wechat").name == "wechat" and gateway.for_channel("alipay").name == "alipay"
 
 
-def test_the_simulator_stays_the_default(tmp_path: Path) -> None:
+def test_a_kiosk_ships_with_no_gateway_and_refuses_payment_saying_what_to_set() -> None:
     s = load_settings(environ={})
-    assert s.payments.gateway == "simulator"
-    assert isinstance(build_gateway(s.payments, {}.get), SimulatorGateway)
+    assert s.payments.gateway == "none"
+    gateway = build_gateway(s.payments, {}.get)
+    assert isinstance(gateway, UnconfiguredGateway)
+    refused = gateway.pay(ChargeRequest("K1", "wechat", "134567890123456789", 100, "x"))
+    assert refused.status is ChargeStatus.FAILED and "payments.gateway" in refused.reason
+    with pytest.raises(GatewayError, match="payments.gateway"):
+        gateway.query("K1")
+
+
+def test_each_channel_declares_its_own_timers(tmp_path: Path) -> None:
+    """Nothing above the gateway checks a channel by name: the router asks each channel's gateway."""
+    creds = make_credentials(tmp_path / "keys")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(creds.kiosk_toml("http://127.0.0.1:9"), encoding="utf-8")
+    config.chmod(0o600)
+    gateway = build_gateway(load_settings(config, environ={}).payments, {}.get)
+    wechat, alipay = gateway.rules_for("wechat"), gateway.rules_for("alipay")
+    assert (wechat.cancel_not_before_s, wechat.give_up_after_s) == (15.0, 40.0)
+    assert alipay.cancel_not_before_s == 0.0 and 3.0 <= alipay.query_interval_s <= 5.0
 
 
 def test_a_channel_without_its_credentials_names_every_missing_key() -> None:

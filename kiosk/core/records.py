@@ -1,0 +1,82 @@
+"""What the store hands back: frozen records and enums, never database rows or bare status strings.
+
+The controller and the payment service read sales through :class:`kiosk.ports.SaleRepository`; if they
+got Peewee rows they could lazily load, save or compare a status against a misspelt string, and the
+rules that keep money safe would leak out of the store. Times are UTC (timezone-aware).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk.core.money import Fen
+from kiosk.core.payment import PayState
+
+
+class OrderStatus(enum.StrEnum):
+    """open -> paid | cancelled; paid -> refunded."""
+
+    OPEN = "open"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class SaleError(RuntimeError):
+    """A store operation that must not happen (wrong order state, unknown order)."""
+
+
+class CodeAlreadyUsed(SaleError):
+    """This payment code was already submitted once; it is never submitted twice."""
+
+
+class StoreFull(SaleError):
+    """The disk (or the store's size limit) is full: nothing new can be committed until staff free space."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: str
+    kiosk_id: str
+    status: OrderStatus
+    total_fen: Fen
+    currency: str
+    created_at: datetime
+    paid_at: datetime | None
+    receipt_printed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineRecord:
+    sku: str
+    name: str
+    qty: int
+    unit_price_fen: Fen
+    line_total_fen: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """One attempt to charge one code for one order, under its own ``out_trade_no``."""
+
+    out_trade_no: str
+    order_id: str
+    channel: str
+    gateway: str
+    code_masked: str
+    amount_fen: Fen
+    status: PayState
+    transaction_id: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SaleCounts:
+    orders: int
+    paid: int
+    printed: int
+    outbox_pending: int
