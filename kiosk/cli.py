@@ -19,7 +19,7 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import camera, decode, payment, printer
+    from kiosk.commands import camera, decode, payment, printer, store
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_parser(sub)
     payment.add_parser(sub)
     printer.add_parser(sub)
+    store.add_parser(sub)
     return parser
 
 
@@ -96,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import payment
 
             return payment.run(args)
+        if args.command == "store":
+            from kiosk.commands import store
+
+            return store.run(args)
         if args.command == "printer":
             from kiosk.commands import printer
 

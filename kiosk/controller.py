@@ -104,11 +104,14 @@ class _Worker:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
-        self._thread = threading.Thread(target=self._run, name="kiosk-io", daemon=True)
-        self._thread.start()
+        #: started by the first job, so building a kiosk starts no thread
+        self._thread: threading.Thread | None = None
 
     def submit(self, job: Callable[[], None]) -> None:
         self._idle.clear()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kiosk-io", daemon=True)
+            self._thread.start()
         self._jobs.put(job)
 
     def _run(self) -> None:
@@ -127,6 +130,8 @@ class _Worker:
 
     def stop(self, timeout_s: float) -> bool:
         """Ask the worker to stop after the queued jobs; True if it did within ``timeout_s``."""
+        if self._thread is None:
+            return True
         self._jobs.put(None)
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
@@ -500,6 +505,10 @@ class CheckoutController:
             message = str(exc)
             self.post(lambda: self._store_full(message))
             return co.PaymentDeclined(order_id, "disk full: nothing was charged")
+        if outcome.status is ChargeStatus.PAID and not outcome.recorded:
+            # The customer paid: never decline. Staff hand over the goods; the sale is recorded
+            # from the gateway's answer at the next start, once the store can take it.
+            return co.PaymentUnresolved(order_id, outcome.reason)
         if outcome.status is ChargeStatus.PAID:
             return co.PaymentSucceeded(order_id, kind.value, outcome.transaction_id)
         if outcome.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):

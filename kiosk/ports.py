@@ -251,6 +251,9 @@ class SaleRepository(Protocol):
 
     def order_lines(self, order_id: str) -> list[OrderLineRecord]: ...
 
+    def unprinted_paid_orders(self, since: datetime) -> list[str]:
+        """Paid orders since ``since`` whose receipt never printed and was never queued for reprint."""
+
     def close_abandoned_orders(self) -> list[str]:
         """Cancel every open order with no payment left open (a crash between the order and its
         payment, or after a decline): they can never be paid any more. Their ids."""

@@ -148,7 +148,9 @@ def serve(
             "paysim: give --credentials DIR (make the keys once with: paysim --make-credentials DIR)",
             file=err,
         )
-        print("paysim: 请用 --credentials DIR 指定密钥目录（先用 paysim --make-credentials DIR 生成）", file=err)
+        print(
+            "paysim: 请用 --credentials DIR 指定密钥目录（先用 paysim --make-credentials DIR 生成）", file=err
+        )
         return 2
     try:
         creds = load_credentials(args.credentials)

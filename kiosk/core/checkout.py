@@ -305,7 +305,6 @@ def _add(c: Checkout, product: Product, qty: int | None = None) -> tuple[Checkou
     return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail=""), (Beep(),)
 
 
-
 Step = tuple[Checkout, tuple[Effect, ...]]
 Handler = Callable[[Checkout, Any], Step]
 
@@ -496,7 +495,9 @@ def _recovery_finished(_c: Checkout, e: RecoveryFinished) -> Step:
         effects.append(PrintReceipt(order_id))
     for out_trade_no in e.unresolved:
         effects.append(
-            AlertStaff(f"payment {out_trade_no} is still unresolved after a restart; check it with the gateway")
+            AlertStaff(
+                f"payment {out_trade_no} is still unresolved after a restart; check it with the gateway"
+            )
         )
     return Checkout(), tuple(effects)
 

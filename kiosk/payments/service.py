@@ -49,6 +49,9 @@ from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.service")
 
+#: how far back start-up recovery looks for paid sales whose receipt never printed
+UNPRINTED_LOOKBACK = timedelta(hours=24)
+
 #: how often, and how far apart, "paid" is committed again when the store refuses it (disk full)
 PAID_COMMIT_TRIES = 5
 PAID_COMMIT_PAUSE_S = 0.2
@@ -115,6 +118,9 @@ class ChargeOutcome:
     reason: str = ""
     #: the store refused the code itself as used before: the customer must refresh it
     code_used: bool = False
+    #: PAID only: False when "paid" could not be committed (a full disk). The gateway has the money;
+    #: the payment row stays open and the next start's recovery records the sale from the gateway.
+    recorded: bool = True
 
 
 def charge_order(
@@ -132,8 +138,8 @@ def charge_order(
     2. The channel's state machine pays, queries and, out of time, reverses; each new state is
        committed before it is acted on (``user_paying``, ``unknown``, ``cancelling``).
     3. "Paid" is committed with the payment, the order and the outbox row together, retried (bounded)
-       if the store refuses it; if it still fails the payment stays open and the next start records
-       it from the gateway's answer. FAILED / CANCELLED are committed as such; the order stays open
+       if the store refuses it; if it still fails (``recorded=False``) the payment stays open and the
+       next start records it from the gateway's answer. FAILED / CANCELLED are committed as such; the order stays open
        so the customer can show another code, and the caller decides whether to cancel it.
 
     Never raises GatewayError; StoreFull and other store errors before the call propagate.
@@ -166,7 +172,18 @@ def charge_order(
     )
     if result.status is ChargeStatus.PAID:
         crashpoints.reached("paid_before_commit")
-        _commit_paid(store, out_trade_no, result.transaction_id, clock)
+        try:
+            _commit_paid(store, out_trade_no, result.transaction_id, clock)
+        except Exception as exc:
+            log.exception("%s is paid at the gateway but could not be recorded", out_trade_no)
+            return ChargeOutcome(
+                ChargeStatus.PAID,
+                out_trade_no,
+                amount,
+                result.transaction_id,
+                f"paid at the gateway but not recorded on this kiosk ({exc}); it is recorded at the next start",
+                recorded=False,
+            )
     elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
         store.update_payment(out_trade_no, PayState(result.status.value), result.reason)
     else:
@@ -177,8 +194,8 @@ def charge_order(
 def _commit_paid(store: SaleRepository, out_trade_no: str, transaction_id: str, clock: Clock) -> None:
     """The gateway has the money: try hard (bounded) to record it before telling anyone.
 
-    If it still fails the exception propagates and the checkout calls staff; the payment row stays
-    open and the start-up recovery records it as paid from the gateway's answer.
+    If it still fails the exception propagates; the payment row stays open and the start-up recovery
+    records it as paid from the gateway's answer.
     """
     for attempt in range(1, PAID_COMMIT_TRIES + 1):
         try:
@@ -200,7 +217,8 @@ class RecoveryReport:
     unresolved: list[str] = field(default_factory=list)
     #: out_trade_no -> what became of it (paid, failed, cancelled, unknown), for the staff screen
     outcomes: dict[str, str] = field(default_factory=dict)
-    #: orders found paid at the gateway whose receipt was never printed: the kiosk prints them
+    #: paid orders whose receipt never printed (found paid at the gateway now, or paid just before a
+    #: crash that came before the printer): the kiosk prints them and tells staff
     paid_orders: list[str] = field(default_factory=list)
     #: orders left open with no payment in flight (a crash before the charge): now cancelled
     closed_orders: list[str] = field(default_factory=list)
@@ -299,6 +317,10 @@ def recover(
             order = store.order(p.order_id)
             if not order.receipt_printed:
                 report.paid_orders.append(p.order_id)
+    # A crash between "paid" and the printer leaves a paid sale with no receipt and nothing queued.
+    for order_id in store.unprinted_paid_orders(now_utc() - UNPRINTED_LOOKBACK):
+        if order_id not in report.paid_orders:
+            report.paid_orders.append(order_id)
     report.closed_orders = store.close_abandoned_orders()
     for order_id in report.closed_orders:
         store.audit("kiosk", "recovered_order_closed", order_id)

@@ -16,6 +16,7 @@ user only (0600): they hold sales and secrets.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -69,8 +70,12 @@ def _private(path: Path) -> None:
         ) from exc
 
 
-def open_store(path: Path) -> pw.SqliteDatabase:
-    """Open (creating if needed), check and migrate the store at ``path``; bind the models to it."""
+def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDatabase:
+    """Open (creating if needed), check and migrate the store at ``path``; bind the models to it.
+
+    ``accept_backwards`` is for ``kiosk store accept`` only: staff have confirmed that HQ holds every
+    sale, so a store with fewer sales than the watermark is taken as it is and the watermark lowered.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -84,8 +89,12 @@ def open_store(path: Path) -> pw.SqliteDatabase:
         raise StoreError(
             f"store {path}: {exc}; restore that file from the last backup, or ask HQ support ({RESTORE_HINT})"
         ) from None
+    if accept_backwards:
+        recorded = None
     if recorded and not path.exists():
         raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is missing"))
+    if recorded and path.stat().st_size == 0:  # checked before SQLite writes a new header into it
+        raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"))
     _private(path)
     # BEGIN IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
     # "database is locked" when another thread wrote in between, instead of waiting busy_timeout.
@@ -103,18 +112,23 @@ def open_store(path: Path) -> pw.SqliteDatabase:
             raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"))
         models.database.initialize(db)
         applied = migrations.migrate(db)
+        _check_readable(db, path)
         held = sales_recorded(db)
         if recorded is not None and held < recorded:
             raise StoreWentBackwards(_backwards(path, mark, held, recorded, "sales are missing from it"))
-        mark.advance(held)
+        if accept_backwards:
+            mark.write(held)
+        else:
+            mark.advance(held)
     except StoreError:
         db.close()
         raise
     except migrations.MigrationError as exc:
         db.close()
         raise StoreError(f"store {path}: {exc}") from exc
-    except (pw.DatabaseError, sqlite3.Error, UnicodeDecodeError, ValueError) as exc:
-        # A damaged page can surface as any of these (a bad UTF-8 text, a malformed schema).
+    except Exception as exc:
+        # A damaged page can surface as almost anything (a bad UTF-8 text, a malformed schema, JSON
+        # that no longer parses): whatever it is, say which store and what to do.
         db.close()
         raise StoreError(
             f"store {path}: not a usable SQLite database ({type(exc).__name__}: {str(exc)[:200]}); restore the "
@@ -123,6 +137,41 @@ def open_store(path: Path) -> pw.SqliteDatabase:
     if applied:
         log.info("store %s migrated to schema %s", path, applied[-1])
     return db
+
+
+#: what the kiosk reads soon after it starts: damage here must stop the start, not a sale later
+_SOON_READ = (
+    ("product", "SELECT * FROM product", None),
+    ("order", "SELECT * FROM \"order\" WHERE status = 'open'", None),
+    (
+        "payment",
+        "SELECT * FROM payment WHERE status NOT IN ('paid', 'failed', 'cancelled', 'refunded')",
+        None,
+    ),
+    ("outbox", "SELECT payload FROM outbox WHERE sent_at IS NULL", 0),
+    ("reprint_job", "SELECT layout FROM reprint_job WHERE state IN ('pending', 'printing', 'held')", 0),
+    ("setting", "SELECT * FROM setting", None),
+)
+
+
+def _check_readable(db: pw.SqliteDatabase, path: Path) -> None:
+    """Read what the kiosk is about to use (the catalog, open payments, the unsent outbox, the reprint
+    queue), so a damaged row fails here with the store's name instead of in front of a customer.
+
+    ``quick_check`` checks the file's structure, not that its text is still UTF-8 or its JSON still
+    parses. Everything already sent to HQ is left unread: on a big store that would cost the start.
+    """
+    for table, sql, json_column in _SOON_READ:
+        try:
+            rows = db.execute_sql(sql).fetchall()
+            if json_column is not None:
+                for row in rows:
+                    json.loads(row[json_column])
+        except (sqlite3.Error, pw.DatabaseError, ValueError) as exc:
+            raise StoreError(
+                f"store {path}: damaged rows in table {table} ({type(exc).__name__}: {str(exc)[:120]}); the kiosk "
+                f"will not sell from a damaged store. Restore the last backup ({RESTORE_HINT})"
+            ) from exc
 
 
 def _backwards(path: Path, mark: Watermark, held: int, recorded: int, what: str) -> str:

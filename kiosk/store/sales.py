@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,17 @@ from kiosk.core.records import (
     StoreFull,
 )
 from kiosk.ports import CatalogItem, OutboxItem
-from kiosk.store.models import AuditLog, Order, OrderLine, OutboxEntry, Payment, Product, Setting, utcnow
+from kiosk.store.models import (
+    AuditLog,
+    Order,
+    OrderLine,
+    OutboxEntry,
+    Payment,
+    Product,
+    ReprintJob,
+    Setting,
+    utcnow,
+)
 from kiosk.store.secrets import code_digest, load_code_key
 from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
@@ -90,9 +101,17 @@ def _payment_record(p: Payment) -> PaymentRecord:
     )
 
 
-def is_full_error(exc: BaseException) -> bool:
-    """SQLite's "database or disk is full" (SQLITE_FULL), however the driver words the wrapper."""
-    return isinstance(exc, pw.OperationalError) and "full" in str(exc).lower()
+def is_full_error(exc: BaseException | None) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), also when it hides behind the error of the
+    rollback that followed it ("cannot rollback - no transaction is active": SQLite already rolled
+    back on its own)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, (pw.OperationalError, sqlite3.OperationalError)) and "is full" in str(exc).lower():
+            return True
+        exc = exc.__context__ or exc.__cause__
+        seen += 1
+    return False
 
 
 class SaleStore:
@@ -112,7 +131,7 @@ class SaleStore:
         try:
             with self.db.atomic():
                 yield
-        except pw.OperationalError as exc:
+        except (pw.OperationalError, sqlite3.OperationalError) as exc:
             if is_full_error(exc):
                 raise StoreFull(
                     f"the store {self.db.database} is full (disk or size limit): free space on the data "
@@ -208,6 +227,23 @@ class SaleStore:
             if ids:
                 Order.update(status=OrderStatus.CANCELLED.value).where(Order.id.in_(ids)).execute()
         return ids
+
+    def unprinted_paid_orders(self, since: datetime) -> list[str]:
+        """Paid orders since ``since`` whose receipt never printed and is not in the reprint queue: a
+        crash came between "paid" and the printer. Oldest first."""
+        queued = ReprintJob.select(ReprintJob.order_id)
+        lo = since.astimezone(UTC).replace(tzinfo=None) if since.tzinfo else since
+        return [
+            str(o.id)
+            for o in Order.select(Order.id)
+            .where(
+                (Order.status == OrderStatus.PAID.value)
+                & (Order.receipt_printed == False)  # noqa: E712
+                & (Order.paid_at >= lo)
+                & Order.id.not_in(queued)
+            )
+            .order_by(Order.paid_at)
+        ]
 
     def mark_receipt_printed(self, order_id: str) -> None:
         with self._tx():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 import peewee as pw
@@ -37,9 +38,13 @@ def watermark_for(db: pw.Database) -> Watermark | None:
 
 
 class Watermark:
+    """The file of one store. Safe to share between the threads of one process (sales are recorded
+    from the checkout's worker and from the start-up recovery)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._known: int | None = None
+        self._lock = threading.Lock()
 
     def read(self) -> int | None:
         """The recorded count, or None when there is no file yet; ValueError when it is unreadable."""
@@ -56,16 +61,22 @@ class Watermark:
 
     def advance(self, count: int) -> None:
         """Record ``count`` durably, if it is higher than what is recorded."""
-        if self._known is None:
-            try:
-                self.read()
-            except ValueError:
-                self._known = None
-        if self._known is not None and count <= self._known:
-            return
-        self.write(count)
+        with self._lock:
+            if self._known is None:
+                try:
+                    self.read()
+                except ValueError:
+                    self._known = None
+            if self._known is not None and count <= self._known:
+                return
+            self._write(count)
 
     def write(self, count: int) -> None:
+        """Record ``count`` durably, even if it is lower (staff accepted a restored store)."""
+        with self._lock:
+            self._write(count)
+
+    def _write(self, count: int) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

@@ -1,17 +1,27 @@
-"""The kiosk side of the SIGKILL crash test: a charge loop that the test kills at random moments.
+"""The kiosk side of the crash test: the real kiosk, built by ``kiosk.bootstrap`` as ``kiosk run`` builds
+it, serving scripted customers until it is killed.
 
-Run as ``python payment_crash_driver.py STORE SIM_URL CREDS_DIR``. It imports everything once and
-then waits for lines on stdin:
+Run as ``python payment_crash_driver.py WORKDIR SIM_URL CREDS_DIR``. It imports everything once and then
+reads commands from stdin, one per line:
 
-``run N``    fork a child that settles what earlier children left open (the start-up recovery), then
-             charges one fresh payment code after another until it is killed; print ``pid <PID>``,
-             then ``exit <STATUS>`` when the child is gone
-``final``    fork a child that only runs the recovery, then prints its report as JSON and exits 0
-``quit``     stop
+``run N SPEC CHANNEL``  fork a kiosk process. It starts (the start-up recovery settles what earlier
+                        processes left open), then serves up to a few customers paying with CHANNEL
+                        codes (wechat, alipay or mixed). SPEC is a crash point such as
+                        ``pay_answered@2`` (``KIOSK_CRASH_AT``): the kiosk kills itself there with
+                        SIGKILL and says ``crashpoint NAME`` first (and ends normally if it never gets
+                        there). SPEC ``-`` arms nothing: the test kills the kiosk itself, at a random
+                        time after a ``paying N`` line (said before each code is shown); a kiosk that
+                        served all its customers first waits to be killed.
+``final``               fork a kiosk that only starts (recovery) and prints its report as one JSON line
+``quit``                stop
 
-Forking from an already-imported parent makes each "kiosk start" cost milliseconds instead of a
-Python start-up, so 200 real SIGKILLs of a process holding the SQLite store open fit in seconds.
-The child opens the store and the HTTP sessions itself, after the fork.
+The driver prints ``pid PID`` after each fork and ``exit STATUS`` when the child is gone. Forking from an
+already-warmed parent (it builds and stops one kiosk first, so every lazy import is done) makes each
+kiosk start cost about a tenth of a second instead of a Python start-up, so well over a hundred real
+kills fit in a test. The child builds everything itself, after the fork.
+
+The payment channels' timers run on a clock 200 times faster than real time (``ScaledClock``): WeChat
+Pay's 15 s reverse window is honoured to the second on the kiosk's clock, and costs 75 ms.
 """
 
 from __future__ import annotations
@@ -23,103 +33,170 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.core.cart import Cart, Product
-from kiosk.core.payment import ChannelRules
-from kiosk.payments import engine, service
-from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
-from kiosk.payments.routing import ChannelRouter
-from kiosk.payments.wechat import WechatCredentials, WechatMicropayGateway
-from kiosk.ports import ChargeRequest, ChargeStatus, PaymentGateway
-from kiosk.store.db import open_store
-from kiosk.store.sales import SaleStore
+from drivers.camera.sources import HeldImageSource
+from drivers.gpio.indicators import NullIndicators
+from drivers.printer.file_printer import FileReceiptPrinter
+from kiosk import crashpoints
+from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
+from kiosk.controller import wait_until
+from kiosk.core import checkout as co
+from kiosk.ports import CatalogItem, Decoded
+from kiosk.settings import load_settings
 from paysim.credentials import ALIPAY_APP_ID, WECHAT_APPID, WECHAT_MCH_ID, load_credentials
+from tests.fakes.clock import ScaledClock
 
-PRODUCT = Product("SKU1", "水", "water", 150)
-SUFFIXES = ["1234"] * 6 + ["9001", "9001", "9002", "9005", "9006"]
-
-
-def fast_rules(channel: str) -> ChannelRules:
-    return ChannelRules(
-        channel,
-        query_interval_s=0.02,
-        give_up_after_s=0.4,
-        cancel_retry_interval_s=0.02,
-        cancel_window_s=0.5,
-    )
+SPEED = 200.0
+CATALOG = [
+    CatalogItem("D001", "矿泉水", "Water", 150, "6901234560015", "drinks"),
+    CatalogItem("D002", "可乐", "Cola", 350, "6901234560022", "drinks"),
+]
+#: the last four digits choose what the simulated customer does (paysim.bank): mostly a plain payment
+SUFFIXES = ["1234"] * 8 + ["9001", "9001", "9002", "9005", "9006"]
+CUSTOMERS_PER_RUN = 5
 
 
-def build(store: SaleStore, url: str, creds_dir: Path) -> PaymentGateway:
+def say(text: str) -> None:
+    os.write(1, (text + "\n").encode())
+
+
+def build(workdir: Path, url: str, creds_dir: Path) -> Kiosk:
     creds = load_credentials(creds_dir)
-    wx = WechatMicropayGateway(url, WechatCredentials(WECHAT_APPID, WECHAT_MCH_ID, creds.wechat_api_key), 2.0)
-    ali = AlipayBarcodeGateway(
-        url,
-        AlipayCredentials.from_files(ALIPAY_APP_ID, creds.app_private_key_file, creds.alipay_public_key_file),
-        2.0,
+    environ = {
+        "KIOSK_KIOSK__ID": "crash-kiosk",
+        "KIOSK_KIOSK__DATA_DIR": str(workdir / "data"),
+        "KIOSK_KIOSK__STOP_TIMEOUT_S": "1",
+        "KIOSK_HQ__URL": "http://127.0.0.1:9",  # HQ is away: the kiosk sells from its local catalog
+        "KIOSK_HQ__TIMEOUT_S": "0.2",
+        "KIOSK_HQ__SYNC_INTERVAL_S": "3600",
+        "KIOSK_PAYMENTS__GATEWAY": "wechat+alipay",
+        "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL": url,
+        "KIOSK_PAYMENTS__WECHAT__APPID": WECHAT_APPID,
+        "KIOSK_PAYMENTS__WECHAT__MCH_ID": WECHAT_MCH_ID,
+        "KIOSK_PAYMENTS__WECHAT__API_KEY": creds.wechat_api_key,
+        "KIOSK_PAYMENTS__WECHAT__TIMEOUT_S": "5",
+        "KIOSK_PAYMENTS__ALIPAY__GATEWAY_URL": url,
+        "KIOSK_PAYMENTS__ALIPAY__APP_ID": ALIPAY_APP_ID,
+        "KIOSK_PAYMENTS__ALIPAY__APP_PRIVATE_KEY_FILE": str(creds.app_private_key_file),
+        "KIOSK_PAYMENTS__ALIPAY__ALIPAY_PUBLIC_KEY_FILE": str(creds.alipay_public_key_file),
+        "KIOSK_PAYMENTS__ALIPAY__TIMEOUT_S": "5",
+        "KIOSK_PRINTER__TRANSPORT": "none",
+        "KIOSK_GPIO__ENABLED": "false",
+    }
+    settings = load_settings(environ=environ)
+    overrides = Overrides(
+        source=HeldImageSource(settings.camera.width, settings.camera.height),
+        printer=FileReceiptPrinter(workdir / "receipts"),
+        indicators=NullIndicators(),
+        clock=ScaledClock(SPEED),
     )
-    return ChannelRouter({"wechat": wx, "alipay": ali}, store.payment_channel)
+    kiosk = build_kiosk(settings, overrides=overrides)
+    kiosk.store.replace_catalog(CATALOG)
+    kiosk.controller.refresh_catalog()
+    return kiosk
 
 
-def child(run: int, store_path: Path, url: str, creds_dir: Path, final: bool) -> None:
-    store = SaleStore(open_store(store_path), "crash-kiosk")
-    gateway = build(store, url, creds_dir)
-    report = service.recover(store, gateway, rules_for_channel=fast_rules)
-    if final:
-        print(json.dumps({"resolved": report.resolved, "unresolved": report.unresolved}), flush=True)
-        return
+def start(kiosk: Kiosk) -> None:
+    kiosk.start()
+    c = kiosk.controller
+    if not wait_until(c, lambda: c.state.phase is not co.Phase.RECOVERING, 120):
+        raise RuntimeError("start-up recovery did not finish within 120 s")
+    # receipts of sales found paid are printed by the worker; let them out before selling
+    if not wait_until(c, lambda: not c.busy(), 60):
+        raise RuntimeError("receipts after recovery did not print within 60 s")
+
+
+def code_for(channel: str, run: int, n: int, rng: random.Random) -> str:
+    middle = f"{run:05d}{n:05d}"
+    suffix = rng.choice(SUFFIXES)
+    if channel == "wechat":
+        return f"13{middle}00{suffix}"
+    return f"28{middle}{suffix}"
+
+
+def serve(kiosk: Kiosk, run: int, channel: str) -> None:
+    c = kiosk.controller
     rng = random.Random(run)
-    for n in range(1, 10_000):
-        channel = rng.choice(("wechat", "alipay"))
-        middle = f"{run:04d}{n:06d}"
-        code = (
-            f"13{middle}00{rng.choice(SUFFIXES)}"
-            if channel == "wechat"
-            else f"28{middle}{rng.choice(SUFFIXES)}"
+    for n in range(1, CUSTOMERS_PER_RUN + 1):
+        c.dispatch(co.StartTapped())
+        c.dispatch(co.ProductTapped(rng.choice(c.catalog())))
+        c.dispatch(co.PayTapped())
+        if not wait_until(
+            c, lambda: c.state.order_id is not None or c.state.phase is not co.Phase.PAYING, 30
+        ):
+            raise RuntimeError("the order was not opened")
+        if c.state.phase is not co.Phase.PAYING:
+            raise RuntimeError(f"pay did not open an order: {c.state}")
+        pay_with = channel if channel != "mixed" else rng.choice(("wechat", "alipay"))
+        say(f"paying {n}")
+        c.handle_codes([Decoded("QRCode", code_for(pay_with, run, n, rng))])
+        ended = wait_until(
+            c,
+            lambda: (
+                c.state.phase in (co.Phase.DONE, co.Phase.NEEDS_HELP)
+                or (not c.state.charging and c.state.notice is co.Notice.PAYMENT_DECLINED)
+            ),
+            120,
         )
-        order_id = store.open_order(Cart().add(PRODUCT, rng.randint(1, 3)))
-        out_trade_no, amount = store.begin_payment(order_id, channel, gateway.name, code)
-        rules = fast_rules(channel)
-
-        def on_state(state: object, reason: str, otn: str = out_trade_no) -> None:
-            store.update_payment(otn, str(state), reason)
-
-        result = engine.charge(
-            gateway,
-            ChargeRequest(out_trade_no, channel, code, amount, "crash"),
-            rules,
-            time.monotonic,
-            time.sleep,
-            on_state,
-        )
-        if result.status is ChargeStatus.PAID:
-            store.record_paid(out_trade_no, result.transaction_id)
-        elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
-            store.update_payment(out_trade_no, result.status.value, result.reason)
-            store.cancel_order(order_id)
+        if not ended:
+            raise RuntimeError(f"the payment did not end: {c.state}")
+        if c.state.phase is co.Phase.PAYING:
+            c.dispatch(co.CancelTapped())  # declined: the customer gives up
+            c.dispatch(co.CancelTapped())
+        elif c.state.phase is co.Phase.NEEDS_HELP:
+            c.dispatch(co.StaffResolved())
         else:
-            store.update_payment(out_trade_no, "unknown", result.reason)
+            c.dispatch(co.TimedOut())
+        if not wait_until(c, lambda: not c.busy(), 60):
+            raise RuntimeError("the receipt did not print")
+
+
+def child(command: list[str], workdir: Path, url: str, creds_dir: Path) -> None:
+    if command[0] == "run":
+        run, spec, channel = int(command[1]), command[2], command[3]
+        if spec != "-":
+            os.environ[crashpoints.ENV_VAR] = spec
+            os.environ[crashpoints.ENV_REPORT_FD] = "1"
+        kiosk = build(workdir, url, creds_dir)
+        start(kiosk)
+        serve(kiosk, run, channel)
+        if spec == "-":
+            time.sleep(600)  # the test kills it; bounded in case the test is gone
+        kiosk.stop()
+        return
+    kiosk = build(workdir, url, creds_dir)
+    start(kiosk)
+    report = kiosk.controller.recovery
+    assert report is not None
+    say(json.dumps({"resolved": report.resolved, "unresolved": report.unresolved}))
+    kiosk.stop()
+
+
+def warm_up(workdir: Path, url: str, creds_dir: Path) -> None:
+    """Build and stop one kiosk in a folder of its own, so the children inherit every import."""
+    kiosk = build(workdir / "warm-up", url, creds_dir)
+    kiosk.stop()
 
 
 def main() -> int:
-    store_path, url, creds_dir = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    workdir, url, creds_dir = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    warm_up(workdir, url, creds_dir)
     for line in sys.stdin:
         words = line.split()
         if not words or words[0] == "quit":
             return 0
-        final = words[0] == "final"
-        run = int(words[1]) if len(words) > 1 else 0
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                child(run, store_path, url, creds_dir, final)
+                child(words, workdir, url, creds_dir)
             except BaseException as exc:  # a child must never return into the parent's loop
-                print(f"error {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                os.write(2, f"error {type(exc).__name__}: {exc}\n".encode())
                 code = 3
             finally:
                 os._exit(code)
-        print(f"pid {pid}", flush=True)
+        say(f"pid {pid}")
         _, status = os.waitpid(pid, 0)
-        print(f"exit {status}", flush=True)
+        say(f"exit {status}")
     return 0
 
 

@@ -31,8 +31,8 @@ def _run(
 def _store_with_a_paid_sale(data_dir: Path) -> str:
     store = SaleStore(open_store(data_dir / "kiosk.sqlite3"), "kiosk-001")
     oid = store.open_order(Cart().add(Product("w", "水", "Water", 200)))
-    otn, _ = store.begin_payment(oid, "wechat", "simulator", "134567890123456789")
-    store.record_paid(otn, "T1")
+    payment = store.begin_payment(oid, "wechat", "wechat", "134567890123456789")
+    store.record_paid(payment.out_trade_no, "T1")
     store.db.close()
     return oid
 

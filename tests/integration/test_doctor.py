@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hq_fixtures import running_hq, sqlite_url
 
+from paysim.credentials import make_credentials
 from paysim.server import GatewaySimulator
 from printer_emulator.emulator import PrinterEmulator
 
@@ -26,14 +27,14 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
     shutil.copy(SAMPLES / "wechat_ok.png", camera / "frame.png")
     with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
         key = hq.add_device("kiosk-doc")
-        with GatewaySimulator() as sim, PrinterEmulator() as printer:
+        creds = make_credentials(tmp_path / "paysim-keys")
+        with GatewaySimulator.with_credentials(creds) as sim, PrinterEmulator() as printer:
             cfg = tmp_path / "kiosk.toml"
             cfg.write_text(
                 f'[kiosk]\nid = "kiosk-doc"\ndata_dir = "{tmp_path / "data"}"\nlanguage = "en"\n'
                 f'[hq]\nurl = "{hq.url}"\napi_key = "{key}"\n'
-                f'[payments.simulator]\nurl = "{sim.url}"\n'
                 f'[printer]\ndevice = "{printer.device_path}"\nstatus_timeout_ms = 300\n'
-                f'[camera]\nsource = "{camera}"\n'
+                f'[camera]\nsource = "{camera}"\n' + creds.kiosk_toml(sim.url)
             )
             cfg.chmod(0o600)  # it holds the HQ API key
             yield cfg, printer
@@ -71,7 +72,7 @@ def test_all_checks_pass(site: tuple[Path, PrinterEmulator]) -> None:
 def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulator]) -> None:
     cfg, printer = site
     printer.dead = True
-    cfg.write_text(cfg.read_text().replace('api_key = "', 'api_key = "x'))
+    cfg.write_text(cfg.read_text().replace('api_key = "', 'api_key = "x', 1))  # HQ's key
     result = _doctor(cfg)
     assert result.returncode == 1
     lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("  ")}
@@ -102,14 +103,12 @@ def test_real_channels_credentials_and_reachability(
     tmp_path: Path, site: tuple[Path, PrinterEmulator]
 ) -> None:
     """With WeChat Pay and Alipay configured, the doctor loads the keys and reaches the hosts; charges nothing."""
-    from paysim.credentials import make_credentials
-
     cfg, _ = site
     creds = make_credentials(tmp_path / "keys")
-    with GatewaySimulator(wechat=creds.wechat_sim(), alipay=creds.alipay_sim()) as sim:
+    with GatewaySimulator.with_credentials(creds) as sim:
         text = cfg.read_text()
-        head, _, rest = text.partition("[payments.simulator]")
-        cfg.write_text(head + rest.split("\n", 2)[2] + "\n" + creds.kiosk_toml(sim.url))
+        head, _, _rest = text.partition("[payments]")
+        cfg.write_text(head + creds.kiosk_toml(sim.url))
         result = _doctor(cfg, "--json")
         assert result.stdout, result.stderr
         checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
@@ -123,3 +122,16 @@ def test_real_channels_credentials_and_reachability(
         result = _doctor(cfg, "--json")
         assert result.returncode != 0
         assert creds.wechat_api_key not in result.stdout + result.stderr
+
+
+def test_an_uncommissioned_kiosk_fails_the_gateway_check_saying_what_to_set(
+    site: tuple[Path, PrinterEmulator],
+) -> None:
+    cfg, _ = site
+    head, _, _rest = cfg.read_text().partition("[payments]")
+    cfg.write_text(head)  # the shipped default: payments.gateway = "none"
+    result = _doctor(cfg, "--json")
+    assert result.returncode == 1
+    gateway = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "payment gateway")
+    assert gateway["status"] == "FAIL"
+    assert "payments" in gateway["detail"] and "wechat" in gateway["detail"]

@@ -1,16 +1,25 @@
-"""SIGKILL the kiosk at random points of a payment, 200 times, and check that no money went astray.
+"""Kill the real kiosk mid-sale, over and over, and check that no money went astray.
 
-The gateway simulator runs here, in the test process, so its ledger survives every kill. The kiosk
-is ``payment_crash_driver.py``: each run is a real process (forked from an already-imported parent
-so a start costs milliseconds) that first settles what the previous one left open — the start-up
-recovery — and then charges fresh codes, over the real WeChat Pay and Alipay protocols, until it is
-SIGKILLed 10-100 ms in: before the order, between the order and the pay call, while the gateway
-thinks, before "paid" is committed, during a recovery.
+The kiosk is ``payment_crash_driver.py``: each run is a real process that builds the kiosk with
+``kiosk.bootstrap`` (the controller, the payment service, the WeChat Pay and Alipay adapters, the
+SQLite store), lets the start-up recovery settle what the previous run left, and serves customers.
+The gateway simulator runs here, in the test process, so its ledger survives every kill.
 
-After the last kill one more run does only the recovery, and then:
+Two kinds of kill, so the test proves the same on an idle laptop and on a loaded 2-core CI machine:
+- **at named crash points** (``KIOSK_CRASH_AT``, see ``kiosk.crashpoints``): the kiosk SIGKILLs itself
+  exactly there, so every stage of a sale and of the recovery is hit, on purpose, at least
+  ``MIN_HITS`` times: before and after the order is committed, before the pay call, after the gateway
+  answered the pay call, before "paid" is committed, before the receipt, during a recovery query,
+  during the wait for WeChat Pay's reverse window, and after the gateway answered a reverse;
+- **at random times measured from the start of a payment** (the kiosk says when it shows a code).
+
+The channels' timers run on a clock 200 times faster than real time, so WeChat Pay's 15 s reverse
+window is honoured without starving the test. After the last kill one more run does only the
+recovery, and then:
+- every stage was hit at least ``MIN_HITS`` times and at least ``MIN_CHARGED`` trades were charged;
 - every trade the gateway charged (and did not reverse) is recorded as paid, and vice versa;
 - no order has more than one charge standing, and no code was charged twice;
-- no payment is left without a final answer.
+- no payment and no order is left without a final answer, and every paid sale has its receipt.
 """
 
 from __future__ import annotations
@@ -21,21 +30,46 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Empty, Queue
 
 import pytest
 import requests
 
+from kiosk.crashpoints import POINTS
 from kiosk.store.db import open_store
 from kiosk.store.models import AuditLog, Order, Payment
 from paysim.credentials import SimCredentials, make_credentials
 from paysim.server import GatewaySimulator
 
-KILLS = 200
 DRIVER = Path(__file__).with_name("payment_crash_driver.py")
 REPO = Path(__file__).resolve().parents[2]
+MIN_HITS = 10
+MIN_CHARGED = 100
+#: each round walks a sale, and then the recovery of the payment it left open, through every stage
+ROUND: list[tuple[str, str]] = [
+    ("order_before_commit", "mixed"),
+    ("order_committed", "mixed"),
+    ("pay_before_call", "wechat"),  # leaves a WeChat Pay payment open that the pay call never reached
+    ("recovery_query", "mixed"),  # ...whose recovery query is killed
+    ("reverse_wait", "mixed"),  # ...then its wait for the 15 s reverse window
+    ("reverse_answered", "mixed"),  # ...then its reverse, after the gateway reversed
+    ("pay_answered", "mixed"),  # a charge the gateway answered, the answer unread
+    ("paid_before_commit", "mixed"),  # its recovery (or a later sale) is killed before "paid" commits
+    ("receipt_before_print", "mixed"),
+]
+#: the stages reached only while the start-up recovery settles the payment the round left open: the
+#: first time is the one (a second query, wait or reverse of the same payment may never come)
+RECOVERY_STAGES = frozenset({"recovery_query", "reverse_wait", "reverse_answered"})
+ROUNDS = 11
+RANDOM_KILLS = 30
+#: a kill lands this long after the kiosk shows a code (real seconds; the charge takes a few ms to ~0.3 s)
+RANDOM_DELAY_S = (0.0, 0.15)
+LINE_TIMEOUT_S = 120.0
 
 
 @pytest.fixture
@@ -45,68 +79,123 @@ def creds(tmp_path: Path) -> SimCredentials:
 
 @pytest.fixture
 def sim(creds: SimCredentials) -> Iterator[GatewaySimulator]:
-    with GatewaySimulator(
-        password_delay_s=0.05, wechat=creds.wechat_sim(), alipay=creds.alipay_sim()
-    ) as running:
+    with GatewaySimulator.with_credentials(creds, password_delay_s=0.05) as running:
         yield running
 
 
-def _line(proc: subprocess.Popen[str], prefix: str, timeout_s: float = 20.0) -> str:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"driver ended early (exit {proc.poll()})")
-        if line.startswith(prefix):
-            return line[len(prefix) :].strip()
-    raise AssertionError(f"no {prefix!r} line within {timeout_s} s")
+class Driver:
+    """The driver process, its output read on a thread so a wait is bounded without sleeping."""
+
+    def __init__(self, workdir: Path, sim: GatewaySimulator, creds: SimCredentials) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_LOG_LEVEL": "WARNING"}
+        env.pop("KIOSK_CRASH_AT", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(DRIVER), str(workdir), sim.url, str(creds.folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(workdir / "driver.log", "w"),  # noqa: SIM115 - closed with the process
+            text=True,
+            env=env,
+            cwd=workdir,
+        )
+        self.lines: Queue[str | None] = Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def next_line(self) -> str:
+        try:
+            line = self.lines.get(timeout=LINE_TIMEOUT_S)
+        except Empty:
+            raise AssertionError(f"the driver said nothing for {LINE_TIMEOUT_S:g} s") from None
+        if line is None:
+            raise AssertionError(f"the driver ended early (exit {self.proc.poll()})")
+        return line
+
+    def until(self, *prefixes: str) -> tuple[str, list[str]]:
+        """Read until a line starting with one of ``prefixes``; that line and the ones before it."""
+        seen: list[str] = []
+        for _ in range(10_000):
+            line = self.next_line()
+            if line.startswith(prefixes):
+                return line, seen
+            seen.append(line)
+        raise AssertionError(f"no line starting {prefixes} in 10000 lines")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.send("quit")
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
 
 
-def test_200_sigkills_lose_no_sale_and_charge_nothing_twice(
+def test_kills_at_every_stage_and_at_random_lose_no_sale_and_charge_nothing_twice(
     sim: GatewaySimulator, creds: SimCredentials, tmp_path: Path
 ) -> None:
-    store_path = tmp_path / "kiosk.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [sys.executable, str(DRIVER), str(store_path), sim.url, str(creds.folder)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert proc.stdin is not None
-    rng = random.Random(20261124)
-    killed = 0
+    driver = Driver(tmp_path, sim, creds)
+    rng = random.Random(20261201)
+    hits: Counter[str] = Counter()
+    random_killed = 0
+    run = 0
     try:
-        for run in range(1, KILLS + 1):
-            proc.stdin.write(f"run {run}\n")
-            proc.stdin.flush()
-            pid = int(_line(proc, "pid "))
-            time.sleep(rng.uniform(0.01, 0.1))
-            os.kill(pid, signal.SIGKILL)
-            status = int(_line(proc, "exit "))
-            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
-                killed += 1
-        proc.stdin.write("final\n")
-        proc.stdin.flush()
-        _line(proc, "pid ")
-        report = json.loads("{" + _line(proc, "{", timeout_s=60))
-        assert int(_line(proc, "exit ")) == 0
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        proc.wait(timeout=10)
+        plan = [
+            (stage, channel, 1 if stage in RECOVERY_STAGES else rng.randint(1, 3))
+            for _ in range(ROUNDS)
+            for stage, channel in ROUND
+        ]
+        for stage, channel, nth in plan:
+            run += 1
+            driver.send(f"run {run} {stage}@{nth} {channel}")
+            driver.until("pid ")
+            end, seen = driver.until("exit ")
+            status = int(end.split()[1])
+            crashed = [line.split()[1] for line in seen if line.startswith("crashpoint ")]
+            if crashed:
+                assert crashed == [stage]
+                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+                hits[stage] += 1
+            else:  # the stage was not reached this time (e.g. nothing left to recover): a clean end
+                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"run {run} failed: {seen}"
+        for _ in range(RANDOM_KILLS):
+            run += 1
+            driver.send(f"run {run} - mixed")
+            pid = int(driver.until("pid ")[0].split()[1])
+            kill_on = rng.randint(1, 4)  # the customer whose payment the kill lands in (or after)
+            line = ""
+            for _ in range(kill_on):
+                line, _ = driver.until("paying ", "exit ")
+                if not line.startswith("paying "):
+                    break
+            if line.startswith("paying "):
+                time.sleep(rng.uniform(*RANDOM_DELAY_S))  # the kill itself lands at a random time
+                os.kill(pid, signal.SIGKILL)
+                status = int(driver.until("exit ")[0].split()[1])
+                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+                random_killed += 1
+            else:
+                pytest.fail(f"run {run} ended before payment {kill_on}: {line}")
+        driver.send("final")
+        driver.until("pid ")
+        report_line, _ = driver.until("{")
+        report = json.loads(report_line)
+        assert int(driver.until("exit ")[0].split()[1]) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        driver.close()
 
-    assert killed == KILLS, "every run must have been killed by SIGKILL, not ended by itself"
     assert report["unresolved"] == []
-
-    ledger = requests.get(f"{sim.url}/v1/ledger", timeout=5).json()["entries"]
+    ledger = requests.get(f"{sim.url}/v1/ledger", timeout=10).json()["entries"]
     net: dict[str, int] = {}
     code_of: dict[str, str] = {}
     for e in ledger:
@@ -115,7 +204,7 @@ def test_200_sigkills_lose_no_sale_and_charge_nothing_twice(
     charged = {otn for otn, n in net.items() if n > 0}
     assert all(n in (0, 1) for n in net.values()), "a trade was charged twice"
 
-    db = open_store(store_path)
+    db = open_store(tmp_path / "data" / "kiosk.sqlite3")
     try:
         payments = list(Payment.select())
         paid = {p.out_trade_no for p in payments if p.status == "paid"}
@@ -126,16 +215,23 @@ def test_200_sigkills_lose_no_sale_and_charge_nothing_twice(
         assert len(orders_charged) == len(set(orders_charged)), "an order was charged twice"
         codes_charged = [code_of[otn] for otn in charged]
         assert len(codes_charged) == len(set(codes_charged)), "a code was charged twice"
-        assert {o.id for o in Order.select().where(Order.status == "paid")} == set(orders_charged)
-        statuses = sorted({p.status for p in payments})
-        recovered = AuditLog.select().where(AuditLog.action.startswith("recovered_")).count()
-        print(
-            f"\ncrash test: {killed} SIGKILLs, {len(payments)} payments ({statuses}), "
-            f"{len(charged)} charged, {len(ledger)} ledger entries, {recovered} payments settled by start-up recovery"
-        )
-        # the kills must have landed at many points: some runs got charges through, some did not
-        assert len(charged) >= 20
-        assert len(payments) > len(charged)
-        assert recovered >= 10, "too few kills landed inside a payment to test recovery"
+        paid_orders = list(Order.select().where(Order.status == "paid"))
+        assert {o.id for o in paid_orders} == set(orders_charged)
+        assert Order.select().where(Order.status == "open").count() == 0, "orders left open"
+        unprinted = [o.id for o in paid_orders if not o.receipt_printed]
+        assert unprinted == [], "paid sales without a receipt"
+        settled = Counter(a.action for a in AuditLog.select().where(AuditLog.action.startswith("recovered_")))
     finally:
         db.close()
+
+    print(
+        f"\ncrash test: {sum(hits.values())} kills at crash points ({dict(sorted(hits.items()))}), "
+        f"{random_killed} at random times; {len(payments)} payments, {len(charged)} trades charged, "
+        f"{len(ledger)} ledger entries; settled by start-up recovery: {dict(sorted(settled.items()))}"
+    )
+    assert {stage: hits[stage] for stage in POINTS} == {
+        stage: max(hits[stage], MIN_HITS) for stage in POINTS
+    }, f"every stage must be hit at least {MIN_HITS} times: {dict(hits)}"
+    assert random_killed == RANDOM_KILLS
+    assert len(charged) >= MIN_CHARGED, f"only {len(charged)} trades charged"
+    assert sum(settled.values()) >= MIN_HITS, "too few payments were left for the recovery to settle"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.cart import Cart, Product
+from kiosk.core.payment import PayState
+from kiosk.core.records import PaymentRecord
 from kiosk.ports import CatalogItem
 from kiosk.store.db import StoreError, open_store, store_health
 from kiosk.store.migrations import LATEST
@@ -16,6 +18,10 @@ from kiosk.store.sales import CodeAlreadyUsed, SaleError, SaleStore
 
 WATER = Product("w", "矿泉水", "Water", 200, "6901234567892")
 WX = "134567890123456789"
+
+
+def _pair(p: PaymentRecord) -> tuple[str, int]:
+    return p.out_trade_no, p.amount_fen
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ def test_open_sets_and_checks_pragmas(store: SaleStore) -> None:
 def test_garbage_file_is_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "kiosk.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="restore a backup"):
+    with pytest.raises(StoreError, match="restore the last backup"):
         open_store(path)
 
 
@@ -61,7 +67,7 @@ def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
 
 def test_paid_sale_commits_payment_order_and_outbox_together(store: SaleStore) -> None:
     oid = store.open_order(Cart().add(WATER, 3))
-    otn, amount = store.begin_payment(oid, "wechat", "simulator", WX)
+    otn, amount = _pair(store.begin_payment(oid, "wechat", "wechat", WX))
     assert amount == 600
     assert Payment.get(Payment.out_trade_no == otn).status == "submitted"
     store.record_paid(otn, "TX1")
@@ -80,19 +86,19 @@ def test_paid_sale_commits_payment_order_and_outbox_together(store: SaleStore) -
 
 def test_a_code_is_never_submitted_twice(store: SaleStore) -> None:
     oid = store.open_order(Cart().add(WATER))
-    otn, _ = store.begin_payment(oid, "wechat", "simulator", WX)
-    store.update_payment(otn, "failed", "INSUFFICIENT_FUNDS")
+    otn, _ = _pair(store.begin_payment(oid, "wechat", "wechat", WX))
+    store.update_payment(otn, PayState.FAILED, "INSUFFICIENT_FUNDS")
     with pytest.raises(CodeAlreadyUsed):
-        store.begin_payment(oid, "wechat", "simulator", WX)
-    otn2, _ = store.begin_payment(oid, "wechat", "simulator", "104567890123456789")
+        store.begin_payment(oid, "wechat", "wechat", WX)
+    otn2, _ = _pair(store.begin_payment(oid, "wechat", "wechat", "104567890123456789"))
     assert otn2 != otn
 
 
 def test_one_payment_in_flight_per_order(store: SaleStore) -> None:
     oid = store.open_order(Cart().add(WATER))
-    store.begin_payment(oid, "wechat", "simulator", WX)
+    store.begin_payment(oid, "wechat", "wechat", WX)
     with pytest.raises(SaleError, match="already has a payment in progress"):
-        store.begin_payment(oid, "alipay", "simulator", "281234567890123456")
+        store.begin_payment(oid, "alipay", "wechat", "281234567890123456")
     assert [p.order_id for p in store.unfinished_payments()] == [oid]
 
 
@@ -100,14 +106,14 @@ def test_paid_or_cancelled_order_takes_no_payment(store: SaleStore) -> None:
     oid = store.open_order(Cart().add(WATER))
     store.cancel_order(oid)
     with pytest.raises(SaleError, match="cancelled, not open"):
-        store.begin_payment(oid, "wechat", "simulator", WX)
+        store.begin_payment(oid, "wechat", "wechat", WX)
     assert Order.get_by_id(oid).status == "cancelled"
 
 
 def test_outbox_backoff_and_sent(store: SaleStore) -> None:
     for code in (WX, "104567890123456789"):
         oid = store.open_order(Cart().add(WATER))
-        otn, _ = store.begin_payment(oid, "wechat", "simulator", code)
+        otn, _ = _pair(store.begin_payment(oid, "wechat", "wechat", code))
         store.record_paid(otn, "T")
     items = store.due(10)
     assert len(items) == 2 and store.pending_count() == 2
@@ -143,7 +149,7 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
         try:
             for n in range(40):
                 oid = store.open_order(Cart().add(WATER))
-                otn, _ = store.begin_payment(oid, "wechat", "simulator", f"13{worker:02d}{n:014d}")
+                otn, _ = _pair(store.begin_payment(oid, "wechat", "wechat", f"13{worker:02d}{n:014d}"))
                 store.record_paid(otn, f"T{worker}-{n}")
                 store.mark_receipt_printed(oid)
         except BaseException as exc:
@@ -164,4 +170,4 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert errors == []
-    assert store.counts()["paid"] == 120
+    assert store.counts().paid == 120

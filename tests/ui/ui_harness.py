@@ -33,7 +33,9 @@ class TourRun:
 
 def kivy_env(display: str, kivy_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIVY_", "KCFG_", "SDL_"))}
-    env.update({"DISPLAY": display, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(kivy_home), "PYTHONPATH": str(REPO)})
+    env.update(
+        {"DISPLAY": display, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(kivy_home), "PYTHONPATH": str(REPO)}
+    )
     return env
 
 

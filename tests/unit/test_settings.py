@@ -19,7 +19,10 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
     cfg.write_text('[printer]\nbaudrate = 115200\ntransport = "file"\n[kiosk]\nlanguage = "en"\n')
     s = load_settings(
         cfg,
-        environ={"KIOSK_PRINTER__BAUDRATE": "19200", "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL": "http://127.0.0.1:9"},
+        environ={
+            "KIOSK_PRINTER__BAUDRATE": "19200",
+            "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL": "http://127.0.0.1:9",
+        },
     )
     assert s.printer.baudrate == 19200  # environment wins over the file
     assert s.printer.transport == "file" and s.kiosk.language == "en"
