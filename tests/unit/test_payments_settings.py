@@ -41,7 +41,7 @@ def test_a_kiosk_ships_with_no_gateway_and_refuses_payment_saying_what_to_set() 
     assert isinstance(gateway, UnconfiguredGateway)
     refused = gateway.pay(ChargeRequest("K1", "wechat", "134567890123456789", 100, "x"))
     assert refused.status is ChargeStatus.FAILED and "payments.gateway" in refused.reason
-    with pytest.raises(GatewayError, match="payments.gateway"):
+    with pytest.raises(GatewayError, match=r"payments\.gateway"):
         gateway.query("K1")
 
 
