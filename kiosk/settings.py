@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk_common.settings import SettingsError, load_layered
+from kiosk_common.toml_text import shorten
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -66,9 +67,11 @@ def _credential_file(value: str, private: bool) -> str:
     try:
         st = path.stat()
     except OSError as exc:
-        raise ValueError(f"cannot read {value} ({exc.strerror}); give the full path of the file") from None
+        raise ValueError(
+            f"cannot read {shorten(value)} ({exc.strerror}); give the full path of the file"
+        ) from None
     if not path.is_file():
-        raise ValueError(f"{value} is not a file")
+        raise ValueError(f"{shorten(value)} is not a file")
     if private and st.st_mode & 0o077:
         raise ValueError(
             f"{value} is readable by other users (mode {st.st_mode & 0o777:o}); run chmod 600 {value}"
@@ -312,12 +315,13 @@ def load_settings(
 def check_secret_file(path: Path) -> None:
     """Refuse a config file that holds an API key while other users may read it."""
     import stat
-    import tomllib
+
+    from kiosk_common.settings import read_toml
 
     mode = path.stat().st_mode
     if not mode & (stat.S_IRWXG | stat.S_IRWXO):
         return
-    data = tomllib.loads(path.read_text("utf-8"))
+    data = read_toml(path)
     held = []
     for keys in SECRET_KEYS:
         node: Any = data
