@@ -18,7 +18,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="a TOML file overriding config/kiosk.toml")
+    p.add_argument("--config", type=Path, help="a TOML file overriding the default settings")
 
 
 def _log_level(text: str) -> str:

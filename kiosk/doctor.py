@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from kiosk.settings import Settings, load_settings
+from kiosk.settings import Settings, default_config_path, load_settings
 
 _T = {
     "zh_CN": {
@@ -215,7 +215,7 @@ def run_checks(s: Settings) -> list[Check]:
 
 def run_doctor(config: Path | None, as_json: bool = False) -> int:
     s = load_settings(config)
-    checks = [Check("settings", "OK", str(config or "config/kiosk.toml")), *run_checks(s)]
+    checks = [Check("settings", "OK", str(config or default_config_path())), *run_checks(s)]
     failed = [c for c in checks if c.status == "FAIL"]
     if as_json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, ensure_ascii=False))
