@@ -14,8 +14,20 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from _private import private_files  # bench/ is the script's folder, so on sys.path
 
 from kiosk.demo import _scripted, demo_environment, demo_services
+
+
+def measure(orders: int, out: Path) -> dict[str, Any]:
+    """Serve ``orders`` scripted customers; HQ, the store and receipts go into ``out``, owner-only."""
+    with private_files(), demo_services(out) as services:
+        env = demo_environment(services, out / "data")
+        run = argparse.Namespace(orders=orders, config=None)
+        summary: dict[str, Any] = _scripted(run, env, out)
+    return summary
 
 
 def main() -> int:
@@ -23,11 +35,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        with demo_services(out) as services:
-            env = demo_environment(services, out / "data")
-            run = argparse.Namespace(orders=args.orders, config=None)
-            summary = _scripted(run, env, out)
+        summary = measure(args.orders, Path(tmp))
     print(json.dumps({"bench": "scan_to_receipt", **summary}))
     print(
         f"scan-to-receipt over {args.orders} orders: median {summary['p50_s'] * 1000:.0f} ms, "

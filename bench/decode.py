@@ -23,6 +23,7 @@ The process is pinned to one core. Nothing here asserts: it prints.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -37,6 +38,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
+from _private import private_files  # bench/ is the script's folder, so on sys.path
 
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner
@@ -238,17 +240,21 @@ class _StampedSource:
         self.inner.close()
 
 
-def view_to_event(backend: str, seed: int, codes: int = 8, fps: int = 30) -> list[float]:
+def view_to_event(
+    backend: str, seed: int, codes: int = 8, fps: int = 30, folder: Path | None = None
+) -> list[float]:
     """Latency (ms) from a payment code's first frame being captured to ``on_codes``, over a 30 fps clip.
 
     Each code comes into view moving (three motion-blurred frames), then is held still for 20 frames,
     between 20 frames of an empty view. The first frame with the phone in it is "entering view".
+    The clip is written (owner-only) into ``folder`` and kept there, or into a temporary folder.
     """
     rng = np.random.default_rng(seed + 1)
     gap, shown = 20, 20
     texts: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "phones.avi"
+    with private_files(), contextlib.ExitStack() as stack:
+        tmp = folder if folder is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        clip = tmp / "phones.avi"
         writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
         first_frames = []
         index = 0

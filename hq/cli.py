@@ -35,7 +35,7 @@ def _say(text: Text, stream: TextIO | None = None) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="a TOML file over config/hq.toml (same keys)")
+    common.add_argument("--config", type=Path, help="a TOML file over the default settings (same keys)")
     common.add_argument("--db", metavar="URL", help="database URL: sqlite:///abs/path or postgres://...")
 
     parser = argparse.ArgumentParser(

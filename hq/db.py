@@ -33,7 +33,7 @@ class DatabaseOpenError(RuntimeError):
 
 
 def sqlite_path(url: str) -> Path:
-    """The file of a ``sqlite:///abs/path`` URL. Three slashes and an absolute path, as config/hq.toml shows."""
+    """The file of a ``sqlite:///abs/path`` URL. Three slashes and an absolute path, as hq/defaults/hq.toml shows."""
     parsed = urlparse(url)
     raw = unquote(parsed.path)
     if parsed.netloc or parsed.query or not raw.strip("/"):

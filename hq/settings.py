@@ -1,4 +1,7 @@
-"""HQ settings: one frozen, validated object from config/hq.toml, a --config file and HQ_* variables.
+"""HQ settings: one frozen, validated object from the defaults, a --config file and HQ_* variables.
+
+The defaults (``hq/defaults/hq.toml``) ship inside the package, so an installed HQ starts without a
+checkout of the repository; ``config/`` holds documented examples.
 
 The same layering as the kiosk (``kiosk.settings``): later sources override earlier ones key by key,
 and every value remembers where it came from, so an error names the file (or variable), the key, the
@@ -20,13 +23,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk_common.settings import SettingsError, load_layered
+from kiosk_common.settings import SettingsError, load_layered, packaged_file
 
-__all__ = ["HqSettings", "SettingsError", "load_settings", "redact_url"]
+__all__ = ["HqSettings", "SettingsError", "defaults_path", "load_settings", "redact_url"]
 
-REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-DEFAULTS_PATH = REPO_CONFIG_DIR / "hq.toml"
 ENV_PREFIX = "HQ_"
+
+
+def defaults_path() -> Path:
+    """``hq.toml`` with every key and its default, the first layer of the settings."""
+    return packaged_file("hq", "defaults", "hq.toml")
+
 
 #: ``sqlite:///`` followed by an absolute path, or a PostgreSQL URL (``postgres://`` / ``postgresql://``)
 DATABASE_URL_PATTERN = r"^(sqlite:///[^\s]+|postgres(ql)?://[^\s]+)$"
@@ -76,7 +83,7 @@ def load_settings(
     """
     return load_layered(
         HqSettings,
-        defaults=DEFAULTS_PATH if defaults is None else defaults,
+        defaults=defaults_path() if defaults is None else defaults,
         config=config,
         environ=os.environ if environ is None else environ,
         env_prefix=ENV_PREFIX,

@@ -13,9 +13,23 @@ from kiosk import __version__
 
 log = logging.getLogger("kiosk")
 
+#: the levels --log-level and KIOSK_LOG_LEVEL take (any case)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 
 def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="a TOML file overriding config/kiosk.toml")
+    p.add_argument("--config", type=Path, help="a TOML file overriding the default settings")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        from kiosk_common.toml_text import shorten
+
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text)} is not a log level; use one of {', '.join(LOG_LEVELS)} (any case)"
+        )
+    return level
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("KIOSK_LOG_LEVEL"),
-        help="DEBUG, INFO, WARNING or ERROR (default INFO; WARNING for the demo, whose summary is the point)",
+        type=_log_level,
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING or ERROR (default $KIOSK_LOG_LEVEL, else INFO; WARNING for the demo, "
+        "whose summary is the point)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -64,14 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_log_level(parser: argparse.ArgumentParser) -> str | None:
+    """KIOSK_LOG_LEVEL, checked like --log-level (argparse checks only what is on the command line)."""
+    raw = os.environ.get("KIOSK_LOG_LEVEL", "")
+    if not raw.strip():
+        return None
+    try:
+        return _log_level(raw)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"environment variable KIOSK_LOG_LEVEL: {exc}, or unset it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from kiosk.logs import setup_logging
     from kiosk.settings import SettingsError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
-    setup_logging(level.upper())
+    level = args.log_level or _env_log_level(parser) or ("WARNING" if args.command == "demo" else "INFO")
+    setup_logging(level)
     try:
         if args.command == "run":
             from kiosk.app import run_kiosk

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core import checkout as co
+from kiosk.demo_output import DemoOutputError, prepare_output
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,11 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.snapshot_tour:
         return _snapshot_tour_child(args)
     out: Path = args.out.resolve()
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    try:
+        prepare_output(out)  # clears only what an earlier demo wrote there, never the user's files
+    except DemoOutputError as exc:
+        print(f"kiosk demo: {exc}", file=sys.stderr)
+        return 2
     headless = args.headless or not _has_screen()
     with demo_services(out) as services:
         env = demo_environment(services, out / "data")

@@ -1,81 +1,68 @@
 """``kiosk doctor``: one look at everything the kiosk depends on, for installers and staff.
 
 Each check is independent and bounded in time, so a dead printer or an unreachable HQ shows up as
-its own FAIL line instead of hanging the report. Exit 0 only when every check passes.
+its own FAIL line instead of hanging the report. The report is in the kiosk's language
+(``kiosk.language``; every text is in ``kiosk.i18n`` under ``doctor.*``). A check that breaks on an
+exception says in a sentence which device or file failed and what to do; the exception's own text
+goes to the log (standard error), not into the report. The summary says "all OK" only when every
+check is OK, otherwise how many failed and how many need attention. Exit 0 unless a check FAILs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 import requests
 
-from kiosk.settings import Settings, load_settings
+from kiosk.i18n import t
+from kiosk.settings import Settings, default_config_path, load_settings
+from kiosk_common.toml_text import shorten, shorten_text
 
-_T = {
-    "zh_CN": {
-        "OK": "正常",
-        "WARN": "注意",
-        "FAIL": "故障",
-        "title": "自助收银机自检",
-        "summary_ok": "全部正常",
-        "summary_fail": "有 {n} 项故障，请按提示处理",
-    },
-    "en": {
-        "OK": "OK",
-        "WARN": "WARN",
-        "FAIL": "FAIL",
-        "title": "Kiosk self-check",
-        "summary_ok": "all checks passed",
-        "summary_fail": "{n} check(s) failed; follow the hints above",
-    },
-}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    #: a fixed English name for scripts (``--json``); the report shows the translated label
     name: str
     status: str  # OK | WARN | FAIL
     detail: str
 
 
-def _guard(name: str, fn: Callable[[], Check]) -> Check:
-    try:
-        return fn()
-    except Exception as exc:  # a doctor must report, never crash
-        return Check(name, "FAIL", f"{type(exc).__name__}: {exc}")
-
-
-def check_template(s: Settings) -> Check:
+def check_template(s: Settings, lang: str) -> Check:
     from kiosk.core.receipt import ReceiptTemplate
 
     ReceiptTemplate.load(s.receipt_template_path)
-    return Check("receipt template", "OK", str(s.receipt_template_path))
+    return Check("receipt template", "OK", t("doctor.template.ok", lang, path=s.receipt_template_path))
 
 
-def check_store(s: Settings) -> Check:
+def check_store(s: Settings, lang: str) -> Check:
     from kiosk.store.db import open_store, store_health
     from kiosk.store.sales import SaleStore
 
-    db = open_store(s.store_path)
+    db = open_store(s.store_path)  # refuses a store that fails its integrity check
     try:
         health = store_health(db)
         counts = SaleStore(db, s.kiosk.id).counts()
         unfinished = len(SaleStore(db, s.kiosk.id).unfinished_payments())
     finally:
         db.close()
-    detail = (
-        f"{s.store_path}: schema {health['schema_version']}, {health['journal_mode']}, "
-        f"quick_check {health['quick_check']}; {counts.paid} paid sale(s), "
-        f"{counts.outbox_pending} waiting for HQ"
+    detail = t(
+        "doctor.store.ok",
+        lang,
+        path=s.store_path,
+        schema=health["schema_version"],
+        paid=counts.paid,
+        pending=counts.outbox_pending,
     )
     if unfinished:
-        return Check("store", "WARN", detail + f"; {unfinished} payment(s) unresolved, settled at next start")
+        return Check("store", "WARN", detail + t("doctor.store.unresolved", lang, count=unfinished))
     return Check("store", "OK", detail)
 
 
@@ -83,7 +70,7 @@ def check_store(s: Settings) -> Check:
 _STAFF_ACTIONS = ("recovered_", "alert", "device_fault", "printer_alert")
 
 
-def check_recent_events(s: Settings, hours: int = 24) -> Check:
+def check_recent_events(s: Settings, lang: str, hours: int = 24) -> Check:
     """What the kiosk told staff in the last day, so nothing settled at a restart goes unseen."""
     from datetime import timedelta
 
@@ -101,32 +88,34 @@ def check_recent_events(s: Settings, hours: int = 24) -> Check:
     finally:
         db.close()
     if not rows:
-        return Check("staff alerts", "OK", f"none in the last {hours} h")
+        return Check("staff alerts", "OK", t("doctor.alerts.none", lang, hours=hours))
+    # the audit rows are records, quoted as they are: time, action and its detail
     latest = "; ".join(f"{r.at:%m-%d %H:%M}Z {r.action} {r.detail}"[:120] for r in rows[:3])
-    return Check("staff alerts", "WARN", f"{len(rows)} in the last {hours} h, latest: {latest}")
+    return Check(
+        "staff alerts", "WARN", t("doctor.alerts.some", lang, hours=hours, count=len(rows), latest=latest)
+    )
 
 
-def check_printer(s: Settings) -> Check:
+def _printer_where(s: Settings) -> str:
+    return f"{s.printer.transport} {s.printer.device}"
+
+
+def check_printer(s: Settings, lang: str) -> Check:
     from drivers.printer.escpos_printer import open_printer
 
     if s.printer.transport == "none":
-        return Check("printer", "WARN", "no printer configured ([printer] transport = none)")
+        return Check("printer", "WARN", t("doctor.printer.none", lang))
     printer = open_printer(s.printer, data_dir=s.kiosk.data_dir)
     try:
         ready = printer.is_ready()
     finally:
         printer.close()
-    where = f"{s.printer.transport} {s.printer.device}"
     if ready:
-        return Check("printer", "OK", f"{where}: ready")
-    return Check(
-        "printer",
-        "FAIL",
-        f"{where}: not ready (offline, no paper, cover open or no answer); check cable, paper and power",
-    )
+        return Check("printer", "OK", t("doctor.printer.ready", lang, where=_printer_where(s)))
+    return Check("printer", "FAIL", t("doctor.printer.not_ready", lang, where=_printer_where(s)))
 
 
-def check_camera(s: Settings) -> Check:
+def check_camera(s: Settings, lang: str) -> Check:
     from drivers.camera.sources import open_source
 
     source = open_source(s.camera.source, s.camera.width, s.camera.height, s.camera.fps)
@@ -139,17 +128,14 @@ def check_camera(s: Settings) -> Check:
                 time.sleep(0.05)
     finally:
         source.close()
+    shown = shorten(s.camera.source)
     if frame is None:
-        return Check(
-            "camera",
-            "FAIL",
-            f"source {s.camera.source!r}: no frame within 2 s; check the cable or [camera] source",
-        )
+        return Check("camera", "FAIL", t("doctor.camera.no_frame", lang, source=shown))
     h, w = frame.shape[:2]
-    return Check("camera", "OK", f"source {s.camera.source!r}: {w}x{h} frames")
+    return Check("camera", "OK", t("doctor.camera.ok", lang, source=shown, width=w, height=h))
 
 
-def check_gateway(s: Settings) -> Check:
+def check_gateway(s: Settings, lang: str) -> Check:
     """Each configured channel must have loadable credentials and a reachable host; an uncommissioned
     kiosk (``payments.gateway = "none"``) fails with what to set.
 
@@ -157,12 +143,7 @@ def check_gateway(s: Settings) -> Check:
     """
     p = s.payments
     if p.gateway == "none":
-        return Check(
-            "payment gateway",
-            "FAIL",
-            "no payment gateway: this kiosk refuses payment until commissioned; set [payments] gateway to "
-            "wechat, alipay or wechat+alipay and the channel's credentials (docs/payments.md)",
-        )
+        return Check("payment gateway", "FAIL", t("doctor.gateway.none", lang))
     from kiosk.payments.service import build_gateway
 
     build_gateway(p, lambda _code: None)  # loads and checks the keys and certificates
@@ -173,58 +154,128 @@ def check_gateway(s: Settings) -> Check:
         try:
             requests.head(url, timeout=3.0, allow_redirects=False)
         except requests.RequestException as exc:
+            _log_cause("payment gateway", exc)
             return Check(
                 "payment gateway",
                 "FAIL",
-                f"{channel}: {url} unreachable ({type(exc).__name__}); check the network",
+                t("doctor.gateway.channel_unreachable", lang, channel=channel, url=url),
             )
         reached.append(f"{channel} {url}")
-    return Check("payment gateway", "OK", "credentials loaded; reachable: " + ", ".join(reached))
+    return Check("payment gateway", "OK", t("doctor.gateway.channels_ok", lang, reached=", ".join(reached)))
 
 
-def check_hq(s: Settings) -> Check:
+def check_hq(s: Settings, lang: str) -> Check:
     from kiosk.ports import HqError
     from kiosk.sync.hq_client import HttpHqClient
 
     if not s.hq.api_key:
-        return Check(
-            "HQ",
-            "FAIL",
-            "no [hq] api_key: create one with `hq device add " + s.kiosk.id + "` on the HQ server",
-        )
-    client = HttpHqClient(s.hq.url, s.hq.api_key, s.kiosk.id, min(3.0, s.hq.timeout_s))
+        return Check("HQ", "FAIL", t("doctor.hq.no_key", lang, kiosk_id=s.kiosk.id))
+    timeout = min(3.0, s.hq.timeout_s)
+    try:  # reachable at all? Then a refusal below is about the key or the address, not the network
+        requests.get(s.hq.url.rstrip("/") + "/healthz", timeout=timeout)
+    except requests.RequestException as exc:
+        _log_cause("HQ", exc)
+        return Check("HQ", "FAIL", t("doctor.hq.unreachable", lang, url=s.hq.url))
+    client = HttpHqClient(s.hq.url, s.hq.api_key, s.kiosk.id, timeout)
     try:
         n = len(client.fetch_catalog())
-    except HqError as exc:
-        return Check("HQ", "FAIL", f"{s.hq.url}: {exc}")
-    return Check("HQ", "OK", f"{s.hq.url}: key accepted, {n} product(s) in the catalog")
+    except HqError as exc:  # its text is masked: the key never appears in full
+        _log_cause("HQ", exc)
+        return Check("HQ", "FAIL", t("doctor.hq.refused", lang, url=s.hq.url, kiosk_id=s.kiosk.id))
+    if n == 0:
+        return Check("HQ", "WARN", t("doctor.hq.empty_catalog", lang, url=s.hq.url))
+    return Check("HQ", "OK", t("doctor.hq.ok", lang, url=s.hq.url, count=n))
 
 
-CHECKS: tuple[tuple[str, Callable[[Settings], Check]], ...] = (
-    ("receipt template", check_template),
-    ("store", check_store),
-    ("staff alerts", check_recent_events),
-    ("printer", check_printer),
-    ("camera", check_camera),
-    ("payment gateway", check_gateway),
-    ("HQ", check_hq),
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    name: str
+    #: the part of the ``doctor.*`` text keys that belongs to this check
+    slug: str
+    run: Callable[[Settings, str], Check]
+    #: the fields of ``doctor.<slug>.error``: which device or file a failure is about
+    where: Callable[[Settings], Mapping[str, Any]]
+
+
+CHECKS: tuple[_Spec, ...] = (
+    _Spec("receipt template", "template", check_template, lambda s: {"path": s.receipt_template_path}),
+    _Spec("store", "store", check_store, lambda s: {"path": s.store_path}),
+    _Spec("staff alerts", "alerts", check_recent_events, lambda s: {"path": s.store_path}),
+    _Spec("printer", "printer", check_printer, lambda s: {"where": _printer_where(s)}),
+    _Spec("camera", "camera", check_camera, lambda s: {"source": shorten(s.camera.source)}),
+    _Spec("payment gateway", "gateway", check_gateway, lambda s: {"gateway": s.payments.gateway}),
+    _Spec("HQ", "hq", check_hq, lambda s: {"url": s.hq.url}),
 )
+_SLUGS = {spec.name: spec.slug for spec in CHECKS} | {"settings": "settings"}
+
+
+def _log_cause(name: str, exc: BaseException) -> None:
+    """The technical reason, for whoever reads the log; the report gives the sentence."""
+    log.warning("kiosk doctor, %s: %s: %s", name, type(exc).__name__, shorten_text(str(exc), 500))
+
+
+def _guard(spec: _Spec, s: Settings, lang: str) -> Check:
+    try:
+        return spec.run(s, lang)
+    except Exception as exc:  # a doctor must report, never crash
+        _log_cause(spec.name, exc)
+        return Check(spec.name, "FAIL", t(f"doctor.{spec.slug}.error", lang, **spec.where(s)))
 
 
 def run_checks(s: Settings) -> list[Check]:
-    return [_guard(name, partial(fn, s)) for name, fn in CHECKS]
+    return [_guard(spec, s, s.kiosk.language) for spec in CHECKS]
+
+
+def summary(checks: list[Check], lang: str) -> str:
+    """Say "all OK" only when every check is; otherwise how many failed and how many need attention."""
+    failed = sum(c.status == "FAIL" for c in checks)
+    warned = sum(c.status == "WARN" for c in checks)
+    if failed:
+        return t("doctor.summary.failures", lang, failed=failed, warned=warned)
+    if warned:
+        return t("doctor.summary.warnings", lang, warned=warned)
+    return t("doctor.summary.all_ok", lang)
+
+
+def report(checks: list[Check], s: Settings) -> str:
+    """The human report, in the kiosk's language, columns aligned for Chinese and Latin text alike."""
+    from kiosk.core.receipt import display_width
+
+    lang = s.kiosk.language
+
+    def pad(text: str, width: int) -> str:
+        return text + " " * max(0, width - display_width(text))
+
+    statuses = {c.status: t(f"doctor.status.{c.status}", lang) for c in checks}
+    labels = {c.name: t(f"doctor.check.{_SLUGS[c.name]}", lang) for c in checks}
+    status_w = max(display_width(v) for v in statuses.values())
+    label_w = max(display_width(v) for v in labels.values())
+    lines = [t("doctor.title", lang, kiosk_id=s.kiosk.id)]
+    lines += [
+        f"  {pad(statuses[c.status], status_w)} {pad(labels[c.name], label_w)} {c.detail}" for c in checks
+    ]
+    lines.append(summary(checks, lang))
+    return "\n".join(lines)
 
 
 def run_doctor(config: Path | None, as_json: bool = False) -> int:
     s = load_settings(config)
-    checks = [Check("settings", "OK", str(config or "config/kiosk.toml")), *run_checks(s)]
-    failed = [c for c in checks if c.status == "FAIL"]
+    lang = s.kiosk.language
+    settings_check = Check(
+        "settings", "OK", t("doctor.settings.ok", lang, path=config or default_config_path())
+    )
+    checks = [settings_check, *run_checks(s)]
+    failed = sum(c.status == "FAIL" for c in checks)
     if as_json:
-        print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, ensure_ascii=False))
+        warned = sum(c.status == "WARN" for c in checks)
+        document = {
+            "ok": not failed,  # as the exit code: nothing failed (warnings may remain)
+            "failed": failed,
+            "warnings": warned,
+            "language": lang,
+            "checks": [asdict(c) for c in checks],
+        }
+        print(json.dumps(document, ensure_ascii=False))
     else:
-        t = _T[s.kiosk.language]
-        print(f"{t['title']} ({s.kiosk.id})")
-        for c in checks:
-            print(f"  {t[c.status]:<6} {c.name:<17} {c.detail}")
-        print(t["summary_fail"].format(n=len(failed)) if failed else t["summary_ok"])
+        print(report(checks, s))
     return 1 if failed else 0

@@ -1,4 +1,7 @@
-"""Settings: one frozen, validated object built from config/kiosk.toml, a --config file and KIOSK_* variables.
+"""Settings: one frozen, validated object built from the defaults, a --config file and KIOSK_* variables.
+
+The defaults (``kiosk/defaults/kiosk.toml``, every key with a comment) ship inside the package, so an
+installed kiosk starts without a checkout of the repository; ``config/`` holds documented examples.
 
 Later sources override earlier ones key by key. Each value remembers where it came from, so an error
 names the file (or variable), the key, the value and what is allowed, and start-up stops there:
@@ -18,12 +21,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk_common.settings import SettingsError, load_layered
+from kiosk_common.settings import SettingsError, load_layered, packaged_file
+from kiosk_common.toml_text import shorten
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError", "default_config_path", "defaults_dir", "load_settings"]
 
-REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "KIOSK_"
+
+
+def defaults_dir() -> Path:
+    """The folder of packaged defaults: ``kiosk.toml`` and the receipt template ``receipt.toml``."""
+    return packaged_file("kiosk", "defaults")
+
+
+def default_config_path() -> Path:
+    """``kiosk.toml`` with every key and its default, the first layer of the settings."""
+    return defaults_dir() / "kiosk.toml"
 
 
 class _Section(BaseModel):
@@ -64,9 +77,11 @@ def _credential_file(value: str, private: bool) -> str:
     try:
         st = path.stat()
     except OSError as exc:
-        raise ValueError(f"cannot read {value} ({exc.strerror}); give the full path of the file") from None
+        raise ValueError(
+            f"cannot read {shorten(value)} ({exc.strerror}); give the full path of the file"
+        ) from None
     if not path.is_file():
-        raise ValueError(f"{value} is not a file")
+        raise ValueError(f"{shorten(value)} is not a file")
     if private and st.st_mode & 0o077:
         raise ValueError(
             f"{value} is readable by other users (mode {st.st_mode & 0o777:o}); run chmod 600 {value}"
@@ -193,7 +208,8 @@ class PrinterSection(_Section):
 
 
 class ReceiptSection(_Section):
-    #: relative paths are taken inside the config folder of the repository / image
+    #: relative paths are taken inside the packaged defaults folder (``defaults_dir()``); give your own
+    #: template as an absolute path, e.g. /etc/kiosk/receipt.toml
     template: Path = Path("receipt.toml")
 
 
@@ -280,7 +296,7 @@ class Settings(_Section):
     @property
     def receipt_template_path(self) -> Path:
         p = self.receipt.template
-        return p if p.is_absolute() else REPO_CONFIG_DIR / p
+        return p if p.is_absolute() else defaults_dir() / p
 
 
 #: settings that are secrets: a config file that sets one must be readable by its owner only
@@ -296,7 +312,7 @@ def load_settings(
     """Build the settings from defaults, an optional file, KIOSK_* variables and in-process overrides."""
     settings = load_layered(
         Settings,
-        defaults=defaults or REPO_CONFIG_DIR / "kiosk.toml",
+        defaults=defaults or default_config_path(),
         config=config,
         environ=os.environ if environ is None else environ,
         env_prefix=ENV_PREFIX,
@@ -310,12 +326,13 @@ def load_settings(
 def check_secret_file(path: Path) -> None:
     """Refuse a config file that holds an API key while other users may read it."""
     import stat
-    import tomllib
+
+    from kiosk_common.settings import read_toml
 
     mode = path.stat().st_mode
     if not mode & (stat.S_IRWXG | stat.S_IRWXO):
         return
-    data = tomllib.loads(path.read_text("utf-8"))
+    data = read_toml(path)
     held = []
     for keys in SECRET_KEYS:
         node: Any = data

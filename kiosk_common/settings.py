@@ -2,7 +2,10 @@
 
 Later layers override earlier ones key by key. Every value remembers where it came from, so a
 validation error names the file (or variable), the key, the value and what is allowed. Values of
-keys that hold secrets (``*key*``, ``*password*``, ``*secret*``) are never shown in an error.
+keys that hold secrets (``*key*``, ``*password*``, ``*secret*``, ``*token*``) are never shown in an
+error, nor are values of unknown keys (a misspelt ``api_kee`` is still a secret); other values are
+quoted in short (``kiosk_common.toml_text.shorten``), so a runaway 50 MB value does not flood the
+terminal or the journal.
 
 Environment variables use a double underscore between levels: ``PREFIX_SECTION__KEY``; values are
 parsed as TOML when they can be (numbers, booleans), else taken as strings.
@@ -10,36 +13,71 @@ parsed as TOML when they can be (numbers, booleans), else taken as strings.
 
 from __future__ import annotations
 
+import importlib.resources
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kiosk_common.toml_text import (
+    MAX_BYTES,
+    NotToml,
+    TomlTextError,
+    parse_document,
+    parse_value,
+    shorten,
+    shorten_text,
+)
+
 M = TypeVar("M", bound=BaseModel)
 
 _SECRET_KEY = re.compile(r"key|password|secret|token", re.IGNORECASE)
 _SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+#: bad keys listed in one error; a file that gets more wrong than this is the wrong file
+MAX_PROBLEMS = 20
+#: what is allowed, in at most this many characters (a validator's text may quote a value)
+MAX_EXPLANATION = 300
 
 
 class SettingsError(ValueError):
     """A settings source is unreadable or holds a bad key or value. The message says which and how to fix it."""
 
 
+def packaged_file(package: str, *parts: str) -> Path:
+    """A data file or folder shipped inside ``package`` (``[tool.setuptools.package-data]``).
+
+    Wheels install as plain files, so the resource is a real path that can be named in messages and
+    that relative settings (the receipt template) can point into. An install where it is not (a
+    zip) is refused with a message instead of extracting copies that would outlive their use.
+    """
+    resource = importlib.resources.files(package)
+    for part in parts:
+        resource = resource / part
+    if not isinstance(resource, Path):
+        raise SettingsError(
+            f"{package}: installed as an archive, so its default settings are not files; "
+            "install it with pip as a normal (unzipped) package"
+        )
+    return resource
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """A settings file as a table; every way it can be unusable is a :class:`SettingsError` naming it."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_BYTES + 1)  # a runaway file is refused without reading all of it
     except FileNotFoundError as exc:
         raise SettingsError(f"{path}: file not found; check the --config path") from exc
+    except IsADirectoryError as exc:
+        raise SettingsError(f"{path}: is a folder, not a file; give the path of the .toml file") from exc
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+    try:
+        return parse_document(raw)
+    except TomlTextError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
 
 
 def merge(
@@ -66,9 +104,11 @@ def env_layers(environ: Mapping[str, str], prefix: str) -> list[tuple[str, dict[
             continue
         path = [p.lower() for p in name[len(prefix) :].split("__")]
         try:
-            value: Any = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
+            value: Any = parse_value(raw)
+        except NotToml:
             value = raw
+        except TomlTextError as exc:
+            raise SettingsError(f"environment variable {name}: {exc} or unset the variable") from None
         node: dict[str, Any] = {}
         leaf = node
         for part in path[:-1]:
@@ -147,8 +187,11 @@ def load_layered(
     """Validate the merged layers as ``model``; raise SettingsError listing every bad key at once."""
     merged: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    if defaults.exists():
-        merge(merged, read_toml(defaults), str(defaults), origins)
+    if not defaults.is_file():
+        raise SettingsError(
+            f"{defaults}: the defaults file is missing, so the installation is incomplete; reinstall the software"
+        )
+    merge(merged, read_toml(defaults), str(defaults), origins)
     if config is not None:
         merge(merged, read_toml(config), str(config), origins)
     for source, layer in env_layers(environ, env_prefix):
@@ -176,12 +219,20 @@ def load_layered(
             value = err.get("input")
             if exc is not first:  # show what the variable says, as typed, not the retyped guess
                 value = _lookup(merged, [str(p) for p in err["loc"]], value)
+            why = (explain(err) if explain else None) or allowed(err, str(defaults))
+            why = shorten_text(why, MAX_EXPLANATION)
+            if (
+                err.get("type") == "extra_forbidden"
+            ):  # the value does not matter, and may be a misspelt secret
+                problems.append(f"{source}: key {dotted} is not allowed; allowed: {why}")
+                continue
             if isinstance(value, Mapping):
                 shown = "(a table)"
             elif _SECRET_KEY.search(dotted.rsplit(".", 1)[-1]):
                 shown = "(hidden)"
             else:
-                shown = repr(redact(value))
-            why = (explain(err) if explain else None) or allowed(err, defaults.name)
+                shown = shorten(redact(value))
             problems.append(f"{source}: key {dotted} = {shown} is not allowed; allowed: {why}")
+        if len(problems) > MAX_PROBLEMS:
+            problems[MAX_PROBLEMS:] = [f"... and {len(problems) - MAX_PROBLEMS} more"]
         raise SettingsError(f"bad {title}:\n  " + "\n  ".join(problems)) from None

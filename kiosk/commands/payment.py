@@ -60,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     rec = sub.add_parser("reconcile", help="compare the local ledger with the gateway for one day")
     rec.add_argument("--date", type=_day, required=True, help="the local calendar day, YYYY-MM-DD")
     for p in (charge, refund, rec):
-        p.add_argument("--config", type=Path, help="a TOML file overriding config/kiosk.toml")
+        p.add_argument("--config", type=Path, help="a TOML file overriding the default settings")
     parser.set_defaults(func=run)
     return parser
 

@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("logo", "store an image in the printer's NV memory as logo 1 (then set [printer] nv_logo = 1)"),
     ):
         action = actions.add_parser(name, help=help_text)
-        action.add_argument("--config", type=Path, help="a TOML file overriding config/kiosk.toml")
+        action.add_argument("--config", type=Path, help="a TOML file overriding the default settings")
         if name == "status":
             action.add_argument("--json", action="store_true", help="one JSON line instead of the report")
         if name == "reprint":

@@ -9,7 +9,6 @@ validates it so a broken template stops start-up with a clear message instead of
 from __future__ import annotations
 
 import string
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.core.money import Fen, format_yuan
+from kiosk_common.toml_text import TomlTextError, parse_document, shorten
 
 COLUMNS_BY_WIDTH_MM = {58: 32, 80: 48}
 #: The full-width yuan sign: two bytes in GBK/GB18030 (A3 A4) and in every Chinese printer font,
@@ -99,24 +99,20 @@ class ReceiptTemplate:
     @classmethod
     def parse(cls, raw: bytes, source: str) -> ReceiptTemplate:
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise TemplateError(
-                f"receipt template {source}: not UTF-8 text ({exc.reason}); save it as UTF-8"
-            ) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise TemplateError(f"receipt template {source}: not valid TOML ({exc}); fix the syntax") from exc
+            data = parse_document(raw)
+        except TomlTextError as exc:
+            raise TemplateError(f"receipt template {source}: {exc}") from None
         unknown = set(data) - {"header", "footer"}
         if unknown:
             raise TemplateError(
-                f"receipt template {source}: unknown key(s) {sorted(unknown)}; allowed: header, footer"
+                f"receipt template {source}: unknown key(s) {shorten(sorted(unknown))}; allowed: header, footer"
             )
         parts: dict[str, tuple[str, ...]] = {}
         for key in ("header", "footer"):
             value = data.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise TemplateError(
-                    f"receipt template {source}: {key} must be a list of strings, got {value!r}"
+                    f"receipt template {source}: {key} must be a list of strings, got {shorten(value)}"
                 )
             for line in value:
                 cls._check_fields(line, key, source)
@@ -133,15 +129,15 @@ class ReceiptTemplate:
             }
             bad = [m for m in string.Template.pattern.finditer(line) if m.group("invalid") is not None]
         except (TypeError, ValueError) as exc:  # pragma: no cover - regex on str does not raise
-            raise TemplateError(f"receipt template {source}: {key} line {line!r}: {exc}") from exc
+            raise TemplateError(f"receipt template {source}: {key} line {shorten(line)}: {exc}") from exc
         if bad:
             raise TemplateError(
-                f"receipt template {source}: {key} line {line!r} has a stray '$'; write '$$' for a dollar sign"
+                f"receipt template {source}: {key} line {shorten(line)} has a stray '$'; write '$$' for a dollar sign"
             )
         unknown = names - TEMPLATE_FIELDS
         if unknown:
             raise TemplateError(
-                f"receipt template {source}: {key} line {line!r} uses unknown field(s) {sorted(unknown)}; "
+                f"receipt template {source}: {key} line {shorten(line)} uses unknown field(s) {shorten(sorted(unknown))}; "
                 f"allowed: {', '.join(sorted(TEMPLATE_FIELDS))}"
             )
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from kiosk.demo_output import DEMO_ENTRIES, MARKER
+
 SCREENS = ("attract", "cart", "pay", "done", "help")
 
 
@@ -46,6 +48,9 @@ def test_headless_demo_serves_five_customers(tmp_path: Path) -> None:
         with Image.open(shot) as img:
             colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
             assert img.width >= 800 and colours is not None and len(colours) > 20, f"{name}.png looks blank"
+
+    # everything the demo wrote is something a later demo may clear, so it never leaves stale files behind
+    assert {p.name for p in out.iterdir()} <= {MARKER, *DEMO_ENTRIES}
 
     # payment codes never reach the log in full
     codes = [w for w in result.stderr.split() if w.isdigit() and len(w) >= 16]

@@ -27,7 +27,7 @@ STOP_TIMEOUT_S = 10.0
 
 
 def sqlite_url(path: Path) -> str:
-    """``sqlite:///`` + an absolute path, the form config/hq.toml documents."""
+    """``sqlite:///`` + an absolute path, the form hq/defaults/hq.toml documents."""
     return "sqlite:///" + str(path.resolve()).lstrip("/")
 
 

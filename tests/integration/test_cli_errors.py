@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk.core.cart import Cart, Product
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
 
 KIOSK = [sys.executable, "-m", "kiosk"]
+SAMPLE = Path(__file__).resolve().parents[2] / "kiosk" / "samples" / "wechat_ok.png"
 
 
 def _run(
@@ -64,6 +67,33 @@ def test_config_that_is_not_toml(tmp_path: Path) -> None:
     assert result.returncode == 2 and "not valid TOML" in result.stderr and str(cfg) in result.stderr
 
 
+def test_absurdly_nested_config_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text("[kiosk]\nid = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = _run("doctor", "--config", str(cfg))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert str(cfg) in result.stderr and "nested deeper" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["option", "variable"])
+def test_a_bad_log_level_lists_the_levels(where: str) -> None:
+    """``--log-level bogus`` (or KIOSK_LOG_LEVEL=bogus) is an argument error, not a ValueError traceback."""
+    if where == "option":
+        result = _run("--log-level", "bogus", "decode", str(SAMPLE))
+    else:
+        result = _run("decode", str(SAMPLE), env={"KIOSK_LOG_LEVEL": "bogus"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "'bogus' is not a log level" in result.stderr
+    assert "DEBUG, INFO, WARNING, ERROR" in result.stderr and "usage: kiosk" in result.stderr
+
+
+def test_log_level_in_any_case() -> None:
+    assert _run("--log-level", "warning", "decode", str(SAMPLE)).returncode == 0
+    assert _run("decode", str(SAMPLE), env={"KIOSK_LOG_LEVEL": "Debug"}).returncode == 0
+
+
 def test_corrupt_receipt_template_stops_start_and_loses_nothing(tmp_path: Path) -> None:
     oid = _store_with_a_paid_sale(tmp_path)
     template = tmp_path / "receipt.toml"
@@ -88,8 +118,7 @@ def test_corrupt_receipt_template_stops_start_and_loses_nothing(tmp_path: Path) 
 def test_unreadable_image_is_reported_and_the_rest_decoded(tmp_path: Path) -> None:
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    good = Path(__file__).resolve().parents[2] / "kiosk" / "samples" / "wechat_ok.png"
-    result = _run("decode", str(bad), str(good))
+    result = _run("decode", str(bad), str(SAMPLE))
     assert result.returncode == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert "cannot read image" in lines[0]["error"] and lines[0]["file"] == str(bad)

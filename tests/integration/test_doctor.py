@@ -1,9 +1,15 @@
-"""``kiosk doctor`` against real services on 127.0.0.1: all green, then one device at a time broken."""
+"""``kiosk doctor`` against real services on 127.0.0.1: all green, then one device at a time broken.
+
+The report is in the kiosk's language, says "all OK" only when every check is OK, and turns an
+exception into a sentence naming the device or file (the exception's text goes to the log).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +19,8 @@ from pathlib import Path
 import pytest
 from hq_fixtures import running_hq, sqlite_url
 
+from hq.catalog import seed_demo
+from hq.db import connected
 from paysim.credentials import make_credentials
 from paysim.server import GatewaySimulator
 from printer_emulator.emulator import PrinterEmulator
@@ -20,13 +28,16 @@ from printer_emulator.emulator import PrinterEmulator
 SAMPLES = Path(__file__).resolve().parents[2] / "kiosk" / "samples"
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
+@contextlib.contextmanager
+def _site(tmp_path: Path, catalog: bool) -> Iterator[tuple[Path, PrinterEmulator]]:
     camera = tmp_path / "camera"
     camera.mkdir()
     shutil.copy(SAMPLES / "wechat_ok.png", camera / "frame.png")
     with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
         key = hq.add_device("kiosk-doc")
+        if catalog:
+            with connected():
+                seed_demo()
         creds = make_credentials(tmp_path / "paysim-keys")
         with GatewaySimulator.with_credentials(creds) as sim, PrinterEmulator() as printer:
             cfg = tmp_path / "kiosk.toml"
@@ -38,6 +49,39 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
             )
             cfg.chmod(0o600)  # it holds the HQ API key
             yield cfg, printer
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
+    with _site(tmp_path, catalog=True) as s:
+        yield s
+
+
+@pytest.fixture
+def bare_site(tmp_path: Path) -> Iterator[tuple[Path, PrinterEmulator]]:
+    """As ``site``, but HQ has no products yet."""
+    with _site(tmp_path, catalog=False) as s:
+        yield s
+
+
+def _set(cfg: Path, section: str, key: str, value: str) -> None:
+    """Set one key of the site's config, replacing the line that set it before."""
+    out: list[str] = []
+    current = ""
+    for line in cfg.read_text().splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        if current == section and line.startswith(f"{key} = "):
+            continue
+        out.append(line)
+        if line == f"[{section}]":
+            out.append(f"{key} = {value}")
+    cfg.write_text("\n".join(out) + "\n")
+
+
+def _report(stdout: str) -> dict[str, str]:
+    """The report's check lines by their first word after the status."""
+    return {line.split()[1]: line for line in stdout.splitlines() if line.startswith("  ")}
 
 
 def _doctor(cfg: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +111,53 @@ def test_all_checks_pass(site: tuple[Path, PrinterEmulator]) -> None:
         "payment gateway": "OK",
         "HQ": "OK",
     }
+    assert (report["failed"], report["warnings"]) == (0, 0)
+    human = _doctor(cfg)
+    assert human.returncode == 0 and human.stdout.splitlines()[-1] == "all OK"
+
+
+def test_an_empty_catalog_is_a_warning_that_says_what_to_do(bare_site: tuple[Path, PrinterEmulator]) -> None:
+    """Before, an HQ with no products was "OK ... 0 product(s)" and the summary said all passed."""
+    cfg, _ = bare_site
+    result = _doctor(cfg)
+    assert result.returncode == 0, result.stdout + result.stderr  # nothing failed
+    hq = _report(result.stdout)["HQ"]
+    assert hq.split()[0] == "WARN" and "catalog is empty" in hq and "hq catalog import" in hq
+    last = result.stdout.splitlines()[-1]
+    assert "all OK" not in result.stdout and "1 warning(s)" in last
+    report = json.loads(_doctor(cfg, "--json").stdout)
+    assert (report["ok"], report["failed"], report["warnings"]) == (True, 0, 1)
+
+
+def test_an_exception_becomes_a_sentence_naming_the_device(site: tuple[Path, PrinterEmulator]) -> None:
+    """Before, the camera line read "ValueError: camera source ... is not usable: ..."."""
+    cfg, _ = site
+    _set(cfg, "camera", "source", '"/nonexistent/camera-7.avi"')
+    result = _doctor(cfg)
+    camera = _report(result.stdout)["camera"]
+    assert camera.split()[0] == "FAIL" and "/nonexistent/camera-7.avi" in camera
+    assert "cannot open the camera" in camera and "[camera] source" in camera
+    assert "Error" not in camera and "Traceback" not in result.stdout + result.stderr
+    assert "ValueError" in result.stderr  # the technical reason is in the log
+    assert result.stdout.splitlines()[-1].startswith("1 check(s) failed")
+
+
+def test_the_report_is_in_the_kiosks_language(site: tuple[Path, PrinterEmulator]) -> None:
+    """A Chinese kiosk gets a Chinese report: no English status, label or sentence on any line."""
+    cfg, printer = site
+    printer.dead = True
+    _set(cfg, "kiosk", "language", '"zh_CN"')
+    result = _doctor(cfg)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("自助收银机自检") and lines[-1].startswith("1 项故障")
+    english = re.compile(r"\b(OK|WARN|FAIL|ready|not|cannot|check|failed|warning|none|the|in|and|of)\b")
+    for line in lines:
+        # paths, addresses and setting names are the same in every language: leave them out
+        words = " ".join(w for w in line.split() if not re.search(r"[/:\[\]._]|^\d", w))
+        assert re.search(r"[\u4e00-\u9fff]", line), line
+        assert not english.search(words), line
+    assert _report(result.stdout)["打印机"].split()[0] == "故障"
 
 
 def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulator]) -> None:
@@ -75,7 +166,7 @@ def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulato
     cfg.write_text(cfg.read_text().replace('api_key = "', 'api_key = "x', 1))  # HQ's key
     result = _doctor(cfg)
     assert result.returncode == 1
-    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    lines = _report(result.stdout)
     assert lines["printer"].split()[0] == "FAIL" and "check cable, paper and power" in lines["printer"]
     assert lines["HQ"].split()[0] == "FAIL"
     assert lines["store"].split()[0] == "OK"

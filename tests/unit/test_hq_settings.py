@@ -1,4 +1,4 @@
-"""HQ settings: repo defaults, --config file, HQ_* variables, and errors that name source, key and value."""
+"""HQ settings: packaged defaults, --config file, HQ_* variables, and errors that name source, key and value."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from hq.settings import DEFAULTS_PATH, HqSettings, SettingsError, load_settings, redact_url
+from hq.settings import HqSettings, SettingsError, defaults_path, load_settings, redact_url
 
 
-def test_repo_defaults_are_the_documented_ones() -> None:
+def test_packaged_defaults_are_the_documented_ones() -> None:
     settings = load_settings(environ={})
-    assert DEFAULTS_PATH.name == "hq.toml" and DEFAULTS_PATH.exists()
+    assert defaults_path().name == "hq.toml" and defaults_path().is_file()
     assert settings.server.host == "127.0.0.1"
     assert settings.server.port == 8080
     assert settings.database.url == "sqlite:///var/lib/kiosk-hq/hq.sqlite3"

@@ -15,7 +15,7 @@ from kiosk.core.receipt import (
     pad_between,
     wrap,
 )
-from kiosk.settings import REPO_CONFIG_DIR
+from kiosk.settings import defaults_dir
 
 
 def _receipt(language: str = "zh_CN", name: str = "矿泉水") -> Receipt:
@@ -70,7 +70,7 @@ def test_layout_total_column_aligned() -> None:
 
 
 def test_shipped_template_is_valid() -> None:
-    template = ReceiptTemplate.load(REPO_CONFIG_DIR / "receipt.toml")
+    template = ReceiptTemplate.load(defaults_dir() / "receipt.toml")
     text = layout(_receipt(), template, 32).text()
     assert text.splitlines()[0] == "便利店"
 
