@@ -22,12 +22,14 @@ from datetime import datetime
 
 from escpos.printer import Serial
 
-from drivers.printer.escpos_printer import EscposReceiptPrinter, content_size
+from drivers.printer.commands import content_size
+from drivers.printer.escpos_printer import EscposReceiptPrinter
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, Receipt, ReceiptLine, ReceiptTemplate, layout
 from printer_emulator.emulator import PrinterEmulator
 
 ZH = ("可口可乐 330ml", "康师傅红烧牛肉面", "农夫山泉 550ml", "全麦面包", "益达口香糖 木糖醇薄荷味")
 EN = ("Cola 330ml", "Instant noodles, beef", "Mineral water 550ml", "Wholemeal bread", "Gum, xylitol mint")
+ORDER_ID = "3f2a9c1e-5b7d-4e21-9a0b-1c2d3e4f5a6b"
 TEMPLATE = ReceiptTemplate(
     header=("${store_name}", "自助收银小票 Receipt"),
     footer=("谢谢惠顾，欢迎再来", "Thank you, come again", "退款请扫码 Scan for refunds"),
@@ -40,7 +42,7 @@ def receipt(language: str, items: int) -> Receipt:
     return Receipt(
         store_name="星河便利店" if language == "zh_CN" else "Star River Mart",
         kiosk_id="kiosk-001",
-        order_id="3f2a9c1e-5b7d-4e21-9a0b-1c2d3e4f5a6b",
+        order_id=ORDER_ID,
         time_local=datetime(2026, 3, 14, 9, 26, 53),
         lines=lines,
         total_fen=sum(line.total_fen for line in lines),
@@ -63,7 +65,7 @@ def measure(baudrate: int, language: str, width_mm: int, items: int, repeat: int
             for n in range(repeat):
                 before = emu.bytes_received
                 start = time.perf_counter()
-                driver.print_receipt(lay)
+                driver.print_receipt(ORDER_ID, lay)
                 times.append(time.perf_counter() - start)
                 emu.wait_for_receipts(n + 1, timeout_s=10)
                 sent = emu.bytes_received - before

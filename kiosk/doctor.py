@@ -107,11 +107,11 @@ def check_recent_events(s: Settings, hours: int = 24) -> Check:
 
 
 def check_printer(s: Settings) -> Check:
-    from drivers.printer.escpos_printer import open_printer
+    from kiosk.bootstrap import open_configured_printer
 
     if s.printer.transport == "none":
         return Check("printer", "WARN", "no printer configured ([printer] transport = none)")
-    printer = open_printer(s.printer, data_dir=s.kiosk.data_dir)
+    printer = open_configured_printer(s.printer, s.kiosk.data_dir)
     try:
         ready = printer.is_ready()
     finally:
