@@ -7,13 +7,14 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner, Roi
 from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
 from drivers.gpio.inputs import GpiozeroInputs, open_inputs
-from drivers.printer.escpos_printer import open_printer
+from drivers.printer.factory import PrinterConfig, PrinterDriver, open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
 from kiosk import crashpoints
@@ -25,7 +26,7 @@ from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import Clock, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
 from kiosk.printing import PrintService
-from kiosk.settings import Settings
+from kiosk.settings import PrinterSection, Settings
 from kiosk.store.db import open_store
 from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
@@ -164,7 +165,7 @@ def build_kiosk(
     store = build_store(settings)
     gateway = build_payment_gateway(settings, store)
     printer = PrintService(
-        ov.printer or open_printer(settings.printer, data_dir=settings.kiosk.data_dir),
+        ov.printer or open_configured_printer(settings.printer, settings.kiosk.data_dir),
         ReprintStore(store.db),
         alert=lambda reason: _printer_alert(store, reason),
     )
@@ -287,3 +288,30 @@ def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: 
 
     inputs.on_paper_low = paper_low
     inputs.on_key_switch = key_switch
+
+
+# --- printer: [printer] as the driver's plain arguments ------------------------------------------------
+
+
+def printer_config(section: PrinterSection, data_dir: Path) -> PrinterConfig:
+    """``[printer]`` for ``open_printer``; a relative receipt folder (transport file) is in ``data_dir``."""
+    device = section.device
+    if section.transport == "file" and not Path(device).is_absolute():
+        device = str(data_dir / device)
+    return PrinterConfig(
+        transport=section.transport,
+        device=device,
+        baudrate=section.baudrate,
+        profile=section.profile,
+        encoding=section.encoding,
+        status_timeout_ms=section.status_timeout_ms,
+        nv_logo=section.nv_logo,
+    )
+
+
+def open_configured_printer(section: PrinterSection, data_dir: Path) -> PrinterDriver:
+    """The printer ``[printer]`` names, touching no device; ValueError naming the key for a bad value."""
+    try:
+        return open_printer(printer_config(section, data_dir))
+    except ValueError as exc:
+        raise ValueError(f"[printer] {exc}") from exc

@@ -537,7 +537,7 @@ class CheckoutController:
         try:
             text_layout = layout(self.receipt_for(order_id), self.template, self.options.paper_columns)
             self._last_receipt = text_layout.text()
-            self.printer.print_receipt(text_layout)
+            self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
             return co.ReceiptFailed(order_id, str(exc))
         self.store.mark_receipt_printed(order_id)

@@ -297,7 +297,7 @@ def _snapshot_tour_child(args: argparse.Namespace) -> int:
 def _tour_with_unplugged_printer(kiosk: Any) -> Any:
     """One customer's order through every screen; then the printer cable comes out and the next
     customer's "pay" brings up the help screen, as it would in the shop."""
-    from drivers.printer.escpos_printer import NoPrinter
+    from drivers.printer.no_printer import NoPrinter
     from kiosk.ui.snapshots import Do, Shot, WaitFor, customer_order
 
     def unplug() -> None:

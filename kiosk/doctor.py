@@ -101,11 +101,11 @@ def _printer_where(s: Settings) -> str:
 
 
 def check_printer(s: Settings, lang: str) -> Check:
-    from drivers.printer.escpos_printer import open_printer
+    from kiosk.bootstrap import open_configured_printer
 
     if s.printer.transport == "none":
         return Check("printer", "WARN", t("doctor.printer.none", lang))
-    printer = open_printer(s.printer, data_dir=s.kiosk.data_dir)
+    printer = open_configured_printer(s.printer, s.kiosk.data_dir)
     try:
         ready = printer.is_ready()
     finally:

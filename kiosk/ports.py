@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+# the printer driver's own types, re-exported so that the kiosk has one name for each
+from drivers.printer.errors import FaultKind as FaultKind
+from drivers.printer.errors import PrinterError as PrinterError
+from drivers.printer.errors import PrintFault as PrintFault
+from drivers.printer.status import PrinterStatus as PrinterStatus
 from kiosk.core.cart import Cart, Product
 from kiosk.core.money import Fen
 from kiosk.core.payment import ChannelRules, PayState
@@ -51,16 +56,19 @@ class Decoder(Protocol):
 # --- printer --------------------------------------------------------------------------------------
 
 
-class PrinterError(RuntimeError):
-    """The printer could not print (offline, out of paper, cable pulled). The sale is unaffected."""
+# PrinterStatus, PrinterError, PrintFault and FaultKind are the driver's (drivers/printer), imported above.
+# To the driver a ``ReceiptLayout`` is a ``ReceiptDocument``: it matches that protocol without importing it.
 
 
 class ReceiptPrinter(Protocol):
-    def is_ready(self) -> bool:
-        """True when the printer can take a receipt now (online, paper, cover closed)."""
+    def status(self) -> PrinterStatus:
+        """What the printer says now (online, paper, cover, errors); never raises."""
 
-    def print_receipt(self, layout: ReceiptLayout) -> None:
-        """Print and cut one receipt, or raise PrinterError."""
+    def is_ready(self) -> bool:
+        """True when the printer can take a receipt now (``status().ready``, or a cached answer)."""
+
+    def print_receipt(self, order_id: str, layout: ReceiptLayout) -> None:
+        """Print and cut the receipt of ``order_id``, or raise PrinterError (a PrintFault says more)."""
 
     def close(self) -> None: ...
 

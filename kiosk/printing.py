@@ -12,6 +12,12 @@ kiosk stopped mid-attempt, or paper ran out within ``SETTLE_S`` of the receipt b
 printer may still have been printing it) is "held", and only staff release it
 (``kiosk printer reprint``).
 
+A receipt the driver could not print because of a bug in the kiosk's code (``FaultKind.INTERNAL``)
+is held too: printing it again would only fail again.
+
+The order a receipt belongs to is the ``order_id`` it is printed with, never read back from the
+receipt's text or QR code.
+
 The poll also keeps ``is_ready`` fast on the UI thread: a printer that did not answer the last poll
 is reported not ready at once instead of costing another ``status_timeout_ms``.
 """
@@ -26,10 +32,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from drivers.printer.escpos_printer import PrinterStatus
 from kiosk.core.receipt import ReceiptLayout
-from kiosk.ports import PrinterError, ReceiptPrinter
-from kiosk.store.reprints import ReprintError, ReprintItem, ReprintStore
+from kiosk.ports import FaultKind, PrinterError, PrinterStatus, PrintFault, ReceiptPrinter
+from kiosk.store.reprints import ReprintError, ReprintItem, ReprintStore, check_order_id
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +77,6 @@ def layout_from_json(text: str) -> ReceiptLayout:
     return ReceiptLayout(parts["header"], parts["body"], parts["footer"], qr)
 
 
-def order_id_of(layout: ReceiptLayout) -> str:
-    """The order the receipt is for (from its QR payload ``order:<uuid>``), or "" when unknown."""
-    payload = layout.qr_payload
-    return payload.removeprefix("order:")[:36] if payload.startswith("order:") else ""
-
-
 def marked_as_reprint(layout: ReceiptLayout) -> ReceiptLayout:
     """A reprint says so on its header, so two copies of one sale are told apart at a glance."""
     if REPRINT_MARK in layout.header:
@@ -85,15 +84,15 @@ def marked_as_reprint(layout: ReceiptLayout) -> ReceiptLayout:
     return replace(layout, header=(*layout.header, REPRINT_MARK))
 
 
-def status_of(printer: ReceiptPrinter) -> PrinterStatus:
-    """The printer's status when it can tell one (all of ours can), else derived from ``is_ready``."""
-    status = getattr(printer, "status", None)
-    if callable(status):
-        result = status()
-        if isinstance(result, PrinterStatus):
-            return result
-    ready = printer.is_ready()
-    return PrinterStatus(online=ready or None, paper="ok" if ready else "unknown")
+def held_for_staff(exc: PrinterError) -> bool:
+    """Whether a failed receipt waits for staff instead of printing again by itself.
+
+    It may have printed (never twice blindly), or the kiosk's own code failed (it would fail again);
+    a plain PrinterError says neither, so it is held to be safe.
+    """
+    if isinstance(exc, PrintFault):
+        return exc.may_have_printed or exc.kind is FaultKind.INTERNAL
+    return True
 
 
 class PrintService:
@@ -123,7 +122,7 @@ class PrintService:
         #: called (on the printing thread) with the order id once a queued receipt has printed, so the
         #: checkout can leave "needs help" for that order without staff
         self.on_reprinted: Callable[[str], None] | None = None
-        self._just_printed: tuple[float, ReceiptLayout] | None = None
+        self._just_printed: tuple[float, str, ReceiptLayout] | None = None
 
     # --- ReceiptPrinter ---------------------------------------------------------------------------
 
@@ -137,7 +136,7 @@ class PrintService:
 
     def status(self) -> PrinterStatus:
         try:
-            status = status_of(self.printer)
+            status = self.printer.status()
         except Exception as exc:  # a broken driver is "unknown", never a crashed kiosk
             log.exception("printer status check failed")
             status = PrinterStatus(online=None, paper="unknown", detail=f"status check failed: {exc}")
@@ -146,17 +145,16 @@ class PrintService:
             self._last = (now, status)
             suspect = None
             if self._just_printed is not None and (status.paper == "out" or status.cover_open is True):
-                sent_at, layout = self._just_printed
+                sent_at, order_id, layout = self._just_printed
                 self._just_printed = None
                 if now - sent_at <= SETTLE_S:
-                    suspect = layout
+                    suspect = (order_id, layout)
         if suspect is not None:
-            self._hold_suspect(suspect, status)
+            self._hold_suspect(*suspect, status)
         return status
 
-    def _hold_suspect(self, layout: ReceiptLayout, status: PrinterStatus) -> None:
+    def _hold_suspect(self, order_id: str, layout: ReceiptLayout, status: PrinterStatus) -> None:
         """A fault right after a receipt left: it may be cut short. Held, so staff look (never reprinted blindly)."""
-        order_id = order_id_of(layout)
         reason = (
             f"printer reported {status.detail} within {SETTLE_S:.0f} s of this receipt; it may be incomplete"
         )
@@ -164,15 +162,19 @@ class PrintService:
         log.warning("receipt for order %s held as reprint job %d: %s", order_id, job, reason)
         self._alert(f"receipt for order {order_id[:8].upper()} may be incomplete ({status.detail}); check it")
 
-    def print_receipt(self, layout: ReceiptLayout) -> None:
-        """Print, or queue the receipt persistently and raise PrinterError (the sale stays paid)."""
+    def print_receipt(self, order_id: str, layout: ReceiptLayout) -> None:
+        """Print, or queue the receipt persistently and raise PrinterError (the sale stays paid).
+
+        ValueError, before anything is printed, for an ``order_id`` the queue could not keep.
+        """
+        check_order_id(order_id)
         try:
-            self.printer.print_receipt(layout)
+            self.printer.print_receipt(order_id, layout)
         except PrinterError as exc:
-            self._queue_failed(layout, exc)
+            self._queue_failed(order_id, layout, exc)
             raise
         with self._lock:
-            self._just_printed = (self._clock(), layout)
+            self._just_printed = (self._clock(), order_id, layout)
 
     def close(self) -> None:
         self.stop()
@@ -180,13 +182,12 @@ class PrintService:
 
     # --- the queue --------------------------------------------------------------------------------
 
-    def _queue_failed(self, layout: ReceiptLayout, exc: PrinterError) -> None:
-        held = bool(getattr(exc, "may_have_printed", True))
-        order_id = order_id_of(layout)
+    def _queue_failed(self, order_id: str, layout: ReceiptLayout, exc: PrinterError) -> None:
+        held = held_for_staff(exc)
         job = self.queue.enqueue(order_id, layout_to_json(layout), held=held, reason=str(exc))
         with self._lock:
             self._last = None  # the next is_ready asks the printer afresh
-        what = "held for staff (it may have printed)" if held else "will reprint when the printer is ready"
+        what = "held for staff" if held else "will reprint when the printer is ready"
         log.warning("receipt for order %s queued as reprint job %d, %s: %s", order_id, job, what, exc)
         self._alert(f"receipt for order {order_id[:8].upper()} did not print ({exc}); {what}")
         self._wake.set()
@@ -215,17 +216,17 @@ class PrintService:
         except ReprintError:  # taken by another worker or by staff in the meantime
             return True
         try:
-            self.printer.print_receipt(layout)
+            self.printer.print_receipt(job.order_id, layout)
         except PrinterError as exc:
-            held = bool(getattr(exc, "may_have_printed", True))
+            held = held_for_staff(exc)
             self.queue.fail(job.id, may_have_printed=held, reason=str(exc))
             if held:
-                self._alert(f"reprint of order {job.order_id[:8].upper()} may have printed ({exc}); check it")
+                self._alert(f"reprint of order {job.order_id[:8].upper()} held for staff ({exc}); check it")
             log.warning("reprint job %d failed: %s", job.id, exc)
             return False
         self.queue.finish(job.id)
         with self._lock:
-            self._just_printed = (self._clock(), layout)
+            self._just_printed = (self._clock(), job.order_id, layout)
         log.info("reprint job %d (order %s) printed", job.id, job.order_id)
         listener = self.on_reprinted
         if listener is not None and job.order_id:
@@ -257,11 +258,18 @@ class PrintService:
             if thread.is_alive():
                 log.warning("printing thread did not stop within %.1f s", timeout_s)
 
+    def poll_once(self) -> int:
+        """One round of the watcher: ask the printer, then print what is due; return how many printed.
+
+        The thread repeats it every ``poll_s``; tests call it to take one round at a known moment.
+        """
+        self.status()
+        return self.reprint_due()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.status()
-                self.reprint_due()
+                self.poll_once()
             except Exception:  # the store or the driver broke: keep watching, never die silently
                 log.exception("printing service: poll failed")
             self._wake.wait(self._poll_s)

@@ -94,7 +94,7 @@ class PrinterEmulator:
     ) -> None:
         self.encoding = codecs.lookup(encoding).name
         self.columns = columns
-        #: when set, each chunk read costs the time it takes on a wire at this rate (10 bits a byte)
+        #: when set, bytes are taken in no faster than a wire at this rate delivers them (10 bits a byte)
         self.baudrate = baudrate
         self.chinese_mode_at_power_on = chinese_mode_at_power_on
         self.on_receipt = on_receipt
@@ -171,6 +171,16 @@ class PrinterEmulator:
             self._cond.wait_for(lambda: len(self._receipts) >= count, timeout=timeout_s)
             return list(self._receipts)
 
+    def wait_until(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+        """Block until ``predicate()`` holds or ``timeout_s`` passes; return whether it held.
+
+        The predicate is checked each time bytes have been taken in (received, parsed, status
+        answered), under the emulator's lock, so it sees a consistent state: for example
+        ``lambda: emulator.bytes_received >= 9`` or ``lambda: len(emulator.torn) == 1``.
+        """
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout=timeout_s)
+
     def status_byte(self, n: int) -> int | None:
         """The reply to ``DLE EOT n`` (Epson's bit layout), or None for an n printers do not answer."""
         if n == 1:  # printer status: bit 3 offline
@@ -196,6 +206,7 @@ class PrinterEmulator:
             raise RuntimeError("the printer emulator is already running")
         master, slave = os.openpty()
         tty.setraw(slave)
+        os.fchmod(slave, 0o600)  # the "cable" is the owner's alone (devpts makes it group-writable)
         os.set_blocking(master, False)
         self._master, self._slave = master, slave
         # the emulator keeps the slave open so the master never sees a hang-up between jobs
@@ -234,8 +245,7 @@ class PrinterEmulator:
                 ready, _, _ = select.select([master], [], [], _POLL_S)
                 if not ready:
                     continue
-                # at a real byte rate, small reads so that a status query or a fault lands mid-job
-                chunk = os.read(master, _SLOW_CHUNK if self.baudrate else _READ_CHUNK)
+                chunk = os.read(master, _READ_CHUNK)
             except BlockingIOError:
                 continue
             except OSError as exc:  # closed under us by stop()
@@ -243,21 +253,40 @@ class PrinterEmulator:
                 return
             if not chunk:
                 continue
-            if self.baudrate and self._stop.wait(len(chunk) * 10 / self.baudrate):
+            if not self.baudrate:
+                self._receive(chunk)
+            elif not self._receive_at_wire_rate(chunk, self.baudrate):
                 return
-            self._receive(chunk)
+
+    def _receive_at_wire_rate(self, chunk: bytes, baudrate: int) -> bool:
+        """Take ``chunk`` in as a wire at ``baudrate`` delivers it; False when stopped meanwhile.
+
+        Every byte read now was written by now, so on a real line byte k would have arrived by
+        ``now + k`` byte times: each small piece is taken in at that deadline (a status query or a
+        fault lands mid-job, as on a wire). The deadlines are absolute, so a late wake-up on a busy
+        machine delays one piece and the next catches up, instead of every piece adding its own
+        lateness and the emulator running ever slower than the wire it stands for.
+        """
+        byte_s = 10 / baudrate  # start bit, 8 data bits, stop bit
+        start = time.monotonic()
+        for at in range(0, len(chunk), _SLOW_CHUNK):
+            piece = chunk[at : at + _SLOW_CHUNK]
+            due = start + (at + len(piece)) * byte_s
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return False
+            self._receive(piece)
+        return True
 
     def _receive(self, chunk: bytes) -> None:
         """Parse a chunk, answer status queries, hand finished receipts to ``on_receipt``."""
         with self._cond:
             self.bytes_received += len(chunk)
+            self._cond.notify_all()  # wait_until: bytes taken in (and, below, parsed and answered)
             if self.dead:
                 return
             before = len(self._receipts)
             replies = self._take(chunk)
             finished = self._receipts[before:]
-            if finished:
-                self._cond.notify_all()
         if replies and self._master is not None:
             try:
                 os.write(self._master, replies)
@@ -271,11 +300,10 @@ class PrinterEmulator:
         """Parse ``data`` as if it came over the wire and return the reply bytes (no pty needed)."""
         with self._cond:
             self.bytes_received += len(data)
+            self._cond.notify_all()
             if self.dead:
                 return b""
-            replies = self._take(data)
-            self._cond.notify_all()
-            return replies
+            return self._take(data)
 
     def _take(self, data: bytes) -> bytes:
         """Parse ``data``; when ``paper_out_after`` runs out inside it, the paper ends right there.

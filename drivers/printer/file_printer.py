@@ -11,32 +11,29 @@ import re
 import threading
 from pathlib import Path
 
-from drivers.printer.escpos_printer import PrinterStatus
-from kiosk.core.receipt import ReceiptLayout
-from kiosk.ports import PrinterError
+from drivers.printer.document import ReceiptDocument, document_text
+from drivers.printer.errors import PrinterError
+from drivers.printer.status import PrinterStatus
 
 _MAX_COPIES = 10_000  # receipt-<order>-1 .. -10000: a bound on the search for a free file name
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def order_no_of(layout: ReceiptLayout) -> str:
-    """The short order number (the order id's first block, upper case) from ``qr_payload``.
+def order_no_of(order_id: str) -> str:
+    """The short order number for the file name: the order id's first block, upper case.
 
-    The layout carries the order only inside the QR payload (``order:<uuid>``); anything else gives
-    "unknown" rather than a file name built from untrusted text.
+    Only letters, digits, '_' and '-' are kept, so an odd id can never name a file outside the
+    folder; an id with none of them gives "unknown".
     """
-    payload = layout.qr_payload
-    if not payload.startswith("order:"):
-        return "unknown"
-    head = payload.removeprefix("order:").split("-")[0].upper()
+    head = order_id.split("-")[0].upper()
     cleaned = _SAFE_NAME.sub("", head)[:32]
     return cleaned or "unknown"
 
 
-def receipt_text(layout: ReceiptLayout) -> str:
-    """What the file holds: the layout's text and, when there is one, the QR payload."""
-    text = layout.text()
-    return text + f"[QR] {layout.qr_payload}\n" if layout.qr_payload else text
+def receipt_text(document: ReceiptDocument) -> str:
+    """What the file holds: the document's text and, when there is one, the QR payload."""
+    text = document_text(document)
+    return text + f"[QR] {document.qr_payload}\n" if document.qr_payload else text
 
 
 class FileReceiptPrinter:
@@ -65,9 +62,9 @@ class FileReceiptPrinter:
             )
         return PrinterStatus(online=False, paper="unknown", detail=f"cannot write to {self.folder}")
 
-    def print_receipt(self, layout: ReceiptLayout) -> None:
-        text = receipt_text(layout)
-        order_no = order_no_of(layout)
+    def print_receipt(self, order_id: str, document: ReceiptDocument) -> None:
+        text = receipt_text(document)
+        order_no = order_no_of(order_id)
         with self._lock:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +84,7 @@ class FileReceiptPrinter:
             except OSError as exc:
                 raise PrinterError(
                     f"cannot write the receipt to {self.folder}: {exc.strerror or exc}; "
-                    "check [printer] device (the folder) and its permissions"
+                    "check the folder setting (the printer's device) and its permissions"
                 ) from exc
             self.last_text = text
             self.last_path = path

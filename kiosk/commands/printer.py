@@ -19,13 +19,15 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from drivers.printer.escpos_printer import PrinterStatus, open_printer
+from drivers.printer.escpos_printer import EscposReceiptPrinter
+from drivers.printer.factory import PrinterDriver
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptLayout, wrap
-from kiosk.ports import PrinterError
-from kiosk.printing import status_of
+from kiosk.ports import PrinterError, PrinterStatus
 from kiosk.settings import Settings
 
 _CHINESE = frozenset({"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950"})
+#: the order id a test page is printed under (a text-file printer names its file receipt-TEST-n.txt)
+TEST_PAGE_ID = "test"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -72,14 +74,21 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return _queue_command(settings, args, stream)
 
 
+def _open(settings: Settings) -> PrinterDriver:
+    """The configured printer, wired as the kiosk wires it (bootstrap is loaded only when used)."""
+    from kiosk.bootstrap import open_configured_printer
+
+    return open_configured_printer(settings.printer, settings.kiosk.data_dir)
+
+
 def show_status(settings: Settings, out: TextIO, *, as_json: bool) -> int:
     try:
-        printer = open_printer(settings.printer, data_dir=settings.kiosk.data_dir)
+        printer = _open(settings)
     except ValueError as exc:
         print(f"kiosk printer: {exc}", file=sys.stderr)
         return 2
     try:
-        status = status_of(printer)
+        status = printer.status()
     finally:
         printer.close()
     if as_json:
@@ -155,13 +164,13 @@ def _code_table(encoding: str, columns: int) -> list[str]:
 
 def print_test_page(settings: Settings, out: TextIO) -> int:
     try:
-        printer = open_printer(settings.printer, data_dir=settings.kiosk.data_dir)
+        printer = _open(settings)
     except ValueError as exc:
         print(f"kiosk printer: {exc}", file=sys.stderr)
         return 2
     page = build_test_page(settings.printer.encoding, COLUMNS_BY_WIDTH_MM[settings.printer.paper_width_mm])
     try:
-        printer.print_receipt(page)
+        printer.print_receipt(TEST_PAGE_ID, page)
     except PrinterError as exc:
         print(f"test page not printed 测试页未打印: {exc}", file=out)
         return 1
@@ -189,13 +198,12 @@ def store_logo(settings: Settings, image_path: Path, out: TextIO) -> int:
         )
         return 2
     try:
-        printer = open_printer(settings.printer, data_dir=settings.kiosk.data_dir)
+        printer = _open(settings)
     except ValueError as exc:
         print(f"kiosk printer: {exc}", file=sys.stderr)
         return 2
-    store = getattr(printer, "store_nv_logo", None)
     try:
-        if store is None:
+        if not isinstance(printer, EscposReceiptPrinter):
             print(
                 f"kiosk printer logo: transport {settings.printer.transport!r} has no NV memory; "
                 "use a serial, usb or network printer",
@@ -203,7 +211,7 @@ def store_logo(settings: Settings, image_path: Path, out: TextIO) -> int:
             )
             return 1
         try:
-            sent = store(picture, DOTS_BY_WIDTH_MM[settings.printer.paper_width_mm])
+            sent = printer.store_nv_logo(picture, DOTS_BY_WIDTH_MM[settings.printer.paper_width_mm])
         except (PrinterError, ValueError) as exc:
             print(f"logo not stored 标志未保存: {exc}", file=out)
             return 1

@@ -4,6 +4,9 @@ Every change is one transaction. The state an attempt is in is committed *before
 the printer (``start_attempt``), so a crash or power cut in the middle of a reprint leaves the job
 "printing", and ``recover_interrupted`` turns that into "held": the printer may have printed it,
 and a receipt is never printed twice without a person deciding to (docs/adr/0006-*).
+
+Each job names its order by the id the receipt was printed for (``enqueue(order_id, ...)``); the
+queue never reads it out of the stored receipt.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ PRINTED = "printed"
 HELD = "held"
 DROPPED = "dropped"
 STATES = (PENDING, PRINTING, PRINTED, HELD, DROPPED)
+ORDER_ID_MAX = 36  # a UUID in its text form; the column's size
+
+
+def check_order_id(order_id: str) -> str:
+    """``order_id`` if the queue can keep it (1..36 characters, no spaces); ValueError otherwise."""
+    if not order_id or len(order_id) > ORDER_ID_MAX or not order_id.isprintable() or " " in order_id:
+        raise ValueError(
+            f"a receipt's order id must be 1..{ORDER_ID_MAX} printable characters without spaces, got {order_id!r}"
+        )
+    return order_id
 
 
 class ReprintError(RuntimeError):
@@ -51,7 +64,11 @@ class ReprintStore:
         self.db = db
 
     def enqueue(self, order_id: str, layout_json: str, *, held: bool, reason: str) -> int:
-        """Queue a receipt; ``held`` when it may already have printed (staff decide, never the kiosk)."""
+        """Queue the receipt of ``order_id``; ``held`` when staff must decide (it may have printed).
+
+        ValueError for an order id that does not fit (``check_order_id``); nothing is stored then.
+        """
+        check_order_id(order_id)
         with self.db.atomic():
             job = ReprintJob.create(
                 order_id=order_id,

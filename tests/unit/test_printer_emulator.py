@@ -136,7 +136,7 @@ def test_driver_output_reads_back_as_the_layout() -> None:
     )
     lay = layout(receipt, ReceiptTemplate.default(), 32)
     dummy = Dummy()
-    EscposReceiptPrinter(dummy).print_receipt(lay)
+    EscposReceiptPrinter(dummy).print_receipt(receipt.order_id, lay)
     emulator = PrinterEmulator(columns=32)
     emulator.feed(bytes(dummy.output))
     lines = emulator.receipts[0].splitlines()
@@ -196,7 +196,7 @@ def test_power_cycle_forgets_the_unprinted_buffer_and_modes() -> None:
 def test_nv_logo_is_stored_then_printed_by_key() -> None:
     from PIL import Image
 
-    from drivers.printer.escpos_printer import nv_logo_bytes
+    from drivers.printer.commands import nv_logo_bytes
 
     emulator = PrinterEmulator()
     emulator.feed(b"\x1b@\x1cp\x01\x00shop\n" + CUT)  # no image stored yet: nothing printed for it

@@ -6,19 +6,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import serial
 from escpos.printer import Dummy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.printer.escpos_printer import (
-    EscposReceiptPrinter,
-    NoPrinter,
-    PrinterStatus,
-    content_size,
-    encode_text,
-    open_printer,
-)
+from drivers.printer.commands import content_size, encode_text
+from drivers.printer.errors import FaultKind, PrinterError, PrintFault
+from drivers.printer.escpos_printer import EscposReceiptPrinter
+from drivers.printer.factory import PrinterConfig, open_printer
 from drivers.printer.file_printer import FileReceiptPrinter
+from drivers.printer.no_printer import NoPrinter
+from drivers.printer.status import PrinterStatus
 from kiosk.core.receipt import (
     COLUMNS_BY_WIDTH_MM,
     Receipt,
@@ -27,8 +26,6 @@ from kiosk.core.receipt import (
     ReceiptTemplate,
     layout,
 )
-from kiosk.ports import PrinterError
-from kiosk.settings import PrinterSection
 
 ORDER_ID = "3f2a9c1e-5b7d-4e21-9a0b-1c2d3e4f5a6b"
 QR_PAYLOAD = f"order:{ORDER_ID}".encode("ascii")
@@ -92,7 +89,7 @@ def gb(lines: tuple[str, ...]) -> bytes:
 
 def printed(lay: ReceiptLayout, encoding: str = "gb18030") -> bytes:
     dummy = Dummy()
-    EscposReceiptPrinter(dummy, encoding=encoding).print_receipt(lay)
+    EscposReceiptPrinter(dummy, encoding=encoding).print_receipt(ORDER_ID, lay)
     return bytes(dummy.output)
 
 
@@ -208,8 +205,10 @@ class _BrokenTransport(Dummy):  # type: ignore[misc]
 
 def test_transport_error_becomes_printer_error() -> None:
     printer = EscposReceiptPrinter(_BrokenTransport())
-    with pytest.raises(PrinterError, match=r"Input/output error.*check the cable"):
-        printer.print_receipt(make_layout("zh_CN"))
+    with pytest.raises(PrintFault, match=r"Input/output error.*check the cable") as caught:
+        printer.print_receipt(ORDER_ID, make_layout("zh_CN"))
+    assert caught.value.kind is FaultKind.CONNECTION_LOST
+    assert caught.value.may_have_printed is True
 
 
 def test_dummy_cannot_answer_status_so_it_is_not_ready() -> None:
@@ -226,38 +225,40 @@ def test_bad_encoding_is_refused_with_a_clear_message() -> None:
 
 
 def test_open_printer_none_is_never_ready() -> None:
-    printer = open_printer(PrinterSection(transport="none"))
+    printer = open_printer(PrinterConfig(transport="none"))
     assert isinstance(printer, NoPrinter)
     assert printer.is_ready() is False
     with pytest.raises(PrinterError, match="no printer configured"):
-        printer.print_receipt(make_layout("en"))
+        printer.print_receipt(ORDER_ID, make_layout("en"))
 
 
-def test_open_printer_file_takes_relative_folder_in_data_dir(tmp_path: Path) -> None:
-    printer = open_printer(PrinterSection(transport="file", device="receipts"), data_dir=tmp_path)
+def test_open_printer_file_writes_into_the_folder_given(tmp_path: Path) -> None:
+    printer = open_printer(PrinterConfig(transport="file", device=str(tmp_path / "receipts")))
     assert isinstance(printer, FileReceiptPrinter)
     assert printer.folder == tmp_path / "receipts"
 
 
+def test_open_printer_refuses_an_unknown_transport() -> None:
+    with pytest.raises(ValueError, match=r"transport = 'carrier-pigeon' is not a printer transport"):
+        open_printer(PrinterConfig(transport="carrier-pigeon"))  # type: ignore[arg-type]
+
+
 def test_open_printer_serial_does_not_touch_a_missing_device(tmp_path: Path) -> None:
     missing = tmp_path / "ttyNOPE"
-    printer = open_printer(PrinterSection(transport="serial", device=str(missing), status_timeout_ms=50))
+    printer = open_printer(PrinterConfig(transport="serial", device=str(missing), status_timeout_ms=50))
     assert not missing.exists()
-    status = printer.status()  # type: ignore[attr-defined]
+    status = printer.status()
     assert status.online is None and str(missing) in status.detail
     assert printer.is_ready() is False
-    with pytest.raises(PrinterError, match=f"cannot open the printer on {missing}"):
-        printer.print_receipt(make_layout("zh_CN"))
+    with pytest.raises(PrintFault, match=f"cannot open the printer on {missing}") as caught:
+        printer.print_receipt(ORDER_ID, make_layout("zh_CN"))
+    assert (caught.value.kind, caught.value.may_have_printed) == (FaultKind.UNREACHABLE, False)
     printer.close()
 
 
 def test_open_printer_unknown_profile_is_a_settings_error() -> None:
-    """Settings refuse the profile first; open_printer still refuses one that slipped past them."""
-    with pytest.raises(ValueError, match="python-escpos printer profile"):
-        PrinterSection(profile="TM-NOPE")
-    unchecked = PrinterSection.model_construct(**{**PrinterSection().model_dump(), "profile": "TM-NOPE"})
-    with pytest.raises(ValueError, match=r"\[printer\] profile = 'TM-NOPE'"):
-        open_printer(unchecked)
+    with pytest.raises(ValueError, match=r"profile = 'TM-NOPE' is not a python-escpos printer profile"):
+        open_printer(PrinterConfig(profile="TM-NOPE"))
 
 
 def test_golden_bytes_of_a_one_line_english_receipt() -> None:
@@ -281,7 +282,7 @@ def test_profile_decides_cut_qr_and_code_page() -> None:
     code pages its own way (CP437 is ESC t 52 there, not 0)."""
     lay = ReceiptLayout(header=(), body=("x",), footer=(), qr_payload="order:1")
     dummy = Dummy(profile="NT-5890K")
-    EscposReceiptPrinter(dummy, encoding="cp437").print_receipt(lay)
+    EscposReceiptPrinter(dummy, encoding="cp437").print_receipt(ORDER_ID, lay)
     out = bytes(dummy.output)
     assert out == b"\x1b@\x1c.\x1bt\x34x\n\x1bd\x06\x1dV\x00"
 
@@ -289,7 +290,96 @@ def test_profile_decides_cut_qr_and_code_page() -> None:
 def test_nv_logo_is_printed_from_the_printer_memory() -> None:
     lay = ReceiptLayout(header=("Shop",), body=("x",), footer=(), qr_payload="")
     dummy = Dummy()
-    EscposReceiptPrinter(dummy, nv_logo=1).print_receipt(lay)
+    EscposReceiptPrinter(dummy, nv_logo=1).print_receipt(ORDER_ID, lay)
     out = bytes(dummy.output)
     assert out.startswith(b"\x1b@\x1c&\x1ba\x01\x1cp\x01\x00\x1bE\x01\x1ba\x01Shop\n")  # FS p 1 0: 4 bytes
     assert b"\x1dv0" not in out  # never a raster logo
+
+
+# --- a bug is not a pulled cable ------------------------------------------------------------------
+
+
+class _BuggyTransport(Dummy):  # type: ignore[misc]
+    """A transport whose write fails the way a bug does (in our code or a library), not a wire fault."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def _raw(self, msg: bytes) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("I/O operation on closed file"),
+        AssertionError(),
+        TypeError("a bytes-like object is required"),
+    ],
+    ids=["ValueError", "AssertionError", "TypeError"],
+)
+def test_a_bug_while_sending_is_an_internal_error_never_a_pulled_cable(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN a write that fails with an exception no cable can cause WHEN a receipt is printed THEN
+    staff see an internal error (not "check the cable"), the traceback is in the log, and the
+    receipt counts as possibly printed (its bytes were on their way), so it is held, never repeated."""
+    printer = EscposReceiptPrinter(_BuggyTransport(error))
+    with pytest.raises(PrintFault, match="internal error in the printer driver") as caught:
+        printer.print_receipt(ORDER_ID, make_layout("zh_CN"))
+    assert caught.value.kind is FaultKind.INTERNAL
+    assert "cable" not in str(caught.value)
+    assert caught.value.may_have_printed is True
+    assert caught.value.__cause__ is error
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.exc_info is not None and record.exc_info[1] is error
+    assert ORDER_ID in record.getMessage()
+
+
+def test_a_bug_before_any_byte_left_has_not_printed() -> None:
+    """A document the driver cannot encode (a QR payload too long for any symbol) fails before the
+    wire: internal error, nothing sent, so the receipt may be printed again once the bug is fixed."""
+    dummy = Dummy()
+    too_long = ReceiptLayout(header=(), body=("x",), footer=(), qr_payload="9" * 8000)
+    with pytest.raises(PrintFault, match=r"internal error.*ValueError.*too long.*nothing was sent") as caught:
+        EscposReceiptPrinter(dummy).print_receipt(ORDER_ID, too_long)
+    assert (caught.value.kind, caught.value.may_have_printed) == (FaultKind.INTERNAL, False)
+    assert dummy.output == b""
+
+
+class _PortWithBuggyRead(serial.SerialBase):  # type: ignore[misc]
+    """An open-looking serial port whose read raises what a wrong argument raises, not a wire error."""
+
+    def read(self, size: int = 1) -> bytes:
+        raise ValueError("Not a valid timeout")
+
+    def reset_input_buffer(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def _printer_with_buggy_reads() -> tuple[Dummy, EscposReceiptPrinter]:
+    dummy = Dummy()
+    dummy.device = _PortWithBuggyRead()  # the reader reads status replies from this port
+    return dummy, EscposReceiptPrinter(dummy, status_timeout_ms=50)
+
+
+def test_a_bug_while_asking_for_status_is_an_internal_error(caplog: pytest.LogCaptureFixture) -> None:
+    dummy, printer = _printer_with_buggy_reads()
+    status = printer.status()
+    assert status.errors == ("internal",) and status.online is None and status.ready is False
+    assert "internal error in the printer driver (ValueError: Not a valid timeout)" in status.detail
+    assert "status query failed" not in status.detail  # what a wire error says
+    assert any(r.levelname == "ERROR" and r.exc_info for r in caplog.records)
+    assert dummy.device is not False  # the port was not dropped as if the cable had gone
+
+
+def test_a_bug_in_the_status_check_before_a_receipt_sends_nothing_else() -> None:
+    dummy, printer = _printer_with_buggy_reads()
+    with pytest.raises(PrintFault, match="internal error") as caught:
+        printer.print_receipt(ORDER_ID, make_layout("en"))
+    assert (caught.value.kind, caught.value.may_have_printed) == (FaultKind.INTERNAL, False)
+    assert dummy.output == b"\x10\x04\x01"  # the first status query, and not one byte of the receipt
