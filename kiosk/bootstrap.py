@@ -12,6 +12,7 @@ from drivers.camera.scanner import CameraScanner, Roi
 from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
 from drivers.gpio.inputs import GpiozeroInputs, open_inputs
+from drivers.gpio.types import GpioPins
 from drivers.printer.escpos_printer import open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
@@ -142,7 +143,7 @@ def build_kiosk(
         ReprintStore(store.db),
         alert=lambda reason: _printer_alert(store, reason),
     )
-    indicators = ov.indicators or open_indicators(settings.gpio)
+    indicators = ov.indicators or open_indicators(gpio_pins(settings))
     pay = settings.payments
 
     def simulator_charge(gw: PaymentGateway, request: ChargeRequest) -> ChargeResult:
@@ -237,7 +238,7 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
-    inputs = ov.inputs if ov.inputs is not None else open_inputs(settings.gpio)
+    inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, store)
     return Kiosk(
@@ -271,3 +272,18 @@ def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: 
 
     inputs.on_paper_low = paper_low
     inputs.on_key_switch = key_switch
+
+
+def gpio_pins(settings: Settings) -> GpioPins:
+    """The ``[gpio]`` settings as the GPIO drivers take them (drivers never read the settings)."""
+    g = settings.gpio
+    return GpioPins(
+        enabled=g.enabled,
+        pin_factory=g.pin_factory,
+        status_led=g.status_led,
+        buzzer=g.buzzer,
+        maintenance_key=g.maintenance_key,
+        paper_low_sensor=g.paper_low_sensor,
+        printer_busy=g.printer_busy,
+        relay=g.relay,
+    )

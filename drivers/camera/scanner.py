@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import Decoded, Decoder, Frame, FrameSource
+from drivers.camera.types import Decoded, Decoder, Frame, FrameSource
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)

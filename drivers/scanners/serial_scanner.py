@@ -19,8 +19,8 @@ from typing import Any
 
 import serial
 
+from drivers.camera.types import Decoded
 from drivers.scanners.common import Backoff, ScannerWorker, scanned
-from kiosk.ports import Decoded
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)

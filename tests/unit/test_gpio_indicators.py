@@ -13,8 +13,7 @@ from gpiozero import LED
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from drivers.gpio.indicators import GpiozeroIndicators, NullIndicators, open_indicators
-from kiosk.ports import Light
-from kiosk.settings import GpioSection
+from drivers.gpio.types import GpioPins, Light
 
 LED_PIN, BUZZER_PIN = 17, 27
 
@@ -166,11 +165,11 @@ def test_close_releases_the_pins(factory: MockFactory) -> None:
 
 
 def test_open_indicators_disabled_gives_null() -> None:
-    assert isinstance(open_indicators(GpioSection(enabled=False)), NullIndicators)
+    assert isinstance(open_indicators(GpioPins(enabled=False)), NullIndicators)
 
 
 def test_open_indicators_mock_factory_drives_pins() -> None:
-    ind = open_indicators(GpioSection(pin_factory="mock", status_led=5, buzzer=None))
+    ind = open_indicators(GpioPins(pin_factory="mock", status_led=5, buzzer=None))
     try:
         assert isinstance(ind, GpiozeroIndicators)
         ind.show(Light.READY)
@@ -183,7 +182,7 @@ def test_open_indicators_without_the_library_degrades(caplog: pytest.LogCaptureF
     if importlib.util.find_spec("lgpio") is not None:
         pytest.skip("lgpio is installed here")
     with caplog.at_level(logging.WARNING, logger="drivers.gpio.indicators"):
-        ind = open_indicators(GpioSection(pin_factory="lgpio"))
+        ind = open_indicators(GpioPins(pin_factory="lgpio", status_led=LED_PIN, buzzer=BUZZER_PIN))
     ind.show(Light.READY)
     ind.close()
     assert "GPIO pin factory 'lgpio' unavailable" in caplog.text

@@ -12,7 +12,7 @@ from gpiozero import LED
 from gpiozero.pins.mock import MockFactory
 
 from drivers.gpio.inputs import GpiozeroInputs, GpiozeroRelay, open_inputs
-from kiosk.settings import GpioSection
+from drivers.gpio.types import GpioPins
 
 KEY, PAPER, BUSY, RELAY = 5, 6, 13, 26
 
@@ -156,10 +156,38 @@ def test_relay_on_a_bad_pin_logs_and_carries_on(
 
 
 def test_open_inputs_follows_the_settings() -> None:
-    assert open_inputs(GpioSection(enabled=False)) is None
-    inputs = open_inputs(GpioSection(pin_factory="mock", maintenance_key=KEY, paper_low_sensor=PAPER))
+    assert open_inputs(GpioPins(enabled=False)) is None
+    inputs = open_inputs(GpioPins(pin_factory="mock", maintenance_key=KEY, paper_low_sensor=PAPER))
     assert inputs is not None
     try:
         assert inputs.key_switch_on is False and inputs.paper_low is False and inputs.printer_busy is None
     finally:
         inputs.close()
+
+
+def test_pins_are_checked_by_the_driver_too() -> None:
+    """A tool or test may open the drivers without a settings file: a bad value still names itself."""
+    with pytest.raises(ValueError, match=r"pin factory 'gpiod' is not known; use one of '', 'mock'"):
+        GpioPins(pin_factory="gpiod")
+    with pytest.raises(ValueError, match=r"buzzer = -1 is not a pin number"):
+        GpioPins(buzzer=-1)
+    with pytest.raises(ValueError, match=r"relay = True is not a pin number"):
+        GpioPins(relay=True)
+
+
+def test_bootstrap_hands_the_gpio_settings_to_the_drivers() -> None:
+    from kiosk.bootstrap import gpio_pins
+    from kiosk.settings import load_settings
+
+    gpio = {"pin_factory": "mock", "status_led": 4, "buzzer": None, "maintenance_key": KEY}
+    gpio |= {"paper_low_sensor": PAPER, "printer_busy": BUSY, "relay": RELAY, "enabled": False}
+    assert gpio_pins(load_settings(environ={}, overrides={"gpio": gpio})) == GpioPins(
+        enabled=False,
+        pin_factory="mock",
+        status_led=4,
+        buzzer=None,
+        maintenance_key=KEY,
+        paper_low_sensor=PAPER,
+        printer_busy=BUSY,
+        relay=RELAY,
+    )
