@@ -43,8 +43,8 @@ from _private import private_files  # bench/ is the script's folder, so on sys.p
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner
 from drivers.camera.sources import VideoFileSource
+from drivers.camera.types import Decoded, Decoder, Frame
 from kiosk.core.codes import classify
-from kiosk.ports import Decoded, Decoder, Frame
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "zxing-blackbox"
 Image = npt.NDArray[np.uint8]

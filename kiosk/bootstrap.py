@@ -14,6 +14,7 @@ from drivers.camera.scanner import CameraScanner, Roi
 from drivers.camera.sources import HeldImageSource, open_source
 from drivers.gpio.indicators import open_indicators
 from drivers.gpio.inputs import GpiozeroInputs, open_inputs
+from drivers.gpio.types import GpioPins
 from drivers.printer.factory import PrinterConfig, PrinterDriver, open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
@@ -169,7 +170,7 @@ def build_kiosk(
         ReprintStore(store.db),
         alert=lambda reason: _printer_alert(store, reason),
     )
-    indicators = ov.indicators or open_indicators(settings.gpio)
+    indicators = ov.indicators or open_indicators(gpio_pins(settings))
 
     source = ov.source or open_source(
         settings.camera.source,
@@ -254,7 +255,7 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
-    inputs = ov.inputs if ov.inputs is not None else open_inputs(settings.gpio)
+    inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, store)
     return Kiosk(
@@ -315,3 +316,18 @@ def open_configured_printer(section: PrinterSection, data_dir: Path) -> PrinterD
         return open_printer(printer_config(section, data_dir))
     except ValueError as exc:
         raise ValueError(f"[printer] {exc}") from exc
+
+
+def gpio_pins(settings: Settings) -> GpioPins:
+    """The ``[gpio]`` settings as the GPIO drivers take them (drivers never read the settings)."""
+    g = settings.gpio
+    return GpioPins(
+        enabled=g.enabled,
+        pin_factory=g.pin_factory,
+        status_led=g.status_led,
+        buzzer=g.buzzer,
+        maintenance_key=g.maintenance_key,
+        paper_low_sensor=g.paper_low_sensor,
+        printer_busy=g.printer_busy,
+        relay=g.relay,
+    )

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-# the printer driver's own types, re-exported so that the kiosk has one name for each
+# the drivers' own types, re-exported so that the kiosk has one name for each
+from drivers.camera.types import Decoded as Decoded
+from drivers.camera.types import Decoder as Decoder
+from drivers.camera.types import Frame as Frame
+from drivers.camera.types import FrameSource as FrameSource
+from drivers.gpio.types import Light as Light
 from drivers.printer.errors import FaultKind as FaultKind
 from drivers.printer.errors import PrinterError as PrinterError
 from drivers.printer.errors import PrintFault as PrintFault
@@ -25,33 +30,8 @@ from kiosk.core.receipt import ReceiptLayout
 from kiosk.core.records import OrderLineRecord, OrderRecord, PaymentRecord, SaleCounts
 
 # --- camera ---------------------------------------------------------------------------------------
-
-Frame = Any  # a numpy ndarray (H x W x 3 BGR or H x W gray); Any keeps numpy out of the pure layers
-
-
-class FrameSource(Protocol):
-    """Where frames come from: a V4L2 device, a video file or a folder of images."""
-
-    def read(self) -> Frame | None:
-        """The next frame, or None when the source has no frame now (end of file, unplugged)."""
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """One symbol found in a frame. ``symbology`` uses zxing-cpp's names: QRCode, Code128, EAN13, ..."""
-
-    symbology: str
-    text: str
-
-
-class Decoder(Protocol):
-    name: str
-
-    def decode(self, frame: Frame) -> list[Decoded]:
-        """Every symbol in the frame; an empty list when there is none. Never raises on bad pixels."""
-
+# ``Frame``, ``FrameSource``, ``Decoded`` and ``Decoder`` are defined by the camera drivers, which own
+# what they produce and import nothing from the kiosk; they are re-exported here under the same names.
 
 # --- printer --------------------------------------------------------------------------------------
 
@@ -74,13 +54,7 @@ class ReceiptPrinter(Protocol):
 
 
 # --- indicators (GPIO) ----------------------------------------------------------------------------
-
-
-class Light(enum.StrEnum):
-    READY = "ready"
-    BUSY = "busy"
-    FAULT = "fault"
-    OFF = "off"
+# ``Light`` is defined by the GPIO drivers and re-exported here; ``Indicators`` is the kiosk's port.
 
 
 class Indicators(Protocol):

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.ports import Decoded, Decoder, Frame
+from drivers.camera.types import Decoded, Decoder, Frame
 from kiosk_common.codes import gtin_check_ok, upce_to_upca
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import Decoded, Decoder, Frame, FrameSource
+from drivers.camera.types import Decoded, Decoder, Frame, FrameSource
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,14 @@ class _Slot:
 
 
 class CameraScanner:
-    """Reads ``source`` at up to ``fps`` frames a second and decodes on a worker; nothing starts until ``start``."""
+    """Reads ``source`` at up to ``fps`` frames a second and decodes on a worker; nothing starts until ``start``.
+
+    ``clock`` is where every time the scanner measures comes from (the fault timers, the repeat window,
+    capture times) and ``sleep`` is how the capture thread pauses (between frames, and backing off
+    from a faulty camera). The defaults are the monotonic clock and a pause that ``stop`` ends at
+    once; a test passes a virtual clock whose ``sleep`` moves it on, so the two-second fault timer
+    runs without anyone waiting two seconds.
+    """
 
     MAX_BACKOFF_S = 1.0
 
@@ -168,6 +175,7 @@ class CameraScanner:
         roi: Roi | None = None,
         on_recover: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         if not 1 <= fps <= 120:
             raise ValueError(f"scanner fps {fps!r} is not allowed; give 1 to 120")
@@ -181,9 +189,10 @@ class CameraScanner:
         self._repeat_after_s = repeat_after_s
         self._fault_after_s = fault_after_s
         self._clock = clock
+        self._stop = threading.Event()
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stop.wait
         self._frame_lock = threading.Lock()
         self._latest: Frame | None = None
-        self._stop = threading.Event()
         self._decoding = threading.Event()
         self._decoding.set()
         self._forget = threading.Event()
@@ -349,13 +358,13 @@ class CameraScanner:
             if kind in (NO_FRAMES_FAULT, FROZEN_FAULT) and reported:
                 if kind == FROZEN_FAULT:
                     self._reopen()
-                self._stop.wait(backoff)
+                self._sleep(backoff)
                 backoff = min(backoff * 2, self.MAX_BACKOFF_S)
                 continue
             if kind == NO_FRAMES_FAULT:
-                self._stop.wait(self._period)
+                self._sleep(self._period)
                 continue
-            self._stop.wait(max(0.0, self._period - (self._clock() - started)))
+            self._sleep(max(0.0, self._period - (self._clock() - started)))
 
     def _publish(self, frame: Frame, captured_at: float) -> None:
         self.frames_read += 1

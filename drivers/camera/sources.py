@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.ports import Frame, FrameSource
+from drivers.camera.types import Frame, FrameSource
 
 log = logging.getLogger(__name__)
 

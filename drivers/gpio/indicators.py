@@ -18,8 +18,7 @@ from typing import Any
 
 from gpiozero import LED, Buzzer
 
-from kiosk.ports import Indicators, Light
-from kiosk.settings import GpioSection
+from drivers.gpio.types import GpioPins, Light
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,6 @@ SLOW_BLINK_S = 0.8  # fault: slow enough to read as "something is wrong", not "w
 BEEP_S = 0.08
 ERROR_BEEP_S = 0.2
 ERROR_BEEP_GAP_S = 0.12
-PIN_FACTORIES = ("", "mock", "lgpio", "rpigpio", "pigpio", "native")
 
 
 class _Feature:
@@ -175,23 +173,21 @@ def make_pin_factory(name: str) -> Any:
 
         return NativeFactory()
     raise ValueError(
-        f"[gpio] pin_factory = {name!r} is not known; use '', mock, lgpio, rpigpio, pigpio or native"
+        f"GPIO pin factory {name!r} is not known; use '', mock, lgpio, rpigpio, pigpio or native"
     )
 
 
-def open_indicators(settings: GpioSection) -> Indicators:
-    """The indicators ``settings`` describe; never raises for missing hardware (see module docstring)."""
-    if not settings.enabled:
+def open_indicators(pins: GpioPins) -> GpiozeroIndicators | NullIndicators:
+    """The status LED and buzzer ``pins`` name; never raises for missing hardware (see module docstring)."""
+    if not pins.enabled:
         return NullIndicators()
-    if settings.pin_factory not in PIN_FACTORIES:
-        raise ValueError(f"[gpio] pin_factory = {settings.pin_factory!r} is not one of {PIN_FACTORIES}")
     try:
-        factory = make_pin_factory(settings.pin_factory)
+        factory = make_pin_factory(pins.pin_factory)
     except Exception as exc:  # the library is missing, or this machine has no GPIO chip
         log.warning(
             "GPIO pin factory %r unavailable: %s; the kiosk runs without the status LED and buzzer",
-            settings.pin_factory,
+            pins.pin_factory,
             exc,
         )
         return NullIndicators()
-    return GpiozeroIndicators(settings.status_led, settings.buzzer, pin_factory=factory, close_factory=True)
+    return GpiozeroIndicators(pins.status_led, pins.buzzer, pin_factory=factory, close_factory=True)

@@ -19,8 +19,8 @@ from typing import Any
 
 from gpiozero import Button, DigitalInputDevice, OutputDevice
 
-from drivers.gpio.indicators import PIN_FACTORIES, make_pin_factory
-from kiosk.settings import GpioSection
+from drivers.gpio.indicators import make_pin_factory
+from drivers.gpio.types import GpioPins
 
 log = logging.getLogger(__name__)
 
@@ -171,32 +171,30 @@ class GpiozeroRelay:
                 log.debug("closing the relay: %s", exc)
 
 
-def open_inputs(settings: GpioSection, pin_factory: Any = None) -> GpiozeroInputs | None:
-    """The inputs ``settings`` name (None when GPIO is off); never raises for missing hardware.
+def open_inputs(pins: GpioPins, pin_factory: Any = None) -> GpiozeroInputs | None:
+    """The inputs ``pins`` name (None when GPIO is off); never raises for missing hardware.
 
-    ``pin_factory``: share one factory with the indicators; by default one is made from the settings
-    and closed with the inputs.
+    ``pin_factory``: share one factory with the indicators; by default one is made from
+    ``pins.pin_factory`` and closed with the inputs.
     """
-    if not settings.enabled:
+    if not pins.enabled:
         return None
     close_factory = False
     if pin_factory is None:
-        if settings.pin_factory not in PIN_FACTORIES:
-            raise ValueError(f"[gpio] pin_factory = {settings.pin_factory!r} is not one of {PIN_FACTORIES}")
         try:
-            pin_factory = make_pin_factory(settings.pin_factory)
+            pin_factory = make_pin_factory(pins.pin_factory)
         except Exception as exc:
             log.warning(
                 "GPIO pin factory %r unavailable: %s; the kiosk runs without the key switch and sensors",
-                settings.pin_factory,
+                pins.pin_factory,
                 exc,
             )
             return None
         close_factory = pin_factory is not None
     return GpiozeroInputs(
-        settings.maintenance_key,
-        settings.paper_low_sensor,
-        settings.printer_busy,
+        pins.maintenance_key,
+        pins.paper_low_sensor,
+        pins.printer_busy,
         pin_factory=pin_factory,
         close_factory=close_factory,
     )

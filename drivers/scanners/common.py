@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from drivers.camera.decoders import normalise
-from kiosk.ports import Decoded
+from drivers.camera.types import Decoded
 from kiosk_common.codes import MAX_TEXT_LEN, gtin_check_ok, upce_to_upca
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from drivers.camera.types import Decoded
 from drivers.scanners.common import Backoff, ScannerWorker, scanned
-from kiosk.ports import Decoded
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)

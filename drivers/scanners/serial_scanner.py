@@ -14,13 +14,14 @@ replugged scanner comes back without a restart.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import serial
 
+from drivers.camera.types import Decoded
 from drivers.scanners.common import Backoff, ScannerWorker, scanned
-from kiosk.ports import Decoded
 from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,16 @@ class SerialScanner(ScannerWorker):
         self._serial: Any = None
         self.codes_reported = 0
         self.lines_dropped = 0
-        #: True while the port is open (pyserial drops what arrived before it was opened)
-        self.connected = False
+        self._connected = threading.Event()
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open (pyserial drops what arrived before it was opened)."""
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until the port is open, for a caller that must not write to it sooner; False on timeout."""
+        return self._connected.wait(timeout)
 
     def _run(self) -> None:
         backoff = Backoff()
@@ -68,14 +77,14 @@ class SerialScanner(ScannerWorker):
                 continue
             backoff.reset()
             self._clear_fault()
-            self.connected = True
+            self._connected.set()
             try:
                 self._read_lines(port)
             except (serial.SerialException, OSError) as exc:
                 self._set_fault(f"{PORT_FAULT}: {exc}")
                 self._stop.wait(backoff.next())
             finally:
-                self.connected = False
+                self._connected.clear()
                 try:
                     port.close()
                 except (serial.SerialException, OSError):

@@ -87,7 +87,10 @@ def run(
     out: TextIO | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
+    """Run the statistics loop for ``--seconds`` of ``clock``, pausing with ``sleep`` between lines
+    (a test passes both, so it can end the run on what the output says instead of on a timer)."""
     from kiosk.settings import load_settings
 
     stream = out if out is not None else sys.stdout
@@ -122,10 +125,10 @@ def run(
         flush=True,
     )
     scanner.start()
-    deadline = time.monotonic() + args.seconds if args.seconds > 0 else float("inf")
+    deadline = clock() + args.seconds if args.seconds > 0 else float("inf")
     try:
-        while time.monotonic() < deadline:
-            sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        while clock() < deadline:
+            sleep(min(1.0, max(0.05, deadline - clock())))
             with lock:
                 shown = list(codes)
             print(_line(scanner.stats(), shown, args.json), file=stream, flush=True)

@@ -1,14 +1,14 @@
 """CameraScanner running its thread over real sources (image folders, the demo's held image) and decoders.
 
-Every wait is bounded; a scanner that never reports fails the test after a few seconds.
+Every wait is for a positive signal (a report, a decode that found or missed the code, the scanner's
+virtual clock reaching a time), bounded only to end a failing test. The repeat window and the fault
+timer run on a virtual clock, so no test depends on how fast this machine is.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -20,47 +20,12 @@ from drivers.camera.scanner import NO_FRAMES_FAULT, CameraScanner
 from drivers.camera.sources import EMPTY_GREY, HeldImageSource, ImageFolderSource
 from kiosk.ports import Decoded, Frame
 from kiosk.samples import SAMPLES_DIR
+from tests.fakes.camera import BOUND_S, Recorder, RecordingDecoder, VirtualClock
 
 WECHAT_OK = SAMPLES_DIR / "wechat_ok.png"
 ALIPAY_OK = SAMPLES_DIR / "alipay_ok.png"
 WECHAT_TEXT = "134567890123450000"
 ALIPAY_TEXT = "284567890123450000"
-
-
-class Recorder:
-    """Collects callbacks from the scanner thread; ``wait_for`` blocks (bounded) until a condition holds."""
-
-    def __init__(self) -> None:
-        self.codes: list[list[Decoded]] = []
-        self.faults: list[str] = []
-        self.threads: set[str] = set()
-        self._cond = threading.Condition()
-
-    def on_codes(self, codes: list[Decoded]) -> None:
-        with self._cond:
-            self.threads.add(threading.current_thread().name)
-            self.codes.append(list(codes))
-            self._cond.notify_all()
-
-    def on_fault(self, message: str) -> None:
-        with self._cond:
-            self.faults.append(message)
-            self._cond.notify_all()
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-        """Woken by callbacks, and polling every 20 ms for conditions on the scanner or the source."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(min(remaining, 0.02))
-        return True
-
-    def texts(self) -> list[str]:
-        with self._cond:
-            return [c.text for batch in self.codes for c in batch]
 
 
 @pytest.fixture
@@ -75,9 +40,9 @@ def folder_with(tmp_path: Path, *images: Path) -> Path:
 
 
 def test_nothing_runs_until_start(recorder: Recorder) -> None:
-    before = threading.active_count()
+    before = set(threading.enumerate())
     scanner = CameraScanner(HeldImageSource(64, 48), ZxingDecoder(), recorder.on_codes, recorder.on_fault)
-    assert threading.active_count() == before
+    assert set(threading.enumerate()) - before == set()
     assert not scanner.running
     assert scanner.latest_frame() is None
     assert scanner.stop() is True
@@ -88,21 +53,21 @@ def test_a_code_in_a_folder_is_reported_once_from_the_scanner_thread(
     tmp_path: Path, recorder: Recorder, backend: str
 ) -> None:
     """GIVEN a looping folder: the code, an empty frame, the code again... (as a hand shakes)
-    WHEN the scanner runs for over a second THEN the code is reported once, from the scanner thread."""
+    WHEN the decoder has seen the code three times THEN it was reported once, from the scanner thread."""
     blank = tmp_path / "blank.png"
     assert cv2.imwrite(str(blank), np.full((480, 640, 3), EMPTY_GREY, np.uint8))
     folder = tmp_path / "view"
     folder.mkdir()
     folder_with(folder, WECHAT_OK, blank)
     source = ImageFolderSource(folder, loop=True)
-    scanner = CameraScanner(source, make_decoder(backend), recorder.on_codes, recorder.on_fault, fps=30)
+    decoder = RecordingDecoder(make_decoder(backend))
+    scanner = CameraScanner(
+        source, decoder, recorder.on_codes, recorder.on_fault, fps=30, clock=VirtualClock()
+    )
     scanner.start()
     try:
-        assert recorder.wait_for(lambda: len(recorder.codes) >= 1), "no code reported within 5 s"
-        deadline = time.monotonic() + 1.3
-        while time.monotonic() < deadline and scanner.frames_decoded < 30:
-            time.sleep(0.05)
-        assert scanner.frames_decoded >= 10
+        assert decoder.wait_for(lambda: decoder.found >= 3 and decoder.empty >= 2), "the code was not decoded"
+        assert decoder.wait_settled()
     finally:
         assert scanner.stop()
         source.close()
@@ -113,17 +78,43 @@ def test_a_code_in_a_folder_is_reported_once_from_the_scanner_thread(
     assert recorder.faults == []
 
 
-def test_a_code_is_reported_again_after_it_left_the_view(recorder: Recorder) -> None:
-    source = HeldImageSource(640, 480, hold_reads=3)
+def held_scanner(
+    recorder: Recorder, clock: VirtualClock, repeat_after_s: float
+) -> tuple[HeldImageSource, RecordingDecoder, CameraScanner]:
+    """The demo's held picture, read at 30 fps; the repeat window on ``clock``, which stands still."""
+    source = HeldImageSource(640, 480, hold_reads=1_000_000, hold_s=3600, clock=clock)
+    decoder = RecordingDecoder(ZxingDecoder())
     scanner = CameraScanner(
-        source, ZxingDecoder(), recorder.on_codes, recorder.on_fault, fps=30, repeat_after_s=0.3
+        source,
+        decoder,
+        recorder.on_codes,
+        recorder.on_fault,
+        fps=30,
+        repeat_after_s=repeat_after_s,
+        clock=clock,
     )
+    return source, decoder, scanner
+
+
+def take_away(source: HeldImageSource, decoder: RecordingDecoder) -> None:
+    """Take the picture away and wait until the decoder has seen the empty view: every frame with the
+    picture is decoded and reported by then (frames are decoded in the order they were taken)."""
+    with decoder.cond:
+        empty_before = decoder.empty
+    source.take_away()
+    assert decoder.wait_for(lambda: decoder.empty > empty_before)
+    assert decoder.wait_settled()
+
+
+def test_a_code_is_reported_again_after_it_left_the_view(recorder: Recorder) -> None:
+    clock = VirtualClock()
+    source, decoder, scanner = held_scanner(recorder, clock, repeat_after_s=0.3)
     scanner.start()
     try:
         source.hold_up(WECHAT_OK)
         assert recorder.wait_for(lambda: len(recorder.codes) == 1)
-        assert recorder.wait_for(lambda: not source.holding)
-        time.sleep(0.5)  # out of view for longer than repeat_after_s
+        take_away(source, decoder)
+        clock.advance(0.5)  # out of view for longer than repeat_after_s
         source.hold_up(WECHAT_OK)
         assert recorder.wait_for(lambda: len(recorder.codes) == 2)
         source.hold_up(ALIPAY_OK)
@@ -134,44 +125,53 @@ def test_a_code_is_reported_again_after_it_left_the_view(recorder: Recorder) -> 
 
 
 def test_a_code_back_in_view_within_the_repeat_window_is_not_reported(recorder: Recorder) -> None:
-    source = HeldImageSource(640, 480, hold_reads=2)
-    scanner = CameraScanner(
-        source, ZxingDecoder(), recorder.on_codes, recorder.on_fault, fps=30, repeat_after_s=30
-    )
+    """GIVEN a code reported, taken away and shown again 0.5 s later WHEN the window is 1 s
+    THEN the decoder reads it again (the positive signal) and it is not reported again."""
+    clock = VirtualClock()
+    source, decoder, scanner = held_scanner(recorder, clock, repeat_after_s=1.0)
     scanner.start()
     try:
         source.hold_up(WECHAT_OK)
         assert recorder.wait_for(lambda: len(recorder.codes) == 1)
-        assert recorder.wait_for(lambda: not source.holding)
-        decoded_before = scanner.frames_decoded
+        take_away(source, decoder)
+        clock.advance(0.5)
+        with decoder.cond:
+            found_before = decoder.found
         source.hold_up(WECHAT_OK)
-        assert recorder.wait_for(lambda: not source.holding)
-        assert recorder.wait_for(lambda: scanner.frames_decoded >= decoded_before + 3)
+        assert decoder.wait_for(lambda: decoder.found >= found_before + 2), "the code was not read again"
+        take_away(source, decoder)
     finally:
         assert scanner.stop()
     assert recorder.texts() == [WECHAT_TEXT]
 
 
-def test_no_frames_for_two_seconds_is_one_fault(tmp_path: Path, recorder: Recorder) -> None:
-    """GIVEN a folder source that is not looping WHEN it runs out THEN after > 2 s of no frames the
-    fault is reported once, and the scanner keeps trying rather than ending."""
+def test_no_frames_for_two_seconds_is_one_fault(tmp_path: Path) -> None:
+    """GIVEN a folder source that is not looping WHEN it runs out THEN after 2 s of no frames (the
+    scanner's clock) the fault is reported once, and the scanner keeps trying rather than ending."""
+    clock = VirtualClock()
+    recorder = Recorder(clock)
     source = ImageFolderSource(folder_with(tmp_path, WECHAT_OK), loop=False)
-    scanner = CameraScanner(source, ZxingDecoder(), recorder.on_codes, recorder.on_fault, fps=15)
-    started = time.monotonic()
+    scanner = CameraScanner(
+        source, ZxingDecoder(), recorder.on_codes, recorder.on_fault, fps=15, clock=clock, sleep=clock.sleep
+    )
     scanner.start()
     try:
-        assert recorder.wait_for(lambda: len(recorder.faults) >= 1, timeout=8)
-        waited = time.monotonic() - started
-        time.sleep(1.2)
+        assert recorder.wait_for(lambda: len(recorder.faults) >= 1)
+        fault_after = recorder.fault_times[0] - clock.start
+        assert clock.wait_for(fault_after + 10.0)  # ten more seconds of trying
         assert scanner.running
+        assert recorder.wait_for(lambda: len(recorder.codes) == 1)
     finally:
         assert scanner.stop()
-    assert waited > 2.0
+    # the first read had the picture; from the second (1/15 s) on nothing, for 2 s
+    assert 2.0 + 1 / 15 - 1e-6 <= fault_after <= 2.0 + 3 / 15, fault_after
     assert recorder.faults == [NO_FRAMES_FAULT]
     assert recorder.texts() == [WECHAT_TEXT]
 
 
-def test_fault_is_reported_again_only_after_frames_came_back(recorder: Recorder) -> None:
+def test_fault_is_reported_again_only_after_frames_came_back() -> None:
+    clock = VirtualClock()
+    recorder = Recorder(clock)
     source = HeldImageSource(64, 48)
     gate = {"frames": False}
 
@@ -184,10 +184,20 @@ def test_fault_is_reported_again_only_after_frames_came_back(recorder: Recorder)
         def close(self) -> None:
             source.close()
 
-    scanner = CameraScanner(Flaky(), ZxingDecoder(), recorder.on_codes, recorder.on_fault, fault_after_s=0.2)
+    scanner = CameraScanner(
+        Flaky(),
+        ZxingDecoder(),
+        recorder.on_codes,
+        recorder.on_fault,
+        fault_after_s=0.2,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     scanner.start()
     try:
         assert recorder.wait_for(lambda: len(recorder.faults) == 1)
+        assert clock.wait_for(recorder.fault_times[0] - clock.start + 10.0)  # still no frames, long after
+        assert recorder.faults == [NO_FRAMES_FAULT]
         gate["frames"] = True
         assert recorder.wait_for(lambda: scanner.frames_read >= 3)
         gate["frames"] = False
@@ -198,9 +208,12 @@ def test_fault_is_reported_again_only_after_frames_came_back(recorder: Recorder)
 
 
 def test_latest_frame_is_a_copy_and_never_waits_for_decoding(recorder: Recorder) -> None:
-    """GIVEN a decode that is stuck WHEN the preview asks for the latest frame THEN it gets it at once."""
+    """GIVEN a decode that is stuck WHEN the preview asks for the latest frame THEN it gets it while the
+    decode is still stuck (were it waiting for the decoder, it would return only after the decoder
+    gave up, and the check below would fail)."""
     inside = threading.Event()
     release = threading.Event()
+    gave_up = threading.Event()
     real = ZxingDecoder()
 
     class StuckDecoder:
@@ -208,20 +221,17 @@ def test_latest_frame_is_a_copy_and_never_waits_for_decoding(recorder: Recorder)
 
         def decode(self, frame: Frame) -> list[Decoded]:
             inside.set()
-            release.wait(5)
+            if not release.wait(3 * BOUND_S):
+                gave_up.set()
             return real.decode(frame)
 
     source = HeldImageSource(64, 48)
     scanner = CameraScanner(source, StuckDecoder(), recorder.on_codes, recorder.on_fault)
     scanner.start()
     try:
-        assert inside.wait(5)
-        got: list[Frame | None] = []
-        preview = threading.Thread(target=lambda: got.append(scanner.latest_frame()))
-        preview.start()
-        preview.join(1.0)
-        assert not preview.is_alive(), "latest_frame waited for the decoder"
-        frame = got[0]
+        assert inside.wait(BOUND_S)
+        frame = scanner.latest_frame()
+        assert not gave_up.is_set(), "latest_frame waited for the decoder"
         assert frame is not None
         assert frame.shape == (48, 64, 3)
         frame[:] = 0
@@ -236,8 +246,8 @@ def test_latest_frame_is_a_copy_and_never_waits_for_decoding(recorder: Recorder)
 def test_pause_stops_decoding_but_not_the_preview_and_resume_reports_what_is_in_view(
     recorder: Recorder,
 ) -> None:
-    source = HeldImageSource(640, 480, hold_reads=10_000, hold_s=60)
-    scanner = CameraScanner(source, ZxingDecoder(), recorder.on_codes, recorder.on_fault, fps=30)
+    clock = VirtualClock()  # stands still: a second report can only come from resume, never from time
+    source, decoder, scanner = held_scanner(recorder, clock, repeat_after_s=1.0)
     scanner.pause()
     assert scanner.paused
     scanner.start()
@@ -245,6 +255,7 @@ def test_pause_stops_decoding_but_not_the_preview_and_resume_reports_what_is_in_
         source.hold_up(WECHAT_OK)
         assert recorder.wait_for(lambda: scanner.frames_read >= 10)
         assert scanner.frames_decoded == 0
+        assert decoder.begun == 0
         assert recorder.codes == []
         preview = scanner.latest_frame()
         assert preview is not None
@@ -252,7 +263,6 @@ def test_pause_stops_decoding_but_not_the_preview_and_resume_reports_what_is_in_
         scanner.resume()
         assert recorder.wait_for(lambda: len(recorder.codes) == 1)
         scanner.pause()
-        time.sleep(0.1)
         scanner.resume()  # the same phone, still in view: the pay screen opened again
         assert recorder.wait_for(lambda: len(recorder.codes) == 2)
     finally:
@@ -262,30 +272,25 @@ def test_pause_stops_decoding_but_not_the_preview_and_resume_reports_what_is_in_
 
 def test_a_callback_that_raises_does_not_end_the_scanner() -> None:
     calls: list[list[Decoded]] = []
-    done = threading.Event()
+    first, second = threading.Event(), threading.Event()
 
     def explode(codes: list[Decoded]) -> None:
         calls.append(codes)
-        if len(calls) == 2:
-            done.set()
+        (first if len(calls) == 1 else second).set()
         raise RuntimeError("caller bug")
 
-    source = HeldImageSource(640, 480, hold_reads=2)
-    scanner = CameraScanner(source, ZxingDecoder(), explode, fps=30, repeat_after_s=0.05)
+    source = HeldImageSource(640, 480, hold_reads=1_000_000, hold_s=3600)
+    scanner = CameraScanner(source, ZxingDecoder(), explode, fps=30, clock=VirtualClock())
     scanner.start()
     try:
         source.hold_up(WECHAT_OK)
-        deadline = time.monotonic() + 5
-        while len(calls) < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        while source.holding and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)
-        source.hold_up(ALIPAY_OK)
-        assert done.wait(5)
+        assert first.wait(BOUND_S)
+        source.hold_up(ALIPAY_OK)  # another code: reported whatever the time
+        assert second.wait(BOUND_S)
         assert scanner.running
     finally:
         assert scanner.stop()
+    assert [[c.text for c in batch] for batch in calls] == [[WECHAT_TEXT], [ALIPAY_TEXT]]
 
 
 def test_start_twice_is_refused_and_restart_after_stop_works(recorder: Recorder) -> None:

@@ -98,6 +98,7 @@ class Driver:
             env=env,
             cwd=workdir,
         )
+        self.log = workdir / "driver.log"
         self.lines: Queue[str | None] = Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -130,6 +131,9 @@ class Driver:
                 return line, seen
             seen.append(line)
         raise AssertionError(f"no line starting {prefixes} in 10000 lines")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text("utf-8", "replace").splitlines()[-lines:])
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -167,7 +171,9 @@ def test_kills_at_every_stage_and_at_random_lose_no_sale_and_charge_nothing_twic
                 assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
                 hits[stage] += 1
             else:  # the stage was not reached this time (e.g. nothing left to recover): a clean end
-                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"run {run} failed: {seen}"
+                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (
+                    f"run {run} ({stage}@{nth}) ended with status {status}: {seen}\n{driver.log_tail()}"
+                )
         for _ in range(RANDOM_KILLS):
             run += 1
             driver.send(f"run {run} - mixed")

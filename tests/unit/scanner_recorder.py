@@ -1,4 +1,7 @@
-"""What a hand-scanner test listens with: every callback recorded, and a bounded wait for a condition."""
+"""What a hand-scanner test listens with: every callback recorded, and a bounded wait for a condition.
+
+The bound only ends a failing test; a passing one is woken by the callback it waits for.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import time
 from collections.abc import Callable
 
 from kiosk.ports import Decoded
+
+BOUND_S = 10.0
 
 
 class Recorder:
@@ -31,12 +36,12 @@ class Recorder:
             self.recovered.append(message)
             self.cond.notify_all()
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    def wait_for(self, condition: Callable[[], bool], timeout: float = BOUND_S) -> bool:
         deadline = time.monotonic() + timeout
         with self.cond:
             while not condition():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self.cond.wait(min(left, 0.05))
+                self.cond.wait(min(left, 0.02))  # also re-checks conditions on the scanner itself
         return True

@@ -1,27 +1,70 @@
-"""GpiozeroIndicators on gpiozero's MockFactory: real gpiozero devices, fake pins."""
+"""GpiozeroIndicators on gpiozero's MockFactory: real gpiozero devices, fake pins.
+
+Blinks and beeps run on gpiozero's own threads. A test waits for the pin changes it expects (the pin
+wakes it), or for the beep's thread to end; "nothing more happens" is checked once the thread that
+could make it happen is gone, or was never started. Waits are bounded only to end a failing test.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from gpiozero import LED
 from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.threads import GPIOThread
 
-from drivers.gpio.indicators import GpiozeroIndicators, NullIndicators, open_indicators
-from kiosk.ports import Light
-from kiosk.settings import GpioSection
+from drivers.gpio.indicators import (
+    FAST_BLINK_S,
+    SLOW_BLINK_S,
+    GpiozeroIndicators,
+    NullIndicators,
+    open_indicators,
+)
+from drivers.gpio.types import GpioPins, Light
 
 LED_PIN, BUZZER_PIN = 17, 27
+BOUND_S = 10.0
+
+
+class RecordingPin(MockPWMPin):  # type: ignore[misc]
+    """gpiozero's mock pin, which also wakes a waiting test at every change of state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.changed = threading.Condition()
+        super().__init__(*args, **kwargs)
+
+    def _change_state(self, value: Any) -> bool:
+        with self.changed:
+            result: bool = super()._change_state(value)
+            self.changed.notify_all()
+        return result
+
+
+def wait_pin(pin: RecordingPin, check: Callable[[], bool]) -> bool:
+    with pin.changed:
+        return pin.changed.wait_for(check, timeout=BOUND_S)
+
+
+def gpio_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if isinstance(t, GPIOThread)}
+
+
+def run_to_end(action: Callable[[], None]) -> None:
+    """Do ``action`` and wait for every gpiozero thread it started (a beep) to finish."""
+    before = gpio_threads()
+    action()
+    for thread in gpio_threads() - before:
+        thread.join(BOUND_S)  # gpiozero raises ZombieThread if it is still running then
 
 
 @pytest.fixture
 def factory() -> Iterator[MockFactory]:
-    mock = MockFactory(pin_class=MockPWMPin)
+    mock = MockFactory(pin_class=RecordingPin)
     yield mock
     mock.reset()
     mock.close()
@@ -38,21 +81,13 @@ def rising_edges(pin: Any) -> int:
     return sum(1 for change in pin.states if change.state)
 
 
-def wait_until(check: Any, timeout_s: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return bool(check())
-
-
 def test_ready_is_steady_on_and_off_is_off(factory: MockFactory, indicators: GpiozeroIndicators) -> None:
     pin = factory.pin(LED_PIN)
+    before = gpio_threads()
     indicators.show(Light.READY)
     assert pin.state == 1
-    time.sleep(0.3)  # longer than a fast blink: a steady light does not change
-    assert pin.state == 1 and rising_edges(pin) == 1
+    assert gpio_threads() - before == set()  # no blink thread: nothing will switch it off
+    assert rising_edges(pin) == 1
     indicators.show(Light.OFF)
     assert pin.state == 0
     assert indicators.light is Light.OFF
@@ -63,29 +98,36 @@ def test_fault_and_busy_blink(factory: MockFactory, indicators: GpiozeroIndicato
     pin = factory.pin(LED_PIN)
     indicators.show(light)
     # on, then off again by itself: blinking
-    assert wait_until(lambda: rising_edges(pin) >= 1 and pin.state == 0), "the LED did not blink"
+    assert wait_pin(pin, lambda: rising_edges(pin) >= 1 and pin.state == 0), "the LED did not blink"
     indicators.show(Light.READY)  # stops the blink thread and stays on
     assert pin.state == 1
 
 
 def test_fault_blinks_slower_than_busy(factory: MockFactory, indicators: GpiozeroIndicators) -> None:
-    """GIVEN the LED blinking WHEN its state changes are timed THEN a fault's on-phase is the longer.
+    """GIVEN the LED blinking WHEN its on-phases are timed by the pin THEN a fault's is the longer.
 
-    Compares the two rhythms with each other, not with a wall-clock limit.
+    gpiozero's blink waits at least ``on_time`` before switching off, so a fault's on-phase is never
+    shorter than SLOW_BLINK_S; a busy machine can only make phases longer, so busy is judged by the
+    shortest of three.
     """
     pin = factory.pin(LED_PIN)
 
-    def on_phases(light: Light) -> list[float]:
+    def on_phases(light: Light, count: int) -> list[float]:
         pin.clear_states()
         indicators.show(light)
-        wait_until(lambda: rising_edges(pin) >= 2, timeout_s=5)  # one whole on-phase, then on again
-        indicators.show(Light.OFF)  # cuts the second on-phase short: leave that one out
-        # each PinState's timestamp is the time since the previous change: an "off" entry timed the on-phase
-        return [change.timestamp for change in pin.states[1:-1] if not change.state]
 
-    busy, fault = on_phases(Light.BUSY), on_phases(Light.FAULT)
-    assert busy and fault
-    assert min(fault) > max(busy)
+        def offs() -> int:
+            return sum(1 for change in pin.states[1:] if not change.state)
+
+        assert wait_pin(pin, lambda: offs() >= count), f"{light} did not blink {count} times"
+        indicators.show(Light.OFF)
+        # each PinState's timestamp is the time since the previous change: an "off" entry timed an on-phase
+        return [change.timestamp for change in pin.states[1:] if not change.state][:count]
+
+    busy, fault = on_phases(Light.BUSY, 3), on_phases(Light.FAULT, 1)
+    assert min(busy) >= FAST_BLINK_S - 0.01
+    assert min(fault) >= SLOW_BLINK_S - 0.01
+    assert min(busy) < min(fault)
 
 
 @pytest.mark.parametrize(("error", "beeps"), [(False, 1), (True, 2)])
@@ -93,9 +135,8 @@ def test_beep_once_or_twice_for_an_error(
     factory: MockFactory, indicators: GpiozeroIndicators, error: bool, beeps: int
 ) -> None:
     pin = factory.pin(BUZZER_PIN)
-    indicators.beep(error=error)
-    assert wait_until(lambda: rising_edges(pin) == beeps and pin.state == 0)
-    time.sleep(0.4)  # and no more beeps follow
+    run_to_end(lambda: indicators.beep(error=error))
+    # the beep's thread has ended: these are all the beeps there will be
     assert rising_edges(pin) == beeps and pin.state == 0
 
 
@@ -106,13 +147,13 @@ def test_bad_led_pin_degrades_with_one_clear_log_line(
         ind = GpiozeroIndicators(99, BUZZER_PIN, pin_factory=factory)
         for light in (Light.READY, Light.FAULT, Light.OFF):
             ind.show(light)  # no-ops, no raise
-        ind.beep()
+        run_to_end(ind.beep)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
     assert messages[0].startswith("status LED on GPIO99 unavailable: ")
     assert messages[0].endswith("; the kiosk runs without it")
     assert ind.led_available is False and ind.buzzer_available is True
-    assert wait_until(lambda: rising_edges(factory.pin(BUZZER_PIN)) == 1)  # the buzzer still works
+    assert rising_edges(factory.pin(BUZZER_PIN)) == 1  # the buzzer still works
     ind.close()
 
 
@@ -166,11 +207,11 @@ def test_close_releases_the_pins(factory: MockFactory) -> None:
 
 
 def test_open_indicators_disabled_gives_null() -> None:
-    assert isinstance(open_indicators(GpioSection(enabled=False)), NullIndicators)
+    assert isinstance(open_indicators(GpioPins(enabled=False)), NullIndicators)
 
 
 def test_open_indicators_mock_factory_drives_pins() -> None:
-    ind = open_indicators(GpioSection(pin_factory="mock", status_led=5, buzzer=None))
+    ind = open_indicators(GpioPins(pin_factory="mock", status_led=5, buzzer=None))
     try:
         assert isinstance(ind, GpiozeroIndicators)
         ind.show(Light.READY)
@@ -183,7 +224,7 @@ def test_open_indicators_without_the_library_degrades(caplog: pytest.LogCaptureF
     if importlib.util.find_spec("lgpio") is not None:
         pytest.skip("lgpio is installed here")
     with caplog.at_level(logging.WARNING, logger="drivers.gpio.indicators"):
-        ind = open_indicators(GpioSection(pin_factory="lgpio"))
+        ind = open_indicators(GpioPins(pin_factory="lgpio", status_led=LED_PIN, buzzer=BUZZER_PIN))
     ind.show(Light.READY)
     ind.close()
     assert "GPIO pin factory 'lgpio' unavailable" in caplog.text

@@ -1,20 +1,25 @@
-"""The key switch, paper-low sensor, printer busy line and relay on gpiozero's MockFactory."""
+"""The key switch, paper-low sensor, printer busy line and relay on gpiozero's MockFactory.
+
+Driving a mock pin runs gpiozero's event handling for real; the listener is called on whatever thread
+gpiozero uses (the caller's, with mock pins), so each test waits for the call itself, bounded only to
+end a failing test, and never for a while.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from gpiozero import LED
 from gpiozero.pins.mock import MockFactory
 
-from drivers.gpio.inputs import GpiozeroInputs, GpiozeroRelay, open_inputs
-from kiosk.settings import GpioSection
+from drivers.gpio.inputs import BOUNCE_S, GpiozeroInputs, GpiozeroRelay, open_inputs
+from drivers.gpio.types import GpioPins
 
 KEY, PAPER, BUSY, RELAY = 5, 6, 13, 26
+BOUND_S = 10.0
 
 
 @pytest.fixture
@@ -26,22 +31,20 @@ def factory() -> Iterator[MockFactory]:
 
 
 class Recorder:
+    """A listener that keeps every value it is called with and wakes a test waiting for them."""
+
     def __init__(self) -> None:
         self.values: list[bool] = []
-        self.changed = threading.Event()
+        self.cond = threading.Condition()
 
     def __call__(self, value: bool) -> None:
-        self.values.append(value)
-        self.changed.set()
+        with self.cond:
+            self.values.append(value)
+            self.cond.notify_all()
 
-
-def wait_for(check: Callable[[], bool], timeout_s: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.005)
-    return check()
+    def wait_for(self, expected: list[bool]) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.values == expected, timeout=BOUND_S)
 
 
 def test_key_switch_turned_and_released_calls_back(factory: MockFactory) -> None:
@@ -50,13 +53,13 @@ def test_key_switch_turned_and_released_calls_back(factory: MockFactory) -> None
     inputs.on_key_switch = seen
     try:
         pin = factory.pin(KEY)
+        assert pin.bounce == BOUNCE_S  # a real pin debounces the switch; the mock pin does not
         assert inputs.key_switch_on is False  # pulled up, switch open
         pin.drive_low()
-        assert wait_for(lambda: seen.values == [True])
+        assert seen.wait_for([True])
         assert inputs.key_switch_on is True
-        time.sleep(0.06)  # past the debounce time
         pin.drive_high()
-        assert wait_for(lambda: seen.values == [True, False])
+        assert seen.wait_for([True, False])
         assert inputs.key_switch_on is False
     finally:
         inputs.close()
@@ -68,7 +71,7 @@ def test_paper_low_sensor_reports_both_ways(factory: MockFactory) -> None:
     inputs.on_paper_low = seen
     try:
         factory.pin(PAPER).drive_low()
-        assert wait_for(lambda: seen.values == [True])
+        assert seen.wait_for([True])
         assert inputs.paper_low is True
         assert inputs.key_switch_on is None  # no key switch configured
     finally:
@@ -82,7 +85,7 @@ def test_printer_busy_line_is_active_high(factory: MockFactory) -> None:
     try:
         assert inputs.printer_busy is False
         factory.pin(BUSY).drive_high()
-        assert wait_for(lambda: seen.values == [True])
+        assert seen.wait_for([True])
         assert inputs.printer_busy is True
     finally:
         inputs.close()
@@ -92,20 +95,19 @@ def test_a_listener_that_raises_does_not_break_the_next_event(
     factory: MockFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     inputs = GpiozeroInputs(KEY, None, pin_factory=factory)
-    calls: list[bool] = []
+    calls = Recorder()
 
     def bad(value: bool) -> None:
-        calls.append(value)
+        calls(value)
         raise RuntimeError("listener bug")
 
     inputs.on_key_switch = bad
     try:
         with caplog.at_level(logging.ERROR):
             factory.pin(KEY).drive_low()
-            assert wait_for(lambda: calls == [True])
-            time.sleep(0.06)
+            assert calls.wait_for([True])
             factory.pin(KEY).drive_high()
-            assert wait_for(lambda: calls == [True, False])
+            assert calls.wait_for([True, False])
         assert "GPIO key listener failed" in caplog.text
     finally:
         inputs.close()
@@ -156,10 +158,38 @@ def test_relay_on_a_bad_pin_logs_and_carries_on(
 
 
 def test_open_inputs_follows_the_settings() -> None:
-    assert open_inputs(GpioSection(enabled=False)) is None
-    inputs = open_inputs(GpioSection(pin_factory="mock", maintenance_key=KEY, paper_low_sensor=PAPER))
+    assert open_inputs(GpioPins(enabled=False)) is None
+    inputs = open_inputs(GpioPins(pin_factory="mock", maintenance_key=KEY, paper_low_sensor=PAPER))
     assert inputs is not None
     try:
         assert inputs.key_switch_on is False and inputs.paper_low is False and inputs.printer_busy is None
     finally:
         inputs.close()
+
+
+def test_pins_are_checked_by_the_driver_too() -> None:
+    """A tool or test may open the drivers without a settings file: a bad value still names itself."""
+    with pytest.raises(ValueError, match=r"pin factory 'gpiod' is not known; use one of '', 'mock'"):
+        GpioPins(pin_factory="gpiod")
+    with pytest.raises(ValueError, match=r"buzzer = -1 is not a pin number"):
+        GpioPins(buzzer=-1)
+    with pytest.raises(ValueError, match=r"relay = True is not a pin number"):
+        GpioPins(relay=True)
+
+
+def test_bootstrap_hands_the_gpio_settings_to_the_drivers() -> None:
+    from kiosk.bootstrap import gpio_pins
+    from kiosk.settings import load_settings
+
+    gpio = {"pin_factory": "mock", "status_led": 4, "buzzer": None, "maintenance_key": KEY}
+    gpio |= {"paper_low_sensor": PAPER, "printer_busy": BUSY, "relay": RELAY, "enabled": False}
+    assert gpio_pins(load_settings(environ={}, overrides={"gpio": gpio})) == GpioPins(
+        enabled=False,
+        pin_factory="mock",
+        status_led=4,
+        buzzer=None,
+        maintenance_key=KEY,
+        paper_low_sensor=PAPER,
+        printer_busy=BUSY,
+        relay=RELAY,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import serial
-from scanner_recorder import Recorder
+from scanner_recorder import BOUND_S, Recorder
 
 from drivers.scanners.serial_scanner import MAX_LINE, PORT_FAULT, SerialScanner
 from kiosk.ports import Decoded
@@ -37,11 +37,12 @@ def test_lines_in_any_line_ending_become_codes(pty_pair: tuple[int, str]) -> Non
     s = SerialScanner(path, rec.on_codes, rec.on_fault)
     s.start()
     try:
-        assert rec.wait_for(lambda: s.connected)
+        assert s.wait_connected(BOUND_S)
         os.write(scanner_end, b"4006381333931\r\n96385074\r036000291452\n")
         assert rec.wait_for(lambda: len(rec.codes) == 3)
     finally:
         assert s.stop()
+    assert not s.connected  # the port was closed with the thread
     assert rec.codes == [
         Decoded("EAN13", "4006381333931"),
         Decoded("EAN8", "96385074"),
@@ -56,7 +57,7 @@ def test_garbage_binary_and_overlong_lines_are_dropped_without_stopping(pty_pair
     s = SerialScanner(path, rec.on_codes, rec.on_fault)
     s.start()
     try:
-        assert rec.wait_for(lambda: s.connected)
+        assert s.wait_connected(BOUND_S)
         os.write(scanner_end, b"\xff\xfe\xfd\r\n")  # not UTF-8
         os.write(scanner_end, b"abc\x01def\r\n")  # a control character
         os.write(scanner_end, b"9" * (MAX_LINE + 50) + b"\r\n")  # longer than any code
@@ -92,7 +93,8 @@ def test_a_missing_port_is_one_fault_and_is_retried_until_it_appears(tmp_path: P
         assert len(rec.faults) == 1
         assert rec.faults[0].startswith(PORT_FAULT)
         available.set()
-        assert rec.wait_for(lambda: rec.recovered == [rec.faults[0]] and s.connected)
+        assert rec.wait_for(lambda: rec.recovered == [rec.faults[0]])
+        assert s.wait_connected(BOUND_S)
         os.write(scanner_end, b"96385074\r\n")
         assert rec.wait_for(lambda: len(rec.codes) == 1)
     finally:
