@@ -1,8 +1,9 @@
 """Checkout latency of the payment step, p50/p95, over the real WeChat Pay and Alipay protocols.
 
-One "checkout" here is what the kiosk does between a scanned code and "paid" committed: open the
-order (SQLite, synchronous=FULL), commit the payment attempt, sign and send the pay request, verify
-the signed reply, commit payment + order + outbox in one transaction. The gateway is the local
+One "checkout" here is what the kiosk does between a scanned code and "paid" committed, through the
+one function production charges with (``kiosk.payments.service.charge_order``): open the order
+(SQLite, synchronous=FULL), commit the payment attempt, sign and send the pay request, verify the
+signed reply, commit payment + order + outbox in one transaction. The gateway is the local
 simulator with 0 ms and then 200 ms of added latency per answer; the difference shows how much of
 the time is ours. Password-free codes only (a password is the customer's time, not ours).
 
@@ -20,12 +21,11 @@ from pathlib import Path
 
 from _private import private_files, write_private  # bench/ is the script's folder, so on sys.path
 
+from kiosk.bootstrap import build_payment_gateway, build_store
 from kiosk.core.cart import Cart, Product
-from kiosk.payments.service import build_gateway, make_charge
-from kiosk.ports import ChargeRequest, ChargeStatus
+from kiosk.payments.service import charge_order
+from kiosk.ports import ChargeStatus
 from kiosk.settings import load_settings
-from kiosk.store.db import open_store
-from kiosk.store.sales import SaleStore
 from paysim.credentials import make_credentials
 from paysim.server import GatewaySimulator
 
@@ -43,17 +43,14 @@ def run(orders: int, latency_ms: int, folder: Path) -> dict[str, object]:
 
 def _run(orders: int, latency_ms: int, folder: Path) -> dict[str, object]:
     creds = make_credentials(folder / f"keys{latency_ms}")
-    with GatewaySimulator(
-        latency_s=latency_ms / 1000, wechat=creds.wechat_sim(), alipay=creds.alipay_sim()
-    ) as sim:
+    with GatewaySimulator.with_credentials(creds, latency_s=latency_ms / 1000) as sim:
         config = folder / f"kiosk{latency_ms}.toml"
         write_private(  # it holds the WeChat Pay API key: the kiosk refuses it readable by others
             config, creds.kiosk_toml(sim.url) + f'\n[kiosk]\ndata_dir = "{folder / f"data{latency_ms}"}"\n'
         )
         settings = load_settings(config, environ={})
-        store = SaleStore(open_store(settings.store_path), "bench")
-        gateway = build_gateway(settings.payments, store.payment_channel)
-        charge = make_charge(store, settings.payments)
+        store = build_store(settings)
+        gateway = build_payment_gateway(settings, store)
         product = Product("B1", "水", "water", 150)
         by_channel: dict[str, list[float]] = {"wechat": [], "alipay": []}
         for n in range(orders):
@@ -63,11 +60,9 @@ def _run(orders: int, latency_ms: int, folder: Path) -> dict[str, object]:
             )
             started = time.perf_counter()
             order_id = store.open_order(Cart().add(product))
-            out_trade_no, amount = store.begin_payment(order_id, channel, gateway.name, code)
-            result = charge(gateway, ChargeRequest(out_trade_no, channel, code, amount, "bench"))
-            if result.status is not ChargeStatus.PAID:
-                raise SystemExit(f"bench charge {out_trade_no} ended {result.status}: {result.reason}")
-            store.record_paid(out_trade_no, result.transaction_id)
+            result = charge_order(store, gateway, order_id, channel, code, "bench")
+            if result.status is not ChargeStatus.PAID or not result.recorded:
+                raise SystemExit(f"bench charge {result.out_trade_no} ended {result.status}: {result.reason}")
             by_channel[channel].append(time.perf_counter() - started)
         store.db.close()
     figures: dict[str, object] = {"latency_ms": latency_ms, "orders": orders}
