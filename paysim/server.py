@@ -56,7 +56,7 @@ def is_loopback_host(host: str) -> bool:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    # Port 0 asks the OS for a free port; reusing addresses lets `kiosk paysim` restart at once.
+    # Port 0 asks the OS for a free port; reusing addresses lets `paysim` restart at once.
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], family: socket.AddressFamily, sim: GatewaySimulator) -> None:
