@@ -130,7 +130,16 @@ def serve(
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if getattr(args, "make_credentials", None) is not None:
-        made = make_credentials(args.make_credentials)
+        try:
+            made = make_credentials(args.make_credentials)
+        except OSError as exc:
+            print(
+                f"paysim: cannot write simulator keys to {args.make_credentials} ({exc.strerror or exc}); "
+                "give --make-credentials a folder that can be created or written, e.g. ./paysim-keys",
+                file=err,
+            )
+            print(f"paysim: 无法把模拟器密钥写入 {args.make_credentials}，请换一个可写的目录", file=err)
+            return 2
         print(
             f"# simulator keys written to {made.folder}; add these settings to the kiosk's config file"
             " (it then holds an API key: chmod 600 it)",
@@ -140,7 +149,8 @@ def serve(
             f"# 模拟器密钥已写入 {made.folder}；把下面的设置加入收银机的配置文件（含密钥，请 chmod 600）",
             file=out,
         )
-        url = f"http://{args.host}:{args.port or DEFAULT_PORT}"
+        host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 literal needs brackets in a URL
+        url = f"http://{host}:{args.port or DEFAULT_PORT}"
         print(made.kiosk_toml(url), file=out, end="", flush=True)
         return 0
     if getattr(args, "credentials", None) is None:

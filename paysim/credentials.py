@@ -1,7 +1,7 @@
 """Throw-away credentials that pair a kiosk with the gateway simulator: RSA keys for Alipay, an API key
 for WeChat Pay, and the kiosk settings that use them.
 
-``kiosk paysim --make-credentials DIR`` writes them; ``kiosk paysim --credentials DIR`` serves with
+``paysim --make-credentials DIR`` writes them; ``paysim --credentials DIR`` serves with
 them; the tests and the benchmark use :func:`make_credentials` directly. They only ever talk to the
 simulator: real credentials come from the merchant platforms and never from here.
 """
@@ -110,8 +110,10 @@ def load_credentials(folder: Path) -> SimCredentials:
     """A set written by :func:`make_credentials`; ValueError naming what is missing."""
     try:
         data = json.loads((folder / MANIFEST).read_text("utf-8"))
-        return SimCredentials(folder, str(data["wechat_api_key"]), str(data.get("sign_type", "HMAC-SHA256")))
-    except (OSError, ValueError, KeyError) as exc:
+        if not isinstance(data, dict) or not isinstance(data.get("wechat_api_key"), str):
+            raise ValueError(f"{MANIFEST} holds no wechat_api_key")
+        return SimCredentials(folder, data["wechat_api_key"], str(data.get("sign_type", "HMAC-SHA256")))
+    except (OSError, ValueError) as exc:
         raise ValueError(
-            f"{folder}: not a simulator credentials folder ({exc}); make one with kiosk paysim --make-credentials DIR"
+            f"{folder}: not a simulator credentials folder ({exc}); make one with paysim --make-credentials DIR"
         ) from None

@@ -56,7 +56,7 @@ def is_loopback_host(host: str) -> bool:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    # Port 0 asks the OS for a free port; reusing addresses lets `kiosk paysim` restart at once.
+    # Port 0 asks the OS for a free port; reusing addresses lets `paysim` restart at once.
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], family: socket.AddressFamily, sim: GatewaySimulator) -> None:
@@ -101,11 +101,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str) -> SimReply:
         path = self.path.split("?", 1)[0]
         length_text = self.headers.get("Content-Length", "0")
-        if not length_text.isdigit():
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int()
+        if not (length_text.isascii() and length_text.isdigit()):
             return json_error(400, "Content-Length must be a whole number of bytes", "content-length")
-        length = int(length_text)
-        if length > MAX_BODY_BYTES:
+        digits = length_text.lstrip("0") or "0"
+        # compare lengths first: int() refuses strings of more than 4300 digits
+        if len(digits) > len(str(MAX_BODY_BYTES)) or int(digits) > MAX_BODY_BYTES:
             return json_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+        length = int(digits)
         try:
             body = self.rfile.read(length) if length else b""
         except OSError:  # the client stalled (socket timeout) or hung up mid-body

@@ -42,6 +42,9 @@ from paysim.protocol import SimReply, SimRequest
 log = logging.getLogger("paysim.server")
 
 OUT_TRADE_NO_RE = re.compile(r"[A-Za-z0-9_*@|-]{1,32}")
+#: an amount in fen as WeChat Pay takes it: ASCII digits (not "²" or full-width "８", which str.isdigit
+#: accepts), and few enough of them for int()
+FEN_RE = re.compile(r"[0-9]{1,10}")
 MAX_FEE = 10_000_000
 XML_TYPE = "text/xml; charset=utf-8"
 
@@ -134,7 +137,7 @@ class WechatProtocol:
     def _micropay(self, p: dict[str, str], bank: SimulatedBank) -> dict[str, str]:
         out_trade_no = _out_trade_no(p)
         fee_text = p.get("total_fee", "")
-        if not fee_text.isdigit() or not 1 <= int(fee_text) <= MAX_FEE:
+        if not FEN_RE.fullmatch(fee_text) or not 1 <= int(fee_text) <= MAX_FEE:
             raise _Refused(f"total_fee 参数错误: 须为 1 到 {MAX_FEE} 的整数(分)")
         code = p.get("auth_code", "")
         classified = classify(code)
@@ -191,7 +194,7 @@ class WechatProtocol:
         if not OUT_TRADE_NO_RE.fullmatch(refund_no):
             raise _Refused("out_refund_no 参数错误")
         amounts = (p.get("total_fee", ""), p.get("refund_fee", ""))
-        if not all(a.isdigit() for a in amounts):
+        if not all(FEN_RE.fullmatch(a) for a in amounts):
             raise _Refused("total_fee/refund_fee 参数错误: 须为整数(分)")
         view = bank.refund(out_trade_no, refund_no, int(amounts[1]))
         if not view.refunded:
