@@ -165,6 +165,26 @@ CANNOT_LISTEN = Text(
     "cannot listen on {host}:{port} ({reason}); pick another --port or stop the program using it",
     "无法监听 {host}:{port}（{reason}）；请换一个 --port，或停止占用该端口的程序",
 )
+DB_FOLDER_MISSING = Text(
+    "the folder {folder} for the HQ database does not exist, and HQ makes only the last folder of the "
+    "path: {parent} does not exist either. Check the database URL, or create the folders "
+    "(`install -d -m 700 {folder}`), or pass --db sqlite:///another/folder/hq.sqlite3",
+    "HQ 数据库所在的文件夹 {folder} 不存在，而 HQ 只会创建路径中的最后一级文件夹：{parent} 也不存在。"
+    "请检查数据库 URL，或先创建这些文件夹（`install -d -m 700 {folder}`），"
+    "或改用 --db sqlite:///另一个文件夹/hq.sqlite3",
+)
+DB_FOLDER_UNCREATABLE = Text(
+    "cannot create the folder {folder} for the HQ database ({reason}); create it for the user HQ runs as "
+    "(`sudo install -d -m 700 -o USER {folder}`) or pass --db sqlite:///a/folder/you/own/hq.sqlite3",
+    "无法创建 HQ 数据库所在的文件夹 {folder}（{reason}）；请为运行 HQ 的用户创建它"
+    "（`sudo install -d -m 700 -o 用户名 {folder}`），或改用 --db sqlite:///你有权限的文件夹/hq.sqlite3",
+)
+DB_FILE_UNCREATABLE = Text(
+    "cannot create the HQ database file {path} ({reason}); make its folder writable for the user HQ "
+    "runs as, or pass --db sqlite:///a/folder/you/own/hq.sqlite3",
+    "无法创建 HQ 数据库文件 {path}（{reason}）；请让运行 HQ 的用户可写入该文件夹，"
+    "或改用 --db sqlite:///你有权限的文件夹/hq.sqlite3",
+)
 BAD_ENCODING = Text(
     "--encoding {encoding!r} is not a text encoding Python knows; try utf-8 or gb18030",
     "--encoding {encoding!r} 不是可识别的文本编码；请用 utf-8 或 gb18030",
