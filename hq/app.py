@@ -5,12 +5,15 @@ belong, and each opens its own connection (``hq.db.connected``) because the depe
 the key and the endpoint itself may run on different pool threads.
 
 Every error is JSON ``{"error": ..., "error_zh": ..., "detail": ...}``: the two texts say what was
-wrong and what to do (for the kiosk's screen or its log), ``detail`` says where.
+wrong and what to do (for the kiosk's screen or its log), ``detail`` says where. An answer never
+echoes more than a short, clipped form of what was sent, and bodies are read as strict JSON
+(``hq.jsonbody``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
@@ -27,6 +30,7 @@ from hq.catalog import list_products
 from hq.db import connected, open_database
 from hq.devices import DeviceInfo, authenticate
 from hq.i18n import Text
+from hq.jsonbody import StrictJsonRoute
 from hq.refunds import (
     MAX_REFUNDS_PER_REQUEST,
     RefundConflictError,
@@ -43,6 +47,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 16 * 1024 * 1024
 #: at most this many problems are listed per sale, so one absurd record cannot bloat the answer
 MAX_PROBLEMS_PER_RECORD = 10
+#: longest text an answer echoes from the request (a value, an order id); longer ones are clipped
+MAX_ECHO_CHARS = 80
+#: longest field path or problem text in an answer (a path may hold a field name the client made up)
+MAX_PROBLEM_CHARS = 300
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -122,10 +130,27 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def _clip(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, and safe to send as UTF-8 whatever it held."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _short(value: Any) -> Any:
-    """An offending input small enough to echo back, or its type name."""
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
+    """An offending input small enough to echo back, or its type name.
+
+    Numbers stay numbers while they are short; a non-finite float (which JSON cannot carry) and a
+    long number are sent as clipped text.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else _clip(str(value), 24)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return _clip(value)
     return f"({type(value).__name__})"
 
 
@@ -133,12 +158,12 @@ def _field_path(parts: tuple[Any, ...]) -> str:
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(the record)"
+    return _clip(out, MAX_PROBLEM_CHARS) or "(the record)"
 
 
 def _problem(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid"))
-    return msg.removeprefix("Value error, ")
+    return _clip(msg.removeprefix("Value error, "), MAX_PROBLEM_CHARS)
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -149,7 +174,7 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         if err.get("type") == "json_invalid":
-            reason = (err.get("ctx") or {}).get("error", "")
+            reason = _clip(str((err.get("ctx") or {}).get("error", "")), MAX_PROBLEM_CHARS)
             other.append({"field": "body", "problem": f"not valid JSON ({reason}) at character {loc[-1]}"})
         elif loc == ("body",):
             hint = "; send a JSON list of sale records with Content-Type: application/json"
@@ -160,7 +185,11 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
             order_id = raw.get("order_id") if isinstance(raw, dict) else None
             entry = records.setdefault(
                 index,
-                {"index": index, "order_id": order_id if isinstance(order_id, str) else None, "problems": []},
+                {
+                    "index": index,
+                    "order_id": _clip(order_id) if isinstance(order_id, str) else None,
+                    "problems": [],
+                },
             )
             if len(entry["problems"]) < MAX_PROBLEMS_PER_RECORD:
                 problem = {"field": _field_path(loc[2:]), "problem": _problem(err)}
@@ -168,7 +197,7 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
                     problem["value"] = _short(err.get("input"))
                 entry["problems"].append(problem)
         else:
-            where = ".".join(str(p) for p in loc) or "request"
+            where = _clip(".".join(str(p) for p in loc), MAX_PROBLEM_CHARS) or "request"
             other.append({"field": where, "problem": _problem(err)})
     return other + [records[i] for i in sorted(records)]
 
@@ -261,6 +290,7 @@ def create_app(db_url: str) -> FastAPI:
         version="1",
         description="Sync API for self-checkout kiosks: catalog down, sales and refunds up. See docs/hq.md.",
     )
+    app.router.route_class = StrictJsonRoute
     _install_error_handlers(app)
 
     @app.get("/healthz")

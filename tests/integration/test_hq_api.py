@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import socket
 import sqlite3
 import threading
@@ -303,3 +304,66 @@ def test_concurrent_uploads_of_overlapping_batches_store_each_sale_once(
     assert sorted(len(c) for c in confirmed) == [120, 120, 120, 200]
     assert rows(db_file, "SELECT count(*), count(DISTINCT order_id) FROM sale") == [(200, 200)]
     assert rows(db_file, "SELECT count(*) FROM sale_line") == [(400,)]
+
+
+# --- bodies that are not JSON, and answers that never echo much --------------------------------------
+
+
+def post_raw(hq: LiveHq, api_key: str, path: str, content: bytes) -> requests.Response:
+    headers = auth(api_key) | {"Content-Type": "application/json"}
+    return requests.post(f"{hq.url}{path}", data=content, headers=headers, timeout=TIMEOUT)
+
+
+def sale_json_with(hq_value: str, field: str = "total_fen") -> bytes:
+    """A sale whose ``field`` is replaced by the raw JSON text ``hq_value`` (not valid JSON, maybe)."""
+    sale = make_sale()
+    sale[field] = "@@HERE@@"
+    return json.dumps([sale]).replace('"@@HERE@@"', hq_value).encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "words"),
+    [
+        ("total_fen", "NaN", "NaN is not a JSON number"),
+        ("total_fen", "Infinity", "Infinity is not a JSON number"),
+        ("total_fen", "-Infinity", "-Infinity is not a JSON number"),
+        ("total_fen", "1e999", "the number 1e999 is too large"),
+        ("total_fen", "9" * 5000, "a whole number of 5000 digits is too long"),
+        ("order_id", '"\\ud800"', "\\ud800 is half of a UTF-16 surrogate pair"),
+        ("kiosk_id", '"kiosk-\\udfff"', "\\udfff is half of a UTF-16 surrogate pair"),
+    ],
+    ids=["NaN", "Infinity", "-Infinity", "1e999", "5000 digits", "lone high surrogate", "lone low surrogate"],
+)
+@pytest.mark.parametrize("path", ["/api/v1/sales", "/api/v1/refunds"])
+def test_json_that_python_reads_but_json_forbids_is_a_clear_422(
+    hq: LiveHq, key: str, db_file: Path, path: str, field: str, raw: str, words: str
+) -> None:
+    """NaN, Infinity and lone surrogates used to reach the error handler, which echoed them and failed
+    to write its own answer (500). Now they are refused as JSON, saying what and where."""
+    body = sale_json_with(raw, field)
+    reply = post_raw(hq, key, path, body)
+    assert reply.status_code == 422, reply.text
+    [entry] = reply.json()["detail"]
+    assert entry["field"] == "body"
+    assert entry["problem"].startswith(f"not valid JSON ({words}")
+    where = body.decode().index(raw.strip('"').removeprefix("kiosk-"))
+    assert entry["problem"].endswith(f"at character {where}")
+    assert reply.json()["error"] and reply.json()["error_zh"]
+    assert rows(db_file, "SELECT count(*) FROM sale") == [(0,)]
+
+
+def test_an_answer_echoes_at_most_a_short_clipped_form_of_what_was_sent(hq: LiveHq, key: str) -> None:
+    sale = make_sale(order_id="x" * 1_000_000, kiosk_id="k" * 1_000_000, total_fen=10**90)
+    sale["f" * 100_000] = 1
+    sale["lines"][0]["name"] = "名" * 200_000
+    reply = post_sales(hq, key, [sale])
+    assert reply.status_code == 422
+    assert len(reply.content) < 8_000, len(reply.content)
+    [entry] = reply.json()["detail"]
+    assert entry["order_id"] == "x" * 77 + "..."
+    values = {p["field"]: p.get("value") for p in entry["problems"]}
+    assert values["order_id"] == "x" * 77 + "..."
+    assert values["kiosk_id"] == "k" * 77 + "..."
+    assert values["lines[0].name"] == "名" * 77 + "..."
+    assert any(field.startswith("ffff") and field.endswith("...") for field in values)
+    assert all(len(p["problem"]) <= 300 for p in entry["problems"])
