@@ -6,16 +6,19 @@ the key and the endpoint itself may run on different pool threads.
 
 Every error is JSON ``{"error": ..., "error_zh": ..., "detail": ...}``: the two texts say what was
 wrong and what to do (for the kiosk's screen or its log), ``detail`` says where. An answer never
-echoes more than a short, clipped form of what was sent, and bodies are read as strict JSON
-(``hq.jsonbody``).
+echoes more than a short, clipped form of what was sent, bodies are read as strict JSON
+(``hq.jsonbody``), and a client address that keeps presenting unknown keys is held back with 429
+(``hq.keylimit``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Annotated, Any
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, cast
 
 import peewee
 from fastapi import Body, Depends, FastAPI, Request
@@ -31,6 +34,7 @@ from hq.db import connected, open_database
 from hq.devices import DeviceInfo, authenticate
 from hq.i18n import Text
 from hq.jsonbody import StrictJsonRoute
+from hq.keylimit import BadKeyLimiter, client_key
 from hq.refunds import (
     MAX_REFUNDS_PER_REQUEST,
     RefundConflictError,
@@ -39,7 +43,7 @@ from hq.refunds import (
     ingest_refunds,
 )
 from hq.sales import MAX_SALES_PER_REQUEST, SaleConflictError, SaleIn, ingest_sales
-from kiosk_common.codes import mask
+from hq.settings import AuthSection
 
 log = logging.getLogger(__name__)
 
@@ -265,16 +269,26 @@ _bearer = HTTPBearer(auto_error=False, description="the kiosk's API key from `hq
 
 
 def current_device(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> DeviceInfo:
-    """The kiosk the request's key belongs to; 401 with what to do when there is none."""
+    """The kiosk the request's key belongs to; 401 with what to do when there is none.
+
+    An address that has presented too many unknown keys is answered 429 before its key is looked
+    at; unknown keys are counted (and logged once per window) by the app's ``BadKeyLimiter``.
+    """
+    limiter = cast(BadKeyLimiter, request.app.state.key_limiter)
+    client = client_key(request.client.host if request.client else None)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise ApiError(429, i18n.TOO_MANY_BAD_KEYS.format(seconds=wait), None, {"Retry-After": str(wait)})
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise ApiError(401, i18n.MISSING_KEY, None, challenge)
     with connected():
         device = authenticate(credentials.credentials)
     if device is None:
-        log.warning("refused an unknown API key %s", mask(credentials.credentials))
+        limiter.refused(client, credentials.credentials)
         raise ApiError(401, i18n.UNKNOWN_KEY, None, challenge)
     return device
 
@@ -282,15 +296,31 @@ def current_device(
 Authenticated = Annotated[DeviceInfo, Depends(current_device)]
 
 
-def create_app(db_url: str) -> FastAPI:
-    """The HQ app on the database at ``db_url``, opened and migrated now so a bad URL fails at start."""
+def create_app(
+    db_url: str, auth: AuthSection | None = None, clock: Callable[[], float] = time.monotonic
+) -> FastAPI:
+    """The HQ app on the database at ``db_url``, opened and migrated now so a bad URL fails at start.
+
+    ``auth`` sets how unknown API keys are limited (``[auth]`` in config/hq.toml); ``clock`` is the
+    limiter's, a monotonic clock in seconds, injected by tests so they need not wait for a window.
+    """
     open_database(db_url)
+    limits = auth if auth is not None else AuthSection()
+    limiter = BadKeyLimiter(limits.max_failures, limits.window_s, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        limiter.close()
+
     app = FastAPI(
         title="Kiosk HQ",
         version="1",
         description="Sync API for self-checkout kiosks: catalog down, sales and refunds up. See docs/hq.md.",
+        lifespan=lifespan,
     )
     app.router.route_class = StrictJsonRoute
+    app.state.key_limiter = limiter
     _install_error_handlers(app)
 
     @app.get("/healthz")

@@ -56,6 +56,13 @@ UNKNOWN_KEY = Text(
     "API 密钥无效：请在 HQ 上运行 `hq device add KIOSK_ID` 创建密钥（丢失的密钥用 `--rotate` 更换），"
     "并填入收银机配置 [hq] api_key",
 )
+TOO_MANY_BAD_KEYS = Text(
+    "too many unknown API keys came from this address; HQ refuses its requests for {seconds} s more "
+    "(Retry-After). Check the kiosk's [hq] api_key; an HQ admin makes a new key with "
+    "`hq device add KIOSK_ID --rotate`",
+    "该地址提交了过多无效的 API 密钥；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
+    "请检查收银机配置 [hq] api_key；HQ 管理员可用 `hq device add KIOSK_ID --rotate` 生成新密钥",
+)
 WRONG_KIOSK = Text(
     "these sales name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "
     "set the kiosk's [kiosk] id to {kiosk_id} or use that kiosk's own key",
