@@ -5,10 +5,11 @@ belong, and each opens its own connection (``hq.db.connected``) because the depe
 the key and the endpoint itself may run on different pool threads.
 
 Every error is JSON ``{"error": ..., "error_zh": ..., "detail": ...}``: the two texts say what was
-wrong and what to do (for the kiosk's screen or its log), ``detail`` says where. An answer never
-echoes more than a short, clipped form of what was sent, bodies are read as strict JSON
-(``hq.jsonbody``), and a client address that keeps presenting unknown keys is held back with 429
-(``hq.keylimit``).
+wrong and what to do (for the kiosk's screen or its log), ``detail`` says where. The OpenAPI document
+(``/openapi.json``) describes each of these answers as it is really sent, status by status, so a
+client (or a fuzzer) can hold HQ to it; an answer never echoes more than a short, clipped form of
+what was sent. Bodies are read as strict JSON (``hq.jsonbody``), and a client address that keeps
+presenting unknown keys is held back with 429 (``hq.keylimit``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hq import i18n
@@ -100,6 +101,103 @@ class RefundIngestOut(BaseModel):
 
     stored: list[str]
     duplicates: list[str]
+
+
+# --- error answers, as /openapi.json documents them -------------------------------------------------
+
+
+class FieldProblem(BaseModel):
+    """One thing wrong with one part of a request."""
+
+    field: str = Field(description="where: `body`, a field path such as `lines[1].qty`, or `order_id`")
+    problem: str = Field(description="what is wrong, and what to send instead")
+    value: str | int | float | bool | None = Field(
+        None, description="the value sent, clipped; absent when it was a list or an object"
+    )
+
+
+class RecordProblems(BaseModel):
+    """What is wrong with one record of an upload: its position in the list, its id, its problems."""
+
+    index: int = Field(ge=0)
+    order_id: str | None = Field(None, description="the record's order_id as sent (clipped), if any")
+    out_refund_no: str | None = Field(None, description="for a refund HQ refused: its out_refund_no")
+    problems: list[FieldProblem]
+
+
+class WrongKioskRecord(BaseModel):
+    """A record that names another kiosk than the one the API key belongs to."""
+
+    index: int = Field(ge=0)
+    kiosk_id: str
+    order_id: str | None = None
+    out_refund_no: str | None = None
+
+
+class Conflicts(BaseModel):
+    conflicts: list[str] = Field(description="order_ids (sales) or out_refund_nos (refunds) at fault")
+
+
+class ErrorOut(BaseModel):
+    """An error with nothing more to point at: the two texts say what was wrong and what to do."""
+
+    error: str = Field(description="what was wrong and what to do, in English")
+    error_zh: str = Field(description="the same in Simplified Chinese")
+    detail: None
+
+
+class InvalidOut(BaseModel):
+    """A request HQ cannot take as it stands (422): ``detail`` names each record or part at fault."""
+
+    error: str
+    error_zh: str
+    detail: list[RecordProblems | FieldProblem]
+
+
+class WrongKioskOut(BaseModel):
+    """Records of another kiosk (403): ``detail`` lists them; nothing was stored."""
+
+    error: str
+    error_zh: str
+    detail: list[WrongKioskRecord]
+
+
+class ConflictOut(BaseModel):
+    """Records that differ from what HQ holds under the same id (409); nothing was stored."""
+
+    error: str
+    error_zh: str
+    detail: Conflicts
+
+
+_RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
+_ERROR_DOCS: dict[int, dict[str, Any]] = {
+    401: {
+        "model": ErrorOut,
+        "description": "No API key, or one HQ does not know: an HQ admin runs `hq device add KIOSK_ID`",
+        "headers": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    },
+    403: {"model": WrongKioskOut, "description": "Records that name another kiosk than the key's"},
+    409: {"model": ConflictOut, "description": "A different record under an id HQ already holds"},
+    411: {"model": ErrorOut, "description": "A body without Content-Length"},
+    413: {"model": ErrorOut, "description": f"A body over {MAX_BODY_BYTES} bytes"},
+    422: {"model": InvalidOut, "description": "A body that is not valid JSON or breaks the contract"},
+    429: {
+        "model": ErrorOut,
+        "description": "Too many unknown API keys from this address: wait for Retry-After",
+        "headers": {"Retry-After": _RETRY_AFTER},
+    },
+    500: {"model": ErrorOut, "description": "HQ failed; nothing from the request was stored"},
+    503: {
+        "model": ErrorOut,
+        "description": "The database is busy or unreachable; nothing was stored",
+        "headers": {"Retry-After": _RETRY_AFTER},
+    },
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: _ERROR_DOCS[status] for status in statuses}
 
 
 def _error_response(
@@ -327,7 +425,7 @@ def create_app(
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    @app.get("/api/v1/catalog", response_model=CatalogOut)
+    @app.get("/api/v1/catalog", response_model=CatalogOut, responses=_errors(401, 429, 500, 503))
     def get_catalog(device: Authenticated) -> CatalogOut:
         with connected():
             products = list_products()
@@ -346,7 +444,11 @@ def create_app(
             ]
         )
 
-    @app.post("/api/v1/sales", response_model=IngestOut)
+    @app.post(
+        "/api/v1/sales",
+        response_model=IngestOut,
+        responses=_errors(401, 403, 409, 411, 413, 422, 429, 500, 503),
+    )
     def post_sales(
         device: Authenticated,
         sales: Annotated[list[SaleIn], Body(max_length=MAX_SALES_PER_REQUEST)],
@@ -371,7 +473,11 @@ def create_app(
         )
         return IngestOut(stored=result.stored, duplicates=result.duplicates)
 
-    @app.post("/api/v1/refunds", response_model=RefundIngestOut)
+    @app.post(
+        "/api/v1/refunds",
+        response_model=RefundIngestOut,
+        responses=_errors(401, 403, 409, 411, 413, 422, 429, 500, 503),
+    )
     def post_refunds(
         device: Authenticated,
         refunds: Annotated[list[RefundIn], Body(max_length=MAX_REFUNDS_PER_REQUEST)],
