@@ -7,9 +7,10 @@ is part of a sale, and letting them through made HQ answer 500 when it tried to 
 its 422. Each is refused here as "not valid JSON" with its position, so the kiosk's 422 says what
 and where; the rest of the body is not looked at.
 
-The checks cost nothing on an ordinary body: the constants and number limits are parser hooks that
-run only on numbers, and strings are scanned for surrogates only when the text holds a surrogate
-escape at all (an emoji, sent by ``requests`` as an escaped pair).
+The checks cost little on an ordinary body: the constants and number limits are parser hooks that
+run only on numbers, and the parsed value is checked for surrogates (by writing it out as UTF-8,
+in C) only when the text holds a surrogate escape at all (an emoji, which ``requests`` sends as an
+escaped pair). Finding the position of a fault costs more, and is bounded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
@@ -27,14 +29,13 @@ from fastapi.routing import APIRoute
 MAX_INT_DIGITS = 100
 #: where a body nested too deep for Python's parser is said to go wrong (a list of sales needs 4 levels)
 DEPTH_SHOWN = 100
+#: tokens the error path looks at to find the exact position; past them it says how far it looked,
+#: so a crafted 16 MB body costs a bounded moment, not seconds
+MAX_TOKENS_SCANNED = 100_000
 
-_STRING = r'"(?:[^"\\]|\\.)*"'
-_NUMBER = r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?"
-#: a string (skipped whole, so nothing inside one is mistaken for a token), a constant or a number
-_TOKENS = re.compile(rf"{_STRING}|(-?Infinity|NaN)|({_NUMBER})", re.S)
+# a JSON string, written so the regex engine runs through it in one tight loop
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _BRACKETS = re.compile(rf"{_STRING}|([\[{{])|([\]}}])", re.S)
-_STRINGS = re.compile(_STRING, re.S)
-_ESCAPES = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.S)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -69,53 +70,81 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def _where_token(text: str, token: str) -> int:
-    """Where ``token`` first stands as a value (not inside a string): the parser stopped at the first."""
-    for match in _TOKENS.finditer(text):
-        if (match.group(1) or match.group(2)) and match.group(0) == token:
-            return match.start()
-    return 0
+def _where_token(text: str, token: str) -> tuple[int, bool]:
+    """Where ``token`` first stands as a value, outside any string (the parser stopped at the first),
+    and whether that is exact; past ``MAX_TOKENS_SCANNED`` strings, how far the search got."""
+    pattern = re.compile(rf"{_STRING}|(?<![\w.+-]){re.escape(token)}(?![\w.])", re.S)
+    reached = 0
+    for count, match in enumerate(pattern.finditer(text)):
+        if not match.group(0).startswith('"'):
+            return match.start(), True
+        reached = match.end()
+        if count >= MAX_TOKENS_SCANNED:
+            break
+    return reached, False
 
 
-def _where_too_deep(text: str) -> int:
+def _where_too_deep(text: str) -> tuple[int, bool]:
+    """Where the nesting first passes ``DEPTH_SHOWN``, and whether that is exact (see _where_token)."""
     depth = 0
-    for match in _BRACKETS.finditer(text):
+    reached = 0
+    for count, match in enumerate(_BRACKETS.finditer(text)):
         if match.group(1):
             depth += 1
             if depth > DEPTH_SHOWN:
-                return match.start()
+                return match.start(), True
         elif match.group(2):
             depth -= 1
-    return 0
+        reached = match.end()
+        if count >= MAX_TOKENS_SCANNED:
+            break
+    return reached, False
 
 
-def lone_surrogate(text: str) -> int | None:
-    """Where the first ``\\uD800``-``\\uDFFF`` escape without its other half is, or None.
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any text in ``value`` holds half a surrogate pair (it then cannot be written as UTF-8)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
-    Only called on text that parsed, so every ``"`` outside a string opens one and strings can be
-    matched from left to right. A high half is whole only when the low half's escape follows at once.
+
+def lone_surrogate(text: str) -> tuple[int, bool]:
+    """Where the first ``\\uD800``-``\\uDFFF`` escape without its other half is in ``text``, and
+    whether that is exact; past ``MAX_TOKENS_SCANNED`` surrogate escapes, how far the search got.
+
+    Only called on text that parsed and holds such an escape, so every backslash is inside a string
+    and starts an escape unless an odd number of backslashes stands before it. A high half is whole
+    only when the escape of a low half follows at once, as Python's decoder pairs them.
     """
-    for string in _STRINGS.finditer(text):
-        token = string.group(0)
-        if "\\u" not in token:
-            continue
-        high_at: int | None = None
-        high_end = -1
-        for escape in _ESCAPES.finditer(token):
-            code = int(escape.group(1), 16) if escape.group(1) else -1
-            is_low = 0xDC00 <= code <= 0xDFFF
-            if high_at is not None:
-                if is_low and escape.start() == high_end:
-                    high_at = None
-                    continue
-                return string.start() + high_at
-            if 0xD800 <= code <= 0xDBFF:
-                high_at, high_end = escape.start(), escape.end()
-            elif is_low:
-                return string.start() + escape.start()
-        if high_at is not None:
-            return string.start() + high_at
-    return None
+    reached = 0
+    low_expected_at = -1
+    for count, escape in enumerate(_SURROGATE_ESCAPE.finditer(text)):
+        if count >= MAX_TOKENS_SCANNED:
+            break
+        at = escape.start()
+        reached = escape.end()
+        before = at
+        while before > 0 and text[before - 1] == "\\":
+            before -= 1
+        if (at - before) % 2:
+            continue  # an escaped backslash followed by the letters u, d, ...: plain text
+        code = int(escape.group(0)[2:], 16)
+        if code >= 0xDC00:
+            if at != low_expected_at:
+                return at, True
+        else:
+            follower = _SURROGATE_ESCAPE.match(text, escape.end())
+            if follower is None or int(follower.group(0)[2:], 16) < 0xDC00:
+                return at, True
+            low_expected_at = escape.end()
+    return reached, False
+
+
+def _decode_error(why: str, text: str, where: tuple[int, bool]) -> json.JSONDecodeError:
+    at, exact = where
+    return json.JSONDecodeError(why if exact else f"{why}, somewhere after character {at}", text, at)
 
 
 def loads_strict(body: bytes) -> Any:
@@ -136,29 +165,28 @@ def loads_strict(body: bytes) -> Any:
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except _Refused as exc:
-        raise json.JSONDecodeError(exc.why, text, _where_token(text, exc.token)) from None
+        raise _decode_error(exc.why, text, _where_token(text, exc.token)) from None
     except RecursionError:
-        raise json.JSONDecodeError(
-            "lists or objects nested too deeply", text, _where_too_deep(text)
-        ) from None
-    if _SURROGATE_ESCAPE.search(text):
-        at = lone_surrogate(text)
-        if at is not None:
-            raise json.JSONDecodeError(
-                f"{text[at : at + 6]} is half of a UTF-16 surrogate pair, not a character; "
-                "send text as UTF-8 or escape both halves",
-                text,
-                at,
-            )
+        raise _decode_error("lists or objects nested too deeply", text, _where_too_deep(text)) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        at, exact = lone_surrogate(text)
+        half = text[at : at + 6] if exact else "an escape \\uD800-\\uDFFF"
+        why = f"{half} is half of a UTF-16 surrogate pair, not a character; send text as UTF-8 or escape both halves"
+        raise _decode_error(why, text, (at, exact))
     return value
 
 
 class StrictJsonRequest(Request):
-    """A request whose ``json()`` is ``loads_strict``; FastAPI turns its errors into a 422 json_invalid."""
+    """A request whose ``json()`` is ``loads_strict``; FastAPI turns its errors into a 422 json_invalid.
+
+    The parsing runs on a worker thread, so a large body does not hold up the event loop, which
+    serves every other request.
+    """
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = loads_strict(await self.body())
+            body = await self.body()
+            self._json = await anyio.to_thread.run_sync(loads_strict, body)
         return self._json
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from hq import jsonbody
 from hq.jsonbody import MAX_INT_DIGITS, loads_strict
 
 
@@ -58,3 +59,38 @@ def test_a_syntax_error_is_still_a_json_decode_error_with_its_place() -> None:
     with pytest.raises(json.JSONDecodeError) as caught:
         loads_strict(b"[{not json")
     assert caught.value.pos == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "words", "fault"),
+    [
+        (
+            b'["a", "b", "c", "d", NaN]',
+            "NaN is not a JSON number; send numbers as decimal digits, somewhere",
+            b"NaN",
+        ),
+        (
+            b'["\\ud83d\\ude00", "\\ud83d\\ude00", "\\ud800"]',
+            "an escape \\uD800-\\uDFFF is half",
+            b'"\\ud800',
+        ),
+        (
+            b"[[], [], [], [], " + b"[" * 5000 + b"]" * 5000 + b"]",
+            "nested too deeply, somewhere after",
+            b"[[[[",
+        ),
+    ],
+    ids=["constant", "surrogate", "depth"],
+)
+def test_past_its_bound_the_search_for_the_place_says_how_far_it_looked(
+    monkeypatch: pytest.MonkeyPatch, body: bytes, words: str, fault: bytes
+) -> None:
+    """A crafted body could make the search for the exact place long; past MAX_TOKENS_SCANNED the
+    error still says what is wrong, and only how far HQ looked, never a wrong place."""
+    monkeypatch.setattr(jsonbody, "MAX_TOKENS_SCANNED", 2)
+    monkeypatch.setattr(jsonbody, "DEPTH_SHOWN", 3)
+    with pytest.raises(json.JSONDecodeError) as caught:
+        loads_strict(body)
+    assert words in caught.value.msg
+    assert caught.value.msg.endswith(f"somewhere after character {caught.value.pos}")
+    assert 0 < caught.value.pos < body.index(fault)
