@@ -46,9 +46,11 @@ CHECKS = [
 OPERATIONS = [("GET", "/api/v1/catalog"), ("POST", "/api/v1/sales"), ("POST", "/api/v1/refunds")]
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    db = sqlite_url(tmp_path_factory.mktemp("openapi") / "hq.sqlite3")
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """The app on a fresh database with one kiosk, and that kiosk's key. Per test, because the
+    database HQ's models are bound to is process-wide and other tests rebind it."""
+    db = sqlite_url(tmp_path / "hq.sqlite3")
     # the fuzzer's own probes for ignored auth send unknown keys; they must not trip the limiter
     app = create_app(db, AuthSection(max_failures=100_000, window_s=1))
     with connected():
