@@ -1,8 +1,9 @@
 """The ``hq`` command: run the server, enrol kiosks, load the catalog.
 
-Exit codes: 0 done; 1 the machine would not let it happen (port taken, disk); 2 bad input (arguments,
-settings, database URL, CSV). Results go to stdout, so ``KEY=$(hq device add kiosk-007)`` captures
-exactly the key; explanations and errors go to stderr, in the admin's language (see ``hq.i18n``).
+Exit codes: 0 done; 1 the machine would not let it happen (port taken, disk, a database folder it
+may not create); 2 bad input (arguments, settings, database URL, CSV). Results go to stdout, so
+``KEY=$(hq device add kiosk-007)`` captures exactly the key; explanations and errors go to stderr,
+in the admin's language (see ``hq.i18n``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 from hq import i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
-from hq.db import DatabaseOpenError, connected, open_database
+from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
 from hq.devices import DeviceExistsError, UnknownDeviceError, add_device, list_devices, valid_kiosk_id
 from hq.i18n import Text
 from hq.settings import HqSettings, SettingsError, load_settings, redact_url
@@ -90,7 +91,7 @@ def _serve(settings: HqSettings) -> int:
     from hq.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings.database.url)
+    app = create_app(settings.database.url, settings.auth)
     host, port = settings.server.host, settings.server.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -201,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "import":
             return _catalog_import(args.file, args.encoding)
         return _seed_demo()
+    except DatabaseFolderError as exc:
+        _say(exc.text)
+        return EXIT_FAILED
     except DatabaseOpenError as exc:
-        print(exc, file=sys.stderr)
+        _say(exc.text)
         return EXIT_BAD_INPUT
 
 

@@ -8,6 +8,7 @@ IMMEDIATE so two writers queue on the busy timeout instead of failing mid-transa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse import db_url
 
+from hq import i18n
+from hq.i18n import Text
 from hq.models import Device, Product, Refund, Sale, SaleLine, SchemaVersion, database
 from hq.settings import redact_url
 
@@ -29,7 +32,18 @@ SQLITE_PRAGMAS = (
 
 
 class DatabaseOpenError(RuntimeError):
-    """The HQ database cannot be opened or is not in a state HQ can use. The message says what to do."""
+    """The HQ database cannot be opened or is not in a state HQ can use. The message says what to do.
+
+    ``text`` holds it in both languages where it has been translated (the CLI prints the admin's).
+    """
+
+    def __init__(self, message: str | Text) -> None:
+        self.text = message if isinstance(message, Text) else Text(message, message)
+        super().__init__(self.text.en)
+
+
+class DatabaseFolderError(DatabaseOpenError):
+    """The machine would not let HQ create the database's folder or file (permissions, read-only disk)."""
 
 
 def sqlite_path(url: str) -> Path:
@@ -50,16 +64,49 @@ def sqlite_path(url: str) -> Path:
     return Path("/" + name)
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """Make the database's folder (mode 0700) and empty file (0600) if missing, before SQLite opens it.
+
+    SQLite would create a new database 0644, and it gives the -wal and -shm files the mode of the
+    database file, so creating the file 0600 first keeps all three from other users: they hold every
+    sale. Only the last folder is made (as on a fresh machine, /var/lib/kiosk-hq): a whole missing
+    path is more likely a typo in the URL than a wish. A folder or file that exists is left as it is.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        if not folder.parent.is_dir():
+            raise DatabaseOpenError(i18n.DB_FOLDER_MISSING.format(folder=folder, parent=folder.parent))
+        try:
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask, never widened
+        except OSError as exc:
+            if not folder.is_dir():
+                reason = exc.strerror or str(exc)
+                raise DatabaseFolderError(
+                    i18n.DB_FOLDER_UNCREATABLE.format(folder=folder, reason=reason)
+                ) from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DatabaseFolderError(i18n.DB_FILE_UNCREATABLE.format(path=path, reason=reason)) from None
+    try:
+        os.fchmod(fd, 0o600)  # a strict umask could have taken the owner's own write bit
+    finally:
+        os.close(fd)
+
+
 def connect_database(url: str) -> peewee.Database:
-    """A Peewee database for ``url``, not yet connected. Raises DatabaseOpenError with what to fix."""
+    """A Peewee database for ``url``, not yet connected. Raises DatabaseOpenError with what to fix.
+
+    For SQLite the folder and the empty file are made first if missing (``prepare_sqlite_file``).
+    """
     scheme = url.partition("://")[0].lower()
     if scheme == "sqlite":
         path = sqlite_path(url)
-        if not path.parent.is_dir():
-            raise DatabaseOpenError(
-                f"the folder {path.parent} for the HQ database does not exist; create it "
-                f"(e.g. `install -d {path.parent}`) or pass --db sqlite:///another/folder/hq.sqlite3"
-            )
+        prepare_sqlite_file(path)
         db: peewee.Database = db_url.connect(
             "sqlite:///" + str(path),
             pragmas=SQLITE_PRAGMAS,

@@ -56,6 +56,13 @@ UNKNOWN_KEY = Text(
     "API 密钥无效：请在 HQ 上运行 `hq device add KIOSK_ID` 创建密钥（丢失的密钥用 `--rotate` 更换），"
     "并填入收银机配置 [hq] api_key",
 )
+TOO_MANY_BAD_KEYS = Text(
+    "too many unknown API keys came from this address; HQ refuses its requests for {seconds} s more "
+    "(Retry-After). Check the kiosk's [hq] api_key; an HQ admin makes a new key with "
+    "`hq device add KIOSK_ID --rotate`",
+    "该地址提交了过多无效的 API 密钥；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
+    "请检查收银机配置 [hq] api_key；HQ 管理员可用 `hq device add KIOSK_ID --rotate` 生成新密钥",
+)
 WRONG_KIOSK = Text(
     "these sales name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "
     "set the kiosk's [kiosk] id to {kiosk_id} or use that kiosk's own key",
@@ -164,6 +171,26 @@ LISTENING = Text("HQ listening on {url} (database {db})", "HQ 正在监听 {url}
 CANNOT_LISTEN = Text(
     "cannot listen on {host}:{port} ({reason}); pick another --port or stop the program using it",
     "无法监听 {host}:{port}（{reason}）；请换一个 --port，或停止占用该端口的程序",
+)
+DB_FOLDER_MISSING = Text(
+    "the folder {folder} for the HQ database does not exist, and HQ makes only the last folder of the "
+    "path: {parent} does not exist either. Check the database URL, or create the folders "
+    "(`install -d -m 700 {folder}`), or pass --db sqlite:///another/folder/hq.sqlite3",
+    "HQ 数据库所在的文件夹 {folder} 不存在，而 HQ 只会创建路径中的最后一级文件夹：{parent} 也不存在。"
+    "请检查数据库 URL，或先创建这些文件夹（`install -d -m 700 {folder}`），"
+    "或改用 --db sqlite:///另一个文件夹/hq.sqlite3",
+)
+DB_FOLDER_UNCREATABLE = Text(
+    "cannot create the folder {folder} for the HQ database ({reason}); create it for the user HQ runs as "
+    "(`sudo install -d -m 700 -o USER {folder}`) or pass --db sqlite:///a/folder/you/own/hq.sqlite3",
+    "无法创建 HQ 数据库所在的文件夹 {folder}（{reason}）；请为运行 HQ 的用户创建它"
+    "（`sudo install -d -m 700 -o 用户名 {folder}`），或改用 --db sqlite:///你有权限的文件夹/hq.sqlite3",
+)
+DB_FILE_UNCREATABLE = Text(
+    "cannot create the HQ database file {path} ({reason}); make its folder writable for the user HQ "
+    "runs as, or pass --db sqlite:///a/folder/you/own/hq.sqlite3",
+    "无法创建 HQ 数据库文件 {path}（{reason}）；请让运行 HQ 的用户可写入该文件夹，"
+    "或改用 --db sqlite:///你有权限的文件夹/hq.sqlite3",
 )
 BAD_ENCODING = Text(
     "--encoding {encoding!r} is not a text encoding Python knows; try utf-8 or gb18030",

@@ -4,7 +4,9 @@ HQ stores a refund once, keyed by the kiosk's ``out_refund_no``, which the kiosk
 payment so it never changes between uploads. As with sales, each stored refund keeps the SHA-256 of
 its canonical JSON: a re-upload is a harmless duplicate, a different record under the same number is
 a conflict (409) and nothing is stored. A refund of a sale HQ does not hold (yet) is refused (422):
-the kiosk uploads sales before refunds and simply tries the refund again later.
+the kiosk uploads sales before refunds and simply tries the refund again later. A refund of another
+kiosk's sale gets exactly that answer too, checked before anything else, so HQ's answers never tell
+one kiosk which of another kiosk's order ids exist.
 """
 
 from __future__ import annotations
@@ -78,10 +80,8 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _check_against_sales(
-    refunds: Sequence[RefundIn], new: dict[str, tuple[RefundIn, str]], known: dict[str, str]
-) -> list[RefusedRefund]:
-    """What is wrong with each refund given the sales it refers to (new refunds counted together)."""
+def _sales_of(refunds: Sequence[RefundIn]) -> tuple[dict[str, Sale], dict[str, int]]:
+    """The sales the refunds name, and how much of each is refunded already, by order id."""
     keys = sorted({r.order_key for r in refunds})
     sales: dict[str, Sale] = {}
     refunded: dict[str, int] = {}
@@ -95,30 +95,45 @@ def _check_against_sales(
         )
         rows = cast(Iterable[tuple[Any, Any]], query)  # .tuples() rows; peewee's stubs say models
         refunded.update({str(order_id): int(total) for order_id, total in rows})
-    refused: list[RefusedRefund] = []
-    for index, r in enumerate(refunds):
-        sale = sales.get(r.order_key)
-        if sale is None:
-            refused.append(
-                RefusedRefund(
-                    index,
-                    r.out_refund_no,
-                    f"HQ holds no sale {r.order_key}; upload the sale first, then send the refund again",
-                )
-            )
-        elif sale.kiosk_id != r.kiosk_id:
-            refused.append(
-                RefusedRefund(index, r.out_refund_no, f"sale {r.order_key} was made by another kiosk")
-            )
-        elif sale.out_trade_no != r.out_trade_no:
-            refused.append(
-                RefusedRefund(
-                    index,
-                    r.out_refund_no,
-                    f"sale {r.order_key} was paid as {sale.out_trade_no}, not {r.out_trade_no}",
-                    "out_trade_no",
-                )
-            )
+    return sales, refunded
+
+
+def _not_found(refunds: Sequence[RefundIn], sales: dict[str, Sale]) -> list[RefusedRefund]:
+    """Refunds of a sale this kiosk has not uploaded: HQ holds no such sale, or another kiosk's.
+
+    Both get the same words and are checked before anything else (conflicts included), so a kiosk
+    cannot learn from HQ's answer whether another kiosk's order id or refund exists.
+    """
+    return [
+        RefusedRefund(
+            index,
+            r.out_refund_no,
+            f"HQ holds no sale {r.order_key} from kiosk {r.kiosk_id}; "
+            "upload the sale first, then send the refund again",
+        )
+        for index, r in enumerate(refunds)
+        if (sale := sales.get(r.order_key)) is None or sale.kiosk_id != r.kiosk_id
+    ]
+
+
+def _check_against_sales(
+    refunds: Sequence[RefundIn],
+    new: dict[str, tuple[RefundIn, str]],
+    known: dict[str, str],
+    sales: dict[str, Sale],
+    refunded: dict[str, int],
+) -> list[RefusedRefund]:
+    """What is wrong with each refund given its own kiosk's sale (new refunds counted together)."""
+    refused = [
+        RefusedRefund(
+            index,
+            r.out_refund_no,
+            f"sale {r.order_key} was paid as {sales[r.order_key].out_trade_no}, not {r.out_trade_no}",
+            "out_trade_no",
+        )
+        for index, r in enumerate(refunds)
+        if sales[r.order_key].out_trade_no != r.out_trade_no
+    ]
     if refused:
         return refused
     for key, (r, _) in new.items():
@@ -149,6 +164,10 @@ def _ingest_once(refunds: Sequence[RefundIn], received_at: datetime) -> RefundIn
         if seen[1] != digest and r.out_refund_no not in conflicts:
             conflicts.append(r.out_refund_no)
     with database.atomic():
+        sales, refunded = _sales_of(refunds)
+        refused = _not_found(refunds, sales)
+        if refused:
+            raise RefundsRefused(refused)
         known: dict[str, str] = {}
         for chunk in peewee.chunked(list(wanted), 500):
             query = Refund.select(Refund.out_refund_no, Refund.content_sha256).where(
@@ -158,7 +177,7 @@ def _ingest_once(refunds: Sequence[RefundIn], received_at: datetime) -> RefundIn
         conflicts += [key for key, (_, digest) in wanted.items() if key in known and known[key] != digest]
         if conflicts:
             raise RefundConflictError(sorted(set(conflicts)))
-        refused = _check_against_sales(refunds, wanted, known)
+        refused = _check_against_sales(refunds, wanted, known, sales, refunded)
         if refused:
             raise RefundsRefused(refused)
         rows = [

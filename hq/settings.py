@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk_common.settings import SettingsError, load_layered, packaged_file
 
-__all__ = ["HqSettings", "SettingsError", "defaults_path", "load_settings", "redact_url"]
+__all__ = ["AuthSection", "HqSettings", "SettingsError", "defaults_path", "load_settings", "redact_url"]
 
 ENV_PREFIX = "HQ_"
 
@@ -53,9 +53,22 @@ class DatabaseSection(_Section):
     url: str = Field("sqlite:///var/lib/kiosk-hq/hq.sqlite3", pattern=DATABASE_URL_PATTERN)
 
 
+class AuthSection(_Section):
+    """How HQ holds back a client address that keeps presenting unknown API keys (``hq.keylimit``).
+
+    The names avoid the word "key", which the settings loader takes for a secret and hides in errors.
+    """
+
+    #: unknown keys one address may present in a window; after that it is answered 429 until the window ends
+    max_failures: int = Field(20, ge=1, le=100_000)
+    #: seconds from an address's first unknown key to the end of its window
+    window_s: int = Field(60, ge=1, le=86_400)
+
+
 class HqSettings(_Section):
     server: ServerSection = ServerSection()
     database: DatabaseSection = DatabaseSection()
+    auth: AuthSection = AuthSection()
 
 
 def redact_url(value: Any) -> Any:

@@ -6,7 +6,8 @@ and no message ever holds the API key. HQ refuses a whole upload when one record
 records, so one poisoned sale cannot hold every later sale back. Refunds (``push_refunds``, to
 ``POST /api/v1/refunds``) are handled the same way, keyed by ``out_refund_no``; HQ refuses (422) a
 refund of a sale it does not hold yet, and that refund simply waits in the outbox for a later try. The refused ones are simply not in
-the returned list: they stay in the outbox and are retried with backoff, and the log says why.
+the returned list: they stay in the outbox and are retried with backoff, and the log says why. An
+address that has sent HQ too many unknown keys is answered 429 for a while; the error says so.
 """
 
 from __future__ import annotations
@@ -287,6 +288,14 @@ class HttpHqClient:
             return HqError(
                 f"HQ refused the API key ({mask(self._api_key)}) of kiosk {self.kiosk_id}: {said}. "
                 f"On HQ run `hq device add {self.kiosk_id}` (or add --rotate) and put the key in [hq] api_key"
+            )
+        if status == 429:
+            seconds = response.headers.get("Retry-After", "")
+            wait = f"{seconds} s" if seconds.isdigit() and len(seconds) <= 6 else "a while"
+            return HqError(
+                f"HQ holds back this kiosk's address for {wait} more: too many unknown API keys came from it. "
+                f"Check [hq] api_key of kiosk {self.kiosk_id}; on HQ, "
+                f"`hq device add {self.kiosk_id} --rotate` makes a new key. Will retry"
             )
         if 300 <= status < 400:
             where = response.headers.get("Location", "?")

@@ -10,7 +10,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from hq.app import create_app
 from hq.background import BackgroundServer
 from hq.db import connected
 from hq.devices import add_device
+from hq.settings import AuthSection
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -61,11 +62,18 @@ class LiveHq:
         assert self.background.stop(STOP_TIMEOUT_S), "HQ server thread did not stop"
 
 
-def start_hq(db_url: str, port: int = 0) -> LiveHq:
-    """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers."""
-    live = LiveHq(
-        db_url, BackgroundServer(create_app(db_url), port=port, name="hq-test-server").start(START_TIMEOUT_S)
-    )
+def start_hq(
+    db_url: str,
+    port: int = 0,
+    auth: AuthSection | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> LiveHq:
+    """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers.
+
+    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock.
+    """
+    app = create_app(db_url, auth, clock)
+    live = LiveHq(db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S))
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
@@ -80,8 +88,13 @@ def start_hq(db_url: str, port: int = 0) -> LiveHq:
 
 
 @contextlib.contextmanager
-def running_hq(db_url: str, port: int = 0) -> Iterator[LiveHq]:
-    live = start_hq(db_url, port)
+def running_hq(
+    db_url: str,
+    port: int = 0,
+    auth: AuthSection | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[LiveHq]:
+    live = start_hq(db_url, port, auth, clock)
     try:
         yield live
     finally:

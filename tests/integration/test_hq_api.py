@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import logging
 import socket
 import sqlite3
 import threading
@@ -17,6 +19,9 @@ from hq_fixtures import LiveHq, make_sale, running_hq, sqlite_url
 
 from hq.catalog import seed_demo
 from hq.db import connected
+from hq.settings import AuthSection
+from kiosk.ports import HqError
+from kiosk.sync.hq_client import HttpHqClient
 from kiosk_common.codes import gtin_check_ok
 
 TIMEOUT = 10.0
@@ -303,3 +308,159 @@ def test_concurrent_uploads_of_overlapping_batches_store_each_sale_once(
     assert sorted(len(c) for c in confirmed) == [120, 120, 120, 200]
     assert rows(db_file, "SELECT count(*), count(DISTINCT order_id) FROM sale") == [(200, 200)]
     assert rows(db_file, "SELECT count(*) FROM sale_line") == [(400,)]
+
+
+# --- bodies that are not JSON, and answers that never echo much --------------------------------------
+
+
+def post_raw(hq: LiveHq, api_key: str, path: str, content: bytes) -> requests.Response:
+    headers = auth(api_key) | {"Content-Type": "application/json"}
+    return requests.post(f"{hq.url}{path}", data=content, headers=headers, timeout=TIMEOUT)
+
+
+def sale_json_with(hq_value: str, field: str = "total_fen") -> bytes:
+    """A sale whose ``field`` is replaced by the raw JSON text ``hq_value`` (not valid JSON, maybe)."""
+    sale = make_sale()
+    sale[field] = "@@HERE@@"
+    return json.dumps([sale]).replace('"@@HERE@@"', hq_value).encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "words"),
+    [
+        ("total_fen", "NaN", "NaN is not a JSON number"),
+        ("total_fen", "Infinity", "Infinity is not a JSON number"),
+        ("total_fen", "-Infinity", "-Infinity is not a JSON number"),
+        ("total_fen", "1e999", "the number 1e999 is too large"),
+        ("total_fen", "9" * 5000, "a whole number of 5000 digits is too long"),
+        ("order_id", '"\\ud800"', "\\ud800 is half of a UTF-16 surrogate pair"),
+        ("kiosk_id", '"kiosk-\\udfff"', "\\udfff is half of a UTF-16 surrogate pair"),
+    ],
+    ids=["NaN", "Infinity", "-Infinity", "1e999", "5000 digits", "lone high surrogate", "lone low surrogate"],
+)
+@pytest.mark.parametrize("path", ["/api/v1/sales", "/api/v1/refunds"])
+def test_json_that_python_reads_but_json_forbids_is_a_clear_422(
+    hq: LiveHq, key: str, db_file: Path, path: str, field: str, raw: str, words: str
+) -> None:
+    """NaN, Infinity and lone surrogates used to reach the error handler, which echoed them and failed
+    to write its own answer (500). Now they are refused as JSON, saying what and where."""
+    body = sale_json_with(raw, field)
+    reply = post_raw(hq, key, path, body)
+    assert reply.status_code == 422, reply.text
+    [entry] = reply.json()["detail"]
+    assert entry["field"] == "body"
+    assert entry["problem"].startswith(f"not valid JSON ({words}")
+    where = body.decode().index(raw.strip('"').removeprefix("kiosk-"))
+    assert entry["problem"].endswith(f"at character {where}")
+    assert reply.json()["error"] and reply.json()["error_zh"]
+    assert rows(db_file, "SELECT count(*) FROM sale") == [(0,)]
+
+
+def test_an_answer_echoes_at_most_a_short_clipped_form_of_what_was_sent(hq: LiveHq, key: str) -> None:
+    sale = make_sale(order_id="x" * 1_000_000, kiosk_id="k" * 1_000_000, total_fen=10**90)
+    sale["f" * 100_000] = 1
+    sale["lines"][0]["name"] = "名" * 200_000
+    reply = post_sales(hq, key, [sale])
+    assert reply.status_code == 422
+    assert len(reply.content) < 8_000, len(reply.content)
+    [entry] = reply.json()["detail"]
+    assert entry["order_id"] == "x" * 77 + "..."
+    values = {p["field"]: p.get("value") for p in entry["problems"]}
+    assert values["order_id"] == "x" * 77 + "..."
+    assert values["kiosk_id"] == "k" * 77 + "..."
+    assert values["lines[0].name"] == "名" * 77 + "..."
+    assert any(field.startswith("ffff") and field.endswith("...") for field in values)
+    assert all(len(p["problem"]) <= 300 for p in entry["problems"])
+
+
+# --- unknown keys: held back per client address, one WARNING per window ------------------------------
+
+
+class FakeClock:
+    """The limiter's clock, moved by the test: no test waits for a window to pass."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+LIMITS = AuthSection(max_failures=5, window_s=60)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def limited_hq(db_file: Path, clock: FakeClock) -> Iterator[LiveHq]:
+    with running_hq(sqlite_url(db_file), auth=LIMITS, clock=clock) as live:
+        yield live
+
+
+def from_client(address: str, api_key: str) -> dict[str, str]:
+    """Headers of a request from ``address``, as a reverse proxy on HQ's machine reports it.
+
+    uvicorn takes X-Forwarded-For from 127.0.0.1 only (its default), so only this test, on loopback,
+    can pretend to be other clients; across the network the header is ignored.
+    """
+    return auth(api_key) | {"X-Forwarded-For": address}
+
+
+def catalog_from(hq: LiveHq, address: str, api_key: str) -> requests.Response:
+    return requests.get(f"{hq.url}/api/v1/catalog", headers=from_client(address, api_key), timeout=TIMEOUT)
+
+
+def limiter_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == "hq.keylimit" and r.levelno >= logging.WARNING
+    ]
+
+
+def test_a_client_sending_unknown_keys_is_held_back_with_429_and_others_are_not(
+    limited_hq: LiveHq, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN 300 unknown keys from one address WHEN the limit (5 per 60 s) is passed THEN that address
+    gets 429 with Retry-After until its window ends, a kiosk elsewhere is served, and the log has one
+    WARNING for the window, with the counts, instead of 300."""
+    caplog.set_level(logging.INFO)
+    good = limited_hq.add_device("kiosk-001")
+    statuses = [catalog_from(limited_hq, "192.0.2.10", f"guess-{n:04d}").status_code for n in range(300)]
+    assert statuses == [401] * 5 + [429] * 295
+    held = catalog_from(limited_hq, "192.0.2.10", good)  # even a right key waits: guessing must stop
+    assert held.status_code == 429 and held.headers["Retry-After"] == "60"
+    assert "Retry-After" in held.json()["error"] and "hq device add" in held.json()["error"]
+    assert "秒" in held.json()["error_zh"]
+    assert catalog_from(limited_hq, "198.51.100.20", good).status_code == 200
+    assert catalog_from(limited_hq, "198.51.100.20", "another-guess").status_code == 401
+    assert limiter_warnings(caplog) == []  # one line per window, written when the window closes
+    assert not [r for r in caplog.records if "unknown API key" in r.getMessage()]
+
+    clock.now += 45
+    assert catalog_from(limited_hq, "192.0.2.10", good).headers["Retry-After"] == "15"
+    clock.now += 15
+    assert catalog_from(limited_hq, "192.0.2.10", good).status_code == 200
+    [window, other] = sorted(limiter_warnings(caplog), key=lambda m: "192.0.2.10" not in m)
+    assert window.startswith("refused 302 request(s) from 192.0.2.10 in a 60 s window: ")
+    assert "5 with an unknown API key (last gues**0004)" in window
+    assert "297 held back with 429" in window
+    assert other.startswith("refused 1 request(s) from 198.51.100.20")
+
+
+def test_the_kiosk_is_told_why_hq_holds_it_back(limited_hq: LiveHq) -> None:
+    limited_hq.add_device("kiosk-001")
+    client = HttpHqClient(limited_hq.url, "a-key-hq-does-not-know", "kiosk-001", timeout_s=TIMEOUT)
+    try:
+        for _ in range(LIMITS.max_failures):
+            with pytest.raises(HqError, match="refused the API key"):
+                client.fetch_catalog()
+        with pytest.raises(HqError) as caught:
+            client.fetch_catalog()
+    finally:
+        client.close()
+    message = str(caught.value)
+    assert "too many unknown API keys" in message and "60 s" in message
+    assert "[hq] api_key" in message and "hq device add kiosk-001 --rotate" in message
+    assert "a-key-hq-does-not-know" not in message

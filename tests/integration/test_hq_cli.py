@@ -7,6 +7,7 @@ import select
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -232,6 +233,47 @@ def test_serve_on_a_port_in_use_exits_1_and_says_so(capsys: pytest.CaptureFixtur
         code, out, err = run(capsys, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", db)
     assert (code, out) == (1, "")
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_device_add_and_serve_make_a_missing_database_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The README's first commands on a fresh machine, where /var/lib/kiosk-hq does not exist yet:
+    both make the folder (0700) instead of stopping."""
+    old = os.umask(0o022)  # the usual umask, under which a plain mkdir would give 0755
+    try:
+        folder = tmp_path / "kiosk-hq"
+        code, out, err = run(capsys, "device", "add", "kiosk-1", "--db", sqlite_url(folder / "hq.sqlite3"))
+        assert code == 0, err
+        assert len(out.strip()) >= 43
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / "hq.sqlite3").stat().st_mode) == 0o600
+
+        served = tmp_path / "served-hq"
+        with socket.socket() as taken:  # serve opens the database, then stops at the port: no server runs
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = str(taken.getsockname()[1])
+            code, _, err = run(capsys, "serve", "--port", port, "--db", sqlite_url(served / "hq.sqlite3"))
+        assert code == 1 and "cannot listen" in err and "does not exist" not in err
+        assert stat.S_IMODE(served.stat().st_mode) == 0o700
+    finally:
+        os.umask(old)
+
+
+def test_a_database_folder_hq_cannot_make_exits_1_saying_which_and_what_to_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_the_way = tmp_path / "kiosk-hq"
+    in_the_way.write_text("not a folder", encoding="utf-8")
+    db = sqlite_url(in_the_way / "hq.sqlite3")
+    code, out, err = run(capsys, "device", "add", "kiosk-1", "--db", db)
+    assert (code, out) == (1, "")
+    assert f"cannot create the folder {in_the_way} for the HQ database" in err
+    assert "sudo install -d -m 700" in err and "--db" in err
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    code, _, err = run(capsys, "device", "list", "--db", db)
+    assert code == 1 and f"无法创建 HQ 数据库所在的文件夹 {in_the_way}" in err
 
 
 def test_config_file_supplies_the_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

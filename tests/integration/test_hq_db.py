@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import peewee
 import pytest
 from hq_fixtures import sqlite_url
 
-from hq.db import MIGRATIONS, DatabaseOpenError, connect_database, connected, open_database, sqlite_path
+from hq.db import (
+    MIGRATIONS,
+    DatabaseFolderError,
+    DatabaseOpenError,
+    connect_database,
+    connected,
+    open_database,
+    sqlite_path,
+)
 from hq.models import database
 
 
@@ -89,3 +100,75 @@ def test_postgres_url_without_a_reachable_server_is_a_clear_error() -> None:
         open_database("postgres://hq:pw-secret@127.0.0.1:1/hq")
     assert "pw-secret" not in str(caught.value)
     assert "postgres://hq:***@127.0.0.1:1/hq" in str(caught.value)
+
+
+# --- files HQ creates are its own: folder 0700, database and its -wal/-shm 0600 ----------------------
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The common umask 022, under which SQLite's own default would make the files 0644."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_a_new_database_and_its_wal_and_shm_files_are_0600(tmp_path: Path) -> None:
+    db_file = tmp_path / "hq.sqlite3"
+    open_database(sqlite_url(db_file))
+    with connected():  # while a connection is open SQLite keeps the -wal and -shm files
+        database.execute_sql(
+            "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+        )
+        files = [db_file, tmp_path / "hq.sqlite3-wal", tmp_path / "hq.sqlite3-shm"]
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+
+
+def test_even_a_strict_umask_leaves_the_owner_able_to_write(tmp_path: Path) -> None:
+    old = os.umask(0o277)
+    try:
+        open_database(sqlite_url(tmp_path / "hq.sqlite3"))
+        with connected():
+            database.execute_sql(
+                "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+            )
+            assert mode(tmp_path / "hq.sqlite3-wal") == 0o600
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "hq.sqlite3") == 0o600
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_a_missing_database_folder_is_made_0700_and_an_existing_one_is_left_alone(tmp_path: Path) -> None:
+    open_database(sqlite_url(tmp_path / "kiosk-hq" / "hq.sqlite3"))
+    assert mode(tmp_path / "kiosk-hq") == 0o700
+    assert mode(tmp_path / "kiosk-hq" / "hq.sqlite3") == 0o600
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    open_database(sqlite_url(shared / "hq.sqlite3"))
+    assert mode(shared) == 0o755
+
+
+def test_an_existing_database_file_keeps_its_mode(tmp_path: Path) -> None:
+    db_file = tmp_path / "hq.sqlite3"
+    open_database(sqlite_url(db_file))
+    db_file.chmod(0o640)  # the admin's choice, e.g. a backup group may read it
+    open_database(sqlite_url(tmp_path / "other.sqlite3"))
+    open_database(sqlite_url(db_file))
+    assert mode(db_file) == 0o640
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "kiosk-hq"
+    in_the_way.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(DatabaseFolderError) as caught:
+        open_database(sqlite_url(in_the_way / "hq.sqlite3"))
+    assert f"cannot create the folder {in_the_way} for the HQ database (File exists)" in str(caught.value)
+    assert "--db" in str(caught.value) and "无法创建" in caught.value.text.zh

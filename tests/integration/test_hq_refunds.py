@@ -135,6 +135,33 @@ def test_refunds_of_another_kiosk_are_403(hq: LiveHq, key: str) -> None:
     assert reply.status_code == 403 and "kiosk-001" in reply.json()["error"]
 
 
+def test_another_kiosks_sale_gets_the_answer_of_a_sale_hq_does_not_hold(
+    hq: LiveHq, key: str, db_file: Path
+) -> None:
+    """GIVEN kiosk-001's sales at HQ, one refunded WHEN kiosk-002 sends refunds naming them THEN each
+    answer is word for word the one for an order id HQ has never seen, so kiosk-002 cannot tell
+    whether kiosk-001's order ids (or refunds) exist. Before, it got 409 or "made by another kiosk"."""
+    other_key = hq.add_device("kiosk-002")
+    refunded, paid = make_sale(KIOSK), make_sale(KIOSK)
+    assert post(hq, key, "sales", [refunded, paid]).status_code == 200
+    assert post(hq, key, "refunds", [refund_of(refunded)]).status_code == 200
+    never_uploaded = make_sale("kiosk-002")
+
+    def answer(sale: dict[str, Any]) -> tuple[int, str]:
+        refund = refund_of(sale, kiosk_id="kiosk-002")
+        reply = post(hq, other_key, "refunds", [refund])
+        text = reply.text
+        for value in (sale["order_id"], refund["out_refund_no"], sale["out_trade_no"]):
+            text = text.replace(value, "<id>")
+        return reply.status_code, text
+
+    status, expected = answer(never_uploaded)
+    assert status == 422 and "upload the sale first" in expected
+    assert answer(refunded) == (status, expected)
+    assert answer(paid) == (status, expected)
+    assert rows(db_file, "SELECT count(*) FROM refund") == [(1,)]
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [

@@ -97,3 +97,16 @@ def test_postgres_url_is_allowed() -> None:
 def test_redact_url_leaves_urls_without_password_alone() -> None:
     assert redact_url("sqlite:///var/lib/x.db") == "sqlite:///var/lib/x.db"
     assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
+
+
+def test_limits_on_unknown_keys_have_documented_defaults_and_can_be_changed(tmp_path: Path) -> None:
+    defaults = load_settings(environ={})
+    assert (defaults.auth.max_failures, defaults.auth.window_s) == (20, 60)
+    config = tmp_path / "site.toml"
+    config.write_text("[auth]\nmax_failures = 5\n", encoding="utf-8")
+    changed = load_settings(config=config, environ={"HQ_AUTH__WINDOW_S": "300"})
+    assert (changed.auth.max_failures, changed.auth.window_s) == (5, 300)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"HQ_AUTH__MAX_FAILURES": "0"})
+    assert "HQ_AUTH__MAX_FAILURES" in str(caught.value) and "auth.max_failures = 0" in str(caught.value)
+    assert ">= 1" in str(caught.value)
