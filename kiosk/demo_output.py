@@ -20,6 +20,7 @@ MARKER = ".kiosk-demo"
 #: every name the demo writes directly in its folder. A new one must be added here, or the next run
 #: finds it left over (``tests/e2e/test_demo_headless.py`` checks a real run writes nothing else).
 DEMO_ENTRIES = (
+    "paysim-keys",
     "hq.sqlite3",
     "hq.sqlite3-wal",
     "hq.sqlite3-shm",

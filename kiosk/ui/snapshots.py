@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.core.checkout import CancelTapped, Checkout, PayTapped, Phase, ProductTapped, StartTapped
+from kiosk.core.checkout import (
+    CancelTapped,
+    Checkout,
+    PayTapped,
+    Phase,
+    ProductTapped,
+    RecoveryFinished,
+    RecoveryStarted,
+    StartTapped,
+)
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.controller_api import KioskController
 from kiosk.ui.kivy_config import configure_kivy
@@ -79,8 +88,18 @@ class SnapshotTourIncomplete(RuntimeError):
         self.missing = missing
 
 
+def recovery_screen(controller: KioskController) -> Iterator[Step]:
+    """The screen a restart shows while the last payment is checked (played, not a real recovery)."""
+    yield Do(lambda: controller.dispatch(RecoveryStarted()), "restart: checking the last payment")
+    yield Shot("recovering", Phase.RECOVERING, settle_s=0.4)
+    yield Do(lambda: controller.dispatch(RecoveryFinished()), "nothing was left open")
+    yield WaitFor(Phase.ATTRACT)
+
+
 def customer_order(controller: KioskController) -> Iterator[Step]:
-    """One order the way a customer places it: start, one item, pay, show a sample code (demo only)."""
+    """The kiosk starting (its recovery screen), then one order the way a customer places it: start,
+    one item, pay, show a sample code (demo only)."""
+    yield from recovery_screen(controller)
     yield Shot("attract", Phase.ATTRACT)
     yield Do(lambda: controller.dispatch(StartTapped()), "tap start")
     yield WaitFor(Phase.CART)

@@ -311,3 +311,29 @@ def test_paper_low_sensor_calls_staff_and_the_key_switch_is_recorded(appliance: 
     # selling goes on with paper low: only the printer's own "out" stops a payment
     state = _buy(k, "wechat_ok")
     assert state.phase is co.Phase.DONE
+
+
+def test_a_refund_left_open_is_repeated_in_the_background_and_never_holds_up_the_screen(
+    appliance: Appliance,
+) -> None:
+    """GIVEN a refund left "refunding" and a gateway that now takes a minute to answer
+    WHEN the kiosk starts THEN the start-up recovery ends and the screen is ready while the refund
+    is still being repeated on a thread of its own; stopping the kiosk does not wait for it."""
+    k = appliance.kiosk()
+    state = _buy(k, "alipay_ok")
+    assert state.phase is co.Phase.DONE and state.order_id is not None
+    payment = k.store.paid_payment(state.order_id)
+    assert payment is not None
+    k.store.begin_refund(payment.out_trade_no, "staff:li")  # the kiosk stopped before the refund call
+    k.stop()
+    appliance.built.remove(k)
+    appliance.sim.latency_s = 60.0  # every answer now takes a minute (the request waits, unanswered)
+    k2 = appliance.kiosk(KIOSK_PAYMENTS__ALIPAY__TIMEOUT_S="120")  # returns once recovery is over
+    assert k2.controller.state.phase is co.Phase.ATTRACT
+    assert k2.refund_resumer is not None and k2.refund_resumer.is_alive(), "the refund holds up nothing"
+    appliance.sim.stop()  # the waiting request is released (answered or cut off)
+    k2.refund_resumer.join(timeout=60)
+    assert not k2.refund_resumer.is_alive()
+    after = k2.store.payment(payment.out_trade_no)
+    assert after is not None and after.status in (PayState.REFUNDING, PayState.REFUNDED)
+    assert [e.kind for e in appliance.sim.bank.ledger()].count("refund") <= 1

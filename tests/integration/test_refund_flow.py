@@ -71,8 +71,9 @@ def paid_order(store: SaleStore, gateway: PaymentGateway, channel: str, price_fe
     n = next(_seq)
     code = f"13{n:012d}1234" if channel == "wechat" else f"28{n:010d}1234"
     order_id = store.open_order(Cart().add(Product(f"SKU{n}", "便当", "Lunch box", price_fen, None, "food")))
-    out_trade_no, amount = store.begin_payment(order_id, channel, gateway.name, code)
-    result = gateway.pay(ChargeRequest(out_trade_no, channel, code, amount, "便当 lunch box"))
+    payment = store.begin_payment(order_id, channel, gateway.name, code)
+    out_trade_no = payment.out_trade_no
+    result = gateway.pay(ChargeRequest(out_trade_no, channel, code, payment.amount_fen, "便当 lunch box"))
     assert result.status is ChargeStatus.PAID
     store.record_paid(out_trade_no, result.transaction_id)
     return order_id
@@ -157,11 +158,12 @@ def test_a_refund_still_unanswered_stays_open_and_running_it_again_never_refunds
     assert OutboxEntry.select().where(OutboxEntry.kind == "refund").count() == 1
 
 
-def test_a_refund_left_open_is_finished_by_the_recovery_at_start(
+def test_a_refund_left_open_is_finished_after_the_recovery_at_start(
     sim: GatewaySimulator, creds: SimCredentials, store: SaleStore
 ) -> None:
     """GIVEN a refund whose answers were all lost (or the kiosk died mid-refund) WHEN the kiosk
-    starts again THEN recovery confirms that same refund, once, and queues it for HQ."""
+    starts again THEN the recovery lists it without holding up selling, and the background repeat
+    confirms that same refund, once, and queues it for HQ."""
     gateway = gateway_for("alipay", sim, creds)
     order_id = paid_order(store, gateway, "alipay", 700)
     tight = RefundRules(retry_interval_s=0.02, give_up_after_s=5.0, max_tries=2)
@@ -170,8 +172,11 @@ def test_a_refund_left_open_is_finished_by_the_recovery_at_start(
     first = service.refund_order(store, gateway, order_id, "staff:zhao", rules=tight)
     assert first.status == "unknown"
     report = service.recover(store, gateway)
-    assert report.outcomes[first.out_trade_no] == "refund_refunded"
-    assert first.out_trade_no in report.resolved
+    assert report.refunds_pending == [first.out_trade_no] and report.outcomes == {}
+    assert refunds_in_ledger(sim, first.out_trade_no) == [700]
+    resumed = service.resume_refunds(store, gateway)
+    assert resumed.outcomes[first.out_trade_no] == "refund_refunded"
+    assert first.out_trade_no in resumed.resolved
     assert Payment.get(Payment.out_trade_no == first.out_trade_no).status == "refunded"
     assert refunds_in_ledger(sim, first.out_trade_no) == [700]
     assert OutboxEntry.select().where(OutboxEntry.kind == "refund").count() == 1

@@ -19,7 +19,7 @@ def test_default_tour_captures_every_screen(
 ) -> None:
     run = run_tour(xvfb_display, tmp_path_factory.mktemp("default"), "ui_tour_main.py", "--script", "default")
     assert run.returncode == 0, run.log[-3000:]
-    assert run.manifest["shots"] == ["attract", "cart", "pay", "done", "help"]
+    assert run.manifest["shots"] == ["recovering", "attract", "cart", "pay", "done", "help"]
     assert run.manifest["screens_not_visited"] == []
     for name in run.manifest["shots"]:
         png = run.out_dir / f"{name}.png"

@@ -20,7 +20,7 @@ from kiosk.ui.fonts import CJK_FONT_FILES
 
 pytestmark = pytest.mark.ui
 
-SHOTS = ["attract", "cart", "cart_en", "pay", "pay_declined", "printing", "done", "help"]
+SHOTS = ["recovering", "attract", "cart", "cart_en", "pay", "pay_declined", "printing", "done", "help"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,8 @@ def test_the_tour_finished_and_visited_the_screens_in_order(tour: TourRun) -> No
     assert tour.manifest["complete"] is True
     assert tour.manifest["shots"] == SHOTS
     assert tour.manifest["screens_visited"] == [
+        "attract",
+        "recovering",
         "attract",
         "cart",
         "pay",

@@ -17,7 +17,15 @@ from fake_controller import FakeController
 
 from kiosk.core.checkout import CancelTapped, Notice, PayTapped, Phase, ProductTapped, StartTapped
 from kiosk.settings import KioskSection, UiSection
-from kiosk.ui.snapshots import Do, Shot, SnapshotTourIncomplete, Step, WaitFor, run_snapshot_tour
+from kiosk.ui.snapshots import (
+    Do,
+    Shot,
+    SnapshotTourIncomplete,
+    Step,
+    WaitFor,
+    recovery_screen,
+    run_snapshot_tour,
+)
 
 
 def full_tour(c: FakeController) -> Iterator[Step]:
@@ -27,6 +35,7 @@ def full_tour(c: FakeController) -> Iterator[Step]:
     back in its own language (zh_CN) for them.
     """
     catalog = c.catalog()
+    yield from recovery_screen(c)
     yield Shot("attract", Phase.ATTRACT)
     yield Do(lambda: c.dispatch(StartTapped()), "start")
     yield Do(lambda: c.dispatch(ProductTapped(catalog[0])), "tap first")

@@ -21,7 +21,7 @@ from drivers.printer.file_printer import FileReceiptPrinter
 from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core.checkout import PayTapped, Phase, ProductTapped, StartTapped
 from kiosk.core.receipt import ReceiptTemplate
-from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, Decoded, PaymentGateway
+from kiosk.ports import CatalogItem, Decoded
 from kiosk.settings import KioskSection, UiSection
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
@@ -29,10 +29,6 @@ from kiosk.ui.snapshots import Do, Shot, SnapshotTourIncomplete, Step, WaitFor, 
 from tests.fakes.payments import FakePaymentGateway
 
 WECHAT_CODE = "134567890123456789"
-
-
-def charge(gateway: PaymentGateway, request: ChargeRequest) -> ChargeResult:
-    return gateway.pay(request)
 
 
 def build(work: Path) -> CheckoutController:
@@ -47,7 +43,6 @@ def build(work: Path) -> CheckoutController:
         options=ControllerOptions(kiosk_id="kiosk-ui", store_name="便利店 Corner Shop"),
         store=store,
         gateway=FakePaymentGateway(),
-        charge=charge,
         printer=FileReceiptPrinter(work / "receipts"),
         indicators=NullIndicators(),
         template=ReceiptTemplate.default(),
