@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.settings import Settings, load_settings
@@ -36,6 +39,29 @@ def start_errors() -> tuple[type[Exception], ...]:
     return (TemplateError, StoreError, ValueError)
 
 
+def stop_on_signals(app: Any) -> None:
+    """SIGTERM (``systemctl stop``) and SIGINT end the UI's main loop; ``run_kiosk`` then stops the
+    kiosk, giving a charge or receipt in flight ``kiosk.stop_timeout_s`` before parking it.
+
+    The window's own close request stays refused in full screen; a signal is the operating system
+    asking, and is always obeyed. A second signal while stopping ends the process at once.
+    """
+    from kivy.clock import Clock
+
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping:
+            log.warning("signal %s again while stopping: exiting now", signum)
+            raise SystemExit(128 + signum)
+        stopping.append(signum)
+        log.info("signal %s: stopping the kiosk", signal.Signals(signum).name)
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+
+
 def run_kiosk(config: Path | None) -> int:
     from kiosk.ui import configure_kivy
 
@@ -50,7 +76,10 @@ def run_kiosk(config: Path | None) -> int:
     try:
         from kiosk.ui.app import KioskApp
 
-        KioskApp(kiosk.controller, settings.ui, kiosk_settings=settings.kiosk).run()
+        app = KioskApp(kiosk.controller, settings.ui, kiosk_settings=settings.kiosk)
+        stop_on_signals(app)
+        app.run()
     finally:
         kiosk.stop()
+        log.info("kiosk stopped")
     return 0

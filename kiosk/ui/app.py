@@ -127,6 +127,7 @@ class KioskApp(App):  # type: ignore[misc]
 
         Window.bind(on_request_close=self._on_request_close)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_INTERVAL_S)
+        log.info("kiosk ready: the screen is up")
 
     def on_stop(self) -> None:
         if self._tick_event is not None:

@@ -30,6 +30,9 @@ def kiosk_environment(fullscreen: bool, kivy_home: Path | None = None) -> dict[s
         "KCFG_GRAPHICS_SHOW_CURSOR": "0" if fullscreen else "1",
         # right clicks must not leave red multitouch dots on a touchscreen
         "KCFG_INPUT_MOUSE": "mouse,disable_multitouch",
+        # SDL would turn SIGTERM into a window-close request, which a full-screen kiosk refuses
+        # (Alt+F4 must not close it), so `systemctl stop` hung; the kiosk handles its signals itself
+        "SDL_NO_SIGNAL_HANDLERS": "1",
     }
     if kivy_home is not None:
         env["KIVY_HOME"] = str(kivy_home)

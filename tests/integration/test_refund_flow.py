@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,11 +190,10 @@ def test_a_refund_the_gateway_refuses_leaves_the_order_paid(
     order_id = paid_order(store, gateway, "alipay", 300)
     out_trade_no = str(store.paid_payment(order_id).out_trade_no)  # type: ignore[union-attr]
     gateway.cancel(out_trade_no)  # reversed behind the kiosk's back
-    started = time.monotonic()
     outcome = service.refund_order(store, gateway, order_id, "staff:zhao", rules=FAST)
     assert outcome.status == "failed" and outcome.reason
-    assert time.monotonic() - started < FAST.give_up_after_s  # no repeats of a refusal
     assert Payment.get(Payment.out_trade_no == out_trade_no).status == "paid"
+    # one call, no repeats of a refusal
     assert audit_actions("staff:zhao") == ["refund_started", "refund_call", "refund_refused"]
     assert OutboxEntry.select().where(OutboxEntry.kind == "refund").count() == 0
 

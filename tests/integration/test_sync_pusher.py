@@ -247,11 +247,10 @@ def test_worker_survives_a_failing_pass_and_stops_promptly() -> None:
         report = worker.last_report
         assert report is not None and report.pending == -1 and "disk I/O error" in report.error
         assert worker.running
-        started = time.monotonic()
     finally:
         worker.stop(timeout_s=10)
+    # the thread was in its 30 s wait: only a stop() that wakes it ends it within the 10 s join
     assert not worker.running
-    assert time.monotonic() - started < 10  # stop() wakes the 30 s wait instead of sitting it out
     with pytest.raises(RuntimeError, match="already started"):
         worker.start()
 

@@ -20,7 +20,7 @@ XVFB_START_TIMEOUT_S = 15.0
 @pytest.fixture(scope="session")
 def xvfb_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (Debian: apt install xvfb xauth)")
+        pytest.fail("Xvfb is not installed (Debian: apt install xvfb xauth; make test installs it)")
     err_path = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
     err_file = err_path.open("wb")
     read_fd, write_fd = os.pipe()

@@ -19,7 +19,7 @@ from kiosk.core.payment import ChannelRules, PayState
 from kiosk.core.receipt import ReceiptTemplate
 from kiosk.core.records import SaleCounts
 from kiosk.payments.service import recover
-from kiosk.ports import CatalogItem, ChargeResult, ChargeStatus, Decoded, PaymentGateway
+from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, Decoded, PaymentGateway
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
 from tests.fakes.clock import FakeClock
@@ -222,3 +222,49 @@ def test_start_up_recovery_settles_a_payment_left_open_and_prints_its_receipt(tm
     assert c.state.phase is co.Phase.ATTRACT
     assert c.store.order(pending.order_id).receipt_printed
     assert any(pending.order_id in a.reason for a in c.alerts)
+
+
+def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_path: Path) -> None:
+    """GIVEN a charge whose pay call has not come back WHEN the kiosk stops (SIGTERM) THEN stopping
+    waits only its bounded time, the payment stays committed as "submitted", and the next start's
+    recovery settles it with the gateway."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    class HangingGateway(FakePaymentGateway):
+        def pay(self, request: ChargeRequest) -> ChargeResult:
+            entered.set()
+            release.wait(30)
+            return super().pay(request)
+
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    store.replace_catalog([WATER])
+    c = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=HangingGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=FakeClock(),
+        background=True,
+    )
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped())
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert entered.wait(10), "the charge never reached the gateway"
+    try:
+        assert c.close(timeout_s=0.1) is False  # parked: the pay call is still out
+        [parked] = store.unfinished_payments()
+        assert parked.status is PayState.SUBMITTED
+        # the next start (here while the old worker is still stuck, as after a kill)
+        report = recover(
+            store,
+            FakePaymentGateway(query=[ChargeResult(ChargeStatus.PAID, parked.out_trade_no, "T1")]),
+            FakeClock(),
+        )
+        assert report.resolved == [parked.out_trade_no]
+    finally:
+        release.set()
