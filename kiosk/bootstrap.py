@@ -25,7 +25,7 @@ from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
-from kiosk.ports import Clock, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
+from kiosk.ports import Clock, Decoder, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
 from kiosk.printing import PrintService
 from kiosk.settings import PrinterSection, Settings
 from kiosk.store.db import open_store
@@ -142,14 +142,39 @@ def _printer_alert(store: SaleStore, reason: str) -> None:
         log.warning("printer alert not audited: %s", exc)
 
 
-def build_store(settings: Settings) -> SaleStore:
+def build_store(settings: Settings, *, accept_backwards: bool = False) -> SaleStore:
     """The kiosk's store, opened, checked and migrated (``kiosk.store.db.open_store``)."""
-    return SaleStore(open_store(settings.store_path), settings.kiosk.id)
+    return SaleStore(open_store(settings.store_path, accept_backwards=accept_backwards), settings.kiosk.id)
 
 
-def build_payment_gateway(settings: Settings, store: SaleStore) -> PaymentGateway:
-    """The gateway ``payments.gateway`` names; queries are routed by the channel the store recorded."""
-    return build_gateway(settings.payments, store.payment_channel)
+def build_reprints(store: SaleStore) -> ReprintStore:
+    """The persistent reprint queue, in the kiosk's store."""
+    return ReprintStore(store.db)
+
+
+def build_payment_gateway(settings: Settings, store: SaleStore | None) -> PaymentGateway:
+    """The gateway ``payments.gateway`` names; queries are routed by the channel the store recorded
+    (without a store, as for a check that charges nothing, no payment is known)."""
+    return build_gateway(settings.payments, store.payment_channel if store is not None else lambda _otn: None)
+
+
+def build_camera_source(settings: Settings, spec: str | None = None) -> FrameSource:
+    """The camera ``[camera]`` names (or ``spec``: a device index, a video file, a folder of images)."""
+    cam = settings.camera
+    return open_source(spec if spec is not None else cam.source, cam.width, cam.height, cam.fps, cam.loop)
+
+
+def build_decoder(backend: str) -> Decoder:
+    """The decoder backend by name (``[camera] backend``): zxing, zxing-plain or pyzbar."""
+    return make_decoder(backend)
+
+
+def build_hq_client(settings: Settings, timeout_s: float | None = None) -> HttpHqClient:
+    """The HQ client with this kiosk's address, key and id."""
+    hq = settings.hq
+    return HttpHqClient(
+        hq.url, hq.api_key, settings.kiosk.id, hq.timeout_s if timeout_s is None else timeout_s
+    )
 
 
 def build_kiosk(
@@ -167,18 +192,12 @@ def build_kiosk(
     gateway = build_payment_gateway(settings, store)
     printer = PrintService(
         ov.printer or open_configured_printer(settings.printer, settings.kiosk.data_dir),
-        ReprintStore(store.db),
+        build_reprints(store),
         alert=lambda reason: _printer_alert(store, reason),
     )
     indicators = ov.indicators or open_indicators(gpio_pins(settings))
 
-    source = ov.source or open_source(
-        settings.camera.source,
-        settings.camera.width,
-        settings.camera.height,
-        settings.camera.fps,
-        settings.camera.loop,
-    )
+    source = ov.source or build_camera_source(settings)
     sample_camera = source if isinstance(source, HeldImageSource) and ov.samples is not None else None
     controller = CheckoutController(
         options=ControllerOptions(
@@ -209,7 +228,7 @@ def build_kiosk(
     cam = settings.camera
     scanner = CameraScanner(
         source,
-        make_decoder(cam.backend),
+        build_decoder(cam.backend),
         controller.on_codes,
         on_fault,
         fps=cam.fps,
@@ -240,7 +259,7 @@ def build_kiosk(
             )
         )
     controller.scanner = scanner
-    hq = HttpHqClient(settings.hq.url, settings.hq.api_key, settings.kiosk.id, settings.hq.timeout_s)
+    hq = build_hq_client(settings)
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
     sync = SyncWorker(pusher, interval_s=settings.hq.sync_interval_s)
 

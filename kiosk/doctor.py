@@ -43,14 +43,15 @@ def check_template(s: Settings, lang: str) -> Check:
 
 
 def check_store(s: Settings, lang: str) -> Check:
-    from kiosk.store.db import open_store, store_health
-    from kiosk.store.sales import SaleStore
+    from kiosk.bootstrap import build_store
+    from kiosk.store.db import store_health
 
-    db = open_store(s.store_path)  # refuses a store that fails its integrity check
+    store = build_store(s)  # refuses a store that fails its checks, naming it and what to do
+    db = store.db
     try:
         health = store_health(db)
-        counts = SaleStore(db, s.kiosk.id).counts()
-        unfinished = len(SaleStore(db, s.kiosk.id).unfinished_payments())
+        counts = store.counts()
+        unfinished = len(store.unfinished_payments())
     finally:
         db.close()
     detail = t(
@@ -74,10 +75,10 @@ def check_recent_events(s: Settings, lang: str, hours: int = 24) -> Check:
     """What the kiosk told staff in the last day, so nothing settled at a restart goes unseen."""
     from datetime import timedelta
 
-    from kiosk.store.db import open_store
+    from kiosk.bootstrap import build_store
     from kiosk.store.models import AuditLog, utcnow
 
-    db = open_store(s.store_path)
+    db = build_store(s).db
     try:
         since = utcnow() - timedelta(hours=hours)
         rows = [
@@ -116,9 +117,9 @@ def check_printer(s: Settings, lang: str) -> Check:
 
 
 def check_camera(s: Settings, lang: str) -> Check:
-    from drivers.camera.sources import open_source
+    from kiosk.bootstrap import build_camera_source
 
-    source = open_source(s.camera.source, s.camera.width, s.camera.height, s.camera.fps)
+    source = build_camera_source(s)
     try:
         deadline = time.monotonic() + 2.0
         frame = None
@@ -144,9 +145,9 @@ def check_gateway(s: Settings, lang: str) -> Check:
     p = s.payments
     if p.gateway == "none":
         return Check("payment gateway", "FAIL", t("doctor.gateway.none", lang))
-    from kiosk.payments.service import build_gateway
+    from kiosk.bootstrap import build_payment_gateway
 
-    build_gateway(p, lambda _code: None)  # loads and checks the keys and certificates
+    build_payment_gateway(s, None)  # loads and checks the keys and certificates
     reached = []
     for channel, url in (("wechat", p.wechat.gateway_url), ("alipay", p.alipay.gateway_url)):
         if channel not in p.gateway:
@@ -165,8 +166,8 @@ def check_gateway(s: Settings, lang: str) -> Check:
 
 
 def check_hq(s: Settings, lang: str) -> Check:
+    from kiosk.bootstrap import build_hq_client
     from kiosk.ports import HqError
-    from kiosk.sync.hq_client import HttpHqClient
 
     if not s.hq.api_key:
         return Check("HQ", "FAIL", t("doctor.hq.no_key", lang, kiosk_id=s.kiosk.id))
@@ -176,7 +177,7 @@ def check_hq(s: Settings, lang: str) -> Check:
     except requests.RequestException as exc:
         _log_cause("HQ", exc)
         return Check("HQ", "FAIL", t("doctor.hq.unreachable", lang, url=s.hq.url))
-    client = HttpHqClient(s.hq.url, s.hq.api_key, s.kiosk.id, timeout)
+    client = build_hq_client(s, timeout)
     try:
         n = len(client.fetch_catalog())
     except HqError as exc:  # its text is masked: the key never appears in full

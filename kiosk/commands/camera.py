@@ -23,9 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from drivers.camera.decoders import BACKENDS, make_decoder
+from drivers.camera.decoders import BACKENDS
 from drivers.camera.scanner import CameraScanner, Roi, ScanStats
-from drivers.camera.sources import open_source
 from kiosk.core.codes import classify
 from kiosk.ports import Decoded
 from kiosk_common.codes import mask
@@ -91,6 +90,7 @@ def run(
 ) -> int:
     """Run the statistics loop for ``--seconds`` of ``clock``, pausing with ``sleep`` between lines
     (a test passes both, so it can end the run on what the output says instead of on a timer)."""
+    from kiosk.bootstrap import build_camera_source, build_decoder
     from kiosk.settings import load_settings
 
     stream = out if out is not None else sys.stdout
@@ -98,7 +98,7 @@ def run(
     cam = settings.camera
     spec = args.source if args.source is not None else cam.source
     try:
-        source = open_source(spec, cam.width, cam.height, cam.fps, cam.loop)
+        source = build_camera_source(settings, spec)
     except ValueError as exc:
         print(f"kiosk camera: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +111,7 @@ def run(
 
     scanner = CameraScanner(
         source,
-        make_decoder(args.backend or cam.backend),
+        build_decoder(args.backend or cam.backend),
         on_codes,
         fps=cam.fps,
         repeat_after_s=cam.repeat_after_s,

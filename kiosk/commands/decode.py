@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from drivers.camera.decoders import BACKENDS, make_decoder
+from drivers.camera.decoders import BACKENDS
 from drivers.camera.sources import read_image
 from kiosk.core.codes import classify
 from kiosk_common.codes import mask
@@ -70,7 +70,9 @@ def _secret(is_payment: bool, text: str) -> bool:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Decode ``args.files`` with ``args.backend``; mask payment codes unless ``args.show_codes``."""
     stream = out if out is not None else sys.stdout
-    decoder = make_decoder(args.backend)
+    from kiosk.bootstrap import build_decoder
+
+    decoder = build_decoder(args.backend)
     status = 0
     for name in args.files:
         path = Path(name)

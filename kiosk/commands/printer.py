@@ -222,16 +222,18 @@ def store_logo(settings: Settings, image_path: Path, out: TextIO) -> int:
 
 
 def _queue_command(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from kiosk.store.db import StoreError, open_store
-    from kiosk.store.reprints import ReprintError, ReprintStore
+    from kiosk.bootstrap import build_reprints, build_store
+    from kiosk.store.db import StoreError
+    from kiosk.store.reprints import ReprintError
 
     try:
-        db = open_store(settings.store_path)
+        store = build_store(settings)
     except StoreError as exc:
         print(f"kiosk printer: {exc}", file=sys.stderr)
         return 2
+    db = store.db
     try:
-        queue = ReprintStore(db)
+        queue = build_reprints(store)
         if args.printer_command == "reprint":
             try:
                 queue.release(args.job)

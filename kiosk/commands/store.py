@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from kiosk.bootstrap import build_store
 from kiosk.settings import load_settings
-from kiosk.store.db import StoreError, open_store, sales_recorded
-from kiosk.store.sales import SaleStore
+from kiosk.store.db import StoreError, sales_recorded
 from kiosk.store.watermark import Watermark, watermark_path
 
 
@@ -44,12 +44,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     mark = Watermark(watermark_path(path))
     if args.store_command == "check":
         try:
-            db = open_store(path)
+            store = build_store(settings)
         except StoreError as exc:
             print(f"kiosk store: {exc}", file=err)
             return 1
+        db = store.db
         try:
-            counts = SaleStore(db, settings.kiosk.id).counts()
+            counts = store.counts()
             print(
                 json.dumps(
                     {
@@ -72,15 +73,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     except ValueError:
         before = None
     try:
-        db = open_store(path, accept_backwards=True)
+        store = build_store(settings, accept_backwards=True)
     except StoreError as exc:
         print(f"kiosk store: {exc}", file=err)
         return 1
+    db = store.db
     try:
         held = sales_recorded(db)
-        SaleStore(db, settings.kiosk.id).audit(
-            args.actor, "store_accepted", f"watermark {before} -> {held} sales in {path.name}"
-        )
+        store.audit(args.actor, "store_accepted", f"watermark {before} -> {held} sales in {path.name}")
     finally:
         db.close()
     print(
