@@ -115,7 +115,7 @@ class SaleIn(KioskRecord):
     paid_at: UtcTimestamp
     total_fen: StrictInt = Field(ge=0)
     currency: Literal["CNY"]
-    channel: Literal["wechat", "alipay", "simulator"]
+    channel: Literal["wechat", "alipay"]
     out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     transaction_id: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     lines: list[SaleLineIn] = Field(min_length=1, max_length=MAX_LINES)

@@ -204,8 +204,8 @@ _LABELS = {
     },
 }
 _CHANNELS = {
-    "zh_CN": {"wechat": "微信支付", "alipay": "支付宝", "simulator": "模拟支付"},
-    "en": {"wechat": "WeChat Pay", "alipay": "Alipay", "simulator": "Simulator"},
+    "zh_CN": {"wechat": "微信支付", "alipay": "支付宝"},
+    "en": {"wechat": "WeChat Pay", "alipay": "Alipay"},
 }
 
 

@@ -100,7 +100,7 @@ def test_bad_sales_are_refused_with_a_message_naming_the_problem(
 
 def test_the_edges_of_the_contract_are_accepted() -> None:
     fifty = [line(99, 7)] * 50
-    parsed = SaleIn.model_validate(sale(lines=fifty, total_fen=50 * 99 * 7, channel="simulator"))
+    parsed = SaleIn.model_validate(sale(lines=fifty, total_fen=50 * 99 * 7, channel="alipay"))
     assert len(parsed.lines) == 50
     free = SaleIn.model_validate(sale(lines=[line(1, 0)], total_fen=0, paid_at="2026-11-24T12:00:30.123456Z"))
     assert free.total_fen == 0
