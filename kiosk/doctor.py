@@ -44,9 +44,20 @@ def check_template(s: Settings, lang: str) -> Check:
 
 def check_store(s: Settings, lang: str) -> Check:
     from kiosk.bootstrap import build_store
-    from kiosk.store.db import store_health
+    from kiosk.store.db import StoreError, StoreWentBackwards, store_health
 
-    store = build_store(s)  # refuses a store that fails its checks, naming it and what to do
+    try:
+        store = build_store(s)  # refuses a store that fails its checks
+    except StoreWentBackwards as exc:
+        _log_cause("store", exc)
+        return Check(
+            "store",
+            "FAIL",
+            t("doctor.store.backwards", lang, path=s.store_path, held=exc.held, recorded=exc.recorded),
+        )
+    except StoreError as exc:
+        _log_cause("store", exc)
+        return Check("store", "FAIL", t("doctor.store.damaged", lang, path=s.store_path))
     db = store.db
     try:
         health = store_health(db)

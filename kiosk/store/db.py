@@ -47,6 +47,11 @@ class StoreError(RuntimeError):
 class StoreWentBackwards(StoreError):
     """The store holds fewer of this kiosk's sales than it once did: damaged, emptied or an old copy."""
 
+    def __init__(self, message: str, held: int, recorded: int) -> None:
+        super().__init__(message)
+        self.held = held
+        self.recorded = recorded
+
 
 def _private(path: Path) -> None:
     """Create ``path`` 0600 if missing, or take group and other access away from an existing file.
@@ -92,9 +97,11 @@ def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDataba
     if accept_backwards:
         recorded = None
     if recorded and not path.exists():
-        raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is missing"))
+        raise StoreWentBackwards(
+            _backwards(path, mark, 0, recorded, "the store file is missing"), 0, recorded
+        )
     if recorded and path.stat().st_size == 0:  # checked before SQLite writes a new header into it
-        raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"))
+        raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"), 0, recorded)
     _private(path)
     # BEGIN IMMEDIATE: a transaction that reads and then writes would otherwise fail at once with
     # "database is locked" when another thread wrote in between, instead of waiting busy_timeout.
@@ -109,13 +116,17 @@ def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDataba
                 f"damaged store. Restore the last backup or move the file aside for HQ support ({RESTORE_HINT})"
             )
         if recorded and migrations.schema_version(db) == 0:
-            raise StoreWentBackwards(_backwards(path, mark, 0, recorded, "the store file is empty"))
+            raise StoreWentBackwards(
+                _backwards(path, mark, 0, recorded, "the store file is empty"), 0, recorded
+            )
         models.database.initialize(db)
         applied = migrations.migrate(db)
         _check_readable(db, path)
         held = sales_recorded(db)
         if recorded is not None and held < recorded:
-            raise StoreWentBackwards(_backwards(path, mark, held, recorded, "sales are missing from it"))
+            raise StoreWentBackwards(
+                _backwards(path, mark, held, recorded, "sales are missing from it"), held, recorded
+            )
         if accept_backwards:
             mark.write(held)
         else:

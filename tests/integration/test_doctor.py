@@ -226,3 +226,28 @@ def test_an_uncommissioned_kiosk_fails_the_gateway_check_saying_what_to_set(
     gateway = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "payment gateway")
     assert gateway["status"] == "FAIL"
     assert "payments" in gateway["detail"] and "wechat" in gateway["detail"]
+
+
+def test_a_store_that_went_backwards_is_named_with_the_restore_step(
+    site: tuple[Path, PrinterEmulator],
+) -> None:
+    from kiosk.core.cart import Cart, Product
+    from kiosk.settings import load_settings
+    from kiosk.store.db import open_store
+    from kiosk.store.sales import SaleStore
+
+    cfg, _ = site
+    path = load_settings(cfg).store_path
+    store = SaleStore(open_store(path), "kiosk-doc")
+    order = store.open_order(Cart().add(Product("w", "水", "Water", 100)))
+    payment = store.begin_payment(order, "wechat", "wechat", "134567890123456789")
+    store.record_paid(payment.out_trade_no, "T1")
+    store.db.close()
+    for side in ("-wal", "-shm"):
+        path.with_name(path.name + side).unlink(missing_ok=True)
+    path.write_bytes(b"")  # emptied: its paid sale is gone
+    result = _doctor(cfg, "--json")
+    store_check = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "store")
+    assert result.returncode == 1 and store_check["status"] == "FAIL"
+    assert "holds 0 paid sale(s)" in store_check["detail"] and "recorded 1" in store_check["detail"]
+    assert "kiosk store accept" in store_check["detail"] and "backup" in store_check["detail"]
