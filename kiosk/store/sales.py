@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -54,6 +55,8 @@ from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
 
 __all__ = ["CodeAlreadyUsed", "SaleError", "SaleStore", "StoreFull", "refund_number"]
+
+log = logging.getLogger(__name__)
 
 #: payment rows without a final answer (kiosk.core.payment.OPEN_STATES); start-up settles each of them
 OPEN_PAYMENT_STATES = tuple(sorted(s.value for s in OPEN_STATES))
@@ -325,7 +328,10 @@ class SaleStore:
             OutboxEntry.create(kind="sale", payload=json.dumps(self._sale_payload(order, payment)))
             sales = self._bump_sales_count()
         if self._watermark is not None:
-            self._watermark.advance(sales)
+            try:
+                self._watermark.advance(sales)
+            except OSError as exc:  # the sale is committed; a lagging watermark is safe, never ahead
+                log.warning("sales watermark %s not advanced: %s", self._watermark.path, exc)
         return str(order.id)
 
     def _bump_sales_count(self) -> int:

@@ -13,7 +13,7 @@ from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
 from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core import checkout as co
-from kiosk.core.cart import Product
+from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind
 from kiosk.core.payment import ChannelRules, PayState
 from kiosk.core.receipt import ReceiptTemplate
@@ -268,3 +268,26 @@ def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_pat
         assert report.resolved == [parked.out_trade_no]
     finally:
         release.set()
+
+
+def test_a_sale_paid_just_before_a_crash_gets_its_receipt_at_the_next_start(tmp_path: Path) -> None:
+    """GIVEN a sale committed as paid whose receipt never printed (the kiosk died in between), and one
+    whose receipt is already in the reprint queue WHEN the kiosk starts THEN the first is printed and
+    staff are told; the second is left to the reprint queue (never printed twice)."""
+    from kiosk.store.reprints import ReprintStore
+
+    c = _controller(tmp_path, FakePaymentGateway())
+    store = c.store
+    assert isinstance(store, SaleStore)
+    orders = []
+    for code in (WX, "104567890123456789"):
+        order_id = store.open_order(Cart().add(c.catalog()[0]))
+        payment = store.begin_payment(order_id, "wechat", "fake", code)
+        store.record_paid(payment.out_trade_no, "T")
+        orders.append(order_id)
+    ReprintStore(store.db).enqueue(orders[1], "{}", held=True, reason="printer jammed")
+    c.start_recovery()
+    assert c.state.phase is co.Phase.ATTRACT
+    assert store.order(orders[0]).receipt_printed
+    assert not store.order(orders[1]).receipt_printed
+    assert [a.order_id for a in c.alerts] == [orders[0]]
