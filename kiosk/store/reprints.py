@@ -11,19 +11,31 @@ queue never reads it out of the stored receipt.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import peewee as pw
 
 from kiosk.store.models import Order, ReprintJob, utcnow
 
-PENDING = "pending"
-PRINTING = "printing"
-PRINTED = "printed"
-HELD = "held"
-DROPPED = "dropped"
-STATES = (PENDING, PRINTING, PRINTED, HELD, DROPPED)
+
+class ReprintState(enum.StrEnum):
+    """pending -> printing -> printed; held (staff decide) -> pending or dropped."""
+
+    PENDING = "pending"
+    PRINTING = "printing"
+    PRINTED = "printed"
+    HELD = "held"
+    DROPPED = "dropped"
+
+
+PENDING = ReprintState.PENDING
+PRINTING = ReprintState.PRINTING
+PRINTED = ReprintState.PRINTED
+HELD = ReprintState.HELD
+DROPPED = ReprintState.DROPPED
+STATES = tuple(ReprintState)
 ORDER_ID_MAX = 36  # a UUID in its text form; the column's size
 
 
@@ -45,7 +57,7 @@ class ReprintItem:
     id: int
     order_id: str
     layout_json: str
-    state: str
+    state: ReprintState
     attempts: int
     reason: str
     created_at: datetime
@@ -53,7 +65,13 @@ class ReprintItem:
 
 def _item(job: ReprintJob) -> ReprintItem:
     return ReprintItem(
-        int(job.id), job.order_id, job.layout, job.state, int(job.attempts), job.reason, job.created_at
+        int(job.id),
+        str(job.order_id),
+        str(job.layout),
+        ReprintState(job.state),
+        int(job.attempts),
+        str(job.reason),
+        job.created_at.replace(tzinfo=UTC),
     )
 
 
