@@ -116,16 +116,22 @@ class Kiosk:
         except HqError as exc:
             log.warning("catalog not refreshed, selling from the local copy: %s", exc)
             return False
-        self.store.replace_catalog(items)
+        try:
+            self.store.replace_catalog(items)
+        except Exception:  # a full disk: the local copy is still a catalog to sell from
+            log.exception("catalog from HQ not stored, selling from the local copy")
+            return False
         self.controller.refresh_catalog()
         return True
 
     def stop(self) -> None:
+        """Stop everything within about ``kiosk.stop_timeout_s`` plus a second: the job in flight (a
+        charge, a receipt) first, so that its time is not spent waiting on the sync thread."""
         self.scanner.stop()
         for product_scanner in self.product_scanners:
             product_scanner.stop()
-        self.sync.stop()
         self.controller.close(timeout_s=self.settings.kiosk.stop_timeout_s)
+        self.sync.stop(timeout_s=1.0)  # an upload cut short is sent again: the outbox keeps it
         self.printer.close()
         self.indicators.close()
         if self.inputs is not None:
@@ -304,7 +310,7 @@ def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: 
             controller.on_device_recovered("paper: refilled")
 
     def key_switch(on: bool) -> None:
-        controller.post(lambda: store.audit("staff", "key_switch", "on" if on else "off"))
+        controller.post(lambda: controller.audit("staff", "key_switch", "on" if on else "off"))
 
     inputs.on_paper_low = paper_low
     inputs.on_key_switch = key_switch

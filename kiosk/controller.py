@@ -104,6 +104,9 @@ class _Worker:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
+        #: set by ``stop``: jobs still queued then are dropped (a charge not yet begun is not begun;
+        #: a receipt not yet printed is found and printed by the next start's recovery)
+        self._stopping = threading.Event()
         #: started by the first job, so building a kiosk starts no thread
         self._thread: threading.Thread | None = None
 
@@ -120,7 +123,8 @@ class _Worker:
             if job is None:
                 return
             try:
-                job()
+                if not self._stopping.is_set():
+                    job()
             finally:
                 if self._jobs.empty():
                     self._idle.set()
@@ -132,6 +136,7 @@ class _Worker:
         """Ask the worker to stop after the queued jobs; True if it did within ``timeout_s``."""
         if self._thread is None:
             return True
+        self._stopping.set()
         self._jobs.put(None)
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
@@ -276,7 +281,10 @@ class CheckoutController:
         except queue.Empty:
             return 0
         while True:
-            fn()
+            try:
+                fn()
+            except Exception:  # work posted by a device thread must never stop the UI's clock
+                log.exception("posted work failed")
             ran += 1
             try:
                 fn = self._inbox.get_nowait()
@@ -351,7 +359,13 @@ class CheckoutController:
         "we are checking the last payment"; selling starts when it is done (bounded by the channels'
         rules). Payments found paid get their receipt printed and staff are told."""
         self.dispatch(co.RecoveryStarted())
-        self._submit(self._recovery_job, lambda exc: co.RecoveryFinished())
+        self._submit(self._recovery_job, self._recovery_failed)
+
+    def _recovery_failed(self, exc: Exception) -> co.Event:
+        if isinstance(exc, StoreFull):
+            message = str(exc)
+            self.post(lambda: self._store_full(message))
+        return co.RecoveryFinished(failure=f"{type(exc).__name__}: {exc}"[:300])
 
     def _recovery_job(self) -> co.Event:
         report = service.recover(self.store, self.gateway, self.clock)
@@ -366,7 +380,11 @@ class CheckoutController:
                 len(report.paid_orders),
                 len(report.refunds_pending),
             )
-        return co.RecoveryFinished(tuple(report.paid_orders), tuple(report.unresolved))
+        if report.store_full:
+            self.post(lambda: self._store_full("; ".join(report.failures)[:300]))
+        return co.RecoveryFinished(
+            tuple(report.paid_orders), tuple(report.unresolved), "; ".join(report.failures)[:300]
+        )
 
     # --- the machine ------------------------------------------------------------------------------
 
@@ -409,6 +427,10 @@ class CheckoutController:
             self.indicators.show(light)
         except Exception:
             log.exception("indicator failed")
+
+    def audit(self, actor: str, action: str, detail: str) -> None:
+        """Write to the audit log from the dispatching thread; a full disk is reported, never raised."""
+        self._audit(actor, action, detail)
 
     def _audit(self, actor: str, action: str, detail: str) -> None:
         """Audit what staff must see; a store that cannot take it (full disk) is itself a fault to report."""
@@ -540,7 +562,10 @@ class CheckoutController:
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
             return co.ReceiptFailed(order_id, str(exc))
-        self.store.mark_receipt_printed(order_id)
+        try:
+            self.store.mark_receipt_printed(order_id)
+        except Exception:  # the customer has the receipt; at worst the next start prints it again
+            log.exception("receipt of %s printed but not recorded as printed", order_id)
         return co.ReceiptPrinted(order_id)
 
     def close(self, timeout_s: float = 3.0) -> bool:

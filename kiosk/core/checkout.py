@@ -167,10 +167,12 @@ class RecoveryStarted:
 @dataclass(frozen=True, slots=True)
 class RecoveryFinished:
     """Start-up recovery is done. ``paid_orders``: sales found paid whose receipt never printed;
-    ``unresolved``: payments the gateway could not settle (staff must check them)."""
+    ``unresolved``: payments the gateway could not settle (staff must check them); ``failure``: why
+    the recovery itself stopped short, if it did (the payments it did not reach stay for the next start)."""
 
     paid_orders: tuple[str, ...] = ()
     unresolved: tuple[str, ...] = ()
+    failure: str = ""
 
 
 Event = (
@@ -497,6 +499,13 @@ def _recovery_finished(_c: Checkout, e: RecoveryFinished) -> Step:
         effects.append(
             AlertStaff(
                 f"payment {out_trade_no} is still unresolved after a restart; check it with the gateway"
+            )
+        )
+    if e.failure:
+        effects.append(
+            AlertStaff(
+                f"the check of unfinished payments after a restart stopped short ({e.failure}); "
+                "what it did not reach is checked at the next start"
             )
         )
     return Checkout(), tuple(effects)

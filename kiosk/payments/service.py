@@ -27,7 +27,7 @@ from kiosk.core.payment import (
     alipay_rules,
     wechat_rules,
 )
-from kiosk.core.records import CodeAlreadyUsed, SaleError, StoreFull
+from kiosk.core.records import CodeAlreadyUsed, PaymentRecord, SaleError, StoreFull
 from kiosk.payments import engine
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
 from kiosk.payments.member import MEMBER_CHANNEL, UnconfiguredMemberGateway
@@ -142,7 +142,9 @@ def charge_order(
        next start records it from the gateway's answer. FAILED / CANCELLED are committed as such; the order stays open
        so the customer can show another code, and the caller decides whether to cancel it.
 
-    Never raises GatewayError; StoreFull and other store errors before the call propagate.
+    Never raises GatewayError. A store error before the pay call (``begin_payment``: a full disk)
+    propagates, and nothing was sent. After it, a state or outcome the store refuses ends the charge
+    as UNKNOWN: the payment stays open in the store for the next start to settle.
     """
     clock = clock or SystemClock()
     try:
@@ -167,9 +169,21 @@ def charge_order(
         if state is not PayState.SUBMITTED:  # begin_payment committed "submitted"
             store.update_payment(out_trade_no, state, reason)
 
-    result = engine.charge(
-        gateway, request, gateway.rules_for(channel), clock.monotonic, clock.sleep, on_state
-    )
+    try:
+        result = engine.charge(
+            gateway, request, gateway.rules_for(channel), clock.monotonic, clock.sleep, on_state
+        )
+    except Exception as exc:
+        # The pay call may have gone out: a state the store refused (a full disk) stops the machine,
+        # because it may not act on a state it could not commit. The outcome is unknown, never
+        # "declined"; the payment stays open for the next start to settle with the gateway.
+        log.exception("charge %s stopped: a state could not be recorded", out_trade_no)
+        return ChargeOutcome(
+            ChargeStatus.UNKNOWN,
+            out_trade_no,
+            amount,
+            reason=f"the kiosk could not record the payment's progress ({exc}); it is settled at the next start",
+        )
     if result.status is ChargeStatus.PAID:
         crashpoints.reached("paid_before_commit")
         try:
@@ -184,10 +198,22 @@ def charge_order(
                 f"paid at the gateway but not recorded on this kiosk ({exc}); it is recorded at the next start",
                 recorded=False,
             )
-    elif result.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
-        store.update_payment(out_trade_no, PayState(result.status.value), result.reason)
     else:
-        store.update_payment(out_trade_no, PayState.UNKNOWN, result.reason)
+        final = (
+            PayState(result.status.value) if result.status is not ChargeStatus.UNKNOWN else PayState.UNKNOWN
+        )
+        try:
+            store.update_payment(out_trade_no, final, result.reason)
+        except Exception as exc:
+            # Not recorded: the row keeps its last committed state, which the next start settles.
+            log.exception("outcome %s of %s not recorded", final.value, out_trade_no)
+            if result.status is not ChargeStatus.FAILED:
+                return ChargeOutcome(
+                    ChargeStatus.UNKNOWN,
+                    out_trade_no,
+                    amount,
+                    reason=f"{result.reason}; the kiosk could not record it ({exc}); settled at the next start",
+                )
     return ChargeOutcome(result.status, out_trade_no, amount, result.transaction_id, result.reason)
 
 
@@ -224,6 +250,10 @@ class RecoveryReport:
     closed_orders: list[str] = field(default_factory=list)
     #: refunds left unconfirmed, to be repeated in the background (same refund number)
     refunds_pending: list[str] = field(default_factory=list)
+    #: steps the recovery could not do (the store refused them: a full disk), with why
+    failures: list[str] = field(default_factory=list)
+    #: one of them was the store being full
+    store_full: bool = False
 
     @property
     def anything(self) -> bool:
@@ -252,8 +282,9 @@ def settle_payment(
     now_utc: Callable[[], datetime] = _utcnow,
 ) -> ChargeResult:
     """Settle one open payment with the gateway: query; paid -> record the sale; still open ->
-    cancel/reverse. Start-up recovery uses it for every open payment, and staff (maintenance mode)
-    use it to void a payment stuck as "unknown"; each outcome is audited under ``actor``."""
+    cancel/reverse. Start-up recovery uses it for every open payment; it is also the seam for staff to
+    settle a payment stuck as "unknown" (maintenance mode, a later release). Each outcome is audited
+    under ``actor``."""
     clock = clock or SystemClock()
     row = store.payment(out_trade_no)
     if row is None:
@@ -302,29 +333,56 @@ def recover(
     whose receipt was never printed); failed -> fail it; still open -> cancel (reverse) it by the
     channel's rules, so the customer is not charged for a sale the kiosk never finished. Refunds left
     unconfirmed are only listed: repeating them (:func:`resume_refunds`) must not hold up selling.
+
+    A step the store refuses (a full disk) is reported in ``failures`` and the rest goes on: what was
+    not done stays in the store for the next start.
     """
     report = RecoveryReport()
+
+    def step(what: str, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            log.exception("start-up recovery: %s failed", what)
+            report.failures.append(f"{what}: {exc}")
+            report.store_full = report.store_full or isinstance(exc, StoreFull)
+
     for p in store.unfinished_payments():
-        result = settle_payment(store, gateway, p.out_trade_no, None, "kiosk", clock, now_utc)
-        report.outcomes[p.out_trade_no] = result.status.value
-        store.audit("kiosk", f"recovered_{result.status.value}", p.out_trade_no)
-        if result.status is ChargeStatus.UNKNOWN:
-            report.unresolved.append(p.out_trade_no)
-            log.warning("payment %s still unresolved: %s", p.out_trade_no, result.reason)
-        else:
-            report.resolved.append(p.out_trade_no)
-        if result.status is ChargeStatus.PAID:
-            order = store.order(p.order_id)
-            if not order.receipt_printed:
+
+        def settle(p: PaymentRecord = p) -> None:
+            result = settle_payment(store, gateway, p.out_trade_no, None, "kiosk", clock, now_utc)
+            report.outcomes[p.out_trade_no] = result.status.value
+            if result.status is ChargeStatus.UNKNOWN:
+                report.unresolved.append(p.out_trade_no)
+                log.warning("payment %s still unresolved: %s", p.out_trade_no, result.reason)
+            else:
+                report.resolved.append(p.out_trade_no)
+            if result.status is ChargeStatus.PAID and not store.order(p.order_id).receipt_printed:
                 report.paid_orders.append(p.order_id)
-    # A crash between "paid" and the printer leaves a paid sale with no receipt and nothing queued.
-    for order_id in store.unprinted_paid_orders(now_utc() - UNPRINTED_LOOKBACK):
-        if order_id not in report.paid_orders:
-            report.paid_orders.append(order_id)
-    report.closed_orders = store.close_abandoned_orders()
-    for order_id in report.closed_orders:
-        store.audit("kiosk", "recovered_order_closed", order_id)
-    report.refunds_pending = [p.out_trade_no for p in store.refunds_in_flight()]
+            store.audit("kiosk", f"recovered_{result.status.value}", p.out_trade_no)
+
+        step(f"payment {p.out_trade_no}", settle)
+        if p.out_trade_no not in report.outcomes:
+            report.outcomes[p.out_trade_no] = "unknown"
+            report.unresolved.append(p.out_trade_no)
+
+    def unprinted() -> None:
+        # A crash between "paid" and the printer leaves a paid sale with no receipt and nothing queued.
+        for order_id in store.unprinted_paid_orders(now_utc() - UNPRINTED_LOOKBACK):
+            if order_id not in report.paid_orders:
+                report.paid_orders.append(order_id)
+
+    def close_orders() -> None:
+        report.closed_orders = store.close_abandoned_orders()
+        for order_id in report.closed_orders:
+            store.audit("kiosk", "recovered_order_closed", order_id)
+
+    def refunds() -> None:
+        report.refunds_pending = [p.out_trade_no for p in store.refunds_in_flight()]
+
+    step("receipts of paid sales", unprinted)
+    step("orders left open", close_orders)
+    step("refunds left open", refunds)
     return report
 
 

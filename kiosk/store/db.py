@@ -89,13 +89,12 @@ def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDataba
         ) from exc
     mark = Watermark(watermark_path(path))
     try:
-        recorded = mark.read()
+        recorded = None if accept_backwards else mark.read()
     except ValueError as exc:
         raise StoreError(
-            f"store {path}: {exc}; restore that file from the last backup, or ask HQ support ({RESTORE_HINT})"
+            f"store {path}: {exc}; restore that file from the last backup, or, once HQ confirms it holds "
+            f"every sale of this kiosk, run 'kiosk store accept' ({RESTORE_HINT})"
         ) from None
-    if accept_backwards:
-        recorded = None
     if recorded and not path.exists():
         raise StoreWentBackwards(
             _backwards(path, mark, 0, recorded, "the store file is missing"), 0, recorded
@@ -127,10 +126,17 @@ def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDataba
             raise StoreWentBackwards(
                 _backwards(path, mark, held, recorded, "sales are missing from it"), held, recorded
             )
-        if accept_backwards:
-            mark.write(held)
-        else:
-            mark.advance(held)
+        try:
+            if accept_backwards:
+                mark.write(held)
+            else:
+                mark.advance(held)
+        except OSError as exc:  # a full disk: the mark lags the store, which is safe, never ahead
+            if accept_backwards:
+                raise StoreError(
+                    f"store {path}: cannot write {mark.path} ({exc.strerror}); free space first"
+                ) from exc
+            log.warning("sales watermark %s not advanced: %s", mark.path, exc)
     except StoreError:
         db.close()
         raise

@@ -169,3 +169,110 @@ def test_the_store_full_error_survives_the_failed_rollback(store: SaleStore) -> 
         assert "cannot rollback" not in str(exc)
     except pw.OperationalError as exc:  # pragma: no cover - the failure this test guards against
         pytest.fail(f"a full store surfaced as {exc!r}")
+
+
+def test_a_full_disk_after_the_pay_call_is_unresolved_never_nothing_charged(
+    tmp_path: Path, store: SaleStore
+) -> None:
+    """GIVEN the pay call answered "user paying" and the disk filled meanwhile WHEN the kiosk cannot
+    commit "user_paying" THEN it stops (it may not act on a state it could not record) and calls staff:
+    the customer may be entering the password, so the screen never says nothing was charged."""
+
+    class FillingGateway(FakePaymentGateway):
+        def pay(self, request: ChargeRequest) -> ChargeResult:
+            fill(store)
+            return super().pay(request)
+
+    gw = FillingGateway(pay=[ChargeStatus.USER_PAYING])
+    c = controller(tmp_path, store, gw)
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.PayTapped())
+    c.handle_codes([Decoded("QRCode", WX)])
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PAYMENT_UNKNOWN
+    assert "nothing was charged" not in c.state.detail
+    [open_payment] = store.unfinished_payments()  # left for the next start to settle
+    assert open_payment.status is PayState.SUBMITTED
+
+
+def test_start_up_recovery_on_a_full_disk_reports_what_it_could_not_do_and_goes_on(
+    tmp_path: Path, store: SaleStore
+) -> None:
+    opened = []
+    for code in (WX, "104567890123456789"):
+        order_id = store.open_order(Cart().add(Product("w", "矿泉水", "Water", 200)))
+        opened.append(store.begin_payment(order_id, "wechat", "fake", code).out_trade_no)
+    c = controller(tmp_path, store, FakePaymentGateway(query=[ChargeStatus.PAID, ChargeStatus.PAID]))
+    fill(store)
+    c.start_recovery()  # both settle as paid at the gateway; neither can be recorded
+    assert c.state.phase is co.Phase.ATTRACT
+    assert c.recovery is not None and sorted(c.recovery.unresolved) == sorted(opened)
+    assert c.recovery.store_full and len(c.recovery.failures) >= 2
+    assert "store" in c.device_faults
+    assert any("stopped short" in a.reason for a in c.alerts)
+    free(store)
+    report = recover(store, FakePaymentGateway(query=[ChargeStatus.PAID, ChargeStatus.PAID]), FakeClock())
+    assert sorted(report.resolved) == sorted(opened) and report.failures == []
+
+
+def test_an_honest_store_whose_watermark_lags_opens_on_a_full_disk(store: SaleStore) -> None:
+    """A sale committed while the disk was full may leave the watermark behind (it can only lag):
+    the next start must still open the store, not call it damaged."""
+    from kiosk.store.db import open_store as reopen
+    from kiosk.store.watermark import watermark_path
+
+    paid_sale(store)
+    path = Path(str(store.db.database))
+    watermark_path(path).write_text("0\n")  # the advance after the sale did not reach the disk
+    fill(store)
+    store.db.close()
+    db = reopen(path)
+    try:
+        assert SaleStore(db, "k1").counts().paid == 1
+    finally:
+        db.close()
+    assert watermark_path(path).read_text().strip() == "0"  # still lagging: nothing could be written
+
+
+def test_posted_work_that_fails_on_a_full_disk_never_stops_the_ui_clock(
+    tmp_path: Path, store: SaleStore
+) -> None:
+    c = controller(tmp_path, store, FakePaymentGateway())
+    fill(store)
+    c.post(lambda: store.audit("staff", "key_switch", "on"))  # as a device thread would
+    assert c.pump() == 1  # ran, failed, logged: did not raise into the UI's clock
+    c.post(lambda: c.audit("staff", "key_switch", "on"))
+    c.pump()
+    assert "store" in c.device_faults
+
+
+def test_a_catalog_from_hq_that_cannot_be_stored_leaves_the_kiosk_selling_from_its_copy(disk: Path) -> None:
+    from hq_fixtures import running_hq, sqlite_url
+
+    from hq.catalog import seed_demo
+    from hq.db import connected
+    from kiosk.bootstrap import Overrides, build_kiosk
+    from kiosk.settings import load_settings
+
+    with running_hq(sqlite_url(disk.parent / "hq.sqlite3")) as hq:
+        with connected():
+            seed_demo()
+        key = hq.add_device("kiosk-full")
+        settings = load_settings(
+            environ={
+                "KIOSK_KIOSK__ID": "kiosk-full",
+                "KIOSK_KIOSK__DATA_DIR": str(disk),
+                "KIOSK_HQ__URL": hq.url,
+                "KIOSK_HQ__API_KEY": key,
+                "KIOSK_PRINTER__TRANSPORT": "none",
+                "KIOSK_GPIO__ENABLED": "false",
+            }
+        )
+        from drivers.camera.sources import HeldImageSource
+
+        kiosk = build_kiosk(settings, overrides=Overrides(source=HeldImageSource(640, 480)))
+        try:
+            fill(kiosk.store)
+            assert kiosk.refresh_catalog() is False  # refused by the full disk, not raised
+        finally:
+            kiosk.stop()

@@ -244,3 +244,16 @@ def test_staff_accept_a_restored_backup_and_the_kiosk_sells_again(tmp_path: Path
         AuditLog.get(AuditLog.action == "store_accepted").detail == "watermark 2 -> 1 sales in kiosk.sqlite3"
     )
     store.db.close()
+
+
+def test_a_damaged_watermark_is_named_and_staff_can_accept_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.sqlite3"
+    store = SaleStore(open_store(path), "k")
+    _sell(store, 1)
+    store.db.close()
+    watermark_path(path).write_bytes(b"\xff\xfe garbage")
+    with pytest.raises(StoreError, match=r"kiosk\.sqlite3\.sales"):
+        open_store(path)
+    accepted = _kiosk(tmp_path, "store", "accept")
+    assert accepted.returncode == 0, accepted.stderr
+    assert watermark_path(path).read_text().strip() == "1"
