@@ -331,14 +331,14 @@ class CheckoutController:
         self.device_faults[device] = message
         log.warning("staff needed: %s", message)
         self.alerts.append(StaffAlert(self.clock.monotonic(), message))
-        self._audit("kiosk", "device_fault", message)
+        self.audit("kiosk", "device_fault", message)
         self._show_phase(self._state.phase)
 
     def _device_recovered(self, message: str) -> None:
         device = message.split(":", 1)[0]
         if self.device_faults.pop(device, None) is not None:
             log.info("device back: %s", message)
-            self._audit("kiosk", "device_recovered", message)
+            self.audit("kiosk", "device_recovered", message)
             self._show_phase(self._state.phase)
 
     def tick(self, now: float | None = None) -> None:
@@ -380,11 +380,10 @@ class CheckoutController:
                 len(report.paid_orders),
                 len(report.refunds_pending),
             )
+        failures = "; ".join(report.failures)[:300]
         if report.store_full:
-            self.post(lambda: self._store_full("; ".join(report.failures)[:300]))
-        return co.RecoveryFinished(
-            tuple(report.paid_orders), tuple(report.unresolved), "; ".join(report.failures)[:300]
-        )
+            self.post(lambda: self._store_full(failures))
+        return co.RecoveryFinished(tuple(report.paid_orders), tuple(report.unresolved), failures)
 
     # --- the machine ------------------------------------------------------------------------------
 
@@ -429,11 +428,8 @@ class CheckoutController:
             log.exception("indicator failed")
 
     def audit(self, actor: str, action: str, detail: str) -> None:
-        """Write to the audit log from the dispatching thread; a full disk is reported, never raised."""
-        self._audit(actor, action, detail)
-
-    def _audit(self, actor: str, action: str, detail: str) -> None:
-        """Audit what staff must see; a store that cannot take it (full disk) is itself a fault to report."""
+        """Audit what staff must see, from the dispatching thread; a store that cannot take it (a full
+        disk) is itself a fault to report, never an exception."""
         try:
             self.store.audit(actor, action, detail)
         except StoreFull as exc:
@@ -512,7 +508,7 @@ class CheckoutController:
             case co.AlertStaff(reason=reason, order_id=oid):
                 log.warning("staff needed: %s", reason)
                 self.alerts.append(StaffAlert(self.clock.monotonic(), reason, oid))
-                self._audit("kiosk", "alert", reason)
+                self.audit("kiosk", "alert", reason)
             case co.Beep(error=error):
                 self.indicators.beep(error=error)
 

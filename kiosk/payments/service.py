@@ -45,7 +45,6 @@ from kiosk.ports import (
     SaleRepository,
 )
 from kiosk.settings import PaymentsSection
-from kiosk_common.codes import mask
 
 log = logging.getLogger("kiosk.payments.service")
 
@@ -139,8 +138,9 @@ def charge_order(
        committed before it is acted on (``user_paying``, ``unknown``, ``cancelling``).
     3. "Paid" is committed with the payment, the order and the outbox row together, retried (bounded)
        if the store refuses it; if it still fails (``recorded=False``) the payment stays open and the
-       next start records it from the gateway's answer. FAILED / CANCELLED are committed as such; the order stays open
-       so the customer can show another code, and the caller decides whether to cancel it.
+       next start records it from the gateway's answer. FAILED / CANCELLED are committed as such; the
+       order stays open so the customer can show another code, and the caller decides whether to
+       cancel it.
 
     Never raises GatewayError. A store error before the pay call (``begin_payment``: a full disk)
     propagates, and nothing was sent. After it, a state or outcome the store refuses ends the charge
@@ -163,7 +163,6 @@ def charge_order(
         return ChargeOutcome(ChargeStatus.FAILED, "", 0, reason=str(exc))
     out_trade_no, amount = payment.out_trade_no, payment.amount_fen
     request = ChargeRequest(out_trade_no, channel, code, amount, subject=subject)
-    log.info("charging %s fen with %s code %s as %s", amount, channel, mask(code), out_trade_no)
 
     def on_state(state: PayState, reason: str) -> None:
         if state is not PayState.SUBMITTED:  # begin_payment committed "submitted"
@@ -257,7 +256,14 @@ class RecoveryReport:
 
     @property
     def anything(self) -> bool:
-        return bool(self.resolved or self.unresolved or self.closed_orders or self.refunds_pending)
+        return bool(
+            self.resolved
+            or self.unresolved
+            or self.paid_orders
+            or self.closed_orders
+            or self.refunds_pending
+            or self.failures
+        )
 
 
 def recovery_rules(gateway: PaymentGateway, channel: str) -> ChannelRules:

@@ -204,7 +204,9 @@ def _backwards(path: Path, mark: Watermark, held: int, recorded: int, what: str)
 def sales_recorded(db: pw.Database) -> int:
     """The store's own count of the kiosk's paid sales (migration 3), 0 in a store without one."""
     try:
-        row = db.execute_sql("SELECT value FROM setting WHERE key = 'sales_recorded'").fetchone()
+        row = db.execute_sql(
+            "SELECT value FROM setting WHERE key = ?", (models.SALES_RECORDED_KEY,)
+        ).fetchone()
     except (pw.OperationalError, sqlite3.OperationalError):
         return 0
     return int(row[0]) if row is not None and str(row[0]).isdigit() else 0

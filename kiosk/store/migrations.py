@@ -38,7 +38,8 @@ def _0003_keyed_code_digests(db: pw.Database) -> None:
         db.execute_sql("CREATE INDEX IF NOT EXISTS payment_code_digest ON payment (code_digest)")
     paid = db.execute_sql("SELECT COUNT(*) FROM \"order\" WHERE status IN ('paid', 'refunded')").fetchone()[0]
     db.execute_sql(
-        "INSERT OR REPLACE INTO setting (key, value) VALUES ('sales_recorded', ?)", (str(int(paid)),)
+        "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)",
+        (models.SALES_RECORDED_KEY, str(int(paid))),
     )
 
 

@@ -8,10 +8,23 @@ code (``kiosk.store.secrets``) so a code already charged can be recognised witho
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import peewee as pw
 
 database = pw.DatabaseProxy()
+
+
+#: the ``setting`` row that counts this kiosk's paid sales (migration 3; see kiosk.store.watermark)
+SALES_RECORDED_KEY = "sales_recorded"
+
+
+def store_file(db: pw.Database) -> Path | None:
+    """The file ``db`` lives in, or None for an in-memory database (nothing to keep beside it)."""
+    name = str(db.database)
+    if name in ("", ":memory:") or name.startswith("file::memory:"):
+        return None
+    return Path(name)
 
 
 def utcnow() -> datetime:

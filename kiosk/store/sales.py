@@ -40,6 +40,7 @@ from kiosk.core.records import (
 )
 from kiosk.ports import CatalogItem, OutboxItem
 from kiosk.store.models import (
+    SALES_RECORDED_KEY,
     AuditLog,
     Order,
     OrderLine,
@@ -336,14 +337,10 @@ class SaleStore:
 
     def _bump_sales_count(self) -> int:
         """The kiosk's own count of paid sales, inside the sale's transaction (see ``Watermark``)."""
-        row = Setting.get_or_none(Setting.key == "sales_recorded")
+        row = Setting.get_or_none(Setting.key == SALES_RECORDED_KEY)
         count = (int(row.value) if row is not None else 0) + 1
-        Setting.insert(key="sales_recorded", value=str(count)).on_conflict_replace().execute()
+        Setting.insert(key=SALES_RECORDED_KEY, value=str(count)).on_conflict_replace().execute()
         return count
-
-    def sales_recorded(self) -> int:
-        row = Setting.get_or_none(Setting.key == "sales_recorded")
-        return int(row.value) if row is not None else 0
 
     def _sale_payload(self, order: Order, payment: Payment) -> dict[str, Any]:
         return {

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import peewee as pw
 
+from kiosk.store.models import store_file
+
 log = logging.getLogger(__name__)
 
 KEY_SUFFIX = ".key"
@@ -57,10 +59,10 @@ def _create(path: Path) -> bytes:
 
 def load_code_key(db: pw.Database) -> bytes:
     """The key of the store ``db`` (created 0600 on first use); a throw-away one for an in-memory store."""
-    name = str(db.database)
-    if name in ("", ":memory:") or name.startswith("file::memory:"):
+    file = store_file(db)
+    if file is None:
         return secrets.token_bytes(32)
-    path = key_path(Path(name))
+    path = key_path(file)
     try:
         text = path.read_text("ascii").strip()
         key = bytes.fromhex(text)

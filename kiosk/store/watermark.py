@@ -22,6 +22,8 @@ from pathlib import Path
 
 import peewee as pw
 
+from kiosk.store.models import store_file
+
 SUFFIX = ".sales"
 
 
@@ -31,10 +33,8 @@ def watermark_path(store_path: Path) -> Path:
 
 def watermark_for(db: pw.Database) -> Watermark | None:
     """The watermark of a store file; None for an in-memory store (nothing to protect across runs)."""
-    name = str(db.database)
-    if name in ("", ":memory:") or name.startswith("file::memory:"):
-        return None
-    return Watermark(watermark_path(Path(name)))
+    file = store_file(db)
+    return None if file is None else Watermark(watermark_path(file))
 
 
 class Watermark:
