@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from hq import i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
-from hq.devices import DeviceExistsError, UnknownDeviceError, add_device, list_devices, valid_kiosk_id
+from hq.devices import list_devices
 from hq.i18n import Text
 from hq.settings import HqSettings, SettingsError, load_settings, redact_url
 
@@ -51,9 +51,6 @@ def _parser() -> argparse.ArgumentParser:
     device = commands.add_parser("device", help="kiosks and their API keys").add_subparsers(
         dest="action", required=True
     )
-    add = device.add_parser("add", parents=[common], help="enrol a kiosk and print its new API key once")
-    add.add_argument("kiosk_id", metavar="KIOSK_ID", help="the kiosk's [kiosk] id, e.g. kiosk-001")
-    add.add_argument("--rotate", action="store_true", help="replace the key of a kiosk HQ already knows")
     device.add_parser("list", parents=[common], help="list enrolled kiosks (never their keys)")
 
     catalog = commands.add_parser("catalog", help="the product catalog").add_subparsers(
@@ -111,24 +108,6 @@ def _serve(settings: HqSettings) -> int:
         server.run(sockets=[sock])
     finally:
         sock.close()
-    return EXIT_OK
-
-
-def _device_add(kiosk_id: str, rotate: bool) -> int:
-    if not valid_kiosk_id(kiosk_id):
-        _say(i18n.BAD_KIOSK_ID.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    try:
-        with connected():
-            api_key = add_device(kiosk_id, rotate=rotate)
-    except DeviceExistsError:
-        _say(i18n.DEVICE_EXISTS.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    except UnknownDeviceError:
-        _say(i18n.DEVICE_UNKNOWN_ROTATE.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    print(api_key, flush=True)
-    _say(i18n.KEY_ONCE.format(kiosk_id=kiosk_id))
     return EXIT_OK
 
 
@@ -195,8 +174,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         open_database(settings.database.url)
-        if args.command == "device" and args.action == "add":
-            return _device_add(args.kiosk_id, args.rotate)
         if args.command == "device":
             return _device_list()
         if args.action == "import":

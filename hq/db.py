@@ -9,7 +9,7 @@ IMMEDIATE so two writers queue on the busy timeout instead of failing mid-transa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -19,7 +19,8 @@ from playhouse import db_url
 
 from hq import i18n
 from hq.i18n import Text
-from hq.models import Device, Product, Refund, Sale, SaleLine, SchemaVersion, database
+from hq.migrations import MIGRATIONS
+from hq.models import SchemaVersion, database
 from hq.settings import redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
@@ -151,23 +152,6 @@ def _check_sqlite_pragmas(db: peewee.Database) -> None:
             f"SQLite did not accept journal_mode=WAL / foreign_keys=ON (got {mode!r}, {keys}); "
             "put the database on a local disk, not a network share"
         )
-
-
-# --- migrations -----------------------------------------------------------------------------------
-# Migration N brings the schema from version N-1 to N. Append; never edit one that has shipped.
-# Later ones change tables with playhouse.migrate, since create_tables() only knows today's models.
-
-
-def _m001_initial(db: peewee.Database) -> None:
-    # The tables of the first release, named rather than taken from ALL_MODELS, which grows.
-    db.create_tables([Device, Product, Sale, SaleLine])
-
-
-def _m002_refunds(db: peewee.Database) -> None:
-    db.create_tables([Refund])
-
-
-MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (_m001_initial, _m002_refunds)
 
 
 def migrate(db: peewee.Database) -> int:

@@ -45,23 +45,44 @@ def cli_language(environ: Mapping[str, str] | None = None) -> Language:
 
 # --- API ------------------------------------------------------------------------------------------
 
-MISSING_KEY = Text(
-    "no API key: send the header 'Authorization: Bearer <api key>'; "
-    "an HQ admin creates a key with `hq device add KIOSK_ID`",
-    "缺少 API 密钥：请发送请求头 'Authorization: Bearer <API 密钥>'；HQ 管理员可用 `hq device add KIOSK_ID` 创建密钥",
+SIGNATURE_MISSING = Text(
+    "this request is not signed: kiosks sign every request (docs/sync-protocol.md §2); enrol the kiosk "
+    "with `kiosk enroll CODE --hq URL` using a code from `hq device enroll-code --store STORE`",
+    "请求未签名：收银机的每个请求都须签名（见 docs/sync-protocol.md 第 2 节）；请用 "
+    "`hq device enroll-code --store 门店` 生成注册码，并在收银机上运行 `kiosk enroll 注册码 --hq 地址`",
 )
-UNKNOWN_KEY = Text(
-    "unknown API key: create a key with `hq device add KIOSK_ID` on HQ (or `--rotate` to replace a lost one) "
-    "and put it in the kiosk's [hq] api_key setting",
-    "API 密钥无效：请在 HQ 上运行 `hq device add KIOSK_ID` 创建密钥（丢失的密钥用 `--rotate` 更换），"
-    "并填入收银机配置 [hq] api_key",
+KIOSK_UNKNOWN = Text(
+    "HQ has not enrolled this kiosk: make a code with `hq device enroll-code --store STORE` and run "
+    "`kiosk enroll CODE --hq URL` on the kiosk",
+    "HQ 中没有这台收银机：请用 `hq device enroll-code --store 门店` 生成注册码，并在收银机上运行 "
+    "`kiosk enroll 注册码 --hq 地址`",
+)
+KIOSK_REVOKED = Text(
+    "this kiosk was revoked at HQ; an HQ admin can enrol it again with a new code "
+    "(`hq device enroll-code --store STORE --kiosk-id KIOSK`)",
+    "这台收银机已在 HQ 被吊销；HQ 管理员可生成新的注册码重新注册"
+    "（`hq device enroll-code --store 门店 --kiosk-id 收银机`）",
+)
+SIGNATURE_WRONG = Text(
+    "the request's signature is wrong: the kiosk's credentials file does not match HQ (it was enrolled "
+    "again elsewhere, or the file was copied); enrol it again with a new code",
+    "请求签名不正确：收银机的凭据文件与 HQ 不符（可能已在别处重新注册，或文件被复制）；请用新的注册码重新注册",
+)
+CLOCK_OFF = Text(
+    "the request's time is too far from HQ's clock; the kiosk corrects this itself from X-HQ-Time and "
+    "retries. If it keeps happening, set the kiosk's clock (NTP)",
+    "请求时间与 HQ 时钟相差过大；收银机会根据 X-HQ-Time 自动校正并重试。若持续出现，请校准收银机时钟（NTP）",
+)
+REPLAYED = Text(
+    "HQ has already seen this signed request (same nonce); a captured request cannot be sent twice. "
+    "Sign each request anew",
+    "HQ 已收到过这个签名请求（随机数重复）；截获的请求不能重放。每个请求都须重新签名",
 )
 TOO_MANY_BAD_KEYS = Text(
-    "too many unknown API keys came from this address; HQ refuses its requests for {seconds} s more "
-    "(Retry-After). Check the kiosk's [hq] api_key; an HQ admin makes a new key with "
-    "`hq device add KIOSK_ID --rotate`",
-    "该地址提交了过多无效的 API 密钥；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
-    "请检查收银机配置 [hq] api_key；HQ 管理员可用 `hq device add KIOSK_ID --rotate` 生成新密钥",
+    "too many failed sign-ins came from this address; HQ refuses its requests for {seconds} s more "
+    "(Retry-After). Check the kiosk's credentials file, or enrol it again with a new code",
+    "该地址的认证失败次数过多；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
+    "请检查收银机的凭据文件，或用新的注册码重新注册",
 )
 WRONG_KIOSK = Text(
     "these sales name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "

@@ -63,6 +63,12 @@ class AuthSection(_Section):
     max_failures: int = Field(20, ge=1, le=100_000)
     #: seconds from an address's first unknown key to the end of its window
     window_s: int = Field(60, ge=1, le=86_400)
+    #: HQ's identity file, from which every kiosk's signing secret is derived (hq.identity); empty:
+    #: ``hq-identity.key`` beside the SQLite database. Required with PostgreSQL: every HQ host of the
+    #: fleet must read the same file.
+    identity_file: str = Field("", max_length=4096)
+    #: how far a kiosk's signed time may be from HQ's clock, in seconds (docs/sync-protocol.md §2)
+    clock_window_s: int = Field(300, ge=30, le=3600)
 
 
 class HqSettings(_Section):

@@ -18,10 +18,14 @@ from typing import Any
 import requests
 
 from hq.app import create_app
+from hq.auth import identity_path
 from hq.background import BackgroundServer
 from hq.db import connected
-from hq.devices import add_device
+from hq.devices import add_store, enrol_device, store_by_code
+from hq.identity import load_or_create_key
+from hq.models import Store
 from hq.settings import AuthSection
+from kiosk.sync.signed import HqSigner
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -44,6 +48,7 @@ def closed_port() -> int:
 class LiveHq:
     db_url: str
     background: BackgroundServer
+    background_identity: Path
 
     @property
     def port(self) -> int:
@@ -53,10 +58,27 @@ class LiveHq:
     def url(self) -> str:
         return self.background.url
 
-    def add_device(self, kiosk_id: str) -> str:
-        """Enrol a kiosk the way `hq device add` does (same process, same database) and return its key."""
+    @property
+    def identity_file(self) -> Path:
+        """HQ's identity file (beside the SQLite database unless the test gave [auth] identity_file)."""
+        return self.background_identity
+
+    def enrol(self, kiosk_id: str, store: str = "s01") -> HqSigner:
+        """Enrol a kiosk in ``store`` (made if missing) as redeeming a code does, in this process
+        and database, and return a signer holding its new secret."""
+        key = load_or_create_key(self.identity_file)
         with connected():
-            return add_device(kiosk_id)
+            found = Store.get_or_none(Store.code == store)
+            target = found if found is not None else add_store(store, f"Store {store}")
+            secret = enrol_device(key, store_by_code(target.code), kiosk_id)
+        return HqSigner(kiosk_id, secret)
+
+    def session(self, signer: HqSigner) -> requests.Session:
+        """A requests session that signs as ``signer`` and learns HQ's clock from each answer."""
+        session = requests.Session()
+        session.auth = signer
+        session.hooks["response"].append(lambda r, *a, **k: signer.observe(r))
+        return session
 
     def stop(self) -> None:
         assert self.background.stop(STOP_TIMEOUT_S), "HQ server thread did not stop"
@@ -72,8 +94,12 @@ def start_hq(
 
     ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock.
     """
-    app = create_app(db_url, auth, clock)
-    live = LiveHq(db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S))
+    limits = auth if auth is not None else AuthSection()
+    app = create_app(db_url, limits, clock)
+    identity = identity_path(limits.identity_file, db_url)
+    live = LiveHq(
+        db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S), identity
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
