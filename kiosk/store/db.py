@@ -165,7 +165,7 @@ _SOON_READ = (
         "SELECT * FROM payment WHERE status NOT IN ('paid', 'failed', 'cancelled', 'refunded')",
         None,
     ),
-    ("outbox", "SELECT payload FROM outbox WHERE sent_at IS NULL", 0),
+    ("outbox", "SELECT payload FROM outbox WHERE state = 'pending'", 0),
     ("reprint_job", "SELECT layout FROM reprint_job WHERE state IN ('pending', 'printing', 'held')", 0),
     ("setting", "SELECT * FROM setting", None),
 )
