@@ -261,8 +261,9 @@ class SaleStore:
             return []
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
-        def like(field: pw.Field) -> pw.Expression:
-            return pw.Expression(field, "LIKE", pw.SQL("? ESCAPE '\\'", [pattern]))
+        def like(field: pw.Field) -> pw.NodeList:
+            # SQLite's LIKE: case-blind for ASCII; peewee would turn its own LIKE into GLOB
+            return pw.NodeList((field, pw.SQL("LIKE ? ESCAPE '\\'", [pattern])))
 
         query = (
             Product.select()
