@@ -148,6 +148,7 @@ _ZH: Final[dict[str, str]] = {
     "recovering.wait": "正在核对上一笔付款",
     "recovering.hint": "请勿重复付款。如已付款，小票将自动打印。",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
+    "help.receipt_qr": "小票未能打印：用手机扫这个二维码查看电子小票",
     "enroll.done": "已登记：本机 {kiosk_id} 属于门店 {store}（总部 {url}）；凭据已写入 {path}（仅本用户可读）",
     "enroll.set_url": "注意：配置中的 [hq] url 是 {configured}；请改为 {url}，否则本机不会与这个总部同步",
     "enroll.bad_code": "登记码无效、已用过或已过期：请总部管理员重新生成（hq device enroll-code --store 门店），15 分钟内使用",
@@ -286,6 +287,7 @@ _EN: Final[dict[str, str]] = {
     "recovering.wait": "We are checking the last payment",
     "recovering.hint": "Please do not pay again. If you paid, your receipt will print by itself.",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
+    "help.receipt_qr": "Your receipt did not print: scan this code with your phone for the e-receipt",
     "enroll.done": "enrolled: kiosk {kiosk_id} in store {store} at HQ {url}; credentials written to {path} (readable by this user only)",
     "enroll.set_url": "note: [hq] url in the settings is {configured}; set it to {url}, or this kiosk will not sync with this HQ",
     "enroll.bad_code": "the enrolment code is wrong, already used or expired: ask the HQ admin for a new one (hq device enroll-code --store STORE) and use it within 15 minutes",
