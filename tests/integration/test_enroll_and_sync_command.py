@@ -120,7 +120,7 @@ def test_a_wrong_code_is_explained_in_the_kiosk_language(
 def test_unreachable_hq_and_malformed_input_are_explained(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     path = tmp_path / "c.json"
-    with pytest.raises(EnrolFailed, match="cannot reach HQ at .*Connection refused"):
+    with pytest.raises(EnrolFailed, match=r"cannot reach HQ at .*Connection refused"):
         enrol("AAAA-BBBB-CCCC-DDDD", url, KIOSK, path, "en")
     with pytest.raises(EnrolFailed, match="16 letters or digits"):
         enrol("12-34", url, KIOSK, path, "en")
