@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._private import private_files  # noqa: E402
-from kiosk.ports import CatalogItem, CatalogUpdate  # noqa: E402
-from kiosk.store.db import open_store  # noqa: E402
-from kiosk.store.sales import SaleStore  # noqa: E402
+from bench._private import private_files
+from kiosk.ports import CatalogItem, CatalogUpdate
+from kiosk.store.db import open_store
+from kiosk.store.sales import SaleStore
 
 
 def _ean13(n: int) -> str:
