@@ -210,17 +210,21 @@ class SaleStore:
                 Product.update(barcode=None, updated_at=now).where(
                     Product.barcode.in_(barcodes[chunk : chunk + 500])
                 ).execute()
-            for it in update.products:
-                Product.insert(
-                    sku=it.sku,
-                    name_zh=it.name_zh,
-                    name_en=it.name_en,
-                    price_fen=it.price_fen,
-                    barcode=it.barcode,
-                    category=it.category,
-                    active=it.active,
-                    updated_at=now,
-                ).on_conflict(
+            rows = [
+                {
+                    "sku": it.sku,
+                    "name_zh": it.name_zh,
+                    "name_en": it.name_en,
+                    "price_fen": it.price_fen,
+                    "barcode": it.barcode,
+                    "category": it.category,
+                    "active": it.active,
+                    "updated_at": now,
+                }
+                for it in update.products
+            ]
+            for chunk in range(0, len(rows), 100):  # 8 columns x 100 rows: within SQLite's 999 variables
+                Product.insert_many(rows[chunk : chunk + 100]).on_conflict(
                     conflict_target=[Product.sku],
                     preserve=[
                         Product.name_zh,
