@@ -22,10 +22,13 @@ a different question for the sync code:
     exactly-once handling at HQ (the event id) keeps the sale from being counted twice.
 ``half_reply_close`` / ``half_reply_reset``
     HQ acted and answered; the kiosk gets only the first half of the answer's bytes, then the
-    connection closes (FIN) or resets (RST). Depending on where the cut falls the kiosk sees a
-    broken status line (``requests.ConnectionError``) or a body shorter than its ``Content-Length``
-    (``requests.exceptions.ChunkedEncodingError``, ``http.client.IncompleteRead``). It must not take
-    the half answer for an answer.
+    connection closes (FIN) or resets (RST). Where the cut falls decides what the kiosk sees: in
+    the body, a body shorter than its ``Content-Length`` (``requests.exceptions.ChunkedEncodingError``,
+    ``http.client.IncompleteRead``); in the status line, ``requests.ConnectionError``; among the
+    headers, after a FIN, *no error at all*: http.client stops reading headers at the end of the
+    connection, so ``requests`` returns the status (a 200) with the headers cut short and a body
+    read to the close (empty or partial). The kiosk must check that it got a whole
+    acknowledgement it can parse, never trust the status alone.
 
 ``down()`` takes HQ off the network: new connections are reset as soon as they are accepted and
 the open ones are cut, so the kiosk sees ``requests.ConnectionError`` on every call (a reset
@@ -476,7 +479,8 @@ class ChaosProxy:
     every thread, raising ``RuntimeError`` if one is still running after ``timeout``. Use it as a
     context manager. ``wait(seconds)`` is how the delay faults hold a message: by default real
     time, cut short when the connection is aborted; a test can pass one that records the call or
-    blocks until the test lets it go.
+    blocks until the test lets it go (it must then let it go: ``down()`` and ``stop()`` cannot cut
+    an injected wait short, and say so by raising when their ``timeout`` runs out).
     """
 
     def __init__(

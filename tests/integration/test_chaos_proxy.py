@@ -136,6 +136,12 @@ def post(session: requests.Session, proxy: ChaosProxy, path: str = "/echo", body
     return reply.content
 
 
+def post_once(proxy: ChaosProxy, path: str = "/echo") -> bytes:
+    """One request on a connection of its own (for a client thread)."""
+    with requests.Session() as session:
+        return post(session, proxy, path)
+
+
 def test_pass_through_keeps_one_connection_alive_for_many_requests(
     upstream: Upstream, session: requests.Session
 ) -> None:
@@ -253,7 +259,7 @@ def test_delay_request_holds_the_request_before_the_server_sees_it(upstream: Ups
     plan = FaultPlan.every(Fault.DELAY_REQUEST, delay_s=0.25)
     with ChaosProxy("127.0.0.1", upstream.port, plan, wait=gate) as proxy:
         results: list[bytes] = []
-        client = threading.Thread(target=lambda: results.append(post(requests.Session(), proxy)))
+        client = threading.Thread(target=lambda: results.append(post_once(proxy)))
         client.start()
         assert gate.holding.wait(TIMEOUT_S)
         assert upstream.count() == 0, "a held request must not have reached the server yet"
@@ -270,7 +276,7 @@ def test_delay_reply_holds_the_answer_after_the_server_acted(upstream: Upstream)
     plan = FaultPlan.every(Fault.DELAY_REPLY, delay_s=0.5)
     with ChaosProxy("127.0.0.1", upstream.port, plan, wait=gate) as proxy:
         results: list[bytes] = []
-        client = threading.Thread(target=lambda: results.append(post(requests.Session(), proxy)))
+        client = threading.Thread(target=lambda: results.append(post_once(proxy)))
         client.start()
         assert gate.holding.wait(TIMEOUT_S)
         assert upstream.count() == 1, "the server answers before the proxy holds its reply"
@@ -420,7 +426,7 @@ def test_down_cuts_a_request_in_flight(upstream: Upstream) -> None:
 
         def client() -> None:
             try:
-                post(requests.Session(), proxy, "/hold")
+                post_once(proxy, "/hold")
             except requests.RequestException as exc:
                 errors.append(exc)
 
@@ -442,7 +448,7 @@ def test_stop_closes_everything_and_leaves_no_thread(upstream: Upstream) -> None
 
     def client() -> None:
         try:
-            post(requests.Session(), proxy, "/hold")
+            post_once(proxy, "/hold")
         except requests.RequestException as exc:
             errors.append(exc)
 
