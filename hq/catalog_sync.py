@@ -201,9 +201,7 @@ def set_store_prices(store_code: str, prices: Sequence[PriceRow]) -> int:
         if unknown:
             raise CatalogImportError(unknown)
         held = {
-            sp.product_id: sp
-            for sp in StorePrice.select().where(StorePrice.store == store.id)
-            if sp.product_id in known
+            sp.sku: sp for sp in StorePrice.select().where(StorePrice.store == store.id) if sp.sku in known
         }
         changed = [p for p in prices if (h := held.get(p.sku)) is None or h.price_fen != p.price_fen]
         if not changed:
@@ -229,7 +227,7 @@ def remove_store_prices(store_code: str, skus: Sequence[str]) -> int:
     with database.atomic():
         store = _store(store_code)
         held = {
-            sp.product_id: sp
+            sp.sku: sp
             for sp in StorePrice.select().where(
                 StorePrice.store == store.id, StorePrice.price_fen.is_null(False)
             )
@@ -384,7 +382,7 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
     if not snapshot:
         categories = categories.where(Category.version > since)
         store_prices = store_prices.where(StorePrice.version > since)
-    prices = {sp.product_id: sp.price_fen for sp in store_prices}
+    prices = {sp.sku: sp.price_fen for sp in store_prices}
     if not snapshot:
         changed_skus = set(prices) | {
             p.sku for p in Product.select(Product.sku).where(Product.version > since)
@@ -393,7 +391,7 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
         # a product that changed itself may still have an older store price in this store
         prices.update(
             {
-                sp.product_id: sp.price_fen
+                sp.sku: sp.price_fen
                 for chunk in chunked(sorted(changed_skus - set(prices)), 500)
                 for sp in StorePrice.select().where(
                     StorePrice.store == store_id, StorePrice.product.in_(chunk)

@@ -197,7 +197,8 @@ class StorePrice(BaseModel):
     version = BigIntegerField(default=0, index=True)
 
     store_id: int
-    product_id: str
+    #: the product's sku (the foreign key's column; peewee names its accessor after it)
+    sku: str
 
     class Meta:
         table_name = "store_price"
