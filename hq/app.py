@@ -132,6 +132,7 @@ def create_app(
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
     webhooks: WebhooksSection | None = None,
+    deliver: bool = True,
 ) -> FastAPI:
     """The HQ app on the database at ``db_url``, opened and migrated now so a bad URL fails at start.
 
@@ -139,7 +140,7 @@ def create_app(
     from, the clock window, and how authentication failures are limited; ``clock`` is the limiter's,
     a monotonic clock in seconds, injected by tests so they need not wait for a window. ``webhooks``
     is the ``[webhooks]`` section: with a url, stored sales and refunds are published and this
-    process runs a deliverer thread while it serves.
+    process runs a deliverer thread while it serves (unless ``deliver`` is False: tests drive it).
     """
     open_database(db_url)
     limits = auth if auth is not None else AuthSection()
@@ -153,7 +154,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        thread = DelivererThread(deliverer) if deliverer is not None else None
+        thread = DelivererThread(deliverer) if deliverer is not None and deliver else None
         if thread is not None:
             thread.start()
         yield

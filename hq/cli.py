@@ -89,7 +89,7 @@ def _serve(settings: HqSettings) -> int:
     from hq.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings.database.url, settings.auth)
+    app = create_app(settings.database.url, settings.auth, webhooks=settings.webhooks)
     host, port = settings.server.host, settings.server.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -86,7 +86,7 @@ def sales(filter_: ExportFilter) -> Iterator[dict[str, Any]]:
         ids = [s.order_id for s in chunk]
         lines: dict[str, list[SaleLine]] = {}
         for line in SaleLine.select().where(SaleLine.sale.in_(ids)).order_by(SaleLine.line_no):
-            lines.setdefault(str(line.sale_id), []).append(line)  # type: ignore[attr-defined]
+            lines.setdefault(str(line.order_id), []).append(line)  # type: ignore[attr-defined]
         totals = (
             Refund.select(Refund.sale, peewee.fn.SUM(Refund.amount_fen))
             .where(Refund.sale.in_(ids))
