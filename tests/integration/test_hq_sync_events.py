@@ -139,7 +139,7 @@ def test_validation_problems_name_the_field_and_value(hq: LiveHq, kiosk: request
     assert statuses[4] == (None, "rejected") and {p["field"] for p in problems(reply, 4)} >= {"key", "kind"}
     assert rows(hq, "SELECT count(*) FROM sale") == [(0,)]
     # the events with a usable key are in the ledger, so a replay gets the same answer
-    assert rows(hq, "SELECT count(*) FROM sync_event WHERE answer LIKE '%rejected%'") == [(4,)]
+    assert rows(hq, "SELECT count(*) FROM sync_event WHERE answer LIKE ?", ("%rejected%",)) == [(4,)]
 
 
 def test_records_of_another_kiosk_are_rejected(hq: LiveHq, kiosk: requests.Session) -> None:
