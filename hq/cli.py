@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hq import i18n
+from hq import cli_data, i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
 from hq.devices import list_devices
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE.csv", type=Path)
     imp.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (default UTF-8)")
     catalog.add_parser("seed-demo", parents=[common], help="add a dozen demo products")
+    cli_data.add_parsers(commands, catalog, common)
     return parser
 
 
@@ -88,7 +89,7 @@ def _serve(settings: HqSettings) -> int:
     from hq.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings.database.url, settings.auth)
+    app = create_app(settings.database.url, settings.auth, webhooks=settings.webhooks)
     host, port = settings.server.host, settings.server.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         open_database(settings.database.url)
+        handled = cli_data.run(args)
+        if handled is not None:
+            return handled
         if args.command == "device":
             return _device_list()
         if args.action == "import":

@@ -204,7 +204,7 @@ def validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
             reason = clip(str((err.get("ctx") or {}).get("error", "")), MAX_PROBLEM_CHARS)
             other.append({"field": "body", "problem": f"not valid JSON ({reason}) at character {loc[-1]}"})
         elif loc == ("body",):
-            hint = "; send a JSON list of sale records with Content-Type: application/json"
+            hint = "; send the JSON body the API document describes, with Content-Type: application/json"
             other.append({"field": "body", "problem": problem_text(err) + hint})
         elif len(loc) >= 2 and loc[0] == "body" and isinstance(loc[1], int):
             index = loc[1]

@@ -275,3 +275,97 @@ BARCODE_TAKEN = Text(
     "this barcode belongs to product {sku} at HQ; change one of them",
     "此条码已属于 HQ 中的商品 {sku}；请修改其中之一",
 )
+
+# --- sync data plane: events, catalog versions, prices, settings, webhooks, sales export -------------
+
+INVALID_EVENTS = Text(
+    'the body is not a valid batch of events: send {"events": [...]} with at most 1000 events '
+    "(docs/sync-protocol.md §3); detail names the part that is wrong",
+    '请求体不是有效的事件批次：请发送 {"events": [...]}，最多 1000 个事件'
+    "（见 docs/sync-protocol.md §3）；detail 指出错误的部分",
+)
+BAD_SINCE = Text(
+    "since is the catalog version the kiosk holds, a whole number from 0 (0: send everything)",
+    "since 为收银机已有的商品目录版本，须为从 0 起的整数（0 表示全部发送）",
+)
+BAD_IMAGE_URL = Text(
+    "an image_url is empty, an https:// address or a path starting with /, at most 512 characters",
+    "image_url 须为空、https:// 地址或以 / 开头的路径，最多 512 个字符",
+)
+BAD_ACTIVE = Text(
+    "active is 1 (on sale) or 0 (taken off sale); yes/no and true/false work too",
+    "active 须为 1（在售）或 0（下架）；也可写 yes/no 或 true/false",
+)
+CSV_EMPTY_OF = Text(
+    "the file is empty; the first row must be the header {columns}",
+    "文件为空；第一行必须是表头 {columns}",
+)
+CSV_UNKNOWN_COLUMN_OF = Text("unknown column; the columns are {columns}", "未知列；可用的列为 {columns}")
+DUPLICATE_CATEGORY = Text("this category code is also on row {other}", "此类别代码与第 {other} 行重复")
+UNKNOWN_SKU = Text(
+    "HQ has no product with this SKU; import it with hq catalog import first",
+    "HQ 中没有此 SKU 的商品；请先用 hq catalog import 导入",
+)
+NO_STORE_PRICE = Text(
+    "store {store} has no price of its own for: {skus}; nothing was changed",
+    "门店 {store} 没有以下商品的门店价：{skus}；未做任何修改",
+)
+NO_SUCH_STORE = Text(
+    "HQ has no store {store}; add it first (hq store add)", "HQ 中没有门店 {store}；请先添加（hq store add）"
+)
+NO_SUCH_KIOSK = Text(
+    "HQ has no kiosk {kiosk_id}; check the id (hq device list)",
+    "HQ 中没有收银机 {kiosk_id}；请核对编号（hq device list）",
+)
+BAD_SETTING_KEY = Text(
+    "{key!r} is not a setting name: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "{key!r} 不是有效的设置名：须为 1-128 个字母、数字、'.'、'_' 或 '-'，以字母或数字开头",
+)
+SETTING_NOT_JSON = Text(
+    "the value is not JSON ({reason}); write text in double quotes, e.g. '\"zh_CN\"', or a number, true, a list",
+    "该值不是 JSON（{reason}）；文本须加双引号，例如 '\"zh_CN\"'，或写数字、true、列表",
+)
+SETTING_NULL = Text(
+    "null is not a value; to remove a setting use hq settings unset",
+    "null 不是有效值；删除设置请用 hq settings unset",
+)
+SETTING_TOO_LONG = Text(
+    "the value is longer than {limit} bytes; settings are small, keep files elsewhere",
+    "该值超过 {limit} 字节；设置应简短，文件请另行存放",
+)
+NO_SUCH_SETTING = Text(
+    "{scope} has no setting {key}; nothing was changed", "{scope} 没有设置 {key}；未做任何修改"
+)
+CATEGORIES_IMPORTED = Text(
+    "{path}: {count} categories read, {changed} added or changed (catalog version {version})",
+    "{path}：读取 {count} 个类别，新增或修改 {changed} 个（商品目录版本 {version}）",
+)
+PRICES_IMPORTED = Text(
+    "{path}: {count} prices for store {store} read, {changed} changed (catalog version {version})",
+    "{path}：读取门店 {store} 的 {count} 个价格，修改 {changed} 个（商品目录版本 {version}）",
+)
+PRICES_REMOVED = Text(
+    "store {store}: {count} store prices removed; those products sell at their own price again "
+    "(catalog version {version})",
+    "门店 {store}：已删除 {count} 个门店价，这些商品恢复按商品自身价格销售（商品目录版本 {version}）",
+)
+SETTING_SET = Text(
+    "{scope}: {key} = {value} (catalog version {version})",
+    "{scope}：{key} = {value}（商品目录版本 {version}）",
+)
+SETTING_UNCHANGED = Text(
+    "{scope}: {key} already is {value}; nothing changed", "{scope}：{key} 已经是 {value}；未做修改"
+)
+SETTING_UNSET = Text(
+    "{scope}: {key} removed (catalog version {version})", "{scope}：已删除 {key}（商品目录版本 {version}）"
+)
+BAD_DATE = Text(
+    "{value!r} is not a date; write YYYY-MM-DD (a UTC day) or an ISO 8601 time with its offset",
+    "{value!r} 不是日期；请写 YYYY-MM-DD（UTC 日期）或带时区偏移的 ISO 8601 时间",
+)
+EXPORT_EXISTS = Text(
+    "{path} exists already; HQ never overwrites a file: give a new name or move the old file away",
+    "{path} 已存在；HQ 不会覆盖文件：请换一个文件名，或先移走旧文件",
+)
+EXPORT_UNWRITABLE = Text("{path}: cannot write it ({reason})", "{path}：无法写入（{reason}）")
+EXPORTED = Text("{path}: {count} sales exported", "{path}：已导出 {count} 笔销售")

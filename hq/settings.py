@@ -25,7 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk_common.settings import SettingsError, load_layered, packaged_file
 
-__all__ = ["AuthSection", "HqSettings", "SettingsError", "defaults_path", "load_settings", "redact_url"]
+__all__ = [
+    "AuthSection",
+    "HqSettings",
+    "SettingsError",
+    "WebhooksSection",
+    "defaults_path",
+    "load_settings",
+    "redact_url",
+]
 
 ENV_PREFIX = "HQ_"
 
@@ -71,10 +79,23 @@ class AuthSection(_Section):
     clock_window_s: int = Field(300, ge=30, le=3600)
 
 
+class WebhooksSection(_Section):
+    """Where HQ publishes each stored sale and refund (docs/sync-protocol.md §6); empty url: nowhere."""
+
+    url: str = Field("", max_length=2048, pattern=r"^(https?://[^\s]+)?$")
+    #: the signing secret's file (made 0600 if missing); empty: hq-webhook.key beside a SQLite database
+    secret_file: str = Field("", max_length=4096)
+    #: seconds a receiver has to answer 2xx
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    #: seconds after which a delivery that keeps failing is given up and kept as failed
+    max_age_s: int = Field(3 * 86400, ge=60, le=30 * 86400)
+
+
 class HqSettings(_Section):
     server: ServerSection = ServerSection()
     database: DatabaseSection = DatabaseSection()
     auth: AuthSection = AuthSection()
+    webhooks: WebhooksSection = WebhooksSection()
 
 
 def redact_url(value: Any) -> Any:

@@ -24,7 +24,7 @@ from hq.db import connected
 from hq.devices import add_store, enrol_device, store_by_code
 from hq.identity import load_or_create_key
 from hq.models import Store
-from hq.settings import AuthSection
+from hq.settings import AuthSection, WebhooksSection
 from kiosk.sync.signed import HqSigner
 
 START_TIMEOUT_S = 10.0
@@ -89,13 +89,16 @@ def start_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
+    deliverer: bool = True,
 ) -> LiveHq:
     """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers.
 
-    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock.
+    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock;
+    ``webhooks`` and ``deliverer`` too (False: no deliverer thread, the test drives deliveries).
     """
     limits = auth if auth is not None else AuthSection()
-    app = create_app(db_url, limits, clock)
+    app = create_app(db_url, limits, clock, webhooks=webhooks, deliver=deliverer)
     identity = identity_path(limits.identity_file, db_url)
     live = LiveHq(
         db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S), identity
@@ -119,8 +122,9 @@ def running_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
 ) -> Iterator[LiveHq]:
-    live = start_hq(db_url, port, auth, clock)
+    live = start_hq(db_url, port, auth, clock, webhooks)
     try:
         yield live
     finally:
