@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import i18n
+from hq import api_admin, api_enrol, i18n
 from hq.auth import KioskAuth, SignedKiosk, identity_path
 from hq.catalog import list_products
 from hq.db import connected, open_database
@@ -221,6 +221,9 @@ def create_app(
     app.state.key_limiter = limiter
     app.state.kiosk_auth = kiosk_auth
     _install_error_handlers(app)
+
+    app.include_router(api_enrol.router)
+    app.include_router(api_admin.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:

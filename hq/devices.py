@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from peewee import JOIN
+
 from hq.identity import kiosk_secret
 from hq.models import Device, Store, database, utc_now
 
@@ -101,17 +103,26 @@ def revoke_device(kiosk_id: str, now: datetime | None = None) -> None:
             raise UnknownDeviceError(kiosk_id)
 
 
+def _info(d: Device) -> DeviceInfo:
+    return DeviceInfo(
+        d.id,
+        d.kiosk_id,
+        d.store.code if d.store is not None else None,
+        d.created_at,
+        d.enrolled_at,
+        d.revoked_at,
+        d.last_seen_at,
+    )
+
+
 def list_devices() -> list[DeviceInfo]:
-    rows = Device.select(Device, Store).join(Store, join_type="LEFT OUTER").order_by(Device.kiosk_id)
-    return [
-        DeviceInfo(
-            d.id,
-            d.kiosk_id,
-            d.store.code if d.store is not None else None,
-            d.created_at,
-            d.enrolled_at,
-            d.revoked_at,
-            d.last_seen_at,
-        )
-        for d in rows
-    ]
+    rows = Device.select(Device, Store).join(Store, JOIN.LEFT_OUTER).order_by(Device.kiosk_id)
+    return [_info(d) for d in rows]
+
+
+def device_info(kiosk_id: str) -> DeviceInfo:
+    """One kiosk as ``list_devices`` shows it; ``UnknownDeviceError`` if HQ has none by that id."""
+    row = Device.select(Device, Store).join(Store, JOIN.LEFT_OUTER).where(Device.kiosk_id == kiosk_id).first()
+    if row is None:
+        raise UnknownDeviceError(kiosk_id)
+    return _info(row)
