@@ -25,11 +25,12 @@ from hq.devices import (
     UnknownStoreError,
     add_store,
     list_devices,
+    list_stores,
     revoke_device,
     valid_kiosk_id,
 )
 from hq.i18n import Text
-from hq.models import Device, Store, utc_now
+from hq.models import utc_now
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -148,17 +149,13 @@ def store_add(code: str, name: str) -> int:
 
 def store_list() -> int:
     with connected():
-        stores = list(Store.select().order_by(Store.code))
-        counts: dict[int, int] = {}
-        for device in Device.select(Device.store):
-            if device.store_id is not None:
-                counts[device.store_id] = counts.get(device.store_id, 0) + 1
+        stores = list_stores()
     if not stores:
         _say(i18n.NO_STORES)
         return EXIT_OK
     print(i18n.STORE_HEADER.pick(i18n.cli_language()).replace("  ", "\t"))
     for s in stores:
-        print(f"{s.code}\t{s.name}\t{counts.get(s.id, 0)}\t{_iso(s.created_at)}")
+        print(f"{s.code}\t{s.name}\t{s.kiosks}\t{_iso(s.created_at)}")
     return EXIT_OK
 
 

@@ -31,12 +31,13 @@ from hq.devices import (
     add_store,
     device_info,
     list_devices,
+    list_stores,
     revoke_device,
 )
 from hq.errors import ADMIN_UNAUTHORIZED_DOC, EXISTS_DOC, NOT_FOUND_DOC, ApiError, errors
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter, client_key
-from hq.models import Device, Store, utc_now
+from hq.models import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ async def login(request: Request, client: Annotated[str, Depends(_not_held_back)
     return LoginOut(token=session.token, expires_at=_iso(session.expires_at) or "")
 
 
-@router.post("/logout", status_code=204, responses=_SIGNED_IN, summary="End this session")
+@router.post("/logout", status_code=204, responses=_SIGNED_IN | errors(411, 413), summary="End this session")
 def logout(
     admin: AdminName, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
@@ -197,21 +198,14 @@ def logout(
         admins.sign_out(credentials.credentials)
 
 
-def _stores() -> list[StoreOut]:
-    counts: dict[int, int] = {}
-    for device in Device.select(Device.store):
-        if device.store_id is not None:
-            counts[device.store_id] = counts.get(device.store_id, 0) + 1
-    return [
-        StoreOut(code=s.code, name=s.name, kiosks=counts.get(s.id, 0), created_at=_iso(s.created_at) or "")
-        for s in Store.select().order_by(Store.code)
-    ]
-
-
 @router.get("/stores", response_model=list[StoreOut], responses=_SIGNED_IN, summary="The stores")
 def get_stores(admin: AdminName) -> list[StoreOut]:
     with connected():
-        return _stores()
+        stores = list_stores()
+    return [
+        StoreOut(code=s.code, name=s.name, kiosks=s.kiosks, created_at=_iso(s.created_at) or "")
+        for s in stores
+    ]
 
 
 @router.post(
@@ -281,7 +275,7 @@ def get_devices(admin: AdminName) -> list[DeviceOut]:
 @router.post(
     "/devices/{kiosk_id}/revoke",
     response_model=DeviceOut,
-    responses=_SIGNED_IN | errors(422) | {404: NOT_FOUND_DOC},
+    responses=_SIGNED_IN | errors(411, 413, 422) | {404: NOT_FOUND_DOC},
     summary="Revoke a kiosk: its next request is refused",
 )
 def post_revoke(admin: AdminName, kiosk_id: Annotated[str, Path(pattern=KIOSK_ID_RE.pattern)]) -> DeviceOut:

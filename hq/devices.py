@@ -8,10 +8,12 @@ same store bumps the generation (the old secret stops working); revoking stops i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from hq.identity import kiosk_secret
 from hq.models import Device, Store, database, utc_now
@@ -29,6 +31,15 @@ class DeviceInfo:
     enrolled_at: datetime | None
     revoked_at: datetime | None
     last_seen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    code: str
+    name: str
+    #: kiosks enrolled in the store, revoked ones included
+    kiosks: int
+    created_at: datetime
 
 
 class StoreExistsError(ValueError):
@@ -61,6 +72,19 @@ def add_store(code: str, name: str) -> Store:
             raise StoreExistsError(code)
         store: Store = Store.create(code=code, name=name.strip())
     return store
+
+
+def list_stores() -> list[StoreInfo]:
+    count = fn.COUNT(Device.id)
+    rows = (
+        Store.select(Store, count.alias("kiosks"))
+        .join(Device, JOIN.LEFT_OUTER, on=(Device.store == Store.id))
+        .group_by(Store.id)
+        .order_by(Store.code)
+        .dicts()
+    )
+    found = cast(Iterable[dict[str, Any]], rows)  # .dicts() rows, which peewee's hints call Store
+    return [StoreInfo(r["code"], r["name"], int(r["kiosks"]), r["created_at"]) for r in found]
 
 
 def store_by_code(code: str) -> Store:
