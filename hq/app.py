@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_sync, i18n
+from hq import api_admin, api_enrol, api_sync, i18n
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
 from hq.errors import MAX_BODY_BYTES, ApiError, error_response, validation_detail
@@ -173,6 +173,9 @@ def create_app(
     app.state.kiosk_auth = kiosk_auth
     app.state.publish_webhooks = deliverer is not None
     _install_error_handlers(app)
+
+    app.include_router(api_enrol.router)
+    app.include_router(api_admin.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:

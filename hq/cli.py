@@ -1,9 +1,9 @@
-"""The ``hq`` command: run the server, enrol kiosks, load the catalog.
+"""The ``hq`` command: run the server, stores, kiosks and admins, fleet status, load the catalog.
 
 Exit codes: 0 done; 1 the machine would not let it happen (port taken, disk, a database folder it
-may not create); 2 bad input (arguments, settings, database URL, CSV). Results go to stdout, so
-``KEY=$(hq device add kiosk-007)`` captures exactly the key; explanations and errors go to stderr,
-in the admin's language (see ``hq.i18n``).
+may not create); 2 bad input (arguments, settings, database URL, CSV, an unknown store or kiosk).
+Results go to stdout, so ``CODE=$(hq device enroll-code --store s01)`` captures exactly the code;
+explanations and errors go to stderr, in the admin's language (see ``hq.i18n``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hq import cli_data, i18n
+from hq import admin_cli, cli_data, i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
-from hq.devices import list_devices
 from hq.i18n import Text
 from hq.settings import HqSettings, SettingsError, load_settings, redact_url
 
@@ -48,10 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default from [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default from [server] port)")
 
-    device = commands.add_parser("device", help="kiosks and their API keys").add_subparsers(
-        dest="action", required=True
-    )
-    device.add_parser("list", parents=[common], help="list enrolled kiosks (never their keys)")
+    admin_cli.add_parsers(commands, common)
 
     catalog = commands.add_parser("catalog", help="the product catalog").add_subparsers(
         dest="action", required=True
@@ -112,21 +108,6 @@ def _serve(settings: HqSettings) -> int:
     return EXIT_OK
 
 
-def _device_list() -> int:
-    with connected():
-        devices = list_devices()
-    if not devices:
-        _say(i18n.NO_DEVICES)
-        return EXIT_OK
-    language = i18n.cli_language()
-    never = i18n.NEVER.pick(language)
-    print(i18n.DEVICE_HEADER.pick(language).replace("  ", "\t"))
-    for d in devices:
-        seen = d.last_seen_at.isoformat(timespec="seconds") + "Z" if d.last_seen_at else never
-        print(f"{d.kiosk_id}\t{d.created_at.isoformat(timespec='seconds')}Z\t{seen}")
-    return EXIT_OK
-
-
 def _catalog_import(path: Path, encoding: str) -> int:
     try:
         items = read_catalog_csv(path, encoding)
@@ -178,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         handled = cli_data.run(args)
         if handled is not None:
             return handled
-        if args.command == "device":
-            return _device_list()
+        if args.command in admin_cli.COMMANDS:
+            return admin_cli.run(args)
         if args.action == "import":
             return _catalog_import(args.file, args.encoding)
         return _seed_demo()

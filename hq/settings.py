@@ -62,14 +62,15 @@ class DatabaseSection(_Section):
 
 
 class AuthSection(_Section):
-    """How HQ holds back a client address that keeps presenting unknown API keys (``hq.keylimit``).
+    """Kiosk identity (``hq.identity``) and how HQ holds back a client address that keeps failing to
+    authenticate: bad signatures, enrolment codes, admin passwords or tokens (``hq.keylimit``).
 
     The names avoid the word "key", which the settings loader takes for a secret and hides in errors.
     """
 
-    #: unknown keys one address may present in a window; after that it is answered 429 until the window ends
+    #: failures one address may have in a window; after that it is answered 429 until the window ends
     max_failures: int = Field(20, ge=1, le=100_000)
-    #: seconds from an address's first unknown key to the end of its window
+    #: seconds from an address's first failure to the end of its window
     window_s: int = Field(60, ge=1, le=86_400)
     #: HQ's identity file, from which every kiosk's signing secret is derived (hq.identity); empty:
     #: ``hq-identity.key`` beside the SQLite database. Required with PostgreSQL: every HQ host of the
