@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import i18n
+from hq import api_ops, i18n
 from hq.auth import KioskAuth, SignedKiosk, identity_path
 from hq.catalog import list_products
 from hq.db import connected, open_database
@@ -40,6 +40,7 @@ from hq.errors import (
 )
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter
+from hq.metrics import HttpMetrics
 from hq.refunds import (
     MAX_REFUNDS_PER_REQUEST,
     RefundConflictError,
@@ -222,6 +223,8 @@ def create_app(
     app.state.kiosk_auth = kiosk_auth
     _install_error_handlers(app)
 
+    app.include_router(api_ops.router)
+
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
         return {"ok": True}
@@ -303,4 +306,5 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HqTime)
+    app.add_middleware(HttpMetrics)
     return app

@@ -275,3 +275,25 @@ BARCODE_TAKEN = Text(
     "this barcode belongs to product {sku} at HQ; change one of them",
     "此条码已属于 HQ 中的商品 {sku}；请修改其中之一",
 )
+
+# --- operations: readiness, receipts, serving (infra) ----------------------------------------------
+
+NOT_READY_DATABASE = Text(
+    "HQ's database does not answer; check that the database server is running and reachable, and "
+    "HQ's log for the reason",
+    "HQ 的数据库无响应；请检查数据库服务是否运行、网络是否可达，并查看 HQ 日志中的原因",
+)
+NOT_READY_SCHEMA = Text(
+    "HQ's database is at schema version {found}, but this HQ needs {expected}; restart HQ so it "
+    "applies its migrations, or upgrade HQ if the database is newer",
+    "HQ 数据库的结构版本为 {found}，本 HQ 需要 {expected}；请重启 HQ 以执行迁移，若数据库更新则请升级 HQ",
+)
+BAD_WORKERS = Text(
+    "--workers must be a whole number from 1 to {max}, not {value}",
+    "--workers 须为 1 到 {max} 之间的整数，而不是 {value}",
+)
+WORKERS_SQLITE = Text(
+    "note: {workers} workers share one SQLite file; writers take turns. For a fleet use PostgreSQL",
+    "提示：{workers} 个工作进程共用一个 SQLite 文件，写入须轮流进行；门店较多时请使用 PostgreSQL",
+)
+OPENAPI_WRITTEN = Text("wrote the OpenAPI document to {path}", "已将 OpenAPI 文档写入 {path}")
