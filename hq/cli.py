@@ -9,8 +9,6 @@ in the admin's language (see ``hq.i18n``).
 from __future__ import annotations
 
 import argparse
-import logging
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +19,7 @@ from hq.catalog import CatalogImportError, RowProblem, import_products, read_cat
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
 from hq.devices import list_devices
 from hq.i18n import Text
-from hq.settings import HqSettings, SettingsError, load_settings, redact_url
+from hq.settings import HqSettings, SettingsError, load_settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="run the HQ API server")
     serve.add_argument("--host", help="address to listen on (default from [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default from [server] port)")
+    serve.add_argument("--workers", type=int, help="worker processes (default from [server] workers)")
 
     device = commands.add_parser("device", help="kiosks and their API keys").add_subparsers(
         dest="action", required=True
@@ -71,6 +70,8 @@ def _settings(args: argparse.Namespace) -> HqSettings:
         overrides.setdefault("server", {})["host"] = args.host
     if getattr(args, "port", None) is not None:
         overrides.setdefault("server", {})["port"] = args.port
+    if getattr(args, "workers", None) is not None:
+        overrides.setdefault("server", {})["workers"] = args.workers
     return load_settings(config=args.config, overrides=overrides)
 
 
@@ -83,32 +84,9 @@ def _show_problems(path: object, problems: Sequence[RowProblem]) -> None:
 
 
 def _serve(settings: HqSettings) -> int:
-    import uvicorn
+    from hq.serving import serve
 
-    from hq.app import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings.database.url, settings.auth)
-    host, port = settings.server.host, settings.server.port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        _say(i18n.CANNOT_LISTEN.format(host=host, port=port, reason=exc.strerror or exc))
-        return EXIT_FAILED
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    url = f"http://{shown_host}:{bound_port}"
-    _say(i18n.LISTENING.format(url=url, db=redact_url(settings.database.url)), sys.stdout)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound_port, log_level="info"))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-    return EXIT_OK
+    return serve(settings)
 
 
 def _device_list() -> int:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 from hq_fixtures import LiveHq, running_hq
+from hq_process import signed_get_path
 from prometheus_client.parser import text_string_to_metric_families
 
 from hq import metrics
@@ -31,16 +32,6 @@ def scrape(hq: LiveHq) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
-
-
-def signed_get_path(hq: LiveHq) -> str:
-    """A GET path that kiosks must sign, as HQ's own OpenAPI document lists it."""
-    document = requests.get(f"{hq.url}/openapi.json", timeout=10).json()
-    for path, operations in document["paths"].items():
-        get = operations.get("get")
-        if get and any("KioskHmac" in s for s in get.get("security", [])) and "{" not in path:
-            return str(path)
-    raise AssertionError("HQ documents no signed GET endpoint")
 
 
 def test_readyz_says_ready_with_the_schema_version(hq_db_url: str) -> None:
@@ -126,7 +117,7 @@ def test_metrics_count_what_the_server_did_and_read_what_the_database_holds(hq_d
                 )
         before = scrape(hq)
 
-        path = signed_get_path(hq)
+        path = signed_get_path(hq.url)
         refused = requests.get(f"{hq.url}{path}", timeout=10)  # not signed
         assert refused.status_code == 401
         assert hq.session(signer).get(f"{hq.url}{path}", timeout=10).status_code == 200
