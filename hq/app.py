@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_ops, i18n
+from hq import api_ops, i18n, receipts
 from hq.auth import KioskAuth, SignedKiosk, identity_path
 from hq.catalog import list_products
 from hq.db import connected, open_database
@@ -224,6 +224,7 @@ def create_app(
     _install_error_handlers(app)
 
     app.include_router(api_ops.router)
+    app.include_router(receipts.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:

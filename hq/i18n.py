@@ -297,3 +297,29 @@ WORKERS_SQLITE = Text(
     "提示：{workers} 个工作进程共用一个 SQLite 文件，写入须轮流进行；门店较多时请使用 PostgreSQL",
 )
 OPENAPI_WRITTEN = Text("wrote the OpenAPI document to {path}", "已将 OpenAPI 文档写入 {path}")
+
+# e-receipt page (hq.receipts)
+RECEIPT_TITLE = Text("E-receipt", "电子小票")
+RECEIPT_ORDER = Text("Order no.", "订单号")
+RECEIPT_TIME = Text("Paid at", "支付时间")
+RECEIPT_ITEM = Text("Item", "商品")
+RECEIPT_QTY = Text("Qty", "数量")
+RECEIPT_AMOUNT = Text("Amount", "金额")
+RECEIPT_TOTAL = Text("Total", "合计")
+RECEIPT_PAID_BY = Text("Paid by", "支付方式")
+RECEIPT_REFUNDED = Text("Refunded {when}", "已退款 {when}")
+RECEIPT_NET = Text("Total after refunds", "退款后合计")
+RECEIPT_THANKS = Text("Thank you for shopping with us.", "感谢您的惠顾。")
+RECEIPT_CHANNEL_WECHAT = Text("WeChat Pay", "微信支付")
+RECEIPT_CHANNEL_ALIPAY = Text("Alipay", "支付宝")
+RECEIPT_NOT_FOUND_TITLE = Text("Receipt not found", "未找到小票")
+RECEIPT_NOT_FOUND = Text(
+    "There is no receipt at this address. Check that the whole address from the receipt's QR code "
+    "was opened.",
+    "此地址没有小票。请确认打开的是小票二维码中的完整地址。",
+)
+RECEIPT_NOT_YET = Text(
+    "This receipt is not here yet: the kiosk has not sent the sale to HQ. Try again in a minute.",
+    "小票尚未送达：收银机还未将这笔交易上传至总部。请一分钟后再试。",
+)
+RECEIPT_OTHER_LANGUAGE = Text("中文", "English")
