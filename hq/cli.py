@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE.csv", type=Path)
     imp.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (default UTF-8)")
     catalog.add_parser("seed-demo", parents=[common], help="add a dozen demo products")
+
+    openapi = commands.add_parser("openapi", help="print HQ's OpenAPI document (docs/hq-openapi.json)")
+    openapi.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
     return parser
 
 
@@ -143,6 +146,10 @@ def _seed_demo() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        from hq.serving import write_openapi
+
+        return write_openapi(args.out)
     try:
         settings = _settings(args)
     except SettingsError as exc:

@@ -288,15 +288,12 @@ NOT_READY_SCHEMA = Text(
     "applies its migrations, or upgrade HQ if the database is newer",
     "HQ 数据库的结构版本为 {found}，本 HQ 需要 {expected}；请重启 HQ 以执行迁移，若数据库更新则请升级 HQ",
 )
-BAD_WORKERS = Text(
-    "--workers must be a whole number from 1 to {max}, not {value}",
-    "--workers 须为 1 到 {max} 之间的整数，而不是 {value}",
-)
 WORKERS_SQLITE = Text(
     "note: {workers} workers share one SQLite file; writers take turns. For a fleet use PostgreSQL",
     "提示：{workers} 个工作进程共用一个 SQLite 文件，写入须轮流进行；门店较多时请使用 PostgreSQL",
 )
 OPENAPI_WRITTEN = Text("wrote the OpenAPI document to {path}", "已将 OpenAPI 文档写入 {path}")
+OPENAPI_UNWRITABLE = Text("cannot write {path} ({reason})", "无法写入 {path}（{reason}）")
 
 # e-receipt page (hq.receipts)
 RECEIPT_TITLE = Text("E-receipt", "电子小票")

@@ -166,3 +166,50 @@ def serve(settings: HqSettings) -> int:
         return EXIT_OK
     finally:
         sock.close()
+
+
+def openapi_text() -> str:
+    """HQ's OpenAPI document as committed in docs/hq-openapi.json: indented JSON, one final newline.
+
+    The app is built on a throwaway SQLite database and identity file, which are removed again: the
+    document depends on the code only, never on settings or data.
+    """
+    import json
+
+    from hq.models import database
+
+    previous = database.obj
+    with tempfile.TemporaryDirectory(prefix="hq-openapi-") as folder:
+        url = "sqlite:///" + str(Path(folder, "hq.sqlite3")).lstrip("/")
+        settings = HqSettings.model_validate(
+            {"database": {"url": url}, "auth": {"identity_file": str(Path(folder, "hq-identity.key"))}}
+        )
+        try:
+            document = build_app(settings).openapi()
+        finally:
+            if database.obj is not None:
+                database.obj.close()
+            database.initialize(previous)
+            from hq import db as hq_db
+
+            hq_db._bound_url.clear()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_openapi(out: Path | None) -> int:
+    """``hq openapi [--out FILE]``: print the document, or write it to FILE (0600, replaced whole)."""
+    text = openapi_text()
+    if out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.unlink(missing_ok=True)
+        _write_private(partial, text)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        _say(i18n.OPENAPI_UNWRITABLE.format(path=out, reason=exc.strerror or exc))
+        return EXIT_FAILED
+    _say(i18n.OPENAPI_WRITTEN.format(path=out))
+    return EXIT_OK
