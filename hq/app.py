@@ -26,12 +26,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_sync, i18n
+from hq import api_admin, api_enrol, api_ops, api_sync, i18n, receipts
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
 from hq.errors import MAX_BODY_BYTES, ApiError, error_response, validation_detail
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter
+from hq.metrics import HttpMetrics
 from hq.settings import AuthSection, WebhooksSection
 from hq.webhooks import Deliverer, DelivererThread, load_secret, secret_path
 
@@ -176,6 +177,8 @@ def create_app(
 
     app.include_router(api_enrol.router)
     app.include_router(api_admin.router)
+    app.include_router(api_ops.router)
+    app.include_router(receipts.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
@@ -184,4 +187,5 @@ def create_app(
     app.include_router(api_sync.router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HqTime)
+    app.add_middleware(HttpMetrics)
     return app

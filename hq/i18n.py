@@ -488,3 +488,49 @@ BAD_HEARTBEAT_S = Text(
     "--heartbeat-s {value} is not allowed: give the kiosks' [hq] heartbeat_s, at least 1",
     "--heartbeat-s {value} 无效：请填收银机的 [hq] heartbeat_s，至少为 1",
 )
+
+
+# --- operations: readiness, receipts, serving (infra) ----------------------------------------------
+
+NOT_READY_DATABASE = Text(
+    "HQ's database does not answer; check that the database server is running and reachable, and "
+    "HQ's log for the reason",
+    "HQ 的数据库无响应；请检查数据库服务是否运行、网络是否可达，并查看 HQ 日志中的原因",
+)
+NOT_READY_SCHEMA = Text(
+    "HQ's database is at schema version {found}, but this HQ needs {expected}; restart HQ so it "
+    "applies its migrations, or upgrade HQ if the database is newer",
+    "HQ 数据库的结构版本为 {found}，本 HQ 需要 {expected}；请重启 HQ 以执行迁移，若数据库更新则请升级 HQ",
+)
+WORKERS_SQLITE = Text(
+    "note: {workers} workers share one SQLite file; writers take turns. For a fleet use PostgreSQL",
+    "提示：{workers} 个工作进程共用一个 SQLite 文件，写入须轮流进行；门店较多时请使用 PostgreSQL",
+)
+OPENAPI_WRITTEN = Text("wrote the OpenAPI document to {path}", "已将 OpenAPI 文档写入 {path}")
+OPENAPI_UNWRITABLE = Text("cannot write {path} ({reason})", "无法写入 {path}（{reason}）")
+
+# e-receipt page (hq.receipts)
+RECEIPT_TITLE = Text("E-receipt", "电子小票")
+RECEIPT_ORDER = Text("Order no.", "订单号")
+RECEIPT_TIME = Text("Paid at", "支付时间")
+RECEIPT_ITEM = Text("Item", "商品")
+RECEIPT_QTY = Text("Qty", "数量")
+RECEIPT_AMOUNT = Text("Amount", "金额")
+RECEIPT_TOTAL = Text("Total", "合计")
+RECEIPT_PAID_BY = Text("Paid by", "支付方式")
+RECEIPT_REFUNDED = Text("Refunded {when}", "已退款 {when}")
+RECEIPT_NET = Text("Total after refunds", "退款后合计")
+RECEIPT_THANKS = Text("Thank you for shopping with us.", "感谢您的惠顾。")
+RECEIPT_CHANNEL_WECHAT = Text("WeChat Pay", "微信支付")
+RECEIPT_CHANNEL_ALIPAY = Text("Alipay", "支付宝")
+RECEIPT_NOT_FOUND_TITLE = Text("Receipt not found", "未找到小票")
+RECEIPT_NOT_FOUND = Text(
+    "There is no receipt at this address. Check that the whole address from the receipt's QR code "
+    "was opened.",
+    "此地址没有小票。请确认打开的是小票二维码中的完整地址。",
+)
+RECEIPT_NOT_YET = Text(
+    "This receipt is not here yet: the kiosk has not sent the sale to HQ. Try again in a minute.",
+    "小票尚未送达：收银机还未将这笔交易上传至总部。请一分钟后再试。",
+)
+RECEIPT_OTHER_LANGUAGE = Text("中文", "English")

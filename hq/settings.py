@@ -19,15 +19,17 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kiosk_common.settings import SettingsError, load_layered, packaged_file
 
 __all__ = [
     "AuthSection",
     "HqSettings",
+    "ReceiptsSection",
     "SettingsError",
     "WebhooksSection",
     "defaults_path",
@@ -55,6 +57,10 @@ class ServerSection(_Section):
     host: str = Field("127.0.0.1", min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_\[\]-]+$")
     #: 0 lets the OS pick a free port; ``hq serve`` prints the URL it really listens on
     port: int = Field(8080, ge=0, le=65535)
+    #: worker processes (``hq serve --workers``); more than 1 needs nothing else, PostgreSQL suits it best
+    workers: int = Field(1, ge=1, le=64)
+    #: "text" lines for a person, or "json": one object a line for a log collector (hq.logs)
+    log_format: Literal["text", "json"] = "text"
 
 
 class DatabaseSection(_Section):
@@ -92,11 +98,31 @@ class WebhooksSection(_Section):
     max_age_s: int = Field(3 * 86400, ge=60, le=30 * 86400)
 
 
+class ReceiptsSection(_Section):
+    """The e-receipt page (hq.receipts, docs/sync-protocol.md §7)."""
+
+    #: the zone receipt times are shown in (an IANA name); HQ stores UTC
+    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone this machine knows; write an IANA name such as "
+                "Asia/Shanghai or Asia/Hong_Kong"
+            ) from None
+        return value
+
+
 class HqSettings(_Section):
     server: ServerSection = ServerSection()
     database: DatabaseSection = DatabaseSection()
     auth: AuthSection = AuthSection()
     webhooks: WebhooksSection = WebhooksSection()
+    receipts: ReceiptsSection = ReceiptsSection()
 
 
 def redact_url(value: Any) -> Any:

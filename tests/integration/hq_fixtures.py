@@ -36,6 +36,25 @@ def sqlite_url(path: Path) -> str:
     return "sqlite:///" + str(path.resolve()).lstrip("/")
 
 
+#: the identity file of an HQ on a database that has no folder to keep it in (PostgreSQL), by URL;
+#: conftest's ``hq_db_url`` sets it per test, so HQ restarted on the same URL keeps its kiosks' secrets
+_identity_files: dict[str, Path] = {}
+
+
+def set_identity_file(db_url: str, path: Path) -> None:
+    _identity_files[db_url] = path
+
+
+def forget_identity_file(db_url: str) -> None:
+    _identity_files.pop(db_url, None)
+
+
+def identity_file_for(db_url: str) -> str:
+    """The ``[auth] identity_file`` for an HQ on ``db_url``: empty (beside SQLite) unless set above."""
+    path = _identity_files.get(db_url)
+    return "" if path is None else str(path)
+
+
 def closed_port() -> int:
     """A port nothing listens on right now (the OS chose it free, and we closed it again)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -98,6 +117,8 @@ def start_hq(
     ``webhooks`` and ``deliverer`` too (False: no deliverer thread, the test drives deliveries).
     """
     limits = auth if auth is not None else AuthSection()
+    if not limits.identity_file and identity_file_for(db_url):
+        limits = limits.model_copy(update={"identity_file": identity_file_for(db_url)})
     app = create_app(db_url, limits, clock, webhooks=webhooks, deliver=deliverer)
     identity = identity_path(limits.identity_file, db_url)
     live = LiveHq(
