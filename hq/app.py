@@ -18,37 +18,23 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import peewee
-from fastapi import Body, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import i18n
-from hq.auth import KioskAuth, SignedKiosk, identity_path
-from hq.catalog import list_products
-from hq.db import connected, open_database
-from hq.errors import (
-    MAX_BODY_BYTES,
-    ApiError,
-    error_response,
-    errors,
-    validation_detail,
-)
+from hq import api_admin, api_enrol, api_ops, api_sync, i18n, receipts
+from hq.auth import KioskAuth, identity_path
+from hq.db import open_database
+from hq.errors import MAX_BODY_BYTES, ApiError, error_response, validation_detail
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter
-from hq.refunds import (
-    MAX_REFUNDS_PER_REQUEST,
-    RefundConflictError,
-    RefundIn,
-    RefundsRefused,
-    ingest_refunds,
-)
-from hq.sales import MAX_SALES_PER_REQUEST, SaleConflictError, SaleIn, ingest_sales
-from hq.settings import AuthSection
+from hq.metrics import HttpMetrics
+from hq.settings import AuthSection, WebhooksSection
+from hq.webhooks import Deliverer, DelivererThread, load_secret, secret_path
 
 log = logging.getLogger(__name__)
 
@@ -58,32 +44,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class ProductOut(BaseModel):
-    sku: str
-    name_zh: str
-    name_en: str
-    price_fen: int
-    barcode: str | None
-    category: str
-    active: bool
-
-
-class CatalogOut(BaseModel):
-    products: list[ProductOut]
-
-
-class IngestOut(BaseModel):
-    stored: list[str]
-    duplicates: list[str]
-
-
-class RefundIngestOut(BaseModel):
-    """The out_refund_no of each refund HQ now holds: newly stored, or already known."""
-
-    stored: list[str]
-    duplicates: list[str]
 
 
 class HqTime:
@@ -140,29 +100,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        path = request.url.path
-        if path == "/api/v1/sales":
-            text = i18n.INVALID_SALES
-        elif path == "/api/v1/refunds":
-            text = i18n.INVALID_REFUNDS
-        else:
-            text = i18n.INVALID_REQUEST
+        text = i18n.INVALID_EVENTS if request.url.path == api_sync.EVENTS_PATH else i18n.INVALID_REQUEST
         return error_response(422, text, validation_detail(exc))
-
-    async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, SaleConflictError)
-        log.warning("refused a sales upload: conflicting order ids %s", ", ".join(exc.order_ids))
-        return error_response(409, i18n.CONFLICT, {"conflicts": exc.order_ids})
-
-    async def on_refund_conflict(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RefundConflictError)
-        log.warning("refused a refunds upload: conflicting refund numbers %s", ", ".join(exc.refund_nos))
-        return error_response(409, i18n.REFUND_CONFLICT, {"conflicts": exc.refund_nos})
-
-    async def on_refunds_refused(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RefundsRefused)
-        log.warning("refused a refunds upload: %s", str(exc)[:500])
-        return error_response(422, i18n.REFUNDS_REFUSED, exc.detail())
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -184,123 +123,69 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(SaleConflictError, on_conflict)
-    app.add_exception_handler(RefundConflictError, on_refund_conflict)
-    app.add_exception_handler(RefundsRefused, on_refunds_refused)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(peewee.OperationalError, on_database)
     app.add_exception_handler(Exception, on_crash)
 
 
 def create_app(
-    db_url: str, auth: AuthSection | None = None, clock: Callable[[], float] = time.monotonic
+    db_url: str,
+    auth: AuthSection | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
+    deliver: bool = True,
 ) -> FastAPI:
     """The HQ app on the database at ``db_url``, opened and migrated now so a bad URL fails at start.
 
     ``auth`` is the ``[auth]`` settings (hq/defaults/hq.toml): the identity file kiosks' secrets come
     from, the clock window, and how authentication failures are limited; ``clock`` is the limiter's,
-    a monotonic clock in seconds, injected by tests so they need not wait for a window.
+    a monotonic clock in seconds, injected by tests so they need not wait for a window. ``webhooks``
+    is the ``[webhooks]`` section: with a url, stored sales and refunds are published and this
+    process runs a deliverer thread while it serves (unless ``deliver`` is False: tests drive it).
     """
     open_database(db_url)
     limits = auth if auth is not None else AuthSection()
     limiter = BadKeyLimiter(limits.max_failures, limits.window_s, clock)
     kiosk_auth = KioskAuth.load(identity_path(limits.identity_file, db_url), limits.clock_window_s, limiter)
+    hooks = webhooks if webhooks is not None else WebhooksSection()
+    deliverer = None
+    if hooks.url:
+        secret = load_secret(secret_path(hooks.secret_file, db_url))
+        deliverer = Deliverer(hooks.url, secret, hooks.timeout_s, float(hooks.max_age_s))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        thread = DelivererThread(deliverer) if deliverer is not None and deliver else None
+        if thread is not None:
+            thread.start()
         yield
+        if thread is not None and not thread.stop():
+            log.warning("the webhook deliverer did not stop in time; its leases run out on their own")
         limiter.close()
 
     app = FastAPI(
         title="Kiosk HQ",
         version="1",
-        description="Sync API for self-checkout kiosks: catalog down, sales and refunds up. See docs/hq.md.",
+        description="Sync API for self-checkout kiosks: events up, catalog down. See docs/sync-protocol.md.",
         lifespan=lifespan,
     )
     app.router.route_class = StrictJsonRoute
     app.state.key_limiter = limiter
     app.state.kiosk_auth = kiosk_auth
+    app.state.publish_webhooks = deliverer is not None
     _install_error_handlers(app)
+
+    app.include_router(api_enrol.router)
+    app.include_router(api_admin.router)
+    app.include_router(api_ops.router)
+    app.include_router(receipts.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    @app.get("/api/v1/catalog", response_model=CatalogOut, responses=errors(401, 429, 500, 503))
-    def get_catalog(device: SignedKiosk) -> CatalogOut:
-        with connected():
-            products = list_products()
-        return CatalogOut(
-            products=[
-                ProductOut(
-                    sku=p.sku,
-                    name_zh=p.name_zh,
-                    name_en=p.name_en,
-                    price_fen=p.price_fen,
-                    barcode=p.barcode,
-                    category=p.category,
-                    active=p.active,
-                )
-                for p in products
-            ]
-        )
-
-    @app.post(
-        "/api/v1/sales",
-        response_model=IngestOut,
-        responses=errors(401, 403, 409, 411, 413, 422, 429, 500, 503),
-    )
-    def post_sales(
-        device: SignedKiosk,
-        sales: Annotated[list[SaleIn], Body(max_length=MAX_SALES_PER_REQUEST)],
-    ) -> IngestOut:
-        wrong = [
-            {"index": i, "order_id": sale.order_key, "kiosk_id": sale.kiosk_id}
-            for i, sale in enumerate(sales)
-            if sale.kiosk_id != device.kiosk_id
-        ]
-        if wrong:
-            raise ApiError(
-                403, i18n.WRONG_KIOSK.format(kiosk_id=device.kiosk_id), wrong[:MAX_SALES_PER_REQUEST]
-            )
-        with connected():
-            result = ingest_sales(sales)
-        log.info(
-            "kiosk %s uploaded %d sales: %d new, %d already known",
-            device.kiosk_id,
-            len(sales),
-            len(result.stored),
-            len(result.duplicates),
-        )
-        return IngestOut(stored=result.stored, duplicates=result.duplicates)
-
-    @app.post(
-        "/api/v1/refunds",
-        response_model=RefundIngestOut,
-        responses=errors(401, 403, 409, 411, 413, 422, 429, 500, 503),
-    )
-    def post_refunds(
-        device: SignedKiosk,
-        refunds: Annotated[list[RefundIn], Body(max_length=MAX_REFUNDS_PER_REQUEST)],
-    ) -> RefundIngestOut:
-        wrong = [
-            {"index": i, "out_refund_no": r.out_refund_no, "kiosk_id": r.kiosk_id}
-            for i, r in enumerate(refunds)
-            if r.kiosk_id != device.kiosk_id
-        ]
-        if wrong:
-            raise ApiError(403, i18n.WRONG_KIOSK_REFUNDS.format(kiosk_id=device.kiosk_id), wrong)
-        with connected():
-            result = ingest_refunds(refunds)
-        log.info(
-            "kiosk %s uploaded %d refunds: %d new, %d already known",
-            device.kiosk_id,
-            len(refunds),
-            len(result.stored),
-            len(result.duplicates),
-        )
-        return RefundIngestOut(stored=result.stored, duplicates=result.duplicates)
-
+    app.include_router(api_sync.router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HqTime)
+    app.add_middleware(HttpMetrics)
     return app

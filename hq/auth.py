@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from hq import i18n
+from hq import i18n, metrics
 from hq.db import connected
 from hq.errors import ApiError
 from hq.identity import KioskIdentity, Refusal, RequestRefused, load_or_create_key, verify_request
@@ -95,6 +95,7 @@ async def signed_kiosk(
         return await run_in_threadpool(check)
     except RequestRefused as refused:
         auth.limiter.refused(client, authorization or "")
+        metrics.auth_failure(refused.reason.value)
         if refused.reason is not Refusal.MISSING:
             log.info(
                 "refused a signed request from %s: %s (kiosk %s)", client, refused.reason, refused.kiosk_id

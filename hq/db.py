@@ -24,6 +24,8 @@ from hq.models import SchemaVersion, database
 from hq.settings import redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
+#: the PostgreSQL advisory lock every HQ holds while it migrates (any fixed number; "HQ" in ASCII)
+MIGRATION_LOCK_ID = 0x4851
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
     ("synchronous", "full"),
@@ -155,9 +157,16 @@ def _check_sqlite_pragmas(db: peewee.Database) -> None:
 
 
 def migrate(db: peewee.Database) -> int:
-    """Apply the migrations this database has not seen, in one transaction; return the schema version."""
-    db.create_tables([SchemaVersion], safe=True)
+    """Apply the migrations this database has not seen, in one transaction; return the schema version.
+
+    Several HQ hosts may start together on one PostgreSQL database: each takes the same advisory
+    lock first, so one migrates and the others then find the schema current (PostgreSQL's DDL is
+    transactional, so a failed migration leaves nothing half made). SQLite's write lock does the same.
+    """
     with db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        db.create_tables([SchemaVersion], safe=True)
         row = SchemaVersion.select().first()
         current = row.version if row is not None else 0
         if current > len(MIGRATIONS):

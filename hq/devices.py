@@ -8,8 +8,12 @@ same store bumps the generation (the old secret stops working); revoking stops i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
+
+from peewee import JOIN, fn
 
 from hq.identity import kiosk_secret
 from hq.models import Device, Store, database, utc_now
@@ -27,6 +31,15 @@ class DeviceInfo:
     enrolled_at: datetime | None
     revoked_at: datetime | None
     last_seen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    code: str
+    name: str
+    #: kiosks enrolled in the store, revoked ones included
+    kiosks: int
+    created_at: datetime
 
 
 class StoreExistsError(ValueError):
@@ -59,6 +72,19 @@ def add_store(code: str, name: str) -> Store:
             raise StoreExistsError(code)
         store: Store = Store.create(code=code, name=name.strip())
     return store
+
+
+def list_stores() -> list[StoreInfo]:
+    count = fn.COUNT(Device.id)
+    rows = (
+        Store.select(Store, count.alias("kiosks"))
+        .join(Device, JOIN.LEFT_OUTER, on=(Device.store == Store.id))
+        .group_by(Store.id)
+        .order_by(Store.code)
+        .dicts()
+    )
+    found = cast(Iterable[dict[str, Any]], rows)  # .dicts() rows, which peewee's hints call Store
+    return [StoreInfo(r["code"], r["name"], int(r["kiosks"]), r["created_at"]) for r in found]
 
 
 def store_by_code(code: str) -> Store:
@@ -101,17 +127,26 @@ def revoke_device(kiosk_id: str, now: datetime | None = None) -> None:
             raise UnknownDeviceError(kiosk_id)
 
 
+def _info(d: Device) -> DeviceInfo:
+    return DeviceInfo(
+        d.id,
+        d.kiosk_id,
+        d.store.code if d.store is not None else None,
+        d.created_at,
+        d.enrolled_at,
+        d.revoked_at,
+        d.last_seen_at,
+    )
+
+
 def list_devices() -> list[DeviceInfo]:
-    rows = Device.select(Device, Store).join(Store, join_type="LEFT OUTER").order_by(Device.kiosk_id)
-    return [
-        DeviceInfo(
-            d.id,
-            d.kiosk_id,
-            d.store.code if d.store is not None else None,
-            d.created_at,
-            d.enrolled_at,
-            d.revoked_at,
-            d.last_seen_at,
-        )
-        for d in rows
-    ]
+    rows = Device.select(Device, Store).join(Store, JOIN.LEFT_OUTER).order_by(Device.kiosk_id)
+    return [_info(d) for d in rows]
+
+
+def device_info(kiosk_id: str) -> DeviceInfo:
+    """One kiosk as ``list_devices`` shows it; ``UnknownDeviceError`` if HQ has none by that id."""
+    row = Device.select(Device, Store).join(Store, JOIN.LEFT_OUTER).where(Device.kiosk_id == kiosk_id).first()
+    if row is None:
+        raise UnknownDeviceError(kiosk_id)
+    return _info(row)

@@ -146,6 +146,26 @@ ERROR_DOCS: dict[int, dict[str, Any]] = {
 }
 
 
+# answers of the enrolment and admin endpoints, which are not signed by a kiosk
+ENROL_REFUSED_DOC: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "The enrolment code is wrong, used or expired (one answer for all three, so nobody "
+    "learns which codes exist)",
+}
+ENROL_CONFLICT_DOC: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "The kiosk id is enrolled in another store",
+}
+ADMIN_UNAUTHORIZED_DOC: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "No admin session: a missing, unknown or expired bearer token, or (for login) a wrong "
+    "name or password or a disabled admin",
+    "headers": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+}
+NOT_FOUND_DOC: dict[str, Any] = {"model": ErrorOut, "description": "No store or kiosk with that id"}
+EXISTS_DOC: dict[str, Any] = {"model": ErrorOut, "description": "A store with that code exists already"}
+
+
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: ERROR_DOCS[status] for status in statuses}
 
@@ -204,7 +224,7 @@ def validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
             reason = clip(str((err.get("ctx") or {}).get("error", "")), MAX_PROBLEM_CHARS)
             other.append({"field": "body", "problem": f"not valid JSON ({reason}) at character {loc[-1]}"})
         elif loc == ("body",):
-            hint = "; send a JSON list of sale records with Content-Type: application/json"
+            hint = "; send the JSON body the API document describes, with Content-Type: application/json"
             other.append({"field": "body", "problem": problem_text(err) + hint})
         elif len(loc) >= 2 and loc[0] == "body" and isinstance(loc[1], int):
             index = loc[1]

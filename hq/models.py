@@ -196,6 +196,10 @@ class StorePrice(BaseModel):
     price_fen = IntegerField(null=True)
     version = BigIntegerField(default=0, index=True)
 
+    store_id: int
+    #: the product's sku (the foreign key's column; peewee names its accessor after it)
+    sku: str
+
     class Meta:
         table_name = "store_price"
         indexes = ((("store", "product"), True),)
@@ -353,6 +357,8 @@ class WebhookDelivery(BaseModel):
     next_attempt_at = DateTimeField(default=utc_now, index=True)
     lease_until = DateTimeField(null=True)
     delivered_at = DateTimeField(null=True, index=True)
+    #: set when HQ gave up (after [webhooks] max_age_s of failures); the row is kept for the record
+    failed_at = DateTimeField(null=True, index=True)
     last_error = CharField(max_length=255, default="")
 
     class Meta:

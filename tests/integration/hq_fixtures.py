@@ -24,7 +24,7 @@ from hq.db import connected
 from hq.devices import add_store, enrol_device, store_by_code
 from hq.identity import load_or_create_key
 from hq.models import Store
-from hq.settings import AuthSection
+from hq.settings import AuthSection, WebhooksSection
 from kiosk.sync.signed import HqSigner
 
 START_TIMEOUT_S = 10.0
@@ -34,6 +34,25 @@ STOP_TIMEOUT_S = 10.0
 def sqlite_url(path: Path) -> str:
     """``sqlite:///`` + an absolute path, the form hq/defaults/hq.toml documents."""
     return "sqlite:///" + str(path.resolve()).lstrip("/")
+
+
+#: the identity file of an HQ on a database that has no folder to keep it in (PostgreSQL), by URL;
+#: conftest's ``hq_db_url`` sets it per test, so HQ restarted on the same URL keeps its kiosks' secrets
+_identity_files: dict[str, Path] = {}
+
+
+def set_identity_file(db_url: str, path: Path) -> None:
+    _identity_files[db_url] = path
+
+
+def forget_identity_file(db_url: str) -> None:
+    _identity_files.pop(db_url, None)
+
+
+def identity_file_for(db_url: str) -> str:
+    """The ``[auth] identity_file`` for an HQ on ``db_url``: empty (beside SQLite) unless set above."""
+    path = _identity_files.get(db_url)
+    return "" if path is None else str(path)
 
 
 def closed_port() -> int:
@@ -89,13 +108,18 @@ def start_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
+    deliverer: bool = True,
 ) -> LiveHq:
     """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers.
 
-    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock.
+    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock;
+    ``webhooks`` and ``deliverer`` too (False: no deliverer thread, the test drives deliveries).
     """
     limits = auth if auth is not None else AuthSection()
-    app = create_app(db_url, limits, clock)
+    if not limits.identity_file and identity_file_for(db_url):
+        limits = limits.model_copy(update={"identity_file": identity_file_for(db_url)})
+    app = create_app(db_url, limits, clock, webhooks=webhooks, deliver=deliverer)
     identity = identity_path(limits.identity_file, db_url)
     live = LiveHq(
         db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S), identity
@@ -119,8 +143,9 @@ def running_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
 ) -> Iterator[LiveHq]:
-    live = start_hq(db_url, port, auth, clock)
+    live = start_hq(db_url, port, auth, clock, webhooks)
     try:
         yield live
     finally:
