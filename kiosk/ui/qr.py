@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import qrcode
+import importlib
+from typing import Any
+
 from PIL import Image
 
 
 def qr_picture(text: str, box_px: int = 8) -> Image.Image:
     """``text`` as a black-on-white RGBA QR code with its quiet zone (error correction M)."""
+    qrcode: Any = importlib.import_module("qrcode")  # ships without type hints
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_px, border=4)
     code.add_data(text)
     code.make(fit=True)
