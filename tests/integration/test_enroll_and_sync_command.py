@@ -144,9 +144,9 @@ def test_sync_once_pushes_pulls_and_reports(hq: LiveHq, tmp_path: Path) -> None:
     cfg = _config(tmp_path, hq.url)
     assert _enroll(cfg, _code())[0] == 0
     settings = load_settings(cfg)
-    store = SaleStore(open_store(settings.store_path), KIOSK)
     status, first = _sync(cfg)
     assert status == 0 and first["error"] is None and first["pulled"] and first["catalog_version"]
+    store = SaleStore(open_store(settings.store_path), KIOSK)  # one store open at a time (models are bound)
     product = store.products()[0]
     order_id = store.open_order(Cart().add(product))
     pay = store.begin_payment(order_id, "wechat", "sim", "134567890123456789")
