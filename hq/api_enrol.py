@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from hq import i18n
+from hq import i18n, metrics
 from hq.auth import KioskAuth, SignedKiosk
 from hq.db import connected
 from hq.devices import KIOSK_ID_RE, DeviceInOtherStoreError
@@ -98,6 +98,7 @@ async def enrol(request: Request, client: Annotated[str, Depends(_not_held_back)
         done = await run_in_threadpool(work)
     except CodeRefused:
         limiter.refused(client, body.code)
+        metrics.auth_failure("enrol_code")
         log.info("refused an enrolment from %s: wrong, used or expired code", client)
         raise ApiError(401, i18n.ENROL_CODE_REFUSED) from None
     except KioskIdMismatch as exc:

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from hq import metrics
 from hq.auth import SignedKiosk
 from hq.catalog_sync import catalog_for
 from hq.db import connected
 from hq.errors import errors
-from hq.events import EventBatchIn, EventBatchOut, ingest_events
+from hq.events import KINDS, EventBatchIn, EventBatchOut, ingest_events
 from hq.jsonbody import StrictJsonRoute
 from hq.models import utc_now
 
@@ -65,6 +66,12 @@ def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> Ev
     with connected():
         results = ingest_events(kiosk, batch.events, publish)
     counts = Counter(r.status for r in results)
+    by_kind = Counter(
+        (str(raw.get("kind", ""))[:16] if raw.get("kind") in KINDS else "unknown", r.status)
+        for raw, r in zip(batch.events, results, strict=True)
+    )
+    for (kind, status), n in by_kind.items():
+        metrics.events_ingested(kind, status, n)
     log.info(
         "kiosk %s sent %d events: %d stored, %d duplicate, %d rejected",
         kiosk.kiosk_id,

@@ -24,6 +24,12 @@ from hq.models import SchemaVersion, database
 from hq.settings import redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
+#: connections one HQ process keeps to PostgreSQL (FastAPI's thread pool has 40 threads)
+PG_POOL_SIZE = 32
+#: a pooled connection idle this long is closed rather than reused
+PG_POOL_STALE_S = 300
+#: seconds a request waits for a free pooled connection before it fails (503)
+PG_POOL_WAIT_S = 10
 #: the PostgreSQL advisory lock every HQ holds while it migrates (any fixed number; "HQ" in ASCII)
 MIGRATION_LOCK_ID = 0x4851
 SQLITE_PRAGMAS = (
@@ -119,7 +125,12 @@ def connect_database(url: str) -> peewee.Database:
         return db
     if scheme in ("postgres", "postgresql"):
         try:
-            remote: peewee.Database = db_url.connect(url)
+            # pooled: every request opens and closes a connection (see ``connected``), and a new
+            # PostgreSQL connection costs a process start on the server; closing returns it here
+            pooled = "postgres+pool://" + url.partition("://")[2]
+            remote: peewee.Database = db_url.connect(
+                pooled, max_connections=PG_POOL_SIZE, stale_timeout=PG_POOL_STALE_S, timeout=PG_POOL_WAIT_S
+            )
         except (ValueError, RuntimeError, peewee.PeeweeException) as exc:
             raise DatabaseOpenError(f"cannot use the database URL {redact_url(url)}: {exc}") from None
         return remote

@@ -73,6 +73,8 @@ MAX_AUDIT_DETAIL_CHARS = 4000
 _CHUNK = 500
 
 Kind = Literal["sale", "refund", "payment", "audit", "heartbeat"]
+#: the kinds of event HQ knows, for counting what arrives
+KINDS: frozenset[str] = frozenset(("sale", "refund", "payment", "audit", "heartbeat"))
 Status = Literal["stored", "duplicate", "rejected"]
 
 

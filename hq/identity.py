@@ -157,18 +157,19 @@ def verify_request(
     skew = hq_unix - header.timestamp
     if abs(skew) > window_s:
         raise RequestRefused(Refusal.CLOCK, header.kiosk_id)
+    stale = device.last_seen_at is None or moment - device.last_seen_at >= SEEN_RESOLUTION
     try:
+        # one transaction (one commit, one disk flush) for the nonce and the device's last-seen time
         with database.atomic():
             RequestNonce.insert(kiosk_id=device.kiosk_id, nonce=header.nonce, seen_at=moment).execute()
+            if stale:
+                Device.update(last_seen_at=moment, clock_skew_s=round(skew, 3)).where(
+                    Device.id == device.id
+                ).execute()
     except peewee.IntegrityError:
         raise RequestRefused(Refusal.REPLAY, header.kiosk_id) from None
     if secrets.randbelow(100) == 0:
         prune_nonces(moment, window_s)
-    if device.last_seen_at is None or moment - device.last_seen_at >= SEEN_RESOLUTION:
-        with database.atomic():
-            Device.update(last_seen_at=moment, clock_skew_s=round(skew, 3)).where(
-                Device.id == device.id
-            ).execute()
     return KioskIdentity(device.id, device.kiosk_id, device.store_id, device.generation, skew)
 
 

@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from hq import i18n
 from hq.auth import KioskAuth
 from hq.db import connected
+from hq.errors import errors
 from hq.i18n import Language, Text
 from hq.identity import kiosk_secret
 from hq.models import Device, Refund, Sale, SaleLine, Store
@@ -225,6 +226,7 @@ _HTML = {"text/html": {"schema": {"type": "string"}}}
             "the same HTML page apart from its wording",
             "content": _HTML,
         },
+        **errors(422),
     },
 )
 async def receipt_page(
