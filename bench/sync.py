@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,12 @@ from _private import private_files  # bench/ is the script's folder, so on sys.p
 from hq.db import connected, open_database
 from hq.devices import add_store, enrol_device
 from hq.identity import load_or_create_key
+from kiosk.core.cart import Cart
+from kiosk.ports import CatalogItem, CatalogUpdate
+from kiosk.store.db import open_store
+from kiosk.store.sales import SaleStore
+from kiosk.sync.hq_client import HttpHqClient
+from kiosk.sync.pusher import CatalogPuller, OutboxPusher
 from kiosk.sync.signed import HqSigner
 
 HQ = str(Path(sys.executable).with_name("hq"))
@@ -221,7 +227,96 @@ def heartbeats(hq: Hq, kiosks: int) -> tuple[float, float, float]:
     return kiosks / elapsed, statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
 
 
-KioskPart = Callable[[Hq, Path], dict[str, float]]
+def ean13(n: int) -> str:
+    body = f"690{n:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def kiosk_store(folder: Path, kiosk_id: str) -> SaleStore:
+    folder.mkdir(parents=True, exist_ok=True)
+    return SaleStore(open_store(folder / "kiosk.sqlite3"), kiosk_id)
+
+
+def upload_queued(hq: Hq, folder: Path, sales: int) -> tuple[float, int, int]:
+    """(seconds, requests, events) for one kiosk's real pusher to send ``sales`` queued sales (each
+    with its payment event) to HQ, from the first request to an empty outbox."""
+    [signer] = enrol_many(hq.db_url, hq.identity, [f"upload-{folder.name}"])
+    store = kiosk_store(folder, signer.kiosk_id)
+    client = HttpHqClient(hq.url, signer, timeout_s=120)
+    try:
+        item = CatalogItem("D001", "矿泉水", "Water", 200, ean13(1), "drinks")
+        store.apply_catalog(CatalogUpdate("snapshot", 0, 1, (item,), {}))
+        product = store.products()[0]
+        with store.db.atomic():  # queued while HQ was away: the kiosk's own calls, one transaction
+            for i in range(sales):
+                order_id = store.open_order(Cart().add(product))
+                payment = store.begin_payment(order_id, "wechat", "sim", f"13{i:016d}")
+                store.record_paid(payment.out_trade_no, f"42{i:010d}")
+        events = store.pending_count()
+        pusher = OutboxPusher(store, client)
+        requests_sent = 0
+        start = time.perf_counter()
+        while store.pending_count() and requests_sent < 1000:
+            report = pusher.push_once(ignore_backoff=True)
+            requests_sent += max(1, -(-(report.pushed + report.parked) // pusher.batch_size))
+        elapsed = time.perf_counter() - start
+        if store.pending_count():
+            raise RuntimeError(f"{store.pending_count()} events still queued")
+        return elapsed, requests_sent, events
+    finally:
+        client.close()
+        store.db.close()
+
+
+def first_catalog_sync(hq: Hq, folder: Path, products: int) -> dict[str, Any]:
+    """Import ``products`` at HQ with ``hq catalog import``, then time a new kiosk's first pull
+    (download and apply, one snapshot) and its catalog search."""
+    csv_path = folder / "products.csv"
+    with csv_path.open("w", encoding="utf-8") as fh:
+        fh.write("sku,name_zh,name_en,price_fen,barcode,category\n")
+        zh = ["水", "可乐", "茶", "薯片", "饼干", "巧克力", "纸巾", "电池", "牛奶", "面包"]
+        en = ["water", "cola", "tea", "chips", "cookies"]
+        for i in range(products):
+            fh.write(f"P{i:06d},{zh[i % 10]} {i},Item {i} {en[i % 5]},{100 + i % 900},{ean13(i)},c{i % 20}\n")
+    env = {**os.environ, "HQ_AUTH__IDENTITY_FILE": str(hq.identity)}
+    start = time.perf_counter()
+    subprocess.run(
+        [HQ, "catalog", "import", str(csv_path), "--db", hq.db_url],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import_s = time.perf_counter() - start
+    [signer] = enrol_many(hq.db_url, hq.identity, [f"catalog-{folder.name}"])
+    store = kiosk_store(folder / "kiosk", signer.kiosk_id)
+    client = HttpHqClient(hq.url, signer, timeout_s=300)
+    try:
+        start = time.perf_counter()
+        report = CatalogPuller(store, client).pull_once()
+        pull_s = time.perf_counter() - start
+        if report.error or report.pulled < products:
+            raise RuntimeError(f"first pull got {report.pulled} products: {report.error}")
+        searches: dict[str, tuple[float, float, int]] = {}
+        for label, query in (
+            ("name zh", "巧克力"),
+            ("name en", "cookies"),
+            ("sku", "P0012"),
+            ("barcode", "0001234"),
+        ):
+            samples = []
+            found = 0
+            for _ in range(50):
+                t0 = time.perf_counter()
+                found = len(store.search_products(query, 20))
+                samples.append((time.perf_counter() - t0) * 1000)
+            samples.sort()
+            searches[label] = (statistics.median(samples), samples[int(len(samples) * 0.95) - 1], found)
+        return {"import_s": import_s, "pull_s": pull_s, "pulled": report.pulled, "search": searches}
+    finally:
+        client.close()
+        store.db.close()
 
 
 def pg_url() -> str:
@@ -237,6 +332,8 @@ def main() -> int:
     parser.add_argument("--sales-per-kiosk", type=int, default=1000, help="multiple of 500 (default 1000)")
     parser.add_argument("--heartbeat-kiosks", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="hq serve --workers for PostgreSQL")
+    parser.add_argument("--queued-sales", type=int, default=10_000)
+    parser.add_argument("--products", type=int, default=50_000)
     args = parser.parse_args()
     if "PGHOST" not in os.environ:
         if shutil.which("pg_virtualenv") is None:
@@ -256,6 +353,8 @@ def main() -> int:
                 rate, stored = ingest_rate(hq, args.kiosks, args.sales_per_kiosk)
                 figures[f"ingest_{name}"] = (rate, stored, workers, len(BUSY))
                 figures[f"heartbeats_{name}"] = heartbeats(hq, args.heartbeat_kiosks)
+                figures[f"upload_{name}"] = upload_queued(hq, folder / f"upload-{name}", args.queued_sales)
+                figures[f"catalog_{name}"] = first_catalog_sync(hq, folder / f"catalog-{name}", args.products)
     print(f"HQ ingest, {args.kiosks} kiosks at once, batches of {BATCH} sales:")
     for name in ("sqlite", "postgresql"):
         rate, stored, workers, busy = figures[f"ingest_{name}"]
@@ -269,6 +368,23 @@ def main() -> int:
     for name in ("sqlite", "postgresql"):
         per_s, p50, p95 = figures[f"heartbeats_{name}"]
         print(f"  {name:<10} {per_s:8.0f} /s, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"One kiosk uploading {args.queued_sales} queued sales (real outbox and pusher, batches of 500):")
+    for name in ("sqlite", "postgresql"):
+        seconds, sent, events = figures[f"upload_{name}"]
+        print(f"  {name:<10} {seconds:6.2f} s ({events} events: sales and their payments; {sent} requests)")
+    print("  target <= 10 s")
+    print(
+        f"First catalog sync of {args.products} products to a new kiosk (download and apply, one snapshot):"
+    )
+    for name in ("sqlite", "postgresql"):
+        c = figures[f"catalog_{name}"]
+        print(
+            f"  {name:<10} {c['pull_s']:6.2f} s for {c['pulled']} products (hq catalog import took {c['import_s']:.1f} s)"
+        )
+    c = figures["catalog_sqlite"]
+    print(f"Kiosk catalog search over {c['pulled']} products (20 results at most, 50 tries each):")
+    for label, (p50, p95, found) in c["search"].items():
+        print(f"  {label:<8} p50 {p50:6.2f} ms, p95 {p95:6.2f} ms ({found} found)")
     return 0
 
 
