@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import TextIO
 
 from hq import admins, enrolment, fleet, i18n
+from hq.cli_common import EXIT_BAD_INPUT, EXIT_OK
+from hq.cli_common import say as _say
 from hq.db import connected
 from hq.devices import (
     StoreExistsError,
@@ -32,13 +34,7 @@ from hq.devices import (
 from hq.i18n import Text
 from hq.models import utc_now
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
 COMMANDS = ("store", "device", "admin", "fleet")
-
-
-def _say(text: Text, stream: TextIO | None = None) -> None:
-    print(text.pick(i18n.cli_language()), file=stream or sys.stderr, flush=True)
 
 
 def _iso(moment: datetime | None, empty: str = "-") -> str:

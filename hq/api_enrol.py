@@ -83,7 +83,7 @@ async def _not_held_back(request: Request) -> str:
     "/api/v1/enrol",
     status_code=201,
     response_model=EnrolOut,
-    responses={**errors(411, 413, 422, 429, 500, 503), 401: ENROL_REFUSED_DOC, 409: ENROL_CONFLICT_DOC},
+    responses={**errors(400, 411, 413, 422, 429, 500, 503), 401: ENROL_REFUSED_DOC, 409: ENROL_CONFLICT_DOC},
     summary="Enrol a kiosk with a one-time code and get its signing secret",
 )
 async def enrol(request: Request, client: Annotated[str, Depends(_not_held_back)], body: EnrolIn) -> EnrolOut:
@@ -123,7 +123,7 @@ async def enrol(request: Request, client: Annotated[str, Depends(_not_held_back)
 @router.get(
     "/api/v1/whoami",
     response_model=WhoAmIOut,
-    responses=errors(401, 429, 500, 503),
+    responses=errors(400, 401, 429, 500, 503),
     summary="The kiosk a signed request comes from: for checking credentials",
 )
 def whoami(kiosk: SignedKiosk) -> WhoAmIOut:

@@ -60,7 +60,9 @@ class CatalogOut(BaseModel):
     settings: dict[str, Any] = Field(description="key: JSON value; in a delta, null means removed")
 
 
-@router.post(EVENTS_PATH, response_model=EventBatchOut, responses=errors(401, 411, 413, 422, 429, 500, 503))
+@router.post(
+    EVENTS_PATH, response_model=EventBatchOut, responses=errors(400, 401, 411, 413, 422, 429, 500, 503)
+)
 def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> EventBatchOut:
     publish = bool(getattr(request.app.state, "publish_webhooks", False))
     with connected():
@@ -96,7 +98,7 @@ def _etag_version(value: str | None) -> int | None:
     CATALOG_PATH,
     response_model=CatalogOut,
     responses={
-        **errors(401, 422, 429, 500, 503),
+        **errors(400, 401, 422, 429, 500, 503),
         304: {"description": "Nothing changed since `since`; the ETag is the current version"},
     },
 )

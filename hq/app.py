@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import peewee
 from fastapi import FastAPI, Request
@@ -27,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hq import api_admin, api_enrol, api_ops, api_sync, i18n, receipts
+from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
 from hq.errors import MAX_BODY_BYTES, ApiError, error_response, validation_detail
@@ -39,16 +39,14 @@ from hq.webhooks import Deliverer, DelivererThread, load_secret, secret_path
 log = logging.getLogger(__name__)
 
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: the sync protocol version this HQ speaks (docs/sync-protocol.md)
+SYNC_PROTOCOL = 1
 
 
 class HqTime:
     """Stamp every answer, errors included, with HQ's clock (``X-HQ-Time``, unix seconds), from which
-    kiosks measure their clock skew (docs/sync-protocol.md §2)."""
+    kiosks measure their clock skew, and with the sync protocol version HQ speaks; refuse (400) a
+    kiosk request that asks for a version HQ does not speak (docs/sync-protocol.md §2 and top)."""
 
     def __init__(self, app: Asgi) -> None:
         self.app = app
@@ -62,9 +60,18 @@ class HqTime:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-hq-time", f"{time.time():.3f}".encode("ascii")))
+                headers.append((b"x-sync-protocol", str(SYNC_PROTOCOL).encode("ascii")))
                 message["headers"] = headers
             await send(message)
 
+        asked = dict(scope["headers"]).get(b"x-sync-protocol")
+        if asked is not None and asked.strip() != str(SYNC_PROTOCOL).encode("ascii"):
+            shown = asked.decode("latin-1")[:16]
+            response = error_response(
+                400, i18n.PROTOCOL_UNKNOWN.format(asked=shown), {"supported": [SYNC_PROTOCOL]}
+            )
+            await response(scope, receive, stamped)
+            return
         await self.app(scope, receive, stamped)
 
 

@@ -12,23 +12,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from hq import admin_cli, cli_data, i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
+from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
+from hq.cli_common import say as _say
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
 from hq.i18n import Text
 from hq.settings import HqSettings, SettingsError, load_settings
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-#: problems listed for a refused import; the count of the rest follows
-MAX_PROBLEMS_SHOWN = 50
-
-
-def _say(text: Text, stream: TextIO | None = None) -> None:
-    print(text.pick(i18n.cli_language()), file=stream or sys.stderr, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:

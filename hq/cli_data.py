@@ -29,20 +29,13 @@ from hq.catalog_sync import (
     set_store_prices,
     unset_setting,
 )
+from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
+from hq.cli_common import say as _say
 from hq.db import connected
 from hq.export import ExportFilter, parse_moment, sales, write_csv, write_json
 from hq.i18n import Text
 from hq.models import Store
 from hq.versioning import current_version
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-MAX_PROBLEMS_SHOWN = 50
-
-
-def _say(text: Text, stream: TextIO | None = None) -> None:
-    print(text.pick(i18n.cli_language()), file=stream or sys.stderr, flush=True)
 
 
 def _scope_args(parser: argparse.ArgumentParser) -> None:

@@ -95,6 +95,18 @@ class UnauthorizedOut(BaseModel):
     detail: AuthRefusal | None
 
 
+class SupportedProtocols(BaseModel):
+    supported: list[int]
+
+
+class ProtocolOut(BaseModel):
+    """A sync protocol version HQ does not speak (400): update the kiosk or HQ."""
+
+    error: str
+    error_zh: str
+    detail: SupportedProtocols
+
+
 class InvalidOut(BaseModel):
     """A request HQ cannot take as it stands (422): ``detail`` names each record or part at fault."""
 
@@ -121,6 +133,11 @@ class ConflictOut(BaseModel):
 
 _RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
 ERROR_DOCS: dict[int, dict[str, Any]] = {
+    400: {
+        "model": ProtocolOut,
+        "description": "The request's `X-Sync-Protocol` is a version HQ does not speak; "
+        "`detail.supported` lists those it does",
+    },
     401: {
         "model": UnauthorizedOut,
         "description": "Not signed by an enrolled kiosk (docs/sync-protocol.md §2): `detail.reason` is "

@@ -534,3 +534,13 @@ RECEIPT_NOT_YET = Text(
     "小票尚未送达：收银机还未将这笔交易上传至总部。请一分钟后再试。",
 )
 RECEIPT_OTHER_LANGUAGE = Text("中文", "English")
+
+
+# --- sync protocol version ---------------------------------------------------------------------------
+
+PROTOCOL_UNKNOWN = Text(
+    "this HQ speaks sync protocol version 1, not {asked!r} (X-Sync-Protocol); update the kiosk or HQ "
+    "so both speak the same version. The kiosk keeps selling and queues its sales meanwhile",
+    "本 HQ 使用同步协议第 1 版，而非 {asked!r}（X-Sync-Protocol）；请升级收银机或 HQ，使双方版本一致。"
+    "在此期间收银机照常销售，销售记录会排队等待上传",
+)

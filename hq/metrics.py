@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -31,6 +31,7 @@ from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.db import connected
 from hq.models import Device, SyncEvent, WebhookDelivery, utc_now
 
@@ -65,13 +66,6 @@ def events_ingested(kind: str, status: str, n: int = 1) -> None:
 def auth_failure(reason: str) -> None:
     """Count one refused kiosk request (``hq.identity.Refusal`` value)."""
     AUTH_FAILURES.labels(reason=reason[:32]).inc()
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class HttpMetrics:

@@ -26,10 +26,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from hq import i18n
-from hq.i18n import Text
+from hq.cli_common import EXIT_FAILED, EXIT_OK
+from hq.cli_common import say as _say
 from hq.logs import logging_config
 from hq.metrics import MULTIPROC_ENV
 from hq.settings import HqSettings, redact_url
@@ -41,8 +42,6 @@ log = logging.getLogger(__name__)
 
 #: names the file a worker process reads its settings from
 SETTINGS_FILE_ENV = "HQ_SERVE_SETTINGS_FILE"
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 
 def build_app(settings: HqSettings) -> FastAPI:
@@ -61,10 +60,6 @@ def worker_app() -> FastAPI:
         raise RuntimeError(f"{SETTINGS_FILE_ENV} is not set: worker processes are started by `hq serve`")
     settings = HqSettings.model_validate_json(Path(path).read_text(encoding="utf-8"))
     return build_app(settings)
-
-
-def _say(text: Text, stream: TextIO | None = None) -> None:
-    print(text.pick(i18n.cli_language()), file=stream or sys.stderr, flush=True)
 
 
 def _bind(host: str, port: int) -> socket.socket:

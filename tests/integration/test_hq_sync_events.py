@@ -465,3 +465,24 @@ def test_an_answer_echoes_at_most_a_short_clipped_form_of_what_was_sent(
     assert values["body.order_id"] == "x" * 77 + "..."
     assert values["body.lines[0].name"] == "名" * 77 + "..."
     assert reply.json()["results"][1]["key"] == "y" * 77 + "..."
+
+
+def test_a_protocol_version_hq_does_not_speak_is_refused_and_nothing_is_stored(
+    hq: LiveHq, kiosk: requests.Session
+) -> None:
+    body = json.dumps({"events": [sale_event(make_sale(KIOSK))]}).encode()
+    request = requests.Request(
+        "POST", hq.url + EVENTS, data=body, headers={"Content-Type": "application/json"}
+    )
+    prepared = kiosk.prepare_request(request)  # signed, and set to the kiosk's version 1
+    prepared.headers["X-Sync-Protocol"] = "2"  # a kiosk from the future (the header is not signed)
+    refused = kiosk.send(prepared, timeout=TIMEOUT)
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == {"supported": [1]}
+    assert refused.headers["X-Sync-Protocol"] == "1"
+    assert rows(hq, "SELECT COUNT(*) FROM sale") == [(0,)]
+    # the kiosk's own version is taken, and every answer names the version HQ speaks
+    accepted = kiosk.post(
+        hq.url + EVENTS, data=body, headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
+    assert accepted.status_code == 200 and accepted.headers["X-Sync-Protocol"] == "1"

@@ -43,8 +43,9 @@ class Probe:
 
 
 @pytest.fixture
-def hq(tmp_path: Path) -> Iterator[LiveHq]:
-    with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as live:
+def hq(hq_db_url: str) -> Iterator[LiveHq]:
+    """HQ on each back end in turn (tests/integration/conftest.py)."""
+    with running_hq(hq_db_url) as live:
         with connected():
             seed_demo()
         yield live
