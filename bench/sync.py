@@ -272,6 +272,7 @@ def upload_queued(hq: Hq, folder: Path, sales: int) -> tuple[float, int, int]:
 def first_catalog_sync(hq: Hq, folder: Path, products: int) -> dict[str, Any]:
     """Import ``products`` at HQ with ``hq catalog import``, then time a new kiosk's first pull
     (download and apply, one snapshot) and its catalog search."""
+    folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "products.csv"
     with csv_path.open("w", encoding="utf-8") as fh:
         fh.write("sku,name_zh,name_en,price_fen,barcode,category\n")
