@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEBSTAMP := $(VENV)/.debian-deps
 PYTHON ?= python3
 
-.PHONY: demo demo-ui test lint typecheck bench deps clean
+.PHONY: demo demo-ui test lint typecheck bench deps clean openapi
 
 deps: $(STAMP)
 
@@ -40,6 +40,10 @@ typecheck: deps
 
 bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+## HQ's OpenAPI document, committed as docs/hq-openapi.json (a test checks it matches the code)
+openapi: deps
+	$(VENV)/bin/hq openapi --out docs/hq-openapi.json
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache *.egg-info

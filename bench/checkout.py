@@ -26,7 +26,7 @@ def measure(orders: int, out: Path) -> dict[str, Any]:
     with private_files(), demo_services(out) as services:
         env = demo_environment(services, out / "data")
         run = argparse.Namespace(orders=orders, config=None)
-        summary: dict[str, Any] = _scripted(run, env, out)
+        summary: dict[str, Any] = _scripted(run, env, out, services)
     return summary
 
 

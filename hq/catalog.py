@@ -3,6 +3,9 @@
 An import is checked in full before anything is written, and every problem is reported with its row
 number (as a spreadsheet shows it: the header is row 1), column and value, so an admin fixes the file
 in one pass instead of one error per attempt.
+
+Every product an import adds or changes takes the import's catalog version (``hq.versioning``), so
+kiosks fetch just those rows; an import that changes nothing takes no version at all.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from peewee import chunked
 from hq import i18n
 from hq.i18n import Text
 from hq.models import Product, database, utc_now
+from hq.versioning import next_version
 from kiosk_common.codes import gtin_check_ok
 
 CSV_COLUMNS = ("sku", "name_zh", "name_en", "price_fen", "barcode", "category")
+#: columns a file may have; when absent, image_url stays as HQ holds it and a product is active
+OPTIONAL_COLUMNS = ("image_url", "active")
+IMAGE_URL_RE = re.compile(r"^(https://[\x21-\x7e]{4,504}|/[\x21-\x7e]{0,511})$")
+_ACTIVE = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false": False}
 MAX_PRICE_FEN = 100_000_000  # ¥1,000,000: anything above is a typo, not a product
 SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -36,6 +44,8 @@ class ProductRow:
     barcode: str | None
     category: str
     active: bool = True
+    #: None: keep the picture HQ holds (the file had no image_url column)
+    image_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,11 @@ def _check_price(value: str) -> tuple[int | None, Text | None]:
     return None, i18n.BAD_PRICE.format(max=MAX_PRICE_FEN)
 
 
+def parse_price(value: str) -> tuple[int | None, Text | None]:
+    """A price cell in fen, or why it is not one (the same words as the catalog import)."""
+    return _check_price(value)
+
+
 def _check_barcode(value: str) -> tuple[str | None, Text | None]:
     if not value:
         return None, None
@@ -111,7 +126,7 @@ def _header_problems(header: list[str]) -> list[RowProblem]:
     for name in header:
         if name in seen:
             problems.append(RowProblem(1, name, name, i18n.CSV_DUPLICATE_COLUMN))
-        elif name not in CSV_COLUMNS:
+        elif name not in CSV_COLUMNS and name not in OPTIONAL_COLUMNS:
             problems.append(RowProblem(1, name or "(empty)", name, i18n.CSV_UNKNOWN_COLUMN))
         seen.add(name)
     for column in CSV_COLUMNS:
@@ -124,6 +139,8 @@ def _check_record(row: int, record: dict[str, str]) -> tuple[ProductRow | None, 
     """One data row on its own; duplicates across rows are the caller's job."""
     price, price_problem = _check_price(record["price_fen"])
     barcode, barcode_problem = _check_barcode(record["barcode"])
+    image_url = record.get("image_url")
+    active = _ACTIVE.get(record.get("active", "1").lower())
     found = {
         "sku": None if SKU_RE.fullmatch(record["sku"]) else i18n.BAD_SKU,
         "name_zh": _check_text(record["name_zh"], 128, i18n.BAD_NAME),
@@ -131,12 +148,21 @@ def _check_record(row: int, record: dict[str, str]) -> tuple[ProductRow | None, 
         "price_fen": price_problem,
         "barcode": barcode_problem,
         "category": _check_text(record["category"], 64, i18n.BAD_CATEGORY),
+        "image_url": i18n.BAD_IMAGE_URL if image_url and not IMAGE_URL_RE.fullmatch(image_url) else None,
+        "active": i18n.BAD_ACTIVE if active is None else None,
     }
     problems = [RowProblem(row, col, record[col], text) for col, text in found.items() if text is not None]
-    if problems or price is None:
+    if problems or price is None or active is None:
         return None, problems
     product = ProductRow(
-        record["sku"], record["name_zh"], record["name_en"], price, barcode, record["category"]
+        record["sku"],
+        record["name_zh"],
+        record["name_en"],
+        price,
+        barcode,
+        record["category"],
+        active,
+        image_url,
     )
     return product, []
 
@@ -196,11 +222,29 @@ def read_catalog_csv(path: Path, encoding: str = "utf-8-sig") -> list[CsvProduct
         return parse_catalog_csv(fh.read())
 
 
+def _values(row: ProductRow, held: Product | None) -> dict[str, object]:
+    image_url = row.image_url if row.image_url is not None else (held.image_url if held is not None else "")
+    return {
+        "name_zh": row.name_zh,
+        "name_en": row.name_en,
+        "price_fen": row.price_fen,
+        "barcode": row.barcode,
+        "category": row.category,
+        "active": row.active,
+        "image_url": image_url,
+    }
+
+
+def _unchanged(values: dict[str, object], held: Product) -> bool:
+    return all(getattr(held, name) == value for name, value in values.items())
+
+
 def import_products(items: Sequence[CsvProduct]) -> ImportSummary:
     """Insert or update every product in one transaction; products not in ``items`` stay as they are.
 
     A barcode that another product (one not in this import) already holds is a problem for the whole
     import, reported like a bad cell, because two products answering one scan is worse than no import.
+    Only products that differ from what HQ holds are written, under one new catalog version.
     """
     skus = {item.product.sku for item in items}
     with database.atomic():
@@ -216,27 +260,30 @@ def import_products(items: Sequence[CsvProduct]) -> ImportSummary:
         ]
         if problems:
             raise CatalogImportError(problems)
-        known: set[str] = set()
+        held: dict[str, Product] = {}
         for chunk in chunked(sorted(skus), 500):
-            known.update(p.sku for p in Product.select(Product.sku).where(Product.sku.in_(chunk)))
-            # free these products' barcodes first, so two of them may swap barcodes in one import
-            Product.update(barcode=None).where(Product.sku.in_(chunk)).execute()
-        now = utc_now()
+            held.update({p.sku: p for p in Product.select().where(Product.sku.in_(chunk))})
+        changes: dict[str, dict[str, object]] = {}
         for item in items:
-            row = item.product
-            values = {
-                "name_zh": row.name_zh,
-                "name_en": row.name_en,
-                "price_fen": row.price_fen,
-                "barcode": row.barcode,
-                "category": row.category,
-                "active": row.active,
-                "updated_at": now,
-            }
-            if row.sku in known:
-                Product.update(**values).where(Product.sku == row.sku).execute()
-            else:
-                Product.insert(sku=row.sku, **values).execute()
+            before = held.get(item.product.sku)
+            values = _values(item.product, before)
+            if before is None or not _unchanged(values, before):
+                changes[item.product.sku] = values
+        if changes:
+            version = next_version()
+            changed_known = sorted(sku for sku in changes if sku in held)
+            for chunk in chunked(changed_known, 500):
+                # free these products' barcodes first, so two of them may swap barcodes in one import
+                Product.update(barcode=None).where(Product.sku.in_(chunk)).execute()
+            now = utc_now()
+            for sku, values in changes.items():
+                if sku in held:
+                    Product.update(**values, updated_at=now, version=version).where(
+                        Product.sku == sku
+                    ).execute()
+                else:
+                    Product.insert(sku=sku, **values, updated_at=now, version=version).execute()
+    known = skus & set(held)
     return ImportSummary(created=len(skus - known), updated=len(known))
 
 
@@ -247,7 +294,9 @@ def seed_demo() -> ImportSummary:
 
 def list_products() -> list[ProductRow]:
     return [
-        ProductRow(p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category, bool(p.active))
+        ProductRow(
+            p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category, bool(p.active), p.image_url
+        )
         for p in Product.select().order_by(Product.sku)
     ]
 

@@ -1,37 +1,26 @@
-"""The ``hq`` command: run the server, enrol kiosks, load the catalog.
+"""The ``hq`` command: run the server, stores, kiosks and admins, fleet status, load the catalog.
 
 Exit codes: 0 done; 1 the machine would not let it happen (port taken, disk, a database folder it
-may not create); 2 bad input (arguments, settings, database URL, CSV). Results go to stdout, so
-``KEY=$(hq device add kiosk-007)`` captures exactly the key; explanations and errors go to stderr,
-in the admin's language (see ``hq.i18n``).
+may not create); 2 bad input (arguments, settings, database URL, CSV, an unknown store or kiosk).
+Results go to stdout, so ``CODE=$(hq device enroll-code --store s01)`` captures exactly the code;
+explanations and errors go to stderr, in the admin's language (see ``hq.i18n``).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from hq import i18n
+from hq import admin_cli, cli_data, i18n
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
+from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
+from hq.cli_common import say as _say
 from hq.db import DatabaseFolderError, DatabaseOpenError, connected, open_database
-from hq.devices import DeviceExistsError, UnknownDeviceError, add_device, list_devices, valid_kiosk_id
 from hq.i18n import Text
-from hq.settings import HqSettings, SettingsError, load_settings, redact_url
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-#: problems listed for a refused import; the count of the rest follows
-MAX_PROBLEMS_SHOWN = 50
-
-
-def _say(text: Text, stream: TextIO | None = None) -> None:
-    print(text.pick(i18n.cli_language()), file=stream or sys.stderr, flush=True)
+from hq.settings import HqSettings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,14 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="run the HQ API server")
     serve.add_argument("--host", help="address to listen on (default from [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default from [server] port)")
+    serve.add_argument("--workers", type=int, help="worker processes (default from [server] workers)")
 
-    device = commands.add_parser("device", help="kiosks and their API keys").add_subparsers(
-        dest="action", required=True
-    )
-    add = device.add_parser("add", parents=[common], help="enrol a kiosk and print its new API key once")
-    add.add_argument("kiosk_id", metavar="KIOSK_ID", help="the kiosk's [kiosk] id, e.g. kiosk-001")
-    add.add_argument("--rotate", action="store_true", help="replace the key of a kiosk HQ already knows")
-    device.add_parser("list", parents=[common], help="list enrolled kiosks (never their keys)")
+    admin_cli.add_parsers(commands, common)
 
     catalog = commands.add_parser("catalog", help="the product catalog").add_subparsers(
         dest="action", required=True
@@ -63,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE.csv", type=Path)
     imp.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (default UTF-8)")
     catalog.add_parser("seed-demo", parents=[common], help="add a dozen demo products")
+    cli_data.add_parsers(commands, catalog, common)
+
+    openapi = commands.add_parser("openapi", help="print HQ's OpenAPI document (docs/hq-openapi.json)")
+    openapi.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
     return parser
 
 
@@ -74,6 +62,8 @@ def _settings(args: argparse.Namespace) -> HqSettings:
         overrides.setdefault("server", {})["host"] = args.host
     if getattr(args, "port", None) is not None:
         overrides.setdefault("server", {})["port"] = args.port
+    if getattr(args, "workers", None) is not None:
+        overrides.setdefault("server", {})["workers"] = args.workers
     return load_settings(config=args.config, overrides=overrides)
 
 
@@ -86,65 +76,9 @@ def _show_problems(path: object, problems: Sequence[RowProblem]) -> None:
 
 
 def _serve(settings: HqSettings) -> int:
-    import uvicorn
+    from hq.serving import serve
 
-    from hq.app import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings.database.url, settings.auth)
-    host, port = settings.server.host, settings.server.port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        _say(i18n.CANNOT_LISTEN.format(host=host, port=port, reason=exc.strerror or exc))
-        return EXIT_FAILED
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    url = f"http://{shown_host}:{bound_port}"
-    _say(i18n.LISTENING.format(url=url, db=redact_url(settings.database.url)), sys.stdout)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound_port, log_level="info"))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-    return EXIT_OK
-
-
-def _device_add(kiosk_id: str, rotate: bool) -> int:
-    if not valid_kiosk_id(kiosk_id):
-        _say(i18n.BAD_KIOSK_ID.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    try:
-        with connected():
-            api_key = add_device(kiosk_id, rotate=rotate)
-    except DeviceExistsError:
-        _say(i18n.DEVICE_EXISTS.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    except UnknownDeviceError:
-        _say(i18n.DEVICE_UNKNOWN_ROTATE.format(kiosk_id=kiosk_id))
-        return EXIT_BAD_INPUT
-    print(api_key, flush=True)
-    _say(i18n.KEY_ONCE.format(kiosk_id=kiosk_id))
-    return EXIT_OK
-
-
-def _device_list() -> int:
-    with connected():
-        devices = list_devices()
-    if not devices:
-        _say(i18n.NO_DEVICES)
-        return EXIT_OK
-    language = i18n.cli_language()
-    never = i18n.NEVER.pick(language)
-    print(i18n.DEVICE_HEADER.pick(language).replace("  ", "\t"))
-    for d in devices:
-        seen = d.last_seen_at.isoformat(timespec="seconds") + "Z" if d.last_seen_at else never
-        print(f"{d.kiosk_id}\t{d.created_at.isoformat(timespec='seconds')}Z\t{seen}")
-    return EXIT_OK
+    return serve(settings)
 
 
 def _catalog_import(path: Path, encoding: str) -> int:
@@ -186,6 +120,10 @@ def _seed_demo() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        from hq.serving import write_openapi
+
+        return write_openapi(args.out)
     try:
         settings = _settings(args)
     except SettingsError as exc:
@@ -195,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         open_database(settings.database.url)
-        if args.command == "device" and args.action == "add":
-            return _device_add(args.kiosk_id, args.rotate)
-        if args.command == "device":
-            return _device_list()
+        handled = cli_data.run(args)
+        if handled is not None:
+            return handled
+        if args.command in admin_cli.COMMANDS:
+            return admin_cli.run(args)
         if args.action == "import":
             return _catalog_import(args.file, args.encoding)
         return _seed_demo()

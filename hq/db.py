@@ -9,7 +9,7 @@ IMMEDIATE so two writers queue on the busy timeout instead of failing mid-transa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -19,10 +19,19 @@ from playhouse import db_url
 
 from hq import i18n
 from hq.i18n import Text
-from hq.models import Device, Product, Refund, Sale, SaleLine, SchemaVersion, database
+from hq.migrations import MIGRATIONS
+from hq.models import SchemaVersion, database
 from hq.settings import redact_url
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
+#: connections one HQ process keeps to PostgreSQL (FastAPI's thread pool has 40 threads)
+PG_POOL_SIZE = 32
+#: a pooled connection idle this long is closed rather than reused
+PG_POOL_STALE_S = 300
+#: seconds a request waits for a free pooled connection before it fails (503)
+PG_POOL_WAIT_S = 10
+#: the PostgreSQL advisory lock every HQ holds while it migrates (any fixed number; "HQ" in ASCII)
+MIGRATION_LOCK_ID = 0x4851
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
     ("synchronous", "full"),
@@ -116,7 +125,12 @@ def connect_database(url: str) -> peewee.Database:
         return db
     if scheme in ("postgres", "postgresql"):
         try:
-            remote: peewee.Database = db_url.connect(url)
+            # pooled: every request opens and closes a connection (see ``connected``), and a new
+            # PostgreSQL connection costs a process start on the server; closing returns it here
+            pooled = "postgres+pool://" + url.partition("://")[2]
+            remote: peewee.Database = db_url.connect(
+                pooled, max_connections=PG_POOL_SIZE, stale_timeout=PG_POOL_STALE_S, timeout=PG_POOL_WAIT_S
+            )
         except (ValueError, RuntimeError, peewee.PeeweeException) as exc:
             raise DatabaseOpenError(f"cannot use the database URL {redact_url(url)}: {exc}") from None
         return remote
@@ -153,27 +167,17 @@ def _check_sqlite_pragmas(db: peewee.Database) -> None:
         )
 
 
-# --- migrations -----------------------------------------------------------------------------------
-# Migration N brings the schema from version N-1 to N. Append; never edit one that has shipped.
-# Later ones change tables with playhouse.migrate, since create_tables() only knows today's models.
-
-
-def _m001_initial(db: peewee.Database) -> None:
-    # The tables of the first release, named rather than taken from ALL_MODELS, which grows.
-    db.create_tables([Device, Product, Sale, SaleLine])
-
-
-def _m002_refunds(db: peewee.Database) -> None:
-    db.create_tables([Refund])
-
-
-MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (_m001_initial, _m002_refunds)
-
-
 def migrate(db: peewee.Database) -> int:
-    """Apply the migrations this database has not seen, in one transaction; return the schema version."""
-    db.create_tables([SchemaVersion], safe=True)
+    """Apply the migrations this database has not seen, in one transaction; return the schema version.
+
+    Several HQ hosts may start together on one PostgreSQL database: each takes the same advisory
+    lock first, so one migrates and the others then find the schema current (PostgreSQL's DDL is
+    transactional, so a failed migration leaves nothing half made). SQLite's write lock does the same.
+    """
     with db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        db.create_tables([SchemaVersion], safe=True)
         row = SchemaVersion.select().first()
         current = row.version if row is not None else 0
         if current > len(MIGRATIONS):

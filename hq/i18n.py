@@ -45,23 +45,44 @@ def cli_language(environ: Mapping[str, str] | None = None) -> Language:
 
 # --- API ------------------------------------------------------------------------------------------
 
-MISSING_KEY = Text(
-    "no API key: send the header 'Authorization: Bearer <api key>'; "
-    "an HQ admin creates a key with `hq device add KIOSK_ID`",
-    "缺少 API 密钥：请发送请求头 'Authorization: Bearer <API 密钥>'；HQ 管理员可用 `hq device add KIOSK_ID` 创建密钥",
+SIGNATURE_MISSING = Text(
+    "this request is not signed: kiosks sign every request (docs/sync-protocol.md §2); enrol the kiosk "
+    "with `kiosk enroll CODE --hq URL` using a code from `hq device enroll-code --store STORE`",
+    "请求未签名：收银机的每个请求都须签名（见 docs/sync-protocol.md 第 2 节）；请用 "
+    "`hq device enroll-code --store 门店` 生成注册码，并在收银机上运行 `kiosk enroll 注册码 --hq 地址`",
 )
-UNKNOWN_KEY = Text(
-    "unknown API key: create a key with `hq device add KIOSK_ID` on HQ (or `--rotate` to replace a lost one) "
-    "and put it in the kiosk's [hq] api_key setting",
-    "API 密钥无效：请在 HQ 上运行 `hq device add KIOSK_ID` 创建密钥（丢失的密钥用 `--rotate` 更换），"
-    "并填入收银机配置 [hq] api_key",
+KIOSK_UNKNOWN = Text(
+    "HQ has not enrolled this kiosk: make a code with `hq device enroll-code --store STORE` and run "
+    "`kiosk enroll CODE --hq URL` on the kiosk",
+    "HQ 中没有这台收银机：请用 `hq device enroll-code --store 门店` 生成注册码，并在收银机上运行 "
+    "`kiosk enroll 注册码 --hq 地址`",
+)
+KIOSK_REVOKED = Text(
+    "this kiosk was revoked at HQ; an HQ admin can enrol it again with a new code "
+    "(`hq device enroll-code --store STORE --kiosk-id KIOSK`)",
+    "这台收银机已在 HQ 被吊销；HQ 管理员可生成新的注册码重新注册"
+    "（`hq device enroll-code --store 门店 --kiosk-id 收银机`）",
+)
+SIGNATURE_WRONG = Text(
+    "the request's signature is wrong: the kiosk's credentials file does not match HQ (it was enrolled "
+    "again elsewhere, or the file was copied); enrol it again with a new code",
+    "请求签名不正确：收银机的凭据文件与 HQ 不符（可能已在别处重新注册，或文件被复制）；请用新的注册码重新注册",
+)
+CLOCK_OFF = Text(
+    "the request's time is too far from HQ's clock; the kiosk corrects this itself from X-HQ-Time and "
+    "retries. If it keeps happening, set the kiosk's clock (NTP)",
+    "请求时间与 HQ 时钟相差过大；收银机会根据 X-HQ-Time 自动校正并重试。若持续出现，请校准收银机时钟（NTP）",
+)
+REPLAYED = Text(
+    "HQ has already seen this signed request (same nonce); a captured request cannot be sent twice. "
+    "Sign each request anew",
+    "HQ 已收到过这个签名请求（随机数重复）；截获的请求不能重放。每个请求都须重新签名",
 )
 TOO_MANY_BAD_KEYS = Text(
-    "too many unknown API keys came from this address; HQ refuses its requests for {seconds} s more "
-    "(Retry-After). Check the kiosk's [hq] api_key; an HQ admin makes a new key with "
-    "`hq device add KIOSK_ID --rotate`",
-    "该地址提交了过多无效的 API 密钥；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
-    "请检查收银机配置 [hq] api_key；HQ 管理员可用 `hq device add KIOSK_ID --rotate` 生成新密钥",
+    "too many failed sign-ins came from this address; HQ refuses its requests for {seconds} s more "
+    "(Retry-After). Check the kiosk's credentials file, or enrol it again with a new code",
+    "该地址的认证失败次数过多；HQ 在 {seconds} 秒内拒绝其请求（见 Retry-After）。"
+    "请检查收银机的凭据文件，或用新的注册码重新注册",
 )
 WRONG_KIOSK = Text(
     "these sales name a kiosk_id other than {kiosk_id}, the kiosk this API key belongs to; "
@@ -133,28 +154,9 @@ DATABASE_BUSY = Text(
 
 # --- CLI ------------------------------------------------------------------------------------------
 
-KEY_ONCE = Text(
-    "API key for {kiosk_id} printed above. It is shown only this once: put it in that kiosk's "
-    "[hq] api_key setting now.",
-    "上面是 {kiosk_id} 的 API 密钥，只显示这一次：请立即填入该收银机配置 [hq] api_key。",
-)
-DEVICE_EXISTS = Text(
-    "kiosk {kiosk_id} already has a key; pass --rotate to replace it (the old key stops working)",
-    "收银机 {kiosk_id} 已有密钥；如需更换请加 --rotate（旧密钥将失效）",
-)
-DEVICE_UNKNOWN_ROTATE = Text(
-    "kiosk {kiosk_id} has no key yet, so there is nothing to rotate; run without --rotate",
-    "收银机 {kiosk_id} 还没有密钥，无需更换；请去掉 --rotate",
-)
 BAD_KIOSK_ID = Text(
     "kiosk id {kiosk_id!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-' (the kiosk's [kiosk] id)",
     "收银机编号 {kiosk_id!r} 无效：只能用 1-64 个字母、数字、'.'、'_' 或 '-'（即收银机配置 [kiosk] id）",
-)
-NO_DEVICES = Text(
-    "no kiosks yet; add one with `hq device add KIOSK_ID`", "还没有收银机；用 `hq device add KIOSK_ID` 添加"
-)
-DEVICE_HEADER = Text(
-    "kiosk_id  created_at (UTC)  last_seen_at (UTC)", "收银机编号  创建时间（UTC）  最近连接（UTC）"
 )
 NEVER = Text("never", "从未")
 IMPORTED = Text(
@@ -253,4 +255,292 @@ DUPLICATE_BARCODE = Text("this barcode is also on row {other}", "此条码与第
 BARCODE_TAKEN = Text(
     "this barcode belongs to product {sku} at HQ; change one of them",
     "此条码已属于 HQ 中的商品 {sku}；请修改其中之一",
+)
+
+# --- sync data plane: events, catalog versions, prices, settings, webhooks, sales export -------------
+
+INVALID_EVENTS = Text(
+    'the body is not a valid batch of events: send {"events": [...]} with at most 1000 events '
+    "(docs/sync-protocol.md §3); detail names the part that is wrong",
+    '请求体不是有效的事件批次：请发送 {"events": [...]}，最多 1000 个事件'
+    "（见 docs/sync-protocol.md §3）；detail 指出错误的部分",
+)
+BAD_SINCE = Text(
+    "since is the catalog version the kiosk holds, a whole number from 0 (0: send everything)",
+    "since 为收银机已有的商品目录版本，须为从 0 起的整数（0 表示全部发送）",
+)
+BAD_IMAGE_URL = Text(
+    "an image_url is empty, an https:// address or a path starting with /, at most 512 characters",
+    "image_url 须为空、https:// 地址或以 / 开头的路径，最多 512 个字符",
+)
+BAD_ACTIVE = Text(
+    "active is 1 (on sale) or 0 (taken off sale); yes/no and true/false work too",
+    "active 须为 1（在售）或 0（下架）；也可写 yes/no 或 true/false",
+)
+CSV_EMPTY_OF = Text(
+    "the file is empty; the first row must be the header {columns}",
+    "文件为空；第一行必须是表头 {columns}",
+)
+CSV_UNKNOWN_COLUMN_OF = Text("unknown column; the columns are {columns}", "未知列；可用的列为 {columns}")
+DUPLICATE_CATEGORY = Text("this category code is also on row {other}", "此类别代码与第 {other} 行重复")
+UNKNOWN_SKU = Text(
+    "HQ has no product with this SKU; import it with hq catalog import first",
+    "HQ 中没有此 SKU 的商品；请先用 hq catalog import 导入",
+)
+NO_STORE_PRICE = Text(
+    "store {store} has no price of its own for: {skus}; nothing was changed",
+    "门店 {store} 没有以下商品的门店价：{skus}；未做任何修改",
+)
+NO_SUCH_STORE = Text(
+    "HQ has no store {store}; add it first (hq store add)", "HQ 中没有门店 {store}；请先添加（hq store add）"
+)
+NO_SUCH_KIOSK = Text(
+    "HQ has no kiosk {kiosk_id}; check the id (hq device list)",
+    "HQ 中没有收银机 {kiosk_id}；请核对编号（hq device list）",
+)
+BAD_SETTING_KEY = Text(
+    "{key!r} is not a setting name: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    "{key!r} 不是有效的设置名：须为 1-128 个字母、数字、'.'、'_' 或 '-'，以字母或数字开头",
+)
+SETTING_NOT_JSON = Text(
+    "the value is not JSON ({reason}); write text in double quotes, e.g. '\"zh_CN\"', or a number, true, a list",
+    "该值不是 JSON（{reason}）；文本须加双引号，例如 '\"zh_CN\"'，或写数字、true、列表",
+)
+SETTING_NULL = Text(
+    "null is not a value; to remove a setting use hq settings unset",
+    "null 不是有效值；删除设置请用 hq settings unset",
+)
+SETTING_TOO_LONG = Text(
+    "the value is longer than {limit} bytes; settings are small, keep files elsewhere",
+    "该值超过 {limit} 字节；设置应简短，文件请另行存放",
+)
+NO_SUCH_SETTING = Text(
+    "{scope} has no setting {key}; nothing was changed", "{scope} 没有设置 {key}；未做任何修改"
+)
+CATEGORIES_IMPORTED = Text(
+    "{path}: {count} categories read, {changed} added or changed (catalog version {version})",
+    "{path}：读取 {count} 个类别，新增或修改 {changed} 个（商品目录版本 {version}）",
+)
+PRICES_IMPORTED = Text(
+    "{path}: {count} prices for store {store} read, {changed} changed (catalog version {version})",
+    "{path}：读取门店 {store} 的 {count} 个价格，修改 {changed} 个（商品目录版本 {version}）",
+)
+PRICES_REMOVED = Text(
+    "store {store}: {count} store prices removed; those products sell at their own price again "
+    "(catalog version {version})",
+    "门店 {store}：已删除 {count} 个门店价，这些商品恢复按商品自身价格销售（商品目录版本 {version}）",
+)
+SETTING_SET = Text(
+    "{scope}: {key} = {value} (catalog version {version})",
+    "{scope}：{key} = {value}（商品目录版本 {version}）",
+)
+SETTING_UNCHANGED = Text(
+    "{scope}: {key} already is {value}; nothing changed", "{scope}：{key} 已经是 {value}；未做修改"
+)
+SETTING_UNSET = Text(
+    "{scope}: {key} removed (catalog version {version})", "{scope}：已删除 {key}（商品目录版本 {version}）"
+)
+BAD_DATE = Text(
+    "{value!r} is not a date; write YYYY-MM-DD (a UTC day) or an ISO 8601 time with its offset",
+    "{value!r} 不是日期；请写 YYYY-MM-DD（UTC 日期）或带时区偏移的 ISO 8601 时间",
+)
+EXPORT_EXISTS = Text(
+    "{path} exists already; HQ never overwrites a file: give a new name or move the old file away",
+    "{path} 已存在；HQ 不会覆盖文件：请换一个文件名，或先移走旧文件",
+)
+EXPORT_UNWRITABLE = Text("{path}: cannot write it ({reason})", "{path}：无法写入（{reason}）")
+EXPORTED = Text("{path}: {count} sales exported", "{path}：已导出 {count} 笔销售")
+
+
+# --- identity: stores, enrolment, revocation, admins, fleet status ---------------------------------
+
+ENROL_CODE_REFUSED = Text(
+    "this enrolment code is wrong, used or expired; ask the HQ admin for a new one "
+    "(`hq device enroll-code --store STORE`) and enter it within its lifetime",
+    "注册码错误、已使用或已过期；请向 HQ 管理员索取新的注册码（`hq device enroll-code --store 门店`），并在有效期内使用",
+)
+ENROL_KIOSK_MISMATCH = Text(
+    "this code enrols kiosk {named}, not {sent}; leave kiosk_id out or send {named}",
+    "此注册码用于收银机 {named}，而不是 {sent}；请不填 kiosk_id，或填 {named}",
+)
+ENROL_KIOSK_REQUIRED = Text(
+    "this code names no kiosk, so send the kiosk's id (kiosk_id, its [kiosk] id)",
+    "此注册码未指定收银机，请发送收银机编号 kiosk_id（即收银机配置 [kiosk] id）",
+)
+ENROL_OTHER_STORE = Text(
+    "kiosk {kiosk_id} is enrolled in another store; give this kiosk another id, or have the admin of "
+    "that store revoke it first (`hq device revoke {kiosk_id}`) and enrol it there again",
+    "收银机 {kiosk_id} 已注册在其他门店；请给这台收银机换一个编号，或请该门店管理员先吊销"
+    "（`hq device revoke {kiosk_id}`）后在该门店重新注册",
+)
+BAD_FIELD = Text("{field}: {problem}", "{field}：{problem}")
+ADMIN_SIGN_IN_FAILED = Text(
+    "wrong admin name or password, or the admin is disabled; an HQ operator can add one with "
+    "`hq admin add NAME`",
+    "管理员名称或密码错误，或该管理员已停用；HQ 运维人员可用 `hq admin add 名称` 添加管理员",
+)
+ADMIN_TOKEN_REFUSED = Text(
+    "sign in first: POST /api/v1/admin/login, then send `Authorization: Bearer <token>`; a token "
+    "lasts 12 hours and ends when its admin is disabled",
+    "请先登录：POST /api/v1/admin/login，然后发送 `Authorization: Bearer <token>`；令牌有效期 12 小时，"
+    "管理员被停用后立即失效",
+)
+STORE_EXISTS = Text(
+    "a store with code {code} exists already; pick another code (`hq store list` shows them)",
+    "门店编码 {code} 已存在；请换一个编码（`hq store list` 可查看已有门店）",
+)
+STORE_UNKNOWN = Text(
+    "HQ has no store with code {code}; add it with `hq store add {code} --name NAME` "
+    "(`hq store list` shows the stores)",
+    "HQ 中没有编码为 {code} 的门店；请用 `hq store add {code} --name 名称` 添加（`hq store list` 可查看已有门店）",
+)
+DEVICE_UNKNOWN = Text(
+    "HQ has no kiosk {kiosk_id}; `hq device list` shows the kiosks it knows",
+    "HQ 中没有收银机 {kiosk_id}；`hq device list` 可查看已有收银机",
+)
+BAD_STORE = Text(
+    "store code {code!r} or name {name!r} is not allowed: a code is 1-64 letters, digits, '.', '_' or "
+    "'-', a name 1-128 characters",
+    "门店编码 {code!r} 或名称 {name!r} 无效：编码须为 1-64 个字母、数字、'.'、'_' 或 '-'，名称须为 1-128 个字符",
+)
+STORE_ADDED = Text("store {code} ({name}) added", "已添加门店 {code}（{name}）")
+NO_STORES = Text(
+    "no stores yet; add one with `hq store add CODE --name NAME`",
+    "还没有门店；用 `hq store add 编码 --name 名称` 添加",
+)
+STORE_HEADER = Text("code  name  kiosks  created_at (UTC)", "编码  名称  收银机数  创建时间（UTC）")
+BAD_TTL = Text(
+    "--ttl {ttl} is not allowed: a code lives 1 to {max} minutes",
+    "--ttl {ttl} 无效：注册码有效期须为 1 到 {max} 分钟",
+)
+CODE_MADE = Text(
+    "enrolment code for store {store}{kiosk} printed on stdout (QR above). It works once, until "
+    "{expires} UTC ({minutes} min). On the kiosk: `kiosk enroll CODE --hq URL`, or scan the QR",
+    "门店 {store}{kiosk} 的注册码已输出到标准输出（二维码见上）。仅可使用一次，有效期至 {expires} UTC"
+    "（{minutes} 分钟）。在收银机上运行 `kiosk enroll 注册码 --hq 地址`，或扫描二维码",
+)
+CODE_FOR_KIOSK = Text(", kiosk {kiosk_id}", "、收银机 {kiosk_id}")
+DEVICE_REVOKED = Text(
+    "kiosk {kiosk_id} revoked: its next request to HQ is refused. To bring it back, enrol it again "
+    "with a new code (`hq device enroll-code --store STORE --kiosk-id {kiosk_id}`)",
+    "收银机 {kiosk_id} 已吊销：它的下一个请求将被 HQ 拒绝。如需恢复，请用新的注册码重新注册"
+    "（`hq device enroll-code --store 门店 --kiosk-id {kiosk_id}`）",
+)
+NO_KIOSKS = Text(
+    "no kiosks yet; make an enrolment code with `hq device enroll-code --store STORE`",
+    "还没有收银机；用 `hq device enroll-code --store 门店` 生成注册码",
+)
+KIOSK_LIST_HEADER = Text(
+    "kiosk_id  store  enrolled_at (UTC)  revoked_at (UTC)  last_seen_at (UTC)",
+    "收银机编号  门店  注册时间（UTC）  吊销时间（UTC）  最近连接（UTC）",
+)
+ADMIN_ADDED = Text("admin {name} added", "已添加管理员 {name}")
+ADMIN_EXISTS = Text(
+    "an admin named {name} exists already; pick another name (`hq admin list`)",
+    "管理员 {name} 已存在；请换一个名称（`hq admin list`）",
+)
+ADMIN_UNKNOWN = Text(
+    "HQ has no admin named {name}; `hq admin list` shows them",
+    "HQ 中没有名为 {name} 的管理员；`hq admin list` 可查看",
+)
+ADMIN_DISABLED = Text(
+    "admin {name} disabled: they cannot sign in, and their sessions have ended",
+    "管理员 {name} 已停用：无法登录，其会话已全部结束",
+)
+BAD_ADMIN_NAME = Text(
+    "admin name {name!r} is not allowed: use 1-64 letters, digits, '.', '_', '@' or '-'",
+    "管理员名称 {name!r} 无效：只能用 1-64 个字母、数字、'.'、'_'、'@' 或 '-'",
+)
+BAD_PASSWORD = Text(
+    "a password has {min} to {max} characters; choose a longer one (a passphrase of a few words is good)",
+    "密码须为 {min} 到 {max} 个字符；请设置更长的密码（几个单词组成的短语即可）",
+)
+PASSWORD_PROMPT = Text("Password for {name}: ", "{name} 的密码：")
+PASSWORD_AGAIN = Text("The same password again: ", "请再次输入密码：")
+PASSWORDS_DIFFER = Text(
+    "the two passwords differ; nothing was changed, run the command again",
+    "两次输入的密码不一致；未做任何更改，请重新运行命令",
+)
+PASSWORD_NO_TTY = Text(
+    "no terminal to ask for the password; pipe it in with --password-stdin",
+    "没有可输入密码的终端；请用 --password-stdin 从标准输入传入密码",
+)
+NO_ADMINS = Text(
+    "no admins yet; add one with `hq admin add NAME`", "还没有管理员；用 `hq admin add 名称` 添加"
+)
+ADMIN_HEADER = Text("name  created_at (UTC)  disabled_at (UTC)", "名称  创建时间（UTC）  停用时间（UTC）")
+FLEET_HEADER = Text(
+    "kiosk_id  store  version  last heartbeat  outbox  alerts",
+    "收银机编号  门店  版本  最近心跳  待发送  告警",
+)
+FLEET_REVOKED = Text("revoked", "已吊销")
+FLEET_OK = Text("ok", "正常")
+AGO = Text("{age} ago", "{age}前")
+ALERT_NEVER_HEARD = Text("no heartbeat received yet", "尚未收到心跳")
+ALERT_SILENT = Text("no heartbeat for {minutes} min", "已 {minutes} 分钟无心跳")
+ALERT_PAPER_OUT = Text("printer out of paper", "打印机缺纸")
+ALERT_COVER_OPEN = Text("printer cover open", "打印机盖未关")
+ALERT_CAMERA_FAILED = Text("camera failed", "摄像头故障")
+ALERT_DISK_LOW = Text("disk low ({mb} MB free)", "磁盘空间不足（剩余 {mb} MB）")
+ALERT_CLOCK_SKEW = Text("clock off by {seconds} s", "时钟偏差 {seconds} 秒")
+ALERT_PARKED = Text("{count} event(s) parked (refused by HQ)", "{count} 个事件被 HQ 拒收并搁置")
+BAD_HEARTBEAT_S = Text(
+    "--heartbeat-s {value} is not allowed: give the kiosks' [hq] heartbeat_s, at least 1",
+    "--heartbeat-s {value} 无效：请填收银机的 [hq] heartbeat_s，至少为 1",
+)
+
+
+# --- operations: readiness, receipts, serving (infra) ----------------------------------------------
+
+NOT_READY_DATABASE = Text(
+    "HQ's database does not answer; check that the database server is running and reachable, and "
+    "HQ's log for the reason",
+    "HQ 的数据库无响应；请检查数据库服务是否运行、网络是否可达，并查看 HQ 日志中的原因",
+)
+NOT_READY_SCHEMA = Text(
+    "HQ's database is at schema version {found}, but this HQ needs {expected}; restart HQ so it "
+    "applies its migrations, or upgrade HQ if the database is newer",
+    "HQ 数据库的结构版本为 {found}，本 HQ 需要 {expected}；请重启 HQ 以执行迁移，若数据库更新则请升级 HQ",
+)
+WORKERS_SQLITE = Text(
+    "note: {workers} workers share one SQLite file; writers take turns. For a fleet use PostgreSQL",
+    "提示：{workers} 个工作进程共用一个 SQLite 文件，写入须轮流进行；门店较多时请使用 PostgreSQL",
+)
+OPENAPI_WRITTEN = Text("wrote the OpenAPI document to {path}", "已将 OpenAPI 文档写入 {path}")
+OPENAPI_UNWRITABLE = Text("cannot write {path} ({reason})", "无法写入 {path}（{reason}）")
+
+# e-receipt page (hq.receipts)
+RECEIPT_TITLE = Text("E-receipt", "电子小票")
+RECEIPT_ORDER = Text("Order no.", "订单号")
+RECEIPT_TIME = Text("Paid at", "支付时间")
+RECEIPT_ITEM = Text("Item", "商品")
+RECEIPT_QTY = Text("Qty", "数量")
+RECEIPT_AMOUNT = Text("Amount", "金额")
+RECEIPT_TOTAL = Text("Total", "合计")
+RECEIPT_PAID_BY = Text("Paid by", "支付方式")
+RECEIPT_REFUNDED = Text("Refunded {when}", "已退款 {when}")
+RECEIPT_NET = Text("Total after refunds", "退款后合计")
+RECEIPT_THANKS = Text("Thank you for shopping with us.", "感谢您的惠顾。")
+RECEIPT_CHANNEL_WECHAT = Text("WeChat Pay", "微信支付")
+RECEIPT_CHANNEL_ALIPAY = Text("Alipay", "支付宝")
+RECEIPT_NOT_FOUND_TITLE = Text("Receipt not found", "未找到小票")
+RECEIPT_NOT_FOUND = Text(
+    "There is no receipt at this address. Check that the whole address from the receipt's QR code "
+    "was opened.",
+    "此地址没有小票。请确认打开的是小票二维码中的完整地址。",
+)
+RECEIPT_NOT_YET = Text(
+    "This receipt is not here yet: the kiosk has not sent the sale to HQ. Try again in a minute.",
+    "小票尚未送达：收银机还未将这笔交易上传至总部。请一分钟后再试。",
+)
+RECEIPT_OTHER_LANGUAGE = Text("中文", "English")
+
+
+# --- sync protocol version ---------------------------------------------------------------------------
+
+PROTOCOL_UNKNOWN = Text(
+    "this HQ speaks sync protocol version 1, not {asked!r} (X-Sync-Protocol); update the kiosk or HQ "
+    "so both speak the same version. The kiosk keeps selling and queues its sales meanwhile",
+    "本 HQ 使用同步协议第 1 版，而非 {asked!r}（X-Sync-Protocol）；请升级收银机或 HQ，使双方版本一致。"
+    "在此期间收银机照常销售，销售记录会排队等待上传",
 )

@@ -1,12 +1,15 @@
-"""Holding back a client that keeps presenting unknown API keys.
+"""Holding back a client address that keeps failing to authenticate.
 
-A kiosk's key is 256 random bits, so guessing one is hopeless; what a stream of bad keys does is
-fill the log (one WARNING each) and keep HQ busy. So each client address gets a window that opens
-at its first unknown key and lasts ``window_s``: after ``max_bad_keys`` unknown keys in it, every
-request from that address that needs a key is answered 429 with ``Retry-After`` until the window
-ends, without looking at the key (a right key from it waits too, or guessing would go on under the
-429s). Other addresses are not affected. Each window is logged once, as one WARNING when it closes,
-with how many requests it refused and how.
+Every way in counts the same: a kiosk request whose signature HQ refuses, an enrolment code that is
+wrong, used or expired, an admin password or bearer token that is wrong. A kiosk's secret and an
+admin token are 256 random bits, so guessing them is hopeless; an enrolment code (about 79 bits) and
+an admin password are what this limit really protects, and a stream of failures would also fill the
+log and keep HQ busy. So each client address gets a window that opens at its first failure and lasts
+``window_s``: after ``max_bad_keys`` failures in it, every request from that address that needs
+authentication is answered 429 with ``Retry-After`` until the window ends, without looking at what
+it sent (a right code or password from it waits too, or guessing would go on under the 429s). Other
+addresses are not affected. Each window is logged once, as one WARNING when it closes, with how many
+requests it refused and how.
 
 A window is reported on the first request HQ handles after it ends (from any client), or when HQ
 stops, so the limiter needs no thread of its own; the clock is injected so tests need not sleep.
@@ -29,7 +32,7 @@ from kiosk_common.codes import mask
 
 log = logging.getLogger(__name__)
 
-#: longest key shown (masked) in the log; a longer one is shown by its length
+#: longest credential shown (masked) in the log; a longer one is shown by its length
 MAX_KEY_SHOWN = 64
 
 
@@ -48,23 +51,26 @@ def client_key(host: str | None) -> str:
     return str(address)
 
 
-def key_hint(api_key: str) -> str:
-    """The key as the log may show it: masked, and never more than a short line."""
-    if len(api_key) <= MAX_KEY_SHOWN:
-        return mask(api_key)
-    return f"{mask(api_key[:12])}... ({len(api_key)} characters)"
+def key_hint(credential: str) -> str:
+    """What was sent (a signature header, a code, a name) as the log may show it: masked, and never
+    more than a short line."""
+    if not credential:
+        return "(nothing sent)"
+    if len(credential) <= MAX_KEY_SHOWN:
+        return mask(credential)
+    return f"{mask(credential[:12])}... ({len(credential)} characters)"
 
 
 @dataclass(slots=True)
 class _Window:
     start: float
-    unknown: int = 0
+    failed: int = 0
     held_back: int = 0
     last_key: str = ""
 
 
 class BadKeyLimiter:
-    """Counts unknown keys per client address and says when to answer 429. Safe across threads."""
+    """Counts authentication failures per client address and says when to answer 429. Thread-safe."""
 
     def __init__(
         self,
@@ -84,7 +90,7 @@ class BadKeyLimiter:
         self._windows: dict[str, _Window] = {}
 
     def retry_after(self, client: str) -> int | None:
-        """Whole seconds until ``client`` may present a key again, or None if it may now.
+        """Whole seconds until ``client`` may try to authenticate again, or None if it may now.
 
         A request answered this way is counted as held back in the client's window.
         """
@@ -92,13 +98,14 @@ class BadKeyLimiter:
             now = self._clock()
             self._close_ended(now)
             window = self._windows.get(client)
-            if window is None or window.unknown < self.max_bad_keys:
+            if window is None or window.failed < self.max_bad_keys:
                 return None
             window.held_back += 1
             return max(1, math.ceil(window.start + self.window_s - now))
 
-    def refused(self, client: str, api_key: str) -> None:
-        """Count an unknown key from ``client``, opening its window if it has none open."""
+    def refused(self, client: str, credential: str) -> None:
+        """Count a failure of ``client`` (``credential`` is what it sent, for the log, masked), opening
+        its window if it has none open."""
         with self._lock:
             now = self._clock()
             self._close_ended(now)
@@ -108,8 +115,8 @@ class BadKeyLimiter:
                     oldest = next(iter(self._windows))
                     self._report(oldest, self._windows.pop(oldest), early=True)
                 window = self._windows[client] = _Window(start=now)
-            window.unknown += 1
-            window.last_key = key_hint(api_key)
+            window.failed += 1
+            window.last_key = key_hint(credential)
 
     def close(self) -> None:
         """Report every open window now (HQ is stopping) and forget them."""
@@ -129,13 +136,13 @@ class BadKeyLimiter:
 
     def _report(self, client: str, window: _Window, early: bool) -> None:
         log.warning(
-            "refused %d request(s) from %s in a %g s window%s: %d with an unknown API key (last %s), "
+            "refused %d request(s) from %s in a %g s window%s: %d failed to authenticate (last sent %s), "
             "%d held back with 429",
-            window.unknown + window.held_back,
+            window.failed + window.held_back,
             client,
             self.window_s,
             " (reported before its end: HQ is stopping or tracks too many addresses)" if early else "",
-            window.unknown,
+            window.failed,
             window.last_key,
             window.held_back,
         )

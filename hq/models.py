@@ -19,9 +19,11 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
+    TextField,
 )
 
 database = DatabaseProxy()
@@ -46,17 +48,124 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
+class Store(BaseModel):
+    """A shop of the chain. Kiosks belong to one store; prices and settings may differ per store."""
+
+    id = AutoField()
+    #: short name admins type (``hq store add``): letters, digits, '.', '_' or '-'
+    code = CharField(max_length=64, unique=True)
+    name = CharField(max_length=128)
+    created_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "store"
+
+
 class Device(BaseModel):
-    """A kiosk allowed to talk to HQ. Only the SHA-256 of its API key is kept: a stolen database is no key."""
+    """A kiosk enrolled at HQ, in one store.
+
+    No secret is kept here: a kiosk's signing secret is derived from HQ's key file and the kiosk's
+    ``generation`` (``hq.identity``), so a copy of the database signs nothing. Revoking sets
+    ``revoked_at``; enrolling the same kiosk id again bumps ``generation``, which voids the old secret.
+    The ``last_*`` columns are the latest heartbeat and clock reading, for ``hq fleet status``.
+    """
 
     id = AutoField()
     kiosk_id = CharField(max_length=64, unique=True)
-    api_key_hash = CharField(max_length=64, unique=True)
+    store = ForeignKeyField(Store, backref="devices", column_name="store_id", null=True)
+    generation = IntegerField(default=1)
     created_at = DateTimeField(default=utc_now)
+    enrolled_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
     last_seen_at = DateTimeField(null=True)
+    #: HQ's clock minus the kiosk's, in seconds, from the kiosk's last signed request
+    clock_skew_s = FloatField(null=True)
+    last_heartbeat_at = DateTimeField(null=True)
+    #: the last heartbeat's body (JSON text), see docs/sync-protocol.md §4
+    last_heartbeat = TextField(null=True)
+    app_version = CharField(max_length=64, null=True)
+
+    store_id: int | None
 
     class Meta:
         table_name = "device"
+
+
+class EnrolCode(BaseModel):
+    """A one-time code that lets one kiosk enrol into one store before ``expires_at``. Kept as a hash."""
+
+    id = AutoField()
+    code_sha256 = CharField(max_length=64, unique=True)
+    store = ForeignKeyField(Store, column_name="store_id", on_delete="CASCADE")
+    #: the kiosk id the code enrols; empty lets the kiosk propose its own
+    kiosk_id = CharField(max_length=64, default="")
+    created_at = DateTimeField(default=utc_now)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    used_by = CharField(max_length=64, null=True)
+
+    class Meta:
+        table_name = "enrol_code"
+
+
+class RequestNonce(BaseModel):
+    """Nonces of signed requests seen within the clock window; the unique index refuses a replay."""
+
+    id = AutoField()
+    kiosk_id = CharField(max_length=64)
+    nonce = CharField(max_length=32)
+    seen_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "request_nonce"
+        indexes = ((("kiosk_id", "nonce"), True),)
+
+
+class Admin(BaseModel):
+    """A person who may use the admin API. ``password_hash`` is argon2id (argon2-cffi)."""
+
+    id = AutoField()
+    name = CharField(max_length=64, unique=True)
+    password_hash = CharField(max_length=255)
+    created_at = DateTimeField(default=utc_now)
+    disabled_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "admin"
+
+
+class AdminSession(BaseModel):
+    """A signed-in admin: the SHA-256 of a random bearer token, valid until ``expires_at``."""
+
+    token_sha256 = CharField(max_length=64, primary_key=True)
+    admin = ForeignKeyField(Admin, column_name="admin_id", on_delete="CASCADE")
+    created_at = DateTimeField(default=utc_now)
+    expires_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "admin_session"
+
+
+class CatalogState(BaseModel):
+    """One row (id 1): the catalog's current version. Every change to products, categories, store
+    prices or settings takes the next number while holding this row, so versions commit in order and
+    a kiosk that asks for changes since N can never miss one."""
+
+    id = IntegerField(primary_key=True)
+    version = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "catalog_state"
+
+
+class Category(BaseModel):
+    code = CharField(max_length=64, primary_key=True)
+    name_zh = CharField(max_length=128)
+    name_en = CharField(max_length=128)
+    version = BigIntegerField(default=0, index=True)
+
+    class Meta:
+        table_name = "category"
 
 
 class Product(BaseModel):
@@ -68,9 +177,48 @@ class Product(BaseModel):
     category = CharField(max_length=64)
     active = BooleanField(default=True)
     updated_at = DateTimeField(default=utc_now)
+    #: an https:// (or /-relative) picture of the product for the kiosk's screen; empty for none
+    image_url = CharField(max_length=512, default="")
+    #: the catalog version of this row's last change (CatalogState), so deltas find it
+    version = BigIntegerField(default=0, index=True)
 
     class Meta:
         table_name = "product"
+
+
+class StorePrice(BaseModel):
+    """A store's own price for a product (tax included). ``price_fen`` NULL: the store's price was
+    removed and the product's own price applies again (kept as a row so deltas carry the removal)."""
+
+    id = AutoField()
+    store = ForeignKeyField(Store, column_name="store_id", on_delete="CASCADE")
+    product = ForeignKeyField(Product, column_name="sku", on_delete="CASCADE")
+    price_fen = IntegerField(null=True)
+    version = BigIntegerField(default=0, index=True)
+
+    store_id: int
+    #: the product's sku (the foreign key's column; peewee names its accessor after it)
+    sku: str
+
+    class Meta:
+        table_name = "store_price"
+        indexes = ((("store", "product"), True),)
+
+
+class ScopedSetting(BaseModel):
+    """A setting for one store (``scope`` "store", ``scope_id`` its id) or one kiosk ("kiosk", its
+    device id). ``value`` is JSON text; NULL means removed, kept so deltas carry the removal."""
+
+    id = AutoField()
+    scope = CharField(max_length=8)
+    scope_id = IntegerField()
+    key = CharField(max_length=128)
+    value = TextField(null=True)
+    version = BigIntegerField(default=0, index=True)
+
+    class Meta:
+        table_name = "scoped_setting"
+        indexes = ((("scope", "scope_id", "key"), True),)
 
 
 class Sale(BaseModel):
@@ -87,6 +235,8 @@ class Sale(BaseModel):
     transaction_id = CharField(max_length=64)
     content_sha256 = CharField(max_length=64)
     received_at = DateTimeField(default=utc_now)
+    #: the store of the kiosk that sold it, at the time HQ received it (migration 3)
+    store_id = IntegerField(null=True, index=True)
 
     class Meta:
         table_name = "sale"
@@ -127,5 +277,114 @@ class Refund(BaseModel):
         table_name = "refund"
 
 
+class PaymentEvent(BaseModel):
+    """A payment attempt's final state as the kiosk reported it (paid, failed, cancelled, unknown),
+    for reconciling against the channels' statements. Keyed by ``out_trade_no``."""
+
+    out_trade_no = CharField(max_length=64, primary_key=True)
+    kiosk_id = CharField(max_length=64, index=True)
+    order_id = CharField(max_length=36, index=True)
+    channel = CharField(max_length=16)
+    amount_fen = BigIntegerField()
+    status = CharField(max_length=16)
+    transaction_id = CharField(max_length=64, default="")
+    at = DateTimeField()
+    content_sha256 = CharField(max_length=64)
+    received_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "payment_event"
+
+
+class AuditEvent(BaseModel):
+    """One line of a kiosk's audit log (who did what, when), as the kiosk recorded it."""
+
+    id = AutoField()
+    kiosk_id = CharField(max_length=64, index=True)
+    at = DateTimeField(index=True)
+    actor = CharField(max_length=64)
+    action = CharField(max_length=64)
+    detail = TextField(default="")
+    received_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "audit_event"
+
+
+class Heartbeat(BaseModel):
+    """A kiosk's health report. The latest is also copied onto its ``device`` row."""
+
+    id = AutoField()
+    kiosk_id = CharField(max_length=64, index=True)
+    at = DateTimeField(index=True)
+    body = TextField()
+    received_at = DateTimeField(default=utc_now)
+
+    class Meta:
+        table_name = "heartbeat"
+
+
+class SyncEvent(BaseModel):
+    """The ledger that makes ingest exactly-once: one row per (kiosk, idempotency key).
+
+    The event's effect and this row are written in one transaction, and the unique index, not a
+    lookup, decides who wins a race; a replay is answered with ``answer`` as first given.
+    """
+
+    id = AutoField()
+    kiosk_id = CharField(max_length=64)
+    key = CharField(max_length=64)
+    kind = CharField(max_length=16)
+    #: what HQ answered first ("stored" or "rejected"), JSON text, repeated to any replay
+    answer = TextField()
+    received_at = DateTimeField(default=utc_now, index=True)
+
+    class Meta:
+        table_name = "sync_event"
+        indexes = ((("kiosk_id", "key"), True),)
+
+
+class WebhookDelivery(BaseModel):
+    """An event for other systems, written with the sale or refund it announces and sent at least
+    once by the deliverer (``hq.webhooks``). ``event_id`` is the id receivers de-duplicate on."""
+
+    id = AutoField()
+    event_id = CharField(max_length=36, unique=True)
+    kind = CharField(max_length=32)
+    payload = TextField()
+    created_at = DateTimeField(default=utc_now)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utc_now, index=True)
+    lease_until = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True, index=True)
+    #: set when HQ gave up (after [webhooks] max_age_s of failures); the row is kept for the record
+    failed_at = DateTimeField(null=True, index=True)
+    last_error = CharField(max_length=255, default="")
+
+    class Meta:
+        table_name = "webhook_delivery"
+
+
 #: in dependency order: a table comes after the tables it refers to
-ALL_MODELS: tuple[type[BaseModel], ...] = (SchemaVersion, Device, Product, Sale, SaleLine, Refund)
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaVersion,
+    Store,
+    Device,
+    EnrolCode,
+    RequestNonce,
+    Admin,
+    AdminSession,
+    CatalogState,
+    Category,
+    Product,
+    StorePrice,
+    ScopedSetting,
+    Sale,
+    SaleLine,
+    Refund,
+    PaymentEvent,
+    AuditEvent,
+    Heartbeat,
+    SyncEvent,
+    WebhookDelivery,
+)

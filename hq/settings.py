@@ -19,13 +19,23 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kiosk_common.settings import SettingsError, load_layered, packaged_file
 
-__all__ = ["AuthSection", "HqSettings", "SettingsError", "defaults_path", "load_settings", "redact_url"]
+__all__ = [
+    "AuthSection",
+    "HqSettings",
+    "ReceiptsSection",
+    "SettingsError",
+    "WebhooksSection",
+    "defaults_path",
+    "load_settings",
+    "redact_url",
+]
 
 ENV_PREFIX = "HQ_"
 
@@ -47,6 +57,10 @@ class ServerSection(_Section):
     host: str = Field("127.0.0.1", min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_\[\]-]+$")
     #: 0 lets the OS pick a free port; ``hq serve`` prints the URL it really listens on
     port: int = Field(8080, ge=0, le=65535)
+    #: worker processes (``hq serve --workers``); more than 1 needs nothing else, PostgreSQL suits it best
+    workers: int = Field(1, ge=1, le=64)
+    #: "text" lines for a person, or "json": one object a line for a log collector (hq.logs)
+    log_format: Literal["text", "json"] = "text"
 
 
 class DatabaseSection(_Section):
@@ -54,21 +68,61 @@ class DatabaseSection(_Section):
 
 
 class AuthSection(_Section):
-    """How HQ holds back a client address that keeps presenting unknown API keys (``hq.keylimit``).
+    """Kiosk identity (``hq.identity``) and how HQ holds back a client address that keeps failing to
+    authenticate: bad signatures, enrolment codes, admin passwords or tokens (``hq.keylimit``).
 
     The names avoid the word "key", which the settings loader takes for a secret and hides in errors.
     """
 
-    #: unknown keys one address may present in a window; after that it is answered 429 until the window ends
+    #: failures one address may have in a window; after that it is answered 429 until the window ends
     max_failures: int = Field(20, ge=1, le=100_000)
-    #: seconds from an address's first unknown key to the end of its window
+    #: seconds from an address's first failure to the end of its window
     window_s: int = Field(60, ge=1, le=86_400)
+    #: HQ's identity file, from which every kiosk's signing secret is derived (hq.identity); empty:
+    #: ``hq-identity.key`` beside the SQLite database. Required with PostgreSQL: every HQ host of the
+    #: fleet must read the same file.
+    identity_file: str = Field("", max_length=4096)
+    #: how far a kiosk's signed time may be from HQ's clock, in seconds (docs/sync-protocol.md §2)
+    clock_window_s: int = Field(300, ge=30, le=3600)
+
+
+class WebhooksSection(_Section):
+    """Where HQ publishes each stored sale and refund (docs/sync-protocol.md §6); empty url: nowhere."""
+
+    url: str = Field("", max_length=2048, pattern=r"^(https?://[^\s]+)?$")
+    #: the signing secret's file (made 0600 if missing); empty: hq-webhook.key beside a SQLite database
+    secret_file: str = Field("", max_length=4096)
+    #: seconds a receiver has to answer 2xx
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    #: seconds after which a delivery that keeps failing is given up and kept as failed
+    max_age_s: int = Field(3 * 86400, ge=60, le=30 * 86400)
+
+
+class ReceiptsSection(_Section):
+    """The e-receipt page (hq.receipts, docs/sync-protocol.md §7)."""
+
+    #: the zone receipt times are shown in (an IANA name); HQ stores UTC
+    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone this machine knows; write an IANA name such as "
+                "Asia/Shanghai or Asia/Hong_Kong"
+            ) from None
+        return value
 
 
 class HqSettings(_Section):
     server: ServerSection = ServerSection()
     database: DatabaseSection = DatabaseSection()
     auth: AuthSection = AuthSection()
+    webhooks: WebhooksSection = WebhooksSection()
+    receipts: ReceiptsSection = ReceiptsSection()
 
 
 def redact_url(value: Any) -> Any:

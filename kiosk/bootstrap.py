@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,21 +18,36 @@ from drivers.gpio.types import GpioPins
 from drivers.printer.factory import PrinterConfig, PrinterDriver, open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
-from kiosk import crashpoints
+from kiosk import __version__, crashpoints
 from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
-from kiosk.ports import Clock, Decoder, FrameSource, HqError, Indicators, PaymentGateway, ReceiptPrinter
+from kiosk.ports import (
+    CatalogUpdate,
+    Clock,
+    Decoder,
+    EventResult,
+    FrameSource,
+    HqError,
+    Indicators,
+    OutEvent,
+    PaymentGateway,
+    ReceiptPrinter,
+)
 from kiosk.printing import PrintService
 from kiosk.settings import PrinterSection, Settings
 from kiosk.store.db import open_store
 from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
+from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
+from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
-from kiosk.sync.pusher import OutboxPusher, SyncWorker
+from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
+from kiosk.sync.signed import HqSigner
+from kiosk_common.signing import receipt_path, receipt_token
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +71,9 @@ class Kiosk:
     store: SaleStore
     controller: CheckoutController
     gateway: PaymentGateway
-    hq: HttpHqClient
+    hq: HttpHqClient | UnenrolledHqClient
     pusher: OutboxPusher
+    puller: CatalogPuller
     sync: SyncWorker
     scanner: CameraScanner
     printer: ReceiptPrinter
@@ -111,18 +127,9 @@ class Kiosk:
         self.refund_resumer.start()
 
     def refresh_catalog(self) -> bool:
-        try:
-            items = self.hq.fetch_catalog()
-        except HqError as exc:
-            log.warning("catalog not refreshed, selling from the local copy: %s", exc)
-            return False
-        try:
-            self.store.replace_catalog(items)
-        except Exception:  # a full disk: the local copy is still a catalog to sell from
-            log.exception("catalog from HQ not stored, selling from the local copy")
-            return False
-        self.controller.refresh_catalog()
-        return True
+        """Pull the catalog once now (the sync thread pulls it every interval after this); False
+        when it could not, and the kiosk sells from the catalog it has."""
+        return not self.puller.pull_once().error
 
     def stop(self) -> None:
         """Stop everything within about ``kiosk.stop_timeout_s`` plus a second: the job in flight (a
@@ -175,12 +182,62 @@ def build_decoder(backend: str) -> Decoder:
     return make_decoder(backend)
 
 
+class UnenrolledHqClient:
+    """The HQ client of a kiosk that cannot sign (not enrolled, or its credentials do not fit the
+    settings): every request fails with the reason, so the kiosk sells offline and queues
+    everything, and ``kiosk doctor`` / ``kiosk sync --once`` say what to do."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    @property
+    def clock_offset_s(self) -> float:
+        return 0.0
+
+    def push_events(self, events: Sequence[OutEvent]) -> list[EventResult]:
+        raise HqError(self.reason)
+
+    def fetch_catalog(self, since: int) -> CatalogUpdate | None:
+        raise HqError(self.reason)
+
+    def close(self) -> None:
+        pass
+
+
+def load_enrolment(settings: Settings) -> Credentials:
+    """This kiosk's credentials, checked against the settings: the kiosk id its sales carry and the
+    HQ it talks to must be the ones it enrolled as and with. CredentialsError says what to do."""
+    path = settings.hq_credentials_path
+    creds = load_credentials(path)
+    if creds.kiosk_id != settings.kiosk.id:
+        raise CredentialsError(
+            f"{path} enrols kiosk {creds.kiosk_id!r} but [kiosk] id is {settings.kiosk.id!r}: set [kiosk] id = "
+            f'"{creds.kiosk_id}", or enrol this id (kiosk enroll CODE --kiosk-id {settings.kiosk.id} --replace)'
+        )
+    if not same_hq(creds.hq_url, settings.hq.url):
+        raise CredentialsError(
+            f"{path} is an enrolment at {creds.hq_url} but [hq] url is {settings.hq.url}: set [hq] url = "
+            f'"{creds.hq_url}", or enrol at {settings.hq.url} (kiosk enroll CODE --hq {settings.hq.url} --replace)'
+        )
+    return creds
+
+
 def build_hq_client(settings: Settings, timeout_s: float | None = None) -> HttpHqClient:
-    """The HQ client with this kiosk's address, key and id."""
-    hq = settings.hq
-    return HttpHqClient(
-        hq.url, hq.api_key, settings.kiosk.id, hq.timeout_s if timeout_s is None else timeout_s
-    )
+    """The signed HQ client of this enrolled kiosk; CredentialsError when it is not enrolled (or its
+    enrolment does not fit the settings)."""
+    creds = load_enrolment(settings)
+    timeout = settings.hq.timeout_s if timeout_s is None else timeout_s
+    return HttpHqClient(settings.hq.url, HqSigner(creds.kiosk_id, creds.secret), timeout)
+
+
+def receipt_link(settings: Settings, creds: Credentials) -> Callable[[str], str]:
+    """order id -> the sale's e-receipt URL at HQ (docs/sync-protocol.md §7), made offline."""
+    base = settings.hq.receipt_base_url
+
+    def link(order_id: str) -> str:
+        return base + receipt_path(creds.kiosk_id, order_id, receipt_token(creds.secret, order_id))
+
+    return link
 
 
 def build_kiosk(
@@ -195,6 +252,14 @@ def build_kiosk(
     crashpoints.arm_from_environment(os.environ)
     template = ReceiptTemplate.load(settings.receipt_template_path)
     store = build_store(settings)
+    hq: HttpHqClient | UnenrolledHqClient
+    link: Callable[[str], str] | None = None
+    try:
+        hq = build_hq_client(settings)
+        link = receipt_link(settings, load_enrolment(settings))
+    except CredentialsError as exc:
+        log.warning("selling offline, nothing reaches HQ until this is fixed: %s", exc)
+        hq = UnenrolledHqClient(str(exc))
     gateway = build_payment_gateway(settings, store)
     printer = PrintService(
         ov.printer or open_configured_printer(settings.printer, settings.kiosk.data_dir),
@@ -215,6 +280,7 @@ def build_kiosk(
             idle_timeout_s=settings.kiosk.idle_timeout_s,
             done_timeout_s=settings.kiosk.done_timeout_s,
             payments_enabled=settings.payments.gateway != "none",
+            receipt_link=link,
         ),
         store=store,
         gateway=gateway,
@@ -265,9 +331,21 @@ def build_kiosk(
             )
         )
     controller.scanner = scanner
-    hq = build_hq_client(settings)
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
-    sync = SyncWorker(pusher, interval_s=settings.hq.sync_interval_s)
+    puller = CatalogPuller(store, hq, on_applied=lambda: controller.post(controller.refresh_catalog))
+    probe = SystemProbe(
+        printer.last_status,
+        lambda: scanner.fault if scanner.running else None,
+        settings.store_path.parent,
+    )
+    heartbeats = Heartbeats(store, probe, __version__, lambda: hq.clock_offset_s)
+    sync = SyncWorker(
+        pusher,
+        interval_s=settings.hq.sync_interval_s,
+        puller=puller,
+        heartbeats=heartbeats,
+        heartbeat_s=settings.hq.heartbeat_s,
+    )
 
     def upload_soon(state: Checkout) -> None:
         if state.phase is Phase.PRINTING:  # just paid: the sale is in the outbox
@@ -290,6 +368,7 @@ def build_kiosk(
         gateway,
         hq,
         pusher,
+        puller,
         sync,
         scanner,
         printer,

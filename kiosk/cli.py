@@ -33,7 +33,7 @@ def _log_level(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import camera, decode, payment, printer, store
+    from kiosk.commands import camera, decode, enroll, payment, printer, store, sync
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--webcam", metavar="INDEX", help="use a real camera (device index) instead of sample codes"
     )
+    demo.add_argument(
+        "--hq",
+        metavar="URL",
+        help="send the sales to this external HQ, where this kiosk is enrolled (kiosk enroll), "
+        "instead of starting one",
+    )
     demo.add_argument("--no-screenshots", action="store_true", help="headless: skip the screenshot tour")
     demo.add_argument("--snapshot-tour", action="store_true", help=argparse.SUPPRESS)
 
@@ -77,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     payment.add_parser(sub)
     printer.add_parser(sub)
     store.add_parser(sub)
+    enroll.add_parser(sub)
+    sync.add_parser(sub)
     return parser
 
 
@@ -128,6 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import store
 
             return store.run(args)
+        if args.command == "enroll":
+            from kiosk.commands import enroll
+
+            return enroll.run(args)
+        if args.command == "sync":
+            from kiosk.commands import sync
+
+            return sync.run(args)
         if args.command == "printer":
             from kiosk.commands import printer
 

@@ -77,6 +77,8 @@ class ControllerOptions:
     done_timeout_s: float = 6.0
     #: False on a kiosk with ``payments.gateway = "none"``: "pay" calls staff instead of taking a code
     payments_enabled: bool = True
+    #: order id -> the sale's e-receipt URL at HQ (an enrolled kiosk); None: receipts name the order
+    receipt_link: Callable[[str], str] | None = None
 
 
 @dataclass(slots=True)
@@ -222,6 +224,19 @@ class CheckoutController:
 
     def last_receipt_text(self) -> str:
         return self._last_receipt
+
+    def receipt_url(self, order_id: str) -> str:
+        """What the receipt's QR holds: the e-receipt URL at HQ, or ``order:<uuid>`` without HQ."""
+        link = self.options.receipt_link
+        return link(order_id) if link is not None else f"order:{order_id}"
+
+    def current_receipt_url(self) -> str:
+        """The e-receipt URL of the sale on screen, "" when there is none (or no HQ is configured):
+        the screen shows it as a QR when the receipt did not print."""
+        order_id = self._state.order_id
+        if order_id is None or self.options.receipt_link is None:
+            return ""
+        return self.options.receipt_link(order_id)
 
     def latest_frame(self) -> Frame | None:
         return None if self.scanner is None else self.scanner.latest_frame()
@@ -553,7 +568,12 @@ class CheckoutController:
     def _print_job(self, order_id: str) -> co.Event:
         crashpoints.reached("receipt_before_print")
         try:
-            text_layout = layout(self.receipt_for(order_id), self.template, self.options.paper_columns)
+            text_layout = layout(
+                self.receipt_for(order_id),
+                self.template,
+                self.options.paper_columns,
+                self.receipt_url(order_id),
+            )
             self._last_receipt = text_layout.text()
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:

@@ -37,49 +37,104 @@ log = logging.getLogger(__name__)
 DEMO_KIOSK_ID = "kiosk-demo"
 
 
+DEMO_STORE = "demo"
+
+
+class DemoSetupError(RuntimeError):
+    """The demo cannot start as asked (e.g. not enrolled at the external HQ); the text says what to do."""
+
+
 @dataclass(slots=True)
 class DemoServices:
     hq_url: str
-    api_key: str
+    #: the HQ credentials the demo kiosk signs with (its own file for the demo's HQ; the enrolled
+    #: kiosk's for an external HQ)
+    credentials_file: Path
+    kiosk_id: str
     paysim_url: str
     printer_device: str
-    hq_db_url: str
+    #: the demo's own HQ database; None when the sales go to an external HQ
+    hq_db_url: str | None
     #: the simulator's keys for this run (paysim.credentials.SimCredentials)
     paysim_credentials: Any
 
 
-@contextlib.contextmanager
-def demo_services(out: Path) -> Iterator[DemoServices]:
-    """Start HQ (with a device key and demo catalog), the gateway simulator and the printer emulator."""
+def _local_hq(out: Path, stack: contextlib.ExitStack) -> tuple[str, Path, str]:
+    """Start the demo's own HQ with the demo catalog, and enrol the demo kiosk there the way an
+    installer does: a store and a one-time code made at HQ, the code redeemed over HTTP."""
     from hq.app import create_app
     from hq.background import BackgroundServer
     from hq.catalog import seed_demo
     from hq.db import connected, open_database
-    from hq.devices import add_device
-    from paysim.credentials import make_credentials
-    from paysim.server import GatewaySimulator
-    from printer_emulator.emulator import PrinterEmulator
+    from hq.devices import add_store
+    from hq.enrolment import make_code
+    from kiosk.commands.enroll import enrol
 
     hq_db_url = f"sqlite:///{(out / 'hq.sqlite3').resolve()}"
     open_database(hq_db_url)
     with connected():
-        api_key = add_device(DEMO_KIOSK_ID)
+        add_store(DEMO_STORE, "示范便利店 Demo Store")
+        code = make_code(DEMO_STORE, DEMO_KIOSK_ID).code
         seed_demo()
     server = BackgroundServer(create_app(hq_db_url), name="demo-hq").start()
-    creds = make_credentials(out / "paysim-keys")
-    sim = GatewaySimulator.with_credentials(creds, password_delay_s=1.0)
-    sim.start()
-    emulator = PrinterEmulator(encoding="gb18030")
-    emulator.start()
+    stack.callback(server.stop)
+    url = f"http://127.0.0.1:{server.port}"
+    credentials = out / "data" / "hq-credentials.json"
+    enrol(code, url, DEMO_KIOSK_ID, credentials, "en", replace=True)
+    return url, credentials, hq_db_url
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalHq:
+    url: str
+    credentials_file: Path
+    kiosk_id: str
+
+
+def external_hq(config: Path | None, hq_url: str) -> ExternalHq:
+    """The HQ at ``hq_url`` with the credentials this kiosk is enrolled there with (kiosk enroll);
+    DemoSetupError when it is not enrolled there."""
+    from kiosk.settings import load_settings
+    from kiosk.sync.credentials import CredentialsError, load_credentials, same_hq
+
+    settings = load_settings(config)
+    path = settings.hq_credentials_path
     try:
-        yield DemoServices(
-            f"http://127.0.0.1:{server.port}", api_key, sim.url, emulator.device_path, hq_db_url, creds
+        creds = load_credentials(path)
+    except CredentialsError as exc:
+        raise DemoSetupError(f"--hq {hq_url}: {exc}") from None
+    if not same_hq(creds.hq_url, hq_url):
+        raise DemoSetupError(
+            f"--hq {hq_url}: this kiosk is enrolled at {creds.hq_url} ({path}), not there; enrol it first: "
+            f"kiosk enroll CODE --hq {hq_url} --replace"
         )
-    finally:
-        _save_receipts(emulator, out / "receipts")
-        emulator.stop()
-        sim.stop()
-        server.stop()
+    return ExternalHq(hq_url.rstrip("/"), path.resolve(), creds.kiosk_id)
+
+
+@contextlib.contextmanager
+def demo_services(out: Path, external: ExternalHq | None = None) -> Iterator[DemoServices]:
+    """Start HQ (unless the sales go to an ``external`` one), the gateway simulator and the printer
+    emulator."""
+    from paysim.credentials import make_credentials
+    from paysim.server import GatewaySimulator
+    from printer_emulator.emulator import PrinterEmulator
+
+    with contextlib.ExitStack() as stack:
+        hq_db_url: str | None = None
+        if external is None:
+            url, credentials, hq_db_url = _local_hq(out, stack)
+            kiosk_id = DEMO_KIOSK_ID
+        else:
+            url, credentials, kiosk_id = external.url, external.credentials_file, external.kiosk_id
+        creds = make_credentials(out / "paysim-keys")
+        sim = GatewaySimulator.with_credentials(creds, password_delay_s=1.0)
+        sim.start()
+        stack.callback(sim.stop)
+        emulator = PrinterEmulator(encoding="gb18030")
+        emulator.start()
+        stack.callback(emulator.stop)
+        stack.callback(lambda: _save_receipts(emulator, out / "receipts"))
+        yield DemoServices(url, credentials, kiosk_id, sim.url, emulator.device_path, hq_db_url, creds)
 
 
 def _save_receipts(emulator: Any, folder: Path) -> None:
@@ -99,11 +154,11 @@ def demo_environment(services: DemoServices, data_dir: Path) -> dict[str, str]:
 
     creds = services.paysim_credentials
     return {
-        "KIOSK_KIOSK__ID": DEMO_KIOSK_ID,
+        "KIOSK_KIOSK__ID": services.kiosk_id,
         "KIOSK_KIOSK__DATA_DIR": str(data_dir),
         "KIOSK_KIOSK__STORE_NAME": "示范便利店 Demo Store",
         "KIOSK_HQ__URL": services.hq_url,
-        "KIOSK_HQ__API_KEY": services.api_key,
+        "KIOSK_HQ__CREDENTIALS_FILE": str(services.credentials_file),
         "KIOSK_HQ__SYNC_INTERVAL_S": "1",
         "KIOSK_PAYMENTS__GATEWAY": "wechat+alipay",
         "KIOSK_PAYMENTS__POLL_INTERVAL_S": "2",
@@ -141,10 +196,17 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"kiosk demo: {exc}", file=sys.stderr)
         return 2
     headless = args.headless or not _has_screen()
-    with demo_services(out) as services:
+    external: ExternalHq | None = None
+    if args.hq is not None:
+        try:
+            external = external_hq(args.config, args.hq)
+        except DemoSetupError as exc:
+            print(f"kiosk demo: {exc}", file=sys.stderr)
+            return 2
+    with demo_services(out, external) as services:
         env = demo_environment(services, out / "data")
         if headless:
-            summary = _scripted(args, env, out)
+            summary = _scripted(args, env, out, services)
             if not args.no_screenshots:
                 summary["screenshots"] = _screenshot_tour(args, env, out)
         else:
@@ -163,7 +225,9 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Any:
     return load_settings(args.config, environ={**os.environ, **env})
 
 
-def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[str, Any]:
+def _scripted(
+    args: argparse.Namespace, env: dict[str, str], out: Path, services: DemoServices
+) -> dict[str, Any]:
     """Serve ``args.orders`` scripted customers through the real controller, store, drivers and HQ."""
     from drivers.camera.sources import HeldImageSource
     from kiosk.bootstrap import Overrides, build_kiosk
@@ -202,7 +266,7 @@ def _scripted(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[
                 c.dispatch(co.StaffResolved())
             else:
                 c.dispatch(co.TimedOut())
-        synced = _drain_outbox(kiosk, timeout_s=30)
+        synced = _drain_outbox(kiosk, services.hq_db_url, timeout_s=30)
     finally:
         counts = kiosk.store.counts()
         kiosk.stop()
@@ -221,15 +285,23 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
-def _drain_outbox(kiosk: Any, timeout_s: float) -> int:
-    """Wait (bounded) until the sync thread has emptied the outbox, then count what HQ holds for this kiosk."""
-    from hq.db import connected
-    from hq.models import Sale
+def _drain_outbox(kiosk: Any, hq_db_url: str | None, timeout_s: float) -> int:
+    """Wait (bounded) until the sync thread has emptied the outbox, then count the sales HQ holds:
+    in the demo's own HQ, by reading its database; at an external HQ, the sales it confirmed
+    (stored or already held) to this kiosk."""
+    from kiosk.store.models import OutboxEntry
 
     deadline = time.monotonic() + timeout_s
     while kiosk.store.pending_count() and time.monotonic() < deadline:
         kiosk.sync.wake()  # the kiosk's own sync thread uploads; the demo only waits for it
         time.sleep(0.1)
+    if hq_db_url is None:
+        return int(
+            OutboxEntry.select().where((OutboxEntry.kind == "sale") & (OutboxEntry.state == "sent")).count()
+        )
+    from hq.db import connected
+    from hq.models import Sale
+
     with connected():
         return int(Sale.select().where(Sale.kiosk_id == kiosk.settings.kiosk.id).count())
 

@@ -25,6 +25,7 @@ DEMO_ENTRIES = (
     "hq.sqlite3-wal",
     "hq.sqlite3-shm",
     "hq.sqlite3-journal",
+    "hq-identity.key",  # the demo HQ's identity (the key its kiosks' secrets derive from)
     "receipts",
     "screens",
     "data",

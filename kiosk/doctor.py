@@ -179,21 +179,30 @@ def check_gateway(s: Settings, lang: str) -> Check:
 def check_hq(s: Settings, lang: str) -> Check:
     from kiosk.bootstrap import build_hq_client
     from kiosk.ports import HqError
+    from kiosk.sync.credentials import CredentialsError, NotEnrolled
 
-    if not s.hq.api_key:
-        return Check("HQ", "FAIL", t("doctor.hq.no_key", lang, kiosk_id=s.kiosk.id))
-    timeout = min(3.0, s.hq.timeout_s)
-    try:  # reachable at all? Then a refusal below is about the key or the address, not the network
+    try:
+        client = build_hq_client(s, min(3.0, s.hq.timeout_s))
+    except NotEnrolled:
+        return Check(
+            "HQ", "FAIL", t("doctor.hq.not_enrolled", lang, path=s.hq_credentials_path, url=s.hq.url)
+        )
+    except CredentialsError as exc:  # the text names the file and the fix, never the secret
+        return Check("HQ", "FAIL", t("doctor.hq.credentials", lang, problem=str(exc)))
+    timeout = client.timeout_s
+    try:  # reachable at all? Then a refusal below is about the enrolment or the address, not the network
         requests.get(s.hq.url.rstrip("/") + "/healthz", timeout=timeout)
     except requests.RequestException as exc:
         _log_cause("HQ", exc)
         return Check("HQ", "FAIL", t("doctor.hq.unreachable", lang, url=s.hq.url))
-    client = build_hq_client(s, timeout)
     try:
-        n = len(client.fetch_catalog())
-    except HqError as exc:  # its text is masked: the key never appears in full
+        update = client.fetch_catalog(0)
+    except HqError as exc:
         _log_cause("HQ", exc)
         return Check("HQ", "FAIL", t("doctor.hq.refused", lang, url=s.hq.url, kiosk_id=s.kiosk.id))
+    finally:
+        client.close()
+    n = sum(1 for p in update.products if p.active) if update is not None else 0
     if n == 0:
         return Check("HQ", "WARN", t("doctor.hq.empty_catalog", lang, url=s.hq.url))
     return Check("HQ", "OK", t("doctor.hq.ok", lang, url=s.hq.url, count=n))

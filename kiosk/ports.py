@@ -159,19 +159,67 @@ class CatalogItem:
     active: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogUpdate:
+    """One answer of ``GET /api/v1/sync/catalog`` (docs/sync-protocol.md §5), checked.
+
+    ``kind`` "snapshot" replaces the catalog (products absent from it become inactive) and every
+    setting; "delta" changes only what it lists. A setting whose value is None was removed.
+    """
+
+    kind: str  # "delta" | "snapshot"
+    since: int
+    version: int
+    products: tuple[CatalogItem, ...]
+    settings: dict[str, Any]
+
+
 class HqError(RuntimeError):
-    """HQ unreachable, refused the key, or answered something we cannot use."""
+    """A request to HQ failed as a whole: unreachable, refused, or an answer we cannot use.
+
+    ``unreachable`` is True when HQ never answered (refused connection, timeout): HQ is down or the
+    network is, and it is worth trying again within seconds. ``retry_after_s`` is HQ's own word on
+    when to come back (429/503 ``Retry-After``).
+    """
+
+    def __init__(
+        self, message: str, *, unreachable: bool = False, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class OutEvent:
+    """One outbox event as it goes to HQ (docs/sync-protocol.md §3)."""
+
+    key: str
+    kind: str  # sale, refund, payment, audit, heartbeat
+    at: str  # ISO 8601 UTC
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """HQ's word on one event: stored, duplicate (stored before) or rejected (never, as it is)."""
+
+    key: str
+    status: str  # "stored" | "duplicate" | "rejected"
+    problems: tuple[str, ...] = ()
 
 
 class HqClient(Protocol):
-    def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
-        """Upload sales (the outbox payloads); return the order ids HQ has stored (new or already known)."""
+    def push_events(self, events: Sequence[OutEvent]) -> list[EventResult]:
+        """Send the events in this order, in one request; HQ's result for each. HqError when the
+        request failed as a whole (nothing is known about any event: send them again)."""
 
-    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
-        """Upload refunds (the outbox payloads); return the ``out_refund_no`` HQ holds (new or known).
-        A refund HQ refuses (its sale not there yet) is left out, to be sent again later."""
+    def fetch_catalog(self, since: int) -> CatalogUpdate | None:
+        """What changed after catalog version ``since`` (0: everything); None when nothing did."""
 
-    def fetch_catalog(self) -> list[CatalogItem]: ...
+    @property
+    def clock_offset_s(self) -> float:
+        """HQ's clock minus ours, seconds, as last measured (0 before HQ has answered)."""
 
 
 # --- outbox (the local queue of events waiting to reach HQ) ---------------------------------------
@@ -180,23 +228,42 @@ class HqClient(Protocol):
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int
-    kind: str  # "sale" or "refund"
+    key: str
+    kind: str  # sale, refund, payment, audit, heartbeat
     payload: dict[str, Any]
     attempts: int
+    created_at: datetime
 
 
 class Outbox(Protocol):
-    """The store side of sync: what is due for upload, and what became of an upload."""
+    """The store side of sync: what waits for HQ, and what became of it."""
 
     def due(self, limit: int) -> list[OutboxItem]:
-        """Items not yet sent whose retry time has come, oldest first."""
+        """Pending events, oldest first (parked and sent ones never come back)."""
 
     def mark_sent(self, ids: Sequence[int]) -> None: ...
 
-    def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
-        """Count an attempt and hold the items back for ``retry_in_s`` seconds."""
+    def mark_failed(self, ids: Sequence[int], error: str) -> None:
+        """Count an attempt that failed as a whole; the events stay pending, in their place."""
+
+    def park(self, item_id: int, reason: str) -> None:
+        """HQ rejected the event for good: take it out of the queue, keep it with the reason, audit it."""
 
     def pending_count(self) -> int: ...
+
+    def parked_count(self) -> int: ...
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest pending event was queued (naive UTC), None when nothing waits."""
+
+
+class CatalogSink(Protocol):
+    """Where HQ's catalog lands: the version the kiosk holds, and applying an answer atomically."""
+
+    def catalog_version(self) -> int: ...
+
+    def apply_catalog(self, update: CatalogUpdate) -> int:
+        """Products, settings and version in one transaction; how many products changed."""
 
 
 # --- the store (sales, payments, refunds, audit) --------------------------------------------------

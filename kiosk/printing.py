@@ -134,6 +134,12 @@ class PrintService:
             return False
         return self.status().ready
 
+    def last_status(self) -> PrinterStatus | None:
+        """The status the last check saw (the watch thread checks every few seconds), None before
+        the first: for the heartbeat, which must not talk to the printer from the sync thread."""
+        with self._lock:
+            return None if self._last is None else self._last[1]
+
     def status(self) -> PrinterStatus:
         try:
             status = self.printer.status()

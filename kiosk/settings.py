@@ -61,12 +61,25 @@ class StoreSection(_Section):
     path: Path = Path("kiosk.sqlite3")
 
 
+_HQ_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
+
+
 class HqSection(_Section):
-    url: str = Field("http://127.0.0.1:8080", pattern=r"^https?://[^\s/]+(:\d+)?(/.*)?$")
-    api_key: str = ""
+    url: str = Field("http://127.0.0.1:8080", pattern=_HQ_URL)
+    #: the enrolment's secret, written by ``kiosk enroll`` (0600, outside the database); a relative
+    #: path is taken in the store's folder
+    credentials_file: Path = Path("hq-credentials.json")
+    #: the address phones reach HQ's e-receipts at (the receipt's QR); "" means ``url``
+    public_url: str = Field("", pattern=r"^$|" + _HQ_URL)
     timeout_s: float = Field(5.0, gt=0, le=120)
     sync_interval_s: float = Field(10.0, gt=0, le=3600)
-    batch_size: int = Field(500, ge=1, le=5000)
+    heartbeat_s: float = Field(60.0, gt=0, le=3600)
+    #: HQ takes at most 1000 events in one request
+    batch_size: int = Field(500, ge=1, le=1000)
+
+    @property
+    def receipt_base_url(self) -> str:
+        return (self.public_url or self.url).rstrip("/")
 
 
 def _credential_file(value: str, private: bool) -> str:
@@ -294,13 +307,19 @@ class Settings(_Section):
         return p if p.is_absolute() else self.kiosk.data_dir / p
 
     @property
+    def hq_credentials_path(self) -> Path:
+        """``[hq] credentials_file``; a relative path is beside the store (its folder)."""
+        p = self.hq.credentials_file
+        return p if p.is_absolute() else self.store_path.parent / p
+
+    @property
     def receipt_template_path(self) -> Path:
         p = self.receipt.template
         return p if p.is_absolute() else defaults_dir() / p
 
 
 #: settings that are secrets: a config file that sets one must be readable by its owner only
-SECRET_KEYS = (("hq", "api_key"), ("payments", "wechat", "api_key"))
+SECRET_KEYS = (("payments", "wechat", "api_key"),)
 
 
 def load_settings(

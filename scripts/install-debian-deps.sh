@@ -9,6 +9,7 @@ PKGS=(
   libgl1 libegl1 libgl1-mesa-dri libmtdev1   # what Kivy's SDL2 window needs
   fonts-wqy-microhei                     # a CJK font for the screen and the receipt preview
   socat                                  # pseudo-terminal pairs and systemd notify sockets in tests
+  postgresql                             # HQ's tests run each HQ test on a throwaway PostgreSQL cluster too
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -18,6 +19,10 @@ done
 echo "Installing Debian packages: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# No prompts, no stdin: debconf takes its defaults and dpkg keeps existing configuration files.
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null >/dev/null
+# Debian's postgresql package starts a cluster of its own (port 5432). The tests never use it: each
+# test session makes a throwaway cluster with initdb on a free port (tests/integration/conftest.py).

@@ -227,8 +227,14 @@ def _amount(fen: Fen) -> str:
     return format_yuan(fen, "")
 
 
-def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> ReceiptLayout:
-    """Lay the receipt out for ``columns`` (32 on 58 mm paper, 48 on 80 mm)."""
+def layout(
+    receipt: Receipt, template: ReceiptTemplate, columns: int, qr_payload: str | None = None
+) -> ReceiptLayout:
+    """Lay the receipt out for ``columns`` (32 on 58 mm paper, 48 on 80 mm).
+
+    ``qr_payload`` is what the QR holds: the sale's e-receipt URL at HQ on an enrolled kiosk (made
+    by the caller, which knows the secret); without one, ``order:<uuid>`` names the sale for staff.
+    """
     lang = "zh_CN" if receipt.language.startswith("zh") else "en"
     lab = _LABELS[lang]
     channel = _CHANNELS[lang].get(receipt.channel, receipt.channel)
@@ -269,4 +275,6 @@ def layout(receipt: Receipt, template: ReceiptTemplate, columns: int) -> Receipt
     ]
     header = [w for line in template.render(template.header, fields) for w in wrap(line, columns)]
     footer = [w for line in template.render(template.footer, fields) for w in wrap(line, columns)]
-    return ReceiptLayout(tuple(header), tuple(body), tuple(footer), qr_payload=f"order:{receipt.order_id}")
+    return ReceiptLayout(
+        tuple(header), tuple(body), tuple(footer), qr_payload=qr_payload or f"order:{receipt.order_id}"
+    )

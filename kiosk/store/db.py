@@ -165,7 +165,17 @@ _SOON_READ = (
         "SELECT * FROM payment WHERE status NOT IN ('paid', 'failed', 'cancelled', 'refunded')",
         None,
     ),
-    ("outbox", "SELECT payload FROM outbox WHERE sent_at IS NULL", 0),
+    # the same rows through the status index, as start-up recovery reads them: a damaged index
+    # page is as bad as a damaged row
+    (
+        "payment",
+        "SELECT * FROM payment WHERE status IN ('cancelling', 'refunding', 'submitted', 'unknown', "
+        "'user_paying') ORDER BY id",
+        None,
+    ),
+    ("outbox", "SELECT payload FROM outbox WHERE state = 'pending'", 0),
+    ("outbox", "SELECT * FROM outbox WHERE state = 'pending' ORDER BY id", 2),
+    ("outbox", "SELECT state, COUNT(*) FROM outbox GROUP BY state", None),
     ("reprint_job", "SELECT layout FROM reprint_job WHERE state IN ('pending', 'printing', 'held')", 0),
     ("setting", "SELECT * FROM setting", None),
 )

@@ -43,10 +43,32 @@ def _0003_keyed_code_digests(db: pw.Database) -> None:
     )
 
 
+def _0004_keyed_outbox(db: pw.Database) -> None:
+    """Outbox rows become protocol v1 events: an idempotency key each (made now for the rows already
+    there, and never changed after), a state (pending, sent, parked) and the reason a parked one
+    was refused. Migration 1 created the table from the current model, so a store made by a
+    release with this migration already has the columns."""
+    import uuid
+
+    columns = {row[1] for row in db.execute_sql("PRAGMA table_info(outbox)").fetchall()}
+    if "key" not in columns:
+        db.execute_sql("ALTER TABLE outbox ADD COLUMN key VARCHAR(36)")
+    if "state" not in columns:
+        db.execute_sql("ALTER TABLE outbox ADD COLUMN state VARCHAR(8) NOT NULL DEFAULT 'pending'")
+    if "parked_reason" not in columns:
+        db.execute_sql("ALTER TABLE outbox ADD COLUMN parked_reason TEXT NOT NULL DEFAULT ''")
+    for (row_id,) in db.execute_sql("SELECT id FROM outbox WHERE key IS NULL").fetchall():
+        db.execute_sql("UPDATE outbox SET key = ? WHERE id = ?", (str(uuid.uuid4()), row_id))
+    db.execute_sql("UPDATE outbox SET state = 'sent' WHERE sent_at IS NOT NULL AND state = 'pending'")
+    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (key)")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
     (2, "reprint queue", _0002_reprint_queue),
     (3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests),
+    (4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox),
 )
 
 LATEST = MIGRATIONS[-1][0]

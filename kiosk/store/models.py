@@ -7,6 +7,7 @@ code (``kiosk.store.secrets``) so a code already charged can be recognised witho
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,7 +96,24 @@ class Payment(BaseModel):
     order_id: str
 
 
+#: the ``setting`` row holding the catalog version last applied from HQ (migration 4)
+CATALOG_VERSION_KEY = "catalog_version"
+#: prefix of the ``setting`` rows that are HQ's settings for this kiosk (``hq.<key>``, JSON values)
+HQ_SETTING_PREFIX = "hq."
+
+
+def new_event_key() -> str:
+    return str(uuid.uuid4())
+
+
 class OutboxEntry(BaseModel):
+    """One event for HQ (docs/sync-protocol.md §3), written in the transaction of what it reports.
+
+    ``key`` is its idempotency key, made once and never changed. ``state``: pending -> sent, or
+    parked (HQ rejected it for good; ``parked_reason`` says why). ``next_attempt_at`` is no longer
+    used (the pusher backs off per link, not per event) and is kept for old stores.
+    """
+
     id = pw.AutoField()
     kind = pw.CharField(max_length=32)
     payload = pw.TextField()
@@ -104,6 +122,9 @@ class OutboxEntry(BaseModel):
     next_attempt_at = pw.DateTimeField(default=utcnow, index=True)
     sent_at = pw.DateTimeField(null=True, index=True)
     last_error = pw.CharField(max_length=255, default="")
+    key = pw.CharField(max_length=36, unique=True, default=new_event_key)
+    state = pw.CharField(max_length=8, default="pending", index=True)
+    parked_reason = pw.TextField(default="")
 
     class Meta:
         table_name = "outbox"

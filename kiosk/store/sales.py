@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import peewee as pw
@@ -38,8 +38,10 @@ from kiosk.core.records import (
     SaleError,
     StoreFull,
 )
-from kiosk.ports import CatalogItem, OutboxItem
+from kiosk.ports import CatalogItem, CatalogUpdate, OutboxItem
 from kiosk.store.models import (
+    CATALOG_VERSION_KEY,
+    HQ_SETTING_PREFIX,
     SALES_RECORDED_KEY,
     AuditLog,
     Order,
@@ -58,6 +60,17 @@ from kiosk_common.codes import mask
 __all__ = ["CodeAlreadyUsed", "SaleError", "SaleStore", "StoreFull", "refund_number"]
 
 log = logging.getLogger(__name__)
+
+#: the kinds of outbox event (docs/sync-protocol.md §3)
+SALE_EVENT, REFUND_EVENT, PAYMENT_EVENT, AUDIT_EVENT, HEARTBEAT_EVENT = (
+    "sale",
+    "refund",
+    "payment",
+    "audit",
+    "heartbeat",
+)
+#: the payment states HQ is told of (a payment's end); "paid" goes with its sale
+_REPORTED_PAYMENT_STATES = frozenset({PayState.FAILED, PayState.CANCELLED})
 
 #: payment rows without a final answer (kiosk.core.payment.OPEN_STATES); start-up settles each of them
 OPEN_PAYMENT_STATES = tuple(sorted(s.value for s in OPEN_STATES))
@@ -163,6 +176,109 @@ class SaleStore:
                     updated_at=now,
                 ).on_conflict_replace().execute()
         return len(rows)
+
+    def catalog_version(self) -> int:
+        """The catalog version last applied from HQ (0: none yet)."""
+        row = Setting.get_or_none(Setting.key == CATALOG_VERSION_KEY)
+        return int(row.value) if row is not None and str(row.value).isdigit() else 0
+
+    def apply_catalog(self, update: CatalogUpdate) -> int:
+        """Products, HQ's settings and the version in ONE transaction, so the till shows the old
+        catalog or the new one, never half of each (docs/sync-protocol.md §5). A snapshot makes
+        every product absent from it inactive and drops every HQ setting it does not name; a delta
+        must start at the version held (else it is refused: ask again). Returns the products written.
+
+        Barcodes move between products in one answer (a swap): the incoming products' barcodes, and
+        those of other products that hold an incoming barcode, are cleared first, then written.
+        """
+        now = utcnow()
+        with self._tx():
+            held = self.catalog_version()
+            if update.kind == "delta" and update.since != held:
+                raise SaleError(
+                    f"catalog delta from version {update.since} does not fit the version held ({held}); "
+                    "not applied, the next pull asks again"
+                )
+            if update.kind == "snapshot":
+                Product.update(active=False, updated_at=now).execute()
+                Setting.delete().where(Setting.key.startswith(HQ_SETTING_PREFIX)).execute()
+            skus = [it.sku for it in update.products]
+            barcodes = [it.barcode for it in update.products if it.barcode]
+            for chunk in range(0, len(skus), 500):
+                Product.update(barcode=None).where(Product.sku.in_(skus[chunk : chunk + 500])).execute()
+            for chunk in range(0, len(barcodes), 500):
+                Product.update(barcode=None, updated_at=now).where(
+                    Product.barcode.in_(barcodes[chunk : chunk + 500])
+                ).execute()
+            rows = [
+                {
+                    "sku": it.sku,
+                    "name_zh": it.name_zh,
+                    "name_en": it.name_en,
+                    "price_fen": it.price_fen,
+                    "barcode": it.barcode,
+                    "category": it.category,
+                    "active": it.active,
+                    "updated_at": now,
+                }
+                for it in update.products
+            ]
+            for chunk in range(0, len(rows), 100):  # 8 columns x 100 rows: within SQLite's 999 variables
+                Product.insert_many(rows[chunk : chunk + 100]).on_conflict(
+                    conflict_target=[Product.sku],
+                    preserve=[
+                        Product.name_zh,
+                        Product.name_en,
+                        Product.price_fen,
+                        Product.barcode,
+                        Product.category,
+                        Product.active,
+                        Product.updated_at,
+                    ],
+                ).execute()
+            for key, value in update.settings.items():
+                name = HQ_SETTING_PREFIX + key
+                if value is None:
+                    Setting.delete().where(Setting.key == name).execute()
+                else:
+                    Setting.insert(key=name, value=json.dumps(value)).on_conflict_replace().execute()
+            Setting.insert(
+                key=CATALOG_VERSION_KEY, value=str(int(update.version))
+            ).on_conflict_replace().execute()
+        return len(update.products)
+
+    def hq_settings(self) -> dict[str, Any]:
+        """The settings HQ sent for this kiosk (store's, overridden by the kiosk's own), by key."""
+        out: dict[str, Any] = {}
+        for row in Setting.select().where(Setting.key.startswith(HQ_SETTING_PREFIX)):
+            try:
+                out[str(row.key)[len(HQ_SETTING_PREFIX) :]] = json.loads(row.value)
+            except ValueError:
+                log.warning("HQ setting %s is not JSON; ignored", row.key)
+        return out
+
+    def search_products(self, text: str, limit: int = 20) -> list[CoreProduct]:
+        """Active products whose name (zh or en), sku or barcode contains ``text`` (any case), at
+        most ``limit``, by sku. The staff search of a catalog of thousands (bench/)."""
+        needle = text.strip()
+        if not needle or limit < 1:
+            return []
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+        def like(field: pw.Field) -> pw.NodeList:
+            # SQLite's LIKE: case-blind for ASCII; peewee would turn its own LIKE into GLOB
+            return pw.NodeList((field, pw.SQL("LIKE ? ESCAPE '\\'", [pattern])))
+
+        query = (
+            Product.select()
+            .where(
+                (Product.active == True)  # noqa: E712
+                & (like(Product.name_zh) | like(Product.name_en) | like(Product.sku) | like(Product.barcode))
+            )
+            .order_by(Product.sku)
+            .limit(limit)
+        )
+        return [self._core(p) for p in query]
 
     def products(self) -> list[CoreProduct]:
         query = Product.select().where(Product.active == True).order_by(Product.category, Product.sku)  # noqa: E712
@@ -299,10 +415,22 @@ class SaleStore:
     def update_payment(self, out_trade_no: str, state: PayState, reason: str = "") -> None:
         if state is PayState.PAID:
             raise SaleError("use record_paid for a paid payment")
+        now = utcnow()
         with self._tx():
-            Payment.update(status=state.value, reason=reason[:255], updated_at=utcnow()).where(
-                (Payment.out_trade_no == out_trade_no) & (Payment.status != PayState.PAID.value)
-            ).execute()
+            before = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+            changed = (
+                Payment.update(status=state.value, reason=reason[:255], updated_at=now)
+                .where((Payment.out_trade_no == out_trade_no) & (Payment.status != PayState.PAID.value))
+                .execute()
+            )
+            if (
+                changed
+                and before is not None
+                and before.status != state.value
+                and state in _REPORTED_PAYMENT_STATES
+            ):
+                before.status, before.updated_at = state.value, now
+                self._event(PAYMENT_EVENT, self._payment_body(before), now)
 
     def record_paid(self, out_trade_no: str, transaction_id: str) -> str:
         """Idempotent; an order paid twice (by two attempts) is audited, never hidden."""
@@ -323,10 +451,12 @@ class SaleStore:
             if order.status == OrderStatus.PAID.value:
                 # A second attempt was charged for an order already paid: keep it visible to staff.
                 self.audit("kiosk", "double_payment", f"order {order.id} paid again by {out_trade_no}")
+                self._event(PAYMENT_EVENT, self._payment_body(payment), now)
                 return str(order.id)
             order.status, order.paid_at = OrderStatus.PAID.value, now
             order.save()
-            OutboxEntry.create(kind="sale", payload=json.dumps(self._sale_payload(order, payment)))
+            self._event(SALE_EVENT, self._sale_payload(order, payment), now)
+            self._event(PAYMENT_EVENT, self._payment_body(payment), now)
             sales = self._bump_sales_count()
         if self._watermark is not None:
             try:
@@ -341,6 +471,24 @@ class SaleStore:
         count = (int(row.value) if row is not None else 0) + 1
         Setting.insert(key=SALES_RECORDED_KEY, value=str(count)).on_conflict_replace().execute()
         return count
+
+    @staticmethod
+    def _event(kind: str, body: dict[str, Any], at: datetime | None = None) -> None:
+        """Queue one event for HQ; call inside the transaction of the change it reports."""
+        OutboxEntry.create(kind=kind, payload=json.dumps(body), created_at=at or utcnow())
+
+    @staticmethod
+    def _payment_body(p: Payment) -> dict[str, Any]:
+        """A payment's end as HQ takes it (``payment`` event, docs/sync-protocol.md §3)."""
+        return {
+            "out_trade_no": str(p.out_trade_no),
+            "order_id": str(p.order_id),
+            "channel": str(p.channel),
+            "amount_fen": int(p.amount_fen),
+            "status": str(p.status),
+            "transaction_id": str(p.transaction_id),
+            "at": _iso(p.updated_at),
+        }
 
     def _sale_payload(self, order: Order, payment: Payment) -> dict[str, Any]:
         return {
@@ -444,18 +592,17 @@ class SaleStore:
             payment.save()
             order = payment.order
             Order.update(status=OrderStatus.REFUNDED.value).where(Order.id == order.id).execute()
-            OutboxEntry.create(
-                kind="refund",
-                payload=json.dumps(
-                    {
-                        "order_id": order.id,
-                        "kiosk_id": order.kiosk_id,
-                        "out_trade_no": out_trade_no,
-                        "out_refund_no": refund_number(out_trade_no),
-                        "amount_fen": int(payment.amount_fen),
-                        "refunded_at": _iso(now),
-                    }
-                ),
+            self._event(
+                REFUND_EVENT,
+                {
+                    "order_id": order.id,
+                    "kiosk_id": order.kiosk_id,
+                    "out_trade_no": out_trade_no,
+                    "out_refund_no": refund_number(out_trade_no),
+                    "amount_fen": int(payment.amount_fen),
+                    "refunded_at": _iso(now),
+                },
+                now,
             )
             self.audit(actor, "refunded", f"{out_trade_no} refund {refund_id}")
 
@@ -478,35 +625,73 @@ class SaleStore:
         )
 
     def audit(self, actor: str, action: str, detail: str = "") -> None:
+        """The audit row and its event for HQ together (nested in a caller's transaction, with it)."""
+        now = utcnow()
         with self._tx():
-            AuditLog.create(actor=actor, action=action, detail=detail)
+            AuditLog.create(actor=actor, action=action, detail=detail, at=now)
+            self._event(
+                AUDIT_EVENT, {"at": _iso(now), "actor": actor, "action": action, "detail": detail}, now
+            )
+
+    def enqueue_heartbeat(self, body: dict[str, Any]) -> None:
+        """Queue a heartbeat, dropping any older one still unsent: only the newest says anything."""
+        with self._tx():
+            OutboxEntry.delete().where(
+                (OutboxEntry.kind == HEARTBEAT_EVENT) & (OutboxEntry.state == "pending")
+            ).execute()
+            self._event(HEARTBEAT_EVENT, body)
 
     # --- Outbox port ------------------------------------------------------------------------------
 
     def due(self, limit: int) -> list[OutboxItem]:
-        q = (
-            OutboxEntry.select()
-            .where(OutboxEntry.sent_at.is_null() & (OutboxEntry.next_attempt_at <= utcnow()))
-            .order_by(OutboxEntry.id)
-            .limit(limit)
-        )
-        return [OutboxItem(e.id, e.kind, json.loads(e.payload), e.attempts) for e in q]
+        q = OutboxEntry.select().where(OutboxEntry.state == "pending").order_by(OutboxEntry.id).limit(limit)
+        return [
+            OutboxItem(e.id, str(e.key), e.kind, json.loads(e.payload), e.attempts, e.created_at) for e in q
+        ]
 
     def mark_sent(self, ids: Sequence[int]) -> None:
         if ids:
             with self._tx():
-                OutboxEntry.update(sent_at=utcnow(), last_error="").where(
-                    OutboxEntry.id.in_(list(ids))
-                ).execute()
+                for chunk in range(0, len(ids), 500):
+                    OutboxEntry.update(state="sent", sent_at=utcnow(), last_error="").where(
+                        OutboxEntry.id.in_(list(ids[chunk : chunk + 500])) & (OutboxEntry.state == "pending")
+                    ).execute()
 
-    def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
+    def mark_failed(self, ids: Sequence[int], error: str) -> None:
         if ids:
             with self._tx():
-                OutboxEntry.update(
-                    attempts=OutboxEntry.attempts + 1,
-                    next_attempt_at=utcnow() + timedelta(seconds=retry_in_s),
-                    last_error=error[:255],
-                ).where(OutboxEntry.id.in_(list(ids))).execute()
+                for chunk in range(0, len(ids), 500):
+                    OutboxEntry.update(attempts=OutboxEntry.attempts + 1, last_error=error[:255]).where(
+                        OutboxEntry.id.in_(list(ids[chunk : chunk + 500]))
+                    ).execute()
+
+    def park(self, item_id: int, reason: str) -> None:
+        """Out of the queue for good, kept with HQ's reason, and audited (the audit goes to HQ too)."""
+        with self._tx():
+            entry = OutboxEntry.get_or_none(OutboxEntry.id == item_id)
+            if entry is None or entry.state != "pending":
+                return
+            OutboxEntry.update(state="parked", parked_reason=reason, last_error=reason[:255]).where(
+                OutboxEntry.id == item_id
+            ).execute()
+            self.audit("sync", "event_parked", f"{entry.kind} {entry.key}: {reason}"[:1000])
+
+    def parked(self) -> list[tuple[str, str, str]]:
+        """(key, kind, reason) of every parked event, oldest first: what staff look into."""
+        q = OutboxEntry.select().where(OutboxEntry.state == "parked").order_by(OutboxEntry.id)
+        return [(str(e.key), str(e.kind), str(e.parked_reason)) for e in q]
 
     def pending_count(self) -> int:
-        return int(OutboxEntry.select().where(OutboxEntry.sent_at.is_null()).count())
+        return int(OutboxEntry.select().where(OutboxEntry.state == "pending").count())
+
+    def parked_count(self) -> int:
+        return int(OutboxEntry.select().where(OutboxEntry.state == "parked").count())
+
+    def oldest_pending_at(self) -> datetime | None:
+        row = (
+            OutboxEntry.select(OutboxEntry.created_at)
+            .where(OutboxEntry.state == "pending")
+            .order_by(OutboxEntry.id)
+            .first()
+        )
+        return None if row is None else row.created_at

@@ -1,50 +1,55 @@
-"""``HttpHqClient``: the HqClient port over HTTP with requests, against the API in hq/app.py.
+"""``HttpHqClient``: the HqClient port over HTTP, protocol v1 (docs/sync-protocol.md).
 
-Every failure comes out as ``HqError`` (network, timeout, refused key, 5xx, a reply we cannot use),
-and no message ever holds the API key. HQ refuses a whole upload when one record in it is bad
-(422) or conflicts with what HQ holds (409); the client then sends the rest again without those
-records, so one poisoned sale cannot hold every later sale back. Refunds (``push_refunds``, to
-``POST /api/v1/refunds``) are handled the same way, keyed by ``out_refund_no``; HQ refuses (422) a
-refund of a sale it does not hold yet, and that refund simply waits in the outbox for a later try. The refused ones are simply not in
-the returned list: they stay in the outbox and are retried with backoff, and the log says why. An
-address that has sent HQ too many unknown keys is answered 429 for a while; the error says so.
+Every request is signed with the kiosk's enrolment secret (``HqSigner``) and names the protocol
+(``X-Sync-Protocol: 1``). Every answer, errors included, carries HQ's clock (``X-HQ-Time``), which
+the signer observes, so a kiosk whose clock is far off still signs within HQ's window; after a 401
+whose reason is ``clock`` the client re-measures and tries once more.
+
+A request that fails as a whole comes out as ``HqError`` (``unreachable`` when HQ never answered,
+``retry_after_s`` when HQ said when to come back); nothing is known about any event in it, and the
+pusher sends the same events again. An answer about each event (stored, duplicate, rejected) comes
+back as a list of ``EventResult``. The secret never appears in a message or a log.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import uuid
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from kiosk.ports import CatalogItem, HqError
-from kiosk_common.codes import gtin_check_ok, mask
+from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent
+from kiosk.sync.signed import HqSigner
+from kiosk_common.codes import gtin_check_ok
 
 log = logging.getLogger(__name__)
 
-#: HQ's limit for one POST /api/v1/sales
-MAX_SALES_PER_REQUEST = 1000
-#: how many times one batch is re-sent without the records HQ refused
-MAX_ISOLATION_ROUNDS = 3
-SALES_PATH = "/api/v1/sales"
-#: HQ's limit for one POST /api/v1/refunds
-MAX_REFUNDS_PER_REQUEST = 1000
-REFUNDS_PATH = "/api/v1/refunds"
-CATALOG_PATH = "/api/v1/catalog"
+EVENTS_PATH = "/api/v1/sync/events"
+CATALOG_PATH = "/api/v1/sync/catalog"
+#: HQ's limit for one POST /api/v1/sync/events
+MAX_EVENTS_PER_REQUEST = 1000
+#: longest Retry-After we honour; a larger (or absurd) value is clipped to it
+MAX_RETRY_AFTER_S = 3600.0
 
 
 class _Strict(BaseModel):
+    # a later protocol version adds fields: the kiosk ignores what it does not know (§ intro)
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _IngestReply(_Strict):
-    stored: list[StrictStr]
-    duplicates: list[StrictStr]
+class _Result(_Strict):
+    key: StrictStr
+    status: Literal["stored", "duplicate", "rejected"]
+    problems: list[Any] = []
+
+
+class _EventsReply(_Strict):
+    results: list[_Result]
 
 
 class _ProductReply(_Strict):
@@ -53,45 +58,16 @@ class _ProductReply(_Strict):
     name_en: StrictStr = Field(min_length=1, max_length=128)
     price_fen: StrictInt = Field(ge=0, le=100_000_000)
     barcode: StrictStr | None
-    category: StrictStr = Field(min_length=1, max_length=64)
+    category: StrictStr | None = None
     active: StrictBool
 
 
 class _CatalogReply(_Strict):
-    products: list[_ProductReply]
-
-
-def canonical_order_id(value: Any) -> str | None:
-    """The one spelling HQ answers an order id in (lower-case hyphenated UUID), or None if it is no UUID."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def _refund_key(record: dict[str, Any]) -> str | None:
-    value = record.get("out_refund_no")
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Upload:
-    """One kind of record HQ takes in batches: where it goes and what names a record."""
-
-    path: str
-    noun: str
-    plural: str
-    field: str
-    key_name: str
-    key: Callable[[dict[str, Any]], str | None]
-
-
-_SALES = _Upload(
-    SALES_PATH, "sale", "sales", "order_id", "order id", lambda r: canonical_order_id(r.get("order_id"))
-)
-_REFUNDS = _Upload(REFUNDS_PATH, "refund", "refunds", "out_refund_no", "refund number", _refund_key)
+    kind: Literal["delta", "snapshot"]
+    since: StrictInt = Field(ge=0)
+    version: StrictInt = Field(ge=0)
+    products: list[_ProductReply] = []
+    settings: dict[str, Any] = {}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -102,16 +78,65 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _problem_text(problem: Any) -> str:
+    """One problem of a rejected event as a line for the log and the parked reason."""
+    if isinstance(problem, dict):
+        field = str(problem.get("field", ""))[:100]
+        text = str(problem.get("problem", ""))[:300]
+        return f"{field}: {text}" if field else text
+    return str(problem)[:300]
+
+
+def check_catalog(reply: Any) -> CatalogUpdate:
+    """HQ's catalog answer checked as the kiosk needs it (a unique sku and barcode per product, valid
+    EAN/UPC barcodes) before anything of it reaches the store. HqError says what is wrong."""
+    try:
+        parsed = _CatalogReply.model_validate(reply)
+    except ValidationError as exc:
+        raise HqError(
+            f"HQ sent a catalog we cannot use ({_describe(exc)}); ask the HQ admin to check it"
+        ) from None
+    if parsed.kind == "delta" and parsed.version < parsed.since:
+        raise HqError(f"HQ sent a catalog delta from version {parsed.since} back to {parsed.version}")
+    items: list[CatalogItem] = []
+    skus: set[str] = set()
+    barcodes: set[str] = set()
+    for index, p in enumerate(parsed.products):
+        where = f"product {index} (sku {p.sku})"
+        if p.sku in skus:
+            raise HqError(f"HQ sent a catalog we cannot use: {where} appears twice")
+        if p.barcode is not None:
+            if not gtin_check_ok(p.barcode) or len(p.barcode) not in (8, 12, 13):
+                raise HqError(
+                    f"HQ sent a catalog we cannot use: {where} has barcode {p.barcode!r}, not a valid EAN/UPC"
+                )
+            if p.barcode in barcodes:
+                raise HqError(
+                    f"HQ sent a catalog we cannot use: {where} shares barcode {p.barcode} with another product"
+                )
+            barcodes.add(p.barcode)
+        skus.add(p.sku)
+        items.append(
+            CatalogItem(p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category or "", p.active)
+        )
+    for key in parsed.settings:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,58}", key):
+            raise HqError(
+                f"HQ sent a setting named {key[:60]!r}; names are 1-58 letters, digits, '.', '_' or '-'"
+            )
+    return CatalogUpdate(parsed.kind, parsed.since, parsed.version, tuple(items), dict(parsed.settings))
+
+
 class HttpHqClient:
-    """Talks to HQ for one kiosk. Owns (and closes) its requests session unless one is passed in."""
+    """Talks to HQ for one enrolled kiosk. Owns (and closes) its requests session unless one is passed in."""
 
     def __init__(
         self,
         base_url: str,
-        api_key: str,
-        kiosk_id: str,
+        signer: HqSigner,
         timeout_s: float,
         session: requests.Session | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
             raise ValueError(
@@ -120,9 +145,10 @@ class HttpHqClient:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         self.base_url = base_url.rstrip("/")
-        self.kiosk_id = kiosk_id
+        self.signer = signer
+        self.kiosk_id = signer.kiosk_id
         self.timeout_s = timeout_s
-        self._api_key = api_key
+        self._clock = wall_clock
         self._owns_session = session is None
         self._session = session or requests.Session()
 
@@ -130,186 +156,160 @@ class HttpHqClient:
         if self._owns_session:
             self._session.close()
 
+    @property
+    def clock_offset_s(self) -> float:
+        return self.signer.offset_s
+
     # --- the port ---------------------------------------------------------------------------------
 
-    def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
-        """Upload the sales; return the order ids HQ now holds (newly stored or already known)."""
-        sendable = []
-        for sale in sales:
-            if sale.get("kiosk_id") != self.kiosk_id:
-                log.warning(
-                    "not uploading sale %s: it names kiosk %r but this kiosk is %r",
-                    sale.get("order_id"),
-                    sale.get("kiosk_id"),
-                    self.kiosk_id,
-                )
-                continue
-            sendable.append(sale)
-        confirmed: list[str] = []
-        for start in range(0, len(sendable), MAX_SALES_PER_REQUEST):
-            confirmed += self._push_batch(sendable[start : start + MAX_SALES_PER_REQUEST])
-        return confirmed
-
-    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
-        """Upload the refunds; return the ``out_refund_no`` HQ now holds (newly stored or already known).
-
-        HQ refuses (422) a refund of a sale it does not hold yet; that refund is left out of the
-        answer, stays in the outbox and goes again with backoff, after its sale.
-        """
-        sendable = []
-        for refund in refunds:
-            if refund.get("kiosk_id") != self.kiosk_id:
-                log.warning(
-                    "not uploading refund %s: it names kiosk %r but this kiosk is %r",
-                    refund.get("out_refund_no"),
-                    refund.get("kiosk_id"),
-                    self.kiosk_id,
-                )
-                continue
-            sendable.append(refund)
-        confirmed: list[str] = []
-        for start in range(0, len(sendable), MAX_REFUNDS_PER_REQUEST):
-            confirmed += self._push_batch(sendable[start : start + MAX_REFUNDS_PER_REQUEST], _REFUNDS)
-        return confirmed
-
-    def fetch_catalog(self) -> list[CatalogItem]:
-        response = self._request("GET", CATALOG_PATH)
+    def push_events(self, events: Sequence[OutEvent]) -> list[EventResult]:
+        if not events:
+            return []
+        if len(events) > MAX_EVENTS_PER_REQUEST:
+            raise ValueError(f"at most {MAX_EVENTS_PER_REQUEST} events a request, got {len(events)}")
+        body = json.dumps(
+            {"events": [{"key": e.key, "kind": e.kind, "at": e.at, "body": e.body} for e in events]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+        response = self._request("POST", EVENTS_PATH, body)
         if response.status_code != 200:
-            raise self._http_error(response, "download the catalog")
+            raise self._http_error(response, "take the events")
         try:
-            reply = _CatalogReply.model_validate(self._json(response))
+            reply = _EventsReply.model_validate(self._json(response))
         except ValidationError as exc:
-            raise HqError(
-                f"HQ sent a catalog we cannot use ({_describe(exc)}); ask the HQ admin to check it"
-            ) from None
-        items: list[CatalogItem] = []
-        skus: set[str] = set()
-        barcodes: set[str] = set()
-        for index, p in enumerate(reply.products):
-            where = f"product {index} (sku {p.sku})"
-            if p.sku in skus:
-                raise HqError(f"HQ sent a catalog we cannot use: {where} appears twice")
-            if p.barcode is not None:
-                if not gtin_check_ok(p.barcode) or len(p.barcode) not in (8, 12, 13):
-                    raise HqError(
-                        f"HQ sent a catalog we cannot use: {where} has barcode {p.barcode!r}, not a valid EAN/UPC"
-                    )
-                if p.barcode in barcodes:
-                    raise HqError(
-                        f"HQ sent a catalog we cannot use: {where} shares barcode {p.barcode} with another product"
-                    )
-                barcodes.add(p.barcode)
-            skus.add(p.sku)
-            items.append(
-                CatalogItem(p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category, p.active)
-            )
-        return items
+            raise HqError(f"HQ answered the events with something we cannot use ({_describe(exc)})") from None
+        sent = {e.key for e in events}
+        results = []
+        for r in reply.results:
+            if r.key not in sent:
+                log.warning(
+                    "HQ answered about event %s, which this request did not send; ignored", r.key[:40]
+                )
+                continue
+            results.append(EventResult(r.key, r.status, tuple(_problem_text(p) for p in r.problems[:10])))
+        return results
+
+    def fetch_catalog(self, since: int) -> CatalogUpdate | None:
+        if since < 0:
+            raise ValueError(f"since must be >= 0, got {since}")
+        response = self._request("GET", f"{CATALOG_PATH}?since={int(since)}", b"")
+        if response.status_code == 304:
+            return None
+        if response.status_code != 200:
+            raise self._http_error(response, "send the catalog")
+        update = check_catalog(self._json(response))
+        if update.kind == "delta" and update.since != since:
+            raise HqError(f"HQ answered a delta from version {update.since} to a request since {since}")
+        return update
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _push_batch(self, batch: list[dict[str, Any]], kind: _Upload = _SALES) -> list[str]:
-        remaining = batch
-        for _ in range(MAX_ISOLATION_ROUNDS):
-            if not remaining:
-                return []
-            response = self._request("POST", kind.path, json=remaining)
-            if response.status_code == 200:
-                try:
-                    reply = _IngestReply.model_validate(self._json(response))
-                except ValidationError as exc:
-                    raise HqError(
-                        f"HQ answered the {kind.plural} upload with something we cannot use ({_describe(exc)})"
-                    ) from None
-                return reply.stored + reply.duplicates
-            if response.status_code not in (409, 422):
-                raise self._http_error(response, f"upload {kind.plural}")
-            refused = self._refused(response, remaining, kind)
-            if not refused:
-                raise self._http_error(response, f"upload {kind.plural}")
-            remaining = [record for i, record in enumerate(remaining) if i not in refused]
-        raise HqError(
-            f"HQ kept refusing {kind.plural} in a batch of {len(batch)} after {MAX_ISOLATION_ROUNDS} rounds; "
-            "see the log for the records it named"
-        )
+    def _request(self, method: str, path: str, body: bytes) -> requests.Response:
+        """Send once; after a 401 ``clock`` refusal (the signer has just learnt HQ's clock from that
+        very answer) send once more with a fresh signature."""
+        response = self._send(method, path, body)
+        if response.status_code == 401 and self._refusal_reason(response) == "clock":
+            log.warning(
+                "HQ refused this kiosk's clock (offset now %.1f s); signing again", self.signer.offset_s
+            )
+            response = self._send(method, path, body)
+        return response
 
-    def _refused(
-        self, response: requests.Response, sent: list[dict[str, Any]], kind: _Upload = _SALES
-    ) -> set[int]:
-        """Positions in ``sent`` of the records HQ named in a 409 or 422 answer; each is logged."""
-        body = self._json_or_none(response)
-        detail = body.get("detail") if isinstance(body, dict) else None
-        refused: set[int] = set()
-        if response.status_code == 409 and isinstance(detail, dict):
-            conflicts = {c for c in detail.get("conflicts", []) if isinstance(c, str)}
-            for i, record in enumerate(sent):
-                if kind.key(record) in conflicts:
-                    refused.add(i)
-                    log.error(
-                        "HQ refused %s %s: HQ holds a different %s with this %s; kept for staff",
-                        kind.noun,
-                        record.get(kind.field),
-                        kind.noun,
-                        kind.key_name,
-                    )
-        elif response.status_code == 422 and isinstance(detail, list):
-            for entry in detail:
-                index = entry.get("index") if isinstance(entry, dict) else None
-                if isinstance(index, int) and 0 <= index < len(sent):
-                    refused.add(index)
-                    problems = entry.get("problems") if isinstance(entry, dict) else None
-                    log.error(
-                        "HQ refused %s %s: %s", kind.noun, sent[index].get(kind.field), str(problems)[:500]
-                    )
-        return refused
-
-    def _request(self, method: str, path: str, json: Any = None) -> requests.Response:
+    def _send(self, method: str, path: str, body: bytes) -> requests.Response:
         url = self.base_url + path
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if body:
+            headers["Content-Type"] = "application/json"
+        sent_at = self._clock()
         try:
-            return self._session.request(
+            response = self._session.request(
                 method,
                 url,
-                json=json,
+                data=body or None,
                 headers=headers,
+                auth=self.signer,
                 timeout=(self.timeout_s, self.timeout_s),
                 allow_redirects=False,
             )
         except requests.Timeout:
-            raise HqError(f"HQ at {self.base_url} did not answer within {self.timeout_s:g} s") from None
+            raise HqError(
+                f"HQ at {self.base_url} did not answer within {self.timeout_s:g} s", unreachable=True
+            ) from None
         except requests.ConnectionError as exc:
-            raise HqError(f"cannot reach HQ at {self.base_url}: {self._scrub(self._reason(exc))}") from None
+            raise HqError(
+                f"cannot reach HQ at {self.base_url}: {self._reason(exc)}", unreachable=True
+            ) from None
         except requests.RequestException as exc:
-            raise HqError(f"request to HQ at {self.base_url} failed: {self._scrub(str(exc))}") from None
+            raise HqError(
+                f"request to HQ at {self.base_url} failed: {str(exc)[:300]}", unreachable=True
+            ) from None
+        self.signer.observe(response, sent_at)
+        return response
+
+    def _refusal_reason(self, response: requests.Response) -> str:
+        body = self._json_or_none(response)
+        detail = body.get("detail") if isinstance(body, dict) else None
+        reason = detail.get("reason") if isinstance(detail, dict) else None
+        return reason if isinstance(reason, str) else ""
 
     def _http_error(self, response: requests.Response, doing: str) -> HqError:
         status = response.status_code
         said = self._hq_said(response)
+        retry_after = self._retry_after(response)
         if status == 401:
+            reason = self._refusal_reason(response) or "not given"
+            hint = {
+                "unknown_kiosk": "HQ does not know this kiosk: enrol it (kiosk enroll CODE --hq URL --replace)",
+                "revoked": "HQ revoked this kiosk: ask the HQ admin for a new code and run kiosk enroll CODE --hq URL --replace",
+                "signature": "the credentials file does not match HQ's record: enrol again (kiosk enroll CODE --hq URL --replace)",
+                "clock": "this kiosk's clock is too far from HQ's even after correcting; set it right (NTP)",
+                "replay": "HQ saw this request's nonce before; will retry",
+            }.get(reason, "check [hq] url and the enrolment (kiosk enroll)")
             return HqError(
-                f"HQ refused the API key ({mask(self._api_key)}) of kiosk {self.kiosk_id}: {said}. "
-                f"On HQ run `hq device add {self.kiosk_id}` (or add --rotate) and put the key in [hq] api_key"
+                f"HQ refused kiosk {self.kiosk_id} (reason: {reason}): {hint}", retry_after_s=retry_after
             )
         if status == 429:
-            seconds = response.headers.get("Retry-After", "")
-            wait = f"{seconds} s" if seconds.isdigit() and len(seconds) <= 6 else "a while"
+            wait = f"{retry_after:g} s" if retry_after is not None else "a while"
             return HqError(
-                f"HQ holds back this kiosk's address for {wait} more: too many unknown API keys came from it. "
-                f"Check [hq] api_key of kiosk {self.kiosk_id}; on HQ, "
-                f"`hq device add {self.kiosk_id} --rotate` makes a new key. Will retry"
+                f"HQ asks this kiosk to wait {wait} before it tries again ({said})", retry_after_s=retry_after
             )
+        if status == 400 and self._json_or_none(response) is not None:
+            body = self._json_or_none(response)
+            detail = body.get("detail") if isinstance(body, dict) else None
+            if isinstance(detail, dict) and "supported" in detail:
+                return HqError(
+                    f"HQ does not speak sync protocol 1 (it speaks {str(detail['supported'])[:40]}): this kiosk "
+                    "keeps selling and queues everything until it is updated"
+                )
         if 300 <= status < 400:
-            where = response.headers.get("Location", "?")
+            where = response.headers.get("Location", "?")[:200]
             return HqError(f"HQ answered a redirect ({status}) to {where}; set [hq] url to the final address")
         if status >= 500:
-            return HqError(f"HQ could not {doing}: it answered {status} ({said}); will retry")
-        return HqError(f"HQ refused to {doing}: {status} ({said})")
+            return HqError(
+                f"HQ could not {doing}: it answered {status} ({said}); will retry", retry_after_s=retry_after
+            )
+        return HqError(f"HQ refused to {doing}: {status} ({said})", retry_after_s=retry_after)
+
+    @staticmethod
+    def _retry_after(response: requests.Response) -> float | None:
+        raw = response.headers.get("Retry-After", "").strip()
+        if not raw or len(raw) > 10:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            return None
+        if value != value or value < 0:  # NaN or negative
+            return None
+        return min(value, MAX_RETRY_AFTER_S)
 
     def _hq_said(self, response: requests.Response) -> str:
         body = self._json_or_none(response)
         text = body.get("error") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text:
             text = response.reason or "no reason given"
-        return self._scrub(text[:300])
+        return text[:300]
 
     def _json(self, response: requests.Response) -> Any:
         try:
@@ -320,7 +320,8 @@ class HttpHqClient:
                 f"HQ answered {response.status_code} with {kind}, not JSON; is [hq] url really HQ?"
             ) from None
 
-    def _json_or_none(self, response: requests.Response) -> Any:
+    @staticmethod
+    def _json_or_none(response: requests.Response) -> Any:
         try:
             return response.json()
         except ValueError:
@@ -331,6 +332,3 @@ class HttpHqClient:
         """The operating system's words (``Connection refused``), not urllib3's paragraph around them."""
         match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
         return match.group(1).strip() if match else type(exc).__name__
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, mask(self._api_key)) if self._api_key else text

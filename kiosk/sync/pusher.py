@@ -1,12 +1,18 @@
-"""Moving the outbox to HQ: ``OutboxPusher`` does one pass, ``SyncWorker`` repeats it on a thread.
+"""Moving events to HQ and the catalog back: ``OutboxPusher`` and ``CatalogPuller`` each do one pass,
+``SyncWorker`` repeats them (and queues heartbeats) on a thread.
 
-Sales go to ``push_sales``, refunds to ``push_refunds`` (a batch's sales first, so a refund follows
-its sale). An item leaves the outbox only when HQ has confirmed its order id (a sale) or refund
-number. Anything else (HQ down, key refused, a record HQ would not take, a refund of a sale HQ does
-not hold yet) counts an attempt and holds the item back for
-``base * 2**attempts`` seconds (capped, with a little jitter so a fleet that lost HQ together does not
-come back in lockstep). Nothing here raises on an HQ failure: the kiosk keeps selling and the report
-says what happened.
+The outbox goes oldest first, up to ``batch_size`` events a request (docs/sync-protocol.md §3).
+HQ answers each event: stored or duplicate (it holds it: sent), or rejected (it never will, as it
+is: the event is parked with HQ's reason, logged, audited and counted, and the events behind it go
+on). A request that fails as a whole (HQ down, 5xx, 401, 429) says nothing about any event: the
+same events go again, after a backoff of the LINK, not of each event:
+``min(cap, base * 2**failures)`` plus up to 10 % jitter, base 0.5 s, cap 5 s while HQ cannot be
+reached and 60 s after it answered 5xx or 429 (its ``Retry-After`` honoured). So a kiosk whose HQ
+was down for an hour is back within about five seconds of HQ, with its whole queue, and a fleet
+does not come back in lockstep. (Until protocol v1 each event carried its own backoff, doubling up
+to 300 s: after an outage the queue came back tens of seconds after HQ did.)
+
+Nothing here raises on an HQ failure: the kiosk keeps selling and the report says what happened.
 """
 
 from __future__ import annotations
@@ -14,200 +20,295 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
-from kiosk.ports import HqClient, HqError, Outbox, OutboxItem
-from kiosk.sync.hq_client import canonical_order_id
+from kiosk.ports import CatalogSink, HqClient, HqError, Outbox, OutboxItem, OutEvent
 
 log = logging.getLogger(__name__)
 
-SALE_KIND = "sale"
-REFUND_KIND = "refund"
 #: a pass stops after this many batches, so a huge backlog cannot keep one pass (and stop()) waiting
 MAX_BATCHES_PER_PASS = 100
-#: the jitter is up to this fraction of the delay
+#: the jitter is up to this fraction of the delay, added to it
 JITTER_FRACTION = 0.1
-#: 2**attempts stops growing here; the cap applies long before, this only keeps the float finite
+BASE_BACKOFF_S = 0.5
+#: the longest wait while HQ cannot be reached (refused connection, timeout)
+UNREACHABLE_CAP_S = 5.0
+#: the longest wait after HQ answered with a failure (5xx, 429, 401) unless its Retry-After says more
+ANSWERED_CAP_S = 60.0
+#: 2**failures stops growing here; the cap applies long before, this only keeps the float finite
 _MAX_EXPONENT = 32
+
+
+def iso_utc(dt: datetime) -> str:
+    """A naive-UTC store time as the protocol writes it (``2026-12-02T08:00:00Z``)."""
+    aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+class LinkBackoff:
+    """When the next request to HQ may go, after how many whole-request failures in a row.
+
+    ``clock`` is monotonic seconds, injected so a test runs an hour-long outage in no time.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        base_s: float = BASE_BACKOFF_S,
+        unreachable_cap_s: float = UNREACHABLE_CAP_S,
+        answered_cap_s: float = ANSWERED_CAP_S,
+    ) -> None:
+        if not 0 < base_s <= unreachable_cap_s <= answered_cap_s:
+            raise ValueError(
+                f"need 0 < base_s <= unreachable_cap_s <= answered_cap_s, got {base_s}, "
+                f"{unreachable_cap_s}, {answered_cap_s}"
+            )
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+        self.base_s = base_s
+        self.unreachable_cap_s = unreachable_cap_s
+        self.answered_cap_s = answered_cap_s
+        self.failures = 0
+        self._next_at = float("-inf")
+
+    def delay_s(self, failures: int, unreachable: bool, retry_after_s: float | None = None) -> float:
+        """The wait after failure number ``failures`` (1 for the first) in a row."""
+        cap = self.unreachable_cap_s if unreachable else self.answered_cap_s
+        delay = min(cap, self.base_s * 2.0 ** min(max(failures - 1, 0), _MAX_EXPONENT))
+        delay += self._rng.uniform(0.0, JITTER_FRACTION * delay)
+        if retry_after_s is not None and retry_after_s > delay:
+            delay = retry_after_s
+        return delay
+
+    def failed(self, error: HqError) -> float:
+        self.failures += 1
+        delay = self.delay_s(self.failures, error.unreachable, error.retry_after_s)
+        self._next_at = self._clock() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self._next_at = float("-inf")
+
+    def wait_s(self) -> float:
+        """Seconds until a request may go (0 when it may go now)."""
+        return max(0.0, self._next_at - self._clock())
+
+    def ready(self) -> bool:
+        return self.wait_s() <= 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class PushReport:
-    sent: int
-    failed: int
+    pushed: int
+    parked: int
     pending: int
     error: str = ""
+    #: True when the pass sent nothing because the link is backing off
+    waited: bool = False
+    #: True when HQ could not be reached at all
+    unreachable: bool = False
 
 
 class OutboxPusher:
-    """One pass over the due outbox items: upload sales and refunds in batches, mark what HQ confirmed."""
+    """One pass over the outbox: send pending events in order, mark what HQ holds, park what it rejects."""
 
     def __init__(
         self,
         outbox: Outbox,
         client: HqClient,
         batch_size: int = 500,
-        base_backoff_s: float = 2.0,
-        max_backoff_s: float = 300.0,
-        rng: random.Random | None = None,
+        backoff: LinkBackoff | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0 < base_backoff_s <= max_backoff_s:
-            raise ValueError(
-                f"need 0 < base_backoff_s <= max_backoff_s, got {base_backoff_s} and {max_backoff_s}"
-            )
         self.outbox = outbox
         self.client = client
         self.batch_size = batch_size
-        self.base_backoff_s = base_backoff_s
-        self.max_backoff_s = max_backoff_s
-        self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+        self.backoff = backoff or LinkBackoff()
 
-    def backoff_s(self, attempts: int) -> float:
-        """Seconds to hold an item back after its attempt number ``attempts`` (0 for the first) failed."""
-        delay = self.base_backoff_s * 2.0 ** min(max(attempts, 0), _MAX_EXPONENT)
-        delay *= 1.0 + self._rng.uniform(0.0, JITTER_FRACTION)
-        return min(delay, self.max_backoff_s)
-
-    def _fail(self, items: Sequence[OutboxItem], error: str) -> None:
-        """Mark items failed, one call per attempt count so each gets its own backoff."""
-        by_attempts: dict[int, list[int]] = defaultdict(list)
+    def _push_batch(self, items: list[OutboxItem]) -> tuple[int, int]:
+        """(pushed, parked) for one batch; HqError when the request failed as a whole."""
+        events = [OutEvent(i.key, i.kind, iso_utc(i.created_at), i.payload) for i in items]
+        results = {r.key: r for r in self.client.push_events(events)}
+        sent: list[int] = []
+        parked = 0
+        unanswered: list[int] = []
         for item in items:
-            by_attempts[item.attempts].append(item.id)
-        for attempts, ids in sorted(by_attempts.items()):
-            self.outbox.mark_failed(ids, error, self.backoff_s(attempts))
-
-    def _push_batch(self, items: list[OutboxItem]) -> tuple[int, int, str]:
-        """(sent, failed, error) for one batch of due items: its sales first, then its refunds, so a
-        refund travels after the sale it refers to (HQ refuses a refund of a sale it does not hold)."""
-        sales: list[tuple[OutboxItem, str]] = []
-        refunds: list[tuple[OutboxItem, str]] = []
-        unusable: list[OutboxItem] = []
-        for item in items:
-            order_id = canonical_order_id(item.payload.get("order_id"))
-            refund_no = item.payload.get("out_refund_no")
-            if item.kind == SALE_KIND and order_id is not None:
-                sales.append((item, order_id))
-            elif (
-                item.kind == REFUND_KIND and order_id is not None and isinstance(refund_no, str) and refund_no
-            ):
-                refunds.append((item, refund_no))
+            result = results.get(item.key)
+            if result is None:
+                unanswered.append(item.id)
+            elif result.status in ("stored", "duplicate"):
+                sent.append(item.id)
             else:
-                unusable.append(item)
-        if unusable:
-            # held back, not dropped: staff can see them, and a later release may know what to do
-            log.error(
-                "outbox items %s cannot go to HQ: not sales or refunds with a UUID order_id",
-                [i.id for i in unusable],
-            )
-            self.outbox.mark_failed(
-                [i.id for i in unusable], "not a sale or refund with a UUID order_id", self.max_backoff_s
-            )
-        sent, failed = 0, len(unusable)
-        error = ""
-        for kind, records, push in (
-            (SALE_KIND, sales, self.client.push_sales),
-            (REFUND_KIND, refunds, self.client.push_refunds),
-        ):
-            if not records:
-                continue
-            ok, bad, batch_error, down = self._push_kind(kind, records, push)
-            sent, failed, error = sent + ok, failed + bad, batch_error or error
-            if down:
-                # HQ is down or broke as a whole: the rest of this batch waits too, with backoff
-                rest = [item for item, _ in refunds] if kind == SALE_KIND else []
-                if rest:
-                    self._fail(rest, batch_error)
-                    failed += len(rest)
-                break
-        return sent, failed, error
+                reason = "; ".join(result.problems) or "HQ gave no reason"
+                log.error("HQ rejected %s event %s for good; parked: %s", item.kind, item.key, reason[:500])
+                self.outbox.park(item.id, f"rejected by HQ: {reason}"[:2000])
+                parked += 1
+        self.outbox.mark_sent(sent)
+        if unanswered:
+            log.warning("HQ did not answer about %d event(s); they go again", len(unanswered))
+            self.outbox.mark_failed(unanswered, "HQ did not answer about this event")
+        return len(sent), parked
 
-    def _push_kind(
-        self,
-        kind: str,
-        records: list[tuple[OutboxItem, str]],
-        push: Callable[[Sequence[dict[str, Any]]], list[str]],
-    ) -> tuple[int, int, str, bool]:
-        """(sent, failed, error, hq_down) for the records of one kind, keyed as HQ answers them."""
-        try:
-            confirmed = set(push([item.payload for item, _ in records]))
-        except HqError as exc:
-            self._fail([item for item, _ in records], str(exc))
-            return 0, len(records), str(exc), True
-        except Exception as exc:  # a bug in a client must not stop sync or lose items
-            log.exception("HQ client failed unexpectedly")
-            error = f"{type(exc).__name__}: {exc}"
-            self._fail([item for item, _ in records], error)
-            return 0, len(records), error, True
-        sent = [item for item, key in records if key in confirmed]
-        refused = [item for item, key in records if key not in confirmed]
-        if sent:
-            self.outbox.mark_sent([item.id for item in sent])
+    def push_once(self, *, ignore_backoff: bool = False) -> PushReport:
+        """Send what is pending, unless the link is backing off (``ignore_backoff`` for ``kiosk sync
+        --once``). Stops at a request that fails as a whole, at a batch that made no progress, and
+        after ``MAX_BATCHES_PER_PASS`` batches. Outbox (store) errors propagate."""
+        if not ignore_backoff and not self.backoff.ready():
+            return PushReport(0, 0, self.outbox.pending_count(), waited=True)
+        pushed = parked = 0
         error = ""
-        if refused:
-            error = f"HQ did not confirm {len(refused)} {kind}(s); see the sync log for why"
-            self._fail(refused, f"HQ did not confirm this {kind}; see the sync log")
-        return len(sent), len(refused), error, False
-
-    def push_once(self) -> PushReport:
-        """Upload what is due now. Stops at the first batch HQ fails as a whole (it is down, no point
-        hammering it) and after ``MAX_BATCHES_PER_PASS`` batches. Outbox errors propagate."""
-        sent_total = failed_total = 0
-        error = ""
+        unreachable = False
         for _ in range(MAX_BATCHES_PER_PASS):
             items = self.outbox.due(self.batch_size)
             if not items:
                 break
-            sent, failed, batch_error = self._push_batch(items)
-            sent_total += sent
-            failed_total += failed
-            error = batch_error or error
-            if sent == 0:
+            try:
+                ok, bad = self._push_batch(items)
+            except HqError as exc:
+                error, unreachable = str(exc), exc.unreachable
+                self._failed(items, exc)
+                break
+            except Exception as exc:  # a bug in a client must not stop sync or lose events
+                log.exception("HQ client failed unexpectedly")
+                error = f"{type(exc).__name__}: {exc}"
+                self._failed(items, HqError(error))
+                break
+            self.backoff.succeeded()
+            pushed, parked = pushed + ok, parked + bad
+            if ok + bad == 0:
+                error = "HQ answered without a result for the events sent"
+                self.backoff.failed(HqError(error))
                 break
         pending = self.outbox.pending_count()
-        if sent_total or failed_total:
+        if pushed or parked or error:
             log.info(
-                "sync: %d sent, %d failed, %d pending%s",
-                sent_total,
-                failed_total,
+                "sync: %d pushed, %d parked, %d pending%s",
+                pushed,
+                parked,
                 pending,
                 f" ({error})" if error else "",
             )
-        return PushReport(sent=sent_total, failed=failed_total, pending=pending, error=error)
+        return PushReport(pushed, parked, pending, error, unreachable=unreachable)
+
+    def _failed(self, items: list[OutboxItem], exc: HqError) -> None:
+        self.outbox.mark_failed([i.id for i in items], str(exc))
+        delay = self.backoff.failed(exc)
+        log.warning("HQ request failed (%s); next try in %.1f s", exc, delay)
+
+
+@dataclass(frozen=True, slots=True)
+class PullReport:
+    pulled: int
+    version: int
+    error: str = ""
+    unreachable: bool = False
+
+
+class CatalogPuller:
+    """One catalog pull: ask for what changed since the version held, apply it in one transaction."""
+
+    def __init__(
+        self, sink: CatalogSink, client: HqClient, on_applied: Callable[[], None] | None = None
+    ) -> None:
+        self.sink = sink
+        self.client = client
+        self.on_applied = on_applied
+
+    def pull_once(self) -> PullReport:
+        since = self.sink.catalog_version()
+        try:
+            update = self.client.fetch_catalog(since)
+        except HqError as exc:
+            log.warning("catalog not refreshed, selling from version %d: %s", since, exc)
+            return PullReport(0, since, str(exc), exc.unreachable)
+        if update is None:
+            return PullReport(0, since)
+        try:
+            count = self.sink.apply_catalog(update)
+        except Exception as exc:  # a full disk, a delta that does not fit: the old catalog still sells
+            log.exception("catalog version %d not applied, selling from version %d", update.version, since)
+            return PullReport(0, since, f"{type(exc).__name__}: {exc}")
+        log.info(
+            "catalog %s applied: version %d -> %d, %d product(s)", update.kind, since, update.version, count
+        )
+        if self.on_applied is not None:
+            try:
+                self.on_applied()
+            except Exception:
+                log.exception("catalog applied, but the screen did not take it")
+        return PullReport(count, update.version)
 
 
 class Pushes(Protocol):
-    def push_once(self) -> PushReport: ...
+    def push_once(self, *, ignore_backoff: bool = False) -> PushReport: ...
+
+    @property
+    def backoff(self) -> LinkBackoff: ...
+
+
+class Pulls(Protocol):
+    def pull_once(self) -> PullReport: ...
+
+
+class Beats(Protocol):
+    def beat(self) -> None: ...
 
 
 class SyncWorker:
-    """Runs ``push_once`` every ``interval_s`` on its own thread, from ``start()`` until ``stop()``.
+    """Runs a sync pass on its own thread from ``start()`` until ``stop()``: push the outbox (as the
+    link's backoff allows), pull the catalog every ``interval_s``, queue a heartbeat every
+    ``heartbeat_s``.
 
-    ``wake()`` runs a pass now (after a sale, so HQ hears of it in seconds rather than at the next
-    tick). A pass that raises (the store is locked, a bug) is logged and reported; the thread lives on.
+    It sleeps until the next of: the interval, the link's backoff ending (so a queue goes within
+    seconds of HQ coming back), the next heartbeat. ``wake()`` runs a pass now (after a sale). A pass
+    that raises (the store is locked, a bug) is logged and reported; the thread lives on.
     """
 
-    def __init__(self, pusher: Pushes, interval_s: float, name: str = "hq-sync") -> None:
-        if interval_s <= 0:
-            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+    def __init__(
+        self,
+        pusher: Pushes,
+        interval_s: float,
+        name: str = "hq-sync",
+        puller: Pulls | None = None,
+        heartbeats: Beats | None = None,
+        heartbeat_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if interval_s <= 0 or heartbeat_s <= 0:
+            raise ValueError(f"interval_s and heartbeat_s must be > 0, got {interval_s} and {heartbeat_s}")
         self._pusher = pusher
+        self._puller = puller
+        self._heartbeats = heartbeats
         self.interval_s = interval_s
+        self.heartbeat_s = heartbeat_s
+        self._clock = clock
         self._name = name
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._last: PushReport | None = None
+        self._last_pull: PullReport | None = None
         self._passes = 0
+        self._next_pull = float("-inf")
+        self._next_beat = float("-inf")
         self._thread: threading.Thread | None = None
 
     @property
     def last_report(self) -> PushReport | None:
         with self._lock:
             return self._last
+
+    @property
+    def last_pull(self) -> PullReport | None:
+        with self._lock:
+            return self._last_pull
 
     @property
     def passes(self) -> int:
@@ -239,15 +340,43 @@ class SyncWorker:
                     "sync thread still busy after %.0f s; it ends after its current upload", timeout_s
                 )
 
+    def run_pass(self) -> float:
+        """One pass (heartbeat if due, push, pull if due); the seconds until the next is due."""
+        now = self._clock()
+        if self._heartbeats is not None and now >= self._next_beat:
+            self._next_beat = now + self.heartbeat_s
+            try:
+                self._heartbeats.beat()
+            except Exception:
+                log.exception("heartbeat not queued")
+        try:
+            report = self._pusher.push_once()
+        except Exception as exc:
+            log.exception("sync pass failed")
+            report = PushReport(0, 0, -1, f"{type(exc).__name__}: {exc}")
+        pull = None
+        if self._puller is not None and now >= self._next_pull and not report.unreachable:
+            self._next_pull = now + self.interval_s
+            try:
+                pull = self._puller.pull_once()
+            except Exception as exc:
+                log.exception("catalog pull failed")
+                pull = PullReport(0, -1, f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            self._last = report
+            if pull is not None:
+                self._last_pull = pull
+            self._passes += 1
+        waits = [self.interval_s]
+        backoff = self._pusher.backoff
+        if backoff.failures:
+            waits.append(backoff.wait_s())
+        if self._heartbeats is not None:
+            waits.append(self._next_beat - self._clock())
+        return max(0.0, min(waits))
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                report = self._pusher.push_once()
-            except Exception as exc:
-                log.exception("sync pass failed")
-                report = PushReport(sent=0, failed=0, pending=-1, error=f"{type(exc).__name__}: {exc}")
-            with self._lock:
-                self._last = report
-                self._passes += 1
-            self._wake.wait(self.interval_s)
+            wait = self.run_pass()
+            self._wake.wait(wait)

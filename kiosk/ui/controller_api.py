@@ -34,6 +34,9 @@ class KioskController(Protocol):
 
     def last_receipt_text(self) -> str: ...
 
+    def current_receipt_url(self) -> str:
+        """The e-receipt URL of the sale on screen ("" when none): shown as a QR when it did not print."""
+
     def latest_frame(self) -> Frame | None:
         """The camera's newest BGR (or grey) uint8 frame, or None when there is none."""
 

@@ -6,14 +6,45 @@ press it. It is not a security feature and docs/ui.md says so.
 
 from __future__ import annotations
 
-from kivy.properties import ObjectProperty
+from typing import Any
+
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
+from PIL import Image as PILImage
 
 from kiosk.i18n import t
+from kiosk.ui.qr import qr_picture
 
 
 class HelpScreen(Screen):  # type: ignore[misc]
+    """When the receipt did not print, the sale's e-receipt URL is shown as a QR beside the notice,
+    so the customer can take the receipt on the phone while staff come."""
+
     vm = ObjectProperty(None)
+    has_qr = BooleanProperty(False)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.vm.bind(receipt_url=self._show_qr)
+        self._show_qr()
+
+    def _show_qr(self, *_args: Any) -> None:
+        url = self.vm.receipt_url
+        image = self.ids.receipt_qr
+        if not url:
+            image.texture = None
+            self.has_qr = False
+            return
+        picture = qr_picture(url)
+        tex = Texture.create(size=picture.size, colorfmt="rgba")
+        tex.blit_buffer(
+            picture.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM).tobytes(),
+            colorfmt="rgba",
+            bufferfmt="ubyte",
+        )
+        tex.mag_filter = "nearest"  # sharp modules, whatever the scale
+        image.texture = tex
+        self.has_qr = True
 
     @staticmethod
     def staff_line(language: str, order_no: str, detail: str) -> str:

@@ -26,6 +26,7 @@ from kiosk.core.cart import Product
 from kiosk.core.checkout import (
     CancelTapped,
     Checkout,
+    Notice,
     PayTapped,
     Phase,
     ProductTapped,
@@ -57,6 +58,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     order_no = StringProperty("")
     charging = BooleanProperty(False)
     receipt_text = StringProperty("")
+    #: the sale's e-receipt URL, when its receipt did not print and HQ is configured ("" otherwise)
+    receipt_url = StringProperty("")
     #: catalog: category codes, rows for the tabs (code, text, selected), the selected code ("" = all), tiles
     categories = ListProperty()
     category_tabs = ListProperty()
@@ -112,6 +115,11 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.order_no = present.order_no(state)
         self.charging = state.charging
         self.product_tiles = present.product_tiles(self._catalog, self.category, state.cart, self.language)
+        self.receipt_url = (
+            self.controller.current_receipt_url()
+            if state.phase is Phase.NEEDS_HELP and state.notice is Notice.RECEIPT_FAILED
+            else ""
+        )
         if state.phase is Phase.DONE:
             self.receipt_text = self.controller.last_receipt_text()
         elif state.phase is Phase.ATTRACT:

@@ -18,10 +18,14 @@ from typing import Any
 import requests
 
 from hq.app import create_app
+from hq.auth import identity_path
 from hq.background import BackgroundServer
 from hq.db import connected
-from hq.devices import add_device
-from hq.settings import AuthSection
+from hq.devices import add_store, enrol_device, store_by_code
+from hq.identity import load_or_create_key
+from hq.models import Store
+from hq.settings import AuthSection, WebhooksSection
+from kiosk.sync.signed import HqSigner
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -30,6 +34,25 @@ STOP_TIMEOUT_S = 10.0
 def sqlite_url(path: Path) -> str:
     """``sqlite:///`` + an absolute path, the form hq/defaults/hq.toml documents."""
     return "sqlite:///" + str(path.resolve()).lstrip("/")
+
+
+#: the identity file of an HQ on a database that has no folder to keep it in (PostgreSQL), by URL;
+#: conftest's ``hq_db_url`` sets it per test, so HQ restarted on the same URL keeps its kiosks' secrets
+_identity_files: dict[str, Path] = {}
+
+
+def set_identity_file(db_url: str, path: Path) -> None:
+    _identity_files[db_url] = path
+
+
+def forget_identity_file(db_url: str) -> None:
+    _identity_files.pop(db_url, None)
+
+
+def identity_file_for(db_url: str) -> str:
+    """The ``[auth] identity_file`` for an HQ on ``db_url``: empty (beside SQLite) unless set above."""
+    path = _identity_files.get(db_url)
+    return "" if path is None else str(path)
 
 
 def closed_port() -> int:
@@ -44,6 +67,7 @@ def closed_port() -> int:
 class LiveHq:
     db_url: str
     background: BackgroundServer
+    background_identity: Path
 
     @property
     def port(self) -> int:
@@ -53,10 +77,27 @@ class LiveHq:
     def url(self) -> str:
         return self.background.url
 
-    def add_device(self, kiosk_id: str) -> str:
-        """Enrol a kiosk the way `hq device add` does (same process, same database) and return its key."""
+    @property
+    def identity_file(self) -> Path:
+        """HQ's identity file (beside the SQLite database unless the test gave [auth] identity_file)."""
+        return self.background_identity
+
+    def enrol(self, kiosk_id: str, store: str = "s01") -> HqSigner:
+        """Enrol a kiosk in ``store`` (made if missing) as redeeming a code does, in this process
+        and database, and return a signer holding its new secret."""
+        key = load_or_create_key(self.identity_file)
         with connected():
-            return add_device(kiosk_id)
+            found = Store.get_or_none(Store.code == store)
+            target = found if found is not None else add_store(store, f"Store {store}")
+            secret = enrol_device(key, store_by_code(target.code), kiosk_id)
+        return HqSigner(kiosk_id, secret)
+
+    def session(self, signer: HqSigner) -> requests.Session:
+        """A requests session that signs as ``signer`` and learns HQ's clock from each answer."""
+        session = requests.Session()
+        session.auth = signer
+        session.hooks["response"].append(lambda r, *a, **k: signer.observe(r))
+        return session
 
     def stop(self) -> None:
         assert self.background.stop(STOP_TIMEOUT_S), "HQ server thread did not stop"
@@ -67,13 +108,22 @@ def start_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
+    deliverer: bool = True,
 ) -> LiveHq:
     """Start HQ on 127.0.0.1:``port`` (0 = a free one) and return once /healthz answers.
 
-    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock.
+    ``auth`` and ``clock`` go to ``create_app``: the limits on unknown keys, and the limiter's clock;
+    ``webhooks`` and ``deliverer`` too (False: no deliverer thread, the test drives deliveries).
     """
-    app = create_app(db_url, auth, clock)
-    live = LiveHq(db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S))
+    limits = auth if auth is not None else AuthSection()
+    if not limits.identity_file and identity_file_for(db_url):
+        limits = limits.model_copy(update={"identity_file": identity_file_for(db_url)})
+    app = create_app(db_url, limits, clock, webhooks=webhooks, deliver=deliverer)
+    identity = identity_path(limits.identity_file, db_url)
+    live = LiveHq(
+        db_url, BackgroundServer(app, port=port, name="hq-test-server").start(START_TIMEOUT_S), identity
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
@@ -93,8 +143,9 @@ def running_hq(
     port: int = 0,
     auth: AuthSection | None = None,
     clock: Callable[[], float] = time.monotonic,
+    webhooks: WebhooksSection | None = None,
 ) -> Iterator[LiveHq]:
-    live = start_hq(db_url, port, auth, clock)
+    live = start_hq(db_url, port, auth, clock, webhooks)
     try:
         yield live
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from hq_fixtures import LiveHq, running_hq, sqlite_url
+from kiosk_enrolment import enrol_kiosk
 
 from drivers.camera.sources import HeldImageSource
 from drivers.gpio.inputs import GpiozeroInputs
@@ -61,7 +62,6 @@ def payment_environment(creds: SimCredentials, url: str) -> dict[str, str]:
 @dataclass
 class Appliance:
     hq: LiveHq
-    api_key: str
     sim: GatewaySimulator
     creds: SimCredentials
     clock: FakeClock
@@ -76,7 +76,6 @@ class Appliance:
             "KIOSK_KIOSK__DATA_DIR": str(self.data_dir),
             "KIOSK_KIOSK__STORE_NAME": "测试商店",
             "KIOSK_HQ__URL": self.hq.url,
-            "KIOSK_HQ__API_KEY": self.api_key,
             "KIOSK_HQ__SYNC_INTERVAL_S": "0.2",
             **payment_environment(self.creds, gateway_url or self.sim.url),
             "KIOSK_PAYMENTS__POLL_INTERVAL_S": "1",
@@ -107,14 +106,14 @@ def appliance(tmp_path: Path) -> Iterator[Appliance]:
             from hq.catalog import seed_demo
 
             seed_demo()
-        key = hq.add_device(KIOSK_ID)
+        enrol_kiosk(hq, tmp_path / "kiosk", KIOSK_ID)
         creds = make_credentials(tmp_path / "paysim-keys")
         clock = FakeClock()
         with (
             GatewaySimulator.with_credentials(creds, password_delay_s=2.0, clock=clock.monotonic) as sim,
             PrinterEmulator(encoding="gb18030") as printer,
         ):
-            app = Appliance(hq, key, sim, creds, clock, printer, tmp_path / "kiosk", [])
+            app = Appliance(hq, sim, creds, clock, printer, tmp_path / "kiosk", [])
             try:
                 yield app
             finally:

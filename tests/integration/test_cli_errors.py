@@ -43,7 +43,7 @@ def _store_with_a_paid_sale(data_dir: Path) -> str:
 def _still_paid(data_dir: Path, oid: str) -> bool:
     store = SaleStore(open_store(data_dir / "kiosk.sqlite3"), "kiosk-001")
     try:
-        return bool(store.order(oid).status == "paid" and store.pending_count() == 1)
+        return bool(store.order(oid).status == "paid" and store.pending_count() == 2)  # sale, payment
     finally:
         store.db.close()
 

@@ -126,7 +126,7 @@ def test_a_full_disk_refuses_new_orders_tells_staff_and_keeps_the_paid_sale(
     assert "store" in c.device_faults and "disk full" in c.device_faults["store"]
     assert any("disk full" in a.reason for a in c.alerts)
     assert gw.calls == [], "nothing was charged"
-    assert store.order(earlier).status.value == "paid" and store.pending_count() == 1
+    assert store.order(earlier).status.value == "paid" and store.pending_count() == 2  # sale, payment
 
 
 def test_paid_at_the_gateway_but_not_recordable_is_never_declined_and_is_recorded_later(
@@ -248,6 +248,7 @@ def test_posted_work_that_fails_on_a_full_disk_never_stops_the_ui_clock(
 
 def test_a_catalog_from_hq_that_cannot_be_stored_leaves_the_kiosk_selling_from_its_copy(disk: Path) -> None:
     from hq_fixtures import running_hq, sqlite_url
+    from kiosk_enrolment import enrol_kiosk
 
     from hq.catalog import seed_demo
     from hq.db import connected
@@ -257,13 +258,12 @@ def test_a_catalog_from_hq_that_cannot_be_stored_leaves_the_kiosk_selling_from_i
     with running_hq(sqlite_url(disk.parent / "hq.sqlite3")) as hq:
         with connected():
             seed_demo()
-        key = hq.add_device("kiosk-full")
+        enrol_kiosk(hq, disk, "kiosk-full")
         settings = load_settings(
             environ={
                 "KIOSK_KIOSK__ID": "kiosk-full",
                 "KIOSK_KIOSK__DATA_DIR": str(disk),
                 "KIOSK_HQ__URL": hq.url,
-                "KIOSK_HQ__API_KEY": key,
                 "KIOSK_PRINTER__TRANSPORT": "none",
                 "KIOSK_GPIO__ENABLED": "false",
             }

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hq_fixtures import running_hq, sqlite_url
+from kiosk_enrolment import enrol_kiosk
 
 from hq.catalog import seed_demo
 from hq.db import connected
@@ -34,7 +35,7 @@ def _site(tmp_path: Path, catalog: bool) -> Iterator[tuple[Path, PrinterEmulator
     camera.mkdir()
     shutil.copy(SAMPLES / "wechat_ok.png", camera / "frame.png")
     with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
-        key = hq.add_device("kiosk-doc")
+        enrol_kiosk(hq, tmp_path / "data", "kiosk-doc")
         if catalog:
             with connected():
                 seed_demo()
@@ -43,11 +44,11 @@ def _site(tmp_path: Path, catalog: bool) -> Iterator[tuple[Path, PrinterEmulator
             cfg = tmp_path / "kiosk.toml"
             cfg.write_text(
                 f'[kiosk]\nid = "kiosk-doc"\ndata_dir = "{tmp_path / "data"}"\nlanguage = "en"\n'
-                f'[hq]\nurl = "{hq.url}"\napi_key = "{key}"\n'
+                f'[hq]\nurl = "{hq.url}"\n'
                 f'[printer]\ndevice = "{printer.device_path}"\nstatus_timeout_ms = 300\n'
                 f'[camera]\nsource = "{camera}"\n' + creds.kiosk_toml(sim.url)
             )
-            cfg.chmod(0o600)  # it holds the HQ API key
+            cfg.chmod(0o600)  # it holds the payment keys
             yield cfg, printer
 
 
@@ -160,10 +161,14 @@ def test_the_report_is_in_the_kiosks_language(site: tuple[Path, PrinterEmulator]
     assert _report(result.stdout)["打印机"].split()[0] == "故障"
 
 
-def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulator]) -> None:
+def test_broken_printer_and_wrong_secret_are_named(site: tuple[Path, PrinterEmulator]) -> None:
     cfg, printer = site
     printer.dead = True
-    cfg.write_text(cfg.read_text().replace('api_key = "', 'api_key = "x', 1))  # HQ's key
+    credentials = cfg.parent / "data" / "hq-credentials.json"
+    data = json.loads(credentials.read_text())
+    wrong = "0" * 64
+    data["secret"] = wrong  # not the secret HQ gave: every request is refused ("signature")
+    credentials.write_text(json.dumps(data))
     result = _doctor(cfg)
     assert result.returncode == 1
     lines = _report(result.stdout)
@@ -171,8 +176,16 @@ def test_broken_printer_and_wrong_key_are_named(site: tuple[Path, PrinterEmulato
     assert lines["HQ"].split()[0] == "FAIL"
     assert lines["store"].split()[0] == "OK"
     assert "check(s) failed" in result.stdout
-    key = cfg.read_text().split('api_key = "')[1].split('"')[0]
-    assert key not in result.stdout
+    assert "kiosk enroll" in lines["HQ"]
+    assert wrong not in result.stdout + result.stderr
+
+
+def test_a_kiosk_not_enrolled_is_told_how(site: tuple[Path, PrinterEmulator]) -> None:
+    cfg, _ = site
+    (cfg.parent / "data" / "hq-credentials.json").unlink()
+    result = _doctor(cfg)
+    hq = _report(result.stdout)["HQ"]
+    assert hq.split()[0] == "FAIL" and "not enrolled" in hq and "kiosk enroll CODE --hq" in hq
 
 
 def test_payments_settled_at_restart_are_shown(site: tuple[Path, PrinterEmulator]) -> None:

@@ -1,8 +1,12 @@
-"""The `hq` command against a real SQLite file: keys, catalog import, seed, settings and exit codes."""
+"""The `hq` command against a real SQLite file: stores, enrolment codes, kiosks, admins, fleet status,
+catalog import, seed, settings and exit codes."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import select
 import signal
 import socket
@@ -12,14 +16,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from hq_fixtures import running_hq, sqlite_url
+from hq_fixtures import sqlite_url
 
+from hq.admins import sign_in
 from hq.cli import main
+from hq.db import connected, open_database
+from hq.enrolment import make_code, redeem
+from hq.models import Admin, Device, EnrolCode, utc_now
+from kiosk.sync.signed import HqSigner
 
 TIMEOUT = 10.0
 HEADER = "sku,name_zh,name_en,price_fen,barcode,category\n"
@@ -53,72 +63,195 @@ def products(db: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def catalog_status(url: str, api_key: str) -> int:
-    reply = requests.get(
-        f"{url}/api/v1/catalog", headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT
+# --- stores, kiosks, admins, fleet --------------------------------------------------------------------
+
+
+def enrol_in_process(db: str, kiosk_id: str, store: str = "s01") -> bytes:
+    """Enrol ``kiosk_id`` the way POST /api/v1/enrol does, with a code; returns its secret."""
+    open_database(db)
+    with connected():
+        made = make_code(store, kiosk_id)
+        return redeem(b"k" * 32, made.code, None).secret
+
+
+def test_store_add_and_list(capsys: pytest.CaptureFixture[str], hq_db_url: str) -> None:
+    code, out, err = run(capsys, "store", "list", "--db", hq_db_url)
+    assert (code, out) == (0, "") and "hq store add" in err
+    code, out, _ = run(capsys, "store", "add", "s02", "--name", "东门店 East gate", "--db", hq_db_url)
+    assert code == 0 and "s02" in out
+    assert run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)[0] == 0
+    enrol_in_process(hq_db_url, "kiosk-001", "s02")
+    code, out, _ = run(capsys, "store", "list", "--db", hq_db_url)
+    assert code == 0
+    assert [line.split("\t")[:3] for line in out.splitlines()[1:]] == [
+        ["s01", "Main street", "0"],
+        ["s02", "东门店 East gate", "1"],
+    ]
+
+
+def test_a_store_that_exists_or_a_bad_code_is_bad_input(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str
+) -> None:
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    code, out, err = run(capsys, "store", "add", "s01", "--name", "Again", "--db", hq_db_url)
+    assert (code, out) == (2, "") and "exists already" in err
+    code, out, err = run(capsys, "store", "add", "s 1; rm", "--name", "x", "--db", hq_db_url)
+    assert (code, out) == (2, "") and "'s 1; rm'" in err
+
+
+def test_enroll_code_prints_only_the_code_on_stdout_and_its_qr_on_stderr(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str
+) -> None:
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    code, out, err = run(capsys, "device", "enroll-code", "--store", "s01", "--ttl", "5", "--db", hq_db_url)
+    assert code == 0 and out.count("\n") == 1
+    assert re.fullmatch(r"[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}\n", out), out
+    assert "█" in err and "works once" in err and "(5 min)" in err and out.strip() not in err
+    with connected():
+        assert [r.expires_at - r.created_at for r in EnrolCode.select()] == [timedelta(minutes=5)]
+
+
+def test_enroll_code_refuses_an_unknown_store_a_bad_kiosk_id_and_a_bad_ttl(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str
+) -> None:
+    code, out, err = run(capsys, "device", "enroll-code", "--store", "s09", "--db", hq_db_url)
+    assert (code, out) == (2, "") and "no store with code s09" in err and "hq store add s09" in err
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    code, out, err = run(
+        capsys, "device", "enroll-code", "--store", "s01", "--kiosk-id", "a b", "--db", hq_db_url
     )
-    return reply.status_code
+    assert (code, out) == (2, "") and "'a b' is not allowed" in err
+    for ttl in ("0", "1441"):
+        code, out, err = run(
+            capsys, "device", "enroll-code", "--store", "s01", "--ttl", ttl, "--db", hq_db_url
+        )
+        assert (code, out) == (2, "") and f"--ttl {ttl}" in err
 
 
-# --- devices ----------------------------------------------------------------------------------------
-
-
-def test_device_add_prints_only_the_key_and_the_key_works(
-    capsys: pytest.CaptureFixture[str], db: str
+def test_device_list_shows_kiosks_their_store_and_revocation_but_never_secrets(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str
 ) -> None:
-    code, out, err = run(capsys, "device", "add", "kiosk-007", "--db", db)
+    code, out, err = run(capsys, "device", "list", "--db", hq_db_url)
+    assert (code, out) == (0, "") and "hq device enroll-code" in err
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    secrets = [enrol_in_process(hq_db_url, k) for k in ("kiosk-b", "kiosk-a")]
+    assert run(capsys, "device", "revoke", "kiosk-b", "--db", hq_db_url)[0] == 0
+    code, out, _ = run(capsys, "device", "list", "--db", hq_db_url)
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
     assert code == 0
-    api_key = out.strip()
-    assert out.count("\n") == 1 and len(api_key) >= 43
-    assert "kiosk-007" in err and "only this once" in err and api_key not in err
-    with running_hq(db) as hq:
-        assert catalog_status(hq.url, api_key) == 200
-        assert catalog_status(hq.url, api_key[:-1] + ("A" if api_key[-1] != "A" else "B")) == 401
+    assert [(r[0], r[1], r[3] != "-", r[4]) for r in rows] == [
+        ("kiosk-a", "s01", False, "never"),
+        ("kiosk-b", "s01", True, "never"),
+    ]
+    assert not any(s.hex() in out for s in secrets)
 
 
-def test_a_second_add_is_refused_and_rotate_replaces_the_key(
-    capsys: pytest.CaptureFixture[str], db: str
+def test_admin_add_asks_twice_and_stores_an_argon2_hash(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, first, _ = run(capsys, "device", "add", "kiosk-007", "--db", db)
-    code, out, err = run(capsys, "device", "add", "kiosk-007", "--db", db)
-    assert (code, out) == (2, "")
-    assert "already has a key" in err and "--rotate" in err
-    code, second, _ = run(capsys, "device", "add", "kiosk-007", "--rotate", "--db", db)
-    assert code == 0 and second.strip() != first.strip()
-    with running_hq(db) as hq:
-        assert catalog_status(hq.url, first.strip()) == 401
-        assert catalog_status(hq.url, second.strip()) == 200
+    answers = iter(["a long passphrase", "a long passphrase", "a long passphrase", "another one!!"])
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr("sys.stdin", FakeTty(""))
+    code, out, _ = run(capsys, "admin", "add", "alice", "--db", hq_db_url)
+    assert code == 0 and "admin alice added" in out
+    assert prompts == ["Password for alice: ", "The same password again: "]
+    code, out, err = run(capsys, "admin", "add", "bob", "--db", hq_db_url)
+    assert (code, out) == (2, "") and "differ" in err
+    with connected():
+        [admin] = Admin.select()
+    assert admin.name == "alice" and admin.password_hash.startswith("$argon2id$")
+    assert "a long passphrase" not in admin.password_hash
 
 
-def test_rotate_of_an_unknown_kiosk_and_bad_kiosk_ids_are_bad_input(
-    capsys: pytest.CaptureFixture[str], db: str
+def test_admin_add_from_stdin_refuses_short_passwords_and_names_taken(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, err = run(capsys, "device", "add", "kiosk-404", "--rotate", "--db", db)
-    assert (code, out) == (2, "") and "nothing to rotate" in err
-    code, out, err = run(capsys, "device", "add", "kiosk 1; rm", "--db", db)
-    assert (code, out) == (2, "") and "'kiosk 1; rm' is not allowed" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, out, err = run(capsys, "admin", "add", "alice", "--password-stdin", "--db", hq_db_url)
+    assert (code, out) == (2, "") and "12 to 1024 characters" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("twelve chars or more\n"))
+    assert run(capsys, "admin", "add", "alice", "--password-stdin", "--db", hq_db_url)[0] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("twelve chars or more\n"))
+    code, _, err = run(capsys, "admin", "add", "alice", "--password-stdin", "--db", hq_db_url)
+    assert code == 2 and "exists already" in err
+    with connected():
+        assert sign_in("alice", "twelve chars or more") is not None  # the newline is not part of it
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal, and no --password-stdin
+    code, _, err = run(capsys, "admin", "add", "bob", "--db", hq_db_url)
+    assert code == 2 and "--password-stdin" in err
 
 
-def test_device_list_shows_kiosks_but_never_keys(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, out, err = run(capsys, "device", "list", "--db", db)
-    assert code == 0 and "hq device add" in err
-    _, key_a, _ = run(capsys, "device", "add", "kiosk-b", "--db", db)
-    _, key_b, _ = run(capsys, "device", "add", "kiosk-a", "--db", db)
-    code, out, _ = run(capsys, "device", "list", "--db", db)
-    lines = out.splitlines()
-    assert code == 0
-    assert [line.split("\t")[0] for line in lines[1:]] == ["kiosk-a", "kiosk-b"]
-    assert all(line.split("\t")[2] == "never" for line in lines[1:])
-    assert key_a.strip() not in out and key_b.strip() not in out
+def test_admin_list_and_disable(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "hq admin add" in run(capsys, "admin", "list", "--db", hq_db_url)[2]
+    monkeypatch.setattr("sys.stdin", io.StringIO("twelve chars or more\n"))
+    run(capsys, "admin", "add", "alice", "--password-stdin", "--db", hq_db_url)
+    code, out, _ = run(capsys, "admin", "disable", "alice", "--db", hq_db_url)
+    assert code == 0 and "alice disabled" in out
+    code, out, _ = run(capsys, "admin", "list", "--db", hq_db_url)
+    [row] = [line.split("\t") for line in out.splitlines()[1:]]
+    assert row[0] == "alice" and row[2] != "-"
+    with connected():
+        assert sign_in("alice", "twelve chars or more") is None
+    code, _, err = run(capsys, "admin", "disable", "nobody", "--db", hq_db_url)
+    assert code == 2 and "no admin named nobody" in err
+
+
+def test_fleet_status_lists_heartbeat_version_lag_and_alerts(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str
+) -> None:
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    for kiosk in ("kiosk-001", "kiosk-002", "kiosk-003"):
+        enrol_in_process(hq_db_url, kiosk)
+    beat = {"at": "2026-12-02T08:00:00Z", "app_version": "0.9.1", "printer": {"ready": True, "paper": "ok", "cover": "open"},
+            "camera": "ok", "disk_free_bytes": 10**10, "temperature_c": None, "outbox_depth": 7, "parked": 0,
+            "catalog_version": 42, "clock_offset_s": 0.0}  # fmt: skip
+    with connected():
+        Device.update(
+            last_heartbeat=json.dumps(beat), last_heartbeat_at=utc_now(), app_version="0.9.1"
+        ).where(Device.kiosk_id != "kiosk-003").execute()
+        Device.update(
+            last_heartbeat=json.dumps({**beat, "printer": {**beat["printer"], "cover": "closed"}})
+        ).where(Device.kiosk_id == "kiosk-002").execute()
+    code, out, _ = run(capsys, "fleet", "status", "--db", hq_db_url)
+    rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines()[1:]}
+    assert code == 0 and set(rows) == {"kiosk-001", "kiosk-002", "kiosk-003"}
+    assert rows["kiosk-001"][1:3] == ["s01", "0.9.1"] and rows["kiosk-001"][3].endswith(" ago")
+    assert rows["kiosk-001"][4:] == ["7", "printer cover open"]
+    assert rows["kiosk-002"][5] == "ok"
+    assert rows["kiosk-003"][3:] == ["never", "-", "no heartbeat received yet"]
+
+    code, out, _ = run(capsys, "fleet", "status", "--json", "--db", hq_db_url)
+    report = json.loads(out)
+    kiosks = {k["kiosk_id"]: k for k in report["kiosks"]}
+    assert code == 0 and report["heartbeat_s"] == 60
+    assert [a["code"] for a in kiosks["kiosk-001"]["alerts"]] == ["cover_open"]
+    assert kiosks["kiosk-001"]["outbox_depth"] == 7 and kiosks["kiosk-002"]["alerts"] == []
 
 
 def test_messages_follow_the_admins_locale(
-    capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    run(capsys, "device", "add", "kiosk-1", "--db", db)
-    code, _, err = run(capsys, "device", "add", "kiosk-1", "--db", db)
-    assert code == 2 and "已有密钥" in err and "--rotate" in err
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    code, _, err = run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    assert code == 2 and "已存在" in err
+    code, _, err = run(capsys, "device", "enroll-code", "--store", "s01", "--db", hq_db_url)
+    assert code == 0 and "仅可使用一次" in err
+
+
+class FakeTty(io.StringIO):
+    """stdin as a terminal, for the password prompts."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 # --- catalog ----------------------------------------------------------------------------------------
@@ -235,7 +368,7 @@ def test_serve_on_a_port_in_use_exits_1_and_says_so(capsys: pytest.CaptureFixtur
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
 
 
-def test_device_add_and_serve_make_a_missing_database_folder(
+def test_store_add_and_serve_make_a_missing_database_folder(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """The README's first commands on a fresh machine, where /var/lib/kiosk-hq does not exist yet:
@@ -243,9 +376,10 @@ def test_device_add_and_serve_make_a_missing_database_folder(
     old = os.umask(0o022)  # the usual umask, under which a plain mkdir would give 0755
     try:
         folder = tmp_path / "kiosk-hq"
-        code, out, err = run(capsys, "device", "add", "kiosk-1", "--db", sqlite_url(folder / "hq.sqlite3"))
+        code, _, err = run(
+            capsys, "store", "add", "s01", "--name", "Main", "--db", sqlite_url(folder / "hq.sqlite3")
+        )
         assert code == 0, err
-        assert len(out.strip()) >= 43
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert stat.S_IMODE((folder / "hq.sqlite3").stat().st_mode) == 0o600
 
@@ -267,7 +401,7 @@ def test_a_database_folder_hq_cannot_make_exits_1_saying_which_and_what_to_do(
     in_the_way = tmp_path / "kiosk-hq"
     in_the_way.write_text("not a folder", encoding="utf-8")
     db = sqlite_url(in_the_way / "hq.sqlite3")
-    code, out, err = run(capsys, "device", "add", "kiosk-1", "--db", db)
+    code, out, err = run(capsys, "store", "add", "s01", "--name", "Main", "--db", db)
     assert (code, out) == (1, "")
     assert f"cannot create the folder {in_the_way} for the HQ database" in err
     assert "sudo install -d -m 700" in err and "--db" in err
@@ -279,7 +413,7 @@ def test_a_database_folder_hq_cannot_make_exits_1_saying_which_and_what_to_do(
 def test_config_file_supplies_the_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     config = tmp_path / "hq-site.toml"
     config.write_text(f'[database]\nurl = "{sqlite_url(tmp_path / "site.db")}"\n', encoding="utf-8")
-    assert run(capsys, "device", "add", "kiosk-1", "--config", str(config))[0] == 0
+    assert run(capsys, "store", "add", "s01", "--name", "Main", "--config", str(config))[0] == 0
     assert (tmp_path / "site.db").exists()
 
 
@@ -336,26 +470,29 @@ def hq_serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         proc.stdout.close()
 
 
-def test_hq_serve_prints_its_url_and_a_key_from_hq_device_add_works(
+def test_hq_serve_prints_its_url_and_a_code_from_hq_device_enroll_code_enrols_a_kiosk(
     hq_serve: tuple[subprocess.Popen[str], str], tmp_path: Path
 ) -> None:
     proc, db = hq_serve
     line = _read_line(proc, time.monotonic() + 30)
     assert line.startswith("HQ listening on http://127.0.0.1:"), line
     url = line.split()[3]
-    added = subprocess.run(
-        [str(Path(sys.executable).with_name("hq")), "device", "add", "kiosk-042", "--db", db],
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    hq_bin = str(Path(sys.executable).with_name("hq"))
+    for argv in (
+        ["store", "add", "s01", "--name", "Main street"],
+        ["device", "enroll-code", "--store", "s01"],
+    ):
+        done = subprocess.run(
+            [hq_bin, *argv, "--db", db], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    enrolled = requests.post(
+        f"{url}/api/v1/enrol", json={"code": done.stdout.strip(), "kiosk_id": "kiosk-042"}, timeout=TIMEOUT
     )
-    assert added.returncode == 0, added.stderr
-    api_key = added.stdout.strip()
-    reply = requests.get(
-        f"{url}/api/v1/catalog", headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT
-    )
-    assert reply.status_code == 200 and len(reply.json()["products"]) >= 12
+    assert enrolled.status_code == 201, enrolled.text
+    signer = HqSigner("kiosk-042", bytes.fromhex(enrolled.json()["secret"]))
+    reply = requests.get(f"{url}/api/v1/whoami", auth=signer, timeout=TIMEOUT)
+    assert reply.status_code == 200 and reply.json()["store"] == "s01"
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down cleanly, then re-raises the signal so the exit status tells systemd why
     assert proc.wait(TIMEOUT) in (0, -signal.SIGTERM)

@@ -50,7 +50,7 @@ def test_opening_again_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
     open_database(first)
     with connected():
         database.execute_sql(
-            "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+            "INSERT INTO device (kiosk_id, generation, created_at) VALUES ('k', 1, '2026-01-01')"
         )
     assert open_database(first) is database.obj  # same URL: the bound database is reused
     open_database(sqlite_url(tmp_path / "b.db"))  # bind elsewhere, then come back
@@ -125,7 +125,7 @@ def test_a_new_database_and_its_wal_and_shm_files_are_0600(tmp_path: Path) -> No
     open_database(sqlite_url(db_file))
     with connected():  # while a connection is open SQLite keeps the -wal and -shm files
         database.execute_sql(
-            "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+            "INSERT INTO device (kiosk_id, generation, created_at) VALUES ('k', 1, '2026-01-01')"
         )
         files = [db_file, tmp_path / "hq.sqlite3-wal", tmp_path / "hq.sqlite3-shm"]
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
@@ -137,7 +137,7 @@ def test_even_a_strict_umask_leaves_the_owner_able_to_write(tmp_path: Path) -> N
         open_database(sqlite_url(tmp_path / "hq.sqlite3"))
         with connected():
             database.execute_sql(
-                "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('k', 'h', '2026-01-01')"
+                "INSERT INTO device (kiosk_id, generation, created_at) VALUES ('k', 1, '2026-01-01')"
             )
             assert mode(tmp_path / "hq.sqlite3-wal") == 0o600
     finally:
@@ -172,3 +172,33 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
         open_database(sqlite_url(in_the_way / "hq.sqlite3"))
     assert f"cannot create the folder {in_the_way} for the HQ database (File exists)" in str(caught.value)
     assert "--db" in str(caught.value) and "无法创建" in caught.value.text.zh
+
+
+def test_kiosks_of_a_version_2_database_keep_their_ids_and_enrol_again(tmp_path: Path) -> None:
+    """GIVEN a database from before stores (migration 2) with a kiosk that had an API key WHEN HQ opens
+    it THEN the key is gone, the kiosk is listed without a store, and a code enrols it under its id."""
+    from hq.devices import add_store, enrol_device, list_devices, store_by_code
+    from hq.models import SchemaVersion
+
+    url = sqlite_url(tmp_path / "v2.db")
+    old = connect_database(url)
+    old.connect()
+    with old.bind_ctx([SchemaVersion]):
+        old.create_tables([SchemaVersion])
+        for step in MIGRATIONS[:2]:
+            step(old)
+        SchemaVersion.create(version=2)
+    old.execute_sql(
+        "INSERT INTO device (kiosk_id, api_key_hash, created_at) VALUES ('kiosk-007', 'h', '2026-01-01')"
+    )
+    old.close()
+    open_database(url)
+    with connected():
+        columns = {c.name for c in database.get_columns("device")}
+        [device] = list_devices()
+        assert "api_key_hash" not in columns
+        assert (device.kiosk_id, device.store_code, device.enrolled_at) == ("kiosk-007", None, None)
+        add_store("s01", "Main street")
+        assert len(enrol_device(b"k" * 32, store_by_code("s01"), "kiosk-007")) == 32
+        [device] = list_devices()
+    assert device.store_code == "s01" and device.enrolled_at is not None

@@ -72,7 +72,8 @@ def test_paid_sale_commits_payment_order_and_outbox_together(store: SaleStore) -
     assert Payment.get(Payment.out_trade_no == otn).status == "submitted"
     store.record_paid(otn, "TX1")
     assert store.order(oid).status == "paid"
-    [item] = store.due(10)
+    item, payment_event = store.due(10)  # the sale, and its payment's end
+    assert (item.kind, payment_event.kind, payment_event.payload["status"]) == ("sale", "payment", "paid")
     assert item.payload["order_id"] == oid and item.payload["total_fen"] == 600
     assert item.payload["lines"] == [
         {"sku": "w", "name": "矿泉水", "qty": 3, "unit_price_fen": 200, "line_total_fen": 600}
@@ -81,7 +82,7 @@ def test_paid_sale_commits_payment_order_and_outbox_together(store: SaleStore) -
     dump = "\n".join(store.db.connection().iterdump())
     assert WX not in dump and "1345**********6789" in dump
     store.record_paid(otn, "TX1")  # idempotent
-    assert OutboxEntry.select().count() == 1
+    assert OutboxEntry.select().count() == 2
 
 
 def test_a_code_is_never_submitted_twice(store: SaleStore) -> None:
@@ -110,17 +111,19 @@ def test_paid_or_cancelled_order_takes_no_payment(store: SaleStore) -> None:
     assert Order.get_by_id(oid).status == "cancelled"
 
 
-def test_outbox_backoff_and_sent(store: SaleStore) -> None:
+def test_outbox_failed_stays_in_place_and_sent_leaves(store: SaleStore) -> None:
+    """The backoff is the link's (kiosk.sync.pusher): a failed event keeps its place, oldest first."""
     for code in (WX, "104567890123456789"):
         oid = store.open_order(Cart().add(WATER))
         otn, _ = _pair(store.begin_payment(oid, "wechat", "wechat", code))
         store.record_paid(otn, "T")
     items = store.due(10)
-    assert len(items) == 2 and store.pending_count() == 2
-    store.mark_failed([items[0].id], "HQ down", retry_in_s=3600)
-    assert [i.id for i in store.due(10)] == [items[1].id]
-    store.mark_sent([items[1].id])
-    assert store.pending_count() == 1 and store.due(10) == []
+    assert len(items) == 4 and store.pending_count() == 4
+    store.mark_failed([items[0].id], "HQ down")
+    again = store.due(10)
+    assert [i.id for i in again] == [i.id for i in items] and again[0].attempts == 1
+    store.mark_sent([items[1].id, items[2].id, items[3].id])
+    assert store.pending_count() == 1 and [i.id for i in store.due(10)] == [items[0].id]
 
 
 def test_catalog_replace_and_barcode_lookup(store: SaleStore) -> None:

@@ -1,108 +1,113 @@
-"""HttpHqClient against the real HQ on 127.0.0.1, and against a misbehaving HTTP server at the network edge."""
+"""HttpHqClient (protocol v1) against the real HQ on 127.0.0.1, and against a misbehaving HTTP server
+at the network edge (answers the test scripts, in order)."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from hq_fixtures import LiveHq, closed_port, make_sale, running_hq, sqlite_url
+from kiosk_enrolment import enrol_kiosk
 
-from hq.catalog import demo_products, seed_demo
+from hq.catalog import seed_demo
 from hq.db import connected
-from kiosk.ports import CatalogItem, HqError
+from kiosk.ports import HqError, OutEvent
+from kiosk.sync.credentials import load_credentials
 from kiosk.sync.hq_client import HttpHqClient
+from kiosk.sync.signed import HqSigner
+from kiosk_common.signing import parse_authorization
 
 KIOSK = "kiosk-001"
+SECRET = bytes(range(32))
+
+
+def _event(kind: str, body: dict[str, Any]) -> OutEvent:
+    return OutEvent(str(uuid.uuid4()), kind, "2026-12-02T08:00:00Z", body)
+
+
+# --- the real HQ ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[LiveHq]:
     with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as live:
+        with connected():
+            seed_demo()
         yield live
 
 
 @pytest.fixture
 def client(hq: LiveHq) -> Iterator[HttpHqClient]:
-    c = HttpHqClient(hq.url, hq.add_device(KIOSK), KIOSK, timeout_s=10)
+    c = HttpHqClient(hq.url, hq.enrol(KIOSK), timeout_s=10)
     yield c
     c.close()
 
 
-def test_push_sales_returns_what_hq_holds_and_a_retry_returns_it_again(client: HttpHqClient) -> None:
-    sales = [make_sale(KIOSK) for _ in range(4)]
-    assert client.push_sales(sales) == [s["order_id"] for s in sales]
-    assert client.push_sales(sales) == [s["order_id"] for s in sales]
-    assert client.push_sales([]) == []
+def test_events_are_stored_once_and_a_resend_is_a_duplicate(client: HttpHqClient) -> None:
+    events = [_event("sale", make_sale(KIOSK)) for _ in range(3)]
+    first = client.push_events(events)
+    assert [(r.key, r.status) for r in first] == [(e.key, "stored") for e in events]
+    again = client.push_events(events)
+    assert [(r.key, r.status) for r in again] == [(e.key, "duplicate") for e in events]
 
 
-def test_more_than_one_request_worth_is_split(client: HttpHqClient) -> None:
-    sales = [make_sale(KIOSK) for _ in range(1205)]
-    assert sorted(client.push_sales(sales)) == sorted(s["order_id"] for s in sales)
+def test_a_bad_event_is_rejected_with_problems_and_the_others_stored(client: HttpHqClient) -> None:
+    good = _event("sale", make_sale(KIOSK))
+    bad = _event("sale", make_sale(KIOSK, total_fen=-5))
+    other = _event("sale", make_sale("kiosk-999"))  # names another kiosk
+    results = {r.key: r for r in client.push_events([good, bad, other])}
+    assert results[good.key].status == "stored"
+    assert results[bad.key].status == "rejected" and results[bad.key].problems
+    assert results[other.key].status == "rejected"
 
 
-def test_bad_and_conflicting_records_do_not_hold_the_others_back(
-    client: HttpHqClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    """GIVEN a batch with one invalid sale and one that conflicts with a stored sale
-    WHEN it is pushed THEN the good ones are confirmed, the two are not, and the log says why."""
-    stored = make_sale(KIOSK)
-    assert client.push_sales([stored]) == [stored["order_id"]]
-    invalid = make_sale(KIOSK, total_fen=1)
-    conflicting = dict(stored, transaction_id="4200000000-other")
-    good = [make_sale(KIOSK) for _ in range(3)]
-    confirmed = client.push_sales([good[0], invalid, good[1], conflicting, good[2]])
-    assert confirmed == [s["order_id"] for s in good]
-    log = caplog.text
-    assert invalid["order_id"] in log and "total_fen 1 is not the sum" in log
-    assert stored["order_id"] in log and "different sale" in log
+def test_the_catalog_comes_as_a_snapshot_then_nothing_until_it_changes(client: HttpHqClient) -> None:
+    update = client.fetch_catalog(0)
+    assert update is not None and update.kind == "snapshot" and update.version > 0
+    assert len(update.products) >= 2 and all(p.price_fen >= 0 for p in update.products)
+    assert client.fetch_catalog(update.version) is None  # 304
 
 
-def test_a_sale_of_another_kiosk_is_not_sent(client: HttpHqClient, caplog: pytest.LogCaptureFixture) -> None:
-    mine, theirs = make_sale(KIOSK), make_sale("kiosk-999")
-    assert client.push_sales([mine, theirs]) == [mine["order_id"]]
-    assert "kiosk-999" in caplog.text
+def test_a_kiosk_clock_hours_off_still_syncs(hq: LiveHq, tmp_path: Path) -> None:
+    """GIVEN a kiosk whose clock is two hours slow (HQ refuses a ts more than 300 s off), WHEN it
+    sends, THEN HQ's first refusal ("clock") carries HQ's time, the client re-measures and the one
+    retry is accepted; the offset it learnt is about two hours."""
+    secret = load_credentials(enrol_kiosk(hq, tmp_path, KIOSK)).secret
+    signer = HqSigner(KIOSK, secret, wall_clock=lambda: time.time() - 7200)
+    c = HttpHqClient(hq.url, signer, timeout_s=10, wall_clock=lambda: time.time() - 7200)
+    try:
+        results = c.push_events([_event("sale", make_sale(KIOSK))])
+        assert [r.status for r in results] == ["stored"]
+        assert 7190 < c.clock_offset_s < 7210
+    finally:
+        c.close()
 
 
-def test_fetch_catalog_returns_validated_items(hq: LiveHq, client: HttpHqClient) -> None:
-    assert client.fetch_catalog() == []
-    with connected():
-        seed_demo()
-    items = client.fetch_catalog()
-    expected = sorted(
-        (
-            CatalogItem(p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category, True)
-            for p in demo_products()
-        ),
-        key=lambda item: item.sku,
-    )
-    assert items == expected
-
-
-def test_a_refused_key_is_an_hq_error_that_never_shows_the_key(hq: LiveHq) -> None:
-    secret = "Zq3-very-secret-key-that-hq-does-not-know-0123456789"
-    client = HttpHqClient(hq.url + "/", secret, KIOSK, timeout_s=10)
-    for call in (client.fetch_catalog, lambda: client.push_sales([make_sale(KIOSK)])):
-        with pytest.raises(HqError) as caught:
-            call()
-        message = str(caught.value)
-        assert secret not in message
-        assert "Zq3-" in message and "6789" in message  # masked: enough for staff to tell keys apart
-        assert f"hq device add {KIOSK}" in message
-    client.close()
-
-
-def test_hq_down_is_an_hq_error_naming_the_address() -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
-    client = HttpHqClient(url, "k" * 43, KIOSK, timeout_s=2)
+def test_a_kiosk_hq_does_not_know_is_told_to_enrol(hq: LiveHq) -> None:
+    c = HttpHqClient(hq.url, HqSigner("kiosk-unknown", SECRET), timeout_s=10)
     with pytest.raises(HqError) as caught:
-        client.push_sales([make_sale(KIOSK)])
+        c.push_events([_event("sale", make_sale("kiosk-unknown"))])
+    text = str(caught.value)
+    assert "kiosk enroll" in text and SECRET.hex() not in text and not caught.value.unreachable
+    c.close()
+
+
+def test_hq_down_is_an_unreachable_hq_error_naming_the_address() -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    client = HttpHqClient(url, HqSigner(KIOSK, SECRET), timeout_s=2)
+    with pytest.raises(HqError) as caught:
+        client.push_events([_event("sale", make_sale(KIOSK))])
     assert str(caught.value) == f"cannot reach HQ at {url}: Connection refused"
+    assert caught.value.unreachable
     client.close()
 
 
@@ -111,33 +116,39 @@ def test_hq_that_never_answers_is_a_timeout() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        client = HttpHqClient(url, "k" * 43, KIOSK, timeout_s=0.3)
-        with pytest.raises(HqError, match=r"did not answer within 0\.3 s"):
-            client.fetch_catalog()
+        client = HttpHqClient(url, HqSigner(KIOSK, SECRET), timeout_s=0.3)
+        with pytest.raises(HqError, match=r"did not answer within 0\.3 s") as caught:
+            client.fetch_catalog(0)
+        assert caught.value.unreachable
         client.close()
 
 
 def test_a_url_that_is_no_url_is_refused_up_front() -> None:
     with pytest.raises(ValueError, match="http://"):
-        HttpHqClient("hq.local:8080", "k", KIOSK, timeout_s=1)
+        HttpHqClient("hq.local:8080", HqSigner(KIOSK, SECRET), timeout_s=1)
 
 
 # --- an HTTP server that answers what we tell it (the network edge, misbehaving) ----------------------
 
+Reply = tuple[int, dict[str, str], bytes]
+
 
 class _Canned(BaseHTTPRequestHandler):
-    replies: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
+    replies: ClassVar[dict[str, list[Reply]]] = {}
+    seen: ClassVar[list[tuple[str, str, dict[str, str], bytes]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        status, headers, body = self.replies.get(self.path, (404, {}, b""))
+        body = self.rfile.read(length)
+        self.seen.append((self.command, self.path, dict(self.headers.items()), body))
+        queue = self.replies.get(self.path.split("?")[0], [])
+        status, headers, reply = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else (404, {}, b""))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(reply)
 
     do_GET = _answer
     do_POST = _answer
@@ -146,19 +157,68 @@ class _Canned(BaseHTTPRequestHandler):
         pass
 
 
+@dataclass
+class Edge:
+    url: str
+    replies: dict[str, list[Reply]]
+    seen: list[tuple[str, str, dict[str, str], bytes]]
+
+
 @pytest.fixture
-def canned() -> Iterator[tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]]:
-    replies: dict[str, tuple[int, dict[str, str], bytes]] = {}
-    handler = type("Handler", (_Canned,), {"replies": replies})
+def edge() -> Iterator[Edge]:
+    replies: dict[str, list[Reply]] = {}
+    seen: list[tuple[str, str, dict[str, str], bytes]] = []
+    handler = type("Handler", (_Canned,), {"replies": replies, "seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", replies
+        yield Edge(f"http://127.0.0.1:{server.server_address[1]}", replies, seen)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _json(status: int, body: Any, **headers: str) -> Reply:
+    return status, {**JSON, **headers}, json.dumps(body).encode()
+
+
+def test_every_request_is_signed_and_names_the_protocol(edge: Edge) -> None:
+    edge.replies["/api/v1/sync/events"] = [_json(200, {"results": [], "hq_time": "x"})]
+    edge.replies["/api/v1/sync/catalog"] = [(304, {"ETag": '"4"'}, b"")]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
+    client.push_events([_event("audit", {"at": "x", "actor": "a", "action": "b", "detail": ""})])
+    assert client.fetch_catalog(4) is None
+    for method, path, headers, _body in edge.seen:
+        header = parse_authorization(headers.get("Authorization"))
+        assert header is not None and header.kiosk_id == KIOSK, (method, path)
+        assert headers.get("X-Sync-Protocol") == "1"
+    assert [(m, p) for m, p, _, _ in edge.seen] == [
+        ("POST", "/api/v1/sync/events"),
+        ("GET", "/api/v1/sync/catalog?since=4"),
+    ]
+    sent = json.loads(edge.seen[0][3])
+    assert sent["events"][0]["kind"] == "audit" and set(sent["events"][0]) == {"key", "kind", "at", "body"}
+    client.close()
+
+
+def test_a_clock_refusal_is_retried_once_with_hq_time(edge: Edge) -> None:
+    hq_time = time.time() + 3600
+    refusal = _json(401, {"error": "clock", "detail": {"reason": "clock"}}, **{"X-HQ-Time": f"{hq_time:.3f}"})
+    edge.replies["/api/v1/sync/catalog"] = [refusal, refusal, refusal]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
+    with pytest.raises(HqError, match="reason: clock"):
+        client.fetch_catalog(0)
+    assert len(edge.seen) == 2  # the first try and ONE retry
+    first = parse_authorization(edge.seen[0][2]["Authorization"])
+    second = parse_authorization(edge.seen[1][2]["Authorization"])
+    assert first is not None and second is not None
+    assert 3590 < second.timestamp - first.timestamp < 3610  # the retry signed with HQ's time
+    client.close()
 
 
 def product(**changes: Any) -> dict[str, Any]:
@@ -169,87 +229,107 @@ def product(**changes: Any) -> dict[str, Any]:
         "price_fen": 200,
         "barcode": "6901234560015",
         "category": "drinks",
+        "image_url": None,
         "active": True,
     }
     p.update(changes)
     return p
 
 
-JSON = {"Content-Type": "application/json"}
+def catalog(*products: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "snapshot",
+        "since": 0,
+        "version": 3,
+        "categories": [],
+        "products": list(products),
+        "settings": {},
+    }
+    body.update(changes)
+    return body
 
-BAD_CATALOGS: list[tuple[str, tuple[int, dict[str, str], bytes], str]] = [
+
+BAD_CATALOGS: list[tuple[str, Reply, str]] = [
     ("html", (200, {"Content-Type": "text/html"}, b"<html>login</html>"), "text/html, not JSON"),
-    ("no products key", (200, JSON, b"{}"), "products: Field required"),
-    (
-        "price as text",
-        (200, JSON, json.dumps({"products": [product(price_fen="2.00")]}).encode()),
-        "products.0.price_fen",
-    ),
-    (
-        "negative price",
-        (200, JSON, json.dumps({"products": [product(price_fen=-1)]}).encode()),
-        "products.0.price_fen",
-    ),
-    (
-        "empty name",
-        (200, JSON, json.dumps({"products": [product(name_en="")]}).encode()),
-        "products.0.name_en",
-    ),
-    (
-        "bad barcode",
-        (200, JSON, json.dumps({"products": [product(barcode="6901234560016")]}).encode()),
-        "not a valid EAN",
-    ),
-    (
-        "same sku twice",
-        (200, JSON, json.dumps({"products": [product(), product(barcode=None)]}).encode()),
-        "appears twice",
-    ),
-    (
-        "shared barcode",
-        (200, JSON, json.dumps({"products": [product(), product(sku="D002")]}).encode()),
-        "shares barcode",
-    ),
-    ("server error", (503, JSON, b'{"error": "database busy"}'), "503 (database busy); will retry"),
+    ("no kind", _json(200, {"products": []}), "kind"),
+    ("price as text", _json(200, catalog(product(price_fen="2.00"))), "products.0.price_fen"),
+    ("negative price", _json(200, catalog(product(price_fen=-1))), "products.0.price_fen"),
+    ("empty name", _json(200, catalog(product(name_en=""))), "products.0.name_en"),
+    ("bad barcode", _json(200, catalog(product(barcode="6901234560016"))), "not a valid EAN"),
+    ("same sku twice", _json(200, catalog(product(), product(barcode=None))), "appears twice"),
+    ("shared barcode", _json(200, catalog(product(), product(sku="D002"))), "shares barcode"),
+    ("delta from elsewhere", _json(200, catalog(kind="delta", since=7, version=9)), "delta from version 7"),
+    ("bad setting name", _json(200, catalog(settings={"a b": 1})), "setting named"),
+    ("server error", _json(503, {"error": "database busy"}), "503 (database busy); will retry"),
     ("redirect", (302, {"Location": "http://elsewhere/"}, b""), "redirect (302) to http://elsewhere/"),
+    (
+        "old protocol",
+        _json(400, {"error": "v", "detail": {"supported": [2]}}),
+        "does not speak sync protocol 1",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("reply", "expected"), [(r, e) for _, r, e in BAD_CATALOGS], ids=[n for n, _, _ in BAD_CATALOGS]
 )
-def test_a_catalog_reply_we_cannot_use_is_an_hq_error(
-    canned: tuple[str, dict[str, tuple[int, dict[str, str], bytes]]],
-    reply: tuple[int, dict[str, str], bytes],
-    expected: str,
-) -> None:
-    url, replies = canned
-    replies["/api/v1/catalog"] = reply
-    client = HttpHqClient(url, "k" * 43, KIOSK, timeout_s=5)
+def test_a_catalog_reply_we_cannot_use_is_an_hq_error(edge: Edge, reply: Reply, expected: str) -> None:
+    edge.replies["/api/v1/sync/catalog"] = [reply]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
     with pytest.raises(HqError) as caught:
-        client.fetch_catalog()
+        client.fetch_catalog(0)
     assert expected in str(caught.value)
     client.close()
 
 
+def test_unknown_fields_of_a_later_protocol_are_ignored(edge: Edge) -> None:
+    edge.replies["/api/v1/sync/catalog"] = [_json(200, catalog(product(colour="red"), extra={"x": 1}))]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
+    update = client.fetch_catalog(0)
+    assert update is not None and [p.sku for p in update.products] == ["D001"]
+    client.close()
+
+
 @pytest.mark.parametrize(
-    ("reply", "expected"),
+    ("reply", "expected", "retry_after"),
     [
-        ((200, JSON, b'{"stored": "all"}'), "cannot use"),
-        ((200, JSON, b"[1, 2]"), "cannot use"),
-        ((500, {"Content-Type": "text/plain"}, b"oops"), "500"),
-        ((422, JSON, b'{"error": "bad", "detail": [{"field": "body"}]}'), "422 (bad)"),
+        (_json(200, {"results": "all"}), "cannot use", None),
+        (_json(200, [1, 2]), "cannot use", None),
+        ((500, {"Content-Type": "text/plain"}, b"oops"), "500", None),
+        (_json(429, {"error": "slow down"}, **{"Retry-After": "30"}), "wait 30 s", 30.0),
+        (_json(503, {"error": "busy"}, **{"Retry-After": "NaN"}), "503", None),
     ],
-    ids=["stored not a list", "not an object", "500 text", "422 without records"],
+    ids=["results not a list", "not an object", "500 text", "429", "503 bad retry-after"],
 )
-def test_a_sales_reply_we_cannot_use_is_an_hq_error(
-    canned: tuple[str, dict[str, tuple[int, dict[str, str], bytes]]],
-    reply: tuple[int, dict[str, str], bytes],
-    expected: str,
+def test_an_events_reply_we_cannot_use_is_an_hq_error(
+    edge: Edge, reply: Reply, expected: str, retry_after: float | None
 ) -> None:
-    url, replies = canned
-    replies["/api/v1/sales"] = reply
-    client = HttpHqClient(url, "k" * 43, KIOSK, timeout_s=5)
-    with pytest.raises(HqError, match=expected.replace("(", r"\(").replace(")", r"\)")):
-        client.push_sales([make_sale(KIOSK)])
+    edge.replies["/api/v1/sync/events"] = [reply]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
+    with pytest.raises(HqError, match=expected) as caught:
+        client.push_events([_event("sale", make_sale(KIOSK))])
+    assert caught.value.retry_after_s == retry_after and not caught.value.unreachable
+    client.close()
+
+
+def test_results_for_keys_not_sent_are_ignored(edge: Edge) -> None:
+    sent = _event("sale", make_sale(KIOSK))
+    edge.replies["/api/v1/sync/events"] = [
+        _json(
+            200,
+            {
+                "results": [
+                    {"key": "someone-else", "status": "stored", "problems": []},
+                    {
+                        "key": sent.key,
+                        "status": "rejected",
+                        "problems": [{"field": "total_fen", "problem": "< 0"}],
+                    },
+                ]
+            },
+        )
+    ]
+    client = HttpHqClient(edge.url, HqSigner(KIOSK, SECRET), timeout_s=5)
+    results = client.push_events([sent])
+    assert [(r.key, r.status, r.problems) for r in results] == [(sent.key, "rejected", ("total_fen: < 0",))]
     client.close()

@@ -1,91 +1,37 @@
-"""OutboxPusher and SyncWorker: retries with backoff while HQ is down, delivery once it is back.
-
-``ListOutbox`` is an in-test Outbox over a list (the store is not under test here); HQ is the real
-server on 127.0.0.1, started on a port that was closed a moment before.
+"""OutboxPusher, CatalogPuller, LinkBackoff and SyncWorker on a real store, with HQ faked at the
+network edge (``ScriptedHq``, an HqClient that answers as the test tells it). The same code against
+the real HQ is in test_sync_live.py.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hq_fixtures import closed_port, make_sale, running_hq, sqlite_url
 
-from kiosk.ports import CatalogItem, HqError, OutboxItem
-from kiosk.sync.hq_client import HttpHqClient
-from kiosk.sync.pusher import OutboxPusher, PushReport, SyncWorker
+from kiosk.core.cart import Cart, Product
+from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent
+from kiosk.store.db import open_store
+from kiosk.store.sales import SaleStore
+from kiosk.sync.heartbeat import Heartbeats, Readings, heartbeat_body
+from kiosk.sync.pusher import (
+    ANSWERED_CAP_S,
+    JITTER_FRACTION,
+    UNREACHABLE_CAP_S,
+    CatalogPuller,
+    LinkBackoff,
+    OutboxPusher,
+    SyncWorker,
+)
 
-KIOSK = "kiosk-001"
 BOUNDED_WAIT_S = 15.0
 
 
-@dataclass
-class _Row:
-    item: OutboxItem
-    sent: bool = False
-    not_before: float = 0.0
-    last_error: str = ""
-
-
-@dataclass
-class ListOutbox:
-    """The Outbox port over a list, with a clock the test may move by hand."""
-
-    clock: Callable[[], float] = time.monotonic
-    rows: list[_Row] = field(default_factory=list)
-    due_limits: list[int] = field(default_factory=list)
-    failures: list[tuple[list[int], str, float]] = field(default_factory=list)
-    broken: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, payload: dict[str, Any], kind: str = "sale") -> int:
-        with self._lock:
-            item_id = len(self.rows) + 1
-            self.rows.append(_Row(OutboxItem(item_id, kind, payload, 0)))
-            return item_id
-
-    def due(self, limit: int) -> list[OutboxItem]:
-        with self._lock:
-            if self.broken:
-                raise OSError("disk I/O error")
-            self.due_limits.append(limit)
-            now = self.clock()
-            return [r.item for r in self.rows if not r.sent and r.not_before <= now][:limit]
-
-    def mark_sent(self, ids: Sequence[int]) -> None:
-        with self._lock:
-            for row in self.rows:
-                if row.item.id in ids:
-                    row.sent = True
-
-    def mark_failed(self, ids: Sequence[int], error: str, retry_in_s: float) -> None:
-        with self._lock:
-            self.failures.append((list(ids), error, retry_in_s))
-            for i, row in enumerate(self.rows):
-                if row.item.id in ids:
-                    item = row.item
-                    self.rows[i] = _Row(
-                        OutboxItem(item.id, item.kind, item.payload, item.attempts + 1),
-                        not_before=self.clock() + retry_in_s,
-                        last_error=error,
-                    )
-
-    def pending_count(self) -> int:
-        with self._lock:
-            return sum(1 for r in self.rows if not r.sent)
-
-    def sent_order_ids(self) -> set[str]:
-        with self._lock:
-            return {r.item.payload["order_id"] for r in self.rows if r.sent}
-
-
-class ManualClock:
+class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -93,175 +39,284 @@ class ManualClock:
         return self.now
 
 
-def test_backoff_doubles_per_attempt_with_small_jitter_and_a_cap() -> None:
-    pusher = OutboxPusher(
-        ListOutbox(), _NoHq(), base_backoff_s=2.0, max_backoff_s=300.0, rng=random.Random(7)
-    )
-    for attempts, plain in [(0, 2.0), (1, 4.0), (2, 8.0), (5, 64.0), (7, 256.0)]:
-        delay = pusher.backoff_s(attempts)
-        assert plain <= delay <= plain * 1.1, (attempts, delay)
-    assert pusher.backoff_s(8) == 300.0
-    assert pusher.backoff_s(10_000) == 300.0
-    assert len({pusher.backoff_s(3) for _ in range(20)}) > 1  # jittered, not lockstep
+@dataclass
+class ScriptedHq:
+    """The HqClient port as HQ would answer: ``down`` refuses connections, ``status`` answers 5xx,
+    ``reject`` names the keys HQ rejects; it holds what it stored (by key, once)."""
+
+    down: bool = False
+    status: int | None = None
+    retry_after: float | None = None
+    reject: set[str] = field(default_factory=set)
+    stored: dict[str, OutEvent] = field(default_factory=dict)
+    requests: list[list[OutEvent]] = field(default_factory=list)
+    catalog: CatalogUpdate | None = None
+    offset: float = 0.0
+
+    @property
+    def clock_offset_s(self) -> float:
+        return self.offset
+
+    def push_events(self, events: Sequence[OutEvent]) -> list[EventResult]:
+        self.requests.append(list(events))
+        if self.down:
+            raise HqError("cannot reach HQ at http://127.0.0.1:9: Connection refused", unreachable=True)
+        if self.status is not None:
+            raise HqError(f"HQ answered {self.status}", retry_after_s=self.retry_after)
+        results = []
+        for e in events:
+            if e.key in self.reject:
+                results.append(EventResult(e.key, "rejected", ("lines[0].qty: must be > 0",)))
+            elif e.key in self.stored:
+                results.append(EventResult(e.key, "duplicate"))
+            else:
+                self.stored[e.key] = e
+                results.append(EventResult(e.key, "stored"))
+        return results
+
+    def fetch_catalog(self, since: int) -> CatalogUpdate | None:
+        if self.down:
+            raise HqError("cannot reach HQ", unreachable=True)
+        if self.catalog is None or self.catalog.version == since:
+            return None
+        return self.catalog
 
 
-class _NoHq:
-    """An HqClient whose network is gone: every call is an HqError (the edge, not our code)."""
-
-    def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
-        raise HqError("cannot reach HQ at http://127.0.0.1:9: Connection refused")
-
-    def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
-        raise HqError("cannot reach HQ at http://127.0.0.1:9: Connection refused")
-
-    def fetch_catalog(self) -> list[CatalogItem]:
-        raise HqError("cannot reach HQ")
+@pytest.fixture
+def store(tmp_path: Path) -> SaleStore:
+    return SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "kiosk-001")
 
 
-def test_hq_down_then_back_retries_with_growing_backoff_and_delivers_everything(tmp_path: Path) -> None:
-    """GIVEN 7 sales in the outbox and HQ down WHEN the pusher runs THEN each pass fails them with a
-    doubled delay and they stay pending; WHEN HQ comes up on that port THEN the next due pass sends all."""
-    clock = ManualClock()
-    outbox = ListOutbox(clock=clock)
-    sales = [make_sale(KIOSK) for _ in range(7)]
-    for sale in sales:
-        outbox.add(sale)
-    port = closed_port()
-    db_url = sqlite_url(tmp_path / "hq.sqlite3")
-    with running_hq(db_url) as setup:  # enrol the kiosk, then HQ goes away
-        api_key = setup.add_device(KIOSK)
-    client = HttpHqClient(f"http://127.0.0.1:{port}", api_key, KIOSK, timeout_s=2)
-    pusher = OutboxPusher(outbox, client, batch_size=3, base_backoff_s=2.0, max_backoff_s=10.0)
+def _sales(store: SaleStore, n: int) -> None:
+    water = Product("w", "矿泉水", "Water", 200, "6901234567892")
+    for i in range(n):
+        order_id = store.open_order(Cart().add(water))
+        pay = store.begin_payment(order_id, "wechat", "sim", f"13{i:016d}")
+        store.record_paid(pay.out_trade_no, f"42{i:08d}")
 
+
+def test_events_go_oldest_first_in_batches_and_are_marked_sent(store: SaleStore) -> None:
+    _sales(store, 3)  # 6 events: sale, payment for each
+    hq = ScriptedHq()
+    report = OutboxPusher(store, hq, batch_size=4).push_once()
+    assert (report.pushed, report.parked, report.pending, report.error) == (6, 0, 0, "")
+    assert [len(r) for r in hq.requests] == [4, 2]
+    sent = [e for r in hq.requests for e in r]
+    assert [e.kind for e in sent] == ["sale", "payment"] * 3
+    assert all(e.at.endswith("Z") for e in sent)
+    assert store.pending_count() == 0
+
+
+def test_a_rejected_event_is_parked_and_never_blocks_the_rest(store: SaleStore) -> None:
+    """A poison event in the middle: HQ rejects it for good. It is parked with HQ's reason and
+    audited, the events behind it are stored in the same pass, and it is never sent again."""
+    _sales(store, 3)
+    poison = store.due(100)[2]  # the second sale
+    hq = ScriptedHq(reject={poison.key})
+    pusher = OutboxPusher(store, hq)
     first = pusher.push_once()
-    assert first == PushReport(sent=0, failed=3, pending=7, error=first.error)
-    assert "cannot reach HQ" in first.error and api_key not in first.error
-    assert pusher.push_once().failed == 3  # the next 3 were still due; the failed ones are held back
-    assert pusher.push_once().failed == 1
-    assert pusher.push_once() == PushReport(sent=0, failed=0, pending=7, error="")  # nothing due now
-    assert [round(f[2]) for f in outbox.failures] == [2, 2, 2]
-    clock.now += 2.5
-    assert pusher.push_once().failed == 3
-    assert 4.0 <= outbox.failures[-1][2] <= 4.4  # second failure of those items: doubled
-    assert outbox.pending_count() == 7 and outbox.sent_order_ids() == set()
+    # the five others, and then the audit of the parking (it goes to HQ too), in the same pass
+    assert (first.pushed, first.parked) == (6, 1)
+    assert store.parked() == [(poison.key, "sale", "rejected by HQ: lines[0].qty: must be > 0")]
+    assert [e.body.get("action") for e in hq.requests[-1]] == ["event_parked"]
+    again = pusher.push_once()
+    assert again.pushed == 0 and len(hq.requests) == 2  # the poison is never sent again
+    assert store.parked_count() == 1 and store.pending_count() == 0
 
-    with running_hq(db_url, port=port):
-        clock.now += 60.0
+
+def test_a_duplicate_is_sent(store: SaleStore) -> None:
+    """A lost answer: HQ stored the events, the kiosk did not hear. Sent again, they come back
+    "duplicate" and leave the queue, stored once."""
+    _sales(store, 1)
+    hq = ScriptedHq()
+    for item in store.due(10):
+        hq.stored[item.key] = OutEvent(item.key, item.kind, "", item.payload)
+    report = OutboxPusher(store, hq).push_once()
+    assert report.pushed == 2 and store.pending_count() == 0 and len(hq.stored) == 2
+
+
+def test_a_failed_request_keeps_every_event_in_its_place(store: SaleStore) -> None:
+    _sales(store, 2)
+    keys = [i.key for i in store.due(10)]
+    hq = ScriptedHq(down=True)
+    clock = FakeClock()
+    pusher = OutboxPusher(store, hq, backoff=LinkBackoff(clock, random.Random(1)))
+    report = pusher.push_once()
+    assert report.unreachable and report.pushed == 0 and report.pending == 4
+    assert [i.key for i in store.due(10)] == keys
+    assert all(i.attempts == 1 for i in store.due(10))
+
+
+@pytest.mark.parametrize(
+    ("unreachable", "cap"),
+    [(True, UNREACHABLE_CAP_S), (False, ANSWERED_CAP_S)],
+)
+def test_backoff_doubles_from_half_a_second_to_its_cap_with_jitter(unreachable: bool, cap: float) -> None:
+    backoff = LinkBackoff(FakeClock(), random.Random(3))
+    delays = [backoff.delay_s(n, unreachable) for n in range(1, 12)]
+    for n, delay in enumerate(delays, start=1):
+        plain = min(cap, 0.5 * 2 ** (n - 1))
+        assert plain <= delay <= plain * (1 + JITTER_FRACTION)
+    assert max(delays) > cap  # jitter on top of the cap spreads a fleet out
+    assert backoff.delay_s(3, unreachable, retry_after_s=120.0) == 120.0  # Retry-After honoured
+
+
+def test_jitter_differs_between_kiosks() -> None:
+    a = LinkBackoff(FakeClock(), random.Random(1)).delay_s(10, True)
+    b = LinkBackoff(FakeClock(), random.Random(2)).delay_s(10, True)
+    assert a != b
+
+
+def test_the_queue_drains_within_seconds_of_hq_coming_back(store: SaleStore) -> None:
+    """The field report: "it took 45 s after HQ was already back". GIVEN HQ refused connections for
+    an hour of passes (the worker retries whenever the pusher allows), WHEN HQ comes back, THEN the
+    next attempt is due within the 5 s cap (plus jitter), and that attempt drains the whole queue.
+
+    Before protocol v1 each item carried its own backoff (2 s doubling to 300 s, stored in
+    next_attempt_at): after a long outage every item waited up to 5 minutes after HQ was back, so
+    this test could not pass (the first attempt after the outage came up to 300 s later).
+    """
+    _sales(store, 60)  # 120 events: two batches of 100 and 20
+    clock = FakeClock()
+    hq = ScriptedHq(down=True)
+    pusher = OutboxPusher(store, hq, batch_size=100, backoff=LinkBackoff(clock, random.Random(7)))
+    outage_end = clock.now + 3600.0
+    attempts = 0
+    while attempts < 10_000:
         report = pusher.push_once()
-    assert report == PushReport(sent=7, failed=0, pending=0, error="")
-    assert outbox.sent_order_ids() == {s["order_id"] for s in sales}
-    assert outbox.due_limits[-4:] == [3, 3, 3, 3]  # three full batches and the empty look that ends the pass
-    client.close()
+        assert report.unreachable and not report.waited  # a pass runs when the backoff allows
+        attempts += 1
+        if clock.now >= outage_end:
+            break
+        clock.now += pusher.backoff.wait_s()
+    assert attempts > 600  # HQ was tried all along, every few seconds
+    hq.down = False  # HQ is back right after a failed attempt: the worst moment
+    wait = pusher.backoff.wait_s()
+    assert 0 < wait <= UNREACHABLE_CAP_S * (1 + JITTER_FRACTION)
+    clock.now += wait
+    report = pusher.push_once()
+    assert report.pushed == 120 and store.pending_count() == 0 and len(hq.stored) == 120
+    assert [len(r) for r in hq.requests[-2:]] == [100, 20] and pusher.backoff.failures == 0
 
 
-def test_sales_hq_refuses_stay_in_the_outbox_while_the_rest_go(tmp_path: Path) -> None:
-    outbox = ListOutbox(clock=ManualClock())
-    good = [make_sale(KIOSK) for _ in range(3)]
-    invalid = make_sale(KIOSK, total_fen=1)
-    ids = [outbox.add(s) for s in (good[0], invalid, good[1], good[2])]
-    event_id = outbox.add({"note": "a kind this release cannot upload"}, kind="event")
-    with running_hq(sqlite_url(tmp_path / "hq.sqlite3")) as hq:
-        client = HttpHqClient(hq.url, hq.add_device(KIOSK), KIOSK, timeout_s=5)
-        report = OutboxPusher(outbox, client, base_backoff_s=1.0, max_backoff_s=60.0).push_once()
-        client.close()
-    assert (report.sent, report.failed, report.pending) == (3, 2, 2)
-    assert "did not confirm 1 sale" in report.error
-    assert outbox.sent_order_ids() == {s["order_id"] for s in good}
-    failed = {item_id: (error, delay) for batch, error, delay in outbox.failures for item_id in batch}
-    assert failed[ids[1]][0] == "HQ did not confirm this sale; see the sync log"
-    assert 1.0 <= failed[ids[1]][1] <= 1.1
-    assert failed[event_id] == ("not a sale or refund with a UUID order_id", 60.0)
+def test_5xx_backs_off_up_to_a_minute_and_honours_retry_after(store: SaleStore) -> None:
+    _sales(store, 1)
+    clock = FakeClock()
+    hq = ScriptedHq(status=503)
+    pusher = OutboxPusher(store, hq, backoff=LinkBackoff(clock, random.Random(5)))
+    for _ in range(12):
+        pusher.push_once()
+        clock.now += pusher.backoff.wait_s()
+    pusher.push_once()
+    assert ANSWERED_CAP_S <= pusher.backoff.wait_s() <= ANSWERED_CAP_S * (1 + JITTER_FRACTION)
+    hq.retry_after = 300.0
+    clock.now += pusher.backoff.wait_s()
+    pusher.push_once()
+    assert pusher.backoff.wait_s() == 300.0
+    # while backing off, a pass sends nothing (a sale's wake-up does not hammer HQ)
+    before = len(hq.requests)
+    assert pusher.push_once().waited and len(hq.requests) == before
+    # kiosk sync --once goes anyway
+    hq.status = None
+    assert pusher.push_once(ignore_backoff=True).pushed == 2
 
 
-def test_a_client_that_blows_up_does_not_stop_the_pusher() -> None:
-    class Exploding:
-        def push_sales(self, sales: Sequence[dict[str, Any]]) -> list[str]:
-            raise KeyError("bug")
-
-        def push_refunds(self, refunds: Sequence[dict[str, Any]]) -> list[str]:
-            raise KeyError("bug")
-
-        def fetch_catalog(self) -> list[CatalogItem]:
-            return []
-
-    outbox = ListOutbox(clock=ManualClock())
-    outbox.add(make_sale(KIOSK))
-    report = OutboxPusher(outbox, Exploding()).push_once()
-    assert (report.sent, report.failed, report.pending) == (0, 1, 1)
-    assert "KeyError" in report.error
+def test_the_catalog_is_pulled_since_the_version_held_and_applied(store: SaleStore) -> None:
+    hq = ScriptedHq()
+    applied: list[int] = []
+    puller = CatalogPuller(store, hq, on_applied=lambda: applied.append(store.catalog_version()))
+    assert puller.pull_once().pulled == 0 and store.catalog_version() == 0
+    item = CatalogItem("D001", "水", "Water", 200, None, "d", True)
+    hq.catalog = CatalogUpdate("snapshot", 0, 3, (item,), {"lang": "en"})
+    report = puller.pull_once()
+    assert (report.pulled, report.version, report.error) == (1, 3, "")
+    assert applied == [3] and [p.sku for p in store.products()] == ["D001"]
+    assert puller.pull_once().pulled == 0  # 304: nothing changed
+    hq.down = True
+    report = puller.pull_once()  # offline: the kiosk sells from what it has
+    assert report.unreachable and [p.sku for p in store.products()] == ["D001"]
 
 
-def test_bad_pusher_settings_are_refused() -> None:
-    with pytest.raises(ValueError, match="batch_size"):
-        OutboxPusher(ListOutbox(), _NoHq(), batch_size=0)
-    with pytest.raises(ValueError, match="base_backoff_s"):
-        OutboxPusher(ListOutbox(), _NoHq(), base_backoff_s=10, max_backoff_s=5)
+def test_heartbeat_body_and_coalescing(store: SaleStore) -> None:
+    from drivers.printer.status import PrinterStatus
+
+    class Probe:
+        def read(self) -> Readings:
+            return Readings(PrinterStatus(True, "near_end", cover_open=False), "failed", 123, None)
+
+    from datetime import UTC, datetime
+
+    beats = Heartbeats(
+        store, Probe(), "9.9.9", lambda: -0.4, now=lambda: datetime(2026, 12, 2, 8, tzinfo=UTC)
+    )
+    _sales(store, 1)
+    beats.beat()
+    beats.beat()
+    items = store.due(10)
+    assert [i.kind for i in items] == ["sale", "payment", "heartbeat"]
+    assert items[2].payload == {
+        "at": "2026-12-02T08:00:00Z",
+        "app_version": "9.9.9",
+        "printer": {"ready": True, "paper": "low", "cover": "closed"},
+        "camera": "failed",
+        "disk_free_bytes": 123,
+        "temperature_c": None,
+        "outbox_depth": 3,
+        "parked": 0,
+        "catalog_version": 0,
+        "clock_offset_s": -0.4,
+    }
+    silent = heartbeat_body(
+        Readings(None, "none", None, 48.3),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+        app_version="1",
+        outbox_depth=0,
+        parked=2,
+        catalog_version=7,
+        clock_offset_s=0.0,
+    )
+    assert silent["printer"] == {"ready": False, "paper": "unknown", "cover": "unknown"}
+    assert silent["temperature_c"] == 48.3
 
 
-# --- the worker thread ------------------------------------------------------------------------------
+def test_temperature_from_the_thermal_zone(tmp_path: Path) -> None:
+    from kiosk.sync.heartbeat import read_temperature
+
+    zone = tmp_path / "temp"
+    zone.write_text("48312\n")
+    assert read_temperature(zone) == 48.3
+    assert read_temperature(tmp_path / "missing") is None
+    zone.write_text("garbage")
+    assert read_temperature(zone) is None
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUNDED_WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+def test_the_worker_queues_heartbeats_pushes_and_pulls(store: SaleStore) -> None:
+    """One pass of the worker thread, synchronised on its pass counter."""
+    hq = ScriptedHq(catalog=CatalogUpdate("snapshot", 0, 2, (), {}))
 
+    class Probe:
+        def read(self) -> Readings:
+            return Readings(None, "ok", 1, None)
 
-def test_worker_keeps_trying_until_hq_comes_back_then_delivers(tmp_path: Path) -> None:
-    outbox = ListOutbox()  # real time: the worker and backoff run as in the kiosk, just faster
-    sales = [make_sale(KIOSK) for _ in range(25)]
-    for sale in sales:
-        outbox.add(sale)
-    db_url = sqlite_url(tmp_path / "hq.sqlite3")
-    with running_hq(db_url) as setup:
-        api_key = setup.add_device(KIOSK)
-    port = closed_port()
-    client = HttpHqClient(f"http://127.0.0.1:{port}", api_key, KIOSK, timeout_s=2)
-    pusher = OutboxPusher(outbox, client, batch_size=10, base_backoff_s=0.05, max_backoff_s=0.2)
-    worker = SyncWorker(pusher, interval_s=0.05)
-    assert not worker.running and worker.last_report is None  # nothing runs until start()
+    done = threading.Event()
+    pusher = OutboxPusher(store, hq)
+    worker = SyncWorker(
+        pusher,
+        interval_s=3600,
+        puller=CatalogPuller(store, hq, on_applied=done.set),
+        heartbeats=Heartbeats(store, Probe(), "1", lambda: 0.0),
+        heartbeat_s=3600,
+    )
     worker.start()
     try:
-        _wait_for(lambda: len(outbox.failures) >= 6, "several failed attempts while HQ is down")
-        report = worker.last_report
-        assert report is not None and report.sent == 0 and "cannot reach HQ" in report.error
-        assert outbox.pending_count() == 25
-        with running_hq(db_url, port=port):
-            _wait_for(lambda: outbox.pending_count() == 0, "delivery after HQ came back")
-            passes = worker.passes
-            _wait_for(lambda: worker.passes > passes, "one more pass")
+        assert done.wait(BOUNDED_WAIT_S)
+        for _ in range(int(BOUNDED_WAIT_S / 0.01)):
+            if worker.passes >= 1:
+                break
+            threading.Event().wait(0.01)
+        assert worker.passes >= 1
     finally:
-        worker.stop(timeout_s=10)
-    assert not worker.running
-    assert outbox.sent_order_ids() == {s["order_id"] for s in sales}
-    client.close()
-
-
-def test_worker_survives_a_failing_pass_and_stops_promptly() -> None:
-    outbox = ListOutbox(broken=True)
-    worker = SyncWorker(OutboxPusher(outbox, _NoHq()), interval_s=30.0)
-    worker.start()
-    try:
-        _wait_for(lambda: worker.last_report is not None, "the first pass")
-        report = worker.last_report
-        assert report is not None and report.pending == -1 and "disk I/O error" in report.error
-        assert worker.running
-    finally:
-        worker.stop(timeout_s=10)
-    # the thread was in its 30 s wait: only a stop() that wakes it ends it within the 10 s join
-    assert not worker.running
-    with pytest.raises(RuntimeError, match="already started"):
-        worker.start()
-
-
-def test_wake_runs_a_pass_now() -> None:
-    outbox = ListOutbox()
-    worker = SyncWorker(OutboxPusher(outbox, _NoHq()), interval_s=60.0)
-    worker.start()
-    try:
-        _wait_for(lambda: worker.passes == 1, "the first pass")
-        worker.wake()
-        _wait_for(lambda: worker.passes == 2, "the pass wake() asked for")
-    finally:
-        worker.stop(timeout_s=10)
+        worker.stop(BOUNDED_WAIT_S)
+    assert [e.kind for e in hq.stored.values()] == ["heartbeat"]
+    assert store.catalog_version() == 2
+    assert worker.last_report is not None and worker.last_report.pushed == 1

@@ -60,7 +60,13 @@ class FakeController:
         print_delay_s: float = 0.0,
         idle_timeout_s: float = 60.0,
         done_timeout_s: float = 30.0,
+        receipt_base: str | None = None,
+        print_fails: bool = False,
     ) -> None:
+        #: an enrolled kiosk's e-receipt address (None: no HQ, receipts name the order)
+        self.receipt_base = receipt_base
+        #: the printer fails every receipt (out of paper mid-job)
+        self.print_fails = print_fails
         self._catalog = list(catalog)
         self._samples = list(samples)
         self._language = language
@@ -112,6 +118,14 @@ class FakeController:
 
     def last_receipt_text(self) -> str:
         return self._receipt
+
+    def current_receipt_url(self) -> str:
+        oid = self._state.order_id
+        return (
+            ""
+            if oid is None or self.receipt_base is None
+            else f"{self.receipt_base}/r/kiosk-001/{oid}/{'0' * 32}"
+        )
 
     def latest_frame(self) -> Any:
         return _scene(self._held) if self._camera_on else None
@@ -177,7 +191,9 @@ class FakeController:
                 self._answer_later(oid, kind.value, outcome, code)
             case co.PrintReceipt(order_id=oid):
                 self._receipt = self._receipt_text(oid)
-                if self.print_delay_s > 0:
+                if self.print_fails:
+                    self._pending.append(co.ReceiptFailed(oid, "paper: out"))
+                elif self.print_delay_s > 0:
                     self._later(self.print_delay_s, co.ReceiptPrinted(oid), "fake-printer")
                 else:
                     self._pending.append(co.ReceiptPrinted(oid))

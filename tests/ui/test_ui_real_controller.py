@@ -21,6 +21,7 @@ def test_protocol_lists_the_whole_interface() -> None:
     assert sorted(MEMBERS) == sorted(
         [
             "catalog",
+            "current_receipt_url",
             "dispatch",
             "hold_up_sample",
             "language",

@@ -65,6 +65,17 @@ def full_tour(c: FakeController) -> Iterator[Step]:
     yield Shot("help", Phase.NEEDS_HELP, settle_s=0.5)
 
 
+def receipt_qr_tour(c: FakeController) -> Iterator[Step]:
+    """A paid sale whose receipt does not print: the help screen shows the e-receipt QR."""
+    yield Shot("attract", Phase.ATTRACT)
+    yield Do(lambda: c.dispatch(StartTapped()), "start")
+    yield Do(lambda: c.dispatch(ProductTapped(c.catalog()[0])), "tap first")
+    yield Do(lambda: c.dispatch(PayTapped()), "pay")
+    yield WaitFor(Phase.PAYING)
+    yield Do(lambda: c.hold_up_sample("wechat_ok"), "hold up code")
+    yield Shot("help_qr", Phase.NEEDS_HELP, settle_s=0.6)
+
+
 def stuck_tour(c: FakeController) -> Iterator[Step]:
     """Waits for a done screen that can never come (nothing is bought): must hit the time limit."""
     yield Shot("attract", Phase.ATTRACT)
@@ -75,16 +86,22 @@ def stuck_tour(c: FakeController) -> Iterator[Step]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--script", choices=("full", "default", "stuck"), default="full")
+    parser.add_argument("--script", choices=("full", "default", "stuck", "receipt_qr"), default="full")
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=600)
     parser.add_argument("--timeout", type=float, default=45.0)
     args = parser.parse_args()
     # the full tour photographs the "printing" state, so the fake printer takes its time
-    controller = FakeController(print_delay_s=1.5 if args.script == "full" else 0.0)
+    controller = FakeController(
+        print_delay_s=1.5 if args.script == "full" else 0.0,
+        receipt_base="https://hq.example.com" if args.script == "receipt_qr" else None,
+        print_fails=args.script == "receipt_qr",
+    )
     ui = UiSection(fullscreen=False, width=args.width, height=args.height)
     kiosk = KioskSection(store_name="便利店 Corner Shop")
-    script = {"full": full_tour, "default": None, "stuck": stuck_tour}[args.script]
+    script = {"full": full_tour, "default": None, "stuck": stuck_tour, "receipt_qr": receipt_qr_tour}[
+        args.script
+    ]
     timeout = 4.0 if args.script == "stuck" else args.timeout
     result: dict[str, object] = {}
     try:
@@ -95,6 +112,7 @@ def main() -> int:
         result["error"] = str(exc)
     result["shots"] = [str(p) for p in shots]
     result["notify_threads"] = sorted(set(controller.notify_threads))
+    result["receipt_url"] = controller.current_receipt_url()
     print(json.dumps(result, ensure_ascii=False))
     return status
 

@@ -71,7 +71,8 @@ def test_sale_paid_and_printed(tmp_path: Path) -> None:
     assert c.state.phase is co.Phase.DONE
     assert "矿泉水" in c.last_receipt_text() and "￥2.00" in c.last_receipt_text()
     assert [m for m, _ in gw.calls] == ["pay"]
-    assert c.store.counts() == SaleCounts(orders=1, paid=1, printed=1, outbox_pending=1)
+    # the sale and its payment's end wait for HQ
+    assert c.store.counts() == SaleCounts(orders=1, paid=1, printed=1, outbox_pending=2)
 
 
 def test_product_scan_looks_up_the_catalog_and_garbage_is_ignored(tmp_path: Path) -> None:

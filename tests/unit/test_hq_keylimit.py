@@ -1,4 +1,4 @@
-"""The limit on unknown API keys (``hq.keylimit``) on an injected clock: counts, 429 windows, one
+"""The limit on authentication failures (``hq.keylimit``) on an injected clock: counts, 429 windows, one
 WARNING per client per window."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def clock() -> Clock:
     return Clock()
 
 
-def test_after_n_unknown_keys_the_client_waits_until_its_window_ends(clock: Clock) -> None:
+def test_after_n_failures_the_client_waits_until_its_window_ends(clock: Clock) -> None:
     limiter = BadKeyLimiter(max_bad_keys=3, window_s=60, clock=clock)
     for _ in range(3):
         assert limiter.retry_after("192.0.2.1") is None
@@ -40,7 +40,7 @@ def test_after_n_unknown_keys_the_client_waits_until_its_window_ends(clock: Cloc
     clock.now += 59.2
     assert limiter.retry_after("192.0.2.1") == 1
     assert limiter.retry_after("198.51.100.7") is None  # another address is not held back
-    clock.now += 0.8  # the window opened at the first unknown key has ended
+    clock.now += 0.8  # the window opened at the first failure has ended
     assert limiter.retry_after("192.0.2.1") is None
 
 
@@ -70,7 +70,7 @@ def test_one_warning_per_client_per_window_says_how_many_were_refused(
     assert len(logged) == 2
     first = next(m for m in logged if "192.0.2.1" in m)
     assert "refused 301 request(s) from 192.0.2.1 in a 60 s window" in first
-    assert "10 with an unknown API key" in first and "291 held back with 429" in first
+    assert "10 failed to authenticate" in first and "291 held back with 429" in first
     assert KEY not in first and key_hint(KEY) in first
     assert any("refused 1 request(s) from 198.51.100.7" in m for m in logged)
     limiter.retry_after("192.0.2.1")

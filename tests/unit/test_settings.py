@@ -65,28 +65,53 @@ def test_relative_store_path_is_inside_data_dir(tmp_path: Path) -> None:
 
 
 def test_variables_that_look_like_numbers_can_be_text() -> None:
-    s = load_settings(environ={"KIOSK_KIOSK__ID": "001", "KIOSK_HQ__API_KEY": "123456"})
-    assert (s.kiosk.id, s.hq.api_key) == ("001", "123456")
+    s = load_settings(environ={"KIOSK_KIOSK__ID": "001", "KIOSK_PAYMENTS__WECHAT__APPID": "123456"})
+    assert (s.kiosk.id, s.payments.wechat.appid) == ("001", "123456")
 
 
 def test_secret_values_are_never_echoed(tmp_path: Path) -> None:
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text("[hq]\napi_key = 12345678\n")  # a number where text belongs
+    cfg.write_text("[payments.wechat]\napi_key = 12345678\n")  # a number where text belongs
     with pytest.raises(SettingsError) as err:
         load_settings(cfg, environ={})
-    assert "hq.api_key = (hidden)" in str(err.value) and "12345678" not in str(err.value)
+    assert "payments.wechat.api_key = (hidden)" in str(err.value) and "12345678" not in str(err.value)
+
+
+def test_the_old_hq_api_key_is_refused_by_name(tmp_path: Path) -> None:
+    """Kiosks sign with the secret of their enrolment now; a left-over [hq] api_key is named, not
+    silently ignored, and its value not echoed."""
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[hq]\napi_key = "s3cret-key-value"\n')
+    cfg.chmod(0o600)
+    with pytest.raises(SettingsError) as err:
+        load_settings(cfg, environ={})
+    assert "hq.api_key" in str(err.value) and "s3cret-key-value" not in str(err.value)
+
+
+def test_hq_credentials_sit_beside_the_store_unless_absolute(tmp_path: Path) -> None:
+    s = load_settings(environ={"KIOSK_KIOSK__DATA_DIR": str(tmp_path), "KIOSK_STORE__PATH": "db/k.sqlite3"})
+    assert s.hq_credentials_path == tmp_path / "db" / "hq-credentials.json"
+    assert s.hq.heartbeat_s == 60 and s.hq.receipt_base_url == s.hq.url.rstrip("/")
+    s = load_settings(
+        environ={
+            "KIOSK_HQ__CREDENTIALS_FILE": str(tmp_path / "c.json"),
+            "KIOSK_HQ__PUBLIC_URL": "https://receipts.example.com/",
+        }
+    )
+    assert s.hq_credentials_path == tmp_path / "c.json"
+    assert s.hq.receipt_base_url == "https://receipts.example.com"
 
 
 def test_a_config_file_with_a_key_must_be_private(tmp_path: Path) -> None:
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text('[hq]\napi_key = "s3cret-key-value"\n')
+    cfg.write_text('[payments.wechat]\napi_key = "s3cret-key-value"\n')
     cfg.chmod(0o644)
     with pytest.raises(SettingsError) as err:
         load_settings(cfg, environ={})
-    assert "chmod 600" in str(err.value) and "hq.api_key" in str(err.value)
+    assert "chmod 600" in str(err.value) and "payments.wechat.api_key" in str(err.value)
     assert "s3cret-key-value" not in str(err.value)
     cfg.chmod(0o600)
-    assert load_settings(cfg, environ={}).hq.api_key == "s3cret-key-value"
+    assert load_settings(cfg, environ={}).payments.wechat.api_key == "s3cret-key-value"
     public = tmp_path / "public.toml"
     public.write_text("[printer]\nbaudrate = 19200\n")  # no secret: any mode is fine
     public.chmod(0o644)

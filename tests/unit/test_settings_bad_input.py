@@ -121,7 +121,7 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 def test_a_byte_order_mark_does_not_hide_a_secret_from_the_mode_check(tmp_path: Path) -> None:
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_bytes(b'\xef\xbb\xbf[hq]\napi_key = "abc123"\n')
+    cfg.write_bytes(b'\xef\xbb\xbf[payments.wechat]\napi_key = "abc123"\n')
     cfg.chmod(0o644)
     msg = _error(cfg)
     assert "chmod 600" in msg and "abc123" not in msg

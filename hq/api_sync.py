@@ -1,0 +1,118 @@
+"""The sync API kiosks use after enrolment (docs/sync-protocol.md §3-§5): events up, catalog down.
+
+Every operation takes the ``SignedKiosk`` dependency, and everything it reads or writes is scoped
+by the signer: a kiosk's events are stored under its own id and store, and the catalog it gets has
+its own store's prices and settings, never another's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from hq import metrics
+from hq.auth import SignedKiosk
+from hq.catalog_sync import catalog_for
+from hq.db import connected
+from hq.errors import errors
+from hq.events import KINDS, EventBatchIn, EventBatchOut, ingest_events
+from hq.jsonbody import StrictJsonRoute
+from hq.models import utc_now
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/api/v1/sync/events"
+CATALOG_PATH = "/api/v1/sync/catalog"
+
+router = APIRouter(route_class=StrictJsonRoute)
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name_zh: str
+    name_en: str
+    price_fen: int = Field(
+        description="the price in the kiosk's store (its store price, else the product's), tax included"
+    )
+    barcode: str | None
+    category: str
+    image_url: str
+    active: bool
+
+
+class CatalogOut(BaseModel):
+    kind: str = Field(description="`delta` (rows changed after `since`) or `snapshot` (everything)")
+    since: int
+    version: int
+    categories: list[CategoryOut]
+    products: list[ProductOut]
+    settings: dict[str, Any] = Field(description="key: JSON value; in a delta, null means removed")
+
+
+@router.post(
+    EVENTS_PATH, response_model=EventBatchOut, responses=errors(400, 401, 411, 413, 422, 429, 500, 503)
+)
+def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> EventBatchOut:
+    publish = bool(getattr(request.app.state, "publish_webhooks", False))
+    with connected():
+        results = ingest_events(kiosk, batch.events, publish)
+    counts = Counter(r.status for r in results)
+    by_kind = Counter(
+        (str(raw.get("kind", ""))[:16] if raw.get("kind") in KINDS else "unknown", r.status)
+        for raw, r in zip(batch.events, results, strict=True)
+    )
+    for (kind, status), n in by_kind.items():
+        metrics.events_ingested(kind, status, n)
+    log.info(
+        "kiosk %s sent %d events: %d stored, %d duplicate, %d rejected",
+        kiosk.kiosk_id,
+        len(results),
+        counts["stored"],
+        counts["duplicate"],
+        counts["rejected"],
+    )
+    hq_time = utc_now().isoformat(timespec="milliseconds") + "Z"
+    return EventBatchOut(results=results, hq_time=hq_time)
+
+
+def _etag_version(value: str | None) -> int | None:
+    """The version an If-None-Match names (``"41"`` or ``W/"41"``), or None for anything else."""
+    if not value:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+@router.get(
+    CATALOG_PATH,
+    response_model=CatalogOut,
+    responses={
+        **errors(400, 401, 422, 429, 500, 503),
+        304: {"description": "Nothing changed since `since`; the ETag is the current version"},
+    },
+)
+def get_catalog(
+    kiosk: SignedKiosk,
+    since: Annotated[
+        int | None, Query(ge=0, le=10**18, description="the catalog version the kiosk holds")
+    ] = None,
+    if_none_match: Annotated[str | None, Header(max_length=64)] = None,
+) -> Response:
+    held = since if since is not None else (_etag_version(if_none_match) or 0)
+    with connected():
+        answer = catalog_for(kiosk.store_id, kiosk.device_id, held)
+    if answer is None:
+        return Response(status_code=304, headers={"ETag": f'"{held}"'})
+    body = CatalogOut.model_validate(answer, from_attributes=True).model_dump(mode="json")
+    return JSONResponse(body, headers={"ETag": f'"{answer.version}"'})
