@@ -433,7 +433,7 @@ class StaffActions:
         now = self._now()
         day_start, day_end = self._today()
         closes = self.store.audit_between(day_start, now + timedelta(seconds=1), SHIFT_CLOSE)
-        shift_start = closes[-1][0] if closes else day_start
+        shift_start = self._last_close_end(closes[-1]) if closes else day_start
         payments = self.store.payments_between(shift_start, now + timedelta(seconds=1))
         refunds = self.store.refunds_between(shift_start, now + timedelta(seconds=1))
         voids = []
@@ -469,6 +469,15 @@ class StaffActions:
             outbox_pending=self.store.counts().outbox_pending,
             closed_by=closed_by,
         )
+
+    @staticmethod
+    def _last_close_end(close: tuple[datetime, str, str]) -> datetime:
+        """Where the last closed shift ended (its report's ``shift_end``): the next one starts there."""
+        at, _who, detail = close
+        try:
+            return datetime.fromisoformat(str(json.loads(detail)["shift_end"]).replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError):
+            return at
 
     def override_price(self, member: StaffMember, sku: str, price_fen: Fen | None) -> None:
         """Sell ``sku`` at ``price_fen`` on this kiosk until cleared (``price_fen`` None: HQ's price
