@@ -155,7 +155,11 @@ def test_a_refund_from_maintenance_mode_reaches_the_gateway_once_and_hq_once_and
     kiosk.sync()  # nothing left: a second push sends nothing again
     with connected():
         [row] = Refund.select().where(Refund.kiosk_id == KIOSK)
-        assert (row.out_refund_no, row.amount_fen, row.sale.order_id) == (outcome.out_refund_no, expected, order_id)
+        assert (row.out_refund_no, row.amount_fen, row.sale.order_id) == (
+            outcome.out_refund_no,
+            expected,
+            order_id,
+        )
         audits = list(
             AuditEvent.select().where((AuditEvent.kiosk_id == KIOSK) & (AuditEvent.action == "refund"))
         )
