@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_ops, api_sync, i18n, receipts
+from hq import api_admin, api_enrol, api_ops, api_sync, api_totals, i18n, receipts
 from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
@@ -192,6 +192,7 @@ def create_app(
         return {"ok": True}
 
     app.include_router(api_sync.router)
+    app.include_router(api_totals.router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HqTime)
     app.add_middleware(HttpMetrics)

@@ -23,6 +23,7 @@ from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
+from kiosk.maintenance.actions import StaffActions
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
@@ -84,6 +85,8 @@ class Kiosk:
     inputs: GpiozeroInputs | None = None
     #: repeats refunds a crash left unconfirmed, in the background (bounded); None when there were none
     refund_resumer: threading.Thread | None = None
+    #: what staff do in maintenance mode (kiosk.maintenance.actions); the maintenance screens call it
+    staff: StaffActions | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
@@ -358,6 +361,23 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
+    staff = StaffActions(
+        store=store,
+        gateway=gateway,
+        printer=printer,
+        checkout=controller,
+        reprints=printer.queue,
+        kiosk_id=settings.kiosk.id,
+        timezone=settings.kiosk.timezone,
+        paper_columns=COLUMNS_BY_WIDTH_MM[settings.printer.paper_width_mm],
+        language=settings.kiosk.language,
+        hq_totals=(
+            (lambda day: hq.fetch_day_totals(day, settings.kiosk.timezone))
+            if isinstance(hq, HttpHqClient)
+            else None
+        ),
+        recovered=lambda: dict(controller.recovery.outcomes) if controller.recovery else {},
+    )
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, store)
@@ -375,6 +395,7 @@ def build_kiosk(
         indicators,
         product_scanners=product_scanners,
         inputs=inputs,
+        staff=staff,
     )
 
 

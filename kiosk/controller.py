@@ -26,7 +26,7 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
-from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
 from kiosk.payments import service
 from kiosk.ports import (
@@ -565,15 +565,16 @@ class CheckoutController:
             language=self._language,
         )
 
+    def receipt_layout(self, order_id: str) -> ReceiptLayout:
+        """The receipt of ``order_id`` as it prints (also staff's reprint, kiosk.maintenance.actions)."""
+        return layout(
+            self.receipt_for(order_id), self.template, self.options.paper_columns, self.receipt_url(order_id)
+        )
+
     def _print_job(self, order_id: str) -> co.Event:
         crashpoints.reached("receipt_before_print")
         try:
-            text_layout = layout(
-                self.receipt_for(order_id),
-                self.template,
-                self.options.paper_columns,
-                self.receipt_url(order_id),
-            )
+            text_layout = self.receipt_layout(order_id)
             self._last_receipt = text_layout.text()
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:

@@ -64,11 +64,18 @@ def _0004_keyed_outbox(db: pw.Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
 
 
+def _0005_refunds_and_overrides(db: pw.Database) -> None:
+    """Partial refunds, each under its own refund number, and staff's local price and out-of-stock
+    overrides (maintenance mode)."""
+    db.create_tables([models.RefundEntry, models.ProductOverride])
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
     (2, "reprint queue", _0002_reprint_queue),
     (3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests),
     (4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox),
+    (5, "partial refunds, staff price and stock overrides", _0005_refunds_and_overrides),
 )
 
 LATEST = MIGRATIONS[-1][0]

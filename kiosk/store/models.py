@@ -165,3 +165,39 @@ class ReprintJob(BaseModel):
 
     class Meta:
         table_name = "reprint_job"
+
+
+class RefundEntry(BaseModel):
+    """One partial refund (or the last part that completes a refund), under its own ``out_refund_no``
+    (migration 5). ``state``: refunding -> refunded | failed. A full refund of a payment that was
+    never partly refunded keeps using the payment row alone (``refund_number``), as before."""
+
+    id = pw.AutoField()
+    out_refund_no = pw.CharField(max_length=64, unique=True)
+    out_trade_no = pw.CharField(max_length=64, index=True)
+    order_id = pw.CharField(max_length=36, index=True)
+    amount_fen = pw.IntegerField(constraints=[pw.Check("amount_fen > 0")])
+    state = pw.CharField(max_length=16, default="refunding", index=True)
+    refund_id = pw.CharField(max_length=64, default="")
+    reason = pw.CharField(max_length=255, default="")
+    actor = pw.CharField(max_length=64, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "refund"
+
+
+class ProductOverride(BaseModel):
+    """Staff's local price or out-of-stock mark for one sku (migration 5). Kept apart from ``product``,
+    which HQ's catalog rewrites, so an override survives every catalog delta and snapshot until staff
+    clear it (price None and not out of stock: the row is deleted)."""
+
+    sku = pw.CharField(primary_key=True, max_length=64)
+    price_fen = pw.IntegerField(null=True, constraints=[pw.Check("price_fen IS NULL OR price_fen >= 0")])
+    out_of_stock = pw.BooleanField(default=False)
+    actor = pw.CharField(max_length=64, default="")
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "product_override"

@@ -18,11 +18,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from kiosk.maintenance.zreport import DayTotals
 from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent
 from kiosk.sync.signed import HqSigner
 from kiosk_common.codes import gtin_check_ok
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/v1/sync/events"
 CATALOG_PATH = "/api/v1/sync/catalog"
+TOTALS_PATH = "/api/v1/sync/totals"
 #: HQ's limit for one POST /api/v1/sync/events
 MAX_EVENTS_PER_REQUEST = 1000
 #: longest Retry-After we honour; a larger (or absurd) value is clipped to it
@@ -68,6 +72,17 @@ class _CatalogReply(_Strict):
     version: StrictInt = Field(ge=0)
     products: list[_ProductReply] = []
     settings: dict[str, Any] = {}
+
+
+class _TotalsReply(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kiosk_id: StrictStr
+    day: StrictStr
+    sales_count: StrictInt = Field(ge=0)
+    sales_fen: StrictInt = Field(ge=0)
+    refunds_count: StrictInt = Field(ge=0)
+    refunds_fen: StrictInt = Field(ge=0)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -202,6 +217,23 @@ class HttpHqClient:
         if update.kind == "delta" and update.since != since:
             raise HqError(f"HQ answered a delta from version {update.since} to a request since {since}")
         return update
+
+    def fetch_day_totals(self, day: date, tz: str) -> DayTotals:
+        """HQ's count and sum of this kiosk's sales and refunds on ``day`` (the kiosk's calendar day
+        in ``tz``): what the Z-report holds up against the ledger (``GET /api/v1/sync/totals``)."""
+        query = urlencode({"day": day.isoformat(), "tz": tz})
+        response = self._request("GET", f"{TOTALS_PATH}?{query}", b"")
+        if response.status_code != 200:
+            raise self._http_error(response, "send its day totals")
+        try:
+            reply = _TotalsReply.model_validate(self._json(response))
+        except ValidationError as exc:
+            raise HqError(
+                f"HQ answered the day totals with something we cannot use ({_describe(exc)})"
+            ) from None
+        if reply.day != day.isoformat():
+            raise HqError(f"HQ answered the totals of {reply.day[:10]!r}, not {day.isoformat()}")
+        return DayTotals(reply.sales_count, reply.sales_fen, reply.refunds_count, reply.refunds_fen)
 
     # --- internals --------------------------------------------------------------------------------
 
