@@ -55,6 +55,7 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         self._order = ""
         self._amount = ""
         self._armed = ""  # the action a first press armed; a second press runs it
+        self._rows: dict[str, TagButton] = {}  # the listed rows by key, to mark the picked one
 
     @property
     def control(self) -> MaintenanceControl:
@@ -149,6 +150,8 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
 
     def _pick_order(self, item: ActionItem) -> None:
         self._order, self._armed = item.key, ""
+        for key, row in self._rows.items():
+            row.bg = theme.SURFACE_DOWN if key == item.key else theme.SURFACE
         self.message = t("maint.order_picked", self.vm.language, order=_short(item.key))
 
     def _order_action(self, action: Action) -> None:
@@ -268,8 +271,11 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         scroll = ScrollView(do_scroll_x=False)
         column = BoxLayout(orientation="vertical", spacing=dp(6), size_hint_y=None)
         column.bind(minimum_height=column.setter("height"))
+        self._rows = {}
         for item in items:
-            column.add_widget(self._button(item.label, f"item:{item.key}", lambda i=item: on_pick(i)))
+            row = self._button(item.label, f"item:{item.key}", lambda i=item: on_pick(i))
+            self._rows[item.key] = row
+            column.add_widget(row)
         if not items:
             column.add_widget(self._label(empty, theme.FONT_BODY, height=dp(48)))
         scroll.add_widget(column)
