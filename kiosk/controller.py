@@ -28,6 +28,7 @@ from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
+from kiosk.maintenance.session import MaintenanceLock
 from kiosk.payments import service
 from kiosk.ports import (
     ChargeStatus,
@@ -193,6 +194,8 @@ class CheckoutController:
         self.device_faults: dict[str, str] = {}
         #: what the last start-up recovery found (None until it ran)
         self.recovery: service.RecoveryReport | None = None
+        #: who may enter maintenance mode (kiosk.maintenance.session); set by kiosk.bootstrap
+        self.maintenance: MaintenanceLock | None = None
         self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def heartbeat_body(
     parked: int,
     catalog_version: int,
     clock_offset_s: float,
+    maintenance_lockouts: int = 0,
 ) -> dict[str, Any]:
     p = readings.printer
     if p is None:
@@ -114,6 +115,8 @@ def heartbeat_body(
         "parked": parked,
         "catalog_version": catalog_version,
         "clock_offset_s": round(clock_offset_s, 3),
+        # lockouts of the maintenance unlock since staff last unlocked: HQ shows an alert
+        "maintenance_lockouts": maintenance_lockouts,
     }
 
 
@@ -137,8 +140,10 @@ class Heartbeats:
         app_version: str,
         clock_offset_s: Callable[[], float],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        maintenance_lockouts: Callable[[], int] = lambda: 0,
     ) -> None:
         self._store = store
+        self._lockouts = maintenance_lockouts
         self._probe = probe
         self._version = app_version
         self._offset = clock_offset_s
@@ -153,6 +158,7 @@ class Heartbeats:
             parked=self._store.parked_count(),
             catalog_version=self._store.catalog_version(),
             clock_offset_s=self._offset(),
+            maintenance_lockouts=self._lockouts(),
         )
 
     def beat(self) -> None:
