@@ -198,6 +198,17 @@ class Badge:
     expires_at: datetime
 
 
+def _unix(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
+def sign_badge(key: Ed25519PrivateKey, staff_id: int, role: str, issued: int, expires: int, nonce: str) -> str:
+    """The badge text for these claims (Unix seconds): ``KB1.<payload>.<signature>``."""
+    payload = {"sid": staff_id, "role": role, "iat": issued, "exp": expires, "n": nonce}
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("ascii")
+    return f"{BADGE_PREFIX}.{_b64url(body)}.{_b64url(key.sign(body))}"
+
+
 def make_badge(key: Ed25519PrivateKey, name: str, ttl_min: int, now: datetime | None = None) -> Badge:
     """A signed badge for an active account, valid ``ttl_min`` minutes from ``now`` (naive UTC)."""
     if not 1 <= ttl_min <= MAX_BADGE_TTL_MIN:
@@ -209,13 +220,5 @@ def make_badge(key: Ed25519PrivateKey, name: str, ttl_min: int, now: datetime | 
         raise StaffError("disabled", name=name)
     issued = (now or utc_now()).replace(microsecond=0)
     expires = issued + timedelta(minutes=ttl_min)
-    payload = {
-        "sid": row.id,
-        "role": row.role,
-        "iat": int(issued.replace(tzinfo=UTC).timestamp()),
-        "exp": int(expires.replace(tzinfo=UTC).timestamp()),
-        "n": secrets.token_hex(16),
-    }
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("ascii")
-    text = f"{BADGE_PREFIX}.{_b64url(body)}.{_b64url(key.sign(body))}"
+    text = sign_badge(key, row.id, row.role, _unix(issued), _unix(expires), secrets.token_hex(16))
     return Badge(text, row.name, row.role, expires)

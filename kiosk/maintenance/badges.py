@@ -13,6 +13,7 @@ import base64
 import binascii
 import enum
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ PREFIX = "KB1"
 MAX_BADGE_CHARS = 512
 #: a badge issued this far in the kiosk's future is still taken (the two clocks differ a little)
 DEFAULT_SKEW_S = 300
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class BadgeRefusal(enum.StrEnum):
@@ -74,6 +76,8 @@ def verify_badge(text: str, public_key_b64: str, now: float, skew_s: float = DEF
     text = text.strip()
     parts = text.split(".")
     if len(text) > MAX_BADGE_CHARS or len(parts) != 3 or parts[0] != PREFIX:
+        raise BadgeError(BadgeRefusal.MALFORMED)
+    if not all(_B64URL.fullmatch(part) for part in parts[1:]):
         raise BadgeError(BadgeRefusal.MALFORMED)
     if not public_key_b64:
         raise BadgeError(BadgeRefusal.NO_KEY)
