@@ -561,8 +561,8 @@ STAFF_PIN_DIGITS = Text(
     "PIN 须为 {min} 至 {max} 位数字（0-9），不含其他字符；未做任何更改",
 )
 STAFF_PIN_WEAK = Text(
-    "that PIN is too easy to guess (one digit repeated, or digits in a row like 123456); pick another",
-    "该 PIN 过于容易猜到（同一数字重复，或连续数字如 123456）；请换一个",
+    "that PIN is too easy to guess (one digit repeated, or a run up or down such as 1-2-3-4-5-6); pick another",
+    "该 PIN 过于容易猜到（同一数字重复，或递增递减的连续数字，如 1-2-3-4-5-6）；请换一个",
 )
 STAFF_PIN_TAKEN = Text(
     "another active staff member has that PIN, and a PIN alone says who unlocks; pick another",

@@ -202,7 +202,9 @@ def _unix(moment: datetime) -> int:
     return int(moment.replace(tzinfo=UTC).timestamp())
 
 
-def sign_badge(key: Ed25519PrivateKey, staff_id: int, role: str, issued: int, expires: int, nonce: str) -> str:
+def sign_badge(
+    key: Ed25519PrivateKey, staff_id: int, role: str, issued: int, expires: int, nonce: str
+) -> str:
     """The badge text for these claims (Unix seconds): ``KB1.<payload>.<signature>``."""
     payload = {"sid": staff_id, "role": role, "iat": issued, "exp": expires, "n": nonce}
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("ascii")
