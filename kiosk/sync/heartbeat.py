@@ -104,7 +104,7 @@ def heartbeat_body(
     else:
         cover = "unknown" if p.cover_open is None else ("open" if p.cover_open else "closed")
         printer = {"ready": p.ready, "paper": _PAPER.get(p.paper, "unknown"), "cover": cover}
-    return {
+    body: dict[str, Any] = {
         "at": at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "app_version": app_version,
         "printer": printer,
@@ -115,9 +115,12 @@ def heartbeat_body(
         "parked": parked,
         "catalog_version": catalog_version,
         "clock_offset_s": round(clock_offset_s, 3),
-        # lockouts of the maintenance unlock since staff last unlocked: HQ shows an alert
-        "maintenance_lockouts": maintenance_lockouts,
     }
+    if maintenance_lockouts:
+        # lockouts of the maintenance unlock since staff last unlocked: HQ shows an alert. Sent only
+        # when there are some, so an HQ that predates the field refuses no ordinary heartbeat
+        body["maintenance_lockouts"] = maintenance_lockouts
+    return body
 
 
 class HeartbeatStore(Protocol):

@@ -303,3 +303,22 @@ def test_key_switch_off_is_only_audited() -> None:
     assert lock.unlock_pin("135790").ok
     lock.lock()
     assert lock.current() is None and store.actions()[-1] == "maintenance.lock"
+
+
+def test_the_heartbeat_carries_lockouts_only_when_there_are_some() -> None:
+    from kiosk.sync.heartbeat import Readings, heartbeat_body
+
+    def body(lockouts: int) -> dict[str, object]:
+        return heartbeat_body(
+            Readings(None, "ok", 1, None),
+            at=datetime(2026, 12, 2),
+            app_version="1",
+            outbox_depth=0,
+            parked=0,
+            catalog_version=1,
+            clock_offset_s=0.0,
+            maintenance_lockouts=lockouts,
+        )
+
+    assert "maintenance_lockouts" not in body(0)  # an HQ that predates the field takes it
+    assert body(2)["maintenance_lockouts"] == 2
