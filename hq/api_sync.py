@@ -55,7 +55,9 @@ class StaffOut(BaseModel):
     id: int
     name: str
     role: str = Field(description="`cashier`, `manager` or `it`")
-    pin_hash: str = Field(description="argon2id hash of the staff member's PIN; the PIN never leaves HQ")
+    pin_hash: str = Field(
+        description="argon2id hash of the staff member's PIN (the PIN never leaves HQ); empty when not active"
+    )
     active: bool = Field(description="false: disabled, or no longer for this store; the kiosk drops it")
 
 

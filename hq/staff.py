@@ -153,7 +153,8 @@ def list_staff() -> list[StaffInfo]:
 
 def staff_for_store(store_code: str, since: int, snapshot: bool) -> list[dict[str, Any]]:
     """The accounts a kiosk of ``store_code`` receives: in a snapshot every account active there; in a
-    delta every account changed after ``since``, inactive when it is disabled or no longer applies."""
+    delta every account changed after ``since``, inactive (and without its hash, so another store's
+    kiosks never hold it) when it is disabled or does not apply to this store."""
     query = Staff.select().order_by(Staff.id)
     query = query.where(Staff.disabled_at.is_null()) if snapshot else query.where(Staff.version > since)
     out: list[dict[str, Any]] = []
@@ -162,9 +163,9 @@ def staff_for_store(store_code: str, since: int, snapshot: bool) -> list[dict[st
         active = row.disabled_at is None and (not stores or store_code in stores)
         if snapshot and not active:
             continue
-        out.append(
-            {"id": row.id, "name": row.name, "role": row.role, "pin_hash": row.pin_hash, "active": active}
-        )
+        # an inactive row only tells the kiosk to drop the account: no hash for it to keep
+        pin_hash = row.pin_hash if active else ""
+        out.append({"id": row.id, "name": row.name, "role": row.role, "pin_hash": pin_hash, "active": active})
     return out
 
 

@@ -66,7 +66,8 @@ class _StaffReply(_Strict):
     id: StrictInt = Field(ge=1, le=2**62)
     name: StrictStr = Field(min_length=1, max_length=64)
     role: Literal["cashier", "manager", "it"]
-    pin_hash: StrictStr = Field(min_length=1, max_length=255, pattern=r"^\$argon2id\$[ -~]+$")
+    #: empty for an inactive account (HQ sends no hash of an account the kiosk must drop)
+    pin_hash: StrictStr = Field(max_length=255, pattern=r"^(\$argon2id\$[ -~]+)?$")
     active: StrictBool
 
 
@@ -134,6 +135,8 @@ def check_catalog(reply: Any) -> CatalogUpdate:
             raise HqError(
                 f"HQ sent a setting named {key[:60]!r}; names are 1-58 letters, digits, '.', '_' or '-'"
             )
+    if any(s.active and not s.pin_hash for s in parsed.staff):
+        raise HqError("HQ sent a catalog we cannot use: an active staff account without a PIN hash")
     staff_ids = [s.id for s in parsed.staff]
     if len(set(staff_ids)) != len(staff_ids):
         raise HqError("HQ sent a catalog we cannot use: a staff account appears twice")

@@ -20,6 +20,8 @@ from hq.catalog import seed_demo
 from hq.cli import main
 from hq.db import connected
 from hq.models import AuditEvent, utc_now
+from hq.staff import staff_for_store
+from hq.versioning import current_version
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
 from kiosk.maintenance.session import MaintenanceConfig, MaintenanceLock, Refusal
@@ -134,6 +136,27 @@ def test_staff_added_at_hq_unlock_the_kiosk_and_disabled_staff_no_longer_do(
         lock.lock()
         # bob works in store s02, not in this kiosk's s01
         assert lock.unlock_pin(BOB_PIN).refusal is Refusal.WRONG_PIN
+        # a delta names another store's account only as one to drop, without its hash
+        with connected():
+            version = current_version()
+        code, _, err = hq_cli(
+            hq,
+            capsys,
+            monkeypatch,
+            "staff",
+            "add",
+            "cy",
+            "--role",
+            "it",
+            "--store",
+            "s02",
+            "--pin-stdin",
+            stdin="975310\n",
+        )
+        assert code == 0, err
+        with connected():
+            [cy] = staff_for_store("s01", version, snapshot=False)
+        assert (cy["name"], cy["active"], cy["pin_hash"]) == ("cy", False, "")
 
         code, badge, err = hq_cli(hq, capsys, monkeypatch, "staff", "badge", "ana", "--ttl", "10")
         assert code == 0, err

@@ -47,12 +47,18 @@ def test_an_answer_of_an_older_hq_without_staff_still_applies() -> None:
         {"id": 0},
         {"name": ""},
         {"active": "yes"},
+        {"pin_hash": ""},  # an active account must come with its hash
     ],
 )
 def test_a_bad_staff_row_is_refused(changes: dict[str, Any]) -> None:
     row = {"id": 1, "name": "ana", "role": "manager", "pin_hash": HASH, "active": True, **changes}
     with pytest.raises(HqError):
         check_catalog(reply(staff=[row]))
+
+
+def test_an_account_to_drop_comes_without_a_hash() -> None:
+    row = {"id": 1, "name": "ana", "role": "manager", "pin_hash": "", "active": False}
+    assert check_catalog(reply(staff=[row])).staff == (StaffItem(1, "ana", "manager", "", False),)
 
 
 def test_a_duplicate_account_or_a_bad_key_is_refused() -> None:
