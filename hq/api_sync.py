@@ -51,6 +51,16 @@ class ProductOut(BaseModel):
     active: bool
 
 
+class StaffOut(BaseModel):
+    id: int
+    name: str
+    role: str = Field(description="`cashier`, `manager` or `it`")
+    pin_hash: str = Field(
+        description="argon2id hash of the staff member's PIN (the PIN never leaves HQ); empty when not active"
+    )
+    active: bool = Field(description="false: disabled, or no longer for this store; the kiosk drops it")
+
+
 class CatalogOut(BaseModel):
     kind: str = Field(description="`delta` (rows changed after `since`) or `snapshot` (everything)")
     since: int
@@ -58,6 +68,10 @@ class CatalogOut(BaseModel):
     categories: list[CategoryOut]
     products: list[ProductOut]
     settings: dict[str, Any] = Field(description="key: JSON value; in a delta, null means removed")
+    staff: list[StaffOut] = Field(
+        description="staff accounts for the kiosk's store: a snapshot has every active one, a delta the changed"
+    )
+    badge_public_key: str = Field(description="HQ's Ed25519 badge public key, 32 raw bytes in base64")
 
 
 @router.post(
@@ -104,6 +118,7 @@ def _etag_version(value: str | None) -> int | None:
 )
 def get_catalog(
     kiosk: SignedKiosk,
+    request: Request,
     since: Annotated[
         int | None, Query(ge=0, le=10**18, description="the catalog version the kiosk holds")
     ] = None,
@@ -114,5 +129,6 @@ def get_catalog(
         answer = catalog_for(kiosk.store_id, kiosk.device_id, held)
     if answer is None:
         return Response(status_code=304, headers={"ETag": f'"{held}"'})
+    answer.badge_public_key = str(getattr(request.app.state, "badge_public_key", ""))
     body = CatalogOut.model_validate(answer, from_attributes=True).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"{answer.version}"'})

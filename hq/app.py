@@ -34,6 +34,7 @@ from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter
 from hq.metrics import HttpMetrics
 from hq.settings import AuthSection, WebhooksSection
+from hq.staff import load_badge_key, public_key_b64
 from hq.webhooks import Deliverer, DelivererThread, load_secret, secret_path
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,10 @@ def create_app(
     open_database(db_url)
     limits = auth if auth is not None else AuthSection()
     limiter = BadKeyLimiter(limits.max_failures, limits.window_s, clock)
-    kiosk_auth = KioskAuth.load(identity_path(limits.identity_file, db_url), limits.clock_window_s, limiter)
+    identity_file = identity_path(limits.identity_file, db_url)
+    kiosk_auth = KioskAuth.load(identity_file, limits.clock_window_s, limiter)
+    # made here, before any worker starts, like the identity file; kiosks get its public half
+    badge_public_key = public_key_b64(load_badge_key(identity_file))
     hooks = webhooks if webhooks is not None else WebhooksSection()
     deliverer = None
     if hooks.url:
@@ -179,6 +183,7 @@ def create_app(
     app.router.route_class = StrictJsonRoute
     app.state.key_limiter = limiter
     app.state.kiosk_auth = kiosk_auth
+    app.state.badge_public_key = badge_public_key
     app.state.publish_webhooks = deliverer is not None
     _install_error_handlers(app)
 

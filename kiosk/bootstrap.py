@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.maintenance.actions import StaffActions
+from kiosk.maintenance.attempts import LimiterConfig
+from kiosk.maintenance.roles import Role
+from kiosk.maintenance.session import KeySwitchMode, MaintenanceConfig, MaintenanceLock
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
@@ -40,9 +44,11 @@ from kiosk.ports import (
 )
 from kiosk.printing import PrintService
 from kiosk.settings import PrinterSection, Settings
+from kiosk.staff_console import StaffConsole
 from kiosk.store.db import open_store
 from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
+from kiosk.store.staff import StaffStore
 from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
@@ -341,7 +347,11 @@ def build_kiosk(
         lambda: scanner.fault if scanner.running else None,
         settings.store_path.parent,
     )
-    heartbeats = Heartbeats(store, probe, __version__, lambda: hq.clock_offset_s)
+    maintenance = build_maintenance(settings, store, controller)
+    controller.maintenance = maintenance
+    heartbeats = Heartbeats(
+        store, probe, __version__, lambda: hq.clock_offset_s, maintenance_lockouts=maintenance.lockouts
+    )
     sync = SyncWorker(
         pusher,
         interval_s=settings.hq.sync_interval_s,
@@ -378,9 +388,10 @@ def build_kiosk(
         ),
         recovered=lambda: dict(controller.recovery.outcomes) if controller.recovery else {},
     )
+    controller.console = StaffConsole(maintenance, staff, lambda: controller.language)
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
-        _wire_inputs(inputs, controller, store)
+        _wire_inputs(inputs, controller, maintenance)
     return Kiosk(
         settings,
         store,
@@ -399,9 +410,31 @@ def build_kiosk(
     )
 
 
-def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: SaleStore) -> None:
+def build_maintenance(
+    settings: Settings, store: SaleStore, controller: CheckoutController
+) -> MaintenanceLock:
+    """The maintenance unlock on the store's staff accounts, on the wall clock (badges expire by it and
+    a lockout outlasts a reboot). A payment is in flight while the checkout is paying."""
+    m = settings.maintenance
+    config = MaintenanceConfig(
+        key_switch=KeySwitchMode(m.key_switch),
+        key_role=Role(m.key_role),
+        idle_lock_s=m.idle_lock_s,
+        limiter=LimiterConfig(m.backoff_from, m.lockout_after, m.base_delay_s, m.lockout_s),
+    )
+    return MaintenanceLock(
+        config,
+        StaffStore(store.db, store.audit),
+        time.time,
+        lambda: controller.state.phase is Phase.PAYING,
+    )
+
+
+def _wire_inputs(
+    inputs: GpiozeroInputs, controller: CheckoutController, maintenance: MaintenanceLock
+) -> None:
     """Paper low calls staff (the kiosk keeps selling until the printer itself says "out"); the key
-    switch is recorded for the maintenance mode, which will act on it."""
+    switch goes to the maintenance unlock ([maintenance] key_switch), which audits it."""
 
     def paper_low(low: bool) -> None:
         if low:
@@ -410,7 +443,10 @@ def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: 
             controller.on_device_recovered("paper: refilled")
 
     def key_switch(on: bool) -> None:
-        controller.post(lambda: controller.audit("staff", "key_switch", "on" if on else "off"))
+        def turned() -> None:
+            maintenance.key_switch(on)
+
+        controller.post(turned)
 
     inputs.on_paper_low = paper_low
     inputs.on_key_switch = key_switch

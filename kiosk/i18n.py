@@ -450,3 +450,31 @@ _EN_MAINT_UI: Final[dict[str, str]] = {
 
 _ZH.update(_ZH_MAINT_UI)
 _EN.update(_EN_MAINT_UI)
+
+
+# --- maintenance mode on the real kiosk (kiosk.staff_console) ------------------------------------------
+
+_ZH.update(
+    {
+        "maint.console.locked": "维护模式已锁定：请重新输入 PIN",
+        "maint.console.not_offered": "本机暂不提供此项",
+        "maint.console.not_allowed": "您的角色不能执行此操作",
+        "maint.console.failed": "未完成：{reason}",
+        "maint.console.done": "已完成",
+        "maint.console.sales": "今日 {n} 单，合计 {total}",
+        "maint.console.task_gone": "此任务已处理",
+        "maint.console.no_open_payment": "该订单没有结果未知的支付",
+    }
+)
+_EN.update(
+    {
+        "maint.console.locked": "maintenance mode is locked: enter your PIN again",
+        "maint.console.not_offered": "this kiosk does not offer that yet",
+        "maint.console.not_allowed": "your role may not do that",
+        "maint.console.failed": "not done: {reason}",
+        "maint.console.done": "done",
+        "maint.console.sales": "{n} orders today, {total} in all",
+        "maint.console.task_gone": "this task has been dealt with",
+        "maint.console.no_open_payment": "this order has no payment whose outcome is unknown",
+    }
+)

@@ -156,6 +156,17 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class StaffItem:
+    """A staff account as HQ sends it: ``pin_hash`` is argon2id; ``active`` False drops the account."""
+
+    id: int
+    name: str
+    role: str
+    pin_hash: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogItem:
     sku: str
     name_zh: str
@@ -179,6 +190,10 @@ class CatalogUpdate:
     version: int
     products: tuple[CatalogItem, ...]
     settings: dict[str, Any]
+    #: staff accounts for this kiosk's store (a snapshot: all of them; a delta: the changed ones)
+    staff: tuple[StaffItem, ...] = ()
+    #: HQ's Ed25519 badge public key, base64 ("" when HQ sent none: badges cannot be checked)
+    badge_public_key: str = ""
 
 
 class HqError(RuntimeError):

@@ -201,3 +201,36 @@ class ProductOverride(BaseModel):
 
     class Meta:
         table_name = "product_override"
+
+
+class StaffAccount(BaseModel):
+    """A staff account from HQ (migration 6), written with the catalog in one transaction
+    (``SaleStore.apply_catalog``). Only active accounts are kept: an inactive one is deleted."""
+
+    id = pw.IntegerField(primary_key=True)
+    name = pw.CharField(max_length=64)
+    role = pw.CharField(max_length=16)
+    #: argon2id of the PIN, as HQ made it; the PIN itself never reaches the kiosk
+    pin_hash = pw.CharField(max_length=255)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "staff"
+
+
+class BadgeNonce(BaseModel):
+    """A staff badge's nonce, once used (migration 6): a badge unlocks a kiosk once. Kept until the
+    badge expires, when a replay fails on its expiry anyway."""
+
+    nonce = pw.CharField(primary_key=True, max_length=64)
+    expires_at = pw.DateTimeField(index=True)
+    used_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "badge_nonce"
+
+
+#: the ``setting`` row holding HQ's badge public key (base64), from the catalog (migration 6)
+BADGE_KEY_SETTING = "badge_public_key"
+#: the ``setting`` row holding the maintenance unlock limiter's state (JSON), so a reboot keeps it
+UNLOCK_LIMITER_SETTING = "maintenance_limiter"

@@ -59,6 +59,7 @@ from kiosk.store.models import (
     utcnow,
 )
 from kiosk.store.secrets import code_digest, load_code_key
+from kiosk.store.staff import apply_staff
 from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
 
@@ -188,7 +189,7 @@ class SaleStore:
         return int(row.value) if row is not None and str(row.value).isdigit() else 0
 
     def apply_catalog(self, update: CatalogUpdate) -> int:
-        """Products, HQ's settings and the version in ONE transaction, so the till shows the old
+        """Products, HQ's settings, staff accounts and the version in ONE transaction, so the till shows the old
         catalog or the new one, never half of each (docs/sync-protocol.md §5). A snapshot makes
         every product absent from it inactive and drops every HQ setting it does not name; a delta
         must start at the version held (else it is refused: ask again). Returns the products written.
@@ -247,6 +248,7 @@ class SaleStore:
                     Setting.delete().where(Setting.key == name).execute()
                 else:
                     Setting.insert(key=name, value=json.dumps(value)).on_conflict_replace().execute()
+            apply_staff(update)
             Setting.insert(
                 key=CATALOG_VERSION_KEY, value=str(int(update.version))
             ).on_conflict_replace().execute()

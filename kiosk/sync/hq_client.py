@@ -26,7 +26,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from kiosk.maintenance.zreport import DayTotals
-from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent
+from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, StaffItem
 from kiosk.sync.signed import HqSigner
 from kiosk_common.codes import gtin_check_ok
 
@@ -66,12 +66,23 @@ class _ProductReply(_Strict):
     active: StrictBool
 
 
+class _StaffReply(_Strict):
+    id: StrictInt = Field(ge=1, le=2**62)
+    name: StrictStr = Field(min_length=1, max_length=64)
+    role: Literal["cashier", "manager", "it"]
+    #: empty for an inactive account (HQ sends no hash of an account the kiosk must drop)
+    pin_hash: StrictStr = Field(max_length=255, pattern=r"^(\$argon2id\$[ -~]+)?$")
+    active: StrictBool
+
+
 class _CatalogReply(_Strict):
     kind: Literal["delta", "snapshot"]
     since: StrictInt = Field(ge=0)
     version: StrictInt = Field(ge=0)
     products: list[_ProductReply] = []
     settings: dict[str, Any] = {}
+    staff: list[_StaffReply] = []
+    badge_public_key: StrictStr = Field("", max_length=64, pattern=r"^([A-Za-z0-9+/]{43}=)?$")
 
 
 class _TotalsReply(BaseModel):
@@ -139,7 +150,21 @@ def check_catalog(reply: Any) -> CatalogUpdate:
             raise HqError(
                 f"HQ sent a setting named {key[:60]!r}; names are 1-58 letters, digits, '.', '_' or '-'"
             )
-    return CatalogUpdate(parsed.kind, parsed.since, parsed.version, tuple(items), dict(parsed.settings))
+    if any(s.active and not s.pin_hash for s in parsed.staff):
+        raise HqError("HQ sent a catalog we cannot use: an active staff account without a PIN hash")
+    staff_ids = [s.id for s in parsed.staff]
+    if len(set(staff_ids)) != len(staff_ids):
+        raise HqError("HQ sent a catalog we cannot use: a staff account appears twice")
+    staff = tuple(StaffItem(s.id, s.name, s.role, s.pin_hash, s.active) for s in parsed.staff)
+    return CatalogUpdate(
+        parsed.kind,
+        parsed.since,
+        parsed.version,
+        tuple(items),
+        dict(parsed.settings),
+        staff,
+        parsed.badge_public_key,
+    )
 
 
 class HttpHqClient:
