@@ -28,6 +28,7 @@ from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
+from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
 from kiosk.maintenance.roles import Action
 from kiosk.maintenance.session import MaintenanceLock
 from kiosk.payments import service
@@ -322,6 +323,12 @@ class CheckoutController:
 
     def handle_codes(self, codes: Sequence[Decoded]) -> None:
         for d in codes:
+            if d.text.startswith(BADGE_PREFIX + ".") and self.maintenance is not None:
+                # a staff badge shown to the camera: maintenance mode opens (the screens follow the
+                # session); refused, like a PIN, while a payment is in flight
+                result = self.maintenance.unlock_badge(d.text)
+                log.info("staff badge shown: %s", "unlocked" if result.ok else f"refused ({result.refusal})")
+                return
             c = classify(d.text, d.symbology)
             if c.is_payment:
                 st = self._state

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from drivers.camera.types import Decoded
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
+from hq.staff import public_key_b64, sign_badge
 from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core import checkout as co
 from kiosk.core.codes import CodeKind
@@ -32,6 +35,7 @@ from kiosk.ui.controller_api import MaintenanceControl
 from tests.fakes.clock import FakeClock
 from tests.fakes.payments import FakePaymentGateway
 
+BADGE_KEY = Ed25519PrivateKey.generate()
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
 #: cheap argon2 parameters: the hashes are HQ's format, the cost is only the test's
 HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -55,7 +59,9 @@ Rig = tuple[CheckoutController, SaleStore, WallClock]
 @pytest.fixture
 def kiosk(tmp_path: Path) -> Iterator[Rig]:
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
-    store.apply_catalog(CatalogUpdate("snapshot", 0, 1, (WATER,), {}, staff=STAFF))
+    store.apply_catalog(
+        CatalogUpdate("snapshot", 0, 1, (WATER,), {}, staff=STAFF, badge_public_key=public_key_b64(BADGE_KEY))
+    )
     gateway = FakePaymentGateway()
     printer = FileReceiptPrinter(tmp_path / "receipts")
     clock = FakeClock()
@@ -153,3 +159,16 @@ def test_the_session_locks_itself_after_the_idle_time(kiosk: Rig) -> None:
     assert controller.maintenance_session() is None
     locked = controller.maintenance_run(Action.TODAYS_SALES)
     assert not locked.ok and "locked" in locked.message
+
+
+def test_a_staff_badge_shown_to_the_camera_opens_maintenance_once(kiosk: Rig) -> None:
+    controller, _store, wall = kiosk
+    now = int(wall.now)
+    badge = sign_badge(BADGE_KEY, 7, "manager", now, now + 600, "b" * 32)
+    controller.handle_codes([Decoded("QRCode", badge)])
+    session = controller.maintenance_session()
+    assert session is not None and session.name == "Li" and session.role is Role.MANAGER
+    assert controller.state.phase is co.Phase.ATTRACT  # the badge was not taken for a product or a payment
+    controller.maintenance_lock()
+    controller.handle_codes([Decoded("QRCode", badge)])  # shown again: a replay
+    assert controller.maintenance_session() is None
