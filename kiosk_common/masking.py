@@ -75,8 +75,15 @@ def scrub_secrets(text: str, known: tuple[str, ...] = ()) -> str:
     text = _PEM_BLOCK.sub("[private key removed]", text)
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + REMOVED, text)
     text = _HMAC_SIG.sub(lambda m: f"{m.group(1)}={REMOVED}", text)
-    text = _SECRET_NAMED.sub(lambda m: m.group(1) + REMOVED, text)
+    text = _SECRET_NAMED.sub(_named_value, text)
     text = _PIN_WORDS.sub(lambda m: m.group(1) + m.group(2) + REMOVED, text)
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = mask_payment_codes(text)
     return _LONG_TOKEN.sub(REMOVED, text)
+
+
+def _named_value(m: re.Match[str]) -> str:
+    """The name kept, the value removed; a quoted value stays quoted, so JSON stays JSON."""
+    value = m.group(2)
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{m.group(1)}{quote}{REMOVED}{quote}"

@@ -56,7 +56,7 @@ class BackupError(RuntimeError):
         return self.zh if lang == "zh_CN" else self.en
 
 
-def _error(key: str, **fields: Any) -> BackupError:
+def localized_error(key: str, **fields: Any) -> BackupError:
     return BackupError(t(key, "en", **fields), t(key, "zh_CN", **fields))
 
 
@@ -258,9 +258,9 @@ def backup_store(
     did not verify is left where it is, named as such, for support (never passed off as a backup).
     """
     if not store.is_file():
-        raise _error("backup.no_store", path=store)
+        raise localized_error("backup.no_store", path=store)
     if not target_dir.is_dir():
-        raise _error("backup.no_folder", path=target_dir)
+        raise localized_error("backup.no_folder", path=target_dir)
     at = now or datetime.now(UTC)
     target = free_name(target_dir, backup_name(kiosk_id, at))
     try:
@@ -278,7 +278,7 @@ def backup_store(
         _write_private(manifest_file, manifest.to_json().encode("utf-8"))
         _fsync_dir(target_dir)
     except (OSError, sqlite3.Error) as exc:
-        raise _error("backup.write_failed", path=target_dir, reason=str(exc)[:200]) from exc
+        raise localized_error("backup.write_failed", path=target_dir, reason=str(exc)[:200]) from exc
     verified = verify_backup(target)
     return Backup(target, manifest_file, manifest, verified)
 
@@ -291,9 +291,9 @@ def read_manifest(backup: Path) -> Manifest:
     try:
         return Manifest.from_json(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise _error("backup.no_manifest", path=path) from None
+        raise localized_error("backup.no_manifest", path=path) from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise _error("backup.bad_manifest", path=path, reason=str(exc)[:200]) from None
+        raise localized_error("backup.bad_manifest", path=path, reason=str(exc)[:200]) from None
 
 
 def probe_store(path: Path) -> dict[str, Any]:
@@ -311,7 +311,7 @@ def probe_store(path: Path) -> dict[str, Any]:
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise _error("backup.probe_failed", path=path, reason=last[:300])
+        raise localized_error("backup.probe_failed", path=path, reason=last[:300])
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -321,10 +321,10 @@ def verify_backup(backup: Path, scratch_parent: Path | None = None) -> Verified:
     it holds only a copy) whose counts must be the manifest's."""
     manifest = read_manifest(backup)
     if not backup.is_file():
-        raise _error("backup.no_store", path=backup)
+        raise localized_error("backup.no_store", path=backup)
     actual = sha256_of(backup)
     if actual != manifest.sha256 or backup.stat().st_size != manifest.size:
-        raise _error("backup.checksum", path=backup)
+        raise localized_error("backup.checksum", path=backup)
     with tempfile.TemporaryDirectory(prefix="kiosk-restore-test-", dir=scratch_parent) as scratch:
         copy = Path(scratch) / "kiosk.sqlite3"
         shutil.copyfile(backup, copy)
@@ -333,7 +333,7 @@ def verify_backup(backup: Path, scratch_parent: Path | None = None) -> Verified:
     counts = manifest.counts
     seen = (probed["orders"], probed["paid"], probed["sales_recorded"], probed["outbox_pending"])
     if seen != (counts.orders, counts.paid, counts.sales_recorded, counts.outbox_pending):
-        raise _error("backup.counts", path=backup)
+        raise localized_error("backup.counts", path=backup)
     return Verified(backup, manifest, str(probed["quick_check"]))
 
 
@@ -356,7 +356,7 @@ def restore_store(
     if store.exists() and store.stat().st_size > 0:
         loss = restore_refusal(unsent_money_events(store), event_keys(backup))
         if loss is not None:
-            raise _error("backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=backup)
+            raise localized_error("backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=backup)
         kept = _keep_current(store, at)
     mark = Watermark(watermark_path(store))
     try:
@@ -423,7 +423,7 @@ def _audit(
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise _error("backup.probe_failed", path=store, reason=last[:300])
+        raise localized_error("backup.probe_failed", path=store, reason=last[:300])
 
 
 # --- child process -------------------------------------------------------------------------------
