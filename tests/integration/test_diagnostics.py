@@ -246,3 +246,36 @@ def test_sd_wear_reading(life: str, eol: str, worn: bool) -> None:
 def test_sd_wear_unknown_when_missing_or_garbled() -> None:
     assert sd_wear(None, None) is None
     assert sd_wear("zz", None) is None
+
+
+def test_the_kiosk_builds_its_diagnostics_from_its_own_parts(tmp_path: Path, hq: LiveHq) -> None:
+    """``build_diagnostics`` on a kiosk from ``build_kiosk``: the checks see its HQ enrolment, its
+    (stopped) scanner, its printer setting and its versions."""
+    from drivers.camera.sources import HeldImageSource
+    from kiosk import __version__
+    from kiosk.bootstrap import Overrides, build_diagnostics, build_kiosk
+
+    data = tmp_path / "data"
+    data.mkdir()
+    enrol_kiosk(hq, data, KIOSK)
+    s = load_settings(
+        environ={
+            "KIOSK_KIOSK__ID": KIOSK,
+            "KIOSK_KIOSK__DATA_DIR": str(data),
+            "KIOSK_HQ__URL": hq.url,
+            "KIOSK_PRINTER__TRANSPORT": "none",
+            "KIOSK_GPIO__ENABLED": "false",
+        }
+    )
+    kiosk = build_kiosk(s, overrides=Overrides(source=HeldImageSource(640, 480)))
+    try:
+        diag = build_diagnostics(kiosk)
+        results = {r.name: r for r in diag.run_all()}
+        assert results["hq"].status is Status.OK and results["hq"].data["kiosk_id"] == KIOSK
+        assert results["camera"].status is Status.WARN  # not started: "not running"
+        assert results["printer"].status is Status.WARN  # transport none
+        assert results["gpio"].status is Status.WARN  # [gpio] enabled = false
+        assert results["versions"].data["app"] == __version__
+        assert results["hq"].label("zh_CN") == "正常" and results["gpio"].label("en") == "WARN"
+    finally:
+        kiosk.stop()

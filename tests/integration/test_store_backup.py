@@ -183,3 +183,29 @@ def test_cli_backup_then_restore(live: Path, tmp_path: Path) -> None:
 
     code, _out, err = _run(["store", "restore", str(usb / "missing.sqlite3")], config)
     assert code == 1 and "manifest" in err
+
+
+def test_a_backup_taken_while_the_kiosk_holds_the_store_open_has_every_commit(
+    live: Path, tmp_path: Path
+) -> None:
+    """Sales still only in the -wal file (the kiosk's connection open, no checkpoint) are in the copy."""
+    db = open_store(live)
+    try:
+        sell(SaleStore(db, KIOSK))
+        assert live.with_name(live.name + "-wal").stat().st_size > 0
+        done = backup_store(live, tmp_path, KIOSK, "1", NOW)
+    finally:
+        db.close()
+    assert done.manifest.counts.sales_recorded == 3 and done.manifest.counts.paid == 3
+
+
+def test_restore_onto_a_new_card_with_no_store(live: Path, tmp_path: Path) -> None:
+    """A replacement SD card: no store, no watermark; the backup becomes the store."""
+    backup = backup_store(live, tmp_path, KIOSK, "1", NOW).file
+    fresh = tmp_path / "new-card" / "kiosk.sqlite3"
+    fresh.parent.mkdir()
+    restored = restore_store(backup, fresh, KIOSK, "it", NOW)
+    assert restored.kept_as is None and restored.counts.sales_recorded == 2
+    assert Watermark(watermark_path(fresh)).read() == 2
+    db = open_store(fresh)
+    db.close()

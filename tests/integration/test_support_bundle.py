@@ -200,3 +200,35 @@ def test_an_unreachable_hq_is_said_in_both_languages(kiosk: Settings, tmp_path: 
     finally:
         client.close()
     assert "HQ did not take the upload" in caught.value.en and "总部" in caught.value.zh
+
+
+def test_cli_writes_a_bundle_whose_doctor_report_is_real(kiosk: Settings, tmp_path: Path) -> None:
+    """``kiosk support bundle --to DIR`` with the real doctor run in a child process."""
+    import argparse
+
+    from kiosk.commands import support
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "{KIOSK}"\ndata_dir = "{kiosk.kiosk.data_dir}"\nlanguage = "en"\n\n'
+        f'[hq]\nurl = "{kiosk.hq.url}"\n\n[printer]\ntransport = "none"\n\n[camera]\nsource = "{tmp_path / "none"}"\n'
+        f'\n[payments]\ngateway = "wechat"\n\n[payments.wechat]\ngateway_url = "http://127.0.0.1:9"\n'
+        f'appid = "wx0000000000000001"\nmch_id = "1900000001"\napi_key = "{WECHAT_KEY}"\n',
+        "utf-8",
+    )
+    config.chmod(0o600)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    parser = argparse.ArgumentParser()
+    support.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["support", "bundle", "--to", str(usb), "--config", str(config)])
+    out, err = io.StringIO(), io.StringIO()
+    assert support.run(args, out, err) == 0, err.getvalue()
+    written = Path(json.loads(out.getvalue())["written"])
+    assert "support bundle written" in err.getvalue()
+    files = unpack(written.read_bytes())
+    doctor = json.loads(files["doctor.json"])
+    assert {c["name"] for c in doctor["checks"]} >= {"store", "HQ", "payment gateway"}
+    everything = "\n".join(files.values())
+    for secret in secrets_of(kiosk):
+        assert secret not in everything, secret
