@@ -27,14 +27,21 @@ from urllib.parse import urlsplit
 import requests
 
 from drivers.camera.scanner import ScanStats
-from drivers.gpio.types import Light
 from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import classify
 from kiosk.core.payment import RefundRules
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM
 from kiosk.i18n import t
 from kiosk.payments.service import charge_order, refund_order
-from kiosk.ports import ChargeStatus, Clock, Indicators, PaymentGateway, ReceiptPrinter, SaleRepository
+from kiosk.ports import (
+    ChargeStatus,
+    Clock,
+    Indicators,
+    Light,
+    PaymentGateway,
+    ReceiptPrinter,
+    SaleRepository,
+)
 from kiosk.settings import Settings
 from kiosk.sync.hq_client import HttpHqClient
 

@@ -232,3 +232,18 @@ def test_cli_writes_a_bundle_whose_doctor_report_is_real(kiosk: Settings, tmp_pa
     everything = "\n".join(files.values())
     for secret in secrets_of(kiosk):
         assert secret not in everything, secret
+
+
+def test_hq_refuses_an_upload_over_its_size_limit(hq: LiveHq) -> None:
+    """A body that says it is bigger than HQ takes is refused before it is read or stored."""
+    from hq.api_support import MAX_UPLOAD_BYTES
+
+    with requests.Session() as session:
+        request = requests.Request(
+            "POST", f"{hq.url}/api/v1/support/backup", headers={"X-Content-SHA256": "0" * 64}, data=b"x"
+        )
+        prepared = session.prepare_request(request)
+        prepared.headers["Content-Length"] = str(MAX_UPLOAD_BYTES + 1)
+        answer = session.send(prepared, timeout=10)
+    assert answer.status_code == 413
+    assert not (hq.identity_file.parent / "kiosk-uploads").exists()
