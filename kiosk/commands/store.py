@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -131,6 +132,9 @@ def _backup_or_restore(args: argparse.Namespace, settings: Settings, out: TextIO
             }
     except BackupError as exc:
         print(f"kiosk store: {exc.text(lang)}", file=err)
+        return 1
+    except (OSError, sqlite3.Error) as exc:
+        print(f"kiosk store: {args.store_command} failed: {type(exc).__name__}: {str(exc)[:300]}", file=err)
         return 1
     print(json.dumps(result, ensure_ascii=False), file=out)
     return 0

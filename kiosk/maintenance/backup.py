@@ -354,7 +354,12 @@ def restore_store(
     at = now or datetime.now(UTC)
     kept: Path | None = None
     if store.exists() and store.stat().st_size > 0:
-        loss = restore_refusal(unsent_money_events(store), event_keys(backup))
+        try:
+            unsent = unsent_money_events(store)
+        except sqlite3.Error as exc:
+            # what HQ lacks cannot be known: refused, and a person decides (moving it aside keeps it)
+            raise localized_error("backup.live_unreadable", path=store, reason=str(exc)[:120]) from exc
+        loss = restore_refusal(unsent, event_keys(backup))
         if loss is not None:
             raise localized_error("backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=backup)
         kept = _keep_current(store, at)
@@ -423,7 +428,7 @@ def _audit(
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise localized_error("backup.probe_failed", path=store, reason=last[:300])
+        raise localized_error("backup.audit_failed", path=store, reason=last[:300])
 
 
 # --- child process -------------------------------------------------------------------------------

@@ -209,3 +209,16 @@ def test_restore_onto_a_new_card_with_no_store(live: Path, tmp_path: Path) -> No
     assert Watermark(watermark_path(fresh)).read() == 2
     db = open_store(fresh)
     db.close()
+
+
+def test_restore_over_an_unreadable_store_is_refused_until_it_is_moved_aside(
+    live: Path, tmp_path: Path
+) -> None:
+    """What HQ lacks cannot be known from a damaged store: a person moves it aside (kept), then restores."""
+    backup = backup_store(live, tmp_path, KIOSK, "1", NOW).file
+    live.write_bytes(b"this is not a database, it was damaged" * 100)
+    with pytest.raises(BackupError) as caught:
+        restore_store(backup, live, KIOSK, "it", NOW)
+    assert "cannot be read" in caught.value.en and "无法读取" in caught.value.zh
+    live.rename(live.with_name("kiosk.sqlite3.damaged"))
+    assert restore_store(backup, live, KIOSK, "it", NOW).counts.sales_recorded == 2
