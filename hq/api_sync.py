@@ -74,6 +74,12 @@ class CatalogOut(BaseModel):
     badge_public_key: str = Field(description="HQ's Ed25519 badge public key, 32 raw bytes in base64")
 
 
+def _metric_kind(kind: Any) -> str:
+    """The kind as a metrics label: one of KINDS, else "unknown" (a list or object is not hashable,
+    so it is checked to be text before it is looked up)."""
+    return kind if isinstance(kind, str) and kind in KINDS else "unknown"
+
+
 @router.post(
     EVENTS_PATH, response_model=EventBatchOut, responses=errors(400, 401, 411, 413, 422, 429, 500, 503)
 )
@@ -83,8 +89,7 @@ def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> Ev
         results = ingest_events(kiosk, batch.events, publish)
     counts = Counter(r.status for r in results)
     by_kind = Counter(
-        (str(raw.get("kind", ""))[:16] if raw.get("kind") in KINDS else "unknown", r.status)
-        for raw, r in zip(batch.events, results, strict=True)
+        (_metric_kind(raw.get("kind")), r.status) for raw, r in zip(batch.events, results, strict=True)
     )
     for (kind, status), n in by_kind.items():
         metrics.events_ingested(kind, status, n)

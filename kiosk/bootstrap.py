@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner, Roi
@@ -55,6 +56,10 @@ from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
 from kiosk_common.signing import receipt_path, receipt_token
+
+if TYPE_CHECKING:
+    from kiosk.maintenance.bundle import BundleSources
+    from kiosk.maintenance.diagnostics import Diagnostics
 
 log = logging.getLogger(__name__)
 
@@ -492,3 +497,38 @@ def gpio_pins(settings: Settings) -> GpioPins:
         printer_busy=g.printer_busy,
         relay=g.relay,
     )
+
+
+# --- maintenance: diagnostics and the support bundle, from the running kiosk's parts -------------------
+
+
+def build_diagnostics(kiosk: Kiosk) -> Diagnostics:
+    """The maintenance screens' diagnostics, on the kiosk's own printer, scanner, pins, store and gateway."""
+    from kiosk.maintenance.bundle import os_version
+    from kiosk.maintenance.diagnostics import Diagnostics, Parts
+
+    s = kiosk.settings
+    scanner = kiosk.scanner
+    return Diagnostics(
+        Parts(
+            settings=s,
+            store=kiosk.store,
+            printer=kiosk.printer,
+            indicators=kiosk.indicators,
+            gateway=kiosk.gateway,
+            app_version=__version__,
+            os_version=os_version,
+            scan_stats=lambda: scanner.stats() if scanner.running else None,
+            hq_client=lambda: build_hq_client(s, min(5.0, s.hq.timeout_s)),
+            inputs=kiosk.inputs,
+            clock=kiosk.controller.clock,
+        )
+    )
+
+
+def build_bundle_sources(settings: Settings, config: Path | None) -> BundleSources:
+    """What a support bundle is made of: the kiosk unit's journal, and ``kiosk doctor`` run in a child
+    process with the same ``config`` (so it never opens the running kiosk's devices twice)."""
+    from kiosk.maintenance.bundle import BundleSources, doctor_in_child, journal_logs
+
+    return BundleSources(settings, __version__, logs=journal_logs, doctor=doctor_in_child(config))
