@@ -393,11 +393,12 @@ def build_kiosk(
         ),
         recovered=lambda: dict(controller.recovery.outcomes) if controller.recovery else {},
     )
-    controller.console = StaffConsole(maintenance, staff, lambda: controller.language)
+    console = StaffConsole(maintenance, staff, lambda: controller.language)
+    controller.console = console
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, maintenance)
-    return Kiosk(
+    kiosk = Kiosk(
         settings,
         store,
         controller,
@@ -413,6 +414,8 @@ def build_kiosk(
         inputs=inputs,
         staff=staff,
     )
+    console.diagnostics = build_diagnostics(kiosk).run_all
+    return kiosk
 
 
 def build_maintenance(

@@ -464,6 +464,7 @@ _ZH.update(
         "maint.console.sales": "今日 {n} 单，合计 {total}",
         "maint.console.task_gone": "此任务已处理",
         "maint.console.no_open_payment": "该订单没有结果未知的支付",
+        "maint.console.diag_failed": "{n} 项检查未通过，详见下方",
     }
 )
 _EN.update(
@@ -476,6 +477,7 @@ _EN.update(
         "maint.console.sales": "{n} orders today, {total} in all",
         "maint.console.task_gone": "this task has been dealt with",
         "maint.console.no_open_payment": "this order has no payment whose outcome is unknown",
+        "maint.console.diag_failed": "{n} check(s) failed; see below",
     }
 )
 

@@ -10,19 +10,34 @@ order that cannot be refunded) is a message on screen, never an exception in the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance import zreport
 from kiosk.maintenance.actions import StaffActionError, StaffActions
-from kiosk.maintenance.roles import Action, PermissionDenied, Role, actions_for, allowed
+from kiosk.maintenance.roles import Action, PermissionDenied, Role, actions_for, allowed, require
 from kiosk.maintenance.session import MaintenanceLock, Refusal, StaffSession
 from kiosk.ports import GatewayError
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 
 log = logging.getLogger(__name__)
+
+
+class CheckResult(Protocol):
+    """One diagnostics verdict as the menu shows it (``kiosk.maintenance.diagnostics.Result``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    def label(self, lang: str) -> str: ...
+
+    def text(self, lang: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,9 @@ class StaffConsole:
         self.lock = lock
         self.actions = actions
         self._language = language
+        #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
+        #: kiosk.bootstrap once the kiosk's devices exist
+        self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -107,6 +125,14 @@ class StaffConsole:
         staff = self.actions
         assert staff is not None
         done = self._t("maint.console.done")
+        if action is Action.DIAGNOSTICS and self.diagnostics is not None:
+            require(member.role, action)
+            lang = self._language()
+            results = self.diagnostics()
+            text = "\n".join(f"[{r.label(lang)}] {r.name}: {r.text(lang)}" for r in results)
+            failed = sum(1 for r in results if r.failed)
+            message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
+            return ActionAnswer(ok=failed == 0, message=message, text=text)
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)

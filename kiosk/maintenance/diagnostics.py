@@ -74,6 +74,10 @@ class Result:
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh_CN" else self.en
 
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL
+
     def label(self, lang: str) -> str:
         """The status as a screen shows it: 正常 / 注意 / 失败, OK / WARN / FAIL."""
         return t(f"diag.{self.status.value}", lang)

@@ -279,3 +279,50 @@ def test_the_kiosk_builds_its_diagnostics_from_its_own_parts(tmp_path: Path, hq:
         assert results["hq"].label("zh_CN") == "正常" and results["gpio"].label("en") == "WARN"
     finally:
         kiosk.stop()
+
+
+def test_an_it_session_runs_the_diagnostics_from_the_menu(tmp_path: Path, hq: LiveHq) -> None:
+    """The kiosk's own console (built by ``build_kiosk``) runs the same checks for an IT session,
+    and refuses them to a cashier."""
+    from argon2 import PasswordHasher
+
+    from drivers.camera.sources import HeldImageSource
+    from kiosk.bootstrap import Overrides, build_kiosk
+    from kiosk.maintenance.roles import Action
+    from kiosk.ports import CatalogUpdate, StaffItem
+
+    data = tmp_path / "data"
+    data.mkdir()
+    enrol_kiosk(hq, data, KIOSK)
+    s = load_settings(
+        environ={
+            "KIOSK_KIOSK__ID": KIOSK,
+            "KIOSK_KIOSK__DATA_DIR": str(data),
+            "KIOSK_HQ__URL": hq.url,
+            "KIOSK_PRINTER__TRANSPORT": "none",
+            "KIOSK_GPIO__ENABLED": "false",
+            "KIOSK_KIOSK__LANGUAGE": "en",
+        }
+    )
+    kiosk = build_kiosk(s, overrides=Overrides(source=HeldImageSource(640, 480)))
+    try:
+        hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        staff = (
+            StaffItem(1, "it", "it", hasher.hash("975310"), True),
+            StaffItem(2, "cash", "cashier", hasher.hash("864200"), True),
+        )
+        kiosk.store.apply_catalog(CatalogUpdate("delta", 0, 1, (), {}, staff=staff))
+        controller = kiosk.controller
+        assert controller.maintenance_unlock_pin("864200").ok
+        refused = controller.maintenance_run(Action.DIAGNOSTICS)
+        assert not refused.ok and "role" in refused.message
+        controller.maintenance_lock()
+        assert controller.maintenance_unlock_pin("975310").ok
+        answer = controller.maintenance_run(Action.DIAGNOSTICS)
+        assert "[OK] hq:" in answer.text and "[WARN] printer:" in answer.text
+        # this kiosk has no payment gateway set up (payments.gateway = "none"): that check fails, and
+        # the menu says how many did
+        assert "[FAIL] gateway:" in answer.text
+        assert not answer.ok and answer.message.startswith("1 check(s) failed")
+    finally:
+        kiosk.stop()
