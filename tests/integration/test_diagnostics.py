@@ -20,7 +20,7 @@ from drivers.gpio.indicators import GpiozeroIndicators, NullIndicators
 from drivers.gpio.inputs import GpiozeroInputs
 from drivers.gpio.types import Light
 from drivers.printer.file_printer import FileReceiptPrinter
-from kiosk.bootstrap import build_hq_client, build_payment_gateway
+from kiosk.bootstrap import Kiosk, build_diagnostics, build_hq_client, build_payment_gateway
 from kiosk.core.payment import RefundRules
 from kiosk.maintenance.diagnostics import DIAGNOSTIC_SKU, Diagnostics, Parts, Status, sd_wear
 from kiosk.settings import Settings, load_settings
@@ -248,12 +248,10 @@ def test_sd_wear_unknown_when_missing_or_garbled() -> None:
     assert sd_wear("zz", None) is None
 
 
-def test_the_kiosk_builds_its_diagnostics_from_its_own_parts(tmp_path: Path, hq: LiveHq) -> None:
-    """``build_diagnostics`` on a kiosk from ``build_kiosk``: the checks see its HQ enrolment, its
-    (stopped) scanner, its printer setting and its versions."""
+def _enrolled_kiosk(tmp_path: Path, hq: LiveHq, language: str = "zh_CN") -> Kiosk:
+    """A kiosk from ``build_kiosk``, enrolled at ``hq``, without printer, GPIO or a running camera."""
     from drivers.camera.sources import HeldImageSource
-    from kiosk import __version__
-    from kiosk.bootstrap import Overrides, build_diagnostics, build_kiosk
+    from kiosk.bootstrap import Overrides, build_kiosk
 
     data = tmp_path / "data"
     data.mkdir()
@@ -265,9 +263,18 @@ def test_the_kiosk_builds_its_diagnostics_from_its_own_parts(tmp_path: Path, hq:
             "KIOSK_HQ__URL": hq.url,
             "KIOSK_PRINTER__TRANSPORT": "none",
             "KIOSK_GPIO__ENABLED": "false",
+            "KIOSK_KIOSK__LANGUAGE": language,
         }
     )
-    kiosk = build_kiosk(s, overrides=Overrides(source=HeldImageSource(640, 480)))
+    return build_kiosk(s, overrides=Overrides(source=HeldImageSource(640, 480)))
+
+
+def test_the_kiosk_builds_its_diagnostics_from_its_own_parts(tmp_path: Path, hq: LiveHq) -> None:
+    """``build_diagnostics`` on a kiosk from ``build_kiosk``: the checks see its HQ enrolment, its
+    (stopped) scanner, its printer setting and its versions."""
+    from kiosk import __version__
+
+    kiosk = _enrolled_kiosk(tmp_path, hq)
     try:
         diag = build_diagnostics(kiosk)
         results = {r.name: r for r in diag.run_all()}
@@ -286,25 +293,10 @@ def test_an_it_session_runs_the_diagnostics_from_the_menu(tmp_path: Path, hq: Li
     and refuses them to a cashier."""
     from argon2 import PasswordHasher
 
-    from drivers.camera.sources import HeldImageSource
-    from kiosk.bootstrap import Overrides, build_kiosk
     from kiosk.maintenance.roles import Action
     from kiosk.ports import CatalogUpdate, StaffItem
 
-    data = tmp_path / "data"
-    data.mkdir()
-    enrol_kiosk(hq, data, KIOSK)
-    s = load_settings(
-        environ={
-            "KIOSK_KIOSK__ID": KIOSK,
-            "KIOSK_KIOSK__DATA_DIR": str(data),
-            "KIOSK_HQ__URL": hq.url,
-            "KIOSK_PRINTER__TRANSPORT": "none",
-            "KIOSK_GPIO__ENABLED": "false",
-            "KIOSK_KIOSK__LANGUAGE": "en",
-        }
-    )
-    kiosk = build_kiosk(s, overrides=Overrides(source=HeldImageSource(640, 480)))
+    kiosk = _enrolled_kiosk(tmp_path, hq, language="en")
     try:
         hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         staff = (
