@@ -51,6 +51,16 @@ class ProductOut(BaseModel):
     active: bool
 
 
+class StaffOut(BaseModel):
+    id: int
+    name: str
+    role: str = Field(description="`cashier`, `manager` or `it`")
+    pin_hash: str = Field(
+        description="argon2id hash of the staff member's PIN (the PIN never leaves HQ); empty when not active"
+    )
+    active: bool = Field(description="false: disabled, or no longer for this store; the kiosk drops it")
+
+
 class CatalogOut(BaseModel):
     kind: str = Field(description="`delta` (rows changed after `since`) or `snapshot` (everything)")
     since: int
@@ -58,6 +68,16 @@ class CatalogOut(BaseModel):
     categories: list[CategoryOut]
     products: list[ProductOut]
     settings: dict[str, Any] = Field(description="key: JSON value; in a delta, null means removed")
+    staff: list[StaffOut] = Field(
+        description="staff accounts for the kiosk's store: a snapshot has every active one, a delta the changed"
+    )
+    badge_public_key: str = Field(description="HQ's Ed25519 badge public key, 32 raw bytes in base64")
+
+
+def _metric_kind(kind: Any) -> str:
+    """The kind as a metrics label: one of KINDS, else "unknown" (a list or object is not hashable,
+    so it is checked to be text before it is looked up)."""
+    return kind if isinstance(kind, str) and kind in KINDS else "unknown"
 
 
 @router.post(
@@ -69,8 +89,7 @@ def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> Ev
         results = ingest_events(kiosk, batch.events, publish)
     counts = Counter(r.status for r in results)
     by_kind = Counter(
-        (str(raw.get("kind", ""))[:16] if raw.get("kind") in KINDS else "unknown", r.status)
-        for raw, r in zip(batch.events, results, strict=True)
+        (_metric_kind(raw.get("kind")), r.status) for raw, r in zip(batch.events, results, strict=True)
     )
     for (kind, status), n in by_kind.items():
         metrics.events_ingested(kind, status, n)
@@ -104,6 +123,7 @@ def _etag_version(value: str | None) -> int | None:
 )
 def get_catalog(
     kiosk: SignedKiosk,
+    request: Request,
     since: Annotated[
         int | None, Query(ge=0, le=10**18, description="the catalog version the kiosk holds")
     ] = None,
@@ -114,5 +134,6 @@ def get_catalog(
         answer = catalog_for(kiosk.store_id, kiosk.device_id, held)
     if answer is None:
         return Response(status_code=304, headers={"ETag": f'"{held}"'})
+    answer.badge_public_key = str(getattr(request.app.state, "badge_public_key", ""))
     body = CatalogOut.model_validate(answer, from_attributes=True).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"{answer.version}"'})

@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_ops, api_sync, i18n, receipts
+from hq import api_admin, api_enrol, api_ops, api_support, api_sync, api_totals, i18n, receipts
 from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
@@ -34,6 +34,7 @@ from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter
 from hq.metrics import HttpMetrics
 from hq.settings import AuthSection, WebhooksSection
+from hq.staff import load_badge_key, public_key_b64
 from hq.webhooks import Deliverer, DelivererThread, load_secret, secret_path
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,10 @@ def create_app(
     open_database(db_url)
     limits = auth if auth is not None else AuthSection()
     limiter = BadKeyLimiter(limits.max_failures, limits.window_s, clock)
-    kiosk_auth = KioskAuth.load(identity_path(limits.identity_file, db_url), limits.clock_window_s, limiter)
+    identity_file = identity_path(limits.identity_file, db_url)
+    kiosk_auth = KioskAuth.load(identity_file, limits.clock_window_s, limiter)
+    # made here, before any worker starts, like the identity file; kiosks get its public half
+    badge_public_key = public_key_b64(load_badge_key(identity_file))
     hooks = webhooks if webhooks is not None else WebhooksSection()
     deliverer = None
     if hooks.url:
@@ -179,6 +183,7 @@ def create_app(
     app.router.route_class = StrictJsonRoute
     app.state.key_limiter = limiter
     app.state.kiosk_auth = kiosk_auth
+    app.state.badge_public_key = badge_public_key
     app.state.publish_webhooks = deliverer is not None
     _install_error_handlers(app)
 
@@ -186,12 +191,15 @@ def create_app(
     app.include_router(api_admin.router)
     app.include_router(api_ops.router)
     app.include_router(receipts.router)
+    app.state.support_dir = identity_path(limits.identity_file, db_url).parent / api_support.UPLOADS
+    app.include_router(api_support.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
     app.include_router(api_sync.router)
+    app.include_router(api_totals.router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HqTime)
     app.add_middleware(HttpMetrics)

@@ -26,6 +26,7 @@ from hq.catalog import CatalogImportError, RowProblem, parse_price
 from hq.i18n import Text
 from hq.jsonbody import loads_strict
 from hq.models import Category, Device, Product, ScopedSetting, Store, StorePrice, database
+from hq.staff import staff_for_store
 from hq.versioning import current_version, next_version
 
 CATEGORY_COLUMNS = ("code", "name_zh", "name_en")
@@ -342,6 +343,10 @@ class CatalogAnswer:
     categories: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: staff accounts for the kiosk's store (``hq.staff.staff_for_store``)
+    staff: list[dict[str, Any]] = field(default_factory=list)
+    #: HQ's badge public key (base64), set by the endpoint: kiosks check staff badges with it
+    badge_public_key: str = ""
 
 
 def _effective_settings(store_id: int, device_id: int, keys: set[str] | None) -> dict[str, Any]:
@@ -429,4 +434,6 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
             )
         }
         answer.settings = _effective_settings(store_id, device_id, changed_keys) if changed_keys else {}
+    store_code = Store.select(Store.code).where(Store.id == store_id).scalar()
+    answer.staff = staff_for_store(str(store_code or ""), since, snapshot)
     return answer

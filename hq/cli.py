@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hq import admin_cli, cli_data, i18n
+from hq import admin_cli, cli_data, i18n, staff_cli
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
 from hq.cli_common import say as _say
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default from [server] workers)")
 
     admin_cli.add_parsers(commands, common)
+    staff_cli.add_parsers(commands, common)
 
     catalog = commands.add_parser("catalog", help="the product catalog").add_subparsers(
         dest="action", required=True
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         handled = cli_data.run(args)
         if handled is not None:
             return handled
+        if args.command == staff_cli.COMMAND:
+            return staff_cli.run(args, settings)
         if args.command in admin_cli.COMMANDS:
             return admin_cli.run(args)
         if args.action == "import":

@@ -128,6 +128,8 @@ class HeartbeatIn(_Strict):
     parked: StrictInt = Field(ge=0, le=2**31)
     catalog_version: StrictInt = Field(ge=0, le=2**62)
     clock_offset_s: StrictFloat | StrictInt = Field(ge=-(10**9), le=10**9)
+    #: maintenance lockouts since a staff member last unlocked (0 or absent: none)
+    maintenance_lockouts: StrictInt = Field(0, ge=0, le=2**31)
 
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {

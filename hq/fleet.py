@@ -36,6 +36,7 @@ class AlertCode(StrEnum):
     DISK_LOW = "disk_low"
     CLOCK_SKEW = "clock_skew"
     PARKED = "parked_events"
+    MAINTENANCE_LOCKOUT = "maintenance_lockout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,11 @@ def kiosk_status(row: DeviceRow, now: datetime, heartbeat_s: int = DEFAULT_HEART
             alerts.append(Alert(AlertCode.CLOCK_SKEW, i18n.ALERT_CLOCK_SKEW.format(seconds=round(skew))))
         if parked:
             alerts.append(Alert(AlertCode.PARKED, i18n.ALERT_PARKED.format(count=parked)))
+        lockouts = _int(body, "maintenance_lockouts")
+        if lockouts:
+            alerts.append(
+                Alert(AlertCode.MAINTENANCE_LOCKOUT, i18n.ALERT_MAINTENANCE_LOCKOUT.format(count=lockouts))
+            )
     return KioskStatus(
         kiosk_id=row.kiosk_id,
         store=row.store,

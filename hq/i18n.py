@@ -544,3 +544,79 @@ PROTOCOL_UNKNOWN = Text(
     "本 HQ 使用同步协议第 1 版，而非 {asked!r}（X-Sync-Protocol）；请升级收银机或 HQ，使双方版本一致。"
     "在此期间收银机照常销售，销售记录会排队等待上传",
 )
+
+
+# --- staff accounts and badges (hq staff) -------------------------------------------------------------
+
+STAFF_BAD_NAME = Text(
+    "{name!r} is not a staff name: use 1-64 letters, digits, '.', '_', '@' or '-'",
+    "{name!r} 不是有效的员工名：请使用 1-64 个字母、数字或 '.'、'_'、'@'、'-'",
+)
+STAFF_BAD_ROLE = Text(
+    "{role!r} is not a role: use cashier, manager or it",
+    "{role!r} 不是有效角色：请使用 cashier、manager 或 it",
+)
+STAFF_PIN_DIGITS = Text(
+    "a PIN is {min} to {max} digits (0-9) and nothing else; nothing was changed",
+    "PIN 须为 {min} 至 {max} 位数字（0-9），不含其他字符；未做任何更改",
+)
+STAFF_PIN_WEAK = Text(
+    "that PIN is too easy to guess (one digit repeated, or a run up or down such as 1-2-3-4-5-6); pick another",
+    "该 PIN 过于容易猜到（同一数字重复，或递增递减的连续数字，如 1-2-3-4-5-6）；请换一个",
+)
+STAFF_PIN_TAKEN = Text(
+    "another active staff member has that PIN, and a PIN alone says who unlocks; pick another",
+    "另一位在职员工已使用该 PIN，而 PIN 本身即代表解锁人；请换一个",
+)
+STAFF_EXISTS = Text(
+    "a staff member named {name} exists already; pick another name (`hq staff list`)",
+    "员工 {name} 已存在；请换一个名称（`hq staff list`）",
+)
+STAFF_UNKNOWN = Text(
+    "no staff member is named {name}; see `hq staff list`", "没有名为 {name} 的员工；请查看 `hq staff list`"
+)
+STAFF_DISABLED_NO_BADGE = Text(
+    "{name} is disabled: no badge is made for a disabled account",
+    "{name} 已停用：不为已停用的账号制作工牌",
+)
+STAFF_UNKNOWN_STORE = Text(
+    "no store with the code {store}; add it first (`hq store add`) or see `hq store list`",
+    "没有代码为 {store} 的门店；请先添加（`hq store add`）或查看 `hq store list`",
+)
+STAFF_BAD_TTL = Text(
+    "--ttl {ttl} is out of range: a badge is valid 1 to {max} minutes",
+    "--ttl {ttl} 超出范围：工牌有效期为 1 至 {max} 分钟",
+)
+STAFF_ADDED = Text(
+    "staff member {name} ({role}) added for {stores}; kiosks get the account at their next catalog pull",
+    "已添加员工 {name}（{role}），适用于 {stores}；收银机在下次同步商品目录时获得该账号",
+)
+STAFF_ALL_STORES = Text("every store", "所有门店")
+STAFF_DISABLED = Text(
+    "staff member {name} disabled; kiosks refuse the account after their next catalog pull",
+    "已停用员工 {name}；收银机在下次同步商品目录后拒绝该账号",
+)
+STAFF_NONE = Text(
+    "no staff accounts yet; add one with `hq staff add`", "尚无员工账号；请用 `hq staff add` 添加"
+)
+STAFF_HEADER = Text("name  role  stores  created  disabled", "名称  角色  门店  创建时间  停用时间")
+STAFF_PIN_PROMPT = Text("PIN for {name} (at least {min} digits): ", "{name} 的 PIN（至少 {min} 位数字）：")
+STAFF_PIN_AGAIN = Text("The same PIN again: ", "请再次输入 PIN：")
+STAFF_PINS_DIFFER = Text(
+    "the two PINs differ; nothing was changed, run the command again",
+    "两次输入的 PIN 不一致；未做任何更改，请重新运行命令",
+)
+STAFF_PIN_NO_TTY = Text(
+    "no terminal to ask for the PIN; pipe it in with --pin-stdin",
+    "没有可输入 PIN 的终端；请用 --pin-stdin 从标准输入传入 PIN",
+)
+STAFF_BADGE_MADE = Text(
+    "badge for {name} ({role}), valid until {expires} UTC; show the QR code above to a kiosk's camera",
+    "已为 {name}（{role}）制作工牌，有效期至 {expires} UTC；请将上方二维码对准收银机摄像头",
+)
+STAFF_KEY_FILE = Text("cannot use HQ's badge key: {reason}", "无法使用 HQ 的工牌密钥：{reason}")
+ALERT_MAINTENANCE_LOCKOUT = Text(
+    "maintenance unlock locked out {count} time(s) after repeated wrong PINs since staff last unlocked; "
+    "check who is at the kiosk (audit: maintenance.lockout)",
+    "维护模式因多次 PIN 错误已锁定 {count} 次（自员工上次解锁以来）；请确认谁在操作该收银机（审计：maintenance.lockout）",
+)

@@ -76,4 +76,14 @@ def _m003_fleet(db: peewee.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (_m001_initial, _m002_refunds, _m003_fleet)
+def _m004_staff(db: peewee.Database) -> None:
+    """Staff accounts that unlock the kiosks' maintenance mode, synced with the catalog (hq.staff)."""
+    db.create_tables([models.Staff])
+
+
+MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
+    _m001_initial,
+    _m002_refunds,
+    _m003_fleet,
+    _m004_staff,
+)

@@ -365,6 +365,28 @@ class WebhookDelivery(BaseModel):
         table_name = "webhook_delivery"
 
 
+class Staff(BaseModel):
+    """A member of store staff who may unlock a kiosk's maintenance mode (``hq staff add``).
+
+    ``pin_hash`` is argon2id of the PIN, made by HQ's CLI: the PIN itself is never stored or sent;
+    kiosks get the hash and check a PIN offline. ``stores`` is a JSON list of store codes, or empty
+    for every store. ``version`` is the catalog version of the row's last change, so the account rides
+    the catalog deltas to the kiosks (docs/sync-protocol.md §5). Added by migration 4.
+    """
+
+    id = AutoField()
+    name = CharField(max_length=64, unique=True)
+    role = CharField(max_length=16)
+    pin_hash = CharField(max_length=255)
+    stores = TextField(default="")
+    created_at = DateTimeField(default=utc_now)
+    disabled_at = DateTimeField(null=True)
+    version = BigIntegerField(default=0, index=True)
+
+    class Meta:
+        table_name = "staff"
+
+
 #: in dependency order: a table comes after the tables it refers to
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
@@ -387,4 +409,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Heartbeat,
     SyncEvent,
     WebhookDelivery,
+    Staff,
 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner, Roi
@@ -23,6 +25,10 @@ from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
+from kiosk.maintenance.actions import StaffActions
+from kiosk.maintenance.attempts import LimiterConfig
+from kiosk.maintenance.roles import Role
+from kiosk.maintenance.session import KeySwitchMode, MaintenanceConfig, MaintenanceLock
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
@@ -39,15 +45,21 @@ from kiosk.ports import (
 )
 from kiosk.printing import PrintService
 from kiosk.settings import PrinterSection, Settings
+from kiosk.staff_console import StaffConsole
 from kiosk.store.db import open_store
 from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
+from kiosk.store.staff import StaffStore
 from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
 from kiosk_common.signing import receipt_path, receipt_token
+
+if TYPE_CHECKING:
+    from kiosk.maintenance.bundle import BundleSources
+    from kiosk.maintenance.diagnostics import Diagnostics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +96,8 @@ class Kiosk:
     inputs: GpiozeroInputs | None = None
     #: repeats refunds a crash left unconfirmed, in the background (bounded); None when there were none
     refund_resumer: threading.Thread | None = None
+    #: what staff do in maintenance mode (kiosk.maintenance.actions); the maintenance screens call it
+    staff: StaffActions | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
@@ -338,7 +352,11 @@ def build_kiosk(
         lambda: scanner.fault if scanner.running else None,
         settings.store_path.parent,
     )
-    heartbeats = Heartbeats(store, probe, __version__, lambda: hq.clock_offset_s)
+    maintenance = build_maintenance(settings, store, controller)
+    controller.maintenance = maintenance
+    heartbeats = Heartbeats(
+        store, probe, __version__, lambda: hq.clock_offset_s, maintenance_lockouts=maintenance.lockouts
+    )
     sync = SyncWorker(
         pusher,
         interval_s=settings.hq.sync_interval_s,
@@ -358,10 +376,29 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
+    staff = StaffActions(
+        store=store,
+        gateway=gateway,
+        printer=printer,
+        checkout=controller,
+        reprints=printer.queue,
+        kiosk_id=settings.kiosk.id,
+        timezone=settings.kiosk.timezone,
+        paper_columns=COLUMNS_BY_WIDTH_MM[settings.printer.paper_width_mm],
+        language=settings.kiosk.language,
+        hq_totals=(
+            (lambda day: hq.fetch_day_totals(day, settings.kiosk.timezone))
+            if isinstance(hq, HttpHqClient)
+            else None
+        ),
+        recovered=lambda: dict(controller.recovery.outcomes) if controller.recovery else {},
+    )
+    console = StaffConsole(maintenance, staff, lambda: controller.language)
+    controller.console = console
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
-        _wire_inputs(inputs, controller, store)
-    return Kiosk(
+        _wire_inputs(inputs, controller, maintenance)
+    kiosk = Kiosk(
         settings,
         store,
         controller,
@@ -375,12 +412,37 @@ def build_kiosk(
         indicators,
         product_scanners=product_scanners,
         inputs=inputs,
+        staff=staff,
+    )
+    console.diagnostics = build_diagnostics(kiosk).run_all
+    return kiosk
+
+
+def build_maintenance(
+    settings: Settings, store: SaleStore, controller: CheckoutController
+) -> MaintenanceLock:
+    """The maintenance unlock on the store's staff accounts, on the wall clock (badges expire by it and
+    a lockout outlasts a reboot). A payment is in flight while the checkout is paying."""
+    m = settings.maintenance
+    config = MaintenanceConfig(
+        key_switch=KeySwitchMode(m.key_switch),
+        key_role=Role(m.key_role),
+        idle_lock_s=m.idle_lock_s,
+        limiter=LimiterConfig(m.backoff_from, m.lockout_after, m.base_delay_s, m.lockout_s),
+    )
+    return MaintenanceLock(
+        config,
+        StaffStore(store.db, store.audit),
+        time.time,
+        lambda: controller.state.phase is Phase.PAYING,
     )
 
 
-def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: SaleStore) -> None:
+def _wire_inputs(
+    inputs: GpiozeroInputs, controller: CheckoutController, maintenance: MaintenanceLock
+) -> None:
     """Paper low calls staff (the kiosk keeps selling until the printer itself says "out"); the key
-    switch is recorded for the maintenance mode, which will act on it."""
+    switch goes to the maintenance unlock ([maintenance] key_switch), which audits it."""
 
     def paper_low(low: bool) -> None:
         if low:
@@ -389,7 +451,10 @@ def _wire_inputs(inputs: GpiozeroInputs, controller: CheckoutController, store: 
             controller.on_device_recovered("paper: refilled")
 
     def key_switch(on: bool) -> None:
-        controller.post(lambda: controller.audit("staff", "key_switch", "on" if on else "off"))
+        def turned() -> None:
+            maintenance.key_switch(on)
+
+        controller.post(turned)
 
     inputs.on_paper_low = paper_low
     inputs.on_key_switch = key_switch
@@ -435,3 +500,38 @@ def gpio_pins(settings: Settings) -> GpioPins:
         printer_busy=g.printer_busy,
         relay=g.relay,
     )
+
+
+# --- maintenance: diagnostics and the support bundle, from the running kiosk's parts -------------------
+
+
+def build_diagnostics(kiosk: Kiosk) -> Diagnostics:
+    """The maintenance screens' diagnostics, on the kiosk's own printer, scanner, pins, store and gateway."""
+    from kiosk.maintenance.bundle import os_version
+    from kiosk.maintenance.diagnostics import Diagnostics, Parts
+
+    s = kiosk.settings
+    scanner = kiosk.scanner
+    return Diagnostics(
+        Parts(
+            settings=s,
+            store=kiosk.store,
+            printer=kiosk.printer,
+            indicators=kiosk.indicators,
+            gateway=kiosk.gateway,
+            app_version=__version__,
+            os_version=os_version,
+            scan_stats=lambda: scanner.stats() if scanner.running else None,
+            hq_client=lambda: build_hq_client(s, min(5.0, s.hq.timeout_s)),
+            inputs=kiosk.inputs,
+            clock=kiosk.controller.clock,
+        )
+    )
+
+
+def build_bundle_sources(settings: Settings, config: Path | None) -> BundleSources:
+    """What a support bundle is made of: the kiosk unit's journal, and ``kiosk doctor`` run in a child
+    process with the same ``config`` (so it never opens the running kiosk's devices twice)."""
+    from kiosk.maintenance.bundle import BundleSources, doctor_in_child, journal_logs
+
+    return BundleSources(settings, __version__, logs=journal_logs, doctor=doctor_in_child(config))

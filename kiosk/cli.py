@@ -33,7 +33,7 @@ def _log_level(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import camera, decode, enroll, payment, printer, store, sync
+    from kiosk.commands import camera, decode, enroll, payment, printer, store, support, sync
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_parser(sub)
     enroll.add_parser(sub)
     sync.add_parser(sub)
+    support.add_parser(sub)
     return parser
 
 
@@ -148,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import printer
 
             return printer.run(args)
+        if args.command == "support":
+            from kiosk.commands import support
+
+            return support.run(args)
     except SettingsError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

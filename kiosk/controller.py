@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk import crashpoints
@@ -26,8 +26,11 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
-from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
+from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
+from kiosk.maintenance.roles import Action
+from kiosk.maintenance.session import MaintenanceLock
 from kiosk.payments import service
 from kiosk.ports import (
     ChargeStatus,
@@ -41,7 +44,11 @@ from kiosk.ports import (
     ReceiptPrinter,
     SaleRepository,
 )
+from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
+
+if TYPE_CHECKING:
+    from kiosk.staff_console import StaffConsole
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +200,10 @@ class CheckoutController:
         self.device_faults: dict[str, str] = {}
         #: what the last start-up recovery found (None until it ran)
         self.recovery: service.RecoveryReport | None = None
+        #: who may enter maintenance mode (kiosk.maintenance.session); set by kiosk.bootstrap
+        self.maintenance: MaintenanceLock | None = None
+        #: maintenance mode in the screens' terms (kiosk.staff_console); set by kiosk.bootstrap
+        self.console: StaffConsole | None = None
         self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------
@@ -312,6 +323,12 @@ class CheckoutController:
 
     def handle_codes(self, codes: Sequence[Decoded]) -> None:
         for d in codes:
+            if d.text.startswith(BADGE_PREFIX + ".") and self.maintenance is not None:
+                # a staff badge shown to the camera: maintenance mode opens (the screens follow the
+                # session); refused, like a PIN, while a payment is in flight
+                result = self.maintenance.unlock_badge(d.text)
+                log.info("staff badge shown: %s", "unlocked" if result.ok else f"refused ({result.refusal})")
+                return
             c = classify(d.text, d.symbology)
             if c.is_payment:
                 st = self._state
@@ -565,15 +582,16 @@ class CheckoutController:
             language=self._language,
         )
 
+    def receipt_layout(self, order_id: str) -> ReceiptLayout:
+        """The receipt of ``order_id`` as it prints (also staff's reprint, kiosk.maintenance.actions)."""
+        return layout(
+            self.receipt_for(order_id), self.template, self.options.paper_columns, self.receipt_url(order_id)
+        )
+
     def _print_job(self, order_id: str) -> co.Event:
         crashpoints.reached("receipt_before_print")
         try:
-            text_layout = layout(
-                self.receipt_for(order_id),
-                self.template,
-                self.options.paper_columns,
-                self.receipt_url(order_id),
-            )
+            text_layout = self.receipt_layout(order_id)
             self._last_receipt = text_layout.text()
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
@@ -583,6 +601,38 @@ class CheckoutController:
         except Exception:  # the customer has the receipt; at worst the next start prints it again
             log.exception("receipt of %s printed but not recorded as printed", order_id)
         return co.ReceiptPrinted(order_id)
+
+    # --- maintenance mode (kiosk.ui.controller_api.MaintenanceControl), through kiosk.staff_console ---
+
+    def payment_in_flight(self) -> bool:
+        return self._state.phase is co.Phase.PAYING
+
+    def maintenance_unlock_pin(self, pin: str) -> UnlockAnswer:
+        if self.console is None:
+            return UnlockAnswer(ok=False, message="maintenance mode is not set up on this kiosk")
+        return self.console.unlock_pin(pin)
+
+    def maintenance_session(self) -> StaffView | None:
+        return None if self.console is None else self.console.session()
+
+    def maintenance_actions(self) -> list[Action]:
+        return [] if self.console is None else self.console.menu()
+
+    def maintenance_tasks(self) -> list[ActionItem]:
+        return [] if self.console is None else self.console.tasks()
+
+    def maintenance_run(self, action: Action, **args: ActionArg) -> ActionAnswer:
+        if self.console is None:
+            return ActionAnswer(ok=False, message="maintenance mode is not set up on this kiosk")
+        return self.console.run(action, args)
+
+    def maintenance_touch(self) -> None:
+        if self.maintenance is not None:
+            self.maintenance.touch()
+
+    def maintenance_lock(self) -> None:
+        if self.maintenance is not None:
+            self.maintenance.lock()
 
     def close(self, timeout_s: float = 3.0) -> bool:
         """Stop the worker; a job still running after ``timeout_s`` is parked (see ``_Worker``).

@@ -26,6 +26,7 @@ DEMO_ENTRIES = (
     "hq.sqlite3-shm",
     "hq.sqlite3-journal",
     "hq-identity.key",  # the demo HQ's identity (the key its kiosks' secrets derive from)
+    "hq-badge.key",  # the demo HQ's key for signing staff badges (maintenance mode)
     "receipts",
     "screens",
     "data",

@@ -27,7 +27,14 @@ from kiosk.core.cart import Cart, Product
 from kiosk.core.money import Fen
 from kiosk.core.payment import ChannelRules, PayState
 from kiosk.core.receipt import ReceiptLayout
-from kiosk.core.records import OrderLineRecord, OrderRecord, PaymentRecord, SaleCounts
+from kiosk.core.records import (
+    OrderLineRecord,
+    OrderRecord,
+    PaymentRecord,
+    ProductOverride,
+    RefundRecord,
+    SaleCounts,
+)
 
 # --- camera ---------------------------------------------------------------------------------------
 # ``Frame``, ``FrameSource``, ``Decoded`` and ``Decoder`` are defined by the camera drivers, which own
@@ -149,6 +156,17 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class StaffItem:
+    """A staff account as HQ sends it: ``pin_hash`` is argon2id; ``active`` False drops the account."""
+
+    id: int
+    name: str
+    role: str
+    pin_hash: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogItem:
     sku: str
     name_zh: str
@@ -172,6 +190,10 @@ class CatalogUpdate:
     version: int
     products: tuple[CatalogItem, ...]
     settings: dict[str, Any]
+    #: staff accounts for this kiosk's store (a snapshot: all of them; a delta: the changed ones)
+    staff: tuple[StaffItem, ...] = ()
+    #: HQ's Ed25519 badge public key, base64 ("" when HQ sent none: badges cannot be checked)
+    badge_public_key: str = ""
 
 
 class HqError(RuntimeError):
@@ -348,3 +370,31 @@ class SaleRepository(Protocol):
     def audit(self, actor: str, action: str, detail: str = "") -> None: ...
 
     def counts(self) -> SaleCounts: ...
+
+    # maintenance mode: partial refunds, the day's figures, staff overrides of the catalog
+    def refunded_fen(self, out_trade_no: str) -> int:
+        """What has gone back of this payment so far (confirmed refunds), fen."""
+
+    def partial_refund_in_flight(self, order_id: str) -> RefundRecord | None: ...
+
+    def begin_partial_refund(self, out_trade_no: str, amount_fen: Fen, actor: str) -> RefundRecord:
+        """Commit a part under a fresh refund number before the call; SaleError past what was paid."""
+
+    def record_partial_refund(self, out_refund_no: str, refund_id: str, actor: str) -> None: ...
+
+    def abandon_partial_refund(self, out_refund_no: str, reason: str, actor: str) -> None: ...
+
+    def refunds_between(self, start: datetime, end: datetime) -> list[RefundRecord]: ...
+
+    def orders_between(self, start: datetime, end: datetime) -> list[OrderRecord]: ...
+
+    def audit_between(self, start: datetime, end: datetime, action: str) -> list[tuple[datetime, str, str]]:
+        """(at, actor, detail) of the audit rows named ``action`` in [start, end)."""
+
+    def catalog_product(self, sku: str) -> Product | None:
+        """The product as HQ's catalog has it, no staff override applied."""
+
+    def product_override(self, sku: str) -> ProductOverride | None: ...
+
+    def set_product_override(self, sku: str, price_fen: Fen | None, out_of_stock: bool, actor: str) -> None:
+        """Staff's price and stock mark for ``sku``, kept across catalog updates; (None, False) clears."""

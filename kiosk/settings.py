@@ -289,6 +289,30 @@ class UiSection(_Section):
     demo_buttons: bool = False
 
 
+class MaintenanceSection(_Section):
+    """How staff unlock maintenance mode (kiosk.maintenance); see docs/configuration.md."""
+
+    #: the GPIO key switch: "off" only audits it, "alone" unlocks by itself, "with_pin" must be on
+    #: for a PIN to unlock
+    key_switch: Literal["off", "alone", "with_pin"] = "off"
+    #: the role of a session the key switch opens alone
+    key_role: Literal["cashier", "manager", "it"] = "manager"
+    #: maintenance mode locks itself after this long without staff activity
+    idle_lock_s: float = Field(120.0, gt=0, le=3600)
+    #: failed unlocks before the wait starts doubling, and before the lockout
+    backoff_from: int = Field(5, ge=1, le=100)
+    lockout_after: int = Field(10, ge=1, le=100)
+    #: the first back-off wait; each further failure doubles it
+    base_delay_s: float = Field(5.0, gt=0, le=3600)
+    lockout_s: float = Field(900.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _order(self) -> MaintenanceSection:
+        if self.backoff_from > self.lockout_after:
+            raise ValueError("backoff_from must not be larger than lockout_after")
+        return self
+
+
 class Settings(_Section):
     kiosk: KioskSection = KioskSection()
     store: StoreSection = StoreSection()
@@ -300,6 +324,7 @@ class Settings(_Section):
     scanners: ScannersSection = ScannersSection()
     gpio: GpioSection = GpioSection()
     ui: UiSection = UiSection()
+    maintenance: MaintenanceSection = MaintenanceSection()
 
     @property
     def store_path(self) -> Path:

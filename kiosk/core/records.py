@@ -80,3 +80,36 @@ class SaleCounts:
     paid: int
     printed: int
     outbox_pending: int
+
+
+# --- maintenance mode (issue 10: staff actions) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """One refund of a paid payment, full or partial, under its own ``out_refund_no``.
+
+    ``state``: refunding (committed before the gateway call) -> refunded | failed. A full refund made
+    before partial refunds existed is reported from its payment row, with the derived refund number.
+    """
+
+    out_refund_no: str
+    out_trade_no: str
+    order_id: str
+    channel: str
+    amount_fen: Fen
+    state: str  # "refunding" | "refunded" | "failed"
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOverride:
+    """Staff's local change to one product, kept apart from HQ's catalog so a catalog delta or snapshot
+    never undoes it: ``price_fen`` None keeps HQ's price; cleared by setting both back."""
+
+    sku: str
+    price_fen: Fen | None
+    out_of_stock: bool
+    actor: str
+    updated_at: datetime

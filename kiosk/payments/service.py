@@ -27,7 +27,7 @@ from kiosk.core.payment import (
     alipay_rules,
     wechat_rules,
 )
-from kiosk.core.records import CodeAlreadyUsed, PaymentRecord, SaleError, StoreFull
+from kiosk.core.records import CodeAlreadyUsed, PaymentRecord, RefundRecord, SaleError, StoreFull
 from kiosk.payments import engine
 from kiosk.payments.alipay import AlipayBarcodeGateway, AlipayCredentials
 from kiosk.payments.member import MEMBER_CHANNEL, UnconfiguredMemberGateway
@@ -422,6 +422,8 @@ class RefundOutcome:
     out_refund_no: str
     refund_id: str = ""
     reason: str = ""
+    #: what this refund gives back (the whole payment, or the part asked for)
+    amount_fen: int = 0
 
 
 def refund_order(
@@ -432,8 +434,16 @@ def refund_order(
     reason: str = "refund",
     rules: RefundRules | None = None,
     clock: Clock | None = None,
+    amount_fen: int | None = None,
 ) -> RefundOutcome:
-    """Refund a paid order in full through the refund state machine, every step audited under ``actor``.
+    """Refund a paid order, in full or (``amount_fen``) in part, through the refund state machine,
+    every step audited under ``actor``.
+
+    A full refund of a payment never partly refunded keeps the payment's own refund number (below).
+    A part (or, after parts, the rest: ``amount_fen`` None) is a refund row of its own with a fresh
+    number ``R<trade>-<n>``, committed before the call; the parts never come to more than was paid
+    (the store refuses), and the last part makes the order refunded. While a part is unconfirmed,
+    any refund of the order repeats that part (same number, same amount) until it is settled.
 
     "refunding" and the refund number are committed before the first call; a lost answer is resolved
     by repeating the same refund (same ``out_refund_no``, which both channels treat as one refund)
@@ -442,11 +452,21 @@ def refund_order(
     payment, the order and the outbox row that tells HQ, together.
     """
     clock = clock or SystemClock()
+    rules = rules or RefundRules()
+    part = store.partial_refund_in_flight(order_id)
+    if part is not None:  # an unconfirmed part: repeat it, whatever is asked now (never twice)
+        return _refund_part(store, gateway, part, actor, reason, rules, clock, resume=True)
     payment = store.refundable_payment(order_id)
     if payment is None:
         raise SaleError(f"order {order_id} has no paid payment to refund")
     out_trade_no = payment.out_trade_no
     resume = payment.status is PayState.REFUNDING
+    if not resume:
+        done = store.refunded_fen(out_trade_no)
+        want = payment.amount_fen - done if amount_fen is None else amount_fen
+        if done or want != payment.amount_fen:
+            part = store.begin_partial_refund(out_trade_no, want, actor)
+            return _refund_part(store, gateway, part, actor, reason, rules, clock, resume=False)
     out_refund_no = store.begin_refund(out_trade_no, actor)
     if resume:
         store.audit(actor, "refund_resumed", f"{out_trade_no} as {out_refund_no}")
@@ -456,15 +476,14 @@ def refund_order(
         said = f"{out_refund_no} try {tries}: {reply.answer.value}"
         store.audit(actor, "refund_call", f"{said} {reply.reason}".strip()[:500])
 
-    result = engine.refund(
-        gateway, request, rules or RefundRules(), clock.monotonic, clock.sleep, resume, on_call
-    )
+    result = engine.refund(gateway, request, rules, clock.monotonic, clock.sleep, resume, on_call)
+    amount = payment.amount_fen
     if result.state is PayState.REFUNDED:
         store.record_refund(out_trade_no, result.refund_id, actor)
-        return RefundOutcome("refunded", out_trade_no, out_refund_no, result.refund_id)
+        return RefundOutcome("refunded", out_trade_no, out_refund_no, result.refund_id, amount_fen=amount)
     if result.refused:
         store.abandon_refund(out_trade_no, result.reason, actor)
-        return RefundOutcome("failed", out_trade_no, out_refund_no, reason=result.reason)
+        return RefundOutcome("failed", out_trade_no, out_refund_no, reason=result.reason, amount_fen=amount)
     store.audit(
         actor, "refund_unknown", f"{out_refund_no} after {result.tries} call(s): {result.reason}"[:500]
     )
@@ -473,6 +492,50 @@ def refund_order(
         out_trade_no,
         out_refund_no,
         reason=f"{result.reason}; the refund is still open: run it again (same refund number, never twice)",
+        amount_fen=amount,
+    )
+
+
+def _refund_part(
+    store: SaleRepository,
+    gateway: PaymentGateway,
+    part: RefundRecord,
+    actor: str,
+    reason: str,
+    rules: RefundRules,
+    clock: Clock,
+    resume: bool,
+) -> RefundOutcome:
+    """One partial refund (or the rest after parts) through the refund state machine: the same rules
+    as a full refund, under the part's own refund number and amount."""
+    payment = store.payment(part.out_trade_no)
+    if payment is None:
+        raise SaleError(f"no payment {part.out_trade_no}")
+    if resume:
+        store.audit(actor, "refund_resumed", f"{part.out_trade_no} as {part.out_refund_no}")
+    request = RefundRequest(
+        part.out_trade_no, part.out_refund_no, part.amount_fen, payment.amount_fen, reason
+    )
+
+    def on_call(tries: int, reply: Reply) -> None:
+        said = f"{part.out_refund_no} try {tries}: {reply.answer.value}"
+        store.audit(actor, "refund_call", f"{said} {reply.reason}".strip()[:500])
+
+    result = engine.refund(gateway, request, rules, clock.monotonic, clock.sleep, resume, on_call)
+    no, amount = part.out_refund_no, part.amount_fen
+    if result.state is PayState.REFUNDED:
+        store.record_partial_refund(no, result.refund_id, actor)
+        return RefundOutcome("refunded", part.out_trade_no, no, result.refund_id, amount_fen=amount)
+    if result.refused:
+        store.abandon_partial_refund(no, result.reason, actor)
+        return RefundOutcome("failed", part.out_trade_no, no, reason=result.reason, amount_fen=amount)
+    store.audit(actor, "refund_unknown", f"{no} after {result.tries} call(s): {result.reason}"[:500])
+    return RefundOutcome(
+        "unknown",
+        part.out_trade_no,
+        no,
+        reason=f"{result.reason}; the refund is still open: run it again (same refund number, never twice)",
+        amount_fen=amount,
     )
 
 

@@ -64,11 +64,24 @@ def _0004_keyed_outbox(db: pw.Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state)")
 
 
+def _0005_refunds_and_overrides(db: pw.Database) -> None:
+    """Partial refunds, each under its own refund number, and staff's local price and out-of-stock
+    overrides (maintenance mode)."""
+    db.create_tables([models.RefundEntry, models.ProductOverride])
+
+
+def _0006_staff(db: pw.Database) -> None:
+    """Staff accounts from HQ and the badge nonces already used, for maintenance mode."""
+    db.create_tables([models.StaffAccount, models.BadgeNonce])
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
     (2, "reprint queue", _0002_reprint_queue),
     (3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests),
     (4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox),
+    (5, "partial refunds, staff price and stock overrides", _0005_refunds_and_overrides),
+    (6, "staff accounts and used badge nonces", _0006_staff),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -165,3 +165,72 @@ class ReprintJob(BaseModel):
 
     class Meta:
         table_name = "reprint_job"
+
+
+class RefundEntry(BaseModel):
+    """One partial refund (or the last part that completes a refund), under its own ``out_refund_no``
+    (migration 5). ``state``: refunding -> refunded | failed. A full refund of a payment that was
+    never partly refunded keeps using the payment row alone (``refund_number``), as before."""
+
+    id = pw.AutoField()
+    out_refund_no = pw.CharField(max_length=64, unique=True)
+    out_trade_no = pw.CharField(max_length=64, index=True)
+    order_id = pw.CharField(max_length=36, index=True)
+    amount_fen = pw.IntegerField(constraints=[pw.Check("amount_fen > 0")])
+    state = pw.CharField(max_length=16, default="refunding", index=True)
+    refund_id = pw.CharField(max_length=64, default="")
+    reason = pw.CharField(max_length=255, default="")
+    actor = pw.CharField(max_length=64, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "refund"
+
+
+class ProductOverride(BaseModel):
+    """Staff's local price or out-of-stock mark for one sku (migration 5). Kept apart from ``product``,
+    which HQ's catalog rewrites, so an override survives every catalog delta and snapshot until staff
+    clear it (price None and not out of stock: the row is deleted)."""
+
+    sku = pw.CharField(primary_key=True, max_length=64)
+    price_fen = pw.IntegerField(null=True, constraints=[pw.Check("price_fen IS NULL OR price_fen >= 0")])
+    out_of_stock = pw.BooleanField(default=False)
+    actor = pw.CharField(max_length=64, default="")
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "product_override"
+
+
+class StaffAccount(BaseModel):
+    """A staff account from HQ (migration 6), written with the catalog in one transaction
+    (``SaleStore.apply_catalog``). Only active accounts are kept: an inactive one is deleted."""
+
+    id = pw.IntegerField(primary_key=True)
+    name = pw.CharField(max_length=64)
+    role = pw.CharField(max_length=16)
+    #: argon2id of the PIN, as HQ made it; the PIN itself never reaches the kiosk
+    pin_hash = pw.CharField(max_length=255)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "staff"
+
+
+class BadgeNonce(BaseModel):
+    """A staff badge's nonce, once used (migration 6): a badge unlocks a kiosk once. Kept until the
+    badge expires, when a replay fails on its expiry anyway."""
+
+    nonce = pw.CharField(primary_key=True, max_length=64)
+    expires_at = pw.DateTimeField(index=True)
+    used_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "badge_nonce"
+
+
+#: the ``setting`` row holding HQ's badge public key (base64), from the catalog (migration 6)
+BADGE_KEY_SETTING = "badge_public_key"
+#: the ``setting`` row holding the maintenance unlock limiter's state (JSON), so a reboot keeps it
+UNLOCK_LIMITER_SETTING = "maintenance_limiter"

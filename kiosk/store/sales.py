@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +35,12 @@ from kiosk.core.records import (
     OrderRecord,
     OrderStatus,
     PaymentRecord,
+    RefundRecord,
     SaleCounts,
     SaleError,
     StoreFull,
 )
+from kiosk.core.records import ProductOverride as OverrideRecord
 from kiosk.ports import CatalogItem, CatalogUpdate, OutboxItem
 from kiosk.store.models import (
     CATALOG_VERSION_KEY,
@@ -49,11 +52,14 @@ from kiosk.store.models import (
     OutboxEntry,
     Payment,
     Product,
+    ProductOverride,
+    RefundEntry,
     ReprintJob,
     Setting,
     utcnow,
 )
 from kiosk.store.secrets import code_digest, load_code_key
+from kiosk.store.staff import apply_staff
 from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
 
@@ -183,7 +189,7 @@ class SaleStore:
         return int(row.value) if row is not None and str(row.value).isdigit() else 0
 
     def apply_catalog(self, update: CatalogUpdate) -> int:
-        """Products, HQ's settings and the version in ONE transaction, so the till shows the old
+        """Products, HQ's settings, staff accounts and the version in ONE transaction, so the till shows the old
         catalog or the new one, never half of each (docs/sync-protocol.md §5). A snapshot makes
         every product absent from it inactive and drops every HQ setting it does not name; a delta
         must start at the version held (else it is refused: ask again). Returns the products written.
@@ -242,6 +248,7 @@ class SaleStore:
                     Setting.delete().where(Setting.key == name).execute()
                 else:
                     Setting.insert(key=name, value=json.dumps(value)).on_conflict_replace().execute()
+            apply_staff(update)
             Setting.insert(
                 key=CATALOG_VERSION_KEY, value=str(int(update.version))
             ).on_conflict_replace().execute()
@@ -278,20 +285,48 @@ class SaleStore:
             .order_by(Product.sku)
             .limit(limit)
         )
-        return [self._core(p) for p in query]
+        overrides = self._overrides()
+        return [self._sold(p, overrides) for p in query]
 
     def products(self) -> list[CoreProduct]:
+        """Active products as the till sells them: staff's price overrides applied, items marked out
+        of stock left out."""
         query = Product.select().where(Product.active == True).order_by(Product.category, Product.sku)  # noqa: E712
-        return [self._core(p) for p in query]
+        overrides = self._overrides()
+        return [self._sold(p, overrides) for p in query if not self._out(p, overrides)]
 
     def product_by_barcode(self, barcode: str) -> CoreProduct | None:
+        """The active product with this barcode at the price the till charges (a staff override
+        wins over HQ's price); None when there is none or staff marked it out of stock."""
         candidates = {barcode}
         if len(barcode) == 12:
             candidates.add("0" + barcode)  # UPC-A is EAN-13 with a leading 0
         if len(barcode) == 13 and barcode.startswith("0"):
             candidates.add(barcode[1:])
         p = Product.get_or_none((Product.barcode.in_(candidates)) & (Product.active == True))  # noqa: E712
-        return None if p is None else self._core(p)
+        if p is None:
+            return None
+        overrides = self._overrides(p.sku)
+        return None if self._out(p, overrides) else self._sold(p, overrides)
+
+    @staticmethod
+    def _overrides(sku: str | None = None) -> dict[str, ProductOverride]:
+        q = ProductOverride.select()
+        if sku is not None:
+            q = q.where(ProductOverride.sku == sku)
+        return {str(o.sku): o for o in q}
+
+    @staticmethod
+    def _out(p: Product, overrides: dict[str, ProductOverride]) -> bool:
+        o = overrides.get(str(p.sku))
+        return o is not None and bool(o.out_of_stock)
+
+    def _sold(self, p: Product, overrides: dict[str, ProductOverride]) -> CoreProduct:
+        core = self._core(p)
+        o = overrides.get(str(p.sku))
+        if o is not None and o.price_fen is not None:
+            return replace(core, price_fen=int(o.price_fen))
+        return core
 
     @staticmethod
     def _core(p: Product) -> CoreProduct:
@@ -543,8 +578,14 @@ class SaleStore:
     # --- refunds ----------------------------------------------------------------------------------
 
     def refunds_in_flight(self) -> list[PaymentRecord]:
-        """Refunds started but never confirmed or refused (a crash, lost answers)."""
-        q = Payment.select().where(Payment.status == PayState.REFUNDING.value).order_by(Payment.id)
+        """Refunds started but never confirmed or refused (a crash, lost answers): the payments of full
+        refunds ("refunding") and of partial refunds still unconfirmed."""
+        parts = RefundEntry.select(RefundEntry.out_trade_no).where(RefundEntry.state == "refunding")
+        q = (
+            Payment.select()
+            .where((Payment.status == PayState.REFUNDING.value) | Payment.out_trade_no.in_(parts))
+            .order_by(Payment.id)
+        )
         return [_payment_record(p) for p in q]
 
     def refundable_payment(self, order_id: str) -> PaymentRecord | None:
@@ -613,6 +654,213 @@ class SaleStore:
                 (Payment.out_trade_no == out_trade_no) & (Payment.status == PayState.REFUNDING.value)
             ).execute()
             self.audit(actor, "refund_refused", f"{out_trade_no}: {reason}"[:500])
+
+    # --- partial refunds (maintenance mode) --------------------------------------------------------
+
+    def refunded_fen(self, out_trade_no: str) -> int:
+        """What has gone back of this payment so far (refunds confirmed), fen."""
+        p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+        if p is None:
+            return 0
+        parts = self._refund_rows(out_trade_no, ("refunded",))
+        if p.status == PayState.REFUNDED.value and not parts:
+            return int(p.amount_fen)  # a full refund made on the payment row alone
+        return sum(int(r.amount_fen) for r in parts)
+
+    @staticmethod
+    def _refund_rows(out_trade_no: str, states: tuple[str, ...]) -> list[RefundEntry]:
+        return list(
+            RefundEntry.select()
+            .where((RefundEntry.out_trade_no == out_trade_no) & RefundEntry.state.in_(states))
+            .order_by(RefundEntry.id)
+        )
+
+    def partial_refund_in_flight(self, order_id: str) -> RefundRecord | None:
+        """The order's partial refund started but never confirmed or refused, if any (at most one)."""
+        row = (
+            RefundEntry.select()
+            .where((RefundEntry.order_id == order_id) & (RefundEntry.state == "refunding"))
+            .order_by(RefundEntry.id)
+            .first()
+        )
+        return None if row is None else self._refund_record(row)
+
+    @staticmethod
+    def _refund_record(r: RefundEntry) -> RefundRecord:
+        p = Payment.get_or_none(Payment.out_trade_no == r.out_trade_no)
+        return RefundRecord(
+            out_refund_no=str(r.out_refund_no),
+            out_trade_no=str(r.out_trade_no),
+            order_id=str(r.order_id),
+            channel="" if p is None else str(p.channel),
+            amount_fen=int(r.amount_fen),
+            state=str(r.state),
+            actor=str(r.actor),
+            at=_aware(r.updated_at),
+        )
+
+    def begin_partial_refund(self, out_trade_no: str, amount_fen: int, actor: str) -> RefundRecord:
+        """Commit a new refund of ``amount_fen`` under a fresh refund number, before the gateway call.
+
+        Refused (SaleError) unless the payment is paid, no other refund of it is unconfirmed, and what
+        went back before plus this stays within what was paid. The number is ``R<trade>-<n>``: each
+        part is its own refund at the gateway, and a repeat of this one uses the same number.
+        """
+        if amount_fen <= 0:
+            raise SaleError(f"a refund must be more than 0 fen, not {amount_fen}")
+        with self._tx():
+            p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
+            if p is None or p.status != PayState.PAID.value:
+                raise SaleError(f"payment {out_trade_no} is not paid; only a paid payment can be refunded")
+            if self._refund_rows(out_trade_no, ("refunding",)):
+                raise SaleError(f"a refund of {out_trade_no} is still unconfirmed; finish it first")
+            done = sum(int(r.amount_fen) for r in self._refund_rows(out_trade_no, ("refunded",)))
+            if done + amount_fen > int(p.amount_fen):
+                raise SaleError(
+                    f"refunds of {out_trade_no} would come to {done + amount_fen} fen, more than the "
+                    f"{int(p.amount_fen)} fen paid ({int(p.amount_fen) - done} fen can still go back)"
+                )
+            n = RefundEntry.select().where(RefundEntry.out_trade_no == out_trade_no).count() + 1
+            row = RefundEntry.create(
+                out_refund_no=f"{refund_number(out_trade_no)}-{n}",
+                out_trade_no=out_trade_no,
+                order_id=str(p.order_id),
+                amount_fen=amount_fen,
+                actor=actor[:64],
+            )
+            self.audit(actor, "refund_started", f"{out_trade_no} as {row.out_refund_no}: {amount_fen} fen")
+        return self._refund_record(row)
+
+    def record_partial_refund(self, out_refund_no: str, refund_id: str, actor: str) -> None:
+        """The gateway confirmed this part: HQ is told of it (its own amount) in the same transaction;
+        when the parts reach what was paid, the payment and the order become refunded. Idempotent."""
+        now = utcnow()
+        with self._tx():
+            row = RefundEntry.get_or_none(RefundEntry.out_refund_no == out_refund_no)
+            if row is None:
+                raise SaleError(f"no refund {out_refund_no}")
+            if row.state == "refunded":
+                return
+            row.state, row.refund_id, row.updated_at = "refunded", refund_id[:64], now
+            row.save()
+            payment = Payment.get(Payment.out_trade_no == row.out_trade_no)
+            order = payment.order
+            self._event(
+                REFUND_EVENT,
+                {
+                    "order_id": order.id,
+                    "kiosk_id": order.kiosk_id,
+                    "out_trade_no": str(row.out_trade_no),
+                    "out_refund_no": out_refund_no,
+                    "amount_fen": int(row.amount_fen),
+                    "refunded_at": _iso(now),
+                },
+                now,
+            )
+            done = sum(int(r.amount_fen) for r in self._refund_rows(str(row.out_trade_no), ("refunded",)))
+            if done >= int(payment.amount_fen):
+                payment.status, payment.updated_at = PayState.REFUNDED.value, now
+                payment.reason = f"refunded in parts, last {refund_id}"[:255]
+                payment.save()
+                Order.update(status=OrderStatus.REFUNDED.value).where(Order.id == order.id).execute()
+            self.audit(actor, "refunded", f"{row.out_trade_no} {out_refund_no} {int(row.amount_fen)} fen")
+
+    def abandon_partial_refund(self, out_refund_no: str, reason: str, actor: str) -> None:
+        """The gateway refused this part for good: it is failed, nothing went back, the refusal audited."""
+        with self._tx():
+            RefundEntry.update(state="failed", reason=reason[:255], updated_at=utcnow()).where(
+                (RefundEntry.out_refund_no == out_refund_no) & (RefundEntry.state == "refunding")
+            ).execute()
+            self.audit(actor, "refund_refused", f"{out_refund_no}: {reason}"[:500])
+
+    def refunds_between(self, start: datetime, end: datetime) -> list[RefundRecord]:
+        """Every refund confirmed in [start, end): the parts, and full refunds made on the payment row."""
+        lo, hi = (t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in (start, end))
+        out = [
+            self._refund_record(r)
+            for r in RefundEntry.select()
+            .where(
+                (RefundEntry.state == "refunded")
+                & (RefundEntry.updated_at >= lo)
+                & (RefundEntry.updated_at < hi)
+            )
+            .order_by(RefundEntry.id)
+        ]
+        parted = RefundEntry.select(RefundEntry.out_trade_no)
+        for p in (
+            Payment.select()
+            .where(
+                (Payment.status == PayState.REFUNDED.value)
+                & (Payment.updated_at >= lo)
+                & (Payment.updated_at < hi)
+                & Payment.out_trade_no.not_in(parted)
+            )
+            .order_by(Payment.id)
+        ):
+            out.append(
+                RefundRecord(
+                    refund_number(str(p.out_trade_no)),
+                    str(p.out_trade_no),
+                    str(p.order_id),
+                    str(p.channel),
+                    int(p.amount_fen),
+                    "refunded",
+                    "",
+                    _aware(p.updated_at),
+                )
+            )
+        return out
+
+    def orders_between(self, start: datetime, end: datetime) -> list[OrderRecord]:
+        """Every order created in [start, end) (naive or aware UTC), oldest first."""
+        lo, hi = (t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in (start, end))
+        q = (
+            Order.select()
+            .where((Order.created_at >= lo) & (Order.created_at < hi))
+            .order_by(Order.created_at)
+        )
+        return [_order_record(o) for o in q]
+
+    def audit_between(self, start: datetime, end: datetime, action: str) -> list[tuple[datetime, str, str]]:
+        """(at, actor, detail) of the audit rows named ``action`` in [start, end), oldest first."""
+        lo, hi = (t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in (start, end))
+        q = (
+            AuditLog.select()
+            .where((AuditLog.action == action) & (AuditLog.at >= lo) & (AuditLog.at < hi))
+            .order_by(AuditLog.id)
+        )
+        return [(_aware(a.at), str(a.actor), str(a.detail)) for a in q]
+
+    # --- staff overrides of the catalog (maintenance mode) -----------------------------------------
+
+    def catalog_product(self, sku: str) -> CoreProduct | None:
+        """The product as HQ's catalog has it (no override applied), active or not."""
+        p = Product.get_or_none(Product.sku == sku)
+        return None if p is None else self._core(p)
+
+    def product_override(self, sku: str) -> OverrideRecord | None:
+        o = ProductOverride.get_or_none(ProductOverride.sku == sku)
+        if o is None:
+            return None
+        return OverrideRecord(
+            str(o.sku),
+            None if o.price_fen is None else int(o.price_fen),
+            bool(o.out_of_stock),
+            str(o.actor),
+            _aware(o.updated_at),
+        )
+
+    def set_product_override(self, sku: str, price_fen: int | None, out_of_stock: bool, actor: str) -> None:
+        """Keep staff's price and stock mark for ``sku``; both cleared (None, False) deletes the row."""
+        if price_fen is not None and price_fen < 0:
+            raise SaleError(f"a price cannot be negative ({price_fen} fen)")
+        with self._tx():
+            if price_fen is None and not out_of_stock:
+                ProductOverride.delete().where(ProductOverride.sku == sku).execute()
+                return
+            ProductOverride.insert(
+                sku=sku, price_fen=price_fen, out_of_stock=out_of_stock, actor=actor[:64], updated_at=utcnow()
+            ).on_conflict_replace().execute()
 
     # --- staff and figures ------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ def heartbeat_body(
     parked: int,
     catalog_version: int,
     clock_offset_s: float,
+    maintenance_lockouts: int = 0,
 ) -> dict[str, Any]:
     p = readings.printer
     if p is None:
@@ -103,7 +104,7 @@ def heartbeat_body(
     else:
         cover = "unknown" if p.cover_open is None else ("open" if p.cover_open else "closed")
         printer = {"ready": p.ready, "paper": _PAPER.get(p.paper, "unknown"), "cover": cover}
-    return {
+    body: dict[str, Any] = {
         "at": at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "app_version": app_version,
         "printer": printer,
@@ -115,6 +116,11 @@ def heartbeat_body(
         "catalog_version": catalog_version,
         "clock_offset_s": round(clock_offset_s, 3),
     }
+    if maintenance_lockouts:
+        # lockouts of the maintenance unlock since staff last unlocked: HQ shows an alert. Sent only
+        # when there are some, so an HQ that predates the field refuses no ordinary heartbeat
+        body["maintenance_lockouts"] = maintenance_lockouts
+    return body
 
 
 class HeartbeatStore(Protocol):
@@ -137,8 +143,10 @@ class Heartbeats:
         app_version: str,
         clock_offset_s: Callable[[], float],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        maintenance_lockouts: Callable[[], int] = lambda: 0,
     ) -> None:
         self._store = store
+        self._lockouts = maintenance_lockouts
         self._probe = probe
         self._version = app_version
         self._offset = clock_offset_s
@@ -153,6 +161,7 @@ class Heartbeats:
             parked=self._store.parked_count(),
             catalog_version=self._store.catalog_version(),
             clock_offset_s=self._offset(),
+            maintenance_lockouts=self._lockouts(),
         )
 
     def beat(self) -> None:

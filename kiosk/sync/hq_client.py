@@ -18,12 +18,15 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent
+from kiosk.maintenance.zreport import DayTotals
+from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, StaffItem
 from kiosk.sync.signed import HqSigner
 from kiosk_common.codes import gtin_check_ok
 
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/v1/sync/events"
 CATALOG_PATH = "/api/v1/sync/catalog"
+TOTALS_PATH = "/api/v1/sync/totals"
 #: HQ's limit for one POST /api/v1/sync/events
 MAX_EVENTS_PER_REQUEST = 1000
 #: longest Retry-After we honour; a larger (or absurd) value is clipped to it
@@ -62,12 +66,34 @@ class _ProductReply(_Strict):
     active: StrictBool
 
 
+class _StaffReply(_Strict):
+    id: StrictInt = Field(ge=1, le=2**62)
+    name: StrictStr = Field(min_length=1, max_length=64)
+    role: Literal["cashier", "manager", "it"]
+    #: empty for an inactive account (HQ sends no hash of an account the kiosk must drop)
+    pin_hash: StrictStr = Field(max_length=255, pattern=r"^(\$argon2id\$[ -~]+)?$")
+    active: StrictBool
+
+
 class _CatalogReply(_Strict):
     kind: Literal["delta", "snapshot"]
     since: StrictInt = Field(ge=0)
     version: StrictInt = Field(ge=0)
     products: list[_ProductReply] = []
     settings: dict[str, Any] = {}
+    staff: list[_StaffReply] = []
+    badge_public_key: StrictStr = Field("", max_length=64, pattern=r"^([A-Za-z0-9+/]{43}=)?$")
+
+
+class _TotalsReply(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kiosk_id: StrictStr
+    day: StrictStr
+    sales_count: StrictInt = Field(ge=0)
+    sales_fen: StrictInt = Field(ge=0)
+    refunds_count: StrictInt = Field(ge=0)
+    refunds_fen: StrictInt = Field(ge=0)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -124,7 +150,21 @@ def check_catalog(reply: Any) -> CatalogUpdate:
             raise HqError(
                 f"HQ sent a setting named {key[:60]!r}; names are 1-58 letters, digits, '.', '_' or '-'"
             )
-    return CatalogUpdate(parsed.kind, parsed.since, parsed.version, tuple(items), dict(parsed.settings))
+    if any(s.active and not s.pin_hash for s in parsed.staff):
+        raise HqError("HQ sent a catalog we cannot use: an active staff account without a PIN hash")
+    staff_ids = [s.id for s in parsed.staff]
+    if len(set(staff_ids)) != len(staff_ids):
+        raise HqError("HQ sent a catalog we cannot use: a staff account appears twice")
+    staff = tuple(StaffItem(s.id, s.name, s.role, s.pin_hash, s.active) for s in parsed.staff)
+    return CatalogUpdate(
+        parsed.kind,
+        parsed.since,
+        parsed.version,
+        tuple(items),
+        dict(parsed.settings),
+        staff,
+        parsed.badge_public_key,
+    )
 
 
 class HttpHqClient:
@@ -202,6 +242,23 @@ class HttpHqClient:
         if update.kind == "delta" and update.since != since:
             raise HqError(f"HQ answered a delta from version {update.since} to a request since {since}")
         return update
+
+    def fetch_day_totals(self, day: date, tz: str) -> DayTotals:
+        """HQ's count and sum of this kiosk's sales and refunds on ``day`` (the kiosk's calendar day
+        in ``tz``): what the Z-report holds up against the ledger (``GET /api/v1/sync/totals``)."""
+        query = urlencode({"day": day.isoformat(), "tz": tz})
+        response = self._request("GET", f"{TOTALS_PATH}?{query}", b"")
+        if response.status_code != 200:
+            raise self._http_error(response, "send its day totals")
+        try:
+            reply = _TotalsReply.model_validate(self._json(response))
+        except ValidationError as exc:
+            raise HqError(
+                f"HQ answered the day totals with something we cannot use ({_describe(exc)})"
+            ) from None
+        if reply.day != day.isoformat():
+            raise HqError(f"HQ answered the totals of {reply.day[:10]!r}, not {day.isoformat()}")
+        return DayTotals(reply.sales_count, reply.sales_fen, reply.refunds_count, reply.refunds_fen)
 
     # --- internals --------------------------------------------------------------------------------
 

@@ -21,22 +21,37 @@ from kivy.lang import Builder
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 
+from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.attract_screen import AttractScreen
 from kiosk.ui.cart_screen import CartScreen
-from kiosk.ui.controller_api import KioskController
+from kiosk.ui.controller_api import KioskController, MaintenanceControl, UnlockAnswer
 from kiosk.ui.done_screen import DoneScreen
 from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
+from kiosk.ui.maintenance_screen import MaintenanceScreen
 from kiosk.ui.pay_screen import PayScreen
+from kiosk.ui.pin_screen import PinScreen
 from kiosk.ui.recovering_screen import RecoveringScreen
 from kiosk.ui.viewmodel import KioskViewModel
 
 log = logging.getLogger(__name__)
 
 UI_DIR = Path(__file__).resolve().parent
-KV_FILES = ("widgets.kv", "attract.kv", "cart.kv", "pay.kv", "done.kv", "help.kv", "recovering.kv")
+KV_FILES = (
+    "widgets.kv",
+    "attract.kv",
+    "cart.kv",
+    "pay.kv",
+    "done.kv",
+    "help.kv",
+    "recovering.kv",
+    "pin.kv",
+    "maintenance.kv",
+)
+#: the staff screens: while one shows, the checkout phase does not move the screen
+MAINTENANCE_SCREENS = ("pin", "maint")
 TICK_INTERVAL_S = 1.0
 
 
@@ -89,6 +104,10 @@ class KioskApp(App):  # type: ignore[misc]
         #: every screen shown, in order, repeats collapsed: for the snapshot tour and tests
         self.screens_visited: list[str] = []
         self._tick_event: Any = None
+        #: maintenance mode, when the controller offers it (None: no hidden corner, no staff menu)
+        self.maintenance: MaintenanceControl | None = (
+            controller if isinstance(controller, MaintenanceControl) else None
+        )
 
     # --- building ---------------------------------------------------------------------------------
 
@@ -104,6 +123,8 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(DoneScreen(name="done", vm=self.vm, font_path=self.font_path))
         sm.add_widget(HelpScreen(name="help", vm=self.vm))
         sm.add_widget(RecoveringScreen(name="recovering", vm=self.vm))
+        sm.add_widget(PinScreen(name="pin", vm=self.vm))
+        sm.add_widget(MaintenanceScreen(name="maint", vm=self.vm))
         sm.bind(current=self._record_screen)
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)
@@ -112,8 +133,78 @@ class KioskApp(App):  # type: ignore[misc]
         return sm
 
     def _follow_phase(self, _vm: Any, screen: str) -> None:
-        if self.sm is not None and self.sm.current != screen:
+        # staff at work keep their screen; the customer's screen comes back when they leave
+        if self.sm is not None and self.sm.current != screen and self.sm.current not in MAINTENANCE_SCREENS:
             self.sm.current = screen
+
+    # --- maintenance mode -------------------------------------------------------------------------
+
+    def open_pin(self, purpose: str = "menu") -> bool:
+        """Show the PIN pad (the attract screen's hidden corner, or the help screen's "resolved").
+
+        False, and nothing shown, when this kiosk's controller has no maintenance mode.
+        """
+        if self.maintenance is None or self.sm is None:
+            log.info("maintenance mode asked for, but this kiosk's controller does not offer it")
+            return False
+        pin = self.sm.get_screen("pin")
+        pin.reset(purpose)
+        self.sm.current = "pin"
+        return True
+
+    def request_resolve(self) -> None:
+        """The help screen's "resolved, back to service": staff sign in first, then help is resolved.
+
+        Without maintenance mode (a controller that does not offer it) the old open button remains.
+        """
+        if not self.open_pin("resolve_help"):
+            self.vm.resolve()
+
+    def submit_pin(self, pin: str, screen: PinScreen) -> None:
+        """One PIN attempt from the pad. Refused while a payment is in flight (the cart stays as it is)."""
+        control = self.maintenance
+        if control is None:
+            return
+        if control.payment_in_flight():
+            screen.show_answer(UnlockAnswer(ok=False, refused_payment=True))
+            return
+        answer = control.maintenance_unlock_pin(pin)
+        if not answer.ok:
+            screen.show_answer(answer)
+            return
+        if screen.purpose == "resolve_help":
+            result = control.maintenance_run(Action.RESOLVE_HELP)
+            if not result.ok:
+                log.warning("resolving help failed: %s", result.message)
+            self.leave_maintenance()
+            return
+        self.show_menu()
+
+    def show_menu(self) -> None:
+        if self.sm is None:
+            return
+        self.sm.get_screen("maint").refresh()
+        self.sm.current = "maint"
+
+    def leave_maintenance(self) -> None:
+        """Lock (if signed in) and give the screen back to the customer's phase."""
+        if self.maintenance is not None and self.maintenance.maintenance_session() is not None:
+            self.maintenance.maintenance_lock()
+        if self.sm is not None and self.vm is not None:
+            self.sm.current = self.vm.screen
+
+    def follow_maintenance(self) -> None:
+        """Each tick: a session that ended (auto-lock) hands the screen back; one that began without
+        the PIN pad (badge, key switch) opens the menu."""
+        control, sm = self.maintenance, self.sm
+        if control is None or sm is None or self.vm is None:
+            return
+        session = control.maintenance_session()
+        if session is None and sm.current == "maint":
+            log.info("maintenance mode locked itself; back to the customer's screen")
+            sm.current = self.vm.screen
+        elif session is not None and sm.current not in MAINTENANCE_SCREENS:
+            self.show_menu()
 
     def _record_screen(self, _sm: Any, name: str) -> None:
         if not self.screens_visited or self.screens_visited[-1] != name:
@@ -139,6 +230,10 @@ class KioskApp(App):  # type: ignore[misc]
             self.controller.tick(time.monotonic())
         except Exception:  # a timer fault must not stop the clock that runs every later timer
             log.exception("controller tick failed")
+        try:
+            self.follow_maintenance()
+        except Exception:
+            log.exception("maintenance check failed")
 
     def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
         """Fullscreen (the kiosk): refuse Alt+F4 and friends; windowed (development): allow closing."""

@@ -8,10 +8,12 @@ store, the drivers or the controller's internals.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from kiosk.core.cart import Product
 from kiosk.core.checkout import Checkout, Event
+from kiosk.maintenance.roles import Action, Role
 from kiosk.ports import Frame
 
 
@@ -46,3 +48,103 @@ class KioskController(Protocol):
     def hold_up_sample(self, name: str) -> None: ...
 
     def tick(self, now: float) -> None: ...
+
+
+# --- maintenance mode: what the staff screens may ask -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockAnswer:
+    """The answer to one PIN (or badge) attempt, in facts the screen words in the staff's language.
+
+    ``ok``: a session is open (``name``, ``role``). Otherwise exactly one reason holds:
+    ``refused_payment`` (a payment is in flight: try again when it is settled), ``locked_out``
+    (too many wrong PINs: the kiosk is locked until IT clears it), ``wait_s > 0`` (back-off: try again
+    in that many seconds), or a plain wrong PIN. ``message`` is the lock's own English detail for logs
+    and support; the screens do not show it to staff as their only text.
+    """
+
+    ok: bool
+    role: Role | None = None
+    name: str = ""
+    wait_s: float = 0.0
+    locked_out: bool = False
+    refused_payment: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffView:
+    """Who is signed in to maintenance mode: shown in the menu's header."""
+
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    """One row a staff action lists: an order (today's sales) or a task.
+
+    ``key`` is what the row's button passes back (``order_id=key`` for orders, ``task_id=key`` for
+    tasks); ``action`` is the one-tap action a task offers (None: the row is for reading or picking).
+    """
+
+    key: str
+    label: str
+    action: Action | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionAnswer:
+    """What a staff action did: ``ok`` and a one-line ``message`` in the kiosk's language, a longer
+    ``text`` to show in monospace (a Z-report, the paper guide), and ``items`` to list."""
+
+    ok: bool
+    message: str = ""
+    text: str = ""
+    items: tuple[ActionItem, ...] = ()
+
+
+#: the arguments ``maintenance_run`` passes on: order ids, task ids (str) and amounts (int fen)
+ActionArg = str | int | None
+
+
+@runtime_checkable
+class MaintenanceControl(Protocol):
+    """Maintenance mode as the screens see it: unlock, who is in, what they may do, doing it.
+
+    The controller delegates to the maintenance lock (PIN, badge, key switch, back-off, lockout,
+    auto-lock) and to the staff actions service; the screens only ever call these methods, from the
+    UI thread. A kiosk whose controller lacks them shows no maintenance entry at all.
+
+    ``maintenance_run`` arguments, per action (all keyword): ``reprint(order_id)``,
+    ``todays_sales()`` (items: today's orders), ``paper_guide()`` (text), ``resolve_help()``,
+    ``void_order(order_id)``, ``refund(order_id, amount_fen=None)`` (None: the whole order),
+    ``resolve_payment(order_id)``, ``close_shift()`` (closes the shift, prints the Z-report, text:
+    the report), and each task's one-tap action with ``task_id=item.key``.
+    An action the role may not do, or one the kiosk does not offer yet, answers ``ok=False`` with a
+    message; it never raises for a staff mistake.
+    """
+
+    def payment_in_flight(self) -> bool:
+        """True while a charge is outstanding: maintenance mode may not open then."""
+
+    def maintenance_unlock_pin(self, pin: str) -> UnlockAnswer: ...
+
+    def maintenance_session(self) -> StaffView | None:
+        """The open session, or None (never opened, locked, or locked by inactivity)."""
+
+    def maintenance_actions(self) -> list[Action]:
+        """The signed-in role's actions (``roles.actions_for``); [] when locked."""
+
+    def maintenance_run(self, action: Action, **args: ActionArg) -> ActionAnswer: ...
+
+    def maintenance_tasks(self) -> list[ActionItem]:
+        """What needs staff now (help calls, unsettled payments, paper low), each with its one-tap
+        action; only actions the signed-in role may do; [] when locked."""
+
+    def maintenance_touch(self) -> None:
+        """Staff touched the screen: restart the inactivity timer."""
+
+    def maintenance_lock(self) -> None:
+        """Close the session now (the lock button, or leaving the menu)."""

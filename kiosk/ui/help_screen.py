@@ -1,7 +1,7 @@
 """Needs-help screen: tells the customer staff are coming; a staff strip clears the situation.
 
-The "resolved" button is a placeholder until the PIN-locked maintenance mode exists: anyone can
-press it. It is not a security feature and docs/ui.md says so.
+The "resolved" button opens the staff PIN pad (``KioskApp.request_resolve``); a right PIN runs the
+``resolve_help`` staff action. Only a controller without maintenance mode keeps the old open button.
 """
 
 from __future__ import annotations

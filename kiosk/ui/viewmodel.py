@@ -217,7 +217,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.controller.dispatch(CancelTapped())
 
     def resolve(self) -> None:
-        """Staff placeholder: clears needs-help. Not a security feature; the PIN-locked mode replaces it."""
+        """Clears needs-help without a PIN: only for a controller without maintenance mode
+        (``KioskApp.request_resolve`` goes through the PIN pad whenever the controller offers it)."""
         self.controller.dispatch(StaffResolved())
 
     def select_category(self, code: str) -> None:

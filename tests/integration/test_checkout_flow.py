@@ -305,8 +305,8 @@ def test_paper_low_sensor_calls_staff_and_the_key_switch_is_recorded(appliance: 
     pins.pin(22).drive_high()
     _until(k, lambda: "paper" not in c.device_faults)
     pins.pin(23).drive_low()  # staff turn the maintenance key
-    _until(k, lambda: AuditLog.select().where(AuditLog.action == "key_switch").count() == 1)
-    assert AuditLog.get(AuditLog.action == "key_switch").detail == "on"
+    _until(k, lambda: AuditLog.select().where(AuditLog.action == "maintenance.key_switch").count() == 1)
+    assert AuditLog.get(AuditLog.action == "maintenance.key_switch").detail == "on"
     # selling goes on with paper low: only the printer's own "out" stops a payment
     state = _buy(k, "wechat_ok")
     assert state.phase is co.Phase.DONE

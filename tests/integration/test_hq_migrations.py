@@ -100,7 +100,7 @@ def test_migration_3_upgrades_a_version_2_database_and_keeps_its_data(hq_db_url:
     _make_version_2(hq_db_url)
     db = open_database(hq_db_url)
     with connected():
-        assert db.execute_sql("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 3
+        assert db.execute_sql("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 4
         _assert_schema_is_the_models(db)
         assert "api_key_hash" not in _columns(db, "device")
         device = Device.get(Device.kiosk_id == "kiosk-001")
@@ -137,7 +137,7 @@ def test_a_newer_schema_version_is_refused_on_both_back_ends(hq_db_url: str) -> 
     with connected():
         SchemaVersion.update(version=len(MIGRATIONS) + 1).execute()
     _bound_url.clear()  # make open_database look at the database again rather than reuse the binding
-    with pytest.raises(DatabaseOpenError, match=r"schema version 4 .*upgrade HQ"):
+    with pytest.raises(DatabaseOpenError, match=rf"schema version {len(MIGRATIONS) + 1} .*upgrade HQ"):
         open_database(hq_db_url)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -486,3 +487,16 @@ def test_a_protocol_version_hq_does_not_speak_is_refused_and_nothing_is_stored(
         hq.url + EVENTS, data=body, headers={"Content-Type": "application/json"}, timeout=TIMEOUT
     )
     assert accepted.status_code == 200 and accepted.headers["X-Sync-Protocol"] == "1"
+
+
+def test_an_event_whose_kind_is_not_text_is_rejected_not_a_server_error(
+    hq: LiveHq, kiosk: requests.Session
+) -> None:
+    """GIVEN a batch whose event has a list or an object as its kind (found by the OpenAPI fuzzer)
+    THEN that event is rejected and the batch answered 200, never HQ's 500."""
+    good = sale_event(make_sale(KIOSK))
+    # keys of their own (a key derived from the good one's could equal it and make it a repeat)
+    odd = [dict(good, key=str(uuid.uuid4()), kind=kind) for kind in (["sale"], {"a": 1})]
+    reply = post_events(kiosk, hq, [*odd, good])
+    assert reply.status_code == 200, reply.text
+    assert [s for _, s in results(reply)] == ["rejected", "rejected", "stored"]

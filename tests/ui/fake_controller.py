@@ -23,7 +23,10 @@ import numpy as np
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
+from kiosk.core.money import format_yuan
 from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.maintenance.roles import Action, Role, actions_for, allowed
+from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
 
 CATALOG: tuple[Product, ...] = (
@@ -43,6 +46,24 @@ SAMPLES: tuple[str, ...] = (
     "wechat_password",
     "wechat_declined",
     "wechat_unknown",
+)
+
+#: the fake's staff: PIN -> (name, role)
+STAFF: dict[str, tuple[str, Role]] = {
+    "1111": ("王芳", Role.CASHIER),
+    "2222": ("李强", Role.MANAGER),
+    "3333": ("张工", Role.IT),
+}
+#: wrong PINs before the pad is locked out; from the 4th wrong PIN on, each costs a wait
+LOCKOUT_AFTER = 10
+BACKOFF_FROM = 4
+BACKOFF_S = 5.0
+#: seconds without a staff touch before maintenance mode locks itself
+MAINT_IDLE_S = 120.0
+#: orders the fake's "today" already holds: (order id, total fen)
+SEED_ORDERS: tuple[tuple[str, int], ...] = (
+    ("a1b2c3d4-0000-4000-8000-000000000001", 1250),
+    ("e5f6a7b8-0000-4000-8000-000000000002", 350),
 )
 
 _CODE_PREFIX = {"wechat": ("13", CodeKind.WECHAT), "alipay": ("28", CodeKind.ALIPAY)}
@@ -89,6 +110,18 @@ class FakeController:
         self.events: list[co.Event] = []
         self.effects: list[co.Effect] = []
         self.notify_threads: list[str] = []
+        # maintenance mode, faithful in small: PINs, failures, back-off, lockout, inactivity
+        #: the maintenance lock's clock (seconds); tests move it with advance_maint_clock
+        self.maint_now = 0.0
+        self.payment_forced_in_flight = False
+        self._staff: tuple[str, Role] | None = None
+        self._staff_touched = 0.0
+        self._failures = 0
+        self._wait_until = 0.0
+        self.orders: dict[str, int] = dict(SEED_ORDERS)
+        self.refunds: list[tuple[str, int]] = []
+        self.printed: list[tuple[str, str]] = []
+        self.maint_calls: list[tuple[str, dict[str, ActionArg]]] = []
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -146,6 +179,109 @@ class FakeController:
             phase is co.Phase.CART and now - self._last_activity >= self.idle_timeout_s
         ):
             self._feed(co.TimedOut())
+
+    # --- maintenance mode (kiosk.ui.controller_api.MaintenanceControl) -----------------------------
+
+    def advance_maint_clock(self, seconds: float) -> None:
+        self.maint_now += seconds
+
+    def payment_in_flight(self) -> bool:
+        return self.payment_forced_in_flight or self._state.charging
+
+    def maintenance_unlock_pin(self, pin: str) -> UnlockAnswer:
+        if self.payment_in_flight():
+            return UnlockAnswer(ok=False, refused_payment=True, message="a payment is in flight")
+        if self._failures >= LOCKOUT_AFTER:
+            return UnlockAnswer(ok=False, locked_out=True, message="locked out")
+        if self.maint_now < self._wait_until:
+            return UnlockAnswer(ok=False, wait_s=self._wait_until - self.maint_now, message="back-off")
+        staff = STAFF.get(pin)
+        if staff is None:
+            self._failures += 1
+            if self._failures >= LOCKOUT_AFTER:
+                return UnlockAnswer(ok=False, locked_out=True, message="locked out")
+            if self._failures >= BACKOFF_FROM:
+                self._wait_until = self.maint_now + BACKOFF_S
+                return UnlockAnswer(ok=False, wait_s=BACKOFF_S, message="wrong PIN, back-off")
+            return UnlockAnswer(ok=False, message="wrong PIN")
+        self._failures = 0
+        self._staff, self._staff_touched = staff, self.maint_now
+        return UnlockAnswer(ok=True, role=staff[1], name=staff[0])
+
+    def maintenance_session(self) -> StaffView | None:
+        if self._staff is not None and self.maint_now - self._staff_touched >= MAINT_IDLE_S:
+            self._staff = None  # locked by inactivity
+        return None if self._staff is None else StaffView(self._staff[0], self._staff[1])
+
+    def maintenance_actions(self) -> list[Action]:
+        session = self.maintenance_session()
+        return [] if session is None else actions_for(session.role)
+
+    def maintenance_touch(self) -> None:
+        if self.maintenance_session() is not None:
+            self._staff_touched = self.maint_now
+
+    def maintenance_lock(self) -> None:
+        self._staff = None
+
+    def maintenance_tasks(self) -> list[ActionItem]:
+        session = self.maintenance_session()
+        if session is None:
+            return []
+        tasks = [ActionItem("paper-low", "小票纸快用完 Paper low", Action.PAPER_GUIDE)]
+        if self._state.phase is co.Phase.NEEDS_HELP:
+            tasks.insert(0, ActionItem("help", "顾客需要协助 Customer needs help", Action.RESOLVE_HELP))
+        return [task for task in tasks if task.action is None or allowed(session.role, task.action)]
+
+    def maintenance_run(self, action: Action, **args: ActionArg) -> ActionAnswer:
+        self.maint_calls.append((action.value, dict(args)))
+        session = self.maintenance_session()
+        if session is None:
+            return ActionAnswer(ok=False, message="已锁定 Locked")
+        if not allowed(session.role, action):
+            return ActionAnswer(ok=False, message=f"{session.role.value} may not {action.value}")
+        order_id = str(args.get("order_id") or "")
+        match action:
+            case Action.TODAYS_SALES:
+                items = tuple(
+                    ActionItem(oid, f"#{oid[:8]}  {format_yuan(fen)}") for oid, fen in self.orders.items()
+                )
+                total = format_yuan(sum(self.orders.values()))
+                return ActionAnswer(ok=True, message=f"{len(items)} 单 orders, {total}", items=items)
+            case Action.REPRINT:
+                if order_id not in self.orders:
+                    return ActionAnswer(ok=False, message="没有这个订单 No such order")
+                self.printed.append(("receipt", order_id))
+                return ActionAnswer(ok=True, message=f"已补打 Reprinted #{order_id[:8]}")
+            case Action.PAPER_GUIDE:
+                return ActionAnswer(
+                    ok=True, text="1. 打开打印机盖 Open the cover\n2. 放入新纸卷 Drop in a roll"
+                )
+            case Action.RESOLVE_HELP:
+                if self._state.phase is not co.Phase.NEEDS_HELP:
+                    return ActionAnswer(ok=False, message="没有求助 No help call")
+                self._feed(co.StaffResolved())
+                return ActionAnswer(ok=True, message="已恢复服务 Back in service")
+            case Action.REFUND:
+                return self._refund(order_id, args.get("amount_fen"))
+            case Action.CLOSE_SHIFT:
+                total = sum(self.orders.values()) - sum(fen for _, fen in self.refunds)
+                text = f"Z 报表 Z-report\n订单 orders: {len(self.orders)}\n合计 net: {format_yuan(total)}"
+                self.printed.append(("z_report", text))
+                return ActionAnswer(ok=True, message="已交班并打印 Shift closed, Z-report printed", text=text)
+            case _:
+                return ActionAnswer(ok=True, message=f"{action.value}: ok")
+
+    def _refund(self, order_id: str, amount: ActionArg) -> ActionAnswer:
+        total = self.orders.get(order_id)
+        if total is None:
+            return ActionAnswer(ok=False, message="没有这个订单 No such order")
+        left = total - sum(fen for oid, fen in self.refunds if oid == order_id)
+        fen = left if amount is None else amount
+        if not isinstance(fen, int) or not 0 < fen <= left:
+            return ActionAnswer(ok=False, message=f"最多可退 At most {format_yuan(left)}")
+        self.refunds.append((order_id, fen))
+        return ActionAnswer(ok=True, message=f"已退款 Refunded {format_yuan(fen)}")
 
     # --- the machine --------------------------------------------------------------------------
 

@@ -73,6 +73,8 @@ def codes(r: DeviceRow, heartbeat_s: int = 60) -> list[AlertCode]:
             [AlertCode.SILENT, AlertCode.CAMERA_FAILED, AlertCode.PARKED],
         ),
         (row(with_(camera="failed"), revoked_at=NOW), []),  # a revoked kiosk is gone, not unwell
+        (row(with_(maintenance_lockouts=1)), [AlertCode.MAINTENANCE_LOCKOUT]),
+        (row(with_(maintenance_lockouts=0)), []),
     ],
 )
 def test_alerts(device: DeviceRow, expected: list[AlertCode]) -> None:

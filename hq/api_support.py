@@ -1,0 +1,110 @@
+"""Support uploads from kiosks: a support bundle or a store backup, signed, kept as files for support.
+
+``POST /api/v1/support/{kind}`` (``kind`` is ``bundle`` or ``backup``) takes the file as the raw body
+(``application/octet-stream``) and its SHA-256 in ``X-Content-SHA256``. HQ checks the digest, then
+writes the file 0600 under ``kiosk-uploads/<kiosk id>/`` in its data folder (the folder of its identity
+file), in a folder only HQ's user may enter, under a name of HQ's own making: nothing the kiosk sends
+becomes part of a path. The answer repeats the digest, so the kiosk knows HQ holds exactly its file.
+
+A file is at most ``MAX_UPLOAD_BYTES`` (the limit every HQ body has); a bigger store is backed up to a
+USB stick instead. Bundles are scrubbed of secrets on the kiosk before they leave it; backups hold
+the kiosk's sales (payment codes only masked and digested), so the folder is private.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
+
+from hq.auth import SignedKiosk
+from hq.errors import MAX_BODY_BYTES, ApiError, errors
+from hq.i18n import Text
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+MAX_UPLOAD_BYTES = MAX_BODY_BYTES
+#: the folder under HQ's data folder that holds what kiosks upload
+UPLOADS = "kiosk-uploads"
+_SUFFIX = {"bundle": ".tar.gz", "backup": ".sqlite3"}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+EMPTY = Text("the upload is empty; send the file as the body", "上传内容为空：请把文件作为请求体发送")
+BAD_DIGEST = Text(
+    "X-Content-SHA256 must be the file's SHA-256 as 64 lowercase hex digits",
+    "X-Content-SHA256 必须是文件的 SHA-256（64 位小写十六进制）",
+)
+DIGEST_MISMATCH = Text(
+    "the file HQ received does not match X-Content-SHA256: it was damaged on the way; upload it again",
+    "总部收到的文件与 X-Content-SHA256 不符：传输中损坏，请重新上传",
+)
+
+
+class UploadOut(BaseModel):
+    name: str = Field(description="the file's name at HQ, for support")
+    size: int = Field(description="bytes stored")
+    sha256: str = Field(description="SHA-256 of what HQ stored, as 64 lowercase hex digits")
+
+
+def uploads_folder(request: Request) -> Path:
+    """``app.state.support_dir``: set by ``hq.app.create_app`` beside HQ's identity file."""
+    folder: Path = request.app.state.support_dir
+    return folder
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+@router.post(
+    "/api/v1/support/{kind}",
+    response_model=UploadOut,
+    responses=errors(400, 401, 411, 413, 422, 429, 500, 503),
+    summary="A kiosk's support bundle or store backup, kept as a private file for support",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    tags=["support"],
+)
+async def upload(
+    kind: Literal["bundle", "backup"],
+    request: Request,
+    kiosk: SignedKiosk,
+    x_content_sha256: Annotated[str, Header(description="SHA-256 of the body, 64 lowercase hex")],
+) -> UploadOut:
+    if not _HEX64.match(x_content_sha256):
+        raise ApiError(422, BAD_DIGEST, [{"field": "X-Content-SHA256", "problem": BAD_DIGEST.en}])
+    body = await request.body()  # BodyLimit has refused anything over MAX_UPLOAD_BYTES
+    if not body:
+        raise ApiError(422, EMPTY, [{"field": "body", "problem": EMPTY.en}])
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != x_content_sha256:
+        raise ApiError(422, DIGEST_MISMATCH, [{"field": "X-Content-SHA256", "problem": DIGEST_MISMATCH.en}])
+    folder = uploads_folder(request)
+    mine = folder / kiosk.kiosk_id  # kiosk ids are [A-Za-z0-9._-], checked at enrolment
+    _private_dir(folder)
+    _private_dir(mine)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{kind}-{stamp}-{digest[:12]}{_SUFFIX[kind]}"
+    path = mine / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, body)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("kiosk %s uploaded a %s: %s (%d bytes)", kiosk.kiosk_id, kind, name, len(body))
+    return UploadOut(name=name, size=len(body), sha256=digest)
