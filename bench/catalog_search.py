@@ -21,12 +21,12 @@ from bench._private import private_files
 from kiosk.ports import CatalogItem, CatalogUpdate
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
+from kiosk_common.codes import gtin_check_digit
 
 
 def _ean13(n: int) -> str:
     body = f"690{n:09d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + str(gtin_check_digit(body))
 
 
 def _catalog(n: int) -> tuple[CatalogItem, ...]:

@@ -46,6 +46,7 @@ from kiosk.store.sales import SaleStore
 from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import CatalogPuller, OutboxPusher
 from kiosk.sync.signed import HqSigner
+from kiosk_common.codes import gtin_check_digit
 
 HQ = str(Path(sys.executable).with_name("hq"))
 EVENTS_PATH = "/api/v1/sync/events"
@@ -229,8 +230,7 @@ def heartbeats(hq: Hq, kiosks: int) -> tuple[float, float, float]:
 
 def ean13(n: int) -> str:
     body = f"690{n:09d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + str(gtin_check_digit(body))
 
 
 def kiosk_store(folder: Path, kiosk_id: str) -> SaleStore:

@@ -29,13 +29,17 @@ def mask(code: str) -> str:
     return f"{code[:4]}{'*' * (len(code) - 8)}{code[-4:]}"
 
 
+def gtin_check_digit(body: str) -> int:
+    """The GS1 mod-10 check digit that follows ``body`` (the digits before it, any GTIN length)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
 def gtin_check_ok(digits: str) -> bool:
     """Check digit of EAN-8, UPC-A (12), EAN-13 and GTIN-14, by the GS1 mod-10 rule."""
     if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
         return False
-    body, check = digits[:-1], int(digits[-1])
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
+    return gtin_check_digit(digits[:-1]) == int(digits[-1])
 
 
 def upce_to_upca(upce: str) -> str | None:
