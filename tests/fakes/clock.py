@@ -29,6 +29,17 @@ class FakeClock:
             self.now += seconds
 
 
+class SetTime:
+    """A clock the test sets by hand, called as a function (``clock()``): for code that takes its time
+    source as a plain callable (the sync link's backoff, the maintenance lock's wall clock)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class ScaledClock:
     """Real time, ``speed`` times faster: a sleep of ``s`` seconds takes ``s / speed`` real seconds and
     moves this clock on by ``s``. Timers keep their real values (WeChat Pay's 15 s reverse window is

@@ -32,7 +32,7 @@ from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
 from kiosk.store.staff import StaffStore
 from kiosk.ui.controller_api import MaintenanceControl
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, SetTime
 from tests.fakes.payments import FakePaymentGateway
 
 BADGE_KEY = Ed25519PrivateKey.generate()
@@ -45,15 +45,7 @@ STAFF = (
 )
 
 
-class WallClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-Rig = tuple[CheckoutController, SaleStore, WallClock]
+Rig = tuple[CheckoutController, SaleStore, SetTime]
 
 
 @pytest.fixture
@@ -75,7 +67,7 @@ def kiosk(tmp_path: Path) -> Iterator[Rig]:
         clock=clock,
         background=False,
     )
-    wall = WallClock()
+    wall = SetTime(1_800_000_000.0)  # wall-clock seconds: badges expire by it
     lock = MaintenanceLock(
         MaintenanceConfig(idle_lock_s=120),
         StaffStore(store.db, store.audit),

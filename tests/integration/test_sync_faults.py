@@ -26,6 +26,7 @@ from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import CatalogPuller, LinkBackoff, OutboxPusher
 from kiosk.sync.signed import HqSigner
 from tests.fakes.chaos_proxy import ChaosProxy, Fault, FaultPlan
+from tests.fakes.clock import SetTime
 
 KIOSK = "kiosk-001"
 SALES = 2000
@@ -45,16 +46,6 @@ PLAN = FaultPlan(
     },
     delay_s=0.005,
 )
-
-
-class StepClock:
-    """Monotonic seconds that move only when the test says, so backoff never makes a pass wait."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _sell(store: SaleStore, n: int) -> set[str]:
@@ -85,7 +76,7 @@ def test_every_sale_arrives_exactly_once_through_a_broken_network(hq_db_url: str
                     if CatalogPuller(store, client).pull_once().error == "":
                         break
                 orders = _sell(store, SALES)
-                clock = StepClock()
+                clock = SetTime(0.0)  # moves only when the test says, so backoff never makes a pass wait
                 pusher = OutboxPusher(store, client, batch_size=BATCH, backoff=LinkBackoff(clock=clock))
                 passes = 0
                 while store.pending_count() and passes < MAX_PASSES:

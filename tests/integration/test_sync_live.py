@@ -25,16 +25,9 @@ from kiosk.sync.heartbeat import Heartbeats, Readings
 from kiosk.sync.hq_client import HttpHqClient
 from kiosk.sync.pusher import JITTER_FRACTION, UNREACHABLE_CAP_S, CatalogPuller, LinkBackoff, OutboxPusher
 from kiosk.sync.signed import HqSigner
+from tests.fakes.clock import SetTime
 
 KIOSK = "kiosk-001"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Probe:
@@ -140,7 +133,7 @@ def test_after_hq_was_away_the_queue_drains_in_the_first_attempt_after_it_is_bac
         store = _store(tmp_path)
         client = _client(url, credentials)
         CatalogPuller(store, client).pull_once()
-    clock = FakeClock()
+    clock = SetTime()
     pusher = OutboxPusher(store, client, backoff=LinkBackoff(clock, random.Random(3)))
     try:
         orders = _sell(store, 5)

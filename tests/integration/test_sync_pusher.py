@@ -27,16 +27,9 @@ from kiosk.sync.pusher import (
     OutboxPusher,
     SyncWorker,
 )
+from tests.fakes.clock import SetTime
 
 BOUNDED_WAIT_S = 15.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -139,7 +132,7 @@ def test_a_failed_request_keeps_every_event_in_its_place(store: SaleStore) -> No
     _sales(store, 2)
     keys = [i.key for i in store.due(10)]
     hq = ScriptedHq(down=True)
-    clock = FakeClock()
+    clock = SetTime()
     pusher = OutboxPusher(store, hq, backoff=LinkBackoff(clock, random.Random(1)))
     report = pusher.push_once()
     assert report.unreachable and report.pushed == 0 and report.pending == 4
@@ -152,7 +145,7 @@ def test_a_failed_request_keeps_every_event_in_its_place(store: SaleStore) -> No
     [(True, UNREACHABLE_CAP_S), (False, ANSWERED_CAP_S)],
 )
 def test_backoff_doubles_from_half_a_second_to_its_cap_with_jitter(unreachable: bool, cap: float) -> None:
-    backoff = LinkBackoff(FakeClock(), random.Random(3))
+    backoff = LinkBackoff(SetTime(), random.Random(3))
     delays = [backoff.delay_s(n, unreachable) for n in range(1, 12)]
     for n, delay in enumerate(delays, start=1):
         plain = min(cap, 0.5 * 2 ** (n - 1))
@@ -162,8 +155,8 @@ def test_backoff_doubles_from_half_a_second_to_its_cap_with_jitter(unreachable: 
 
 
 def test_jitter_differs_between_kiosks() -> None:
-    a = LinkBackoff(FakeClock(), random.Random(1)).delay_s(10, True)
-    b = LinkBackoff(FakeClock(), random.Random(2)).delay_s(10, True)
+    a = LinkBackoff(SetTime(), random.Random(1)).delay_s(10, True)
+    b = LinkBackoff(SetTime(), random.Random(2)).delay_s(10, True)
     assert a != b
 
 
@@ -177,7 +170,7 @@ def test_the_queue_drains_within_seconds_of_hq_coming_back(store: SaleStore) -> 
     this test could not pass (the first attempt after the outage came up to 300 s later).
     """
     _sales(store, 60)  # 120 events: two batches of 100 and 20
-    clock = FakeClock()
+    clock = SetTime()
     hq = ScriptedHq(down=True)
     pusher = OutboxPusher(store, hq, batch_size=100, backoff=LinkBackoff(clock, random.Random(7)))
     outage_end = clock.now + 3600.0
@@ -201,7 +194,7 @@ def test_the_queue_drains_within_seconds_of_hq_coming_back(store: SaleStore) -> 
 
 def test_5xx_backs_off_up_to_a_minute_and_honours_retry_after(store: SaleStore) -> None:
     _sales(store, 1)
-    clock = FakeClock()
+    clock = SetTime()
     hq = ScriptedHq(status=503)
     pusher = OutboxPusher(store, hq, backoff=LinkBackoff(clock, random.Random(5)))
     for _ in range(12):
