@@ -32,13 +32,13 @@ from hq.devices import (
     valid_kiosk_id,
 )
 from hq.i18n import Text
-from hq.models import utc_now
+from hq.models import utc_now, utc_text
 
 COMMANDS = ("store", "device", "admin", "fleet")
 
 
 def _iso(moment: datetime | None, empty: str = "-") -> str:
-    return moment.isoformat(timespec="seconds") + "Z" if moment is not None else empty
+    return utc_text(moment) if moment is not None else empty
 
 
 def add_parsers(

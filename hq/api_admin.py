@@ -37,7 +37,7 @@ from hq.devices import (
 from hq.errors import ADMIN_UNAUTHORIZED_DOC, EXISTS_DOC, NOT_FOUND_DOC, ApiError, errors
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter, client_key
-from hq.models import utc_now
+from hq.models import utc_now, utc_text
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ _bearer = HTTPBearer(
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+    return None if moment is None else utc_text(moment)
 
 
 def _unauthorized() -> ApiError:

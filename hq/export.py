@@ -18,7 +18,7 @@ from typing import Any, TextIO, cast
 
 import peewee
 
-from hq.models import Refund, Sale, SaleLine, Store
+from hq.models import Refund, Sale, SaleLine, Store, utc_text
 
 CSV_COLUMNS = (
     "order_id",
@@ -61,10 +61,6 @@ class ExportFilter:
     store_id: int | None = None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds") + "Z"
-
-
 def sales(filter_: ExportFilter) -> Iterator[dict[str, Any]]:
     """Every chosen sale as a dict with its lines, oldest first. Must run inside a connection."""
     stores = {s.id: s.code for s in Store.select()}
@@ -98,8 +94,8 @@ def sales(filter_: ExportFilter) -> Iterator[dict[str, Any]]:
         for s in chunk:
             yield {
                 "order_id": s.order_id,
-                "paid_at": _iso(s.paid_at),
-                "created_at": _iso(s.created_at),
+                "paid_at": utc_text(s.paid_at),
+                "created_at": utc_text(s.created_at),
                 "store": stores.get(s.store_id) if s.store_id is not None else None,
                 "kiosk_id": s.kiosk_id,
                 "channel": s.channel,

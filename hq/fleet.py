@@ -18,7 +18,7 @@ from peewee import JOIN
 
 from hq import i18n
 from hq.i18n import Text
-from hq.models import Device, Store
+from hq.models import Device, Store, utc_text
 
 #: the kiosks' default ``[hq] heartbeat_s``; ``hq fleet status --heartbeat-s`` overrides it
 DEFAULT_HEARTBEAT_S = 60
@@ -100,7 +100,7 @@ class KioskStatus:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+    return None if moment is None else utc_text(moment)
 
 
 def _int(body: dict[str, Any], name: str) -> int | None:

@@ -34,6 +34,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def utc_text(moment: datetime) -> str:
+    """A stored (naive UTC) time as HQ shows and sends it: ``2026-12-02T08:00:00Z``."""
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
 class BaseModel(Model):
     class Meta:
         database = database

@@ -23,6 +23,7 @@ from hq.cli_common import say as _say
 from hq.db import connected
 from hq.i18n import Text
 from hq.identity import KeyFileError
+from hq.models import utc_text
 from hq.settings import HqSettings
 
 COMMAND = "staff"
@@ -127,7 +128,7 @@ def _add(
 
 
 def _iso(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.isoformat(timespec="seconds") + "Z"
+    return "-" if moment is None else utc_text(moment)
 
 
 def _list() -> int:
