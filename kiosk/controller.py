@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from kiosk import crashpoints
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Job = Callable[[], "co.Event | None"]
+_R = TypeVar("_R")
 
 
 class Scanner(Protocol):
@@ -109,7 +111,8 @@ class _Worker:
     gateway call, and the next start settles it with the gateway.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "kiosk-io") -> None:
+        self.name = name
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
@@ -122,7 +125,7 @@ class _Worker:
     def submit(self, job: Callable[[], None]) -> None:
         self._idle.clear()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="kiosk-io", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
         self._jobs.put(job)
 
@@ -188,6 +191,11 @@ class CheckoutController:
         self._events: list[co.Event] = []
         self._dispatching = False
         self._worker = _Worker() if background else None
+        #: maintenance calls that can wait (argon2, a refund at the gateway, USB, HQ): never on the
+        #: UI thread, and never queued behind a customer's charge
+        self._staff_worker = _Worker("kiosk-staff") if background else None
+        #: the thread that dispatches (the UI thread): events from other threads are posted to it
+        self._owner = threading.get_ident()
         now = self.clock.monotonic()
         self._timers = _Timers(phase_since=now, last_activity=now)
         self._last_receipt = ""
@@ -270,7 +278,14 @@ class CheckoutController:
     # --- input ------------------------------------------------------------------------------------
 
     def dispatch(self, event: co.Event) -> None:
-        """Run one event (and every event its effects produce synchronously) through the checkout."""
+        """Run one event (and every event its effects produce synchronously) through the checkout.
+
+        Called from another thread (a staff action on the maintenance worker), the event is posted
+        to the dispatching thread instead: the checkout is only ever stepped on one thread.
+        """
+        if threading.get_ident() != self._owner:
+            self.post(lambda: self.dispatch(event))
+            return
         if isinstance(event, co.PayTapped) and self._state.phase is co.Phase.CART:
             payment_ready = event.payment_ready and self.options.payments_enabled
             # Ask the printer before taking money: a customer charged without a receipt calls staff anyway.
@@ -634,6 +649,37 @@ class CheckoutController:
         if self.maintenance is not None:
             self.maintenance.lock()
 
+    def maintenance_submit(
+        self,
+        work: Callable[[], _R],
+        done: Callable[[_R], None],
+        failed: Callable[[Exception], None],
+    ) -> None:
+        """Run ``work`` on the staff worker; ``done`` or ``failed`` comes back through ``post``.
+
+        Without a worker (``background=False``: scripted runs and tests) ``work`` runs at once.
+        """
+        if self._staff_worker is None:
+            try:
+                result = work()
+            except Exception as exc:
+                log.exception("maintenance work failed")
+                failed(exc)
+                return
+            done(result)
+            return
+
+        def run() -> None:
+            try:
+                result = work()
+            except Exception as exc:
+                log.exception("maintenance work failed")
+                self.post(partial(failed, exc))
+                return
+            self.post(lambda: done(result))
+
+        self._staff_worker.submit(run)
+
     def close(self, timeout_s: float = 3.0) -> bool:
         """Stop the worker; a job still running after ``timeout_s`` is parked (see ``_Worker``).
 
@@ -643,6 +689,8 @@ class CheckoutController:
             self._closed = True
             return True
         self._closed = True
+        if self._staff_worker is not None:
+            self._staff_worker.stop(timeout_s)
         finished = self._worker.stop(timeout_s)
         if not finished:
             log.warning("a background job (charge or receipt) was still running at shutdown; parked")

@@ -94,6 +94,8 @@ class MaintenanceLock:
         self._payment_in_flight = payment_in_flight
         self._limiter = AttemptLimiter(config.limiter, store, clock)
         self._lock = threading.RLock()
+        #: one unlock attempt at a time (held while a PIN's hashes are checked, outside ``_lock``)
+        self._attempt = threading.Lock()
         self._session: StaffSession | None = None
         self._last_activity = 0.0
         self._key_on = False
@@ -122,17 +124,27 @@ class MaintenanceLock:
     # --- unlocking ----------------------------------------------------------------------------------
 
     def unlock_pin(self, pin: str) -> UnlockResult:
-        with self._lock:
-            refused = self._precheck("pin")
-            if refused is not None:
-                return refused
-            if self.config.key_switch is KeySwitchMode.WITH_PIN and not self._key_on:
-                self._audit("maintenance.refused", "pin without the key switch")
-                return UnlockResult(None, Refusal.KEY_REQUIRED)
-            account = pins.find_staff(self._store.active_staff(), pin)
-            if account is None:
-                return self._failed(Refusal.WRONG_PIN, "pin", "wrong PIN")
-            return self._open(StaffSession(account.id, account.name, account.role, self._now()), "pin")
+        """Check one PIN. The argon2 hashes (a few hundred ms each on a Pi) are checked outside the
+        state lock, so ``current()`` (asked every UI tick) never waits for them; attempts
+        themselves are one at a time, so a burst of PINs cannot slip past the limiter."""
+        with self._attempt:
+            with self._lock:
+                refused = self._precheck("pin")
+                if refused is not None:
+                    return refused
+                if self.config.key_switch is KeySwitchMode.WITH_PIN and not self._key_on:
+                    self._audit("maintenance.refused", "pin without the key switch")
+                    return UnlockResult(None, Refusal.KEY_REQUIRED)
+                accounts = self._store.active_staff()
+            account = pins.find_staff(accounts, pin)
+            with self._lock:
+                if self._payment_in_flight():
+                    # a customer began paying while the hashes were checked: they come first
+                    self._audit("maintenance.refused", "pin: payment in flight")
+                    return UnlockResult(None, Refusal.PAYMENT_IN_FLIGHT)
+                if account is None:
+                    return self._failed(Refusal.WRONG_PIN, "pin", "wrong PIN")
+                return self._open(StaffSession(account.id, account.name, account.role, self._now()), "pin")
 
     def unlock_badge(self, text: str) -> UnlockResult:
         with self._lock:

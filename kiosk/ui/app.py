@@ -21,11 +21,12 @@ from kivy.lang import Builder
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 
+from kiosk.i18n import t
 from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.attract_screen import AttractScreen
 from kiosk.ui.cart_screen import CartScreen
-from kiosk.ui.controller_api import KioskController, MaintenanceControl, UnlockAnswer
+from kiosk.ui.controller_api import ActionAnswer, KioskController, MaintenanceControl, UnlockAnswer
 from kiosk.ui.done_screen import DoneScreen
 from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
@@ -161,24 +162,41 @@ class KioskApp(App):  # type: ignore[misc]
             self.vm.resolve()
 
     def submit_pin(self, pin: str, screen: PinScreen) -> None:
-        """One PIN attempt from the pad. Refused while a payment is in flight (the cart stays as it is)."""
+        """One PIN attempt from the pad. Refused while a payment is in flight (the cart stays as it is).
+
+        The PIN is checked off the UI thread (argon2 takes a few hundred ms a hash on a Pi); the
+        pad says it is checking and takes no keys until the answer is back.
+        """
         control = self.maintenance
-        if control is None:
+        if control is None or screen.busy:
             return
         if control.payment_in_flight():
             screen.show_answer(UnlockAnswer(ok=False, refused_payment=True))
             return
-        answer = control.maintenance_unlock_pin(pin)
-        if not answer.ok:
-            screen.show_answer(answer)
-            return
-        if screen.purpose == "resolve_help":
-            result = control.maintenance_run(Action.RESOLVE_HELP)
+        screen.busy = True
+
+        def answered(answer: UnlockAnswer) -> None:
+            screen.busy = False
+            if not answer.ok:
+                screen.show_answer(answer)
+                return
+            if screen.purpose == "resolve_help":
+                control.maintenance_submit(
+                    lambda: control.maintenance_run(Action.RESOLVE_HELP), resolved, failed
+                )
+                return
+            self.show_menu()
+
+        def resolved(result: ActionAnswer) -> None:
             if not result.ok:
                 log.warning("resolving help failed: %s", result.message)
             self.leave_maintenance()
-            return
-        self.show_menu()
+
+        def failed(exc: Exception) -> None:
+            screen.busy = False
+            screen.message = t("maint.failed", self.vm.language, reason=type(exc).__name__)
+
+        control.maintenance_submit(lambda: control.maintenance_unlock_pin(pin), answered, failed)
 
     def show_menu(self) -> None:
         if self.sm is None:

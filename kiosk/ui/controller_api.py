@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from kiosk.core.cart import Product
 from kiosk.core.checkout import Checkout, Event
 from kiosk.maintenance.roles import Action, Role
 from kiosk.ports import Frame
+
+_R = TypeVar("_R")
 
 
 class KioskController(Protocol):
@@ -114,8 +116,11 @@ class MaintenanceControl(Protocol):
     """Maintenance mode as the screens see it: unlock, who is in, what they may do, doing it.
 
     The controller delegates to the maintenance lock (PIN, badge, key switch, back-off, lockout,
-    auto-lock) and to the staff actions service; the screens only ever call these methods, from the
-    UI thread. A kiosk whose controller lacks them shows no maintenance entry at all.
+    auto-lock) and to the staff actions service. The screens call these methods only: the quick
+    ones (session, menu, touch, lock) on the UI thread, and the ones that can wait
+    (``maintenance_unlock_pin``, ``maintenance_run``, ``maintenance_tasks``) inside
+    ``maintenance_submit``, which runs them off the UI thread. A kiosk whose controller lacks them
+    shows no maintenance entry at all.
 
     ``maintenance_run`` arguments, per action (all keyword): ``reprint(order_id)``,
     ``todays_sales()`` (items: today's orders), ``paper_guide()`` (text), ``resolve_help()``,
@@ -145,6 +150,19 @@ class MaintenanceControl(Protocol):
 
     def maintenance_touch(self) -> None:
         """Staff touched the screen: restart the inactivity timer."""
+
+    def maintenance_submit(
+        self,
+        work: Callable[[], _R],
+        done: Callable[[_R], None],
+        failed: Callable[[Exception], None],
+    ) -> None:
+        """Run ``work`` off the UI thread, then ``done(result)`` (or ``failed(error)``) on it.
+
+        Every maintenance call that can wait (a PIN's argon2 hash, a refund or payment query at the
+        gateway, printing, HQ, USB, diagnostics) goes through here, so the screen keeps drawing and
+        shows that it is busy. Works run one at a time, in the order submitted.
+        """
 
     def maintenance_lock(self) -> None:
         """Close the session now (the lock button, or leaving the menu)."""

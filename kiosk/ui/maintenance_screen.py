@@ -4,16 +4,24 @@ shows the chosen action (today's sales and reprint, refund, Z-report, tasks, pap
 Every touch on this screen restarts the maintenance lock's inactivity timer; the app returns to
 the customer's screen as soon as the session is gone (locked here, or by inactivity). Anything
 that moves money or closes the shift asks for a second press before it runs.
+
+Every call that can wait (the gateway, the printer, HQ, USB) runs off the UI thread through the
+controller's ``maintenance_submit``: the screen says it is working and takes no second press until
+the answer is back. An action with a panel of its own (IT's settings, network, logs, backup, ...)
+has it in ``kiosk.ui.panels``, built with this screen's building blocks (``button``, ``label``,
+``item_list``, ``text_view``, ``call``, ``confirmed``) and registered in ``kiosk.ui.panels.PANELS``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kivy.app import App
 from kivy.metrics import dp, sp
-from kivy.properties import ListProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
@@ -24,8 +32,9 @@ from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance.roles import Action
 from kiosk.ui import theme
-from kiosk.ui.controller_api import ActionAnswer, ActionItem, MaintenanceControl
+from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, MaintenanceControl
 from kiosk.ui.maintenance_present import action_label, amount_fen, amount_key, amount_text, role_label
+from kiosk.ui.panels import PANELS
 from kiosk.ui.pin_screen import TagButton
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,8 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
     chosen = StringProperty("")
     panel_title = StringProperty("")
     message = StringProperty("")
+    #: a call is running off the UI thread: the panel takes no presses until its answer is back
+    busy = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -56,6 +67,8 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         self._amount = ""
         self._armed = ""  # the action a first press armed; a second press runs it
         self._rows: dict[str, TagButton] = {}  # the listed rows by key, to mark the picked one
+        #: bumped whenever the panel is rebuilt: an answer for an older panel is not drawn into it
+        self._generation = 0
 
     @property
     def control(self) -> MaintenanceControl:
@@ -64,12 +77,22 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
             raise RuntimeError("the maintenance screen needs a controller with maintenance mode")
         return control
 
+    @property
+    def language(self) -> str:
+        return str(self.vm.language)
+
+    @property
+    def panel(self) -> BoxLayout:
+        """The right-hand panel a chosen action draws into (cleared on every choice)."""
+        panel: BoxLayout = self.ids.panel
+        return panel
+
     # --- entering ---------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Read the session and the role's actions again; build the menu and an empty panel."""
         session = self.control.maintenance_session()
-        lang = self.vm.language
+        lang = self.language
         if session is None:
             self.staff_line, self.actions = "", []
         else:
@@ -79,9 +102,9 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
             self.actions = [a.value for a in self.control.maintenance_actions()]
         menu = self.ids.menu
         menu.clear_widgets()
-        buttons = [self._button(t("maint.action.tasks", lang), "tasks", lambda: self.choose("tasks"))]
+        buttons = [self.button(t("maint.action.tasks", lang), "tasks", lambda: self.choose("tasks"))]
         buttons += [
-            self._button(action_label(Action(v), lang), f"action:{v}", lambda a=v: self.choose(a))
+            self.button(action_label(Action(v), lang), f"action:{v}", partial(self.choose, v))
             for v in self.actions
         ]
         for button in buttons:
@@ -103,10 +126,10 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         """Show ``value``'s panel: "" (nothing chosen), "tasks", or an Action's value."""
         self.chosen = value
         self._order, self._amount, self._armed = "", "", ""
+        self._generation += 1
         self.message = ""
-        lang = self.vm.language
-        panel = self.ids.panel
-        panel.clear_widgets()
+        lang = self.language
+        self.panel.clear_widgets()
         if not value:
             self.panel_title = t("maint.choose", lang)
             return
@@ -116,8 +139,11 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
             return
         action = Action(value)
         self.panel_title = action_label(action, lang)
-        if action in READ_ACTIONS:
-            self._show_answer(self._run(action))
+        builder = PANELS.get(action)
+        if builder is not None:
+            builder(self, action)
+        elif action in READ_ACTIONS:
+            self.call(action, {}, self.show_answer)
         elif action is Action.REFUND:
             self._show_refund()
         elif action in ORDER_ACTIONS:
@@ -125,74 +151,111 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         else:
             self._show_run(action)
 
-    def _run(self, action: Action, **args: Any) -> ActionAnswer:
-        try:
-            return self.control.maintenance_run(action, **args)
-        except Exception as exc:  # a fault in an action must not take the staff screen down
-            log.exception("maintenance action %s failed", action.value)
-            return ActionAnswer(ok=False, message=t("maint.failed", self.vm.language, reason=exc))
+    def submit(self, work: Callable[[], Any], done: Callable[[Any], None]) -> bool:
+        """Run ``work`` off the UI thread, then ``done(result)`` here, if this panel is still shown.
 
-    def _show_answer(self, answer: ActionAnswer) -> None:
+        False (and nothing run) while another call is out: one at a time, so a double tap never
+        refunds twice. A call that fails shows why; the screen stays up.
+        """
+        if self.busy:
+            return False
+        self.busy = True
+        generation = self._generation
+        self.message = t("maint.working", self.language)
+
+        def finished(result: Any) -> None:
+            self.busy = False
+            if generation != self._generation:
+                return  # staff chose another action meanwhile; the answer is in the audit log
+            self.message = ""
+            done(result)
+
+        def failed(exc: Exception) -> None:
+            self.busy = False
+            if generation == self._generation:
+                self.message = t("maint.failed", self.language, reason=type(exc).__name__)
+
+        self.control.maintenance_submit(work, finished, failed)
+        return True
+
+    def call(self, action: Action, args: dict[str, ActionArg], done: Callable[[ActionAnswer], None]) -> bool:
+        """``maintenance_run(action, **args)`` off the UI thread; ``done`` gets the answer."""
+        return self.submit(lambda: self.control.maintenance_run(action, **args), done)
+
+    def show_answer(self, answer: ActionAnswer) -> None:
+        """An answer's message in the message line, its text (if any) in the panel."""
         self.message = answer.message
         if answer.text:
-            self.ids.panel.add_widget(self._text_view(answer.text))
+            self.panel.add_widget(self.text_view(answer.text))
+
+    def confirmed(self, key: str, prompt: str = "") -> bool:
+        """True on the second press of the same ``key`` in a row; the first press arms it and says
+        so (``prompt``, or "press again to confirm")."""
+        if self._armed == key:
+            self._armed = ""
+            return True
+        self._armed = key
+        self.message = prompt or t("maint.confirm_again", self.language)
+        return False
+
+    def disarm(self) -> None:
+        self._armed = ""
 
     # today's sales, reprint, void, check a payment: pick an order, then the action's button
     def _show_orders(self, action: Action) -> None:
-        lang = self.vm.language
-        sales = self._run(Action.TODAYS_SALES)
-        self.message = "" if sales.ok else sales.message
-        panel = self.ids.panel
-        panel.add_widget(self._item_list(sales.items, self._pick_order, t("maint.no_orders", lang)))
-        do = Action.REPRINT if action is Action.TODAYS_SALES else action
-        label = t("maint.reprint", lang) if do is Action.REPRINT else action_label(do, lang)
-        panel.add_widget(self._button(label, "confirm", lambda: self._order_action(do), primary=True))
+        def listed(sales: ActionAnswer) -> None:
+            lang = self.language
+            self.message = "" if sales.ok else sales.message
+            self.panel.add_widget(self.item_list(sales.items, self._pick_order, t("maint.no_orders", lang)))
+            do = Action.REPRINT if action is Action.TODAYS_SALES else action
+            label = t("maint.reprint", lang) if do is Action.REPRINT else action_label(do, lang)
+            self.panel.add_widget(self.button(label, "confirm", lambda: self._order_action(do), primary=True))
+
+        self.call(Action.TODAYS_SALES, {}, listed)
 
     def _pick_order(self, item: ActionItem) -> None:
         self._order, self._armed = item.key, ""
         for key, row in self._rows.items():
             row.bg = theme.SURFACE_DOWN if key == item.key else theme.SURFACE
-        self.message = t("maint.order_picked", self.vm.language, order=_short(item.key))
+        self.message = t("maint.order_picked", self.language, order=_short(item.key))
 
     def _order_action(self, action: Action) -> None:
-        lang = self.vm.language
         if not self._order:
-            self.message = t("maint.pick_order", lang)
+            self.message = t("maint.pick_order", self.language)
             return
-        if action is not Action.REPRINT and self._armed != action.value:
-            self._armed = action.value
-            self.message = t("maint.confirm_again", lang)
+        if action is not Action.REPRINT and not self.confirmed(action.value):
             return
-        self._armed = ""
-        self.message = self._run(action, order_id=self._order).message
+        self.call(action, {"order_id": self._order}, lambda answer: setattr(self, "message", answer.message))
 
     # refund: pick an order, type an amount in yuan (empty: the whole order), press twice
     def _show_refund(self) -> None:
-        lang = self.vm.language
-        sales = self._run(Action.TODAYS_SALES)
-        row = BoxLayout(spacing=dp(16))
-        row.add_widget(self._item_list(sales.items, self._pick_order, t("maint.no_orders", lang)))
-        pad = BoxLayout(orientation="vertical", spacing=dp(8), size_hint_x=None, width=dp(300))
-        pad.add_widget(self._label(t("maint.amount", lang), theme.FONT_SMALL, height=dp(28)))
-        self._amount_label = self._label(amount_text("", lang), theme.FONT_LARGE, height=dp(40))
-        pad.add_widget(self._amount_label)
-        keys = GridLayout(cols=3, spacing=dp(6))
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", ".", "0", "clear"):
-            text = t("maint.clear", lang) if key == "clear" else key
-            keys.add_widget(self._button(text, f"amt:{key}", lambda k=key: self._amount_press(k), fill=True))
-        pad.add_widget(keys)
-        row.add_widget(pad)
-        self.ids.panel.add_widget(row)
-        self.ids.panel.add_widget(
-            self._button(action_label(Action.REFUND, lang), "confirm", self._refund, primary=True)
-        )
+        def listed(sales: ActionAnswer) -> None:
+            lang = self.language
+            row = BoxLayout(spacing=dp(16))
+            row.add_widget(self.item_list(sales.items, self._pick_order, t("maint.no_orders", lang)))
+            pad = BoxLayout(orientation="vertical", spacing=dp(8), size_hint_x=None, width=dp(300))
+            pad.add_widget(self.label(t("maint.amount", lang), theme.FONT_SMALL, height=dp(28)))
+            self._amount_label = self.label(amount_text("", lang), theme.FONT_LARGE, height=dp(40))
+            pad.add_widget(self._amount_label)
+            keys = GridLayout(cols=3, spacing=dp(6))
+            for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", ".", "0", "clear"):
+                text = t("maint.clear", lang) if key == "clear" else key
+                keys.add_widget(self.button(text, f"amt:{key}", partial(self._amount_press, key), fill=True))
+            pad.add_widget(keys)
+            row.add_widget(pad)
+            self.panel.add_widget(row)
+            self.panel.add_widget(
+                self.button(action_label(Action.REFUND, lang), "confirm", self._refund, primary=True)
+            )
+
+        self.call(Action.TODAYS_SALES, {}, listed)
 
     def _amount_press(self, key: str) -> None:
         self._amount, self._armed = amount_key(self._amount, key), ""
-        self._amount_label.text = amount_text(self._amount, self.vm.language)
+        self._amount_label.text = amount_text(self._amount, self.language)
 
     def _refund(self) -> None:
-        lang = self.vm.language
+        lang = self.language
         if not self._order:
             self.message = t("maint.pick_order", lang)
             return
@@ -201,55 +264,57 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
         except ValueError:
             self.message = t("maint.amount_invalid", lang)
             return
-        if self._armed != Action.REFUND.value:
-            self._armed = Action.REFUND.value
-            amount = t("maint.amount_all", lang) if fen is None else format_yuan(fen)
-            self.message = t("maint.refund_confirm", lang, amount=amount, order=_short(self._order))
+        amount = t("maint.amount_all", lang) if fen is None else format_yuan(fen)
+        prompt = t("maint.refund_confirm", lang, amount=amount, order=_short(self._order))
+        if not self.confirmed(Action.REFUND.value, prompt):
             return
-        self._armed = ""
-        self.message = self._run(Action.REFUND, order_id=self._order, amount_fen=fen).message
+        self.call(
+            Action.REFUND,
+            {"order_id": self._order, "amount_fen": fen},
+            lambda answer: setattr(self, "message", answer.message),
+        )
 
     # tasks: one row each, one tap runs the task's action
     def _show_tasks(self) -> None:
-        try:
-            tasks = self.control.maintenance_tasks()
-        except Exception:
-            log.exception("maintenance tasks could not be listed")
-            tasks = []
-        self.ids.panel.add_widget(
-            self._item_list(tasks, self._run_task, t("maint.no_tasks", self.vm.language))
-        )
+        def listed(tasks: list[ActionItem]) -> None:
+            self.panel.add_widget(self.item_list(tasks, self._run_task, t("maint.no_tasks", self.language)))
+
+        self.submit(self.control.maintenance_tasks, listed)
 
     def _run_task(self, item: ActionItem) -> None:
         if item.action is None:
             return
-        answer = self._run(item.action, task_id=item.key)
-        self.choose("tasks")
-        self.message = answer.message
 
-    # anything else (close shift, IT actions): a run button, pressed twice, then the answer
+        def ran(answer: ActionAnswer) -> None:
+            self.choose("tasks")
+            self.message = answer.message
+
+        self.call(item.action, {"task_id": item.key}, ran)
+
+    # anything else (close shift, ...): a run button, pressed twice, then the answer
     def _show_run(self, action: Action) -> None:
-        self.ids.panel.add_widget(
-            self._button(
-                t("maint.run", self.vm.language), "confirm", lambda: self._run_armed(action), primary=True
+        self.panel.add_widget(
+            self.button(
+                t("maint.run", self.language), "confirm", lambda: self._run_armed(action), primary=True
             )
         )
 
     def _run_armed(self, action: Action) -> None:
-        if self._armed != action.value:
-            self._armed = action.value
-            self.message = t("maint.confirm_again", self.vm.language)
+        if not self.confirmed(action.value):
             return
-        self._armed = ""
-        panel = self.ids.panel
-        panel.clear_widgets()
-        self._show_answer(self._run(action))
 
-    # --- building blocks --------------------------------------------------------------------------
+        def ran(answer: ActionAnswer) -> None:
+            self.panel.clear_widgets()
+            self.show_answer(answer)
 
-    def _button(
-        self, text: str, tag: str, on_press: Any, *, primary: bool = False, fill: bool = False
+        self.call(action, {}, ran)
+
+    # --- building blocks (also for kiosk.ui.panels) -----------------------------------------------
+
+    def button(
+        self, text: str, tag: str, on_press: Callable[[], Any], *, primary: bool = False, fill: bool = False
     ) -> TagButton:
+        """A panel button; presses while a call is out are ignored (the answer decides what next)."""
         button = TagButton(text=text, tag=tag)
         if fill:
             button.size_hint_y = 1
@@ -258,30 +323,30 @@ class MaintenanceScreen(Screen):  # type: ignore[misc]
             button.bold = True
         else:
             button.bg, button.edge = theme.SURFACE, theme.BORDER
-        button.bind(on_release=lambda *_a: on_press())
+        button.bind(on_release=lambda *_a: None if self.busy else on_press())
         return button
 
-    def _label(self, text: str, size: int, *, height: float) -> Label:
+    def label(self, text: str, size: int, *, height: float) -> Label:
         label = Label(text=text, font_size=sp(size), color=theme.TEXT, size_hint_y=None, height=height)
         label.bind(size=lambda w, s: setattr(w, "text_size", s))
         label.halign, label.valign = "left", "middle"
         return label
 
-    def _item_list(self, items: Any, on_pick: Any, empty: str) -> ScrollView:
+    def item_list(self, items: Any, on_pick: Callable[[ActionItem], Any], empty: str) -> ScrollView:
         scroll = ScrollView(do_scroll_x=False)
         column = BoxLayout(orientation="vertical", spacing=dp(6), size_hint_y=None)
         column.bind(minimum_height=column.setter("height"))
         self._rows = {}
         for item in items:
-            row = self._button(item.label, f"item:{item.key}", lambda i=item: on_pick(i))
+            row = self.button(item.label, f"item:{item.key}", partial(on_pick, item))
             self._rows[item.key] = row
             column.add_widget(row)
         if not items:
-            column.add_widget(self._label(empty, theme.FONT_BODY, height=dp(48)))
+            column.add_widget(self.label(empty, theme.FONT_BODY, height=dp(48)))
         scroll.add_widget(column)
         return scroll
 
-    def _text_view(self, text: str) -> ScrollView:
+    def text_view(self, text: str) -> ScrollView:
         scroll = ScrollView(do_scroll_x=False)
         label = Label(text=text, font_size=sp(theme.FONT_SMALL), color=theme.TEXT, size_hint_y=None)
         label.bind(

@@ -12,9 +12,10 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.i18n import t
 from kiosk.ui.maintenance_present import PIN_MIN_LEN, pin_key, pin_mask, unlock_text
 from kiosk.ui.widgets import KButton
 
@@ -37,6 +38,8 @@ class PinScreen(Screen):  # type: ignore[misc]
     purpose = StringProperty("menu")
     masked = StringProperty("")
     message = StringProperty("")
+    #: a PIN is being checked (off the UI thread): the keys wait for the answer
+    busy = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -45,6 +48,7 @@ class PinScreen(Screen):  # type: ignore[misc]
 
     def reset(self, purpose: str) -> None:
         self.purpose = purpose
+        self.busy = False
         self._pin = ""
         self.masked = ""
         self.message = ""
@@ -68,6 +72,8 @@ class PinScreen(Screen):  # type: ignore[misc]
         self._idle = Clock.schedule_once(lambda _dt: self.cancel(), PIN_IDLE_S)
 
     def press(self, key: str) -> None:
+        if self.busy:
+            return
         if key == "ok":
             self.submit()
             return
@@ -81,6 +87,7 @@ class PinScreen(Screen):  # type: ignore[misc]
             self.message = ""
             return
         pin, self._pin, self.masked = self._pin, "", ""
+        self.message = t("maint.checking_pin", self.vm.language)
         App.get_running_app().submit_pin(pin, self)
 
     def cancel(self) -> None:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -122,6 +123,10 @@ class FakeController:
         self.refunds: list[tuple[str, int]] = []
         self.printed: list[tuple[str, str]] = []
         self.maint_calls: list[tuple[str, dict[str, ActionArg]]] = []
+        #: maintenance work runs here, one at a time, as on the real controller's staff worker
+        self._staff_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-staff")
+        self.work_threads: list[str] = []
+        self.work_gate: threading.Event | None = None
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -223,6 +228,26 @@ class FakeController:
 
     def maintenance_lock(self) -> None:
         self._staff = None
+
+    def maintenance_submit(
+        self, work: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[Exception], None]
+    ) -> None:
+        """As the real controller: ``work`` on one worker thread, the answer back on Kivy's clock.
+        ``work_gate``, when set, holds every work until a test opens it (to see the busy state)."""
+        from kivy.clock import Clock
+
+        def run() -> None:
+            self.work_threads.append(threading.current_thread().name)
+            if self.work_gate is not None:
+                self.work_gate.wait(30)  # bounds a failing test only
+            try:
+                result = work()
+            except Exception as exc:
+                Clock.schedule_once(lambda _dt, e=exc: failed(e), 0)
+                return
+            Clock.schedule_once(lambda _dt: done(result), 0)
+
+        self._staff_pool.submit(run)
 
     def maintenance_tasks(self) -> list[ActionItem]:
         session = self.maintenance_session()

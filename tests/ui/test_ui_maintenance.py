@@ -115,3 +115,9 @@ def test_screenshots_are_real_pictures(menus: TourRun, lockout: TourRun, work: T
     for tour in (menus, lockout, work):
         for name in tour.result["shots"]:
             assert distinct_colours(tour.out_dir / f"{name}.png") > 20, name
+
+
+def test_the_pin_is_checked_off_the_ui_thread_and_the_pad_says_so_meanwhile(work: TourRun) -> None:
+    obs = work.result["obs"]
+    assert obs["pin_while_checking"] == [True, "正在核对 PIN…"]
+    assert obs["pin_checked_on"] and all(name.startswith("fake-staff") for name in obs["pin_checked_on"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ QUIET_FRAMES = 10
 
 @dataclass
 class Do:
+    action: Callable[[], None]
+    label: str
+
+
+@dataclass
+class Peek:
+    """Like ``Do``, but also while the screen is busy (to see what staff see while they wait)."""
+
     action: Callable[[], None]
     label: str
 
@@ -68,7 +77,7 @@ class Shot:
     name: str
 
 
-Step = Do | Until | Tap | Release | Frames | Shot
+Step = Do | Peek | Until | Tap | Release | Frames | Shot
 
 
 class Fingers:
@@ -207,7 +216,16 @@ def lockout(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[floa
 
 def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
     order = next(iter(c.orders))
-    yield from sign_in(f, clock, "2222")
+    # the PIN is checked off the UI thread: the pad says so, and the screen keeps drawing meanwhile
+    yield from open_pad(f, clock)
+    yield Do(lambda: setattr(c, "work_gate", threading.Event()), "hold the check")
+    yield from pin_keys(f, "2222")
+    yield Frames(QUIET_FRAMES, "frames while the PIN is checked")
+    yield Peek(lambda: obs.__setitem__("pin_while_checking", [f.screen.busy, f.screen.message]), "note")
+    yield Peek(lambda: obs.__setitem__("pin_checked_on", list(c.work_threads)), "note")
+    yield Peek(lambda: c.work_gate.set() if c.work_gate else None, "the check ends")
+    yield Until(lambda: f.showing("maint"), "menu")
+    yield Do(lambda: setattr(c, "work_gate", None), "no more holding")
     # a refund of ¥3.50 of the first order: pick it, type 3.5, press twice
     yield Tap(lambda: f.tagged("action:refund"), "refund")
     yield Tap(lambda: f.tagged(f"item:{order}"), "the order")
@@ -304,6 +322,8 @@ class Runner:
         self.frames = 0
         self.ready_since: float | None = None
         self.done_steps: list[str] = []
+        #: polls spent waiting for a busy screen (a call off the UI thread)
+        self.busy_polls = 0
 
     def start(self, *_a: Any) -> None:
         from kivy.clock import Clock
@@ -339,8 +359,13 @@ class Runner:
                 return False
             self.frames, self.ready_since = 0, None
         step = self.step
+        waits = isinstance(step, Do | Until) or (isinstance(step, Tap) and self.touch is None)
+        if waits and getattr(self.app.sm.current_screen, "busy", False):
+            # a maintenance call is out (off the UI thread): a finger waits for its answer, as staff do
+            self.busy_polls += 1
+            return None
         match step:
-            case Do(action=action):
+            case Do(action=action) | Peek(action=action):
                 action()
                 self.step = None
             case Until(ready=ready):

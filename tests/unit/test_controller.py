@@ -292,3 +292,52 @@ def test_a_sale_paid_just_before_a_crash_gets_its_receipt_at_the_next_start(tmp_
     assert store.order(orders[0]).receipt_printed
     assert not store.order(orders[1]).receipt_printed
     assert [a.order_id for a in c.alerts] == [orders[0]]
+
+
+def test_maintenance_work_runs_off_the_ui_thread_and_answers_on_it(tmp_path: Path) -> None:
+    """A PIN's argon2 hashes, a refund at the gateway: never on the thread that draws the screen."""
+    import threading
+
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    store.replace_catalog([WATER])
+    c = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=FakePaymentGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=FakeClock(),
+    )
+    ui = threading.current_thread().name
+    seen: dict[str, str] = {}
+    answers: list[object] = []
+    errors: list[Exception] = []
+
+    def work() -> str:
+        seen["work"] = threading.current_thread().name
+        c.dispatch(co.StartTapped())  # a staff action that steps the checkout, from the worker
+        seen["phase_in_work"] = c.state.phase.value
+        return "answer"
+
+    def done(result: str) -> None:
+        seen["done"] = threading.current_thread().name
+        answers.append(result)
+
+    def boom() -> str:
+        raise OSError("usb stick pulled")
+
+    try:
+        c.maintenance_submit(work, done, errors.append)
+        c.maintenance_submit(boom, done, errors.append)
+        for _ in range(200):  # bounded: each pump waits for posted work, at most 0.1 s
+            c.pump(timeout=0.1)
+            if answers and errors and c.state.phase is co.Phase.CART:
+                break
+    finally:
+        c.close()
+    assert seen["work"] == "kiosk-staff" != ui
+    assert seen["done"] == ui and answers == ["answer"]
+    assert seen["phase_in_work"] == "attract"  # the event was handed to the UI thread, not run there
+    assert c.state.phase is co.Phase.CART
+    assert [type(e) for e in errors] == [OSError]

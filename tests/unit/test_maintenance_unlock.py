@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -322,3 +324,58 @@ def test_the_heartbeat_carries_lockouts_only_when_there_are_some() -> None:
 
     assert "maintenance_lockouts" not in body(0)  # an HQ that predates the field takes it
     assert body(2)["maintenance_lockouts"] == 2
+
+
+class _SlowAccounts(list[StaffAccount]):
+    """Staff accounts whose checking takes as long as a test says: iteration waits for ``go``,
+    the stand-in for argon2's few hundred milliseconds per hash on a Pi."""
+
+    def __init__(self, accounts: list[StaffAccount]) -> None:
+        super().__init__(accounts)
+        self.checking = threading.Event()
+        self.go = threading.Event()
+
+    def __iter__(self) -> Iterator[StaffAccount]:
+        self.checking.set()
+        self.go.wait(10)  # bounds a failing test only
+        return super().__iter__()
+
+
+def test_the_session_can_be_read_while_a_pin_is_being_checked() -> None:
+    """The UI asks ``current()`` every tick: it must not wait for a PIN's hashes."""
+    accounts = _SlowAccounts([ANA])
+    store, clock = Store([]), Clock()
+    store.active_staff = lambda: accounts  # type: ignore[method-assign]
+    lock = make_lock(store, clock)
+    results: list[object] = []
+    attempt = threading.Thread(target=lambda: results.append(lock.unlock_pin("135790")))
+    attempt.start()
+    assert accounts.checking.wait(10)
+    read: list[object] = []
+    reader = threading.Thread(target=lambda: read.append(lock.current()))
+    reader.start()
+    reader.join(5)  # bounds a failing test only: the read must not wait for the hashes
+    read_while_checking = not reader.is_alive()
+    accounts.go.set()
+    attempt.join(10)
+    reader.join(10)
+    assert read_while_checking
+    assert read == [None]
+    assert len(results) == 1 and getattr(results[0], "ok", False)
+
+
+def test_a_payment_that_began_while_the_pin_was_checked_wins() -> None:
+    accounts = _SlowAccounts([ANA])
+    store, clock = Store([]), Clock()
+    store.active_staff = lambda: accounts  # type: ignore[method-assign]
+    paying = [False]
+    lock = make_lock(store, clock, paying)
+    results: list[object] = []
+    attempt = threading.Thread(target=lambda: results.append(lock.unlock_pin("135790")))
+    attempt.start()
+    assert accounts.checking.wait(10)
+    paying[0] = True  # a customer pressed pay meanwhile
+    accounts.go.set()
+    attempt.join(10)
+    assert [getattr(r, "refusal", None) for r in results] == [Refusal.PAYMENT_IN_FLIGHT]
+    assert lock.current() is None
