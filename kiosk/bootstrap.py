@@ -25,6 +25,7 @@ from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
+from kiosk.hq_settings import apply_hq_settings
 from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
@@ -266,6 +267,8 @@ def build_kiosk(
     crashpoints.arm_from_environment(os.environ)
     template = ReceiptTemplate.load(settings.receipt_template_path)
     store = build_store(settings)
+    # HQ's settings for this kiosk, as last pulled, take effect from this start (kiosk.hq_settings)
+    settings, _ = apply_hq_settings(settings, store.hq_settings())
     hq: HttpHqClient | UnenrolledHqClient
     link: Callable[[str], str] | None = None
     try:

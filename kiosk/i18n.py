@@ -588,3 +588,19 @@ _EN.update(
         "bundle.uploaded": "support bundle uploaded to HQ ({name})",
     }
 )
+
+
+# --- sync with HQ: a kiosk HQ no longer accepts (kiosk.commands.sync) -----------------------------------
+
+_ZH.update(
+    {
+        "sync.revoked": "总部已吊销本机（{kiosk_id}），不再接收它的同步：请向总部管理员要新的登记码，运行 kiosk enroll 登记码 --hq {url} --replace 重新登记。本机已有的销售仍保存在本地，重新登记后会上传",
+        "sync.enrolment_gone": "总部不再认可本机（{kiosk_id}）的登记（原因：{reason}）：请向总部管理员要新的登记码，运行 kiosk enroll 登记码 --hq {url} --replace 重新登记。本机已有的销售仍保存在本地，重新登记后会上传",
+    }
+)
+_EN.update(
+    {
+        "sync.revoked": "HQ has revoked this kiosk ({kiosk_id}) and takes no sync from it: ask the HQ admin for a new enrolment code and re-enroll with kiosk enroll CODE --hq {url} --replace. The sales on this kiosk stay in its store and go up once it is enrolled again",
+        "sync.enrolment_gone": "HQ no longer accepts this kiosk's ({kiosk_id}) enrolment (reason: {reason}): ask the HQ admin for a new enrolment code and re-enroll with kiosk enroll CODE --hq {url} --replace. The sales on this kiosk stay in its store and go up once it is enrolled again",
+    }
+)
