@@ -61,6 +61,7 @@ from kiosk_common.signing import receipt_path, receipt_token
 if TYPE_CHECKING:
     from kiosk.maintenance.bundle import BundleSources
     from kiosk.maintenance.diagnostics import Diagnostics
+    from kiosk.staff_it import ItConsole
 
 log = logging.getLogger(__name__)
 
@@ -261,12 +262,22 @@ def build_kiosk(
     wake: Callable[[], None] | None = None,
     overrides: Overrides | None = None,
     background: bool = True,
+    config: Path | None = None,
 ) -> Kiosk:
-    """Build every part from the settings (and the demo's overrides). Starts nothing."""
+    """Build every part from the settings (and the demo's overrides). Starts nothing.
+
+    A restore IT staged in maintenance mode is applied first, before the store is opened
+    (``kiosk.staff_it.apply_staged_restore``); ``config`` is the settings file, for the support
+    bundle's doctor report."""
+    from kiosk.staff_it import apply_staged_restore
+
     ov = overrides or Overrides()
     crashpoints.arm_from_environment(os.environ)
     template = ReceiptTemplate.load(settings.receipt_template_path)
+    staged = apply_staged_restore(settings)
     store = build_store(settings)
+    if staged is not None:  # in the audit log (and so at HQ) either way; a failure also alerts staff
+        store.audit("kiosk", "restore_applied" if staged.ok else "restore_failed", staged.detail)
     # HQ's settings for this kiosk, as last pulled, take effect from this start (kiosk.hq_settings)
     settings, _ = apply_hq_settings(settings, store.hq_settings())
     hq: HttpHqClient | UnenrolledHqClient
@@ -417,8 +428,31 @@ def build_kiosk(
         inputs=inputs,
         staff=staff,
     )
-    console.diagnostics = build_diagnostics(kiosk).run_all
+    diagnostics = build_diagnostics(kiosk)
+    console.diagnostics = diagnostics.run_all
+    console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
     return kiosk
+
+
+def build_it_console(
+    settings: Settings,
+    store: SaleStore,
+    diagnostics: Diagnostics,
+    language: Callable[[], str],
+    config: Path | None = None,
+) -> ItConsole:
+    """IT's maintenance actions (settings, network, logs, bundle, backup, restore, exit) on this
+    kiosk's store audit, diagnostics checks and HQ enrolment."""
+    from kiosk.staff_it import ItConsole
+
+    return ItConsole(
+        settings,
+        store.audit,
+        language,
+        diagnostics,
+        lambda: build_hq_client(settings),
+        lambda: build_bundle_sources(settings, config),
+    )
 
 
 def build_maintenance(

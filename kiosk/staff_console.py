@@ -25,6 +25,20 @@ from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffVi
 
 log = logging.getLogger(__name__)
 
+#: IT's actions, answered by kiosk.staff_it (set as ``StaffConsole.it`` by kiosk.bootstrap)
+IT_ACTIONS = frozenset(
+    {
+        Action.CONFIGURE,
+        Action.NETWORK,
+        Action.LOGS,
+        Action.OTA_CHECK,
+        Action.SUPPORT_BUNDLE,
+        Action.BACKUP,
+        Action.RESTORE,
+        Action.EXIT_TO_DESKTOP,
+    }
+)
+
 
 class CheckResult(Protocol):
     """One diagnostics verdict as the menu shows it (``kiosk.maintenance.diagnostics.Result``)."""
@@ -38,6 +52,12 @@ class CheckResult(Protocol):
     def label(self, lang: str) -> str: ...
 
     def text(self, lang: str) -> str: ...
+
+
+class ItActions(Protocol):
+    """IT's actions (``kiosk.staff_it.ItConsole``): ``actor`` is ``staff:<id>``, the role checked."""
+
+    def run(self, actor: str, action: Action, args: dict[str, ActionArg]) -> ActionAnswer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +85,8 @@ class StaffConsole:
         #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
         self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
+        #: IT's settings, network, logs, backup, restore, ... (kiosk.staff_it); set by kiosk.bootstrap
+        self.it: ItActions | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -133,6 +155,9 @@ class StaffConsole:
             failed = sum(1 for r in results if r.failed)
             message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
             return ActionAnswer(ok=failed == 0, message=message, text=text)
+        if action in IT_ACTIONS and self.it is not None:
+            require(member.role, action)
+            return self.it.run(f"staff:{member.staff_id}", action, args)
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,9 @@ from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
+
+#: IT's actions the fake answers in ``_it``
+FAKE_IT_ACTIONS = (Action.CONFIGURE, Action.BACKUP, Action.SUPPORT_BUNDLE, Action.RESTORE)
 
 CATALOG: tuple[Product, ...] = (
     Product("W550", "农夫山泉 饮用天然水 550ml", "Nongfu Spring water 550ml", 200, "6921168509256", "drinks"),
@@ -127,6 +131,9 @@ class FakeController:
         self._staff_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-staff")
         self.work_threads: list[str] = []
         self.work_gate: threading.Event | None = None
+        #: IT's actions: the folder reported as a mounted USB stick, and the restore staged
+        self.usb_folder: Path | None = None
+        self.staged_restore = ""
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -265,6 +272,8 @@ class FakeController:
             return ActionAnswer(ok=False, message="已锁定 Locked")
         if not allowed(session.role, action):
             return ActionAnswer(ok=False, message=f"{session.role.value} may not {action.value}")
+        if action in FAKE_IT_ACTIONS:
+            return self._it(action, args)
         order_id = str(args.get("order_id") or "")
         match action:
             case Action.TODAYS_SALES:
@@ -296,6 +305,36 @@ class FakeController:
                 return ActionAnswer(ok=True, message="已交班并打印 Shift closed, Z-report printed", text=text)
             case _:
                 return ActionAnswer(ok=True, message=f"{action.value}: ok")
+
+    def _it(self, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:
+        """IT's actions, plausibly: settings without the secret, a backup written into the folder
+        the fake reports as a USB stick (``usb_folder``), its backups listed for a restore."""
+        usb = self.usb_folder
+        if action is Action.CONFIGURE:
+            return ActionAnswer(
+                ok=True,
+                message="只读 Read-only: settings come from HQ or the config file",
+                text='[payments.wechat]\napi_key = "[removed]"\nmch_id = "1900000001"',
+            )
+        if action in (Action.BACKUP, Action.SUPPORT_BUNDLE) and not args.get("to"):
+            items = ((ActionItem(f"usb:{usb}", f"USB {usb}"),) if usb else ()) + (ActionItem("hq", "HQ"),)
+            return ActionAnswer(ok=True, message="请选择 choose where", items=items)
+        if action is Action.BACKUP and usb is not None and args.get("to") == f"usb:{usb}":
+            name = f"kiosk-001-store-2026120{len(list(usb.iterdir())) // 2}T000000Z.sqlite3"
+            (usb / name).write_bytes(b"SQLite format 3\x00")
+            (usb / (name + ".manifest.json")).write_text('{"sha256": "ab12"}')
+            return ActionAnswer(
+                ok=True, message="backup done and verified", text=f"File: {name}\nSHA-256: ab12"
+            )
+        if action is Action.RESTORE and not args.get("file"):
+            names = sorted(p.name for p in usb.glob("*.sqlite3")) if usb else []
+            return ActionAnswer(
+                ok=True, message="USB only", items=tuple(ActionItem(str(usb / n), n) for n in names)
+            )
+        if action is Action.RESTORE:
+            self.staged_restore = str(args.get("file"))
+            return ActionAnswer(ok=True, message="restore staged: the kiosk stops now")
+        return ActionAnswer(ok=True, message=f"{action.value}: ok")
 
     def _refund(self, order_id: str, amount: ActionArg) -> ActionAnswer:
         total = self.orders.get(order_id)

@@ -21,3 +21,23 @@ if TYPE_CHECKING:
 Panel = Callable[["MaintenanceScreen", Action], Any]
 
 PANELS: dict[Action, Panel] = {}
+
+
+def _register_it() -> None:
+    """IT's panels (kiosk.ui.panels.it); imported here, so the menu finds them without wiring."""
+    from kiosk.ui.panels import it
+
+    for action in (
+        Action.CONFIGURE,
+        Action.NETWORK,
+        Action.LOGS,
+        Action.OTA_CHECK,
+        Action.SUPPORT_BUNDLE,
+        Action.BACKUP,
+        Action.RESTORE,
+        Action.EXIT_TO_DESKTOP,
+    ):
+        PANELS[action] = it.build
+
+
+_register_it()
