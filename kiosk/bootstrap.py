@@ -60,6 +60,7 @@ from kiosk_common.signing import receipt_path, receipt_token
 if TYPE_CHECKING:
     from kiosk.maintenance.bundle import BundleSources
     from kiosk.maintenance.diagnostics import Diagnostics
+    from kiosk.staff_diagnostics import DiagnosticsDesk
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +415,8 @@ def build_kiosk(
         inputs=inputs,
         staff=staff,
     )
-    console.diagnostics = build_diagnostics(kiosk).run_all
+    console.diagnostics = build_diagnostics_desk(kiosk)
+    controller.code_tap = console.diagnostics
     return kiosk
 
 
@@ -526,6 +528,19 @@ def build_diagnostics(kiosk: Kiosk) -> Diagnostics:
             inputs=kiosk.inputs,
             clock=kiosk.controller.clock,
         )
+    )
+
+
+def build_diagnostics_desk(kiosk: Kiosk) -> DiagnosticsDesk:
+    """The staff menu's diagnostics panel (``kiosk.staff_diagnostics``): the checks, the camera view
+    on the kiosk's own scanner, open only while a maintenance session is."""
+    from kiosk.staff_diagnostics import DiagnosticsDesk
+
+    lock = kiosk.controller.maintenance
+    return DiagnosticsDesk(
+        build_diagnostics(kiosk),
+        lambda: lock is not None and lock.current() is not None,
+        kiosk.scanner,
     )
 
 

@@ -10,9 +10,8 @@ order that cannot be refunded) is a message on screen, never an exception in the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
@@ -21,23 +20,10 @@ from kiosk.maintenance.actions import StaffActionError, StaffActions
 from kiosk.maintenance.roles import Action, PermissionDenied, Role, actions_for, allowed, require
 from kiosk.maintenance.session import MaintenanceLock, Refusal, StaffSession
 from kiosk.ports import GatewayError
+from kiosk.staff_diagnostics import POLLS, DiagnosticsDesk
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 
 log = logging.getLogger(__name__)
-
-
-class CheckResult(Protocol):
-    """One diagnostics verdict as the menu shows it (``kiosk.maintenance.diagnostics.Result``)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def failed(self) -> bool: ...
-
-    def label(self, lang: str) -> str: ...
-
-    def text(self, lang: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +48,9 @@ class StaffConsole:
         self.lock = lock
         self.actions = actions
         self._language = language
-        #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
+        #: the diagnostics an IT session runs from the menu (kiosk.staff_diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
-        self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
+        self.diagnostics: DiagnosticsDesk | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -110,7 +96,8 @@ class StaffConsole:
             return ActionAnswer(ok=False, message=self._t("maint.console.locked"))
         if self.actions is None:
             return ActionAnswer(ok=False, message=self._t("maint.console.not_offered"))
-        self.lock.touch()
+        if not (action is Action.DIAGNOSTICS and args.get("check") in POLLS):
+            self.lock.touch()  # a panel's repeated poll is not staff at the kiosk
         try:
             return self._run(_member(current), action, args)
         except PermissionDenied:
@@ -127,12 +114,8 @@ class StaffConsole:
         done = self._t("maint.console.done")
         if action is Action.DIAGNOSTICS and self.diagnostics is not None:
             require(member.role, action)
-            lang = self._language()
-            results = self.diagnostics()
-            text = "\n".join(f"[{r.label(lang)}] {r.name}: {r.text(lang)}" for r in results)
-            failed = sum(1 for r in results if r.failed)
-            message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
-            return ActionAnswer(ok=failed == 0, message=message, text=text)
+            check = str(args.get("check") or "all")
+            return self.diagnostics.run(check, f"staff:{member.staff_id}", self._language())
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)
