@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
@@ -20,10 +21,18 @@ from kiosk.maintenance.actions import StaffActionError, StaffActions
 from kiosk.maintenance.roles import Action, PermissionDenied, Role, actions_for, allowed, require
 from kiosk.maintenance.session import MaintenanceLock, Refusal, StaffSession
 from kiosk.ports import GatewayError
-from kiosk.staff_diagnostics import POLLS, DiagnosticsDesk
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 
 log = logging.getLogger(__name__)
+
+
+class DiagnosticsPanel(Protocol):
+    """The diagnostics panel's calls (``kiosk.staff_diagnostics.DiagnosticsDesk``)."""
+
+    def run(self, check: str, actor: str, lang: str) -> ActionAnswer: ...
+
+    def is_poll(self, check: object) -> bool:
+        """True for a call a panel repeats while open: it is not staff activity at the kiosk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +59,7 @@ class StaffConsole:
         self._language = language
         #: the diagnostics an IT session runs from the menu (kiosk.staff_diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
-        self.diagnostics: DiagnosticsDesk | None = None
+        self.diagnostics: DiagnosticsPanel | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -96,7 +105,8 @@ class StaffConsole:
             return ActionAnswer(ok=False, message=self._t("maint.console.locked"))
         if self.actions is None:
             return ActionAnswer(ok=False, message=self._t("maint.console.not_offered"))
-        if not (action is Action.DIAGNOSTICS and args.get("check") in POLLS):
+        desk = self.diagnostics if action is Action.DIAGNOSTICS else None
+        if desk is None or not desk.is_poll(args.get("check")):
             self.lock.touch()  # a panel's repeated poll is not staff at the kiosk
         try:
             return self._run(_member(current), action, args)

@@ -158,6 +158,9 @@ class DiagnosticsDesk:
 
     # --- the panel's calls (staff worker) ---------------------------------------------------------
 
+    def is_poll(self, check: object) -> bool:
+        return check in POLLS
+
     def run(self, check: str, actor: str, lang: str) -> ActionAnswer:
         """One check or button of the panel; ``check`` is one of ``SINGLE_CHECKS``, ``ACTIONS`` or
         "all". Raises ValueError for any other (the console words it)."""
@@ -228,14 +231,16 @@ class DiagnosticsDesk:
         return ActionAnswer(ok=True, message=t("diag.charge.show_code", lang))
 
     def _charge_poll(self, actor: str, lang: str) -> ActionAnswer:
-        """The charge's outcome once a code came (the charge runs here, on the staff worker), or
-        "still waiting" (no items) while none has."""
+        """The charge's outcome once a code came (the charge runs here, on the staff worker; items:
+        its verdict), "still waiting" (ok, no items) while none has, or "cancelled" (not ok, no
+        items) when the wait ended without one (cancel, lock)."""
         with self._lock:
             code, armed = self._charge_code, self._armed
             self._charge_code = None
         if code is None:
-            key = "diag.charge.show_code" if armed else "diag.charge.cancelled"
-            return ActionAnswer(ok=True, message=t(key, lang))
+            if armed:
+                return ActionAnswer(ok=True, message=t("diag.charge.show_code", lang))
+            return ActionAnswer(ok=False, message=t("diag.charge.cancelled", lang))
         self._close_view()
         outcome = _safe("test charge", lambda: self.diagnostics.test_charge(code, actor))
         return answer_of([outcome], lang)

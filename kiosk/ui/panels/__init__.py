@@ -21,3 +21,13 @@ if TYPE_CHECKING:
 Panel = Callable[["MaintenanceScreen", Action], Any]
 
 PANELS: dict[Action, Panel] = {}
+
+
+def _register() -> None:
+    """Each area's panel, registered once the table exists (the panel modules import Kivy)."""
+    from kiosk.ui.panels import diagnostics
+
+    PANELS[Action.DIAGNOSTICS] = diagnostics.build
+
+
+_register()
