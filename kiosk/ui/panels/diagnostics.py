@@ -125,6 +125,7 @@ class DiagnosticsPanel:
         text = self._label(
             old_text.text if old_text else t("diag.panel.not_run", lang), f"diag:text:{row}", 0.46
         )
+        text.shorten, text.max_lines = False, 3  # the whole verdict, up to three lines
         self.verdicts[row], self.texts[row] = verdict, text
         box.add_widget(verdict)
         box.add_widget(text)
