@@ -536,12 +536,13 @@ def build_diagnostics_desk(kiosk: Kiosk) -> DiagnosticsDesk:
     on the kiosk's own scanner, open only while a maintenance session is."""
     from kiosk.staff_diagnostics import DiagnosticsDesk
 
-    lock = kiosk.controller.maintenance
-    return DiagnosticsDesk(
-        build_diagnostics(kiosk),
-        lambda: lock is not None and lock.current() is not None,
-        kiosk.scanner,
-    )
+    controller = kiosk.controller
+
+    def session_open() -> bool:
+        lock = controller.maintenance
+        return lock is not None and lock.current() is not None
+
+    return DiagnosticsDesk(build_diagnostics(kiosk), session_open, kiosk.scanner)
 
 
 def build_bundle_sources(settings: Settings, config: Path | None) -> BundleSources:
