@@ -614,7 +614,7 @@ _ZH.update(
         "diag.panel.not_run": "尚未检查",
         "diag.row.printer": "打印机",
         "diag.row.camera": "摄像头",
-        "diag.row.gpio": "GPIO",
+        "diag.row.gpio": "GPIO 接口",
         "diag.row.network": "网络",
         "diag.row.hq": "总部",
         "diag.row.gateway": "支付网关",

@@ -132,6 +132,10 @@ class FakeController:
         self.diag_led_on = False
         self.diag_beeps = 0
         self.diag_frames = 0
+        #: the test charge: waiting for a code; a test sets ``diag_code_shown`` (staff's phone)
+        self.diag_charge_waiting = False
+        self.diag_code_shown = False
+        self.diag_charges = 0
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -348,8 +352,20 @@ class FakeController:
                 rows["camera"] = ("ok", self._camera_figures())
                 return items("camera")
             case "camera_off" | "leave" | "charge_cancel":
-                self.diag_camera_on = self.diag_led_on = False
+                self.diag_camera_on = self.diag_led_on = self.diag_charge_waiting = False
                 return ActionAnswer(ok=True)
+            case "charge_start":
+                self.diag_camera_on = self.diag_charge_waiting = True
+                return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+            case "charge_poll":
+                if not self.diag_charge_waiting:
+                    return ActionAnswer(ok=False, message="已取消 cancelled")
+                if not self.diag_code_shown:
+                    return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+                self.diag_camera_on = self.diag_charge_waiting = False
+                self.diag_charges += 1
+                said = "测试收款 1 分成功并已退款 charged 1 fen and refunded"
+                return ActionAnswer(ok=True, items=(ActionItem("test charge", said, verdict="ok"),))
             case "sd_card":
                 return items("sd card")
             case name if name in rows:

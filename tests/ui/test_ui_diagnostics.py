@@ -3,7 +3,8 @@
 GIVEN the real KioskApp with the FakeController (plausible diagnostics answers; a camera frame
       while the camera view is open; decode figures that grow with every poll)
 WHEN  an IT member opens Diagnostics, presses the test page, LED and buzzer buttons, opens the
-      camera view, closes it, opens it and leaves for another action, and locks with it open
+      camera view, closes it, runs the test charge, opens the view and leaves for another action,
+      and locks with it open
 THEN  each check has a row with its verdict, the buttons reach the controller off the UI thread,
       the camera view shows a picture and figures that update, and the camera is off again after
       closing, leaving the panel and locking.
@@ -45,6 +46,13 @@ def test_the_camera_view_shows_figures_that_update_and_the_camera_goes_off_again
     checks = obs["checks"]
     assert checks[0] == "all" and {"test_page", "gpio_led", "gpio_buzzer", "camera_on"} <= set(checks)
     assert "camera_stats" in checks and "camera_off" in checks and "leave" in checks
+
+
+def test_the_test_charge_asks_twice_waits_for_a_code_and_shows_the_outcome(diag: TourRun) -> None:
+    obs = diag.result["obs"]
+    assert obs["charge_waiting_after_one_press"] is False  # the first press only arms it
+    assert "show a payment code" in obs["charge_prompt"]
+    assert obs["charges"] == 1 and obs["camera_after_charge"] is False
 
 
 def test_diagnostics_screenshots_are_real_pictures(diag: TourRun) -> None:

@@ -150,7 +150,7 @@ class DiagnosticsPanel:
             if check == "camera_on":
                 self.open_view("camera")
             elif check == "charge_start":
-                if self.screen.confirmed("diag:charge", t("diag.charge.show_code", self.lang)):
+                if self.screen.confirmed("diag:charge"):  # it moves money, if only 1 fen
                     self.open_view("charge")
             else:
                 self._used = self._used or check == "gpio_led"
@@ -185,6 +185,9 @@ class DiagnosticsPanel:
         check = "camera_on" if mode == "camera" else "charge_start"
 
         def opened(answer: ActionAnswer) -> None:
+            if not answer.items and not answer.ok:  # refused (the session ended): say why
+                self.screen.message = answer.message
+                return
             if mode == "charge" and answer.items:  # refused at once (no gateway): a verdict
                 self.show(answer)
                 return
