@@ -61,6 +61,7 @@ from kiosk_common.signing import receipt_path, receipt_token
 if TYPE_CHECKING:
     from kiosk.maintenance.bundle import BundleSources
     from kiosk.maintenance.diagnostics import Diagnostics
+    from kiosk.staff_diagnostics import DiagnosticsDesk
     from kiosk.staff_it import ItConsole
 
 log = logging.getLogger(__name__)
@@ -429,7 +430,9 @@ def build_kiosk(
         staff=staff,
     )
     diagnostics = build_diagnostics(kiosk)
-    console.diagnostics = diagnostics.run_all
+    desk = build_diagnostics_desk(kiosk, diagnostics)
+    console.diagnostics = desk
+    controller.code_tap = desk
     console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
     return kiosk
 
@@ -564,6 +567,21 @@ def build_diagnostics(kiosk: Kiosk) -> Diagnostics:
             clock=kiosk.controller.clock,
         )
     )
+
+
+def build_diagnostics_desk(kiosk: Kiosk, diagnostics: Diagnostics | None = None) -> DiagnosticsDesk:
+    """The staff menu's diagnostics panel (``kiosk.staff_diagnostics``): the checks, the camera view
+    on the kiosk's own scanner, open only while a maintenance session is."""
+    from kiosk.staff_diagnostics import DiagnosticsDesk
+
+    controller = kiosk.controller
+
+    def session_open() -> bool:
+        lock = controller.maintenance
+        return lock is not None and lock.current() is not None
+
+    checks = diagnostics if diagnostics is not None else build_diagnostics(kiosk)
+    return DiagnosticsDesk(checks, session_open, kiosk.scanner)
 
 
 def build_bundle_sources(settings: Settings, config: Path | None) -> BundleSources:

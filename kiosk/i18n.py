@@ -676,3 +676,72 @@ _EN.update(
         "it.exit.button": "Exit to desktop",
     }
 )
+
+
+# --- maintenance: the diagnostics panel (kiosk.staff_diagnostics, kiosk.ui.panels.diagnostics) -------
+
+_ZH.update(
+    {
+        "diag.gpio.inputs": "输入：{inputs}",
+        "diag.gpio.led_on": "指示灯正在闪烁：再按一次恢复",
+        "diag.gpio.led_off": "指示灯已恢复",
+        "diag.gpio.beeped": "蜂鸣器已鸣响一声",
+        "diag.view.seen": "本视图识别 {n} 个码（不作收款）：{last}",
+        "diag.view.closed": "摄像头视图已关闭",
+        "diag.charge.show_code": "请向摄像头出示手机上的付款码（收 1 分并立即退回）",
+        "diag.charge.cancelled": "测试收款已取消",
+        "diag.check_error": "{name} 检查出错：{error}",
+        "diag.panel.run_all": "全部重新检查",
+        "diag.panel.test_page": "打印测试页",
+        "diag.panel.led": "指示灯",
+        "diag.panel.buzzer": "蜂鸣器",
+        "diag.panel.camera": "摄像头视图",
+        "diag.panel.close_camera": "关闭视图",
+        "diag.panel.charge": "测试收款 1 分",
+        "diag.panel.cancel": "取消",
+        "diag.panel.not_run": "尚未检查",
+        "diag.row.printer": "打印机",
+        "diag.row.camera": "摄像头",
+        "diag.row.gpio": "GPIO 接口",
+        "diag.row.network": "网络",
+        "diag.row.hq": "总部",
+        "diag.row.gateway": "支付网关",
+        "diag.row.charge": "测试收款",
+        "diag.row.disk": "磁盘",
+        "diag.row.sd_card": "存储卡",
+        "diag.row.versions": "版本",
+    }
+)
+
+_EN.update(
+    {
+        "diag.gpio.inputs": "inputs: {inputs}",
+        "diag.gpio.led_on": "the LED is blinking: press again to put it back",
+        "diag.gpio.led_off": "the LED is back as it was",
+        "diag.gpio.beeped": "the buzzer beeped once",
+        "diag.view.seen": "{n} code(s) seen in this view (not taken as payments): {last}",
+        "diag.view.closed": "camera view closed",
+        "diag.charge.show_code": "show a payment code from your phone to the camera (1 fen, refunded at once)",
+        "diag.charge.cancelled": "test charge cancelled",
+        "diag.check_error": "{name} check failed: {error}",
+        "diag.panel.run_all": "Run all again",
+        "diag.panel.test_page": "Test page",
+        "diag.panel.led": "LED",
+        "diag.panel.buzzer": "Buzzer",
+        "diag.panel.camera": "Camera view",
+        "diag.panel.close_camera": "Close view",
+        "diag.panel.charge": "Test charge 1 fen",
+        "diag.panel.cancel": "Cancel",
+        "diag.panel.not_run": "not checked yet",
+        "diag.row.printer": "Printer",
+        "diag.row.camera": "Camera",
+        "diag.row.gpio": "GPIO",
+        "diag.row.network": "Network",
+        "diag.row.hq": "HQ",
+        "diag.row.gateway": "Gateway",
+        "diag.row.charge": "Test charge",
+        "diag.row.disk": "Disk",
+        "diag.row.sd_card": "SD card",
+        "diag.row.versions": "Versions",
+    }
+)

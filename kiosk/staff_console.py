@@ -10,7 +10,7 @@ order that cannot be refunded) is a message on screen, never an exception in the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,18 +40,13 @@ IT_ACTIONS = frozenset(
 )
 
 
-class CheckResult(Protocol):
-    """One diagnostics verdict as the menu shows it (``kiosk.maintenance.diagnostics.Result``)."""
+class DiagnosticsPanel(Protocol):
+    """The diagnostics panel's calls (``kiosk.staff_diagnostics.DiagnosticsDesk``)."""
 
-    @property
-    def name(self) -> str: ...
+    def run(self, check: str, actor: str, lang: str) -> ActionAnswer: ...
 
-    @property
-    def failed(self) -> bool: ...
-
-    def label(self, lang: str) -> str: ...
-
-    def text(self, lang: str) -> str: ...
+    def is_poll(self, check: object) -> bool:
+        """True for a call a panel repeats while open: it is not staff activity at the kiosk."""
 
 
 class ItActions(Protocol):
@@ -82,9 +77,9 @@ class StaffConsole:
         self.lock = lock
         self.actions = actions
         self._language = language
-        #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
+        #: the diagnostics an IT session runs from the menu (kiosk.staff_diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
-        self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
+        self.diagnostics: DiagnosticsPanel | None = None
         #: IT's settings, network, logs, backup, restore, ... (kiosk.staff_it); set by kiosk.bootstrap
         self.it: ItActions | None = None
 
@@ -132,7 +127,9 @@ class StaffConsole:
             return ActionAnswer(ok=False, message=self._t("maint.console.locked"))
         if self.actions is None:
             return ActionAnswer(ok=False, message=self._t("maint.console.not_offered"))
-        self.lock.touch()
+        desk = self.diagnostics if action is Action.DIAGNOSTICS else None
+        if desk is None or not desk.is_poll(args.get("check")):
+            self.lock.touch()  # a panel's repeated poll is not staff at the kiosk
         try:
             return self._run(_member(current), action, args)
         except PermissionDenied:
@@ -149,12 +146,8 @@ class StaffConsole:
         done = self._t("maint.console.done")
         if action is Action.DIAGNOSTICS and self.diagnostics is not None:
             require(member.role, action)
-            lang = self._language()
-            results = self.diagnostics()
-            text = "\n".join(f"[{r.label(lang)}] {r.name}: {r.text(lang)}" for r in results)
-            failed = sum(1 for r in results if r.failed)
-            message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
-            return ActionAnswer(ok=failed == 0, message=message, text=text)
+            check = str(args.get("check") or "all")
+            return self.diagnostics.run(check, f"staff:{member.staff_id}", self._language())
         if action in IT_ACTIONS and self.it is not None:
             require(member.role, action)
             return self.it.run(f"staff:{member.staff_id}", action, args)

@@ -134,6 +134,15 @@ class FakeController:
         #: IT's actions: the folder reported as a mounted USB stick, and the restore staged
         self.usb_folder: Path | None = None
         self.staged_restore = ""
+        # diagnostics: the camera view (on while open), the LED test, beeps, the decode figures
+        self.diag_camera_on = False
+        self.diag_led_on = False
+        self.diag_beeps = 0
+        self.diag_frames = 0
+        #: the test charge: waiting for a code; a test sets ``diag_code_shown`` (staff's phone)
+        self.diag_charge_waiting = False
+        self.diag_code_shown = False
+        self.diag_charges = 0
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -173,7 +182,7 @@ class FakeController:
         )
 
     def latest_frame(self) -> Any:
-        return _scene(self._held) if self._camera_on else None
+        return _scene(self._held) if self._camera_on or self.diag_camera_on else None
 
     def sample_codes(self) -> list[str]:
         return list(self._samples)
@@ -235,6 +244,7 @@ class FakeController:
 
     def maintenance_lock(self) -> None:
         self._staff = None
+        self.diag_camera_on = self.diag_led_on = False
 
     def maintenance_submit(
         self, work: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[Exception], None]
@@ -303,6 +313,8 @@ class FakeController:
                 text = f"Z 报表 Z-report\n订单 orders: {len(self.orders)}\n合计 net: {format_yuan(total)}"
                 self.printed.append(("z_report", text))
                 return ActionAnswer(ok=True, message="已交班并打印 Shift closed, Z-report printed", text=text)
+            case Action.DIAGNOSTICS:
+                return self._diagnostics(str(args.get("check") or "all"))
             case _:
                 return ActionAnswer(ok=True, message=f"{action.value}: ok")
 
@@ -335,6 +347,76 @@ class FakeController:
             self.staged_restore = str(args.get("file"))
             return ActionAnswer(ok=True, message="restore staged: the kiosk stops now")
         return ActionAnswer(ok=True, message=f"{action.value}: ok")
+
+    def _diagnostics(self, check: str) -> ActionAnswer:
+        """Plausible answers in the real console's shape (kiosk.staff_diagnostics): one item per check,
+        ``verdict`` ok/warn/fail; the camera's figures grow with every poll while the view is open."""
+        rows = {
+            "printer": ("ok", "打印机就绪 printer ready (file receipts)"),
+            "camera": ("ok", self._camera_figures()),
+            "gpio": ("ok", "输入 inputs: key_switch_on=False, paper_low=False, printer_busy=-"),
+            "network": ("ok", "本机地址 address 192.168.1.23"),
+            "hq": ("ok", "总部可达 HQ reachable, kiosk-001"),
+            "gateway": ("warn", "支付网关未配置 gateway: sandbox only"),
+            "disk": ("ok", "剩余 free 12000 MB of 29000 MB"),
+            "sd card": ("ok", "存储卡健康状况未知 SD wear not available"),
+            "versions": ("ok", "app 1.4.0, OS Debian GNU/Linux 12 (bookworm)"),
+        }
+
+        def items(*names: str) -> ActionAnswer:
+            got = tuple(ActionItem(n, rows[n][1], verdict=rows[n][0]) for n in names)
+            return ActionAnswer(ok=all(i.verdict != "fail" for i in got), items=got)
+
+        match check:
+            case "all":
+                return items(*rows)
+            case "test_page":
+                self.printed.append(("test_page", "TEST PAGE"))
+                return ActionAnswer(
+                    ok=True,
+                    items=(ActionItem("printer test page", "测试页已打印 test page printed", verdict="ok"),),
+                )
+            case "gpio_led":
+                self.diag_led_on = not self.diag_led_on
+                said = "指示灯闪烁 LED blinking" if self.diag_led_on else "指示灯恢复 LED back"
+                return ActionAnswer(ok=True, items=(ActionItem("gpio led", said, verdict="ok"),))
+            case "gpio_buzzer":
+                self.diag_beeps += 1
+                return ActionAnswer(ok=True, items=(ActionItem("gpio buzzer", "蜂鸣 beeped", verdict="ok"),))
+            case "camera_on":
+                self.diag_camera_on = True
+                return items("camera")
+            case "camera_stats":
+                self.diag_frames += 15
+                rows["camera"] = ("ok", self._camera_figures())
+                return items("camera")
+            case "camera_off" | "leave" | "charge_cancel":
+                self.diag_camera_on = self.diag_led_on = self.diag_charge_waiting = False
+                return ActionAnswer(ok=True)
+            case "charge_start":
+                self.diag_camera_on = self.diag_charge_waiting = True
+                return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+            case "charge_poll":
+                if not self.diag_charge_waiting:
+                    return ActionAnswer(ok=False, message="已取消 cancelled")
+                if not self.diag_code_shown:
+                    return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+                self.diag_camera_on = self.diag_charge_waiting = False
+                self.diag_charges += 1
+                said = "测试收款 1 分成功并已退款 charged 1 fen and refunded"
+                return ActionAnswer(ok=True, items=(ActionItem("test charge", said, verdict="ok"),))
+            case "sd_card":
+                return items("sd card")
+            case name if name in rows:
+                return items(name)
+        return ActionAnswer(ok=False, message=f"unknown check {check}")
+
+    def _camera_figures(self) -> str:
+        n = self.diag_frames
+        return (
+            f"已读 read {n}, decoded {n}, dropped 0, codes 0; "
+            f"median 8.0 ms, p95 12.0 ms, 15.0 fps; 0 code(s) seen in this view"
+        )
 
     def _refund(self, order_id: str, amount: ActionArg) -> ActionAnswer:
         total = self.orders.get(order_id)

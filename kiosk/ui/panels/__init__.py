@@ -23,10 +23,11 @@ Panel = Callable[["MaintenanceScreen", Action], Any]
 PANELS: dict[Action, Panel] = {}
 
 
-def _register_it() -> None:
-    """IT's panels (kiosk.ui.panels.it); imported here, so the menu finds them without wiring."""
-    from kiosk.ui.panels import it
+def _register() -> None:
+    """Each area's panel, registered once the table exists (the panel modules import Kivy)."""
+    from kiosk.ui.panels import diagnostics, it
 
+    PANELS[Action.DIAGNOSTICS] = diagnostics.build
     for action in (
         Action.CONFIGURE,
         Action.NETWORK,
@@ -40,4 +41,4 @@ def _register_it() -> None:
         PANELS[action] = it.build
 
 
-_register_it()
+_register()
