@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk import staff_catalog
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance import zreport
@@ -65,6 +66,9 @@ class StaffConsole:
         #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
         self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
+        #: runs after a price override or stock mark changed the catalog (the controller reads it
+        #: again); set by kiosk.bootstrap
+        self.catalog_changed: Callable[[], None] | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -133,6 +137,9 @@ class StaffConsole:
             failed = sum(1 for r in results if r.failed)
             message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
             return ActionAnswer(ok=failed == 0, message=message, text=text)
+        if action in (Action.OVERRIDE_PRICE, Action.OUT_OF_STOCK):
+            lang = self._language()
+            return staff_catalog.answer(staff, member, member.role, action, args, lang, self.catalog_changed)
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)

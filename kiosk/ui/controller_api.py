@@ -107,7 +107,8 @@ class ActionAnswer:
     items: tuple[ActionItem, ...] = ()
 
 
-#: the arguments ``maintenance_run`` passes on: order ids, task ids (str) and amounts (int fen)
+#: the arguments ``maintenance_run`` passes on: order ids, task ids, skus, searches (str), amounts
+#: and prices (int fen; None: all of it / HQ's price) and flags (bool, an int)
 ActionArg = str | int | None
 
 
@@ -127,6 +128,16 @@ class MaintenanceControl(Protocol):
     ``void_order(order_id)``, ``refund(order_id, amount_fen=None)`` (None: the whole order),
     ``resolve_payment(order_id)``, ``close_shift()`` (closes the shift, prints the Z-report, text:
     the report), and each task's one-tap action with ``task_id=item.key``.
+
+    A manager's catalog actions, ``override_price`` and ``out_of_stock``, take the same arguments
+    for finding a product: none (items: the categories, key ``category:<code>``),
+    ``category=<code>`` or ``query=<part of a name, item code or barcode>`` (items: the products,
+    key: the sku, label: name, price charged, HQ's price when overridden, out of stock; message:
+    how many matched, at most 50 listed), ``sku=`` alone (text: where the product stands; items:
+    its one row). To change: ``override_price(sku=, price_fen=<fen>)`` sells at that price here,
+    ``price_fen=None`` goes back to HQ's price; ``out_of_stock(sku=, out=True)`` takes it off sale,
+    ``out=False`` puts it back. A change answers like ``sku=`` alone, with a message saying what
+    was done.
     An action the role may not do, or one the kiosk does not offer yet, answers ``ok=False`` with a
     message; it never raises for a staff mistake.
     """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +68,10 @@ def test_a_sold_out_product_stays_on_the_grid_marked_sold_out_instead_of_its_pri
     gone = replace(WATER, sold_out=True)
     zh = present.product_tiles([gone, CHIPS], "", Cart(), "zh_CN")
     en = present.product_tiles([gone, CHIPS], "", Cart(), "en")
-    assert [(r["sku"], r["price_text"], r["sold_out"]) for r in zh] == [("W", "已售罄", True), ("C", "¥7.50", False)]
+    assert [(r["sku"], r["price_text"], r["sold_out"]) for r in zh] == [
+        ("W", "已售罄", True),
+        ("C", "¥7.50", False),
+    ]
     assert en[0]["price_text"] == "Sold out"
 
 
