@@ -21,3 +21,14 @@ if TYPE_CHECKING:
 Panel = Callable[["MaintenanceScreen", Action], Any]
 
 PANELS: dict[Action, Panel] = {}
+
+
+def _register() -> None:
+    """Fill ``PANELS`` (imports here, after ``PANELS`` exists: a panel module may import this one)."""
+    from kiosk.ui.panels import catalog
+
+    PANELS[Action.OVERRIDE_PRICE] = catalog.build
+    PANELS[Action.OUT_OF_STOCK] = catalog.build
+
+
+_register()
