@@ -69,46 +69,53 @@ class CatalogPanel:
         self.list_box = BoxLayout(orientation="vertical")
         self.state_label = screen.label("", theme.FONT_SMALL, height=dp(120))
         self.state_label.valign = "top"
-        self.price_label = screen.label(format_yuan(0), theme.FONT_LARGE, height=dp(40))
+        self.price_label = screen.label(format_yuan(0), theme.FONT_LARGE, height=dp(36))
 
     # --- drawing ----------------------------------------------------------------------------------
 
     def draw(self) -> None:
+        """Search row and keypad on top; the list, the product's state and the price keypad below;
+        the four changes in one row at the bottom (sized for the 1024x600 panel of the kiosk)."""
         screen, lang = self.screen, self.screen.language
-        top = BoxLayout(size_hint_y=None, height=dp(48), spacing=dp(8))
+        top = BoxLayout(size_hint_y=None, height=dp(44), spacing=dp(8))
         top.add_widget(self.query_label)
         search = screen.button(t("maint.cat.search", lang), "cat.search", self.search, primary=True)
-        search.size_hint_x, search.width = None, dp(120)
+        search.size_hint, search.width = (None, 1), dp(110)
         top.add_widget(search)
         every = screen.button(t("maint.cat.all", lang), "cat.all", self.list_categories)
-        every.size_hint_x, every.width = None, dp(160)
+        every.size_hint, every.width = (None, 1), dp(150)
         top.add_widget(every)
         screen.panel.add_widget(top)
-        keys = GridLayout(cols=13, spacing=dp(4), size_hint_y=None, height=dp(132))
+        keys = GridLayout(cols=13, spacing=dp(3), size_hint_y=None, height=dp(102))
         for key in (*SEARCH_KEYS, "back"):
-            text = "⌫" if key == "back" else key
+            text = t("maint.cat.back", lang) if key == "back" else key
             keys.add_widget(screen.button(text, f"q:{key}", partial(self.type_search, key), fill=True))
         screen.panel.add_widget(keys)
-        body = BoxLayout(spacing=dp(12))
+        body = BoxLayout(spacing=dp(10))
         body.add_widget(self.list_box)
-        side = BoxLayout(orientation="vertical", spacing=dp(6), size_hint_x=None, width=dp(330))
-        side.add_widget(self.state_label)
-        side.add_widget(screen.label(t("maint.cat.new_price", lang), theme.FONT_SMALL, height=dp(24)))
-        side.add_widget(self.price_label)
-        pad = GridLayout(cols=3, spacing=dp(4))
+        self.state_label.size_hint = (None, 1)
+        self.state_label.width = dp(230)
+        body.add_widget(self.state_label)
+        price = BoxLayout(orientation="vertical", spacing=dp(3), size_hint_x=None, width=dp(210))
+        price.add_widget(self.price_label)
+        pad = GridLayout(cols=3, spacing=dp(3))
         for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", ".", "0", "clear"):
             text = t("maint.clear", lang) if key == "clear" else key
             pad.add_widget(screen.button(text, f"price:{key}", partial(self.type_price, key), fill=True))
-        side.add_widget(pad)
+        price.add_widget(pad)
+        body.add_widget(price)
+        screen.panel.add_widget(body)
+        changes = BoxLayout(size_hint_y=None, height=dp(52), spacing=dp(8))
         for label, tag, press in (
             ("maint.cat.set_price", "cat.set_price", self.set_price),
             ("maint.cat.clear_price", "cat.clear_price", self.clear_price),
             ("maint.cat.mark_out", "cat.mark_out", partial(self.mark, True)),
             ("maint.cat.mark_in", "cat.mark_in", partial(self.mark, False)),
         ):
-            side.add_widget(screen.button(t(label, lang), tag, press, primary=tag == "cat.set_price"))
-        body.add_widget(side)
-        screen.panel.add_widget(body)
+            button = screen.button(t(label, lang), tag, press, primary=tag == "cat.set_price")
+            button.size_hint_y = 1
+            changes.add_widget(button)
+        screen.panel.add_widget(changes)
 
     def _show_list(self, answer: ActionAnswer) -> None:
         self.screen.message = answer.message
