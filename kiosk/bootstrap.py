@@ -410,6 +410,7 @@ def build_kiosk(
     )
     console = StaffConsole(maintenance, staff, lambda: controller.language)
     controller.console = console
+    console.catalog_changed = lambda: controller.post(controller.refresh_catalog)
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, maintenance)

@@ -745,3 +745,75 @@ _EN.update(
         "diag.row.versions": "Versions",
     }
 )
+
+
+# --- a manager's price override and out-of-stock (kiosk.ui.panels.catalog, kiosk.staff_catalog) -------
+
+_ZH.update(
+    {
+        "notice.sold_out": "该商品已售罄，请选择其他商品",
+        "cart.sold_out": "已售罄",
+        "maint.cat.search": "搜索",
+        "maint.cat.back": "退格",
+        "maint.cat.search_hint": "输入条码、编号或英文名的一部分",
+        "maint.cat.all": "全部分类",
+        "maint.cat.none": "没有找到商品",
+        "maint.cat.pick": "请先选择商品",
+        "maint.cat.row_override": "（原价 {price}）",
+        "maint.cat.row_out": "  [缺货]",
+        "maint.cat.state": "{name}（{sku}）\n总部价格 {catalog}\n现售价格 {price}{override}\n库存：{stock}",
+        "maint.cat.state_override": "（本机改价）",
+        "maint.cat.in_stock": "有货",
+        "maint.cat.out_of_stock": "缺货",
+        "maint.cat.new_price": "新价格（元）",
+        "maint.cat.set_price": "改价",
+        "maint.cat.clear_price": "恢复总部价格",
+        "maint.cat.mark_out": "标记缺货",
+        "maint.cat.mark_in": "恢复有货",
+        "maint.cat.confirm_price": "将 {name} 改为 {price}？再按一次确认",
+        "maint.cat.confirm_clear": "将 {name} 恢复为总部价格？再按一次确认",
+        "maint.cat.confirm_out": "将 {name} 标记为缺货？再按一次确认",
+        "maint.cat.confirm_in": "将 {name} 恢复有货？再按一次确认",
+        "maint.cat.price_invalid": "请输入大于 0 的价格，例如 3.50",
+        "maint.cat.listed": "{n} 件商品",
+        "maint.cat.price_set": "{name} 现售 {price}",
+        "maint.cat.price_cleared": "{name} 恢复总部价格 {price}",
+        "maint.cat.marked_out": "{name} 已标记缺货",
+        "maint.cat.marked_in": "{name} 已恢复有货",
+        "maint.cat.no_product": "本机目录中没有商品 {sku}",
+    }
+)
+_EN.update(
+    {
+        "notice.sold_out": "Sorry, this item is sold out; please choose another",
+        "cart.sold_out": "Sold out",
+        "maint.cat.search": "Search",
+        "maint.cat.back": "Del",
+        "maint.cat.search_hint": "type part of a barcode, item code or English name",
+        "maint.cat.all": "All categories",
+        "maint.cat.none": "no products found",
+        "maint.cat.pick": "pick a product first",
+        "maint.cat.row_override": " (was {price})",
+        "maint.cat.row_out": "  [out of stock]",
+        "maint.cat.state": "{name} ({sku})\nHQ price {catalog}\nselling at {price}{override}\nstock: {stock}",
+        "maint.cat.state_override": " (overridden here)",
+        "maint.cat.in_stock": "in stock",
+        "maint.cat.out_of_stock": "out of stock",
+        "maint.cat.new_price": "New price (yuan)",
+        "maint.cat.set_price": "Set price",
+        "maint.cat.clear_price": "Back to HQ's price",
+        "maint.cat.mark_out": "Mark out of stock",
+        "maint.cat.mark_in": "Back in stock",
+        "maint.cat.confirm_price": "Sell {name} at {price}? Press again to confirm",
+        "maint.cat.confirm_clear": "Sell {name} at HQ's price again? Press again to confirm",
+        "maint.cat.confirm_out": "Mark {name} out of stock? Press again to confirm",
+        "maint.cat.confirm_in": "Put {name} back in stock? Press again to confirm",
+        "maint.cat.price_invalid": "type a price above 0, such as 3.50",
+        "maint.cat.listed": "{n} product(s)",
+        "maint.cat.price_set": "{name} now sells at {price}",
+        "maint.cat.price_cleared": "{name} is back at HQ's price {price}",
+        "maint.cat.marked_out": "{name} is marked out of stock",
+        "maint.cat.marked_in": "{name} is back in stock",
+        "maint.cat.no_product": "there is no product {sku} in this kiosk's catalog",
+    }
+)

@@ -310,9 +310,11 @@ class SaleRepository(Protocol):
     """
 
     # catalog
-    def products(self) -> list[Product]: ...
+    def products(self) -> list[Product]:
+        """Active products at the till's price; those staff marked out of stock come ``sold_out``."""
 
-    def product_by_barcode(self, barcode: str) -> Product | None: ...
+    def product_by_barcode(self, barcode: str) -> Product | None:
+        """As ``products``: a product staff marked out of stock comes ``sold_out``; None: unknown."""
 
     def replace_catalog(self, items: Iterable[CatalogItem]) -> int: ...
 

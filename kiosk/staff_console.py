@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk import staff_catalog
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance import zreport
@@ -82,6 +83,9 @@ class StaffConsole:
         self.diagnostics: DiagnosticsPanel | None = None
         #: IT's settings, network, logs, backup, restore, ... (kiosk.staff_it); set by kiosk.bootstrap
         self.it: ItActions | None = None
+        #: runs after a price override or stock mark changed the catalog (the controller reads it
+        #: again); set by kiosk.bootstrap
+        self.catalog_changed: Callable[[], None] | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -151,6 +155,9 @@ class StaffConsole:
         if action in IT_ACTIONS and self.it is not None:
             require(member.role, action)
             return self.it.run(f"staff:{member.staff_id}", action, args)
+        if action in (Action.OVERRIDE_PRICE, Action.OUT_OF_STOCK):
+            lang = self._language()
+            return staff_catalog.answer(staff, member, member.role, action, args, lang, self.catalog_changed)
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)

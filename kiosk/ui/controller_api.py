@@ -109,7 +109,8 @@ class ActionAnswer:
     items: tuple[ActionItem, ...] = ()
 
 
-#: the arguments ``maintenance_run`` passes on: order ids, task ids (str) and amounts (int fen)
+#: the arguments ``maintenance_run`` passes on: order ids, task ids, skus, searches (str), amounts
+#: and prices (int fen; None: all of it / HQ's price) and flags (bool, an int)
 ActionArg = str | int | None
 
 
@@ -139,6 +140,16 @@ class MaintenanceControl(Protocol):
     outcome once a code came), "charge_cancel", and "leave" (staff left the panel: view closed, LED
     back). The view also closes when the session ends. ``camera_stats`` and ``charge_poll`` are polls
     and do not restart the inactivity timer (``kiosk.staff_diagnostics``).
+
+    A manager's catalog actions, ``override_price`` and ``out_of_stock``, take the same arguments
+    for finding a product: none (items: the categories, key ``category:<code>``),
+    ``category=<code>`` or ``query=<part of a name, item code or barcode>`` (items: the products,
+    key: the sku, label: name, price charged, HQ's price when overridden, out of stock; message:
+    how many matched, at most 50 listed), ``sku=`` alone (text: where the product stands; items:
+    its one row). To change: ``override_price(sku=, price_fen=<fen>)`` sells at that price here,
+    ``price_fen=None`` goes back to HQ's price; ``out_of_stock(sku=, out=True)`` takes it off sale,
+    ``out=False`` puts it back. A change answers like ``sku=`` alone, with a message saying what
+    was done.
     An action the role may not do, or one the kiosk does not offer yet, answers ``ok=False`` with a
     message; it never raises for a staff mistake.
     """

@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,9 @@ class FakeController:
         self.diag_charge_waiting = False
         self.diag_code_shown = False
         self.diag_charges = 0
+        #: a manager's price overrides (sku -> fen) and out-of-stock marks, as kiosk.staff_catalog keeps them
+        self.price_overrides: dict[str, int] = {}
+        self.out_of_stock: set[str] = set()
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -158,7 +162,12 @@ class FakeController:
         self._feed(event)
 
     def catalog(self) -> list[Product]:
-        return list(self._catalog)
+        return [
+            replace(
+                p, price_fen=self.price_overrides.get(p.sku, p.price_fen), sold_out=p.sku in self.out_of_stock
+            )
+            for p in self._catalog
+        ]
 
     @property
     def language(self) -> str:
@@ -315,6 +324,8 @@ class FakeController:
                 return ActionAnswer(ok=True, message="已交班并打印 Shift closed, Z-report printed", text=text)
             case Action.DIAGNOSTICS:
                 return self._diagnostics(str(args.get("check") or "all"))
+            case Action.OVERRIDE_PRICE | Action.OUT_OF_STOCK:
+                return self._catalog_run(action, args)
             case _:
                 return ActionAnswer(ok=True, message=f"{action.value}: ok")
 
@@ -417,6 +428,46 @@ class FakeController:
             f"已读 read {n}, decoded {n}, dropped 0, codes 0; "
             f"median 8.0 ms, p95 12.0 ms, 15.0 fps; 0 code(s) seen in this view"
         )
+
+    def _catalog_run(self, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:
+        """As kiosk.staff_catalog answers: categories, a category or a search, one product, a change."""
+
+        def row(p: Product) -> ActionItem:
+            price = format_yuan(self.price_overrides.get(p.sku, p.price_fen))
+            was = f" (was {format_yuan(p.price_fen)})" if p.sku in self.price_overrides else ""
+            out = "  [out of stock]" if p.sku in self.out_of_stock else ""
+            return ActionItem(p.sku, f"{p.name_en}  {price}{was}{out}")
+
+        sku = str(args.get("sku") or "")
+        if not sku:
+            query, category = str(args.get("query") or "").casefold(), str(args.get("category") or "")
+            if not query and not category:
+                cats = dict.fromkeys(p.category for p in self._catalog)
+                return ActionAnswer(ok=True, items=tuple(ActionItem(f"category:{c}", c) for c in cats))
+            found = [
+                p
+                for p in self._catalog
+                if (not category or p.category == category)
+                and (not query or any(query in f.casefold() for f in (p.sku, p.name_en, p.barcode or "")))
+            ]
+            return ActionAnswer(ok=True, message=f"{len(found)} product(s)", items=tuple(map(row, found)))
+        product = next((p for p in self._catalog if p.sku == sku), None)
+        if product is None:
+            return ActionAnswer(ok=False, message=f"not done: no product {sku} in the catalog")
+        message = ""
+        if action is Action.OVERRIDE_PRICE and "price_fen" in args:
+            price = args["price_fen"]
+            if isinstance(price, int):
+                self.price_overrides[sku] = price
+            else:
+                self.price_overrides.pop(sku, None)
+            message = f"{product.name_en} now sells at {format_yuan(self.price_overrides.get(sku, product.price_fen))}"
+        elif action is Action.OUT_OF_STOCK and "out" in args:
+            (self.out_of_stock.add if args["out"] else self.out_of_stock.discard)(sku)
+            message = f"{product.name_en} is {'marked out of stock' if args['out'] else 'back in stock'}"
+        stock = "out of stock" if sku in self.out_of_stock else "in stock"
+        text = f"{product.name_en} ({sku})\nHQ price {format_yuan(product.price_fen)}\nstock: {stock}"
+        return ActionAnswer(ok=True, message=message, text=text, items=(row(product),))
 
     def _refund(self, order_id: str, amount: ActionArg) -> ActionAnswer:
         total = self.orders.get(order_id)

@@ -25,7 +25,7 @@ PANELS: dict[Action, Panel] = {}
 
 def _register() -> None:
     """Each area's panel, registered once the table exists (the panel modules import Kivy)."""
-    from kiosk.ui.panels import diagnostics, it
+    from kiosk.ui.panels import catalog, diagnostics, it
 
     PANELS[Action.DIAGNOSTICS] = diagnostics.build
     for action in (
@@ -39,6 +39,8 @@ def _register() -> None:
         Action.EXIT_TO_DESKTOP,
     ):
         PANELS[action] = it.build
+    PANELS[Action.OVERRIDE_PRICE] = catalog.build
+    PANELS[Action.OUT_OF_STOCK] = catalog.build
 
 
 _register()
