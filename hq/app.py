@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_ops, api_support, api_sync, api_totals, i18n, receipts
+from hq import api_admin, api_enrol, api_ops, api_staff, api_support, api_sync, api_totals, i18n, receipts
 from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
@@ -157,7 +157,8 @@ def create_app(
     identity_file = identity_path(limits.identity_file, db_url)
     kiosk_auth = KioskAuth.load(identity_file, limits.clock_window_s, limiter)
     # made here, before any worker starts, like the identity file; kiosks get its public half
-    badge_public_key = public_key_b64(load_badge_key(identity_file))
+    badge_key = load_badge_key(identity_file)
+    badge_public_key = public_key_b64(badge_key)
     hooks = webhooks if webhooks is not None else WebhooksSection()
     deliverer = None
     if hooks.url:
@@ -184,11 +185,13 @@ def create_app(
     app.state.key_limiter = limiter
     app.state.kiosk_auth = kiosk_auth
     app.state.badge_public_key = badge_public_key
+    app.state.badge_key = badge_key  # signs the badges admins issue (hq.api_staff)
     app.state.publish_webhooks = deliverer is not None
     _install_error_handlers(app)
 
     app.include_router(api_enrol.router)
     app.include_router(api_admin.router)
+    app.include_router(api_staff.router)
     app.include_router(api_ops.router)
     app.include_router(receipts.router)
     app.state.support_dir = identity_path(limits.identity_file, db_url).parent / api_support.UPLOADS

@@ -620,3 +620,17 @@ ALERT_MAINTENANCE_LOCKOUT = Text(
     "check who is at the kiosk (audit: maintenance.lockout)",
     "维护模式因多次 PIN 错误已锁定 {count} 次（自员工上次解锁以来）；请确认谁在操作该收银机（审计：maintenance.lockout）",
 )
+
+# --- staff accounts: PIN reset, role change and the admin API (hq.staff_cli, hq.api_staff) ---------
+STAFF_PIN_RESET = Text(
+    "new PIN set for {name}; the old one stops working on each kiosk after its next catalog pull",
+    "已为 {name} 设置新 PIN；每台收银机在下次同步商品目录后旧 PIN 失效",
+)
+STAFF_ROLE_SET = Text(
+    "{name} is now {role}; kiosks apply it after their next catalog pull",
+    "{name} 的角色已改为 {role}；收银机在下次同步商品目录后生效",
+)
+STAFF_DISABLED_NO_CHANGE = Text(
+    "staff member {name} is disabled; add a new account instead",
+    "员工 {name} 已停用；请改为添加新账号",
+)

@@ -81,9 +81,15 @@ def _m004_staff(db: peewee.Database) -> None:
     db.create_tables([models.Staff])
 
 
+def _m005_hq_audit(db: peewee.Database) -> None:
+    """HQ's own audit of the changes its admins and commands make to staff accounts (hq.staff)."""
+    db.create_tables([models.HqAudit])
+
+
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m001_initial,
     _m002_refunds,
     _m003_fleet,
     _m004_staff,
+    _m005_hq_audit,
 )

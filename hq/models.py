@@ -392,6 +392,23 @@ class Staff(BaseModel):
         table_name = "staff"
 
 
+class HqAudit(BaseModel):
+    """One change HQ itself made on an admin's or a command's word (``hq.staff``: accounts added,
+    disabled, re-roled, PINs reset, badges issued), so "who changed this account" has an answer.
+    ``actor`` is the admin's name, or ``cli:<user>`` for HQ's own commands; ``detail`` is JSON and
+    never holds a PIN, a hash or a badge. Added by migration 5."""
+
+    id = AutoField()
+    at = DateTimeField(default=utc_now, index=True)
+    actor = CharField(max_length=80)
+    action = CharField(max_length=64)
+    target = CharField(max_length=64, index=True)
+    detail = TextField(default="")
+
+    class Meta:
+        table_name = "hq_audit"
+
+
 #: in dependency order: a table comes after the tables it refers to
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
@@ -415,4 +432,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     SyncEvent,
     WebhookDelivery,
     Staff,
+    HqAudit,
 )

@@ -3,7 +3,9 @@
 A PIN is hashed here with argon2id and only the hash is kept and sent: kiosks check a PIN offline
 against the hashes they received with the catalog (docs/sync-protocol.md §5). Every change to an
 account takes the next catalog version (``hq.versioning``), so it reaches each kiosk in the same
-delta as the catalog, and a disabled account is sent as inactive, not dropped.
+delta as the catalog, and a disabled account is sent as inactive, not dropped. Every change, and
+every badge issued, is written to HQ's own audit (``hq_audit``) in the same transaction, naming the
+actor (an admin, or ``cli:<user>`` for ``hq staff``): the CLI and the admin API both come here.
 
 A badge is ``KB1.<payload>.<signature>`` (both base64url, no padding): the payload is compact JSON
 ``{"sid", "role", "iat", "exp", "n"}`` (staff id, role, issued and expiry in Unix seconds, a random
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hq.identity import load_or_create_key
-from hq.models import Staff, Store, database, utc_now
+from hq.models import HqAudit, Staff, Store, database, utc_now
 from hq.versioning import next_version
 
 ROLES = ("cashier", "manager", "it")
@@ -106,7 +108,12 @@ def _info(row: Staff) -> StaffInfo:
     return StaffInfo(row.id, row.name, row.role, _stores_of(row), row.created_at, row.disabled_at)
 
 
-def add_staff(name: str, role: str, pin: str, stores: list[str]) -> StaffInfo:
+def _audit(actor: str, action: str, name: str, **detail: Any) -> None:
+    """One line of HQ's audit; call inside the change's transaction so both or neither are kept."""
+    HqAudit.create(actor=actor[:80], action=action, target=name, detail=json.dumps(detail, sort_keys=True))
+
+
+def add_staff(name: str, role: str, pin: str, stores: list[str], actor: str = "cli") -> StaffInfo:
     """Add an account; StaffError for a bad name, role or PIN, an unknown store, or a name taken."""
     if not STAFF_NAME_RE.fullmatch(name):
         raise StaffError("bad_name", name=name)
@@ -131,24 +138,83 @@ def add_staff(name: str, role: str, pin: str, stores: list[str]) -> StaffInfo:
             stores=json.dumps(codes) if codes else "",
             version=next_version(),
         )
+        _audit(actor, "staff.add", name, role=role, stores=codes)
     return _info(row)
 
 
-def disable_staff(name: str, now: datetime | None = None) -> StaffInfo:
+def _row(name: str) -> Staff:
+    row = Staff.get_or_none(Staff.name == name)
+    if row is None:
+        raise StaffError("unknown", name=name)
+    return row
+
+
+def disable_staff(name: str, now: datetime | None = None, actor: str = "cli") -> StaffInfo:
     """Disable an account: kiosks drop it at their next catalog pull. Disabling twice is harmless."""
     with database.atomic():
-        row = Staff.get_or_none(Staff.name == name)
-        if row is None:
-            raise StaffError("unknown", name=name)
+        row = _row(name)
         if row.disabled_at is None:
             row.disabled_at = now or utc_now()
+            row.version = next_version()
+            row.save()
+            _audit(actor, "staff.disable", name)
+    return _info(row)
+
+
+def set_role(name: str, role: str, actor: str = "cli") -> StaffInfo:
+    """Give an active account another role; kiosks apply it at their next catalog pull."""
+    if role not in ROLES:
+        raise StaffError("bad_role", role=role)
+    with database.atomic():
+        row = _row(name)
+        if row.disabled_at is not None:
+            raise StaffError("disabled_change", name=name)
+        if row.role != role:
+            _audit(actor, "staff.role", name, role=role, was=row.role)
+            row.role = role
             row.version = next_version()
             row.save()
     return _info(row)
 
 
-def list_staff() -> list[StaffInfo]:
-    return [_info(r) for r in Staff.select().order_by(Staff.name)]
+def reset_pin(name: str, pin: str, actor: str = "cli") -> StaffInfo:
+    """Give an active account a new PIN (same rules as a new account's; not another active account's):
+    the old PIN stops working on each kiosk at its next catalog pull."""
+    check_pin(pin)
+    pin_hash = pin_hasher().hash(pin)
+    with database.atomic():
+        row = _row(name)
+        if row.disabled_at is not None:
+            raise StaffError("disabled_change", name=name)
+        others = Staff.select().where(Staff.disabled_at.is_null(), Staff.id != row.id)
+        if _pin_taken(pin, list(others)):
+            raise StaffError("pin_taken")
+        row.pin_hash = pin_hash
+        row.version = next_version()
+        row.save()
+        _audit(actor, "staff.pin", name)
+    return _info(row)
+
+
+def applies_to(info: StaffInfo, store_code: str) -> bool:
+    """Whether a kiosk of ``store_code`` receives this account (an empty list means every store)."""
+    return not info.stores or store_code in info.stores
+
+
+def list_staff(store_code: str | None = None) -> list[StaffInfo]:
+    """Every account, or those a kiosk of ``store_code`` receives (StaffError for an unknown store)."""
+    found = [_info(r) for r in Staff.select().order_by(Staff.name)]
+    if store_code is None:
+        return found
+    if Store.get_or_none(Store.code == store_code) is None:
+        raise StaffError("unknown_store", store=store_code)
+    return [s for s in found if applies_to(s, store_code)]
+
+
+def audit_of(name: str) -> list[tuple[datetime, str, str, dict[str, Any]]]:
+    """HQ's audit lines for one account, oldest first: (at, actor, action, detail)."""
+    rows = HqAudit.select().where(HqAudit.target == name).order_by(HqAudit.id)
+    return [(r.at, r.actor, r.action, json.loads(r.detail or "{}")) for r in rows]
 
 
 def staff_for_store(store_code: str, since: int, snapshot: bool) -> list[dict[str, Any]]:
@@ -212,16 +278,19 @@ def sign_badge(
     return f"{BADGE_PREFIX}.{_b64url(body)}.{_b64url(key.sign(body))}"
 
 
-def make_badge(key: Ed25519PrivateKey, name: str, ttl_min: int, now: datetime | None = None) -> Badge:
-    """A signed badge for an active account, valid ``ttl_min`` minutes from ``now`` (naive UTC)."""
+def make_badge(
+    key: Ed25519PrivateKey, name: str, ttl_min: int, now: datetime | None = None, actor: str = "cli"
+) -> Badge:
+    """A signed badge for an active account, valid ``ttl_min`` minutes from ``now`` (naive UTC).
+    Issuing one is audited (its expiry, not its text: the badge is a credential until it expires)."""
     if not 1 <= ttl_min <= MAX_BADGE_TTL_MIN:
         raise StaffError("bad_ttl", ttl=ttl_min, max=MAX_BADGE_TTL_MIN)
-    row = Staff.get_or_none(Staff.name == name)
-    if row is None:
-        raise StaffError("unknown", name=name)
-    if row.disabled_at is not None:
-        raise StaffError("disabled", name=name)
-    issued = (now or utc_now()).replace(microsecond=0)
-    expires = issued + timedelta(minutes=ttl_min)
-    text = sign_badge(key, row.id, row.role, _unix(issued), _unix(expires), secrets.token_hex(16))
+    with database.atomic():
+        row = _row(name)
+        if row.disabled_at is not None:
+            raise StaffError("disabled", name=name)
+        issued = (now or utc_now()).replace(microsecond=0)
+        expires = issued + timedelta(minutes=ttl_min)
+        text = sign_badge(key, row.id, row.role, _unix(issued), _unix(expires), secrets.token_hex(16))
+        _audit(actor, "staff.badge", name, role=row.role, expires=_unix(expires))
     return Badge(text, row.name, row.role, expires)

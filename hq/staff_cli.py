@@ -1,7 +1,10 @@
-"""``hq staff add|disable|list|badge``: the staff accounts that unlock the kiosks' maintenance mode.
+"""``hq staff add|disable|list|badge|pin|role``: the staff accounts that unlock the kiosks' maintenance
+mode.
 
-A PIN is asked twice on the terminal (or read from one line of stdin with ``--pin-stdin``) and never
-printed, logged or stored: only its argon2 hash is (``hq.staff``). ``hq staff badge`` prints the
+A PIN is asked twice on the terminal (or read from one line of stdin with ``--pin-stdin``), never
+taken from the command line (anyone on the machine can read another process's arguments in ``ps``),
+and never printed, logged or stored: only its argon2 hash is (``hq.staff``). Each change is written
+to HQ's audit as ``cli:<user>``. ``hq staff badge`` prints the
 badge's QR code on stderr for the admin's screen and the badge text on stdout, so
 ``BADGE=$(hq staff badge ana)`` captures exactly the badge.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +41,7 @@ _ERRORS: dict[str, Text] = {
     "exists": i18n.STAFF_EXISTS,
     "unknown": i18n.STAFF_UNKNOWN,
     "disabled": i18n.STAFF_DISABLED_NO_BADGE,
+    "disabled_change": i18n.STAFF_DISABLED_NO_CHANGE,
     "unknown_store": i18n.STAFF_UNKNOWN_STORE,
     "bad_ttl": i18n.STAFF_BAD_TTL,
 }
@@ -59,7 +64,19 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from one line of stdin")
     disable = actions.add_parser("disable", parents=[common], help="disable an account on every kiosk")
     disable.add_argument("name", metavar="NAME")
-    actions.add_parser("list", parents=[common], help="every staff account")
+    listing = actions.add_parser("list", parents=[common], help="every staff account")
+    listing.add_argument("--store", metavar="S", help="only the accounts a kiosk of this store receives")
+    pin = actions.add_parser(
+        "pin",
+        aliases=["reset-pin"],
+        parents=[common],
+        help="give an account a new PIN (asked twice, or --pin-stdin; never on the command line)",
+    )
+    pin.add_argument("name", metavar="NAME")
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from one line of stdin")
+    role = actions.add_parser("role", parents=[common], help="give an account another role")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", choices=staff.ROLES)
     badge = actions.add_parser("badge", parents=[common], help="print a signed, short-lived staff badge")
     badge.add_argument("name", metavar="NAME")
     badge.add_argument(
@@ -76,6 +93,14 @@ def _refuse(exc: staff.StaffError) -> int:
     return EXIT_BAD_INPUT
 
 
+def cli_actor() -> str:
+    """Who HQ's audit says made a change from the command line: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment nor the password database
+        return f"cli:uid{os.getuid()}"
+
+
 def run(args: argparse.Namespace, settings: HqSettings, read_pin: Callable[[str], str] | None = None) -> int:
     """Run one staff command on the database already opened. ``read_pin`` is for tests."""
     try:
@@ -83,11 +108,18 @@ def run(args: argparse.Namespace, settings: HqSettings, read_pin: Callable[[str]
             return _add(args.name, args.role, args.store, args.pin_stdin, read_pin)
         if args.action == "disable":
             with connected():
-                info = staff.disable_staff(args.name)
+                info = staff.disable_staff(args.name, actor=cli_actor())
             _say(i18n.STAFF_DISABLED.format(name=info.name), sys.stdout)
             return EXIT_OK
         if args.action == "list":
-            return _list()
+            return _list(args.store)
+        if args.action in ("pin", "reset-pin"):
+            return _reset_pin(args.name, args.pin_stdin, read_pin)
+        if args.action == "role":
+            with connected():
+                info = staff.set_role(args.name, args.role, actor=cli_actor())
+            _say(i18n.STAFF_ROLE_SET.format(name=info.name, role=info.role), sys.stdout)
+            return EXIT_OK
         return _badge(args.name, args.ttl, settings)
     except staff.StaffError as exc:
         return _refuse(exc)
@@ -119,7 +151,7 @@ def _add(
     if pin is None:
         return EXIT_BAD_INPUT
     with connected():
-        info = staff.add_staff(name, role, pin, stores)
+        info = staff.add_staff(name, role, pin, stores, actor=cli_actor())
     where: Text = (
         Text(", ".join(info.stores), ", ".join(info.stores)) if info.stores else i18n.STAFF_ALL_STORES
     )
@@ -131,9 +163,21 @@ def _iso(moment: datetime | None) -> str:
     return "-" if moment is None else utc_text(moment)
 
 
-def _list() -> int:
+def _reset_pin(name: str, from_stdin: bool, read_pin: Callable[[str], str] | None) -> int:
+    if not staff.STAFF_NAME_RE.fullmatch(name):
+        return _refuse(staff.StaffError("bad_name", name=name))
+    pin = _ask_pin(name, from_stdin, read_pin)
+    if pin is None:
+        return EXIT_BAD_INPUT
     with connected():
-        found = staff.list_staff()
+        info = staff.reset_pin(name, pin, actor=cli_actor())
+    _say(i18n.STAFF_PIN_RESET.format(name=info.name), sys.stdout)
+    return EXIT_OK
+
+
+def _list(store: str | None) -> int:
+    with connected():
+        found = staff.list_staff(store)
     if not found:
         _say(i18n.STAFF_NONE)
         return EXIT_OK
@@ -150,7 +194,7 @@ def _badge(name: str, ttl: int, settings: HqSettings) -> int:
         _say(i18n.STAFF_KEY_FILE.format(reason=str(exc)))
         return EXIT_FAILED
     with connected():
-        badge = staff.make_badge(key, name, ttl)
+        badge = staff.make_badge(key, name, ttl, actor=cli_actor())
     print_qr(badge.text, sys.stderr)
     _say(i18n.STAFF_BADGE_MADE.format(name=badge.name, role=badge.role, expires=_iso(badge.expires_at)))
     print(badge.text, flush=True)

@@ -15,7 +15,7 @@ from kiosk.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 
-def build_for_ui(settings: Settings, overrides: Overrides | None = None) -> Kiosk:
+def build_for_ui(settings: Settings, overrides: Overrides | None = None, config: Path | None = None) -> Kiosk:
     """Build a kiosk whose background results reach the Kivy thread through the Kivy clock.
 
     Call only after ``kiosk.ui.configure_kivy``: the wake-up imports Kivy's clock.
@@ -27,7 +27,7 @@ def build_for_ui(settings: Settings, overrides: Overrides | None = None) -> Kios
 
         Clock.schedule_once(lambda _dt: holder[0].controller.pump(), 0)
 
-    holder.append(build_kiosk(settings, wake=wake, overrides=overrides))
+    holder.append(build_kiosk(settings, wake=wake, overrides=overrides, config=config))
     return holder[0]
 
 
@@ -68,7 +68,7 @@ def run_kiosk(config: Path | None) -> int:
     settings = load_settings(config)
     configure_kivy(settings.ui)
     try:
-        kiosk = build_for_ui(settings)
+        kiosk = build_for_ui(settings, config=config)
     except start_errors() as exc:
         print(f"kiosk: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -82,4 +82,5 @@ def run_kiosk(config: Path | None) -> int:
     finally:
         kiosk.stop()
         log.info("kiosk stopped")
-    return 0
+    # 0, or what IT chose in maintenance mode (kiosk.maintenance.it_info.EXIT_TO_DESKTOP: no restart)
+    return int(getattr(app, "exit_code", 0))

@@ -25,6 +25,7 @@ from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
+from kiosk.hq_settings import apply_hq_settings
 from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
@@ -60,6 +61,8 @@ from kiosk_common.signing import receipt_path, receipt_token
 if TYPE_CHECKING:
     from kiosk.maintenance.bundle import BundleSources
     from kiosk.maintenance.diagnostics import Diagnostics
+    from kiosk.staff_diagnostics import DiagnosticsDesk
+    from kiosk.staff_it import ItConsole
 
 log = logging.getLogger(__name__)
 
@@ -260,12 +263,24 @@ def build_kiosk(
     wake: Callable[[], None] | None = None,
     overrides: Overrides | None = None,
     background: bool = True,
+    config: Path | None = None,
 ) -> Kiosk:
-    """Build every part from the settings (and the demo's overrides). Starts nothing."""
+    """Build every part from the settings (and the demo's overrides). Starts nothing.
+
+    A restore IT staged in maintenance mode is applied first, before the store is opened
+    (``kiosk.staff_it.apply_staged_restore``); ``config`` is the settings file, for the support
+    bundle's doctor report."""
+    from kiosk.staff_it import apply_staged_restore
+
     ov = overrides or Overrides()
     crashpoints.arm_from_environment(os.environ)
     template = ReceiptTemplate.load(settings.receipt_template_path)
+    staged = apply_staged_restore(settings)
     store = build_store(settings)
+    if staged is not None:  # in the audit log (and so at HQ) either way; a failure also alerts staff
+        store.audit("kiosk", "restore_applied" if staged.ok else "restore_failed", staged.detail)
+    # HQ's settings for this kiosk, as last pulled, take effect from this start (kiosk.hq_settings)
+    settings, _ = apply_hq_settings(settings, store.hq_settings())
     hq: HttpHqClient | UnenrolledHqClient
     link: Callable[[str], str] | None = None
     try:
@@ -395,6 +410,7 @@ def build_kiosk(
     )
     console = StaffConsole(maintenance, staff, lambda: controller.language)
     controller.console = console
+    console.catalog_changed = lambda: controller.post(controller.refresh_catalog)
     inputs = ov.inputs if ov.inputs is not None else open_inputs(gpio_pins(settings))
     if inputs is not None:
         _wire_inputs(inputs, controller, maintenance)
@@ -414,8 +430,33 @@ def build_kiosk(
         inputs=inputs,
         staff=staff,
     )
-    console.diagnostics = build_diagnostics(kiosk).run_all
+    diagnostics = build_diagnostics(kiosk)
+    desk = build_diagnostics_desk(kiosk, diagnostics)
+    console.diagnostics = desk
+    controller.code_tap = desk
+    console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
     return kiosk
+
+
+def build_it_console(
+    settings: Settings,
+    store: SaleStore,
+    diagnostics: Diagnostics,
+    language: Callable[[], str],
+    config: Path | None = None,
+) -> ItConsole:
+    """IT's maintenance actions (settings, network, logs, bundle, backup, restore, exit) on this
+    kiosk's store audit, diagnostics checks and HQ enrolment."""
+    from kiosk.staff_it import ItConsole
+
+    return ItConsole(
+        settings,
+        store.audit,
+        language,
+        diagnostics,
+        lambda: build_hq_client(settings),
+        lambda: build_bundle_sources(settings, config),
+    )
 
 
 def build_maintenance(
@@ -527,6 +568,21 @@ def build_diagnostics(kiosk: Kiosk) -> Diagnostics:
             clock=kiosk.controller.clock,
         )
     )
+
+
+def build_diagnostics_desk(kiosk: Kiosk, diagnostics: Diagnostics | None = None) -> DiagnosticsDesk:
+    """The staff menu's diagnostics panel (``kiosk.staff_diagnostics``): the checks, the camera view
+    on the kiosk's own scanner, open only while a maintenance session is."""
+    from kiosk.staff_diagnostics import DiagnosticsDesk
+
+    controller = kiosk.controller
+
+    def session_open() -> bool:
+        lock = controller.maintenance
+        return lock is not None and lock.current() is not None
+
+    checks = diagnostics if diagnostics is not None else build_diagnostics(kiosk)
+    return DiagnosticsDesk(checks, session_open, kiosk.scanner)
 
 
 def build_bundle_sources(settings: Settings, config: Path | None) -> BundleSources:

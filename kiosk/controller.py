@@ -61,6 +61,19 @@ class Scanner(Protocol):
     def latest_frame(self) -> Frame | None: ...
 
 
+class StaffCodeTap(Protocol):
+    """A staff view that takes the camera's codes before the checkout (``kiosk.staff_diagnostics``:
+    the diagnostics camera view, where a payment code is a staff test, never a payment)."""
+
+    def take(self, codes: Sequence[Decoded]) -> bool:
+        """True: the view took ``codes`` and the checkout must not see them."""
+
+    def tick(self) -> None: ...
+
+    def release(self) -> None:
+        """Maintenance mode ended: the view closes."""
+
+
 class SampleCamera(Protocol):
     """The demo's camera: shows whatever is held up to it."""
 
@@ -212,6 +225,8 @@ class CheckoutController:
         self.maintenance: MaintenanceLock | None = None
         #: maintenance mode in the screens' terms (kiosk.staff_console); set by kiosk.bootstrap
         self.console: StaffConsole | None = None
+        #: the diagnostics camera view, which takes codes while open; set by kiosk.bootstrap
+        self.code_tap: StaffCodeTap | None = None
         self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------
@@ -337,6 +352,8 @@ class CheckoutController:
         self.post(lambda: self.handle_codes(codes))
 
     def handle_codes(self, codes: Sequence[Decoded]) -> None:
+        if self.code_tap is not None and self.code_tap.take(codes):
+            return  # staff are testing the camera: nothing they show is a sale or a payment
         for d in codes:
             if d.text.startswith(BADGE_PREFIX + ".") and self.maintenance is not None:
                 # a staff badge shown to the camera: maintenance mode opens (the screens follow the
@@ -391,6 +408,8 @@ class CheckoutController:
     def tick(self, now: float | None = None) -> None:
         """Run the idle and done timers; the UI calls this about once a second."""
         now = self.clock.monotonic() if now is None else now
+        if self.code_tap is not None:
+            self.code_tap.tick()
         phase = self._state.phase
         if (phase is co.Phase.DONE and now - self._timers.phase_since >= self.options.done_timeout_s) or (
             phase in (co.Phase.CART, co.Phase.PAYING)
@@ -648,6 +667,8 @@ class CheckoutController:
     def maintenance_lock(self) -> None:
         if self.maintenance is not None:
             self.maintenance.lock()
+        if self.code_tap is not None:
+            self.code_tap.release()
 
     def maintenance_submit(
         self,

@@ -588,3 +588,232 @@ _EN.update(
         "bundle.uploaded": "support bundle uploaded to HQ ({name})",
     }
 )
+
+
+# --- sync with HQ: a kiosk HQ no longer accepts (kiosk.commands.sync) -----------------------------------
+
+_ZH.update(
+    {
+        "sync.revoked": "总部已吊销本机（{kiosk_id}），不再接收它的同步：请向总部管理员要新的登记码，运行 kiosk enroll 登记码 --hq {url} --replace 重新登记。本机已有的销售仍保存在本地，重新登记后会上传",
+        "sync.enrolment_gone": "总部不再认可本机（{kiosk_id}）的登记（原因：{reason}）：请向总部管理员要新的登记码，运行 kiosk enroll 登记码 --hq {url} --replace 重新登记。本机已有的销售仍保存在本地，重新登记后会上传",
+    }
+)
+_EN.update(
+    {
+        "sync.revoked": "HQ has revoked this kiosk ({kiosk_id}) and takes no sync from it: ask the HQ admin for a new enrolment code and re-enroll with kiosk enroll CODE --hq {url} --replace. The sales on this kiosk stay in its store and go up once it is enrolled again",
+        "sync.enrolment_gone": "HQ no longer accepts this kiosk's ({kiosk_id}) enrolment (reason: {reason}): ask the HQ admin for a new enrolment code and re-enroll with kiosk enroll CODE --hq {url} --replace. The sales on this kiosk stay in its store and go up once it is enrolled again",
+    }
+)
+
+# --- IT maintenance actions (kiosk.staff_it, kiosk.ui.panels.it) ---------------------------------
+_ZH.update(
+    {
+        "it.settings.read_only": "只读：设置由总部下发或在配置文件中修改（/etc/kiosk/kiosk.toml），密钥已隐藏",
+        "it.net.interfaces": "网络接口：",
+        "it.net.route": "默认路由：经 {gateway}（{interface}）",
+        "it.net.no_route": "没有默认路由：请检查网线或 Wi-Fi",
+        "it.net.dns": "DNS 服务器：{servers}",
+        "it.logs.shown": "最近 {n} 行日志（密钥已隐藏）",
+        "it.ota.version": "已安装版本：kiosk {version}（Python {python}，{machine}）",
+        "it.ota.no_server": "本版本没有更新服务器：检查更新将随签名 OTA 更新一起提供",
+        "it.dest.usb": "U盘 {path}",
+        "it.dest.hq": "总部 {url}",
+        "it.dest.pick": "请选择保存位置",
+        "it.usb.insert": "未找到U盘：请插入U盘（或选择总部）",
+        "it.usb.gone": "U盘 {path} 已不在：请重新插入并再选一次",
+        "it.file": "文件：{name}\n大小：{size}\nSHA-256：{sha256}",
+        "it.bundle.done": "支持包已完成",
+        "it.backup.done": "备份已完成并已校验",
+        "it.backup.verified": "已校验：校验和一致，试恢复成功（{sales} 笔销售）",
+        "it.restore.sales": "{sales} 笔销售",
+        "it.restore.usb_only": "仅可从U盘恢复：总部暂不支持列出备份。",
+        "it.restore.failed_before": "上次恢复未成功，当前数据保持不变：{reason}。",
+        "it.restore.not_listed": "{path} 不是U盘上列出的备份：请从列表中选择",
+        "it.restore.staged": "已准备恢复 {name}：本机即将停止，下次启动时恢复（当前数据会另存，不会删除）",
+        "it.restore.confirm": "恢复 {name}？本机将停止并在重启时恢复。再按一次确认",
+        "it.restore.pick": "请先选择一个备份",
+        "it.exit.confirm": "退出到桌面？本机将停止售卖且不会自动重启。再按一次确认",
+        "it.exit.stopping": "正在退出到桌面",
+        "it.not_enrolled": "本机未在总部注册：{reason}",
+        "it.more": "更多",
+        "it.refresh": "刷新",
+        "it.restore.button": "恢复所选备份",
+        "it.exit.button": "退出到桌面",
+    }
+)
+_EN.update(
+    {
+        "it.settings.read_only": "Read-only: settings come from HQ or the config file (/etc/kiosk/kiosk.toml); secrets are hidden",
+        "it.net.interfaces": "Interfaces:",
+        "it.net.route": "Default route: via {gateway} ({interface})",
+        "it.net.no_route": "No default route: check the cable or Wi-Fi",
+        "it.net.dns": "DNS servers: {servers}",
+        "it.logs.shown": "the last {n} log lines (secrets removed)",
+        "it.ota.version": "Installed: kiosk {version} (Python {python}, {machine})",
+        "it.ota.no_server": "This release has no update server: update checks arrive with signed OTA updates",
+        "it.dest.usb": "USB stick {path}",
+        "it.dest.hq": "HQ {url}",
+        "it.dest.pick": "choose where to save it",
+        "it.usb.insert": "no USB stick found: insert a USB stick (or choose HQ)",
+        "it.usb.gone": "the USB stick {path} is gone: insert it again and choose again",
+        "it.file": "File: {name}\nSize: {size}\nSHA-256: {sha256}",
+        "it.bundle.done": "support bundle done",
+        "it.backup.done": "backup done and verified",
+        "it.backup.verified": "Verified: checksum matches, test restore passed ({sales} sales)",
+        "it.restore.sales": "{sales} sales",
+        "it.restore.usb_only": "Restore from a USB stick only: HQ cannot list backups yet.",
+        "it.restore.failed_before": "The last restore did not happen, the current store was kept: {reason}.",
+        "it.restore.not_listed": "{path} is not a backup listed on a USB stick: pick one from the list",
+        "it.restore.staged": "restore of {name} staged: the kiosk stops now and restores it at its next start (the current store is kept, never deleted)",
+        "it.restore.confirm": "Restore {name}? The kiosk stops and restores it when it starts again. Press again to confirm",
+        "it.restore.pick": "pick a backup first",
+        "it.exit.confirm": "Exit to the desktop? The kiosk stops selling and does not restart by itself. Press again to confirm",
+        "it.exit.stopping": "exiting to the desktop",
+        "it.not_enrolled": "this kiosk is not enrolled at HQ: {reason}",
+        "it.more": "More",
+        "it.refresh": "Refresh",
+        "it.restore.button": "Restore the chosen backup",
+        "it.exit.button": "Exit to desktop",
+    }
+)
+
+
+# --- maintenance: the diagnostics panel (kiosk.staff_diagnostics, kiosk.ui.panels.diagnostics) -------
+
+_ZH.update(
+    {
+        "diag.gpio.inputs": "输入：{inputs}",
+        "diag.gpio.led_on": "指示灯正在闪烁：再按一次恢复",
+        "diag.gpio.led_off": "指示灯已恢复",
+        "diag.gpio.beeped": "蜂鸣器已鸣响一声",
+        "diag.view.seen": "本视图识别 {n} 个码（不作收款）：{last}",
+        "diag.view.closed": "摄像头视图已关闭",
+        "diag.charge.show_code": "请向摄像头出示手机上的付款码（收 1 分并立即退回）",
+        "diag.charge.cancelled": "测试收款已取消",
+        "diag.check_error": "{name} 检查出错：{error}",
+        "diag.panel.run_all": "全部重新检查",
+        "diag.panel.test_page": "打印测试页",
+        "diag.panel.led": "指示灯",
+        "diag.panel.buzzer": "蜂鸣器",
+        "diag.panel.camera": "摄像头视图",
+        "diag.panel.close_camera": "关闭视图",
+        "diag.panel.charge": "测试收款 1 分",
+        "diag.panel.cancel": "取消",
+        "diag.panel.not_run": "尚未检查",
+        "diag.row.printer": "打印机",
+        "diag.row.camera": "摄像头",
+        "diag.row.gpio": "GPIO 接口",
+        "diag.row.network": "网络",
+        "diag.row.hq": "总部",
+        "diag.row.gateway": "支付网关",
+        "diag.row.charge": "测试收款",
+        "diag.row.disk": "磁盘",
+        "diag.row.sd_card": "存储卡",
+        "diag.row.versions": "版本",
+    }
+)
+
+_EN.update(
+    {
+        "diag.gpio.inputs": "inputs: {inputs}",
+        "diag.gpio.led_on": "the LED is blinking: press again to put it back",
+        "diag.gpio.led_off": "the LED is back as it was",
+        "diag.gpio.beeped": "the buzzer beeped once",
+        "diag.view.seen": "{n} code(s) seen in this view (not taken as payments): {last}",
+        "diag.view.closed": "camera view closed",
+        "diag.charge.show_code": "show a payment code from your phone to the camera (1 fen, refunded at once)",
+        "diag.charge.cancelled": "test charge cancelled",
+        "diag.check_error": "{name} check failed: {error}",
+        "diag.panel.run_all": "Run all again",
+        "diag.panel.test_page": "Test page",
+        "diag.panel.led": "LED",
+        "diag.panel.buzzer": "Buzzer",
+        "diag.panel.camera": "Camera view",
+        "diag.panel.close_camera": "Close view",
+        "diag.panel.charge": "Test charge 1 fen",
+        "diag.panel.cancel": "Cancel",
+        "diag.panel.not_run": "not checked yet",
+        "diag.row.printer": "Printer",
+        "diag.row.camera": "Camera",
+        "diag.row.gpio": "GPIO",
+        "diag.row.network": "Network",
+        "diag.row.hq": "HQ",
+        "diag.row.gateway": "Gateway",
+        "diag.row.charge": "Test charge",
+        "diag.row.disk": "Disk",
+        "diag.row.sd_card": "SD card",
+        "diag.row.versions": "Versions",
+    }
+)
+
+
+# --- a manager's price override and out-of-stock (kiosk.ui.panels.catalog, kiosk.staff_catalog) -------
+
+_ZH.update(
+    {
+        "notice.sold_out": "该商品已售罄，请选择其他商品",
+        "cart.sold_out": "已售罄",
+        "maint.cat.search": "搜索",
+        "maint.cat.back": "退格",
+        "maint.cat.search_hint": "输入条码、编号或英文名的一部分",
+        "maint.cat.all": "全部分类",
+        "maint.cat.none": "没有找到商品",
+        "maint.cat.pick": "请先选择商品",
+        "maint.cat.row_override": "（原价 {price}）",
+        "maint.cat.row_out": "  [缺货]",
+        "maint.cat.state": "{name}（{sku}）\n总部价格 {catalog}\n现售价格 {price}{override}\n库存：{stock}",
+        "maint.cat.state_override": "（本机改价）",
+        "maint.cat.in_stock": "有货",
+        "maint.cat.out_of_stock": "缺货",
+        "maint.cat.new_price": "新价格（元）",
+        "maint.cat.set_price": "改价",
+        "maint.cat.clear_price": "恢复总部价格",
+        "maint.cat.mark_out": "标记缺货",
+        "maint.cat.mark_in": "恢复有货",
+        "maint.cat.confirm_price": "将 {name} 改为 {price}？再按一次确认",
+        "maint.cat.confirm_clear": "将 {name} 恢复为总部价格？再按一次确认",
+        "maint.cat.confirm_out": "将 {name} 标记为缺货？再按一次确认",
+        "maint.cat.confirm_in": "将 {name} 恢复有货？再按一次确认",
+        "maint.cat.price_invalid": "请输入大于 0 的价格，例如 3.50",
+        "maint.cat.listed": "{n} 件商品",
+        "maint.cat.price_set": "{name} 现售 {price}",
+        "maint.cat.price_cleared": "{name} 恢复总部价格 {price}",
+        "maint.cat.marked_out": "{name} 已标记缺货",
+        "maint.cat.marked_in": "{name} 已恢复有货",
+        "maint.cat.no_product": "本机目录中没有商品 {sku}",
+    }
+)
+_EN.update(
+    {
+        "notice.sold_out": "Sorry, this item is sold out; please choose another",
+        "cart.sold_out": "Sold out",
+        "maint.cat.search": "Search",
+        "maint.cat.back": "Del",
+        "maint.cat.search_hint": "type part of a barcode, item code or English name",
+        "maint.cat.all": "All categories",
+        "maint.cat.none": "no products found",
+        "maint.cat.pick": "pick a product first",
+        "maint.cat.row_override": " (was {price})",
+        "maint.cat.row_out": "  [out of stock]",
+        "maint.cat.state": "{name} ({sku})\nHQ price {catalog}\nselling at {price}{override}\nstock: {stock}",
+        "maint.cat.state_override": " (overridden here)",
+        "maint.cat.in_stock": "in stock",
+        "maint.cat.out_of_stock": "out of stock",
+        "maint.cat.new_price": "New price (yuan)",
+        "maint.cat.set_price": "Set price",
+        "maint.cat.clear_price": "Back to HQ's price",
+        "maint.cat.mark_out": "Mark out of stock",
+        "maint.cat.mark_in": "Back in stock",
+        "maint.cat.confirm_price": "Sell {name} at {price}? Press again to confirm",
+        "maint.cat.confirm_clear": "Sell {name} at HQ's price again? Press again to confirm",
+        "maint.cat.confirm_out": "Mark {name} out of stock? Press again to confirm",
+        "maint.cat.confirm_in": "Put {name} back in stock? Press again to confirm",
+        "maint.cat.price_invalid": "type a price above 0, such as 3.50",
+        "maint.cat.listed": "{n} product(s)",
+        "maint.cat.price_set": "{name} now sells at {price}",
+        "maint.cat.price_cleared": "{name} is back at HQ's price {price}",
+        "maint.cat.marked_out": "{name} is marked out of stock",
+        "maint.cat.marked_in": "{name} is back in stock",
+        "maint.cat.no_product": "there is no product {sku} in this kiosk's catalog",
+    }
+)

@@ -201,15 +201,23 @@ class HqError(RuntimeError):
 
     ``unreachable`` is True when HQ never answered (refused connection, timeout): HQ is down or the
     network is, and it is worth trying again within seconds. ``retry_after_s`` is HQ's own word on
-    when to come back (429/503 ``Retry-After``).
+    when to come back (429/503 ``Retry-After``). ``refusal`` is HQ's reason when it refused this
+    kiosk's signature (401 ``detail.reason``: ``revoked``, ``unknown_kiosk``, ``signature``, ...), so
+    callers can tell "enrol again" from "try again later".
     """
 
     def __init__(
-        self, message: str, *, unreachable: bool = False, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        unreachable: bool = False,
+        retry_after_s: float | None = None,
+        refusal: str = "",
     ) -> None:
         super().__init__(message)
         self.unreachable = unreachable
         self.retry_after_s = retry_after_s
+        self.refusal = refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,9 +310,11 @@ class SaleRepository(Protocol):
     """
 
     # catalog
-    def products(self) -> list[Product]: ...
+    def products(self) -> list[Product]:
+        """Active products at the till's price; those staff marked out of stock come ``sold_out``."""
 
-    def product_by_barcode(self, barcode: str) -> Product | None: ...
+    def product_by_barcode(self, barcode: str) -> Product | None:
+        """As ``products``: a product staff marked out of stock comes ``sold_out``; None: unknown."""
 
     def replace_catalog(self, items: Iterable[CatalogItem]) -> int: ...
 

@@ -305,6 +305,11 @@ class MaintenanceSection(_Section):
     #: the first back-off wait; each further failure doubles it
     base_delay_s: float = Field(5.0, gt=0, le=3600)
     lockout_s: float = Field(900.0, gt=0, le=86400)
+    #: where USB sticks are mounted: IT's backup, restore and support bundle list the removable
+    #: media mounted under these folders (kiosk.maintenance.it_info.usb_mounts)
+    usb_roots: tuple[str, ...] = ("/media", "/run/media")
+    #: how many lines of the kiosk's log IT's "Logs" shows at first ("more" doubles it)
+    log_lines: int = Field(200, ge=10, le=5000)
 
     @model_validator(mode="after")
     def _order(self) -> MaintenanceSection:

@@ -10,10 +10,11 @@ order that cannot be refunded) is a message on screen, never an exception in the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk import staff_catalog
 from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance import zreport
@@ -25,19 +26,34 @@ from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffVi
 
 log = logging.getLogger(__name__)
 
+#: IT's actions, answered by kiosk.staff_it (set as ``StaffConsole.it`` by kiosk.bootstrap)
+IT_ACTIONS = frozenset(
+    {
+        Action.CONFIGURE,
+        Action.NETWORK,
+        Action.LOGS,
+        Action.OTA_CHECK,
+        Action.SUPPORT_BUNDLE,
+        Action.BACKUP,
+        Action.RESTORE,
+        Action.EXIT_TO_DESKTOP,
+    }
+)
 
-class CheckResult(Protocol):
-    """One diagnostics verdict as the menu shows it (``kiosk.maintenance.diagnostics.Result``)."""
 
-    @property
-    def name(self) -> str: ...
+class DiagnosticsPanel(Protocol):
+    """The diagnostics panel's calls (``kiosk.staff_diagnostics.DiagnosticsDesk``)."""
 
-    @property
-    def failed(self) -> bool: ...
+    def run(self, check: str, actor: str, lang: str) -> ActionAnswer: ...
 
-    def label(self, lang: str) -> str: ...
+    def is_poll(self, check: object) -> bool:
+        """True for a call a panel repeats while open: it is not staff activity at the kiosk."""
 
-    def text(self, lang: str) -> str: ...
+
+class ItActions(Protocol):
+    """IT's actions (``kiosk.staff_it.ItConsole``): ``actor`` is ``staff:<id>``, the role checked."""
+
+    def run(self, actor: str, action: Action, args: dict[str, ActionArg]) -> ActionAnswer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +78,14 @@ class StaffConsole:
         self.lock = lock
         self.actions = actions
         self._language = language
-        #: the diagnostics an IT session runs from the menu (kiosk.maintenance.diagnostics); set by
+        #: the diagnostics an IT session runs from the menu (kiosk.staff_diagnostics); set by
         #: kiosk.bootstrap once the kiosk's devices exist
-        self.diagnostics: Callable[[], Sequence[CheckResult]] | None = None
+        self.diagnostics: DiagnosticsPanel | None = None
+        #: IT's settings, network, logs, backup, restore, ... (kiosk.staff_it); set by kiosk.bootstrap
+        self.it: ItActions | None = None
+        #: runs after a price override or stock mark changed the catalog (the controller reads it
+        #: again); set by kiosk.bootstrap
+        self.catalog_changed: Callable[[], None] | None = None
 
     def _t(self, key: str, **fields: object) -> str:
         return t(key, self._language(), **fields)
@@ -110,7 +131,9 @@ class StaffConsole:
             return ActionAnswer(ok=False, message=self._t("maint.console.locked"))
         if self.actions is None:
             return ActionAnswer(ok=False, message=self._t("maint.console.not_offered"))
-        self.lock.touch()
+        desk = self.diagnostics if action is Action.DIAGNOSTICS else None
+        if desk is None or not desk.is_poll(args.get("check")):
+            self.lock.touch()  # a panel's repeated poll is not staff at the kiosk
         try:
             return self._run(_member(current), action, args)
         except PermissionDenied:
@@ -127,12 +150,14 @@ class StaffConsole:
         done = self._t("maint.console.done")
         if action is Action.DIAGNOSTICS and self.diagnostics is not None:
             require(member.role, action)
+            check = str(args.get("check") or "all")
+            return self.diagnostics.run(check, f"staff:{member.staff_id}", self._language())
+        if action in IT_ACTIONS and self.it is not None:
+            require(member.role, action)
+            return self.it.run(f"staff:{member.staff_id}", action, args)
+        if action in (Action.OVERRIDE_PRICE, Action.OUT_OF_STOCK):
             lang = self._language()
-            results = self.diagnostics()
-            text = "\n".join(f"[{r.label(lang)}] {r.name}: {r.text(lang)}" for r in results)
-            failed = sum(1 for r in results if r.failed)
-            message = done if failed == 0 else self._t("maint.console.diag_failed", n=failed)
-            return ActionAnswer(ok=failed == 0, message=message, text=text)
+            return staff_catalog.answer(staff, member, member.role, action, args, lang, self.catalog_changed)
         task_id = args.get("task_id")
         if isinstance(task_id, str):
             return self._run_task(member, action, task_id)

@@ -5,7 +5,9 @@ For installers and scripts: one JSON line
 and ``pulled`` count this pass, ``parked`` counts every event HQ ever rejected (they wait in the
 store for staff), ``lag_s`` is the age of the oldest event still waiting (0 when none) and
 ``error`` is null or why the pass stopped. Exit 0 when HQ took the pass, 1 when HQ could not be
-reached or refused it, 2 when the kiosk is not enrolled or its settings or store are unusable.
+reached or refused it for now, 2 when the kiosk is not enrolled, when HQ no longer accepts its
+enrolment (revoked, unknown to HQ, or a secret HQ does not match: only ``kiosk enroll CODE --hq URL
+--replace`` helps, so a script must not just retry), or when its settings or store are unusable.
 It is safe beside a running kiosk: events carry idempotency keys, so one sent twice is stored once.
 """
 
@@ -26,6 +28,8 @@ from kiosk.sync.credentials import CredentialsError
 from kiosk.sync.pusher import CatalogPuller, OutboxPusher
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_SETUP = 0, 1, 2
+#: HQ's 401 reasons that no retry cures: the kiosk must be enrolled again
+ENROL_AGAIN = frozenset(("revoked", "unknown_kiosk", "signature"))
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -65,11 +69,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None, now: datetime | Non
     try:
         push = OutboxPusher(store, client, batch_size=settings.hq.batch_size).push_once(ignore_backoff=True)
         error = push.error
+        refusal = push.refusal
         pulled = 0
-        if not push.unreachable:
+        if not push.unreachable and refusal not in ENROL_AGAIN:
             pull = CatalogPuller(store, client).pull_once()
             pulled = pull.pulled
             error = error or pull.error
+            refusal = refusal or pull.refusal
+        if refusal in ENROL_AGAIN:
+            where = {"kiosk_id": settings.kiosk.id, "url": settings.hq.url}
+            error = (
+                t("sync.revoked", lang, **where)
+                if refusal == "revoked"
+                else t("sync.enrolment_gone", lang, reason=refusal, **where)
+            )
         oldest = store.oldest_pending_at()
         moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
         lag = 0.0 if oldest is None else max(0.0, (moment - oldest).total_seconds())
@@ -88,4 +101,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None, now: datetime | Non
     finally:
         client.close()
         store.db.close()
+    if refusal in ENROL_AGAIN:
+        return EXIT_SETUP
     return EXIT_UNREACHABLE if error else EXIT_OK

@@ -20,6 +20,8 @@ class Product:
     price_fen: Fen
     barcode: str | None = None
     category: str = ""
+    #: staff marked it out of stock on this kiosk: shown on the catalog as sold out, never added
+    sold_out: bool = False
 
     def name(self, language: str) -> str:
         return self.name_zh if language.startswith("zh") else self.name_en

@@ -49,6 +49,7 @@ class Notice(enum.StrEnum):
     ORDER_NOT_SAVED = "order_not_saved"
     PAYMENT_NOT_CONFIGURED = "payment_not_configured"
     CHECKING_LAST_PAYMENT = "checking_last_payment"
+    SOLD_OUT = "sold_out"
 
 
 # --- events (facts) -------------------------------------------------------------------------------
@@ -344,10 +345,14 @@ def _start(c: Checkout, _e: StartTapped) -> Step:
 def _scanned(c: Checkout, e: ProductScanned) -> Step:
     if e.product is None:
         return _ignore(replace(c, phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
+    if e.product.sold_out:  # staff marked it out of stock: say so, not "unknown"
+        return _ignore(replace(c, phase=Phase.CART), Notice.SOLD_OUT)
     return _add(c, e.product)
 
 
 def _tapped(c: Checkout, e: ProductTapped) -> Step:
+    if e.product.sold_out:
+        return _ignore(c, Notice.SOLD_OUT)
     return _add(c, e.product)
 
 
@@ -469,6 +474,8 @@ def _reprinted(c: Checkout, e: ReceiptPrinted) -> Step:
 def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
     if e.product is None:
         return c, ()
+    if e.product.sold_out:
+        return _ignore(replace(Checkout(), phase=Phase.CART), Notice.SOLD_OUT)
     return _add(Checkout(), e.product)
 
 

@@ -204,7 +204,18 @@ class Diagnostics:
         ind.show(Light.OFF)
         ind.beep()
         ind.show(before if isinstance(before, Light) else Light.OFF)
-        inputs = self.parts.inputs
+        read = self.gpio_inputs()
+        if read.status is not Status.OK:
+            return read
+        return result("gpio", Status.OK, "diag.gpio.ok", read.data, inputs=read.data["shown"])
+
+    def gpio_inputs(self) -> Result:
+        """The inputs as read now and which outputs are fitted, without lighting or beeping anything
+        (the screen's LED and buzzer buttons do that, one at a time, so staff see which one works)."""
+        g = self.parts.settings.gpio
+        if not g.enabled:
+            return result("gpio", Status.WARN, "diag.gpio.off")
+        ind, inputs = self.parts.indicators, self.parts.inputs
         read = {
             "key_switch_on": inputs.key_switch_on if inputs else None,
             "paper_low": inputs.paper_low if inputs else None,
@@ -219,12 +230,26 @@ class Diagnostics:
             )
             if not fitted
         ]
-        data = {"inputs": read, "missing": missing}
+        data = {"inputs": read, "missing": missing, "shown": shown}
         if missing:
             return result(
                 "gpio", Status.WARN, "diag.gpio.missing", data, missing=", ".join(missing), inputs=shown
             )
-        return result("gpio", Status.OK, "diag.gpio.ok", data, inputs=shown)
+        return result("gpio", Status.OK, "diag.gpio.inputs", data, inputs=shown)
+
+    def led(self, on: bool, restore: Light = Light.OFF) -> Result:
+        """The status LED blinking (``on``), or back to ``restore`` (the light the kiosk showed)."""
+        if not self.parts.settings.gpio.enabled:
+            return result("gpio led", Status.WARN, "diag.gpio.off")
+        self.parts.indicators.show(Light.BUSY if on else restore)
+        return result("gpio led", Status.OK, "diag.gpio.led_on" if on else "diag.gpio.led_off")
+
+    def buzzer(self) -> Result:
+        """One beep, the one a scan makes."""
+        if not self.parts.settings.gpio.enabled:
+            return result("gpio buzzer", Status.WARN, "diag.gpio.off")
+        self.parts.indicators.beep()
+        return result("gpio buzzer", Status.OK, "diag.gpio.beeped")
 
     # --- network, HQ, gateway ---------------------------------------------------------------------
 

@@ -289,15 +289,17 @@ class SaleStore:
         return [self._sold(p, overrides) for p in query]
 
     def products(self) -> list[CoreProduct]:
-        """Active products as the till sells them: staff's price overrides applied, items marked out
-        of stock left out."""
+        """Active products as the till sells them: staff's price overrides applied, items staff
+        marked out of stock kept but marked ``sold_out`` (the catalog shows them as sold out, and the
+        checkout refuses to add them)."""
         query = Product.select().where(Product.active == True).order_by(Product.category, Product.sku)  # noqa: E712
         overrides = self._overrides()
-        return [self._sold(p, overrides) for p in query if not self._out(p, overrides)]
+        return [self._sold(p, overrides) for p in query]
 
     def product_by_barcode(self, barcode: str) -> CoreProduct | None:
         """The active product with this barcode at the price the till charges (a staff override
-        wins over HQ's price); None when there is none or staff marked it out of stock."""
+        wins over HQ's price), marked ``sold_out`` when staff marked it out of stock (so the customer
+        hears "sold out", not "unknown"); None when there is none."""
         candidates = {barcode}
         if len(barcode) == 12:
             candidates.add("0" + barcode)  # UPC-A is EAN-13 with a leading 0
@@ -306,8 +308,7 @@ class SaleStore:
         p = Product.get_or_none((Product.barcode.in_(candidates)) & (Product.active == True))  # noqa: E712
         if p is None:
             return None
-        overrides = self._overrides(p.sku)
-        return None if self._out(p, overrides) else self._sold(p, overrides)
+        return self._sold(p, self._overrides(p.sku))
 
     @staticmethod
     def _overrides(sku: str | None = None) -> dict[str, ProductOverride]:
@@ -316,17 +317,13 @@ class SaleStore:
             q = q.where(ProductOverride.sku == sku)
         return {str(o.sku): o for o in q}
 
-    @staticmethod
-    def _out(p: Product, overrides: dict[str, ProductOverride]) -> bool:
-        o = overrides.get(str(p.sku))
-        return o is not None and bool(o.out_of_stock)
-
     def _sold(self, p: Product, overrides: dict[str, ProductOverride]) -> CoreProduct:
         core = self._core(p)
         o = overrides.get(str(p.sku))
-        if o is not None and o.price_fen is not None:
-            return replace(core, price_fen=int(o.price_fen))
-        return core
+        if o is None:
+            return core
+        price = core.price_fen if o.price_fen is None else int(o.price_fen)
+        return replace(core, price_fen=price, sold_out=bool(o.out_of_stock))
 
     @staticmethod
     def _core(p: Product) -> CoreProduct:

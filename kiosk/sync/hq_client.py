@@ -324,7 +324,9 @@ class HttpHqClient:
                 "replay": "HQ saw this request's nonce before; will retry",
             }.get(reason, "check [hq] url and the enrolment (kiosk enroll)")
             return HqError(
-                f"HQ refused kiosk {self.kiosk_id} (reason: {reason}): {hint}", retry_after_s=retry_after
+                f"HQ refused kiosk {self.kiosk_id} (reason: {reason}): {hint}",
+                retry_after_s=retry_after,
+                refusal=reason,
             )
         if status == 429:
             wait = f"{retry_after:g} s" if retry_after is not None else "a while"

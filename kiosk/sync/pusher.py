@@ -113,6 +113,8 @@ class PushReport:
     waited: bool = False
     #: True when HQ could not be reached at all
     unreachable: bool = False
+    #: HQ's reason when it refused this kiosk's signature (``HqError.refusal``), e.g. "revoked"
+    refusal: str = ""
 
 
 class OutboxPusher:
@@ -163,7 +165,7 @@ class OutboxPusher:
         if not ignore_backoff and not self.backoff.ready():
             return PushReport(0, 0, self.outbox.pending_count(), waited=True)
         pushed = parked = 0
-        error = ""
+        error = refusal = ""
         unreachable = False
         for _ in range(MAX_BATCHES_PER_PASS):
             items = self.outbox.due(self.batch_size)
@@ -172,7 +174,7 @@ class OutboxPusher:
             try:
                 ok, bad = self._push_batch(items)
             except HqError as exc:
-                error, unreachable = str(exc), exc.unreachable
+                error, unreachable, refusal = str(exc), exc.unreachable, exc.refusal
                 self._failed(items, exc)
                 break
             except Exception as exc:  # a bug in a client must not stop sync or lose events
@@ -195,7 +197,7 @@ class OutboxPusher:
                 pending,
                 f" ({error})" if error else "",
             )
-        return PushReport(pushed, parked, pending, error, unreachable=unreachable)
+        return PushReport(pushed, parked, pending, error, unreachable=unreachable, refusal=refusal)
 
     def _failed(self, items: list[OutboxItem], exc: HqError) -> None:
         self.outbox.mark_failed([i.id for i in items], str(exc))
@@ -209,6 +211,8 @@ class PullReport:
     version: int
     error: str = ""
     unreachable: bool = False
+    #: HQ's reason when it refused this kiosk's signature (``HqError.refusal``), e.g. "revoked"
+    refusal: str = ""
 
 
 class CatalogPuller:
@@ -227,7 +231,7 @@ class CatalogPuller:
             update = self.client.fetch_catalog(since)
         except HqError as exc:
             log.warning("catalog not refreshed, selling from version %d: %s", since, exc)
-            return PullReport(0, since, str(exc), exc.unreachable)
+            return PullReport(0, since, str(exc), exc.unreachable, exc.refusal)
         if update is None:
             return PullReport(0, since)
         try:

@@ -105,6 +105,8 @@ class KioskApp(App):  # type: ignore[misc]
         #: every screen shown, in order, repeats collapsed: for the snapshot tour and tests
         self.screens_visited: list[str] = []
         self._tick_event: Any = None
+        #: what ``kiosk run`` exits with (``stop_kiosk``)
+        self.exit_code = 0
         #: maintenance mode, when the controller offers it (None: no hidden corner, no staff menu)
         self.maintenance: MaintenanceControl | None = (
             controller if isinstance(controller, MaintenanceControl) else None
@@ -252,6 +254,14 @@ class KioskApp(App):  # type: ignore[misc]
             self.follow_maintenance()
         except Exception:
             log.exception("maintenance check failed")
+
+    def stop_kiosk(self, exit_code: int = 0) -> None:
+        """Stop the app the way SIGTERM does (``kiosk run`` then stops the kiosk cleanly) and make
+        ``kiosk run`` exit with ``exit_code``: IT's "exit to desktop" (a code systemd does not
+        restart) or a staged restore (0: systemd starts the kiosk again, which applies it)."""
+        log.info("maintenance asked the kiosk to stop (exit code %s)", exit_code)
+        self.exit_code = exit_code
+        self.stop()
 
     def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
         """Fullscreen (the kiosk): refuse Alt+F4 and friends; windowed (development): allow closing."""

@@ -89,11 +89,13 @@ class ActionItem:
 
     ``key`` is what the row's button passes back (``order_id=key`` for orders, ``task_id=key`` for
     tasks); ``action`` is the one-tap action a task offers (None: the row is for reading or picking).
+    ``verdict`` is a diagnostics row's "ok" / "warn" / "fail" (its colour); "" for other rows.
     """
 
     key: str
     label: str
     action: Action | None = None
+    verdict: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,8 @@ class ActionAnswer:
     items: tuple[ActionItem, ...] = ()
 
 
-#: the arguments ``maintenance_run`` passes on: order ids, task ids (str) and amounts (int fen)
+#: the arguments ``maintenance_run`` passes on: order ids, task ids, skus, searches (str), amounts
+#: and prices (int fen; None: all of it / HQ's price) and flags (bool, an int)
 ActionArg = str | int | None
 
 
@@ -127,6 +130,26 @@ class MaintenanceControl(Protocol):
     ``void_order(order_id)``, ``refund(order_id, amount_fen=None)`` (None: the whole order),
     ``resolve_payment(order_id)``, ``close_shift()`` (closes the shift, prints the Z-report, text:
     the report), and each task's one-tap action with ``task_id=item.key``.
+    ``diagnostics(check="all")`` runs every check that needs nobody at the kiosk (items: one per
+    check, ``key`` its name, ``verdict`` ok/warn/fail); ``check`` may also name one check
+    ("printer", "camera", "gpio", "network", "hq", "gateway", "disk", "sd_card", "versions") or a
+    button: "test_page", "gpio_led" (LED blinking / back), "gpio_buzzer" (one beep), "camera_on" /
+    "camera_stats" / "camera_off" (the live camera view: while it is open the camera is on and the
+    codes it reads go to the view, never to the checkout), "charge_start" (waits for one payment
+    code at the camera), "charge_poll" (no items while waiting; the 1-fen charge and refund's
+    outcome once a code came), "charge_cancel", and "leave" (staff left the panel: view closed, LED
+    back). The view also closes when the session ends. ``camera_stats`` and ``charge_poll`` are polls
+    and do not restart the inactivity timer (``kiosk.staff_diagnostics``).
+
+    A manager's catalog actions, ``override_price`` and ``out_of_stock``, take the same arguments
+    for finding a product: none (items: the categories, key ``category:<code>``),
+    ``category=<code>`` or ``query=<part of a name, item code or barcode>`` (items: the products,
+    key: the sku, label: name, price charged, HQ's price when overridden, out of stock; message:
+    how many matched, at most 50 listed), ``sku=`` alone (text: where the product stands; items:
+    its one row). To change: ``override_price(sku=, price_fen=<fen>)`` sells at that price here,
+    ``price_fen=None`` goes back to HQ's price; ``out_of_stock(sku=, out=True)`` takes it off sale,
+    ``out=False`` puts it back. A change answers like ``sku=`` alone, with a message saying what
+    was done.
     An action the role may not do, or one the kiosk does not offer yet, answers ``ok=False`` with a
     message; it never raises for a staff mistake.
     """

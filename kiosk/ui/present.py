@@ -57,13 +57,16 @@ def in_category(product: Product, category: str) -> bool:
 def product_tiles(
     products: Iterable[Product], category: str, cart: Cart, language: str
 ) -> list[dict[str, Any]]:
-    """RecycleView rows for the catalog grid: name, price and how many are already in the cart."""
+    """RecycleView rows for the catalog grid: name, price and how many are already in the cart; a
+    product staff marked out of stock stays on the grid, "sold out" where its price would be (a
+    customer who looks for it learns why it is not there)."""
     return [
         {
             "sku": p.sku,
             "name": p.name(language),
-            "price_text": format_yuan(p.price_fen),
+            "price_text": t("cart.sold_out", language) if p.sold_out else format_yuan(p.price_fen),
             "qty": cart.qty_of(p.sku),
+            "sold_out": p.sold_out,
         }
         for p in products
         if in_category(p, category)

@@ -75,6 +75,8 @@ class ProductTile(ButtonBehavior, BoxLayout):  # type: ignore[misc]
     name = StringProperty("")
     price_text = StringProperty("")
     qty = NumericProperty(0)
+    #: staff marked it out of stock: drawn dimmed with "sold out" for its price; a tap says so
+    sold_out = BooleanProperty(False)
 
     def on_release(self) -> None:
         App.get_running_app().vm.tap_product(self.sku)

@@ -318,3 +318,36 @@ def test_an_it_session_runs_the_diagnostics_from_the_menu(tmp_path: Path, hq: Li
         assert not answer.ok and answer.message.startswith("1 check(s) failed")
     finally:
         kiosk.stop()
+
+
+def test_hqs_settings_for_the_kiosk_take_effect_at_its_next_start(tmp_path: Path, hq: LiveHq) -> None:
+    """``hq settings set --kiosk`` -> catalog pull into the kiosk's store -> the next ``build_kiosk``
+    syncs at HQ's interval and holds back PIN guessing with HQ's limits; a value the kiosk refuses is
+    ignored and a key not meant for it changes nothing."""
+    from hq.catalog_sync import set_setting
+    from hq.db import connected
+
+    first = _enrolled_kiosk(tmp_path, hq)
+    try:
+        assert first.sync.interval_s == 10  # nothing pulled yet: the local settings
+        with connected():
+            set_setting("hq.sync_interval_s", "30", kiosk=KIOSK)
+            set_setting("maintenance.lockout_s", "60", store="s01")
+            set_setting("hq.heartbeat_s", "0", store="s01")  # out of range: the local 60 s stays
+            set_setting("hq.url", '"http://127.0.0.1:9"', store="s01")  # not HQ's to set
+        assert first.puller.pull_once().error == ""
+        assert first.store.hq_settings()["hq.sync_interval_s"] == 30
+    finally:
+        first.stop()
+    from drivers.camera.sources import HeldImageSource
+    from kiosk.bootstrap import Overrides, build_kiosk
+
+    again = build_kiosk(first.settings, overrides=Overrides(source=HeldImageSource(640, 480)))
+    try:
+        assert again.sync.interval_s == 30 and again.settings.hq.sync_interval_s == 30
+        assert again.sync.heartbeat_s == 60
+        assert again.controller.maintenance is not None
+        assert again.controller.maintenance.config.limiter.lockout_s == 60
+        assert again.settings.hq.url == hq.url
+    finally:
+        again.stop()

@@ -180,3 +180,40 @@ def test_sync_once_exit_codes(hq: LiveHq, tmp_path: Path) -> None:
     # settings that name another HQ than the enrolment's
     status, line = _sync(_config(down, hq.url))
     assert status == 2 and "[hq] url" in str(line["error"])
+
+
+def test_sync_once_tells_a_revoked_kiosk_to_enrol_again_and_the_sales_go_up_after_it_does(
+    hq: LiveHq, tmp_path: Path
+) -> None:
+    from hq.devices import revoke_device
+    from hq.models import Sale
+
+    cfg = _config(tmp_path, hq.url)
+    assert _enroll(cfg, _code())[0] == 0
+    assert _sync(cfg)[0] == 0
+    with connected():
+        revoke_device(KIOSK)
+    # nothing to push: the catalog pull is what HQ refuses
+    status, line = _sync(cfg)
+    assert status == 2, line
+    assert f"kiosk enroll CODE --hq {hq.url} --replace" in str(line["error"]) and "revoked" in str(
+        line["error"]
+    )
+    # a sale made while revoked: the push is refused, the sale stays in the kiosk's store
+    settings = load_settings(cfg)
+    store = SaleStore(open_store(settings.store_path), KIOSK)
+    order_id = store.open_order(Cart().add(store.products()[0]))
+    pay = store.begin_payment(order_id, "wechat", "sim", "134567890123456789")
+    store.record_paid(pay.out_trade_no, "4200000002")
+    store.db.close()
+    status, line = _sync(cfg)
+    assert status == 2 and line["pushed"] == 0 and line["pending"] == 2, line
+    # in Chinese too
+    status, line = _sync(_config(tmp_path, hq.url, language="zh_CN"))
+    assert status == 2 and "重新登记" in str(line["error"]) and "--replace" in str(line["error"])
+    cfg = _config(tmp_path, hq.url)
+    assert _enroll(cfg, _code(), "--replace")[0] == 0
+    status, line = _sync(cfg)
+    assert status == 0 and line["pushed"] == 2 and line["pending"] == 0, line
+    with connected():
+        assert Sale.get_by_id(order_id) is not None

@@ -164,3 +164,65 @@ def test_a_staff_badge_shown_to_the_camera_opens_maintenance_once(kiosk: Rig) ->
     controller.maintenance_lock()
     controller.handle_codes([Decoded("QRCode", badge)])  # shown again: a replay
     assert controller.maintenance_session() is None
+
+
+TEA = CatalogItem("t", "绿茶", "Green tea", 350, "6920000000012", "drinks")
+
+
+def test_a_manager_finds_a_product_overrides_its_price_and_marks_it_out_of_stock(kiosk: Rig) -> None:
+    """GIVEN a kiosk selling water and tea and a manager signed in
+    WHEN the manager finds the products by category and by typed text, sells water at ¥1.50 and
+    marks tea out of stock
+    THEN the customer's catalog charges ¥1.50 for water, a customer scanning tea hears it is sold out
+    (not "unknown"), and clearing both puts HQ's price and the tea back."""
+    controller, store, _wall = kiosk
+    store.apply_catalog(CatalogUpdate("delta", 1, 2, (TEA,), {}))
+    assert controller.console is not None
+    controller.console.catalog_changed = controller.refresh_catalog
+    assert controller.maintenance_unlock_pin("135790").ok
+    start = controller.maintenance_run(Action.OVERRIDE_PRICE)
+    assert start.ok and [i.key for i in start.items] == ["category:drinks"]
+    drinks = controller.maintenance_run(Action.OVERRIDE_PRICE, category="drinks")
+    assert [i.key for i in drinks.items] == ["t", "w"] and drinks.message == "2 product(s)"
+    assert [i.key for i in controller.maintenance_run(Action.OUT_OF_STOCK, query="TEA").items] == ["t"]
+    assert [i.key for i in controller.maintenance_run(Action.OVERRIDE_PRICE, query="6901").items] == ["w"]
+    shown = controller.maintenance_run(Action.OVERRIDE_PRICE, sku="w")
+    assert "HQ price ¥2.00" in shown.text and "in stock" in shown.text
+
+    priced = controller.maintenance_run(Action.OVERRIDE_PRICE, sku="w", price_fen=150)
+    assert priced.ok and priced.message == "Water now sells at ¥1.50", priced.message
+    assert priced.items[0].label == "Water  ¥1.50 (was ¥2.00)"
+    out = controller.maintenance_run(Action.OUT_OF_STOCK, sku="t", out=True)
+    assert out.ok and out.message == "Green tea is marked out of stock"
+    assert [(p.sku, p.price_fen, p.sold_out) for p in controller.catalog()] == [
+        ("t", 350, True),
+        ("w", 150, False),
+    ]
+    controller.dispatch(co.StartTapped())
+    controller.handle_codes([Decoded("EAN13", TEA.barcode or "")])
+    assert controller.state.notice is co.Notice.SOLD_OUT and controller.state.cart.is_empty
+    controller.handle_codes([Decoded("EAN13", WATER.barcode or "")])
+    assert controller.state.cart.total_fen == 150
+
+    cleared = controller.maintenance_run(Action.OVERRIDE_PRICE, sku="w", price_fen=None)
+    assert cleared.ok and cleared.message == "Water is back at HQ's price ¥2.00"
+    back = controller.maintenance_run(Action.OUT_OF_STOCK, sku="t", out=False)
+    assert back.ok and back.items[0].label == "Green tea  ¥3.50"
+    assert [(p.sku, p.price_fen, p.sold_out) for p in controller.catalog()] == [
+        ("t", 350, False),
+        ("w", 200, False),
+    ]
+    missing = controller.maintenance_run(Action.OVERRIDE_PRICE, sku="nope", price_fen=100)
+    assert not missing.ok and "no product nope" in missing.message
+    audited = [
+        row.action for row in AuditLog.select().where(AuditLog.action.in_(["override_price", "out_of_stock"]))
+    ]
+    assert audited == ["override_price", "out_of_stock", "override_price", "out_of_stock"]
+
+
+def test_a_cashier_may_not_look_up_or_change_prices(kiosk: Rig) -> None:
+    controller, _store, _wall = kiosk
+    assert controller.maintenance_unlock_pin("246813").ok
+    for args in ({}, {"sku": "w", "price_fen": 1}):
+        refused = controller.maintenance_run(Action.OVERRIDE_PRICE, **args)
+        assert not refused.ok and "role" in refused.message

@@ -16,7 +16,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,9 @@ from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
+
+#: IT's actions the fake answers in ``_it``
+FAKE_IT_ACTIONS = (Action.CONFIGURE, Action.BACKUP, Action.SUPPORT_BUNDLE, Action.RESTORE)
 
 CATALOG: tuple[Product, ...] = (
     Product("W550", "农夫山泉 饮用天然水 550ml", "Nongfu Spring water 550ml", 200, "6921168509256", "drinks"),
@@ -127,6 +132,21 @@ class FakeController:
         self._staff_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-staff")
         self.work_threads: list[str] = []
         self.work_gate: threading.Event | None = None
+        #: IT's actions: the folder reported as a mounted USB stick, and the restore staged
+        self.usb_folder: Path | None = None
+        self.staged_restore = ""
+        # diagnostics: the camera view (on while open), the LED test, beeps, the decode figures
+        self.diag_camera_on = False
+        self.diag_led_on = False
+        self.diag_beeps = 0
+        self.diag_frames = 0
+        #: the test charge: waiting for a code; a test sets ``diag_code_shown`` (staff's phone)
+        self.diag_charge_waiting = False
+        self.diag_code_shown = False
+        self.diag_charges = 0
+        #: a manager's price overrides (sku -> fen) and out-of-stock marks, as kiosk.staff_catalog keeps them
+        self.price_overrides: dict[str, int] = {}
+        self.out_of_stock: set[str] = set()
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -142,7 +162,12 @@ class FakeController:
         self._feed(event)
 
     def catalog(self) -> list[Product]:
-        return list(self._catalog)
+        return [
+            replace(
+                p, price_fen=self.price_overrides.get(p.sku, p.price_fen), sold_out=p.sku in self.out_of_stock
+            )
+            for p in self._catalog
+        ]
 
     @property
     def language(self) -> str:
@@ -166,7 +191,7 @@ class FakeController:
         )
 
     def latest_frame(self) -> Any:
-        return _scene(self._held) if self._camera_on else None
+        return _scene(self._held) if self._camera_on or self.diag_camera_on else None
 
     def sample_codes(self) -> list[str]:
         return list(self._samples)
@@ -228,6 +253,7 @@ class FakeController:
 
     def maintenance_lock(self) -> None:
         self._staff = None
+        self.diag_camera_on = self.diag_led_on = False
 
     def maintenance_submit(
         self, work: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[Exception], None]
@@ -265,6 +291,8 @@ class FakeController:
             return ActionAnswer(ok=False, message="已锁定 Locked")
         if not allowed(session.role, action):
             return ActionAnswer(ok=False, message=f"{session.role.value} may not {action.value}")
+        if action in FAKE_IT_ACTIONS:
+            return self._it(action, args)
         order_id = str(args.get("order_id") or "")
         match action:
             case Action.TODAYS_SALES:
@@ -294,8 +322,152 @@ class FakeController:
                 text = f"Z 报表 Z-report\n订单 orders: {len(self.orders)}\n合计 net: {format_yuan(total)}"
                 self.printed.append(("z_report", text))
                 return ActionAnswer(ok=True, message="已交班并打印 Shift closed, Z-report printed", text=text)
+            case Action.DIAGNOSTICS:
+                return self._diagnostics(str(args.get("check") or "all"))
+            case Action.OVERRIDE_PRICE | Action.OUT_OF_STOCK:
+                return self._catalog_run(action, args)
             case _:
                 return ActionAnswer(ok=True, message=f"{action.value}: ok")
+
+    def _it(self, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:
+        """IT's actions, plausibly: settings without the secret, a backup written into the folder
+        the fake reports as a USB stick (``usb_folder``), its backups listed for a restore."""
+        usb = self.usb_folder
+        if action is Action.CONFIGURE:
+            return ActionAnswer(
+                ok=True,
+                message="只读 Read-only: settings come from HQ or the config file",
+                text='[payments.wechat]\napi_key = "[removed]"\nmch_id = "1900000001"',
+            )
+        if action in (Action.BACKUP, Action.SUPPORT_BUNDLE) and not args.get("to"):
+            items = ((ActionItem(f"usb:{usb}", f"USB {usb}"),) if usb else ()) + (ActionItem("hq", "HQ"),)
+            return ActionAnswer(ok=True, message="请选择 choose where", items=items)
+        if action is Action.BACKUP and usb is not None and args.get("to") == f"usb:{usb}":
+            name = f"kiosk-001-store-2026120{len(list(usb.iterdir())) // 2}T000000Z.sqlite3"
+            (usb / name).write_bytes(b"SQLite format 3\x00")
+            (usb / (name + ".manifest.json")).write_text('{"sha256": "ab12"}')
+            return ActionAnswer(
+                ok=True, message="backup done and verified", text=f"File: {name}\nSHA-256: ab12"
+            )
+        if action is Action.RESTORE and not args.get("file"):
+            names = sorted(p.name for p in usb.glob("*.sqlite3")) if usb else []
+            return ActionAnswer(
+                ok=True, message="USB only", items=tuple(ActionItem(str(usb / n), n) for n in names)
+            )
+        if action is Action.RESTORE:
+            self.staged_restore = str(args.get("file"))
+            return ActionAnswer(ok=True, message="restore staged: the kiosk stops now")
+        return ActionAnswer(ok=True, message=f"{action.value}: ok")
+
+    def _diagnostics(self, check: str) -> ActionAnswer:
+        """Plausible answers in the real console's shape (kiosk.staff_diagnostics): one item per check,
+        ``verdict`` ok/warn/fail; the camera's figures grow with every poll while the view is open."""
+        rows = {
+            "printer": ("ok", "打印机就绪 printer ready (file receipts)"),
+            "camera": ("ok", self._camera_figures()),
+            "gpio": ("ok", "输入 inputs: key_switch_on=False, paper_low=False, printer_busy=-"),
+            "network": ("ok", "本机地址 address 192.168.1.23"),
+            "hq": ("ok", "总部可达 HQ reachable, kiosk-001"),
+            "gateway": ("warn", "支付网关未配置 gateway: sandbox only"),
+            "disk": ("ok", "剩余 free 12000 MB of 29000 MB"),
+            "sd card": ("ok", "存储卡健康状况未知 SD wear not available"),
+            "versions": ("ok", "app 1.4.0, OS Debian GNU/Linux 12 (bookworm)"),
+        }
+
+        def items(*names: str) -> ActionAnswer:
+            got = tuple(ActionItem(n, rows[n][1], verdict=rows[n][0]) for n in names)
+            return ActionAnswer(ok=all(i.verdict != "fail" for i in got), items=got)
+
+        match check:
+            case "all":
+                return items(*rows)
+            case "test_page":
+                self.printed.append(("test_page", "TEST PAGE"))
+                return ActionAnswer(
+                    ok=True,
+                    items=(ActionItem("printer test page", "测试页已打印 test page printed", verdict="ok"),),
+                )
+            case "gpio_led":
+                self.diag_led_on = not self.diag_led_on
+                said = "指示灯闪烁 LED blinking" if self.diag_led_on else "指示灯恢复 LED back"
+                return ActionAnswer(ok=True, items=(ActionItem("gpio led", said, verdict="ok"),))
+            case "gpio_buzzer":
+                self.diag_beeps += 1
+                return ActionAnswer(ok=True, items=(ActionItem("gpio buzzer", "蜂鸣 beeped", verdict="ok"),))
+            case "camera_on":
+                self.diag_camera_on = True
+                return items("camera")
+            case "camera_stats":
+                self.diag_frames += 15
+                rows["camera"] = ("ok", self._camera_figures())
+                return items("camera")
+            case "camera_off" | "leave" | "charge_cancel":
+                self.diag_camera_on = self.diag_led_on = self.diag_charge_waiting = False
+                return ActionAnswer(ok=True)
+            case "charge_start":
+                self.diag_camera_on = self.diag_charge_waiting = True
+                return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+            case "charge_poll":
+                if not self.diag_charge_waiting:
+                    return ActionAnswer(ok=False, message="已取消 cancelled")
+                if not self.diag_code_shown:
+                    return ActionAnswer(ok=True, message="请出示付款码 show a payment code")
+                self.diag_camera_on = self.diag_charge_waiting = False
+                self.diag_charges += 1
+                said = "测试收款 1 分成功并已退款 charged 1 fen and refunded"
+                return ActionAnswer(ok=True, items=(ActionItem("test charge", said, verdict="ok"),))
+            case "sd_card":
+                return items("sd card")
+            case name if name in rows:
+                return items(name)
+        return ActionAnswer(ok=False, message=f"unknown check {check}")
+
+    def _camera_figures(self) -> str:
+        n = self.diag_frames
+        return (
+            f"已读 read {n}, decoded {n}, dropped 0, codes 0; "
+            f"median 8.0 ms, p95 12.0 ms, 15.0 fps; 0 code(s) seen in this view"
+        )
+
+    def _catalog_run(self, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:
+        """As kiosk.staff_catalog answers: categories, a category or a search, one product, a change."""
+
+        def row(p: Product) -> ActionItem:
+            price = format_yuan(self.price_overrides.get(p.sku, p.price_fen))
+            was = f" (was {format_yuan(p.price_fen)})" if p.sku in self.price_overrides else ""
+            out = "  [out of stock]" if p.sku in self.out_of_stock else ""
+            return ActionItem(p.sku, f"{p.name_en}  {price}{was}{out}")
+
+        sku = str(args.get("sku") or "")
+        if not sku:
+            query, category = str(args.get("query") or "").casefold(), str(args.get("category") or "")
+            if not query and not category:
+                cats = dict.fromkeys(p.category for p in self._catalog)
+                return ActionAnswer(ok=True, items=tuple(ActionItem(f"category:{c}", c) for c in cats))
+            found = [
+                p
+                for p in self._catalog
+                if (not category or p.category == category)
+                and (not query or any(query in f.casefold() for f in (p.sku, p.name_en, p.barcode or "")))
+            ]
+            return ActionAnswer(ok=True, message=f"{len(found)} product(s)", items=tuple(map(row, found)))
+        product = next((p for p in self._catalog if p.sku == sku), None)
+        if product is None:
+            return ActionAnswer(ok=False, message=f"not done: no product {sku} in the catalog")
+        message = ""
+        if action is Action.OVERRIDE_PRICE and "price_fen" in args:
+            price = args["price_fen"]
+            if isinstance(price, int):
+                self.price_overrides[sku] = price
+            else:
+                self.price_overrides.pop(sku, None)
+            message = f"{product.name_en} now sells at {format_yuan(self.price_overrides.get(sku, product.price_fen))}"
+        elif action is Action.OUT_OF_STOCK and "out" in args:
+            (self.out_of_stock.add if args["out"] else self.out_of_stock.discard)(sku)
+            message = f"{product.name_en} is {'marked out of stock' if args['out'] else 'back in stock'}"
+        stock = "out of stock" if sku in self.out_of_stock else "in stock"
+        text = f"{product.name_en} ({sku})\nHQ price {format_yuan(product.price_fen)}\nstock: {stock}"
+        return ActionAnswer(ok=True, message=message, text=text, items=(row(product),))
 
     def _refund(self, order_id: str, amount: ActionArg) -> ActionAnswer:
         total = self.orders.get(order_id)

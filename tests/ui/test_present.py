@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +59,20 @@ def test_categories_keep_catalog_order_and_gather_the_uncategorised_under_other(
 def test_product_tiles_filter_by_category_and_show_what_is_in_the_cart() -> None:
     cart = Cart().add(CHIPS, 3)
     tiles = present.product_tiles([WATER, CHIPS, SOAP], "snacks", cart, "zh_CN")
-    assert tiles == [{"sku": "C", "name": "薯片", "price_text": "¥7.50", "qty": 3}]
+    assert tiles == [{"sku": "C", "name": "薯片", "price_text": "¥7.50", "qty": 3, "sold_out": False}]
     assert [t["sku"] for t in present.product_tiles([WATER, CHIPS, SOAP], "", cart, "en")] == ["W", "C", "S"]
     assert [t["sku"] for t in present.product_tiles([WATER, CHIPS, SOAP], "other", cart, "en")] == ["S"]
+
+
+def test_a_sold_out_product_stays_on_the_grid_marked_sold_out_instead_of_its_price() -> None:
+    gone = replace(WATER, sold_out=True)
+    zh = present.product_tiles([gone, CHIPS], "", Cart(), "zh_CN")
+    en = present.product_tiles([gone, CHIPS], "", Cart(), "en")
+    assert [(r["sku"], r["price_text"], r["sold_out"]) for r in zh] == [
+        ("W", "已售罄", True),
+        ("C", "¥7.50", False),
+    ]
+    assert en[0]["price_text"] == "Sold out"
 
 
 def test_notice_and_order_number() -> None:

@@ -121,3 +121,30 @@ def test_the_pin_is_checked_off_the_ui_thread_and_the_pad_says_so_meanwhile(work
     obs = work.result["obs"]
     assert obs["pin_while_checking"] == [True, "正在核对 PIN…"]
     assert obs["pin_checked_on"] and all(name.startswith("fake-staff") for name in obs["pin_checked_on"])
+
+
+@pytest.fixture(scope="module")
+def catalog(xvfb_display: str, tmp_path_factory: pytest.TempPathFactory) -> TourRun:
+    return run(xvfb_display, tmp_path_factory, "catalog")
+
+
+def test_a_manager_overrides_a_price_typed_on_the_keypad_and_confirmed_twice(catalog: TourRun) -> None:
+    obs = catalog.result["obs"]
+    assert obs["categories"] == ["item:category:drinks", "item:category:snacks", "item:category:daily"]
+    assert obs["overrides_after_first_press"] == {}
+    assert obs["price_confirm_message"] == "将 Coca-Cola 330ml 改为 ¥2.80？再按一次确认"
+    assert obs["overrides"] == {"COLA330": 280}
+    assert obs["price_message"] == "Coca-Cola 330ml now sells at ¥2.80"
+
+
+def test_a_manager_finds_an_item_by_typing_and_marks_it_out_of_stock(catalog: TourRun) -> None:
+    obs = catalog.result["obs"]
+    assert obs["found"] == ["item:CHIPS"]
+    assert obs["out_after_first_press"] == []
+    assert obs["out_of_stock"] == ["CHIPS"]
+
+
+def test_the_customer_sees_the_new_price_and_cannot_add_the_sold_out_item(catalog: TourRun) -> None:
+    obs = catalog.result["obs"]
+    assert obs["after_sold_out_tap"] == ["sold_out", 0]
+    assert obs["tiles"] == {"COLA330": ["¥2.80", False], "CHIPS": ["已售罄", True]}

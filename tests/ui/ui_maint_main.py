@@ -298,6 +298,70 @@ def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float])
     yield Do(lambda: obs.__setitem__("session_after_help", c.maintenance_session()), "note")
 
 
+def catalog(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
+    """A manager sells cola at ¥2.80 (typed on the price keypad, pressed twice) and marks the crisps
+    out of stock (found by typing part of the item code), then the customer's catalog shows both."""
+    yield from sign_in(f, clock, "2222")
+    yield Tap(lambda: f.tagged("action:override_price"), "override price")
+    yield Until(lambda: f.tagged("item:category:drinks") is not None, "categories listed")
+    yield Do(lambda: obs.__setitem__("categories", f.tags("item:")), "note")
+    yield Tap(lambda: f.tagged("item:category:drinks"), "drinks")
+    yield Until(lambda: f.tagged("item:COLA330") is not None, "drinks listed")
+    yield Tap(lambda: f.tagged("item:COLA330"), "cola")
+    yield Until(lambda: _shown(f, c, "COLA330"), "cola shown")
+    for key in "2.8":
+        yield Tap(lambda k=key: f.tagged(f"price:{k}"), f"price {key}")
+    yield Tap(lambda: f.tagged("cat.set_price"), "set price (arm)")
+    yield Do(lambda: obs.__setitem__("overrides_after_first_press", dict(c.price_overrides)), "note")
+    yield Do(lambda: obs.__setitem__("price_confirm_message", f.screen.message), "note")
+    yield Shot("price_confirm")
+    yield Tap(lambda: f.tagged("cat.set_price"), "set price (confirm)")
+    yield Until(lambda: bool(c.price_overrides), "price set")
+    yield Until(lambda: "now sells" in f.screen.message, "answer shown")
+    yield Do(lambda: obs.__setitem__("overrides", dict(c.price_overrides)), "note")
+    yield Do(lambda: obs.__setitem__("price_message", f.screen.message), "note")
+    # out of stock: type part of the item code, search, pick, press twice
+    yield Tap(lambda: f.tagged("action:out_of_stock"), "out of stock")
+    for key in "CHI":
+        yield Tap(lambda k=key: f.tagged(f"q:{k}"), f"search {key}")
+    yield Tap(lambda: f.tagged("cat.search"), "search")
+    yield Until(lambda: f.tagged("item:CHIPS") is not None, "found")
+    yield Do(lambda: obs.__setitem__("found", f.tags("item:")), "note")
+    yield Tap(lambda: f.tagged("item:CHIPS"), "chips")
+    yield Until(lambda: _shown(f, c, "CHIPS"), "chips shown")
+    yield Tap(lambda: f.tagged("cat.mark_out"), "mark out (arm)")
+    yield Do(lambda: obs.__setitem__("out_after_first_press", sorted(c.out_of_stock)), "note")
+    yield Tap(lambda: f.tagged("cat.mark_out"), "mark out (confirm)")
+    yield Until(lambda: bool(c.out_of_stock), "marked")
+    yield Until(lambda: "out of stock" in f.screen.message, "answer shown")
+    yield Do(lambda: obs.__setitem__("out_of_stock", sorted(c.out_of_stock)), "note")
+    yield Shot("out_of_stock")
+    yield Tap(lambda: f.tagged("lock"), "lock")
+    yield Until(lambda: f.showing("attract"), "attract")
+    # the customer's catalog: cola at the new price, the crisps sold out and not addable
+    yield Do(lambda: c.dispatch(StartTapped()), "a customer starts")
+    yield Until(lambda: f.showing("cart"), "cart")
+    yield Do(lambda: c.dispatch(ProductTapped(next(p for p in c.catalog() if p.sku == "CHIPS"))), "tap chips")
+    yield Do(
+        lambda: obs.__setitem__("after_sold_out_tap", [c.state.notice.value, c.state.cart.item_count]), "note"
+    )
+    yield Do(lambda: obs.__setitem__("tiles", _tiles(f)), "note")
+    yield Shot("sold_out_tile")
+
+
+def _shown(f: Fingers, c: FakeController, sku: str) -> bool:
+    """The panel asked for ``sku`` and has its answer."""
+    return not f.screen.busy and bool(c.maint_calls) and c.maint_calls[-1][1] == {"sku": sku}
+
+
+def _tiles(f: Fingers) -> dict[str, list[Any]]:
+    return {
+        row["sku"]: [row["price_text"], row["sold_out"]]
+        for row in f.app.vm.product_tiles
+        if row["sku"] in ("COLA330", "CHIPS")
+    }
+
+
 def _resolve_button(f: Fingers) -> Any:
     from kiosk.ui.widgets import KButton
 
@@ -415,7 +479,7 @@ class Runner:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--script", choices=("menus", "lockout", "work"), required=True)
+    parser.add_argument("--script", choices=("menus", "lockout", "work", "catalog"), required=True)
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=1024, height=600)
@@ -428,7 +492,7 @@ def main() -> int:
     )
     obs: dict[str, Any] = {}
     clock = [1000.0]
-    script = {"menus": menus, "lockout": lockout, "work": work}[args.script]
+    script = {"menus": menus, "lockout": lockout, "work": work, "catalog": catalog}[args.script]
     runner = Runner(app, iter(()), args.out, args.timeout)
 
     def begin(*_a: Any) -> None:

@@ -176,6 +176,29 @@ def test_notices_for_ignored_events() -> None:
     assert co.transition(ATTRACT, co.ProductScanned("1", None))[0].notice is co.Notice.UNKNOWN_PRODUCT
 
 
+SOLD_OUT_WATER = replace(WATER, sold_out=True)
+
+
+@pytest.mark.parametrize(
+    ("label", "before", "event"),
+    [
+        ("scanned on attract", ATTRACT, co.ProductScanned(WATER.barcode or "", SOLD_OUT_WATER)),
+        ("scanned in the cart", IN_CART, co.ProductScanned(WATER.barcode or "", SOLD_OUT_WATER)),
+        ("tapped in the cart", IN_CART, co.ProductTapped(SOLD_OUT_WATER)),
+        ("scanned by the next customer", DONE, co.ProductScanned(WATER.barcode or "", SOLD_OUT_WATER)),
+    ],
+)
+def test_a_sold_out_product_is_never_added_and_the_customer_is_told_it_is_sold_out(
+    label: str, before: co.Checkout, event: co.Event
+) -> None:
+    after, effects = co.transition(before, event)
+    assert after.notice is co.Notice.SOLD_OUT, label
+    # the cart is left as it was (the next customer starts an empty one)
+    kept = Cart() if before.phase is co.Phase.DONE else before.cart
+    assert after.phase is co.Phase.CART and after.cart == kept
+    assert [type(e) for e in effects] == [co.Beep] and effects[0] == co.Beep(error=True)
+
+
 def test_every_event_in_every_phase_is_handled() -> None:
     """No (phase, event) pair raises: a stray event from a driver can never crash the kiosk."""
     events: list[co.Event] = [

@@ -261,13 +261,21 @@ def test_resolve_payment_settles_an_unknown_payment_with_the_gateway(tmp_path: P
 def test_price_and_stock_overrides_survive_a_catalog_update_until_cleared(kiosk: Kiosk) -> None:
     kiosk.staff.override_price(MANAGER, "w", 150)
     kiosk.staff.mark_out_of_stock(MANAGER, "t")
-    assert [(p.sku, p.price_fen) for p in kiosk.store.products()] == [("w", 150)]
-    assert kiosk.store.product_by_barcode(TEA.barcode or "") is None
+    # the till shows the sold-out item marked as such (the checkout refuses it), never "unknown"
+    assert [(p.sku, p.price_fen, p.sold_out) for p in kiosk.store.products()] == [
+        ("w", 150, False),
+        ("t", 350, True),
+    ]
+    tea = kiosk.store.product_by_barcode(TEA.barcode or "")
+    assert tea is not None and tea.sold_out
     update = CatalogUpdate(
         "delta", 0, 5, (CatalogItem("w", "矿泉水", "Water", 220, WATER.barcode, "drinks"),), {}
     )
     kiosk.store.apply_catalog(update)
-    assert [(p.sku, p.price_fen) for p in kiosk.store.products()] == [("w", 150)]
+    assert [(p.sku, p.price_fen, p.sold_out) for p in kiosk.store.products()] == [
+        ("w", 150, False),
+        ("t", 350, True),
+    ]
     kiosk.staff.override_price(MANAGER, "w", None)
     kiosk.staff.mark_out_of_stock(MANAGER, "t", out=False)
     assert [(p.sku, p.price_fen) for p in kiosk.store.products()] == [("w", 220), ("t", 350)]

@@ -21,3 +21,26 @@ if TYPE_CHECKING:
 Panel = Callable[["MaintenanceScreen", Action], Any]
 
 PANELS: dict[Action, Panel] = {}
+
+
+def _register() -> None:
+    """Each area's panel, registered once the table exists (the panel modules import Kivy)."""
+    from kiosk.ui.panels import catalog, diagnostics, it
+
+    PANELS[Action.DIAGNOSTICS] = diagnostics.build
+    for action in (
+        Action.CONFIGURE,
+        Action.NETWORK,
+        Action.LOGS,
+        Action.OTA_CHECK,
+        Action.SUPPORT_BUNDLE,
+        Action.BACKUP,
+        Action.RESTORE,
+        Action.EXIT_TO_DESKTOP,
+    ):
+        PANELS[action] = it.build
+    PANELS[Action.OVERRIDE_PRICE] = catalog.build
+    PANELS[Action.OUT_OF_STOCK] = catalog.build
+
+
+_register()

@@ -1,0 +1,494 @@
+"""IT's maintenance actions on the real kiosk: settings, network, logs, software version, support
+bundle, backup, restore and exit to desktop, answered as the staff menu shows them (``ActionAnswer``).
+
+Everything here reuses the services the command line uses (``kiosk.maintenance.bundle``,
+``backup``, ``upload`` and the diagnostics' network, HQ and gateway checks); the parsing and
+formatting is pure, in ``kiosk.maintenance.it_info``. Each action writes one audit row like the
+other staff actions (actor ``staff:<id>``, the action's name, a JSON detail with before and after).
+
+A restore cannot replace the store under the running kiosk, so it is STAGED: the chosen backup is
+verified and checked against the sales HQ has not acknowledged, copied into the data folder with a
+pending-restore marker, and the kiosk stops; at the next start :func:`apply_staged_restore` runs
+``restore_store`` before the store is opened (the current store is kept aside, never deleted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk import __version__
+from kiosk.i18n import t
+from kiosk.maintenance import it_info
+from kiosk.maintenance.backup import (
+    MANIFEST_SUFFIX,
+    BackupError,
+    backup_store,
+    event_keys,
+    localized_error,
+    read_manifest,
+    restore_refusal,
+    restore_store,
+    unsent_money_events,
+    verify_backup,
+)
+from kiosk.maintenance.bundle import (
+    BundleSources,
+    build_bundle,
+    known_secrets,
+    redacted_settings,
+    write_bundle,
+)
+from kiosk.maintenance.roles import Action
+from kiosk.settings import Settings
+from kiosk.sync.credentials import CredentialsError
+from kiosk.sync.hq_client import HttpHqClient
+from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem
+from kiosk_common.masking import scrub_secrets
+
+log = logging.getLogger(__name__)
+
+#: the pending-restore marker and the staged copy, in the data folder
+PENDING_MARKER = "restore-pending.json"
+FAILED_MARKER = "restore-failed.json"
+STAGED_DIR = "restore-staged"
+#: the destination key of HQ; a USB stick's is "usb:" + its mount point
+HQ_DESTINATION = "hq"
+USB_PREFIX = "usb:"
+
+
+class Check(Protocol):
+    """One diagnostics verdict (``kiosk.maintenance.diagnostics.Result``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    def label(self, lang: str) -> str: ...
+
+    def text(self, lang: str) -> str: ...
+
+
+class Checks(Protocol):
+    """The diagnostics checks IT's network and software screens reuse."""
+
+    def network(self) -> Check: ...
+
+    def hq(self) -> Check: ...
+
+    def gateway(self) -> Check: ...
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _ip_addresses() -> str:
+    """``ip -o address``, or (without the ``ip`` tool) the interface names alone."""
+    try:
+        done = subprocess.run(
+            ["ip", "-o", "address"], capture_output=True, text=True, timeout=10.0, check=False
+        )
+        if done.returncode == 0:
+            return done.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return "\n".join(f"{i}: {name} link ?" for i, name in socket.if_nameindex())
+
+
+@dataclass(slots=True)
+class SystemReaders:
+    """Where IT's screens read the system; a test passes its own (a fake mount table, a fake log)."""
+
+    mounts: Callable[[], str] = lambda: _read("/proc/self/mounts")
+    routes: Callable[[], str] = lambda: _read("/proc/net/route")
+    resolv: Callable[[], str] = lambda: _read("/etc/resolv.conf")
+    addresses: Callable[[], str] = _ip_addresses
+    #: the kiosk's recent log, so many lines (the journal of the kiosk unit)
+    logs: Callable[[int], str] | None = None
+
+
+class ItConsole:
+    """IT's actions; ``run`` answers one, never raising for a staff mistake or a missing stick."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        audit: Callable[[str, str, str], None],
+        language: Callable[[], str],
+        checks: Checks,
+        hq_client: Callable[[], HttpHqClient],
+        bundle_sources: Callable[[], BundleSources],
+        readers: SystemReaders | None = None,
+    ) -> None:
+        self.settings = settings
+        self._audit_row = audit
+        self._language = language
+        self.checks = checks
+        self.hq_client = hq_client
+        self.bundle_sources = bundle_sources
+        self.readers = readers or SystemReaders()
+
+    def _t(self, key: str, **fields: object) -> str:
+        return t(key, self._language(), **fields)
+
+    def _audit(self, actor: str, action: Action, **detail: Any) -> None:
+        self._audit_row(
+            actor, str(action), json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+        )
+
+    def run(self, actor: str, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:
+        """``actor`` is ``staff:<id>``; the caller checked the role already."""
+        try:
+            match action:
+                case Action.CONFIGURE:
+                    return self.configure(actor)
+                case Action.NETWORK:
+                    return self.network(actor)
+                case Action.LOGS:
+                    lines = args.get("lines")
+                    return self.logs(actor, lines if isinstance(lines, int) else None)
+                case Action.OTA_CHECK:
+                    return self.software(actor)
+                case Action.SUPPORT_BUNDLE | Action.BACKUP:
+                    to = args.get("to")
+                    if not isinstance(to, str) or not to:
+                        return self.destinations()
+                    return (
+                        self.bundle(actor, to) if action is Action.SUPPORT_BUNDLE else self.backup(actor, to)
+                    )
+                case Action.RESTORE:
+                    file = args.get("file")
+                    if not isinstance(file, str) or not file:
+                        return self.backups()
+                    return self.stage_restore(actor, file)
+                case Action.EXIT_TO_DESKTOP:
+                    self._audit(
+                        actor, action, before={"running": True}, after={"exit_code": it_info.EXIT_TO_DESKTOP}
+                    )
+                    return ActionAnswer(ok=True, message=self._t("it.exit.stopping"))
+                case _:
+                    return ActionAnswer(ok=False, message=self._t("maint.console.not_offered"))
+        except BackupError as exc:
+            return ActionAnswer(
+                ok=False, message=self._t("maint.console.failed", reason=exc.text(self._language()))
+            )
+        except CredentialsError as exc:
+            return ActionAnswer(ok=False, message=self._t("it.not_enrolled", reason=str(exc)[:200]))
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def configure(self, actor: str) -> ActionAnswer:
+        data = redacted_settings(self.settings)
+        text = scrub_secrets("\n".join(it_info.settings_lines(data)), known_secrets(self.settings))
+        self._audit(actor, Action.CONFIGURE, after={"shown": "settings, secrets removed"})
+        return ActionAnswer(ok=True, message=self._t("it.settings.read_only"), text=text)
+
+    def network(self, actor: str) -> ActionAnswer:
+        r = self.readers
+        lang = self._language()
+        lines = [self._t("it.net.interfaces")]
+        for name, addresses in it_info.interface_addresses(r.addresses()).items():
+            lines.append(f"  {name}: {', '.join(addresses)}")
+        route = it_info.default_route(r.routes())
+        lines.append(
+            self._t("it.net.route", gateway=route.gateway, interface=route.interface)
+            if route
+            else self._t("it.net.no_route")
+        )
+        dns = it_info.dns_servers(r.resolv())
+        lines.append(self._t("it.net.dns", servers=", ".join(dns) if dns else "-"))
+        checks = [self.checks.network(), self.checks.hq(), self.checks.gateway()]
+        lines += [f"[{c.label(lang)}] {c.name}: {c.text(lang)}" for c in checks]
+        failed = [c.name for c in checks if c.failed]
+        self._audit(
+            actor,
+            Action.NETWORK,
+            after={"route": route.gateway if route else None, "dns": dns, "failed": failed},
+        )
+        message = (
+            self._t("maint.console.done")
+            if not failed
+            else self._t("maint.console.diag_failed", n=len(failed))
+        )
+        return ActionAnswer(ok=not failed, message=message, text="\n".join(lines))
+
+    def logs(self, actor: str, lines: int | None) -> ActionAnswer:
+        n = max(10, min(lines or self.settings.maintenance.log_lines, 5000))
+        read = self.readers.logs
+        if read is None:
+            from kiosk.maintenance.bundle import journal_logs
+
+            read = lambda k: journal_logs(lines=k)  # noqa: E731
+        text = scrub_secrets(it_info.tail(read(n), n), known_secrets(self.settings))
+        self._audit(actor, Action.LOGS, after={"lines": n})
+        return ActionAnswer(ok=True, message=self._t("it.logs.shown", n=n), text=text)
+
+    def software(self, actor: str) -> ActionAnswer:
+        """What ``ota status`` reports, and whether HQ answers: no update server exists yet."""
+        lang = self._language()
+        hq = self.checks.hq()
+        text = "\n".join(
+            (
+                self._t(
+                    "it.ota.version",
+                    version=__version__,
+                    python=platform.python_version(),
+                    machine=platform.machine(),
+                ),
+                f"[{hq.label(lang)}] {hq.name}: {hq.text(lang)}",
+                self._t("it.ota.no_server"),
+            )
+        )
+        self._audit(actor, Action.OTA_CHECK, after={"version": __version__, "hq_failed": hq.failed})
+        return ActionAnswer(ok=True, message=self._t("it.ota.no_server"), text=text)
+
+    # --- destinations --------------------------------------------------------------------------------
+
+    def usb_sticks(self) -> list[Path]:
+        return [
+            Path(p) for p in it_info.usb_mounts(self.readers.mounts(), self.settings.maintenance.usb_roots)
+        ]
+
+    def destinations(self) -> ActionAnswer:
+        """Where a bundle or backup may go: each mounted USB stick, then HQ."""
+        sticks = self.usb_sticks()
+        items = [ActionItem(USB_PREFIX + str(p), self._t("it.dest.usb", path=p)) for p in sticks]
+        items.append(ActionItem(HQ_DESTINATION, self._t("it.dest.hq", url=self.settings.hq.url)))
+        message = self._t("it.dest.pick") if sticks else self._t("it.usb.insert")
+        return ActionAnswer(ok=True, message=message, items=tuple(items))
+
+    def _stick(self, destination: str) -> Path:
+        """The stick a destination key names, if it is still mounted (outside input: checked)."""
+        wanted = destination.removeprefix(USB_PREFIX)
+        for stick in self.usb_sticks():
+            if str(stick) == wanted:
+                return stick
+        raise localized_error("it.usb.gone", path=wanted)
+
+    def bundle(self, actor: str, to: str) -> ActionAnswer:
+        data = build_bundle(self.bundle_sources())
+        if to == HQ_DESTINATION:
+            from kiosk.maintenance.upload import upload_to_hq
+
+            client = self.hq_client()
+            try:
+                done = upload_to_hq(client, "bundle", data)
+            finally:
+                client.close()
+            name, size, digest = done.name, done.size, done.sha256
+        else:
+            import hashlib
+
+            path = write_bundle(data, self._stick(to), self.settings.kiosk.id)
+            name, size, digest = str(path), len(data), hashlib.sha256(data).hexdigest()
+        self._audit(actor, Action.SUPPORT_BUNDLE, to=to, after={"file": name, "size": size, "sha256": digest})
+        text = self._t("it.file", name=name, size=it_info.human_size(size), sha256=digest)
+        return ActionAnswer(ok=True, message=self._t("it.bundle.done"), text=text)
+
+    def backup(self, actor: str, to: str) -> ActionAnswer:
+        """A backup, verified (checksum and a test restore) before it is called done."""
+        s = self.settings
+        if to == HQ_DESTINATION:
+            from kiosk.maintenance.upload import backup_to_hq
+
+            client = self.hq_client()
+            try:
+                uploaded, manifest = backup_to_hq(s.store_path, s.kiosk.id, __version__, client)
+            finally:
+                client.close()
+            name, size, digest, sales = (
+                uploaded.name,
+                uploaded.size,
+                uploaded.sha256,
+                manifest.counts.sales_recorded,
+            )
+        else:
+            done = backup_store(s.store_path, self._stick(to), s.kiosk.id, __version__)
+            name, size, digest = str(done.file), done.manifest.size, done.manifest.sha256
+            sales = done.manifest.counts.sales_recorded
+        self._audit(
+            actor,
+            Action.BACKUP,
+            to=to,
+            after={"file": name, "size": size, "sha256": digest, "verified": True},
+        )
+        text = "\n".join(
+            (
+                self._t("it.file", name=name, size=it_info.human_size(size), sha256=digest),
+                self._t("it.backup.verified", sales=sales),
+            )
+        )
+        return ActionAnswer(ok=True, message=self._t("it.backup.done"), text=text)
+
+    # --- restore -----------------------------------------------------------------------------------
+
+    def _backup_files(self) -> list[Path]:
+        found: list[Path] = []
+        for stick in self.usb_sticks():
+            try:
+                names = [p.name for p in stick.iterdir() if p.name.endswith(".sqlite3")]
+            except OSError:
+                continue
+            for name in it_info.newest_first(names):
+                if (stick / (name + MANIFEST_SUFFIX)).is_file():
+                    found.append(stick / name)
+        return found
+
+    def backups(self) -> ActionAnswer:
+        """The backups on the mounted sticks (HQ keeps backups but has no API to list them)."""
+        items = []
+        for path in self._backup_files():
+            try:
+                m = read_manifest(path)
+                label = f"{path.name}  {it_info.human_size(m.size)}  {self._t('it.restore.sales', sales=m.counts.sales_recorded)}  ({path.parent})"
+            except BackupError:
+                label = f"{path.name}  ({path.parent})"
+            items.append(ActionItem(str(path), label))
+        notes = [self._t("it.restore.usb_only")]
+        failed = self.last_failure()
+        if failed:
+            notes.insert(0, self._t("it.restore.failed_before", reason=failed))
+        if not self.usb_sticks():
+            notes.append(self._t("it.usb.insert"))
+        return ActionAnswer(ok=True, message=" ".join(notes), items=tuple(items))
+
+    def last_failure(self) -> str:
+        """Why the last staged restore failed at start ("" if it did not)."""
+        try:
+            data = json.loads((self.settings.kiosk.data_dir / FAILED_MARKER).read_text("utf-8"))
+        except (OSError, ValueError):
+            return ""
+        return str(data.get("reason", "")) if isinstance(data, dict) else ""
+
+    def stage_restore(self, actor: str, file: str) -> ActionAnswer:
+        """Verify the backup, refuse one that would lose sales HQ lacks, then stage it for the next start."""
+        chosen = Path(file)
+        if chosen not in self._backup_files():  # outside input: only a listed backup on a mounted stick
+            raise localized_error("it.restore.not_listed", path=chosen)
+        s = self.settings
+        verified = verify_backup(chosen)
+        store = s.store_path
+        if store.exists() and store.stat().st_size > 0:
+            try:
+                unsent = unsent_money_events(store)
+            except sqlite3.Error as exc:
+                raise localized_error("backup.live_unreadable", path=store, reason=str(exc)[:120]) from exc
+            loss = restore_refusal(unsent, event_keys(chosen))
+            if loss is not None:
+                self._audit(
+                    actor,
+                    Action.RESTORE,
+                    file=chosen.name,
+                    after={"refused": True, "sales": loss.sales, "refunds": loss.refunds},
+                )
+                raise localized_error(
+                    "backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=chosen
+                )
+        staged = stage(s.kiosk.data_dir, chosen, actor)
+        self._audit(
+            actor,
+            Action.RESTORE,
+            file=chosen.name,
+            sha256=verified.manifest.sha256,
+            before={"store": store.name},
+            after={"staged": staged.name, "applied": "at the next start"},
+        )
+        return ActionAnswer(ok=True, message=self._t("it.restore.staged", name=chosen.name))
+
+
+# --- staged restore ------------------------------------------------------------------------------
+
+
+def stage(data_dir: Path, backup: Path, actor: str, now: datetime | None = None) -> Path:
+    """Copy ``backup`` and its manifest into the data folder and write the pending-restore marker
+    last (so a cut-short staging leaves no marker); the staged copy's path."""
+    folder = data_dir / STAGED_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    target = folder / backup.name
+    for src, dst in (
+        (backup, target),
+        (backup.with_name(backup.name + MANIFEST_SUFFIX), target.with_name(target.name + MANIFEST_SUFFIX)),
+    ):
+        tmp = dst.with_name(dst.name + ".part")
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, dst)
+    at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    marker = data_dir / PENDING_MARKER
+    tmp = marker.with_name(marker.name + ".part")
+    tmp.write_text(
+        json.dumps({"backup": str(target), "from": str(backup), "actor": actor, "staged_at": at}), "utf-8"
+    )
+    os.replace(tmp, marker)
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / FAILED_MARKER).unlink()
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class StagedOutcome:
+    ok: bool
+    #: what was restored, or why not (English, for the log and the audit row)
+    detail: str
+
+
+def apply_staged_restore(settings: Settings) -> StagedOutcome | None:
+    """At start, before the store is opened: apply a staged restore, if one waits.
+
+    ``restore_store`` verifies the staged copy again, refuses one that would lose unsent sales, keeps
+    the current store aside and audits the restore in the restored store. On success the marker and
+    the staged copy go; on failure the current store stays as it was, the marker becomes
+    ``restore-failed.json`` with the reason (IT's restore panel shows it), and the error is logged.
+    """
+    data_dir = settings.kiosk.data_dir
+    marker = data_dir / PENDING_MARKER
+    if not marker.exists():
+        return None
+    try:
+        data = json.loads(marker.read_text("utf-8"))
+        backup, actor = Path(str(data["backup"])), str(data["actor"])
+        restored = restore_store(backup, settings.store_path, settings.kiosk.id, actor)
+    except BackupError as exc:
+        return _failed(data_dir, marker, exc.en)
+    except (OSError, ValueError, KeyError, TypeError, sqlite3.Error, subprocess.SubprocessError) as exc:
+        return _failed(data_dir, marker, f"{type(exc).__name__}: {str(exc)[:300]}")
+    marker.unlink()
+    for path in (backup, backup.with_name(backup.name + MANIFEST_SUFFIX)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # our own staged copy: the original stays on the stick
+    kept = restored.kept_as.name if restored.kept_as else "none"
+    detail = f"restored {backup.name}; previous store kept as {kept}"
+    log.warning("staged restore applied: %s", detail)
+    return StagedOutcome(True, detail)
+
+
+def _failed(data_dir: Path, marker: Path, reason: str) -> StagedOutcome:
+    log.error("staged restore NOT applied, the current store is kept: %s", reason)
+    try:
+        data = json.loads(marker.read_text("utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    data["reason"] = reason
+    failed = data_dir / FAILED_MARKER
+    failed.write_text(json.dumps(data), "utf-8")
+    marker.unlink()
+    return StagedOutcome(False, reason)

@@ -1,0 +1,136 @@
+"""IT's panels: settings (read-only), network, logs, software version, support bundle and backup
+(a USB stick or HQ), restore (a backup on a USB stick, two presses, staged for the next start) and
+exit to desktop (two presses). The work is done by ``kiosk.staff_it`` through ``screen.call``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kivy.app import App
+
+from kiosk.i18n import t
+from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
+from kiosk.maintenance.roles import Action
+from kiosk.ui.controller_api import ActionAnswer, ActionItem
+
+if TYPE_CHECKING:
+    from kiosk.ui.maintenance_screen import MaintenanceScreen
+
+#: what "More" starts from and grows to on the logs panel (the kiosk caps it at 5000)
+FIRST_LOG_LINES = 200
+MAX_LOG_LINES = 5000
+
+
+def _stop_kiosk(exit_code: int) -> None:
+    App.get_running_app().stop_kiosk(exit_code)
+
+
+def _answer_with(screen: MaintenanceScreen, action: Action, refresh_label: str) -> None:
+    """Run a reading action at once; its answer with a refresh button above it."""
+
+    def shown(answer: ActionAnswer) -> None:
+        screen.panel.clear_widgets()
+        screen.panel.add_widget(screen.button(refresh_label, "it:refresh", lambda: build(screen, action)))
+        screen.show_answer(answer)
+
+    screen.call(action, {}, shown)
+
+
+def build(screen: MaintenanceScreen, action: Action) -> None:
+    lang = screen.language
+    screen.panel.clear_widgets()
+    if action in (Action.CONFIGURE, Action.NETWORK, Action.OTA_CHECK):
+        _answer_with(screen, action, t("it.refresh", lang))
+    elif action is Action.LOGS:
+        _logs(screen, FIRST_LOG_LINES)
+    elif action in (Action.SUPPORT_BUNDLE, Action.BACKUP):
+        _destinations(screen, action)
+    elif action is Action.RESTORE:
+        _restore(screen)
+    elif action is Action.EXIT_TO_DESKTOP:
+        _exit(screen)
+
+
+def _logs(screen: MaintenanceScreen, lines: int) -> None:
+    lang = screen.language
+
+    def shown(answer: ActionAnswer) -> None:
+        screen.panel.clear_widgets()
+        screen.panel.add_widget(
+            screen.button(t("it.refresh", lang), "it:refresh", lambda: _logs(screen, lines))
+        )
+        more = min(lines * 2, MAX_LOG_LINES)
+        screen.panel.add_widget(screen.button(t("it.more", lang), "it:more", lambda: _logs(screen, more)))
+        screen.show_answer(answer)
+
+    screen.call(Action.LOGS, {"lines": lines}, shown)
+
+
+def _destinations(screen: MaintenanceScreen, action: Action) -> None:
+    """Pick a USB stick or HQ; the bundle or backup goes there, and its name, size and checksum show."""
+
+    def listed(answer: ActionAnswer) -> None:
+        screen.message = answer.message
+
+        def pick(item: ActionItem) -> None:
+            def done(result: ActionAnswer) -> None:
+                screen.panel.clear_widgets()
+                screen.show_answer(result)
+
+            screen.call(action, {"to": item.key}, done)
+
+        screen.panel.add_widget(screen.item_list(answer.items, pick, answer.message))
+
+    screen.call(action, {}, listed)
+
+
+def _restore(screen: MaintenanceScreen) -> None:
+    chosen: list[ActionItem] = []
+
+    def listed(answer: ActionAnswer) -> None:
+        lang = screen.language
+        screen.message = answer.message
+
+        def pick(item: ActionItem) -> None:
+            chosen[:] = [item]
+            screen.disarm()
+            screen.message = item.label
+
+        def restore() -> None:
+            if not chosen:
+                screen.message = t("it.restore.pick", lang)
+                return
+            item = chosen[0]
+            name = item.key.rsplit("/", 1)[-1]
+            if not screen.confirmed(f"restore:{item.key}", t("it.restore.confirm", lang, name=name)):
+                return
+
+            def staged(result: ActionAnswer) -> None:
+                screen.message = result.message
+                if result.ok:  # the store is replaced at the next start; systemd starts us again
+                    _stop_kiosk(0)
+
+            screen.call(Action.RESTORE, {"file": item.key}, staged)
+
+        screen.panel.add_widget(screen.item_list(answer.items, pick, t("it.usb.insert", lang)))
+        screen.panel.add_widget(screen.button(t("it.restore.button", lang), "confirm", restore, primary=True))
+
+    screen.call(Action.RESTORE, {}, listed)
+
+
+def _exit(screen: MaintenanceScreen) -> None:
+    lang = screen.language
+
+    def press() -> None:
+        if not screen.confirmed(Action.EXIT_TO_DESKTOP.value, t("it.exit.confirm", lang)):
+            return
+
+        def done(answer: ActionAnswer) -> None:
+            screen.message = answer.message
+            if answer.ok:
+                _stop_kiosk(EXIT_TO_DESKTOP)
+
+        screen.call(Action.EXIT_TO_DESKTOP, {}, done)
+
+    screen.panel.add_widget(screen.button(t("it.exit.button", lang), "confirm", press, primary=True))

@@ -1,0 +1,53 @@
+"""IT's maintenance panels under Xvfb, driven by touch events (tests/ui/ui_it_main.py).
+
+GIVEN the real KioskApp with the FakeController, IT signed in, and a folder the fake reports as a
+      mounted USB stick
+WHEN  IT opens the settings, backs up to the stick, restores that backup and exits to the desktop
+THEN  the settings show no secret and say they are read-only, the backup lands on the stick with its
+      checksum on screen, the restore asks twice before it is staged (and then stops the kiosk to
+      apply it), and "exit to desktop" asks twice and really stops the app with exit code 42.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ui_harness import TourRun, run_tour
+
+from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture(scope="module")
+def tour(xvfb_display: str, tmp_path_factory: pytest.TempPathFactory) -> TourRun:
+    usb = tmp_path_factory.mktemp("usb-stick")
+    run = run_tour(xvfb_display, tmp_path_factory.mktemp("it"), "ui_it_main.py", str(usb))
+    assert run.returncode == 0, run.result.get("failure") or run.log[-3000:]
+    return run
+
+
+def test_settings_show_no_secret_and_say_they_are_read_only(tour: TourRun) -> None:
+    obs = tour.result["obs"]
+    assert 'api_key = "[removed]"' in obs["settings_text"]
+    assert "Read-only" in obs["settings_message"]
+
+
+def test_a_backup_goes_to_the_usb_stick_with_its_checksum_shown(tour: TourRun) -> None:
+    obs = tour.result["obs"]
+    assert obs["backup_message"] == "backup done and verified"
+    assert len(obs["usb_files"]) == 2 and obs["usb_files"][1].endswith(".manifest.json")
+
+
+def test_a_restore_asks_twice_then_stages_and_stops_the_kiosk_to_apply_it(tour: TourRun) -> None:
+    obs = tour.result["obs"]
+    assert "Press again to confirm" in obs["restore_first_message"]
+    assert obs["staged_after_first"] == ""  # the first press only asked
+    assert Path(obs["staged_after_second"]).name.endswith(".sqlite3")
+    assert obs["restore_stop_codes"] == [0]  # 0: systemd starts the kiosk again, which restores
+
+
+def test_exit_to_desktop_asks_twice_and_stops_the_app_with_its_exit_code(tour: TourRun) -> None:
+    assert "Press again to confirm" in tour.result["obs"]["exit_first_message"]
+    assert tour.result["exit_code"] == EXIT_TO_DESKTOP == 42

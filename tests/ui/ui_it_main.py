@@ -1,0 +1,129 @@
+"""Child-process entry point of IT's maintenance UI test: the real KioskApp, the FakeController, and
+touch events through Kivy's input (the fingers and runner of ``ui_maint_main``).
+
+Run as ``python tests/ui/ui_it_main.py OUT_DIR USB_DIR`` with ``KIVY_NO_ARGS=1``, ``KIVY_HOME`` and a
+``DISPLAY``. IT signs in, opens the settings (no secret on screen), backs the store up to the "USB
+stick" (USB_DIR, which the fake reports as mounted), restores it (the first press only asks), and
+exits to the desktop with two presses: the app really stops, and the JSON line names its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fake_controller import FakeController
+from ui_maint_main import Do, Fingers, Runner, Shot, Step, Tap, Until, sign_in
+
+from kiosk.maintenance.roles import Action
+from kiosk.settings import KioskSection, UiSection
+from kiosk.ui.kivy_config import configure_kivy
+
+
+def panel_text(f: Fingers) -> str:
+    return "\n".join(str(getattr(w, "text", "")) for w in f.screen.ids.panel.walk(restrict=True))
+
+
+def reveal(f: Fingers, tag: str) -> None:
+    """Scroll the menu so that the ``tag`` button is on screen (a finger scrolls it the same way)."""
+    from kivy.uix.scrollview import ScrollView
+
+    for w in f.screen.walk(restrict=True):
+        if getattr(w, "tag", None) == tag:
+            parent = w.parent
+            while parent is not None and not isinstance(parent, ScrollView):
+                parent = parent.parent
+            if parent is not None:
+                parent.scroll_to(w, padding=10, animate=False)
+            return
+
+
+def menu(f: Fingers, action: Action) -> Iterator[Step]:
+    tag = f"action:{action.value}"
+    yield Do(lambda: reveal(f, tag), f"scroll to {action.value}")
+    yield Tap(lambda: f.tagged(tag), action.value)
+
+
+def it_script(
+    f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float], stops: list[int]
+) -> Iterator[Step]:
+    yield from sign_in(f, clock, "3333")
+    # settings: read-only, no secret
+    yield from menu(f, Action.CONFIGURE)
+    yield Until(lambda: "api_key" in panel_text(f) and not f.screen.busy, "settings shown")
+    yield Do(lambda: obs.__setitem__("settings_text", panel_text(f)), "note")
+    yield Do(lambda: obs.__setitem__("settings_message", f.screen.message), "note")
+    yield Shot("it_settings")
+    # backup to the USB stick
+    usb = f"usb:{c.usb_folder}"
+    yield from menu(f, Action.BACKUP)
+    yield Tap(lambda: f.tagged(f"item:{usb}"), "the USB stick")
+    yield Until(lambda: "SHA-256" in panel_text(f) and not f.screen.busy, "backup done")
+    yield Do(lambda: obs.__setitem__("backup_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("usb_files", sorted(p.name for p in c.usb_folder.iterdir())), "note")
+    yield Shot("it_backup")
+    # restore: pick the backup, the first press only asks, the second stages it and stops the kiosk
+    yield from menu(f, Action.RESTORE)
+    yield Until(lambda: bool(f.tags("item:")) and not f.screen.busy, "backups listed")
+    yield Tap(lambda: f.tagged(f.tags("item:")[0]), "the backup")
+    yield Tap(lambda: f.tagged("confirm"), "restore once")
+    yield Do(lambda: obs.__setitem__("restore_first_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("staged_after_first", c.staged_restore), "note")
+    yield Shot("it_restore_confirm")
+    yield Tap(lambda: f.tagged("confirm"), "restore twice")
+    yield Until(lambda: bool(stops), "the kiosk asked to stop")
+    yield Do(lambda: obs.__setitem__("staged_after_second", c.staged_restore), "note")
+    yield Do(lambda: obs.__setitem__("restore_stop_codes", list(stops)), "note")
+    # exit to desktop: two presses, then the app really stops
+    yield Do(lambda: f.app.__dict__.pop("stop_kiosk", None), "the real stop from now on")
+    yield from menu(f, Action.EXIT_TO_DESKTOP)
+    yield Tap(lambda: f.tagged("confirm"), "exit once")
+    yield Do(lambda: obs.__setitem__("exit_first_message", f.screen.message), "note")
+    yield Tap(lambda: f.tagged("confirm"), "exit twice")
+    yield Until(lambda: False, "the app stops")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("usb", type=Path)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    ui = UiSection(fullscreen=False, width=1024, height=600)
+    configure_kivy(ui, fullscreen=False)
+    from kiosk.ui.app import KioskApp
+
+    controller = FakeController(answer_delay_s=0.05, language="en")
+    controller.usb_folder = args.usb
+    app = KioskApp(controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="Corner Shop"))
+    obs: dict[str, Any] = {}
+    clock = [1000.0]
+    stops: list[int] = []
+    # the restore's stop is recorded, not done, so the script goes on to "exit to desktop"
+    app.stop_kiosk = stops.append
+    runner = Runner(app, iter(()), args.out, args.timeout)
+
+    def begin(*_a: Any) -> None:
+        app.sm.get_screen("attract").clock = lambda: clock[0]
+        runner.script = it_script(Fingers(app), controller, obs, clock, stops)
+        runner.start()
+
+    app.bind(on_start=begin)
+    args.out.mkdir(parents=True, exist_ok=True)
+    app.run()
+    print(
+        json.dumps(
+            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "exit_code": app.exit_code},
+            ensure_ascii=False,
+            default=repr,
+        )
+    )
+    return 3 if runner.failure else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
