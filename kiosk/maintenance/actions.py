@@ -440,7 +440,9 @@ class StaffActions:
         day_start, day_end = self._today()
         closes = self.store.audit_between(day_start, now + timedelta(seconds=1), SHIFT_CLOSE)
         shift_start = self._last_close_end(closes[-1]) if closes else day_start
-        payments = self.store.payments_between(shift_start, now + timedelta(seconds=1))
+        # sales by their paid time, refunds by their confirmation, voids when voided: the moments HQ's
+        # day totals and the channels' statements go by (docs/operations.md, "The Z-report")
+        payments = self.store.sales_paid_between(shift_start, now + timedelta(seconds=1))
         refunds = self.store.refunds_between(shift_start, now + timedelta(seconds=1))
         voids = []
         for _at, _who, detail in self.store.audit_between(
@@ -452,7 +454,7 @@ class StaffActions:
                 voids.append(0)
         unresolved = len(self.store.unfinished_payments())
         ledger = zreport.day_totals(
-            self.store.payments_between(day_start, day_end), self.store.refunds_between(day_start, day_end)
+            self.store.sales_paid_between(day_start, day_end), self.store.refunds_between(day_start, day_end)
         )
         day = day_start.astimezone(self.tz).date()
         hq_day: zreport.DayTotals | None = None
