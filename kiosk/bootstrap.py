@@ -51,6 +51,7 @@ from kiosk.store.db import open_store
 from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
 from kiosk.store.staff import StaffStore
+from kiosk.store.tasks import TaskStore
 from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
@@ -391,6 +392,12 @@ def build_kiosk(
         controller.post(lambda: controller.dispatch(ReceiptPrinted(order_id)))
 
     printer.on_reprinted = reprinted
+    tasks = TaskStore(store.db)  # payments settled at start-up stay tasks until staff dismiss them
+
+    def keep_recovered(report: service.RecoveryReport) -> None:
+        tasks.record_recovery(report.outcomes)
+
+    controller.on_recovered = keep_recovered
     staff = StaffActions(
         store=store,
         gateway=gateway,
@@ -406,7 +413,7 @@ def build_kiosk(
             if isinstance(hq, HttpHqClient)
             else None
         ),
-        recovered=lambda: dict(controller.recovery.outcomes) if controller.recovery else {},
+        task_book=tasks,
     )
     console = StaffConsole(maintenance, staff, lambda: controller.language)
     controller.console = console

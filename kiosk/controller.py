@@ -221,6 +221,9 @@ class CheckoutController:
         self.device_faults: dict[str, str] = {}
         #: what the last start-up recovery found (None until it ran)
         self.recovery: service.RecoveryReport | None = None
+        #: told the recovery's report on the worker as soon as it is made (``kiosk.bootstrap`` keeps
+        #: its outcomes as staff tasks in the store, so a restart before anyone looks loses none)
+        self.on_recovered: Callable[[service.RecoveryReport], None] | None = None
         #: who may enter maintenance mode (kiosk.maintenance.session); set by kiosk.bootstrap
         self.maintenance: MaintenanceLock | None = None
         #: maintenance mode in the screens' terms (kiosk.staff_console); set by kiosk.bootstrap
@@ -436,6 +439,11 @@ class CheckoutController:
     def _recovery_job(self) -> co.Event:
         report = service.recover(self.store, self.gateway, self.clock)
         self.recovery = report
+        if self.on_recovered is not None:
+            try:
+                self.on_recovered(report)
+            except Exception:  # selling must start even if the tasks could not be kept
+                log.exception("the start-up recovery's outcomes were not kept as staff tasks")
         if report.anything:
             log.warning(
                 "after restart: %d payment(s) settled, %d unresolved, %d open order(s) closed, "

@@ -817,3 +817,15 @@ _EN.update(
         "maint.cat.no_product": "there is no product {sku} in this kiosk's catalog",
     }
 )
+
+# --- the day's work: tasks kept across restarts (issue 10 §4) ------------------------------------------
+_ZH.update(
+    {
+        "maint.task.recovered": "启动时已结算：{detail}（已知悉请点此移除）",
+    }
+)
+_EN.update(
+    {
+        "maint.task.recovered": "Settled at start-up: {detail} (tap when seen to remove it)",
+    }
+)

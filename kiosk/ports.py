@@ -362,7 +362,11 @@ class SaleRepository(Protocol):
     def unfinished_payments(self) -> list[PaymentRecord]:
         """Payments without a final answer (what a crash left), oldest first."""
 
-    def payments_between(self, start: datetime, end: datetime) -> list[PaymentRecord]: ...
+    def payments_between(self, start: datetime, end: datetime) -> list[PaymentRecord]:
+        """Every payment created in [start, end), whatever became of it (the gateway reconciliation)."""
+
+    def sales_paid_between(self, start: datetime, end: datetime) -> list[PaymentRecord]:
+        """The payments of sales paid in [start, end), by the sale's paid time (the Z-report)."""
 
     # refunds
     def refundable_payment(self, order_id: str) -> PaymentRecord | None: ...

@@ -122,7 +122,10 @@ class StaffConsole:
         items = []
         for task in self.actions.tasks(_member(current)):
             action = task.action if task.action is not None and allowed(current.role, task.action) else None
-            items.append(ActionItem(task.key, task.detail, action))
+            label = task.detail
+            if task.kind == "recovered_payment":
+                label = self._t("maint.task.recovered", detail=task.detail)
+            items.append(ActionItem(task.key, label, action))
         return items
 
     def run(self, action: Action, args: dict[str, ActionArg]) -> ActionAnswer:

@@ -27,6 +27,7 @@ from kiosk.core.payment import OPEN_STATES, RefundRules
 from kiosk.core.receipt import ReceiptLayout
 from kiosk.core.records import OrderStatus, SaleError
 from kiosk.maintenance import zreport
+from kiosk.maintenance.port import TaskBook
 from kiosk.maintenance.roles import Action, Role, require
 from kiosk.payments import service
 from kiosk.ports import (
@@ -147,6 +148,11 @@ class Task:
     action: Action | None
 
 
+#: the one tap a kept task (a payment settled at start-up) offers: "seen", which dismisses it. It needs
+#: only the cashier's right to see today's sales, like reading the task list itself.
+SEEN = Action.TODAYS_SALES
+
+
 def _role(member: StaffMember) -> Role:
     try:
         return Role(member.role)
@@ -172,7 +178,7 @@ class StaffActions:
         paper_columns: int = 32,
         language: str = "zh_CN",
         hq_totals: Callable[[date], zreport.DayTotals] | None = None,
-        recovered: Callable[[], dict[str, str]] | None = None,
+        task_book: TaskBook | None = None,
         refund_rules: RefundRules | None = None,
         clock: Clock | None = None,
         now_utc: Callable[[], datetime] = _utcnow,
@@ -188,11 +194,11 @@ class StaffActions:
         self.paper_columns = paper_columns
         self.language = language
         self._hq_totals = hq_totals
-        self._recovered = recovered or (lambda: {})
+        #: kept tasks (payments settled at start-up) and their dismissal; None: there are none
+        self._task_book = task_book
         self._refund_rules = refund_rules
         self._clock = clock
         self._now = now_utc
-        self._dismissed: set[str] = set()
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -434,7 +440,9 @@ class StaffActions:
         day_start, day_end = self._today()
         closes = self.store.audit_between(day_start, now + timedelta(seconds=1), SHIFT_CLOSE)
         shift_start = self._last_close_end(closes[-1]) if closes else day_start
-        payments = self.store.payments_between(shift_start, now + timedelta(seconds=1))
+        # sales by their paid time, refunds by their confirmation, voids when voided: the moments HQ's
+        # day totals and the channels' statements go by (docs/operations.md, "The Z-report")
+        payments = self.store.sales_paid_between(shift_start, now + timedelta(seconds=1))
         refunds = self.store.refunds_between(shift_start, now + timedelta(seconds=1))
         voids = []
         for _at, _who, detail in self.store.audit_between(
@@ -446,7 +454,7 @@ class StaffActions:
                 voids.append(0)
         unresolved = len(self.store.unfinished_payments())
         ledger = zreport.day_totals(
-            self.store.payments_between(day_start, day_end), self.store.refunds_between(day_start, day_end)
+            self.store.sales_paid_between(day_start, day_end), self.store.refunds_between(day_start, day_end)
         )
         day = day_start.astimezone(self.tz).date()
         hq_day: zreport.DayTotals | None = None
@@ -518,7 +526,8 @@ class StaffActions:
 
     def tasks(self, member: StaffMember) -> list[Task]:
         """What waits for staff: payments whose outcome is unknown (resolve), paid sales whose receipt
-        failed (reprint), payments settled at start-up recovery (information). Reading is not audited."""
+        failed (reprint), payments settled at start-up recovery (``SEEN``: dismiss). Reading is not
+        audited."""
         _role(member)
         out: list[Task] = []
         for p in self.store.unfinished_payments():
@@ -542,17 +551,20 @@ class StaffActions:
                         Action.REPRINT,
                     )
                 )
-        for out_trade_no, what in sorted(self._recovered().items()):
-            key = f"recovered:{out_trade_no}"
-            if what == "unknown" or key in self._dismissed:
-                continue  # an unknown one is listed above as a payment to resolve
-            out.append(Task(key, "recovered_payment", out_trade_no, f"settled at start-up: {what}", None))
+        if self._task_book is not None:
+            # kept in the store (kiosk.store.tasks): written when the start-up recovery finished, so
+            # neither a restart nor a late first look loses one; dismissed ones are not returned
+            for kept in self._task_book.open_tasks():
+                out.append(Task(kept.key, kept.kind, kept.target, kept.detail, SEEN))
         return out
 
     def dismiss(self, member: StaffMember, key: str) -> None:
-        """Staff saw an information task (a payment settled at start-up): it leaves the list."""
+        """Staff saw a kept task (a payment settled at start-up): it leaves the list, for
+        good (the store keeps who dismissed it and when; a restart does not bring it back). Tasks with
+        an action (resolve, reprint) leave the list when that is done, not by dismissal."""
         actor = self._check(member, Action.TODAYS_SALES)
-        self._dismissed.add(key)
+        if self._task_book is None or not self._task_book.dismiss_task(key, actor):
+            raise StaffActionError(f"no open task {key} to dismiss; it may have been dismissed already")
         self._audit(actor, "task_dismissed", key=key)
 
 

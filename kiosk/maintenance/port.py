@@ -44,3 +44,27 @@ class UnlockStore(Protocol):
     def audit(self, actor: str, action: str, detail: str = "") -> None:
         """An audit row, which also goes to HQ as an audit event (the outbox)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """A staff task the store keeps until staff dismiss it (a payment settled at start-up)."""
+
+    key: str
+    kind: str
+    target: str
+    detail: str
+    created_at: datetime
+
+
+class TaskBook(Protocol):
+    """Where staff's kept tasks live, so a restart neither loses one nor brings a dismissed one back;
+    ``kiosk.store.tasks.TaskStore`` is the SQLite one."""
+
+    def open_tasks(self) -> list[StoredTask]:
+        """Tasks not yet dismissed, oldest first."""
+        ...
+
+    def dismiss_task(self, key: str, by: str) -> bool:
+        """Mark an open task dismissed by ``by`` (an audit actor); False when no open task has ``key``."""
+        ...

@@ -75,6 +75,12 @@ def _0006_staff(db: pw.Database) -> None:
     db.create_tables([models.StaffAccount, models.BadgeNonce])
 
 
+def _0007_staff_tasks(db: pw.Database) -> None:
+    """Staff's tasks that only memory held before: payments settled by the start-up recovery, and
+    which of them staff dismissed, so neither is lost to a restart."""
+    db.create_tables([models.StaffTask])
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (1, "initial schema", _0001_initial),
     (2, "reprint queue", _0002_reprint_queue),
@@ -82,6 +88,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
     (4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox),
     (5, "partial refunds, staff price and stock overrides", _0005_refunds_and_overrides),
     (6, "staff accounts and used badge nonces", _0006_staff),
+    (7, "staff tasks kept across restarts", _0007_staff_tasks),
 )
 
 LATEST = MIGRATIONS[-1][0]

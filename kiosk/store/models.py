@@ -234,3 +234,21 @@ class BadgeNonce(BaseModel):
 BADGE_KEY_SETTING = "badge_public_key"
 #: the ``setting`` row holding the maintenance unlock limiter's state (JSON), so a reboot keeps it
 UNLOCK_LIMITER_SETTING = "maintenance_limiter"
+
+
+class StaffTask(BaseModel):
+    """Something staff must see that no other table keeps (migration 7): a payment settled by the
+    start-up recovery. Written when the recovery finishes, so a restart before anyone looks keeps
+    it; it stays on the staff's task list until dismissed (``dismissed_at``, ``dismissed_by``), and a
+    dismissed one stays dismissed across restarts. ``key`` is the task's key on the list."""
+
+    key = pw.CharField(primary_key=True, max_length=96)
+    kind = pw.CharField(max_length=32)
+    target = pw.CharField(max_length=64)
+    detail = pw.CharField(max_length=255, default="")
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    dismissed_at = pw.DateTimeField(null=True, index=True)
+    dismissed_by = pw.CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "staff_task"

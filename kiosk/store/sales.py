@@ -18,7 +18,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -141,9 +141,11 @@ class SaleStore:
     """Sales, payments, refunds and the audit log on one SQLite file. Implements ``SaleRepository``
     and the ``Outbox`` port (sync)."""
 
-    def __init__(self, db: pw.SqliteDatabase, kiosk_id: str) -> None:
+    def __init__(self, db: pw.SqliteDatabase, kiosk_id: str, now: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.kiosk_id = kiosk_id
+        #: naive UTC now for a sale's times (opened, paid, refunded); a test moves it across midnight
+        self._now = now
         self._code_key = load_code_key(db)
         #: the fsynced count of this kiosk's own sales outside the file (``kiosk.store.watermark``)
         self._watermark = watermark_for(db)
@@ -343,7 +345,9 @@ class SaleStore:
             raise SaleError("cannot open an order for an empty cart")
         order_id = str(uuid.uuid4())
         with self._tx():
-            Order.create(id=order_id, kiosk_id=self.kiosk_id, total_fen=cart.total_fen)
+            Order.create(
+                id=order_id, kiosk_id=self.kiosk_id, total_fen=cart.total_fen, created_at=self._now()
+            )
             OrderLine.insert_many(
                 [
                     {
@@ -417,7 +421,7 @@ class SaleStore:
 
     def begin_payment(self, order_id: str, channel: str, gateway: str, code: str) -> PaymentRecord:
         digest = code_digest(self._code_key, code)
-        out_trade_no = f"K{utcnow():%Y%m%d%H%M%S}{uuid.uuid4().hex[:12].upper()}"
+        out_trade_no = f"K{self._now():%Y%m%d%H%M%S}{uuid.uuid4().hex[:12].upper()}"
         with self._tx():
             order = Order.get_or_none(Order.id == order_id)
             if order is None:
@@ -441,13 +445,15 @@ class SaleStore:
                 code_digest=digest,
                 amount_fen=order.total_fen,
                 status=PayState.SUBMITTED.value,
+                created_at=self._now(),
+                updated_at=self._now(),
             )
         return _payment_record(row)
 
     def update_payment(self, out_trade_no: str, state: PayState, reason: str = "") -> None:
         if state is PayState.PAID:
             raise SaleError("use record_paid for a paid payment")
-        now = utcnow()
+        now = self._now()
         with self._tx():
             before = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             changed = (
@@ -466,7 +472,7 @@ class SaleStore:
 
     def record_paid(self, out_trade_no: str, transaction_id: str) -> str:
         """Idempotent; an order paid twice (by two attempts) is audited, never hidden."""
-        now = utcnow()
+        now = self._now()
         with self._tx():
             payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             if payment is None:
@@ -572,6 +578,21 @@ class SaleStore:
             .order_by(Payment.id)
         ]
 
+    def sales_paid_between(self, start: datetime, end: datetime) -> list[PaymentRecord]:
+        """The payments that made a sale paid in [start, end): paid (refunded since or not), their
+        order's ``paid_at`` in the window, oldest paid first. A sale counts on the day and shift it
+        was paid, as HQ's day totals and the channels' statements count it, not the day its order
+        was opened (a sale opened at 23:59:50 and paid at 00:00:05 is the next day's)."""
+        lo, hi = (t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t in (start, end))
+        sold = (PayState.PAID.value, PayState.REFUNDING.value, PayState.REFUNDED.value)
+        q = (
+            Payment.select()
+            .join(Order)
+            .where(Payment.status.in_(sold) & (Order.paid_at >= lo) & (Order.paid_at < hi))
+            .order_by(Order.paid_at, Payment.id)
+        )
+        return [_payment_record(p) for p in q]
+
     # --- refunds ----------------------------------------------------------------------------------
 
     def refunds_in_flight(self) -> list[PaymentRecord]:
@@ -604,7 +625,7 @@ class SaleStore:
         out_refund_no = refund_number(out_trade_no)
         with self._tx():
             changed = (
-                Payment.update(status=PayState.REFUNDING.value, updated_at=utcnow())
+                Payment.update(status=PayState.REFUNDING.value, updated_at=self._now())
                 .where(
                     (Payment.out_trade_no == out_trade_no)
                     & (Payment.status.in_((PayState.PAID.value, PayState.REFUNDING.value)))
@@ -618,7 +639,7 @@ class SaleStore:
 
     def record_refund(self, out_trade_no: str, refund_id: str, actor: str) -> None:
         """Idempotent: a payment already refunded is left alone, so HQ is told of a refund once."""
-        now = utcnow()
+        now = self._now()
         with self._tx():
             payment = Payment.get_or_none(Payment.out_trade_no == out_trade_no)
             if payment is None:
@@ -731,7 +752,7 @@ class SaleStore:
     def record_partial_refund(self, out_refund_no: str, refund_id: str, actor: str) -> None:
         """The gateway confirmed this part: HQ is told of it (its own amount) in the same transaction;
         when the parts reach what was paid, the payment and the order become refunded. Idempotent."""
-        now = utcnow()
+        now = self._now()
         with self._tx():
             row = RefundEntry.get_or_none(RefundEntry.out_refund_no == out_refund_no)
             if row is None:
@@ -871,7 +892,7 @@ class SaleStore:
 
     def audit(self, actor: str, action: str, detail: str = "") -> None:
         """The audit row and its event for HQ together (nested in a caller's transaction, with it)."""
-        now = utcnow()
+        now = self._now()
         with self._tx():
             AuditLog.create(actor=actor, action=action, detail=detail, at=now)
             self._event(

@@ -7,9 +7,10 @@ HQ's own day totals agree with the ledger."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hq_fixtures import LiveHq, running_hq
@@ -68,15 +69,41 @@ def hq(hq_db_url: str) -> Iterator[LiveHq]:
         yield live
 
 
+class Wall:
+    """The kiosk's wall clock for the store and the staff actions: set to a local time by the test,
+    then moving with the FakeClock (so a payment's wait for the customer's password takes time)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.base = datetime.now(UTC)
+        self.mono = clock.monotonic()
+
+    def set(self, local: datetime) -> None:
+        self.base, self.mono = local.astimezone(UTC), self.clock.monotonic()
+
+    def aware(self) -> datetime:
+        return self.base + timedelta(seconds=self.clock.monotonic() - self.mono)
+
+    def naive(self) -> datetime:
+        return self.aware().replace(tzinfo=None)
+
+
 class Kiosk:
     def __init__(
-        self, tmp_path: Path, creds: SimCredentials, sim: GatewaySimulator, hq: LiveHq, clock: FakeClock
+        self,
+        tmp_path: Path,
+        creds: SimCredentials,
+        sim: GatewaySimulator,
+        hq: LiveHq,
+        clock: FakeClock,
+        wall: Wall | None = None,
     ):
         config = tmp_path / "kiosk.toml"
         config.write_text(creds.kiosk_toml(sim.url))
         config.chmod(0o600)
         settings = load_settings(config, environ={})
-        self.store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), KIOSK)
+        now: dict[str, Callable[[], datetime]] = {} if wall is None else {"now": wall.naive}
+        self.store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), KIOSK, **now)
         self.store.replace_catalog([LUNCH])
         gateway = build_gateway(settings.payments, self.store.payment_channel)
         self.printer = FileReceiptPrinter(tmp_path / "receipts")
@@ -103,6 +130,7 @@ class Kiosk:
             hq_totals=lambda day: self.client.fetch_day_totals(day, "Asia/Shanghai"),
             refund_rules=FAST,
             clock=clock,
+            **({} if wall is None else {"now_utc": wall.aware}),
         )
         self._n = 0
 
@@ -210,3 +238,57 @@ def test_hq_answers_only_the_signing_kiosks_own_totals(kiosk: Kiosk, hq: LiveHq,
     finally:
         client.close()
     assert (theirs.sales_count, theirs.sales_fen) == (0, 0)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_a_sale_paid_after_midnight_is_the_next_days_on_the_z_report_and_at_hq_alike(
+    tmp_path: Path, creds: SimCredentials, sim: GatewaySimulator, hq: LiveHq, clock: FakeClock
+) -> None:
+    """GIVEN a sale opened at 23:59:59 and paid after midnight (the customer confirmed on the phone),
+    and a sale of the evening refunded after midnight WHEN the shift is closed at 00:10 THEN the
+    kiosk's day and HQ's day agree: the late sale and the refund are the new day's, the evening sale
+    the old day's, as HQ and the channels' statements count them."""
+    wall = Wall(clock)
+    k = Kiosk(tmp_path, creds, sim, hq, clock, wall)
+    try:
+        day1, day2 = date(2026, 3, 14), date(2026, 3, 15)
+        wall.set(datetime(2026, 3, 14, 21, 0, tzinfo=SHANGHAI))
+        evening = k.sell()
+        wall.set(datetime(2026, 3, 14, 23, 59, 50, tzinfo=SHANGHAI))
+        begin = k.store.begin_payment
+
+        def begun_before_midnight(*args: str) -> object:
+            started = begin(*args)  # type: ignore[arg-type]
+            wall.set(datetime(2026, 3, 15, 0, 0, 5, tzinfo=SHANGHAI))  # the gateway answers after midnight
+            return started
+
+        k.store.begin_payment = begun_before_midnight  # type: ignore[assignment,method-assign]
+        late = k.sell()
+        k.store.begin_payment = begin  # type: ignore[method-assign]
+        opened, paid = k.store.order(late).created_at, k.store.order(late).paid_at
+        assert paid is not None
+        assert (opened.astimezone(SHANGHAI).date(), paid.astimezone(SHANGHAI).date()) == (day1, day2)
+        wall.set(datetime(2026, 3, 15, 0, 5, tzinfo=SHANGHAI))
+        k.staff.refund(MANAGER, evening)
+        k.sync()
+        wall.set(datetime(2026, 3, 15, 0, 10, tzinfo=SHANGHAI))
+        report = k.staff.close_shift(MANAGER)
+        assert report.day == "2026-03-15"
+        assert report.ledger_day.as_json() == {
+            "sales_count": 1,
+            "sales_fen": 1990,
+            "refunds_count": 1,
+            "refunds_fen": 1990,
+        }
+        assert report.hq_day == report.ledger_day and report.hq_agrees is True
+        # the shift (from the day's start) holds the late sale by its paid time and the refund
+        assert (report.sales_count, report.refunds_count) == (1, 1)
+        before = k.client.fetch_day_totals(day1, "Asia/Shanghai")
+        assert (before.sales_count, before.sales_fen, before.refunds_count) == (1, 1990, 0)
+        with connected():
+            sales = {s.order_id: s.paid_at for s in Sale.select().where(Sale.kiosk_id == KIOSK)}
+        assert set(sales) == {evening, late}
+    finally:
+        k.close()

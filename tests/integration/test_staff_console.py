@@ -12,12 +12,15 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from drivers.camera.sources import HeldImageSource
 from drivers.camera.types import Decoded
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
 from hq.staff import public_key_b64, sign_badge
+from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.controller import CheckoutController, ControllerOptions
 from kiosk.core import checkout as co
+from kiosk.core.cart import Cart
 from kiosk.core.codes import CodeKind
 from kiosk.core.payment import RefundRules
 from kiosk.core.receipt import ReceiptTemplate
@@ -25,6 +28,7 @@ from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.roles import Action, Role, actions_for
 from kiosk.maintenance.session import MaintenanceConfig, MaintenanceLock
 from kiosk.ports import CatalogItem, CatalogUpdate, StaffItem
+from kiosk.settings import load_settings
 from kiosk.staff_console import StaffConsole
 from kiosk.store.db import open_store
 from kiosk.store.models import AuditLog
@@ -226,3 +230,75 @@ def test_a_cashier_may_not_look_up_or_change_prices(kiosk: Rig) -> None:
     for args in ({}, {"sku": "w", "price_fen": 1}):
         refused = controller.maintenance_run(Action.OVERRIDE_PRICE, **args)
         assert not refused.ok and "role" in refused.message
+
+
+# --- the day's work across a restart: a real kiosk (build_kiosk) built twice on one data folder -----
+
+
+def _built(tmp_path: Path, gateway_url: str, creds: object) -> Kiosk:
+    from paysim.credentials import SimCredentials
+
+    assert isinstance(creds, SimCredentials)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "k1"\ndata_dir = "{tmp_path / "data"}"\nlanguage = "en"\n\n'
+        f'[hq]\nurl = "http://127.0.0.1:9"\n\n'
+        f'[printer]\ntransport = "file"\ndevice = "receipts"\n\n[gpio]\npin_factory = "mock"\n\n'
+        + creds.kiosk_toml(gateway_url)
+    )
+    config.chmod(0o600)
+    # a FakeClock: the channel's wait before a reverse passes in no real time
+    kiosk = build_kiosk(
+        load_settings(config, environ={}),
+        overrides=Overrides(source=HeldImageSource(64, 48), clock=FakeClock()),
+        background=False,
+    )
+    kiosk.store.apply_catalog(
+        CatalogUpdate("snapshot", 0, 1, (WATER,), {}, staff=STAFF, badge_public_key=public_key_b64(BADGE_KEY))
+    )
+    return kiosk
+
+
+def _shut(kiosk: Kiosk) -> None:
+    kiosk.indicators.close()
+    kiosk.store.db.close()
+
+
+def test_a_payment_settled_at_start_up_stays_a_task_across_restarts_until_dismissed(tmp_path: Path) -> None:
+    from paysim.credentials import make_credentials
+    from paysim.server import GatewaySimulator
+
+    creds = make_credentials(tmp_path / "keys")
+    with GatewaySimulator.with_credentials(creds) as sim:
+        first = _built(tmp_path, sim.url, creds)
+        # a power cut after the payment was written and before the gateway answered
+        order_id = first.store.open_order(Cart().add(first.store.products()[0]))
+        out_trade_no = first.store.begin_payment(
+            order_id, "wechat", "wechat", "134567890123456789"
+        ).out_trade_no
+        _shut(first)
+
+        second = _built(tmp_path, sim.url, creds)
+        second.controller.start_recovery()
+        assert second.controller.state.phase is not co.Phase.RECOVERING
+        settled = second.store.payment(out_trade_no)
+        assert settled is not None and settled.status.value != "submitted"
+        _shut(second)  # restarted again before anyone opened the task list
+
+        third = _built(tmp_path, sim.url, creds)
+        controller = third.controller
+        assert controller.maintenance_unlock_pin("246813").ok  # a cashier
+        [task] = controller.maintenance_tasks()
+        assert task.key == f"recovered:{out_trade_no}" and task.action is Action.TODAYS_SALES
+        assert task.label.startswith("Settled at start-up: wechat ¥2.00") and out_trade_no in task.label
+        dismissed = controller.maintenance_run(task.action, task_id=task.key)
+        assert dismissed.ok and controller.maintenance_tasks() == []
+        audit = AuditLog.select().where(AuditLog.action == "task_dismissed").get()
+        assert audit.actor == "staff:3" and out_trade_no in audit.detail
+        _shut(third)
+
+        fourth = _built(tmp_path, sim.url, creds)
+        fourth.controller.start_recovery()  # nothing left to settle; the dismissed task stays gone
+        assert fourth.controller.maintenance_unlock_pin("246813").ok
+        assert fourth.controller.maintenance_tasks() == []
+        _shut(fourth)
