@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
 #: what the agent reports, in the order an update goes through them (docs/ota.md)
 REPORT_STATES: tuple[str, ...] = (
     "downloading",
@@ -59,6 +61,8 @@ BUCKETS = 100
 VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.+!-]{0,63}$")
 #: a channel name: letters, digits, '.', '_' or '-'
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+#: longest ``detail`` a report may carry
+MAX_DETAIL_CHARS = 500
 
 
 class RolloutState(StrEnum):
@@ -257,3 +261,19 @@ def assigned(
     if state is RolloutState.DONE or in_stage(kiosk_id, rollout_id, stages, current_stage):
         return release
     return previous
+
+
+class ReportIn(BaseModel):
+    """The agent's state for one release: the body of ``POST /api/v1/ota/report`` and the heartbeat's
+    optional ``ota`` field (docs/ota.md). ``detail`` is one short line or a few (no other control
+    characters), for a failure's reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: StrictStr = Field(pattern=VERSION_RE.pattern, description="the release the state is about")
+    state: ReportState
+    detail: StrictStr = Field(
+        "",
+        max_length=MAX_DETAIL_CHARS,
+        pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$",
+        description="why, for a failure (at most 500 characters)",
+    )

@@ -53,7 +53,7 @@ HQ_AUDIT_SOURCE = "@hq"
 #: the actor of HQ's own decisions (automatic pause, advance, finish)
 HQ_ACTOR = "hq"
 #: longest ``detail`` kept from a kiosk's report
-MAX_DETAIL_CHARS = 500
+MAX_DETAIL_CHARS = ota.MAX_DETAIL_CHARS
 MAX_TARGET_CHARS = 128
 
 
