@@ -1,4 +1,9 @@
-"""The ``ota`` command. ``ota status`` reports the installed release; signed updates come next."""
+"""The ``ota`` command.
+
+``ota release register``, ``ota rollout ...`` and ``ota status`` are HQ's side (``hq.ota_cli``): they
+run on the HQ machine against HQ's database. ``ota status --installed`` reports the release
+installed where it runs.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,32 @@ from collections.abc import Sequence
 from kiosk import __version__
 
 
+def _installed(as_json: bool) -> int:
+    info = {"version": __version__, "python": platform.python_version(), "machine": platform.machine()}
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(f"kiosk software {info['version']} (Python {info['python']}, {info['machine']})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from hq import ota_cli  # the HQ side: only loaded by the command, not on import
+
     parser = argparse.ArgumentParser(prog="ota", description="Kiosk software updates")
     parser.add_argument("--version", action="version", version=f"ota {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    status = sub.add_parser("status", help="the installed release of the kiosk software")
-    status.add_argument("--json", action="store_true")
+    release = sub.add_parser("release", help="releases").add_subparsers(dest="release_action", required=True)
+    ota_cli.add_register_parser(release)
+    ota_cli.add_parsers(sub)
+    sub.choices["status"].add_argument(
+        "--installed", action="store_true", help="the release installed here instead of the fleet's"
+    )
     args = parser.parse_args(argv)
-    if args.command == "status":
-        info = {"version": __version__, "python": platform.python_version(), "machine": platform.machine()}
-        if args.json:
-            print(json.dumps(info))
-        else:
-            print(f"kiosk software {info['version']} (Python {info['python']}, {info['machine']})")
-        return 0
+    if args.command == "status" and args.installed:
+        return _installed(args.json)
+    if getattr(args, "hq_ota", None) is not None:
+        return ota_cli.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
