@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_ops, api_support, api_sync, api_totals, i18n, receipts
+from hq import api_admin, api_enrol, api_ops, api_support, api_sync, api_totals, api_tuf, i18n, receipts
 from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
@@ -193,6 +193,9 @@ def create_app(
     app.include_router(receipts.router)
     app.state.support_dir = identity_path(limits.identity_file, db_url).parent / api_support.UPLOADS
     app.include_router(api_support.router)
+    # the signed update repository (ota repo / ota release publish write it), public and read-only
+    app.state.tuf_dir = api_tuf.repository_folder(identity_path(limits.identity_file, db_url).parent)
+    app.include_router(api_tuf.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
