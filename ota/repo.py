@@ -19,11 +19,13 @@ metadata and the agent do).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,6 +200,24 @@ class Repository:
 
     # -- changing -----------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the repository for one change. HQ's timer re-signs the timestamp while an admin may
+        be publishing; two writers would each sign "the next" timestamp version over different
+        snapshots, so the second waits for nothing and is refused, to be run again."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with (self.path / ".lock").open("a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RepoError(
+                    f"another ota command is changing {self.path} right now; run this again when it ends"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def _snapshot_and_timestamp(
         self,
         targets_md: Metadata[Targets],
@@ -269,6 +289,17 @@ class Repository:
         """Publish ``source`` as target ``name`` with ``custom`` metadata (a new targets version,
         snapshot and timestamp). The same bytes under the same name only update the custom
         metadata (e.g. one more channel); other bytes under a published name are refused."""
+        with self.lock():
+            return self._add_target(source, name, custom, key_folders, now)
+
+    def _add_target(
+        self,
+        source: Path,
+        name: str,
+        custom: Mapping[str, Any],
+        key_folders: Sequence[Path],
+        now: datetime | None = None,
+    ) -> Published:
         if not _TARGET_NAME.match(name):
             raise RepoError(f"{name!r} is not a target name (letters, digits, . _ + ! -)")
         at = now or utc_now()
@@ -301,11 +332,19 @@ class Repository:
 
     def renew_targets(self, key_folders: Sequence[Path], now: datetime | None = None) -> int:
         """Sign the same targets again as a new version (before their 90 days run out)."""
-        version, _, _ = self._publish_targets(self.targets().signed, key_folders, now or utc_now())
+        with self.lock():
+            version, _, _ = self._publish_targets(self.targets().signed, key_folders, now or utc_now())
         return version
 
     def refresh_timestamp(
         self, key_folders: Sequence[Path], now: datetime | None = None, force_snapshot: bool = False
+    ) -> tuple[int, int]:
+        """See ``_refresh_timestamp``; holds the repository's lock."""
+        with self.lock():
+            return self._refresh_timestamp(key_folders, now, force_snapshot)
+
+    def _refresh_timestamp(
+        self, key_folders: Sequence[Path], now: datetime | None, force_snapshot: bool
     ) -> tuple[int, int]:
         """Re-sign the timestamp (always) and the snapshot (when less than half its life is left,
         or ``force_snapshot``) with the online keys; return (snapshot, timestamp) versions.
@@ -324,6 +363,11 @@ class Repository:
         return version, self._timestamp(version, data, timestamp_signers, at)
 
     def rotate_root(self, key_folder: Path, now: datetime | None = None) -> tuple[int, Path]:
+        """See ``_rotate_root``; holds the repository's lock."""
+        with self.lock():
+            return self._rotate_root(key_folder, now)
+
+    def _rotate_root(self, key_folder: Path, now: datetime | None) -> tuple[int, Path]:
         """Replace the root key: a new key in ``key_folder``, root N+1 trusting only it, signed by
         the old key *and* the new one (clients accept N+1 only with both), then the old key file
         is kept as ``root.retired-<N>.pem`` and the new one becomes ``root.pem``."""

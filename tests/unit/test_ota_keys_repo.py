@@ -114,3 +114,16 @@ def test_rotate_root_refuses_a_half_done_rotation(tmp_path: Path) -> None:
     with pytest.raises(RepoError, match="half-done"):
         repo.rotate_root(keys)
     assert not (repo.metadata_dir / "2.root.json").exists()
+
+
+def test_a_second_writer_is_refused_while_the_repository_is_being_changed(tmp_path: Path) -> None:
+    """HQ's timer and an admin's publish at the same moment would each sign "the next" timestamp
+    over different snapshots; the second is refused instead and changes nothing."""
+    keys = tmp_path / "keys"
+    keyfiles.init_keys(keys)
+    repo = Repository.create(tmp_path / "tuf", [keys])
+    stamp = (repo.metadata_dir / "timestamp.json").read_bytes()
+    with Repository.open(tmp_path / "tuf").lock(), pytest.raises(RepoError, match="right now"):
+        repo.refresh_timestamp([keys])
+    assert (repo.metadata_dir / "timestamp.json").read_bytes() == stamp
+    assert repo.refresh_timestamp([keys]) == (1, 2)
