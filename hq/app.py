@@ -34,6 +34,7 @@ from hq import (
     api_support,
     api_sync,
     api_totals,
+    api_tuf,
     i18n,
     receipts,
 )
@@ -209,6 +210,9 @@ def create_app(
     app.include_router(receipts.router)
     app.state.support_dir = identity_path(limits.identity_file, db_url).parent / api_support.UPLOADS
     app.include_router(api_support.router)
+    # the signed update repository (ota repo / ota release publish write it), public and read-only
+    app.state.tuf_dir = api_tuf.repository_folder(identity_path(limits.identity_file, db_url).parent)
+    app.include_router(api_tuf.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
