@@ -115,6 +115,29 @@ class PrinterState(_Strict):
     cover: Literal["closed", "open", "unknown"]
 
 
+class OtaStateIn(_Strict):
+    """The kiosk's update agent's last state (docs/ota.md), as the heartbeat carries it."""
+
+    state: (
+        Literal[
+            "idle",
+            "downloading",
+            "downloaded",
+            "installed",
+            "waiting_idle",
+            "switched",
+            "healthy",
+            "failed",
+            "rolled_back",
+        ]
+        | None
+    ) = None
+    version: StrictStr | None = Field(None, max_length=64, pattern=_PRINTABLE)
+    running: StrictStr | None = Field(None, max_length=64, pattern=_PRINTABLE)
+    at: StrictStr | None = Field(None, max_length=64)
+    detail: StrictStr = Field("", max_length=200)
+
+
 class HeartbeatIn(_Strict):
     """A kiosk's health report (docs/sync-protocol.md §4)."""
 
@@ -130,6 +153,8 @@ class HeartbeatIn(_Strict):
     clock_offset_s: StrictFloat | StrictInt = Field(ge=-(10**9), le=10**9)
     #: maintenance lockouts since a staff member last unlocked (0 or absent: none)
     maintenance_lockouts: StrictInt = Field(0, ge=0, le=2**31)
+    #: the update agent's state (absent on kiosks without the agent)
+    ota: OtaStateIn | None = None
 
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {

@@ -588,3 +588,7 @@ _EN.update(
         "bundle.uploaded": "support bundle uploaded to HQ ({name})",
     }
 )
+
+# --- updates (kiosk.ota_link): the attract screen while the update agent holds the kiosk ---
+_ZH.update({"ota.updating": "正在更新，马上回来"})
+_EN.update({"ota.updating": "Updating, back in a moment"})
