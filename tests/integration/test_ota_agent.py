@@ -317,3 +317,26 @@ def test_an_update_during_a_payment_waits_for_the_sale_to_end(tmp_path: Path) ->
         go_on.set()
         link.stop()
         thread.join(timeout=60)
+
+
+def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ota.cli import Edges, main
+
+    root, data = tmp_path / "opt", tmp_path / "data"
+    slots = Slots(root, data / "ota" / "health", installer=FakeInstaller())
+    assert main(["boot-check", "--root", str(root), "--data", str(data)]) == 1  # nothing installed
+    slots.install(make_bundle(tmp_path / "seed", "1.0.0"))
+    (root / "current").symlink_to("releases/9.9.9")  # dangling
+    assert main(["boot-check", "--root", str(root), "--data", str(data)]) == 0
+    assert "repaired, current 1.0.0" in capsys.readouterr().out
+    hq = FakeHq(Assignment(None))
+    code = main(
+        ["agent", "--root", str(root), "--data", str(data), "--once", "--restart-command", "true"],
+        edges=lambda _args: Edges(hq=hq, fetch=FakeFetch(tmp_path / "downloads")),
+    )
+    assert code == 0 and "ota agent: idle, running 1.0.0" in capsys.readouterr().out
+    assert json.loads((data / "ota" / "state.json").read_text())["running"] == "1.0.0"
+    with pytest.raises(SystemExit, match="no TUF updater"):
+        main(["agent", "--root", str(root), "--data", str(data), "--once"])
