@@ -817,3 +817,7 @@ _EN.update(
         "maint.cat.no_product": "there is no product {sku} in this kiosk's catalog",
     }
 )
+
+# --- updates (kiosk.ota_link): the attract screen while the update agent holds the kiosk ---
+_ZH.update({"ota.updating": "正在更新，马上回来"})
+_EN.update({"ota.updating": "Updating, back in a moment"})
