@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
@@ -56,6 +56,16 @@ def _paths(sub: argparse.ArgumentParser) -> None:
     )
 
 
+def _hq_side() -> ModuleType | None:
+    """HQ's ``ota`` commands (``hq.ota_cli``), or None on a kiosk, where HQ's extras (its
+    PostgreSQL driver, ...) are not installed: ``ota agent``, ``boot-check`` and ``status`` still work."""
+    try:
+        from hq import ota_cli
+    except ImportError:
+        return None
+    return ota_cli
+
+
 def _installed(as_json: bool) -> int:
     info = {"version": __version__, "python": platform.python_version(), "machine": platform.machine()}
     if as_json:
@@ -79,10 +89,7 @@ def main(
         from ota import tuf_client
 
         return tuf_client.main(args_in[1:])
-    try:
-        from hq import ota_cli  # the HQ side: only loaded by the command, not on import
-    except ImportError:  # a kiosk: HQ's extras (its PostgreSQL driver, ...) are not installed there
-        ota_cli = None
+    ota_cli = _hq_side()
 
     parser = argparse.ArgumentParser(prog="ota", description="Kiosk software updates")
     parser.add_argument("--version", action="version", version=f"ota {__version__}")
@@ -120,7 +127,8 @@ def main(
     if args.command == "status" and (args.installed or ota_cli is None):
         return _installed(args.json)
     if ota_cli is not None and getattr(args, "hq_ota", None) is not None:
-        return ota_cli.run(args)
+        code: int = ota_cli.run(args)
+        return code
     if args.command in ("keys", "repo", "release"):
         return release_cli.run(args)
     if args.command == "boot-check":

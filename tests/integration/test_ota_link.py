@@ -122,9 +122,12 @@ def test_the_heartbeat_carries_the_agents_state_when_there_is_one(tmp_path: Path
         )
     )
     field = heartbeat_field(tmp_path)
-    assert field is not None and set(field) == {"state", "version", "running", "at", "detail"}
-    assert len(str(field["detail"])) == 200
+    # HQ's report body (hq.ota.ReportIn): exactly these fields, the detail cut to its 500 characters
+    assert field == {"version": "1.1.0", "state": "switched", "detail": "x" * 500}
     assert body(field)["ota"] == field
+    # an idle agent has nothing to report about a release: no field, so HQ refuses no heartbeat
+    (tmp_path / "ota" / "state.json").write_text(json.dumps({"state": "idle", "version": None}))
+    assert heartbeat_field(tmp_path) is None
 
 
 def test_hq_takes_a_heartbeat_with_the_agents_state(tmp_path: Path) -> None:
