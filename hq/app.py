@@ -25,7 +25,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hq import api_admin, api_enrol, api_ops, api_staff, api_support, api_sync, api_totals, i18n, receipts
+from hq import (
+    api_admin,
+    api_enrol,
+    api_ops,
+    api_ota,
+    api_staff,
+    api_support,
+    api_sync,
+    api_totals,
+    api_tuf,
+    i18n,
+    receipts,
+)
 from hq.asgi import Asgi, Message, Receive, Scope, Send
 from hq.auth import KioskAuth, identity_path
 from hq.db import open_database
@@ -192,10 +204,15 @@ def create_app(
     app.include_router(api_enrol.router)
     app.include_router(api_admin.router)
     app.include_router(api_staff.router)
+    app.include_router(api_ota.admin_router)
+    app.include_router(api_ota.router)
     app.include_router(api_ops.router)
     app.include_router(receipts.router)
     app.state.support_dir = identity_path(limits.identity_file, db_url).parent / api_support.UPLOADS
     app.include_router(api_support.router)
+    # the signed update repository (ota repo / ota release publish write it), public and read-only
+    app.state.tuf_dir = api_tuf.repository_folder(identity_path(limits.identity_file, db_url).parent)
+    app.include_router(api_tuf.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:

@@ -41,6 +41,7 @@ from pydantic import (
     ValidationError,
 )
 
+from hq import rollouts
 from hq.errors import MAX_PROBLEMS_PER_RECORD, clip, field_path, problem_text, short
 from hq.identity import KioskIdentity
 from hq.models import (
@@ -57,6 +58,7 @@ from hq.models import (
     database,
     utc_now,
 )
+from hq.ota import ReportIn
 from hq.refunds import RefundIn
 from hq.sales import KioskRecord, SaleIn, UtcTimestamp
 
@@ -130,6 +132,8 @@ class HeartbeatIn(_Strict):
     clock_offset_s: StrictFloat | StrictInt = Field(ge=-(10**9), le=10**9)
     #: maintenance lockouts since a staff member last unlocked (0 or absent: none)
     maintenance_lockouts: StrictInt = Field(0, ge=0, le=2**31)
+    #: the OTA agent's last state (docs/ota.md); absent from kiosks without the agent
+    ota: ReportIn | None = None
 
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {
@@ -657,6 +661,14 @@ def _apply_audits(kiosk: KioskIdentity, plan: _Plan, received: datetime) -> None
         AuditEvent.insert_many(chunk).execute()
 
 
+def _beat_json(beat: HeartbeatIn) -> str:
+    """A heartbeat as stored: as sent, without ``ota`` when the kiosk sent none (older kiosks)."""
+    body = beat.model_dump(mode="json")
+    if body.get("ota") is None:
+        body.pop("ota", None)
+    return json.dumps(body, ensure_ascii=False)
+
+
 def _apply_heartbeats(kiosk: KioskIdentity, plan: _Plan, received: datetime) -> None:
     if not plan.heartbeats:
         return
@@ -664,7 +676,7 @@ def _apply_heartbeats(kiosk: KioskIdentity, plan: _Plan, received: datetime) -> 
         {
             "kiosk_id": kiosk.kiosk_id,
             "at": _naive(beat.at),
-            "body": json.dumps(beat.model_dump(mode="json"), ensure_ascii=False),
+            "body": _beat_json(beat),
             "received_at": received,
         }
         for _, beat in plan.heartbeats
@@ -675,12 +687,21 @@ def _apply_heartbeats(kiosk: KioskIdentity, plan: _Plan, received: datetime) -> 
     at = _naive(newest.at)
     Device.update(
         last_heartbeat_at=at,
-        last_heartbeat=json.dumps(newest.model_dump(mode="json"), ensure_ascii=False),
+        last_heartbeat=_beat_json(newest),
         app_version=newest.app_version,
     ).where(
         Device.id == kiosk.device_id,
         (Device.last_heartbeat_at.is_null()) | (Device.last_heartbeat_at < at),
     ).execute()
+    updates = [beat for _, beat in plan.heartbeats if beat.ota is not None]
+    if updates:
+        # the newest heartbeat with the agent's state counts as its report (older ones add nothing)
+        latest = max(updates, key=lambda beat: beat.at)
+        assert latest.ota is not None
+        ota = latest.ota
+        rollouts.record_report(
+            kiosk.device_id, ota.version, ota.state, ota.detail, _naive(latest.at), received
+        )
 
 
 def _apply(

@@ -634,3 +634,102 @@ STAFF_DISABLED_NO_CHANGE = Text(
     "staff member {name} is disabled; add a new account instead",
     "员工 {name} 已停用；请改为添加新账号",
 )
+
+
+# --- OTA releases and rollouts (hq.rollouts, hq.api_ota, hq.ota_cli) -------------------------------------
+OTA_BAD_VERSION = Text(
+    "version {version!r} is not a release version: start with a digit, then up to 63 letters, digits, "
+    "'.', '+', '!' or '-' (e.g. 1.3.0)",
+    "版本 {version!r} 不是有效的发布版本：以数字开头，其后最多 63 个字母、数字或 '.'、'+'、'!'、'-'（如 1.3.0）",
+)
+OTA_BAD_CHANNEL = Text(
+    "channel {channel!r} is not 1-32 letters, digits, '.', '_' or '-'",
+    "渠道 {channel!r} 应为 1-32 个字母、数字或 '.'、'_'、'-'",
+)
+OTA_BAD_TARGET = Text(
+    "target {target!r} is not a TUF target file name (e.g. kiosk-1.3.0.tar, at most 128 characters, no '/')",
+    "目标 {target!r} 不是有效的 TUF 目标文件名（如 kiosk-1.3.0.tar，最多 128 个字符，不含 '/'）",
+)
+OTA_BAD_SCHEMA = Text(
+    "min store schema {schema} is not a store migration number (0 or more)",
+    "最低门店数据库版本 {schema} 不是有效的迁移编号（应为 0 或更大）",
+)
+OTA_RELEASE_EXISTS = Text(
+    "release {version} in channel {channel} is registered already as {target} (min store schema "
+    "{schema}); publish a new version instead",
+    "渠道 {channel} 中的版本 {version} 已登记为 {target}（最低门店数据库版本 {schema}）；请发布新版本",
+)
+OTA_RELEASE_UNKNOWN = Text(
+    "no release {version}{where} is registered; publish it first (ota release publish) or register it "
+    "(ota release register)",
+    "未登记版本 {version}{where}；请先发布（ota release publish）或登记（ota release register）",
+)
+OTA_RELEASE_CHANNELS = Text(
+    "release {version} is in several channels ({channels}); name one with --channel",
+    "版本 {version} 属于多个渠道（{channels}）；请用 --channel 指定",
+)
+OTA_BAD_STAGES = Text("{reason}", "阶段设置无效：{reason}（例如 1,10,50,100，最后一个必须是 100）")
+OTA_BAD_RATE = Text(
+    "the failure rate is a fraction from 0 to 1 (0.05 for 5 %), not {rate}",
+    "失败率应为 0 到 1 之间的小数（5 % 写作 0.05），而不是 {rate}",
+)
+OTA_BAD_DEADLINE = Text("a stage deadline is from 1 minute to 90 days", "阶段期限应在 1 分钟到 90 天之间")
+OTA_ROLLOUT_ACTIVE = Text(
+    "the rollout of {version} is {state}; let it finish or abort it (ota rollout abort {version}) before "
+    "starting another",
+    "版本 {version} 的推送处于 {state} 状态；请等待其完成或中止（ota rollout abort {version}）后再开始新的推送",
+)
+OTA_ALREADY_RUNS = Text(
+    "release {version} is what the fleet runs already (its rollout finished)",
+    "设备群已在运行版本 {version}（其推送已完成）",
+)
+OTA_NO_ROLLOUT = Text(
+    "no rollout was ever started; start one with ota rollout start V",
+    "尚未开始任何推送；请用 ota rollout start V 开始",
+)
+OTA_OTHER_ROLLOUT = Text(
+    "the fleet's current rollout is of {current}, not {version}; only that one can change",
+    "当前推送的是版本 {current}，不是 {version}；只能更改当前推送",
+)
+OTA_WRONG_STATE = Text(
+    "the rollout of {version} is {state}; it cannot be {action}",
+    "版本 {version} 的推送处于 {state} 状态，无法{action_zh}",
+)
+OTA_UNKNOWN_KIOSK = Text(
+    "HQ knows no kiosk {kiosk_id!r}; see hq device list",
+    "HQ 中没有收银机 {kiosk_id!r}；请查看 hq device list",
+)
+OTA_UNKNOWN_STORE = Text(
+    "HQ knows no store {store!r}; see hq store list", "HQ 中没有门店 {store!r}；请查看 hq store list"
+)
+OTA_INVALID_REPORT = Text(
+    "the update report is not valid; detail names the field that is wrong (state is one of "
+    "downloading, downloaded, installed, waiting_idle, switched, healthy, failed, rolled_back)",
+    "更新报告无效；detail 指出错误的字段（state 须为 downloading、downloaded、installed、waiting_idle、"
+    "switched、healthy、failed、rolled_back 之一）",
+)
+OTA_CHECK_NOW_SET = Text(
+    "{count} kiosk(s) will check for an update at their next poll",
+    "{count} 台收银机将在下次轮询时立即检查更新",
+)
+OTA_RELEASE_REGISTERED = Text(
+    "release {version} ({target}) registered in channel {channel}",
+    "已在渠道 {channel} 登记版本 {version}（{target}）",
+)
+OTA_NO_ROLLOUT_YET = Text("no rollout yet", "尚无推送")
+OTA_ROLLOUT_LINE = Text(
+    "rollout {id} of {version} ({channel}): {state}, stage {stage} of {stages} ({percent} %), "
+    "max failure rate {rate}; previous release {previous}",
+    "推送 {id}：版本 {version}（{channel}），状态 {state}，第 {stage}/{stages} 阶段（{percent} %），"
+    "最大失败率 {rate}；上一版本 {previous}",
+)
+OTA_ROLLOUT_REASON = Text("  why: {reason}", "  原因：{reason}")
+OTA_STAGE_LINE = Text(
+    "  stage {stage} ({percent} %){started}: {kiosks} kiosks, {healthy} healthy, {failed} failed, "
+    "{pending} waiting",
+    "  第 {stage} 阶段（{percent} %）{started}：{kiosks} 台，{healthy} 台正常，{failed} 台失败，{pending} 台等待中",
+)
+OTA_STAGE_STARTED = Text(", started", "，已开始")
+OTA_KIOSKS_HEADER = Text(
+    "store  kiosk  version  state  reported  outcome", "门店  收银机  版本  状态  报告时间  结果"
+)

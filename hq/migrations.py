@@ -86,10 +86,17 @@ def _m005_hq_audit(db: peewee.Database) -> None:
     db.create_tables([models.HqAudit])
 
 
+def _m006_ota(db: peewee.Database) -> None:
+    """Releases, staged rollouts and each kiosk's update state and outcomes (hq.rollouts, docs/ota.md)."""
+    m = models
+    db.create_tables([m.OtaRelease, m.OtaRollout, m.OtaDeviceStatus, m.OtaOutcome])
+
+
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m001_initial,
     _m002_refunds,
     _m003_fleet,
     _m004_staff,
     _m005_hq_audit,
+    _m006_ota,
 )

@@ -409,6 +409,92 @@ class HqAudit(BaseModel):
         table_name = "hq_audit"
 
 
+class OtaRelease(BaseModel):
+    """A release kiosks may be told to run: the TUF target ``target`` (``kiosk-<version>.tar``) in
+    ``channel``. Registered by ``ota release register`` or by the TUF publish step (``hq.rollouts``);
+    the bundle itself lives in HQ's TUF repository, not here. Added by migration 6."""
+
+    id = AutoField()
+    version = CharField(max_length=64)
+    channel = CharField(max_length=32)
+    target = CharField(max_length=128)
+    #: the newest kiosk store migration the release ships (manifest ``min_store_schema``)
+    min_store_schema = IntegerField()
+    published_at = DateTimeField(default=utc_now)
+    published_by = CharField(max_length=64)
+
+    class Meta:
+        table_name = "ota_release"
+        indexes = ((("version", "channel"), True),)
+
+
+class OtaRollout(BaseModel):
+    """A staged rollout of one release (docs/ota.md). ``stages`` is JSON, e.g. ``[1, 10, 50, 100]``;
+    ``current_stage`` indexes it; ``previous_release`` is what an abort sends the fleet back to (None:
+    no earlier rollout finished, so an abort tells kiosks nothing to install). ``reason`` says why the
+    rollout last paused, finished or was aborted. Added by migration 6."""
+
+    id = AutoField()
+    release = ForeignKeyField(OtaRelease, column_name="release_id")
+    previous_release = ForeignKeyField(
+        OtaRelease, column_name="previous_release_id", null=True, backref="superseded_by"
+    )
+    stages = CharField(max_length=512)
+    max_failure_rate = FloatField()
+    stage_deadline_s = IntegerField()
+    state = CharField(max_length=16, index=True)
+    current_stage = IntegerField(default=0)
+    stage_started_at = DateTimeField()
+    reason = TextField(default="")
+    created_at = DateTimeField(default=utc_now)
+    created_by = CharField(max_length=64)
+    updated_at = DateTimeField(default=utc_now)
+    updated_by = CharField(max_length=64)
+
+    release_id: int
+    previous_release_id: int | None
+
+    class Meta:
+        table_name = "ota_rollout"
+
+
+class OtaDeviceStatus(BaseModel):
+    """A kiosk's latest update state as its agent last reported it (directly or in a heartbeat), and
+    whether an admin asked it to check for an update now. Added by migration 6."""
+
+    device = ForeignKeyField(Device, column_name="device_id", primary_key=True, on_delete="CASCADE")
+    version = CharField(max_length=64, null=True)
+    state = CharField(max_length=16, null=True)
+    detail = TextField(default="")
+    updated_at = DateTimeField(null=True)
+    #: set by ``ota rollout check-now``; cleared by the assignment answer that carries it
+    check_now = BooleanField(default=False)
+
+    device_id: int
+
+    class Meta:
+        table_name = "ota_device_status"
+
+
+class OtaOutcome(BaseModel):
+    """How one rollout's release ended on one kiosk (healthy, failed or rolled_back): what stage
+    failure rates are counted from. A later final report replaces an earlier one. Migration 6."""
+
+    id = AutoField()
+    rollout = ForeignKeyField(OtaRollout, column_name="rollout_id", on_delete="CASCADE")
+    device = ForeignKeyField(Device, column_name="device_id", on_delete="CASCADE")
+    state = CharField(max_length=16)
+    detail = TextField(default="")
+    at = DateTimeField()
+
+    rollout_id: int
+    device_id: int
+
+    class Meta:
+        table_name = "ota_outcome"
+        indexes = ((("rollout", "device"), True),)
+
+
 #: in dependency order: a table comes after the tables it refers to
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
@@ -433,4 +519,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookDelivery,
     Staff,
     HqAudit,
+    OtaRelease,
+    OtaRollout,
+    OtaDeviceStatus,
+    OtaOutcome,
 )

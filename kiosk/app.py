@@ -78,6 +78,9 @@ def run_kiosk(config: Path | None) -> int:
 
         app = KioskApp(kiosk.controller, settings.ui, kiosk_settings=settings.kiosk)
         stop_on_signals(app)
+        if kiosk.ota is not None:
+            link = kiosk.ota
+            app.bind(on_start=lambda *_args: link.healthy("ui"))
         app.run()
     finally:
         kiosk.stop()

@@ -30,6 +30,7 @@ from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
 from kiosk.maintenance.session import KeySwitchMode, MaintenanceConfig, MaintenanceLock
+from kiosk.ota_link import HealthWatch, OtaLink, heartbeat_field
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
@@ -102,6 +103,8 @@ class Kiosk:
     refund_resumer: threading.Thread | None = None
     #: what staff do in maintenance mode (kiosk.maintenance.actions); the maintenance screens call it
     staff: StaffActions | None = None
+    #: the update agent's socket and the health report (kiosk.ota_link)
+    ota: OtaLink | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
@@ -115,6 +118,8 @@ class Kiosk:
         self.sync.start()
         if isinstance(self.printer, PrintService):
             self.printer.start()  # reprints what failed before, and watches the printer
+        if self.ota is not None:
+            self.ota.start()
 
     def _resume_refunds(self) -> None:
         """Refunds left "refunding" are repeated (same refund number) on a thread of their own with its
@@ -152,6 +157,8 @@ class Kiosk:
     def stop(self) -> None:
         """Stop everything within about ``kiosk.stop_timeout_s`` plus a second: the job in flight (a
         charge, a receipt) first, so that its time is not spent waiting on the sync thread."""
+        if self.ota is not None:
+            self.ota.stop()
         self.scanner.stop()
         for product_scanner in self.product_scanners:
             product_scanner.stop()
@@ -370,8 +377,14 @@ def build_kiosk(
     )
     maintenance = build_maintenance(settings, store, controller)
     controller.maintenance = maintenance
+    data_dir = settings.kiosk.data_dir
     heartbeats = Heartbeats(
-        store, probe, __version__, lambda: hq.clock_offset_s, maintenance_lockouts=maintenance.lockouts
+        store,
+        probe,
+        __version__,
+        lambda: hq.clock_offset_s,
+        maintenance_lockouts=maintenance.lockouts,
+        ota=lambda: heartbeat_field(data_dir),
     )
     sync = SyncWorker(
         pusher,
@@ -442,6 +455,7 @@ def build_kiosk(
     console.diagnostics = desk
     controller.code_tap = desk
     console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
+    kiosk.ota = build_ota_link(kiosk)
     return kiosk
 
 
@@ -464,6 +478,31 @@ def build_it_console(
         lambda: build_hq_client(settings),
         lambda: build_bundle_sources(settings, config),
     )
+
+
+def build_ota_link(kiosk: Kiosk) -> OtaLink:
+    """The update agent's socket and this release's health report (docs/ota.md). The store is open
+    and migrated by now; the UI reports itself (kiosk.app), the rest is watched until it answers."""
+    controller, sync, hq = kiosk.controller, kiosk.sync, kiosk.hq
+    printer, scanner = kiosk.printer, kiosk.scanner
+
+    def maintenance_open() -> bool:
+        return controller.maintenance_session() is not None
+
+    def printer_answered() -> bool:
+        status = printer.last_status() if isinstance(printer, PrintService) else None
+        return status is not None and status.online is not None
+
+    def hq_reached() -> bool:
+        if isinstance(hq, UnenrolledHqClient):
+            return True  # no HQ to reach: the kiosk sells offline, and the update came from elsewhere
+        reports = (sync.last_report, sync.last_pull)
+        return any(r is not None and not r.unreachable and not r.error for r in reports)
+
+    link = OtaLink(kiosk.settings.kiosk.data_dir, controller, __version__, maintenance_open=maintenance_open)
+    link.watch = HealthWatch(printer_answered, lambda: scanner.frames_read > 0, hq_reached)
+    link.healthy("store")
+    return link
 
 
 def build_maintenance(

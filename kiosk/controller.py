@@ -167,6 +167,10 @@ class _Worker:
         return not self._thread.is_alive()
 
 
+#: the events that start a sale from the attract screen (refused while held for an update)
+_SALE_STARTS = (co.StartTapped, co.ProductScanned, co.ProductTapped)
+
+
 class CheckoutController:
     """Holds the checkout state and turns effects into port calls. Not thread-safe by design: one UI thread."""
 
@@ -230,6 +234,8 @@ class CheckoutController:
         self.console: StaffConsole | None = None
         #: the diagnostics camera view, which takes codes while open; set by kiosk.bootstrap
         self.code_tap: StaffCodeTap | None = None
+        #: the update agent holds an idle kiosk before it restarts it (kiosk.ota_link): no new sale
+        self.update_hold = False
         self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------
@@ -303,6 +309,10 @@ class CheckoutController:
         """
         if threading.get_ident() != self._owner:
             self.post(lambda: self.dispatch(event))
+            return
+        if self.update_hold and self._state.phase is co.Phase.ATTRACT and isinstance(event, _SALE_STARTS):
+            log.info("a sale was not started: the kiosk is held for an update")
+            self._notify()  # the attract screen says "updating, back in a moment"
             return
         if isinstance(event, co.PayTapped) and self._state.phase is co.Phase.CART:
             payment_ready = event.payment_ready and self.options.payments_enabled

@@ -829,3 +829,7 @@ _EN.update(
         "maint.task.recovered": "Settled at start-up: {detail} (tap when seen to remove it)",
     }
 )
+
+# --- updates (kiosk.ota_link): the attract screen while the update agent holds the kiosk ---
+_ZH.update({"ota.updating": "正在更新，马上回来"})
+_EN.update({"ota.updating": "Updating, back in a moment"})

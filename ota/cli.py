@@ -1,31 +1,201 @@
-"""The ``ota`` command. ``ota status`` reports the installed release; signed updates come next."""
+"""The ``ota`` command.
+
+- ``ota agent`` (kiosk-ota.service) and ``ota boot-check`` (kiosk.service runs it first) update the
+  kiosk it runs on (``ota.agent``, ``ota.slots``);
+- ``ota keys ...``, ``ota repo ...``, ``ota release build|publish`` sign releases into HQ's TUF
+  repository (``ota.release_cli``);
+- ``ota release register``, ``ota rollout ...`` and ``ota status`` are HQ's side (``hq.ota_cli``): they
+  run on the HQ machine against HQ's database; ``ota status --installed`` reports the release
+  installed where it runs;
+- ``ota tuf-client`` is the TUF client-conformance command line (``ota.tuf_client``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
+from ota import release_cli
+
+DEFAULT_ROOT = Path("/opt/kiosk")
+DEFAULT_DATA = Path("/var/lib/kiosk")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """The agent's outside world: HQ and the TUF download (``ota.agent.Hq``, ``ota.agent.Fetch``)."""
+
+    hq: Hq
+    fetch: Fetch
+
+
+def production_edges(_args: argparse.Namespace) -> Edges:
+    """HQ's signed OTA API and the TUF updater, built from the kiosk's enrolment and settings."""
+    raise SystemExit(
+        "ota agent: this build has no TUF updater and HQ OTA client wired in yet (ota.updater); "
+        "nothing was changed"
+    )
+
+
+def _paths(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="the release folder (default /opt/kiosk)"
+    )
+    sub.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="the kiosk's data folder (default /var/lib/kiosk)"
+    )
+
+
+def _hq_side() -> ModuleType | None:
+    """HQ's ``ota`` commands (``hq.ota_cli``), or None on a kiosk, where HQ's extras (its
+    PostgreSQL driver, ...) are not installed: ``ota agent``, ``boot-check`` and ``status`` still work."""
+    try:
+        from hq import ota_cli
+    except ImportError:
+        return None
+    return ota_cli
+
+
+def _installed(as_json: bool) -> int:
+    info = {"version": __version__, "python": platform.python_version(), "machine": platform.machine()}
+    if as_json:
+        print(json.dumps(info))
+    else:
+        print(f"kiosk software {info['version']} (Python {info['python']}, {info['machine']})")
+    return 0
+
+
+if TYPE_CHECKING:
+    from ota.agent import Fetch, Hq
+    from ota.slots import Slots
+
+
+def main(
+    argv: Sequence[str] | None = None, *, edges: Callable[[argparse.Namespace], Edges] | None = None
+) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["tuf-client"]:
+        # its options come before its subcommand, as the conformance protocol has them
+        from ota import tuf_client
+
+        return tuf_client.main(args_in[1:])
+    ota_cli = _hq_side()
+
     parser = argparse.ArgumentParser(prog="ota", description="Kiosk software updates")
     parser.add_argument("--version", action="version", version=f"ota {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    status = sub.add_parser("status", help="the installed release of the kiosk software")
-    status.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    if args.command == "status":
-        info = {"version": __version__, "python": platform.python_version(), "machine": platform.machine()}
-        if args.json:
-            print(json.dumps(info))
-        else:
-            print(f"kiosk software {info['version']} (Python {info['python']}, {info['machine']})")
-        return 0
+    sub.add_parser("tuf-client", help="the TUF client-conformance command line (ota tuf-client -h)")
+    boot = sub.add_parser(
+        "boot-check", help="leave 'current' on a complete, good release (kiosk.service runs it first)"
+    )
+    _paths(boot)
+    agent = sub.add_parser(
+        "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
+    )
+    _paths(agent)
+    agent.add_argument(
+        "--store", type=Path, default=None, help="the kiosk store (default DATA/kiosk.sqlite3)"
+    )
+    agent.add_argument("--once", action="store_true", help="one poll, carried as far as it goes, then exit")
+    agent.add_argument("--poll-s", type=float, default=300.0)
+    agent.add_argument("--health-deadline-s", type=float, default=180.0)
+    agent.add_argument(
+        "--restart-command", default="systemctl restart kiosk.service", help="how the kiosk is restarted"
+    )
+    release = release_cli.add_parsers(sub)
+    if ota_cli is not None:
+        ota_cli.add_register_parser(release)
+        ota_cli.add_parsers(sub)
+        sub.choices["status"].add_argument(
+            "--installed", action="store_true", help="the release installed here instead of the fleet's"
+        )
+    else:
+        status = sub.add_parser("status", help="the release installed here")
+        status.add_argument("--json", action="store_true")
+        status.add_argument("--installed", action="store_true", help="(the only status on a kiosk)")
+    args = parser.parse_args(args_in)
+    if args.command == "status" and (args.installed or ota_cli is None):
+        return _installed(args.json)
+    if ota_cli is not None and getattr(args, "hq_ota", None) is not None:
+        code: int = ota_cli.run(args)
+        return code
+    if args.command in ("keys", "repo", "release"):
+        return release_cli.run(args)
+    if args.command == "boot-check":
+        return _boot_check(args)
+    if args.command == "agent":
+        return _agent(args, (edges or production_edges)(args))
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _slots(args: argparse.Namespace) -> Slots:
+    from ota.agent import HEALTH_DIR
+    from ota.slots import Slots
+
+    return Slots(args.root, args.data / "ota" / HEALTH_DIR)
+
+
+def _boot_check(args: argparse.Namespace) -> int:
+    slots = _slots(args)
+    result = slots.boot_check()
+    print(
+        f"boot check: {result.action}, current {result.current or 'none'}"
+        + (f": {result.detail}" if result.detail else "")
+    )
+    return 1 if result.action == "broken" else 0
+
+
+def _agent(args: argparse.Namespace, edges: Edges) -> int:
+    import shlex
+    import subprocess
+
+    from ota.agent import SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_schema
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    slots = _slots(args)
+    command = shlex.split(args.restart_command)
+    store = args.store or args.data / "kiosk.sqlite3"
+
+    def restart() -> None:
+        subprocess.run(command, check=True, timeout=120)
+
+    hq, fetch = edges.hq, edges.fetch
+    agent = Agent(
+        slots=slots,
+        fetch=fetch,
+        hq=hq,
+        link=SocketKioskLink(args.data / "ota" / SOCKET_FILE),
+        state_path=args.data / "ota" / STATE_FILE,
+        restart=restart,
+        store_schema=lambda: store_schema(store),
+        config=AgentConfig(poll_s=args.poll_s, health_deadline_s=args.health_deadline_s),
+    )
+    if args.once:
+        agent.start()
+        agent.poll_once()
+        print(f"ota agent: {agent.state.phase.value}, running {agent.slots.current() or 'none'}")
+        return 0
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGUSR1:
+            agent.check_now()
+        else:
+            agent.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, on_signal)
+    agent.run()
+    return 0
 
 
 if __name__ == "__main__":

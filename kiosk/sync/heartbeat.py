@@ -97,6 +97,7 @@ def heartbeat_body(
     catalog_version: int,
     clock_offset_s: float,
     maintenance_lockouts: int = 0,
+    ota: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     p = readings.printer
     if p is None:
@@ -120,6 +121,9 @@ def heartbeat_body(
         # lockouts of the maintenance unlock since staff last unlocked: HQ shows an alert. Sent only
         # when there are some, so an HQ that predates the field refuses no ordinary heartbeat
         body["maintenance_lockouts"] = maintenance_lockouts
+    if ota is not None:
+        # the update agent's last state (<data>/ota/state.json, docs/ota.md); only on kiosks with an agent
+        body["ota"] = ota
     return body
 
 
@@ -144,8 +148,10 @@ class Heartbeats:
         clock_offset_s: Callable[[], float],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         maintenance_lockouts: Callable[[], int] = lambda: 0,
+        ota: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self._store = store
+        self._ota = ota
         self._lockouts = maintenance_lockouts
         self._probe = probe
         self._version = app_version
@@ -162,6 +168,7 @@ class Heartbeats:
             catalog_version=self._store.catalog_version(),
             clock_offset_s=self._offset(),
             maintenance_lockouts=self._lockouts(),
+            ota=self._ota(),
         )
 
     def beat(self) -> None:

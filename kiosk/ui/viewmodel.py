@@ -67,6 +67,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     product_tiles = ListProperty()
     #: demo only: rows of (name, label) for the sample payment code buttons; [] outside the demo
     samples = ListProperty()
+    #: the update agent holds the kiosk (kiosk.ota_link): the attract screen says so, and starts no sale
+    updating = BooleanProperty(False)
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.total_text = format_yuan(state.cart.total_fen)
         self.item_count = state.cart.item_count
         self.notice_text = present.notice_for(state, self.language)
+        self.updating = bool(getattr(self.controller, "update_hold", False))
         self.detail_text = state.detail
         self.order_no = present.order_no(state)
         self.charging = state.charging

@@ -1,0 +1,265 @@
+"""The kiosk's side of an update: the idle question on a local socket, and the health file.
+
+The update agent (``ota agent``, another process) switches releases only when the kiosk says it is
+idle. It connects to ``<data>/ota/kiosk.sock`` and sends one line:
+
+- ``HOLD``: answered ``held`` when the checkout is idle (attract phase, empty cart, no payment or
+  receipt job in flight, nobody in maintenance mode), and from then on the attract screen starts no
+  sale and says "updating" until ``RELEASE`` or a restart; ``busy`` otherwise. The question is
+  answered on the UI thread (``controller.post``), which owns the checkout state: the socket
+  thread never reads it itself.
+- ``RELEASE``: the hold ends (``released``).
+
+The health report: once the UI is up, the store opened and migrated, the printer and the camera
+answered and HQ was reached (or HQ is not configured), the app writes ``<data>/ota/health/<V>.ok``;
+a new release that never writes it is rolled back by the agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk.core.checkout import Phase
+
+log = logging.getLogger(__name__)
+
+#: how long the socket thread waits for the UI thread to answer HOLD before saying busy
+ANSWER_TIMEOUT_S = 5.0
+MAX_LINE = 64
+
+
+def ota_dir(data_dir: Path) -> Path:
+    return data_dir / "ota"
+
+
+class Holdable(Protocol):
+    """What the link needs of the checkout controller."""
+
+    update_hold: bool
+
+    @property
+    def state(self) -> Any: ...
+
+    def busy(self) -> bool: ...
+
+    def post(self, fn: Callable[[], None]) -> None: ...
+
+
+def idle(controller: Holdable, maintenance_open: Callable[[], bool] = lambda: False) -> bool:
+    """Is the checkout idle enough to restart under it? Call on the UI thread only."""
+    state = controller.state
+    return (
+        state.phase is Phase.ATTRACT
+        and state.cart.item_count == 0
+        and state.order_id is None
+        and not state.charging
+        and not controller.busy()
+        and not maintenance_open()
+    )
+
+
+class OtaLink:
+    """The socket server (a thread of its own) and the health report. ``start``/``stop`` from the wiring."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        controller: Holdable,
+        version: str,
+        *,
+        maintenance_open: Callable[[], bool] = lambda: False,
+        notify: Callable[[], None] = lambda: None,
+        answer_timeout_s: float = ANSWER_TIMEOUT_S,
+    ) -> None:
+        self.folder = ota_dir(data_dir)
+        self.socket_path = self.folder / "kiosk.sock"
+        self.health_path = self.folder / "health" / f"{version}.ok"
+        self.controller = controller
+        self.version = version
+        self._maintenance_open = maintenance_open
+        self._notify = notify
+        self._answer_timeout_s = answer_timeout_s
+        self._server: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        #: health parts seen so far: ui, store, printer, camera, hq
+        self._healthy: set[str] = set()
+        self._health_lock = threading.Lock()
+        #: probes for the parts that answer in the background; checked on the socket thread's ticks
+        self.watch: HealthWatch | None = None
+
+    # --- the socket --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()  # left by a kiosk that did not stop cleanly
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(self.socket_path))
+        os.chmod(self.socket_path, 0o660)
+        server.listen(4)
+        server.settimeout(0.5)  # so stop() is seen; each answer is on its own connection
+        self._server = server
+        self._thread = threading.Thread(target=self._serve, name="ota-link", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        if self._server is not None:
+            self._server.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        while not self._stopping.is_set():
+            if self.watch is not None and not self.is_healthy():
+                self.watch.check(self)
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if not self._stopping.is_set():
+                    log.exception("update link: accept failed")
+                return
+            with conn:
+                try:
+                    conn.settimeout(self._answer_timeout_s)
+                    line = conn.recv(MAX_LINE).decode("ascii", "replace").strip()
+                    conn.sendall(self.answer(line).encode("ascii") + b"\n")
+                except OSError as exc:
+                    log.info("update link: %s", exc)
+
+    def answer(self, command: str) -> str:
+        """The reply to one command line (on the socket thread; the state is read on the UI thread)."""
+        if command == "HOLD":
+            return "held" if self._ask_ui(self._hold) else "busy"
+        if command == "RELEASE":
+            self._ask_ui(self._release)
+            return "released"
+        return "unknown"
+
+    def _ask_ui(self, question: Callable[[], bool]) -> bool:
+        answered = threading.Event()
+        result: list[bool] = []
+
+        def ask() -> None:
+            try:
+                result.append(question())
+            finally:
+                answered.set()
+
+        self.controller.post(ask)
+        if not answered.wait(self._answer_timeout_s):
+            log.info("update link: the UI thread did not answer in time; said busy")
+            return False
+        return bool(result and result[0])
+
+    def _hold(self) -> bool:
+        if not idle(self.controller, self._maintenance_open):
+            return False
+        if not self.controller.update_hold:
+            log.info("update link: holding the kiosk for an update (no new sale until it restarts)")
+        self.controller.update_hold = True
+        self._notify()
+        return True
+
+    def _release(self) -> bool:
+        if self.controller.update_hold:
+            log.info("update link: hold released, selling again")
+        self.controller.update_hold = False
+        self._notify()
+        return True
+
+    # --- health ------------------------------------------------------------------------------------
+
+    def is_healthy(self) -> bool:
+        with self._health_lock:
+            return self._healthy >= HEALTH_PARTS
+
+    def healthy(self, part: str) -> None:
+        """One part of the health report is in (``ui``, ``store``, ``printer``, ``camera``, ``hq``);
+        the file is written once all are. Safe from any thread."""
+        with self._health_lock:
+            if part in self._healthy:
+                return
+            self._healthy.add(part)
+            missing = HEALTH_PARTS - self._healthy
+        if missing:
+            log.debug("health: %s ok; waiting for %s", part, ", ".join(sorted(missing)))
+            return
+        self._write_health()
+
+    def _write_health(self) -> None:
+        folder = self.health_path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{self.health_path.name}.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps({"version": self.version, "parts": sorted(HEALTH_PARTS)}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.health_path)
+        log.info("release %s is healthy: %s", self.version, self.health_path)
+
+
+HEALTH_PARTS = frozenset({"ui", "store", "printer", "camera", "hq"})
+
+
+@dataclass(frozen=True, slots=True)
+class HealthWatch:
+    """Reads the parts the app learns about in the background (printer, camera, HQ) until each has
+    answered once; ``check`` is called by the sync thread's heartbeat or a timer."""
+
+    printer_answered: Callable[[], bool]
+    camera_answered: Callable[[], bool]
+    hq_reached: Callable[[], bool]
+
+    def check(self, link: OtaLink) -> None:
+        for part, probe in (
+            ("printer", self.printer_answered),
+            ("camera", self.camera_answered),
+            ("hq", self.hq_reached),
+        ):
+            try:
+                if probe():
+                    link.healthy(part)
+            except Exception:
+                log.exception("health probe %s", part)
+
+
+#: the states the agent reports about a release (docs/ota.md, HQ's ``POST /api/v1/ota/report``)
+REPORT_STATES = frozenset(
+    ("downloading", "downloaded", "installed", "waiting_idle", "switched", "healthy", "failed", "rolled_back")
+)
+
+
+def heartbeat_field(data_dir: Path) -> dict[str, Any] | None:
+    """The agent's last report (``<data>/ota/state.json``) as the heartbeat carries it: the body of
+    HQ's ``POST /api/v1/ota/report`` (``version``, ``state``, ``detail``; docs/ota.md). None while
+    the agent has nothing to report about a release (idle, or no agent on this kiosk)."""
+    try:
+        data = json.loads((ota_dir(data_dir) / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    state, version, detail = data.get("state"), data.get("version"), data.get("detail")
+    if state not in REPORT_STATES or not isinstance(version, str) or not version:
+        return None
+    return {
+        "version": version[:64],
+        "state": state,
+        "detail": detail[:500] if isinstance(detail, str) else "",
+    }

@@ -1,0 +1,342 @@
+"""The update agent end to end, with fakes only at its edges (HQ, the TUF download, the restart).
+
+The "kiosk" the agent restarts is a real child process started from ``current``: it reads the slot's
+``venv/behaviour`` (written by the fake installer) and writes its health file, or crashes at start.
+The agent's sleeper waits for that process to end and then moves the injected clock, so the health
+deadline passes in no real time and only after the process has had its say.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from drivers.gpio.indicators import NullIndicators
+from drivers.printer.file_printer import FileReceiptPrinter
+from kiosk.controller import CheckoutController, ControllerOptions
+from kiosk.core import checkout as co
+from kiosk.core.receipt import ReceiptTemplate
+from kiosk.ota_link import OtaLink
+from kiosk.ports import CatalogItem, Decoded
+from kiosk.store.db import open_store
+from kiosk.store.sales import SaleStore
+from ota.agent import Agent, AgentConfig, Assignment, SocketKioskLink
+from ota.agent_core import Phase
+from ota.slots import Slots
+from tests.fakes.clock import FakeClock, SetTime
+from tests.fakes.ota_release import FakeInstaller, make_bundle
+from tests.fakes.payments import FakePaymentGateway
+
+FAKE_KIOSK = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    root, health = Path(sys.argv[1]), Path(sys.argv[2])
+    version = os.path.basename(os.readlink(root / "current"))
+    if (root / "current" / "venv" / "behaviour").read_text() != "ok":
+        sys.exit(3)  # the release crashes at start: no health, ever
+    health.mkdir(parents=True, exist_ok=True)
+    (health / f"{version}.ok").write_text("ok")
+    """
+)
+
+
+class FakeHq:
+    def __init__(self, *assignments: Assignment) -> None:
+        self.assignments = list(assignments)
+        self.reports: list[tuple[str, str]] = []
+        self.down = False
+
+    def assignment(self) -> Assignment:
+        if self.down:
+            raise ConnectionError("HQ is unreachable")
+        return self.assignments.pop(0) if len(self.assignments) > 1 else self.assignments[0]
+
+    def report(self, version: str, state: str, detail: str) -> None:
+        if self.down:
+            raise ConnectionError("HQ is unreachable")
+        self.reports.append((version, state))
+
+
+class FakeFetch:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fetched: list[str] = []
+
+    def fetch(self, version: str, target_name: str) -> Path:
+        self.fetched.append(target_name)
+        return make_bundle(self.folder, version)
+
+
+class HeldLink:
+    def __init__(self) -> None:
+        self.asked = 0
+        self.released = 0
+
+    def hold(self) -> bool:
+        self.asked += 1
+        return True
+
+    def release(self) -> None:
+        self.released += 1
+
+
+class KioskProcess:
+    """restart(): start the fake kiosk from ``current``; sleep(s): wait for it, then move the clock."""
+
+    def __init__(self, root: Path, health: Path, clock: SetTime) -> None:
+        self.root, self.health, self.clock = root, health, clock
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def restart(self) -> None:
+        self.procs.append(
+            subprocess.Popen([sys.executable, "-c", FAKE_KIOSK, str(self.root), str(self.health)])
+        )
+
+    def sleep(self, seconds: float) -> None:
+        if self.procs:
+            self.procs[-1].wait(timeout=120)
+        self.clock.now += seconds
+
+
+def _setup(
+    tmp_path: Path, hq: FakeHq, behaviours: dict[str, str] | None = None
+) -> tuple[Agent, KioskProcess]:
+    clock = SetTime(1_000_000.0)
+    health = tmp_path / "data" / "ota" / "health"
+    slots = Slots(tmp_path / "opt", health, installer=FakeInstaller(behaviours), now=clock)
+    slots.install(make_bundle(tmp_path / "seed", "1.0.0"))
+    slots.switch("1.0.0")
+    kiosk = KioskProcess(slots.root, health, clock)
+    agent = Agent(
+        slots=slots,
+        fetch=FakeFetch(tmp_path / "downloads"),
+        hq=hq,
+        link=HeldLink(),
+        state_path=tmp_path / "data" / "ota" / "state.json",
+        restart=kiosk.restart,
+        store_schema=lambda: 6,
+        config=AgentConfig(poll_s=60, idle_retry_s=5, health_deadline_s=30, health_poll_s=1),
+        now=clock,
+        sleep=kiosk.sleep,
+    )
+    return agent, kiosk
+
+
+def _state(agent: Agent) -> dict[str, object]:
+    return dict(json.loads(agent.state_path.read_text()))
+
+
+def test_a_normal_update_installs_switches_and_reports_healthy(tmp_path: Path) -> None:
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, kiosk = _setup(tmp_path, hq)
+    agent.start()
+    agent.poll_once()
+    assert agent.slots.current() == "1.1.0" and agent.slots.previous() == "1.0.0"
+    assert agent.state.phase is Phase.HEALTHY
+    assert [s for _v, s in hq.reports] == ["downloading", "downloaded", "installed", "switched", "healthy"]
+    assert len(kiosk.procs) == 1 and kiosk.procs[0].returncode == 0
+    assert agent.slots.pending() is None
+    assert _state(agent)["state"] == "healthy" and _state(agent)["running"] == "1.1.0"
+    # the next poll with the same assignment does nothing
+    agent.poll_once()
+    assert len(hq.reports) == 5
+
+
+def test_a_release_that_crashes_at_start_is_rolled_back_and_reported(tmp_path: Path) -> None:
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, kiosk = _setup(tmp_path, hq, behaviours={"1.1.0": "crash"})
+    agent.start()
+    agent.poll_once()
+    assert kiosk.procs[0].returncode == 3  # the new release died without health
+    assert agent.slots.current() == "1.0.0" and agent.slots.is_failed("1.1.0")
+    assert agent.state.phase is Phase.ROLLED_BACK
+    assert [s for _v, s in hq.reports][-3:] == ["switched", "failed", "rolled_back"]
+    assert len(kiosk.procs) == 2  # restarted onto the old release, which writes its health
+    assert kiosk.procs[1].wait(timeout=120) == 0
+    assert (agent.slots.health_dir / "1.0.0.ok").is_file()
+    # not retried while HQ still assigns it; a newer one is
+    agent.poll_once()
+    assert agent.state.phase is Phase.ROLLED_BACK and len(kiosk.procs) == 2
+    hq.assignments = [Assignment("1.2.0", "kiosk-1.2.0.tar")]
+    agent.poll_once()
+    assert agent.slots.current() == "1.2.0" and agent.state.phase is Phase.HEALTHY
+
+
+def test_hq_unreachable_delays_reports_but_not_the_update(tmp_path: Path) -> None:
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, _kiosk = _setup(tmp_path, hq)
+    agent.start()
+    hq.down = True
+    assert agent.poll_once() is None  # no assignment: nothing happens
+    hq.down = False
+    original = hq.report
+
+    def refuse(version: str, state: str, detail: str) -> None:
+        raise ConnectionError("HQ went away")
+
+    hq.report = refuse  # type: ignore[method-assign]
+    agent.poll_once()
+    assert agent.slots.current() == "1.1.0" and agent.state.phase is Phase.HEALTHY
+    assert len(_state(agent)["unsent"]) == 5  # type: ignore[arg-type]
+    hq.report = original  # type: ignore[method-assign]
+    agent.poll_once()
+    assert [s for _v, s in hq.reports] == ["downloading", "downloaded", "installed", "switched", "healthy"]
+    assert _state(agent)["unsent"] == []
+
+
+def test_a_restarted_agent_finishes_a_switch_the_boot_check_rolled_back(tmp_path: Path) -> None:
+    """GIVEN the agent stopped right after the switch WHEN the deadline passed with no health THEN the
+    boot check (at the agent's start) rolls back and the agent reports it."""
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, kiosk = _setup(tmp_path, hq, behaviours={"1.1.0": "crash"})
+    agent.start()
+    agent.restart = lambda: None  # the agent dies before it restarts the kiosk
+
+    def die(_seconds: float) -> None:
+        raise SystemExit("power cut")
+
+    agent.sleep = die
+    with pytest.raises(SystemExit):
+        agent.poll_once()
+    assert _state(agent)["state"] == "switched"
+    kiosk.clock.now += 3_600
+    again = Agent(
+        slots=agent.slots,
+        fetch=agent.fetch,
+        hq=hq,
+        link=HeldLink(),
+        state_path=agent.state_path,
+        restart=kiosk.restart,
+        store_schema=lambda: 6,
+        now=kiosk.clock,
+        sleep=kiosk.sleep,
+    )
+    again.start()
+    assert again.slots.current() == "1.0.0"
+    assert again.state.phase is Phase.ROLLED_BACK and "1.1.0" in again.state.failed
+    assert hq.reports[-1] == ("1.1.0", "rolled_back")
+
+
+WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
+WX = "134567890123456789"
+
+
+def test_an_update_during_a_payment_waits_for_the_sale_to_end(tmp_path: Path) -> None:
+    """GIVEN a customer paying WHEN the agent asks HOLD over the socket THEN the kiosk says busy and the
+    agent waits; once the sale is done the kiosk is held, starts no new sale, and the switch happens."""
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    store.replace_catalog([WATER])
+    clock = FakeClock()
+    controller = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店", idle_timeout_s=60, done_timeout_s=5),
+        store=store,
+        gateway=FakePaymentGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=clock,
+        background=False,
+    )
+    controller.dispatch(co.StartTapped())
+    controller.dispatch(co.ProductTapped(controller.catalog()[0]))
+    controller.dispatch(co.PayTapped())
+    assert controller.state.phase is co.Phase.PAYING
+
+    data = tmp_path / "data"
+    link = OtaLink(data, controller, "1.0.0", answer_timeout_s=60)
+    link.start()
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, _ = _setup(tmp_path, hq)
+    agent.link = SocketKioskLink(link.socket_path, timeout_s=60)
+    waiting, go_on, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def sleep(_seconds: float) -> None:
+        waiting.set()
+        assert go_on.wait(60)
+
+    def restart() -> None:
+        current = agent.slots.current()
+        (agent.slots.health_dir).mkdir(parents=True, exist_ok=True)
+        (agent.slots.health_dir / f"{current}.ok").write_text("ok")
+
+    agent.sleep, agent.restart = sleep, restart
+
+    def run() -> None:
+        try:
+            agent.start()
+            agent.poll_once()
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        # this thread is the kiosk's UI thread: it answers what the socket posts
+        for _ in range(6000):
+            if waiting.is_set():
+                break
+            controller.pump(timeout=0.01)
+        assert waiting.is_set(), "the agent never waited for the kiosk"
+        assert agent.state.phase is Phase.WAITING_IDLE
+        assert agent.slots.current() == "1.0.0" and not controller.update_hold
+        # the customer pays; the done screen times out back to attract
+        controller.handle_codes([Decoded("QRCode", WX)])
+        assert controller.state.phase is co.Phase.DONE
+        clock.advance(10)
+        controller.tick()
+        assert controller.state.phase is co.Phase.ATTRACT
+        go_on.set()
+        for _ in range(6000):
+            if finished.is_set():
+                break
+            controller.pump(timeout=0.01)
+        thread.join(timeout=60)
+        assert finished.is_set()
+        assert agent.state.phase is Phase.HEALTHY and agent.slots.current() == "1.1.0"
+        assert [s for _v, s in hq.reports] == [
+            "downloading",
+            "downloaded",
+            "installed",
+            "waiting_idle",
+            "switched",
+            "healthy",
+        ]
+        # held: the next customer's tap starts no sale until the restart
+        assert controller.update_hold
+        controller.dispatch(co.StartTapped())
+        controller.dispatch(co.ProductTapped(controller.catalog()[0]))
+        assert controller.state.phase is co.Phase.ATTRACT
+    finally:
+        go_on.set()
+        link.stop()
+        thread.join(timeout=60)
+
+
+def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ota.cli import Edges, main
+
+    root, data = tmp_path / "opt", tmp_path / "data"
+    slots = Slots(root, data / "ota" / "health", installer=FakeInstaller())
+    assert main(["boot-check", "--root", str(root), "--data", str(data)]) == 1  # nothing installed
+    slots.install(make_bundle(tmp_path / "seed", "1.0.0"))
+    (root / "current").symlink_to("releases/9.9.9")  # dangling
+    assert main(["boot-check", "--root", str(root), "--data", str(data)]) == 0
+    assert "repaired, current 1.0.0" in capsys.readouterr().out
+    hq = FakeHq(Assignment(None))
+    code = main(
+        ["agent", "--root", str(root), "--data", str(data), "--once", "--restart-command", "true"],
+        edges=lambda _args: Edges(hq=hq, fetch=FakeFetch(tmp_path / "downloads")),
+    )
+    assert code == 0 and "ota agent: idle, running 1.0.0" in capsys.readouterr().out
+    assert json.loads((data / "ota" / "state.json").read_text())["running"] == "1.0.0"
+    with pytest.raises(SystemExit, match="no TUF updater"):
+        main(["agent", "--root", str(root), "--data", str(data), "--once"])
