@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from kiosk.core.money import format_yuan, parse_yuan
 from kiosk.i18n import t
+from kiosk.maintenance.pins import MAX_PIN_DIGITS, MIN_PIN_DIGITS
 from kiosk.maintenance.roles import Action, Role
 from kiosk.ui.controller_api import UnlockAnswer
 
-#: the longest PIN the pad takes (longer presses are ignored, so a leaning palm cannot overflow it)
-PIN_MAX_LEN = 8
-#: the shortest PIN the pad submits
-PIN_MIN_LEN = 4
+#: the longest PIN the pad takes, and the shortest it submits: exactly what HQ lets a staff PIN be
+#: (``kiosk.maintenance.pins``), so every PIN HQ issued can be typed and no shorter one costs a try
+PIN_MAX_LEN = MAX_PIN_DIGITS
+PIN_MIN_LEN = MIN_PIN_DIGITS
 #: the largest refund the keypad takes, in yuan digits before the point (a typo guard, not a limit:
 #: the staff actions service checks the order's own total)
 AMOUNT_MAX_WHOLE_DIGITS = 6

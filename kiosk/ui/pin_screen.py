@@ -84,7 +84,8 @@ class PinScreen(Screen):  # type: ignore[misc]
 
     def submit(self) -> None:
         if len(self._pin) < PIN_MIN_LEN:
-            self.message = ""
+            # too short for any PIN HQ issues: said at once, and not counted as a failed attempt
+            self.message = t("maint.pin_too_short", self.vm.language, digits=PIN_MIN_LEN)
             return
         pin, self._pin, self.masked = self._pin, "", ""
         self.message = t("maint.checking_pin", self.vm.language)

@@ -56,9 +56,9 @@ SAMPLES: tuple[str, ...] = (
 
 #: the fake's staff: PIN -> (name, role)
 STAFF: dict[str, tuple[str, Role]] = {
-    "1111": ("王芳", Role.CASHIER),
-    "2222": ("李强", Role.MANAGER),
-    "3333": ("张工", Role.IT),
+    "111111": ("王芳", Role.CASHIER),
+    "222222": ("李强", Role.MANAGER),
+    "333333": ("张工", Role.IT),
 }
 #: wrong PINs before the pad is locked out; from the 4th wrong PIN on, each costs a wait
 LOCKOUT_AFTER = 10

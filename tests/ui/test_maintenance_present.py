@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.maintenance.pins import MAX_PIN_DIGITS, MIN_PIN_DIGITS
 from kiosk.maintenance.roles import Action, Role
 from kiosk.ui.controller_api import UnlockAnswer
 from kiosk.ui.maintenance_present import (
     PIN_MAX_LEN,
+    PIN_MIN_LEN,
     action_label,
     amount_fen,
     amount_key,
@@ -27,12 +29,20 @@ def type_keys(keys: list[str], step: object, start: str = "") -> str:
 
 
 def test_the_pin_is_masked_capped_and_cleared() -> None:
-    pin = type_keys(list("1234567890"), pin_key)
-    assert pin == "12345678"[:PIN_MAX_LEN]
+    pin = type_keys(list("12345678901234"), pin_key)
+    assert pin == "123456789012"[:PIN_MAX_LEN]
     assert pin_mask(pin) == "●" * len(pin)
     assert "1" not in pin_mask(pin)
     assert pin_key(pin, "clear") == ""
     assert pin_key("12", "x") == "12"
+
+
+def test_every_pin_hq_can_issue_fits_the_pad() -> None:
+    """HQ issues PINs of 6 to 12 digits; the pad once stopped at 8, locking out longer PINs."""
+    for digits in range(MIN_PIN_DIGITS, MAX_PIN_DIGITS + 1):
+        pin = "9" * digits
+        assert type_keys(list(pin), pin_key) == pin
+    assert PIN_MIN_LEN == MIN_PIN_DIGITS
 
 
 @pytest.mark.parametrize(

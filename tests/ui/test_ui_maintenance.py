@@ -148,3 +148,7 @@ def test_the_customer_sees_the_new_price_and_cannot_add_the_sold_out_item(catalo
     obs = catalog.result["obs"]
     assert obs["after_sold_out_tap"] == ["sold_out", 0]
     assert obs["tiles"] == {"COLA330": ["¥2.80", False], "CHIPS": ["已售罄", True]}
+
+
+def test_a_pin_too_short_for_hq_is_refused_at_once_and_not_counted(menus: TourRun) -> None:
+    assert menus.result["obs"]["short_pin"] == ["PIN 至少 6 位", 0]

@@ -50,7 +50,7 @@ def _has_picture(f: Fingers) -> bool:
 
 
 def diag(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
-    yield from sign_in(f, clock, "3333")  # IT
+    yield from sign_in(f, clock, "333333")  # IT
     yield Do(lambda: _scroll_to(f, "action:diagnostics"), "scroll the menu")
     yield Tap(lambda: f.tagged("action:diagnostics"), "diagnostics")
     yield Until(lambda: _text(f, "diag:verdict:printer") == "正常", "checks shown")

@@ -51,7 +51,7 @@ def menu(f: Fingers, action: Action) -> Iterator[Step]:
 def it_script(
     f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float], stops: list[int]
 ) -> Iterator[Step]:
-    yield from sign_in(f, clock, "3333")
+    yield from sign_in(f, clock, "333333")
     # settings: read-only, no secret
     yield from menu(f, Action.CONFIGURE)
     yield Until(lambda: "api_key" in panel_text(f) and not f.screen.busy, "settings shown")

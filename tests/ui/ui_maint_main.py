@@ -166,15 +166,20 @@ def menus(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]
     yield Until(lambda: f.showing("pin"), "pin pad")
     yield Release()
     yield Do(lambda: obs.__setitem__("phase_after_long_press", c.state.phase.value), "note")
+    # too short for any PIN HQ issues: said at once, and no attempt counted
+    yield from pin_keys(f, "1234")
+    yield Until(lambda: bool(f.screen.message), "a message")
+    yield Do(lambda: obs.__setitem__("short_pin", [f.screen.message, c._failures]), "note")
+    yield Tap(lambda: f.tagged("clear"), "clear")
     # a wrong PIN: the pad says so and stays
-    yield from pin_keys(f, "9999")
+    yield from pin_keys(f, "999999")
     yield Until(lambda: bool(f.screen.message), "a message")
     yield Do(lambda: obs.__setitem__("wrong_pin_message", f.screen.message), "note")
     yield Do(lambda: obs.__setitem__("wrong_pin_screen", f.app.sm.current), "note")
     yield Shot("pin_wrong")
     yield Tap(lambda: f.tagged("cancel"), "cancel")
     yield Until(lambda: f.showing("attract"), "attract")
-    for pin, role in (("1111", "cashier"), ("2222", "manager"), ("3333", "it")):
+    for pin, role in (("111111", "cashier"), ("222222", "manager"), ("333333", "it")):
         yield from sign_in(f, clock, pin)
         yield Do(lambda r=role: obs.__setitem__(f"menu_{r}", f.tags("action:")), "note")
         yield Do(lambda r=role: obs.__setitem__(f"staff_{r}", f.screen.staff_line), "note")
@@ -199,7 +204,7 @@ def lockout(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[floa
     obs["messages"] = messages
     for i in range(10):
         yield Until(lambda: c.maint_now >= c._wait_until, f"no wait before try {i + 1}")
-        yield from pin_keys(f, "9999")
+        yield from pin_keys(f, "999999")
         yield Until(lambda n=i + 1: c._failures == n, f"try {i + 1} counted")
         yield Do(lambda: messages.append(f.screen.message), "note")
         if i == 4:
@@ -207,7 +212,7 @@ def lockout(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[floa
         # the back-off's wait passes on the lock's clock
         yield Do(lambda: c.advance_maint_clock(10.0), "the wait passes")
     yield Shot("pin_locked")
-    yield from pin_keys(f, "2222")  # the right PIN, too late
+    yield from pin_keys(f, "222222")  # the right PIN, too late
     yield Frames(QUIET_FRAMES, "frames")
     yield Do(lambda: obs.__setitem__("right_pin_after_lockout", f.screen.message), "note")
     yield Do(lambda: obs.__setitem__("screen_after_lockout", f.app.sm.current), "note")
@@ -219,7 +224,7 @@ def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float])
     # the PIN is checked off the UI thread: the pad says so, and the screen keeps drawing meanwhile
     yield from open_pad(f, clock)
     yield Do(lambda: setattr(c, "work_gate", threading.Event()), "hold the check")
-    yield from pin_keys(f, "2222")
+    yield from pin_keys(f, "222222")
     yield Frames(QUIET_FRAMES, "frames while the PIN is checked")
     yield Peek(lambda: obs.__setitem__("pin_while_checking", [f.screen.busy, f.screen.message]), "note")
     yield Peek(lambda: obs.__setitem__("pin_checked_on", list(c.work_threads)), "note")
@@ -275,7 +280,7 @@ def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float])
     yield Do(lambda: setattr(c, "payment_forced_in_flight", True), "a charge is outstanding")
     yield Do(lambda: f.app.open_pin("menu"), "a badge or key would open the pad here")
     yield Until(lambda: f.showing("pin"), "pin pad")
-    yield from pin_keys(f, "2222")
+    yield from pin_keys(f, "222222")
     yield Until(lambda: bool(f.screen.message), "refused")
     yield Do(lambda: obs.__setitem__("in_flight_message", f.screen.message), "note")
     yield Do(lambda: obs.__setitem__("in_flight_session", c.maintenance_session()), "note")
@@ -290,7 +295,7 @@ def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float])
     yield Tap(lambda: _resolve_button(f), "resolved")
     yield Until(lambda: f.showing("pin"), "pin pad for help")
     yield Do(lambda: obs.__setitem__("phase_on_help_pin", c.state.phase.value), "note")
-    yield from pin_keys(f, "1111")
+    yield from pin_keys(f, "111111")
     yield Until(lambda: f.showing("cart"), "back to the cart")
     yield Do(
         lambda: obs.__setitem__("after_help_resolved", [c.state.phase.value, c.state.cart.item_count]), "note"
@@ -301,7 +306,7 @@ def work(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float])
 def catalog(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
     """A manager sells cola at ¥2.80 (typed on the price keypad, pressed twice) and marks the crisps
     out of stock (found by typing part of the item code), then the customer's catalog shows both."""
-    yield from sign_in(f, clock, "2222")
+    yield from sign_in(f, clock, "222222")
     yield Tap(lambda: f.tagged("action:override_price"), "override price")
     yield Until(lambda: f.tagged("item:category:drinks") is not None, "categories listed")
     yield Do(lambda: obs.__setitem__("categories", f.tags("item:")), "note")
