@@ -174,7 +174,7 @@ async def backups(request: Request, kiosk: SignedKiosk) -> BackupList:
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
         },
         404: {"model": ErrorOut, "description": "No backup of this kiosk's by that name"},
-        **errors(401, 429, 500, 503),
+        **errors(401, 422, 429, 500, 503),
     },
     summary="One of this kiosk's store backups (404 for a name it does not have, or another kiosk's)",
     tags=["support"],
