@@ -189,6 +189,8 @@ class Granted:
     to_kiosk: str
     store: str
     sha256: str
+    #: events the old kiosk had not sent when it made the backup (HQ parks them from the new kiosk)
+    outbox_pending: int
 
 
 class GrantError(ValueError):
@@ -256,4 +258,6 @@ def grant_backup(uploads: Path, name: str, from_kiosk: str, to_kiosk: str, actor
         except BaseException:
             (target / name).unlink(missing_ok=True)
             raise
-    return Granted(name, from_kiosk, to_kiosk, store_code, record.sha256)
+    return Granted(
+        name, from_kiosk, to_kiosk, store_code, record.sha256, record.manifest.counts.outbox_pending
+    )

@@ -53,6 +53,12 @@ GRANTED = Text(
     "granted backup {name} of {source} to {target} (store {store}); restore it from {target}'s IT menu",
     "已把 {source} 的备份 {name} 授予 {target}（门店 {store}）：请在 {target} 的 IT 菜单中恢复",
 )
+PENDING_NOTE = Text(
+    "note: {pending} event(s) in this backup were not yet sent when it was made; from {target} HQ "
+    "rejects them as {source}'s (docs/operations.md, replacement hardware)",
+    "注意：此备份中有 {pending} 个事件在备份时尚未上传；由 {target} 上传时总部会以属于 {source} 为由拒收"
+    "（见 docs/operations.md 更换硬件一节）",
+)
 NO_BACKUPS = Text(
     "kiosk {kiosk} has no backups at HQ that it can restore", "终端 {kiosk} 在总部没有可恢复的备份"
 )
@@ -117,4 +123,6 @@ def run(args: argparse.Namespace, settings: HqSettings) -> int:
         GRANTED.format(name=done.name, source=done.from_kiosk, target=done.to_kiosk, store=done.store),
         sys.stdout,
     )
+    if done.outbox_pending:
+        _say(PENDING_NOTE.format(pending=done.outbox_pending, source=done.from_kiosk, target=done.to_kiosk))
     return EXIT_OK

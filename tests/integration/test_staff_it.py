@@ -27,6 +27,7 @@ from hq.models import HqAudit
 from kiosk import __version__
 from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.core.cart import Cart, Product
+from kiosk.maintenance.backup import read_counts
 from kiosk.maintenance.bundle import BundleSources
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
 from kiosk.maintenance.roles import Action
@@ -427,6 +428,7 @@ def test_hq_takes_only_a_manifest_that_describes_the_upload(hq: LiveHq) -> None:
 def test_a_replacement_kiosk_restores_the_old_kiosks_backup_granted_by_an_admin(
     kiosk: Kiosk, tmp_path: Path, hq: LiveHq, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    sell(kiosk)  # not yet sent when the old kiosk backed up: the grant says what becomes of it
     assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
     (key,) = hq_items(kiosk)
     name = key.removeprefix("hq:")
@@ -438,7 +440,9 @@ def test_a_replacement_kiosk_restores_the_old_kiosks_backup_granted_by_an_admin(
     assert "not kiosks of one store" in capsys.readouterr().err
     assert hq_main(["support", "grant-backup", "../x", "--from", KIOSK, "--to", "kiosk-002", *db]) == 2
     assert hq_main(["support", "grant-backup", name, "--from", KIOSK, "--to", "kiosk-002", *db]) == 0
-    assert f"granted backup {name} of {KIOSK} to kiosk-002" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert f"granted backup {name} of {KIOSK} to kiosk-002" in said.out
+    assert "were not yet sent when it was made" in said.err
     assert hq_main(["support", "backups", "kiosk-002", *db]) == 0
     assert f"granted from {KIOSK}" in capsys.readouterr().out
     with connected():
@@ -458,6 +462,7 @@ def test_a_replacement_kiosk_restores_the_old_kiosks_backup_granted_by_an_admin(
     again = start(new)
     try:
         assert "store_restored" in [r.action for r in AuditLog.select()]
+        assert read_counts(new.store_path).paid == 1  # the old kiosk's sale is in the new kiosk's store
     finally:
         again.stop()
 
