@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from argon2 import PasswordHasher
-from hq_fixtures import LiveHq, running_hq, sqlite_url
+from hq_fixtures import LiveHq, closed_port, running_hq, sqlite_url
 from kiosk_enrolment import enrol_kiosk
 
 from drivers.camera.sources import HeldImageSource
@@ -36,6 +36,7 @@ from kiosk.settings import Settings, load_settings
 from kiosk.staff_it import FAILED_MARKER, PENDING_MARKER, ItConsole, SystemReaders
 from kiosk.store.models import AuditLog
 from kiosk.sync.credentials import load_credentials
+from kiosk.sync.hq_client import HttpHqClient
 
 KIOSK = "kiosk-001"
 WECHAT_KEY = "Zx81QmT4pL0aWc7vRb2nK9sD3fG6hJ5y"
@@ -480,3 +481,20 @@ def test_a_restore_from_hq_that_would_lose_unsent_sales_is_refused(kiosk: Kiosk,
         Action.RESTORE, file="hq:backup-20260101T000000000000Z-000000000000.sqlite3"
     )
     assert not unknown.ok and "not a backup listed" in unknown.message
+
+
+def test_when_hq_cannot_be_reached_the_sticks_backups_are_still_listed(
+    kiosk: Kiosk, settings: Settings
+) -> None:
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to=f"usb:{stick(settings)}").ok
+    it = it_console(kiosk)
+    signer = it.hq_client().signer
+    it.hq_client = lambda: HttpHqClient(f"http://127.0.0.1:{closed_port()}", signer, 2.0)
+    listing = kiosk.controller.maintenance_run(Action.RESTORE)
+    assert [i.key.startswith(str(stick(settings))) for i in listing.items] == [True]
+    assert "HQ's backups could not be listed" in listing.message, listing.message
+    down = kiosk.controller.maintenance_run(
+        Action.RESTORE, file="hq:backup-20260101T000000000000Z-000000000000.sqlite3"
+    )
+    assert not down.ok and "could not get the backup from HQ" in down.message, down.message
+    assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()
