@@ -628,9 +628,8 @@ _ZH.update(
         "it.backup.done": "备份已完成并已校验",
         "it.backup.verified": "已校验：校验和一致，试恢复成功（{sales} 笔销售）",
         "it.restore.sales": "{sales} 笔销售",
-        "it.restore.usb_only": "仅可从U盘恢复：总部暂不支持列出备份。",
         "it.restore.failed_before": "上次恢复未成功，当前数据保持不变：{reason}。",
-        "it.restore.not_listed": "{path} 不是U盘上列出的备份：请从列表中选择",
+        "it.restore.not_listed": "{path} 不是列出的备份（U盘或总部）：请从列表中选择",
         "it.restore.staged": "已准备恢复 {name}：本机即将停止，下次启动时恢复（当前数据会另存，不会删除）",
         "it.restore.confirm": "恢复 {name}？本机将停止并在重启时恢复。再按一次确认",
         "it.restore.pick": "请先选择一个备份",
@@ -663,9 +662,8 @@ _EN.update(
         "it.backup.done": "backup done and verified",
         "it.backup.verified": "Verified: checksum matches, test restore passed ({sales} sales)",
         "it.restore.sales": "{sales} sales",
-        "it.restore.usb_only": "Restore from a USB stick only: HQ cannot list backups yet.",
         "it.restore.failed_before": "The last restore did not happen, the current store was kept: {reason}.",
-        "it.restore.not_listed": "{path} is not a backup listed on a USB stick: pick one from the list",
+        "it.restore.not_listed": "{path} is not a backup listed (USB stick or HQ): pick one from the list",
         "it.restore.staged": "restore of {name} staged: the kiosk stops now and restores it at its next start (the current store is kept, never deleted)",
         "it.restore.confirm": "Restore {name}? The kiosk stops and restores it when it starts again. Press again to confirm",
         "it.restore.pick": "pick a backup first",
@@ -835,3 +833,27 @@ _EN.update(
 # --- updates (kiosk.ota_link): the attract screen while the update agent holds the kiosk ---
 _ZH.update({"ota.updating": "正在更新，马上回来"})
 _EN.update({"ota.updating": "Updating, back in a moment"})
+
+# --- IT: restore from HQ (kiosk.staff_it, kiosk.maintenance.upload, kiosk.ui.panels.it) -----------
+_ZH.update(
+    {
+        "backup.hq_fetch_failed": "无法从总部取得备份（{reason}）：请检查网络后重试，或改用U盘上的备份",
+        "backup.hq_mismatch": "从总部下载的备份 {name} 与总部列出的大小或 SHA-256 不符：未做任何恢复准备，请重试或换用另一份备份",
+        "it.restore.hq": "总部备份",
+        "it.restore.granted": "（来自 {kiosk}）",
+        "it.restore.hq_unlisted": "无法列出总部的备份：{reason}。",
+        "it.restore.none": "没有可恢复的备份：请插入存有备份的U盘，或先备份到总部。",
+        "it.restore.downloading": "正在从总部下载并校验备份……",
+    }
+)
+_EN.update(
+    {
+        "backup.hq_fetch_failed": "could not get the backup from HQ ({reason}): check the network and try again, or use a backup on a USB stick",
+        "backup.hq_mismatch": "the backup {name} downloaded from HQ does not match the size or SHA-256 HQ listed: nothing was staged; try again or pick another backup",
+        "it.restore.hq": "HQ backup",
+        "it.restore.granted": " (from {kiosk})",
+        "it.restore.hq_unlisted": "HQ's backups could not be listed: {reason}.",
+        "it.restore.none": "No backup to restore: insert a USB stick with one, or back up to HQ first.",
+        "it.restore.downloading": "Downloading the backup from HQ and verifying it...",
+    }
+)

@@ -8,7 +8,9 @@ other staff actions (actor ``staff:<id>``, the action's name, a JSON detail with
 
 A restore cannot replace the store under the running kiosk, so it is STAGED: the chosen backup is
 verified and checked against the sales HQ has not acknowledged, copied into the data folder with a
-pending-restore marker, and the kiosk stops; at the next start :func:`apply_staged_restore` runs
+pending-restore marker, and the kiosk stops; a backup at HQ is first downloaded into a scratch folder
+in the data folder and checked against HQ's listing and its manifest (``kiosk.maintenance.upload``),
+then goes the same way. At the next start :func:`apply_staged_restore` runs
 ``restore_store`` before the store is opened (the current store is kept aside, never deleted).
 """
 
@@ -23,6 +25,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +55,7 @@ from kiosk.maintenance.bundle import (
     write_bundle,
 )
 from kiosk.maintenance.roles import Action
+from kiosk.maintenance.upload import HqBackup, fetch_hq_backup, list_hq_backups
 from kiosk.settings import Settings
 from kiosk.sync.credentials import CredentialsError
 from kiosk.sync.hq_client import HttpHqClient
@@ -64,9 +68,13 @@ log = logging.getLogger(__name__)
 PENDING_MARKER = "restore-pending.json"
 FAILED_MARKER = "restore-failed.json"
 STAGED_DIR = "restore-staged"
+#: where a backup from HQ is downloaded and verified before it is staged (emptied after)
+DOWNLOAD_DIR = "restore-download"
 #: the destination key of HQ; a USB stick's is "usb:" + its mount point
 HQ_DESTINATION = "hq"
 USB_PREFIX = "usb:"
+#: the key of a backup at HQ in the restore list: "hq:" + HQ's name for it
+HQ_PREFIX = "hq:"
 
 
 class Check(Protocol):
@@ -352,8 +360,16 @@ class ItConsole:
                     found.append(stick / name)
         return found
 
+    def _hq_backups(self) -> list[HqBackup]:
+        """The backups HQ holds for this kiosk; BackupError when HQ cannot say."""
+        client = self.hq_client()
+        try:
+            return list_hq_backups(client)
+        finally:
+            client.close()
+
     def backups(self) -> ActionAnswer:
-        """The backups on the mounted sticks (HQ keeps backups but has no API to list them)."""
+        """The backups on the mounted sticks, then those HQ holds for this kiosk."""
         items = []
         for path in self._backup_files():
             try:
@@ -362,12 +378,24 @@ class ItConsole:
             except BackupError:
                 label = f"{path.name}  ({path.parent})"
             items.append(ActionItem(str(path), label))
-        notes = [self._t("it.restore.usb_only")]
+        notes = []
+        try:
+            for b in self._hq_backups():
+                sales = self._t("it.restore.sales", sales=b.manifest.counts.sales_recorded)
+                granted = self._t("it.restore.granted", kiosk=b.granted_from) if b.granted_from else ""
+                label = f"{self._t('it.restore.hq')}  {b.uploaded_at}  {it_info.human_size(b.size)}  {sales}{granted}"
+                items.append(ActionItem(HQ_PREFIX + b.name, label))
+        except BackupError as exc:
+            notes.append(self._t("it.restore.hq_unlisted", reason=exc.text(self._language())))
+        except CredentialsError as exc:
+            notes.append(self._t("it.restore.hq_unlisted", reason=str(exc)[:200]))
         failed = self.last_failure()
         if failed:
             notes.insert(0, self._t("it.restore.failed_before", reason=failed))
         if not self.usb_sticks():
             notes.append(self._t("it.usb.insert"))
+        if not items:
+            notes.append(self._t("it.restore.none"))
         return ActionAnswer(ok=True, message=" ".join(notes), items=tuple(items))
 
     def last_failure(self) -> str:
@@ -380,11 +408,45 @@ class ItConsole:
 
     def stage_restore(self, actor: str, file: str) -> ActionAnswer:
         """Verify the backup, refuse one that would lose sales HQ lacks, then stage it for the next start."""
+        if file.startswith(HQ_PREFIX):
+            return self.stage_from_hq(actor, file.removeprefix(HQ_PREFIX))
         chosen = Path(file)
         if chosen not in self._backup_files():  # outside input: only a listed backup on a mounted stick
             raise localized_error("it.restore.not_listed", path=chosen)
+        return self._stage_checked(actor, chosen, str(chosen.parent))
+
+    def stage_from_hq(self, actor: str, name: str) -> ActionAnswer:
+        """Download a backup HQ lists into a scratch folder in the data folder, check it against the
+        listing and its manifest, then verify and stage it as one from a stick. A download that
+        fails or does not match stages nothing, and the scratch folder is emptied either way."""
+        client = self.hq_client()
+        try:
+            listed = {b.name: b for b in list_hq_backups(client)}
+            if name not in listed:  # outside input: only a backup HQ lists for us right now
+                raise localized_error("it.restore.not_listed", path=HQ_PREFIX + name[:80])
+            scratch_parent = self.settings.kiosk.data_dir / DOWNLOAD_DIR
+            scratch_parent.mkdir(mode=0o700, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix="hq-", dir=scratch_parent) as scratch:
+                try:
+                    downloaded = fetch_hq_backup(client, listed[name], Path(scratch))
+                except BackupError as exc:
+                    self._audit(
+                        actor,
+                        Action.RESTORE,
+                        file=name,
+                        source=HQ_DESTINATION,
+                        after={"refused": exc.en[:200]},
+                    )
+                    raise
+                return self._stage_checked(actor, downloaded, HQ_DESTINATION)
+        finally:
+            client.close()
+
+    def _stage_checked(self, actor: str, chosen: Path, source: str) -> ActionAnswer:
         s = self.settings
-        verified = verify_backup(chosen)
+        verified = verify_backup(
+            chosen, scratch_parent=s.kiosk.data_dir / DOWNLOAD_DIR if source == HQ_DESTINATION else None
+        )
         store = s.store_path
         if store.exists() and store.stat().st_size > 0:
             try:
@@ -397,6 +459,7 @@ class ItConsole:
                     actor,
                     Action.RESTORE,
                     file=chosen.name,
+                    source=source,
                     after={"refused": True, "sales": loss.sales, "refunds": loss.refunds},
                 )
                 raise localized_error(
@@ -407,6 +470,7 @@ class ItConsole:
             actor,
             Action.RESTORE,
             file=chosen.name,
+            source=source,
             sha256=verified.manifest.sha256,
             before={"store": store.name},
             after={"staged": staged.name, "applied": "at the next start"},

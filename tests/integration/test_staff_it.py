@@ -2,23 +2,32 @@
 a real HQ on 127.0.0.1): the settings without secrets, scrubbed logs, network and version, a support
 bundle and a verified backup to a "USB stick" (a folder the fake mount table reports) and to HQ, and
 a restore that is refused when it would lose unsent sales, or staged and applied across a restart,
-or, when it fails at start, leaves the current store in place and says so."""
+or, when it fails at start, leaves the current store in place and says so. A backup at HQ is listed
+beside the stick's and restored the same way; HQ shows a kiosk only its own backups (or one an admin
+granted it for replaced hardware), and a download that does not match stages nothing."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from argon2 import PasswordHasher
-from hq_fixtures import LiveHq, running_hq, sqlite_url
+from hq_fixtures import LiveHq, closed_port, running_hq, sqlite_url
 from kiosk_enrolment import enrol_kiosk
 
 from drivers.camera.sources import HeldImageSource
+from hq.cli import main as hq_main
+from hq.db import connected
+from hq.models import HqAudit
 from kiosk import __version__
 from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.core.cart import Cart, Product
+from kiosk.maintenance.backup import read_counts
 from kiosk.maintenance.bundle import BundleSources
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
 from kiosk.maintenance.roles import Action
@@ -27,6 +36,7 @@ from kiosk.settings import Settings, load_settings
 from kiosk.staff_it import FAILED_MARKER, PENDING_MARKER, ItConsole, SystemReaders
 from kiosk.store.models import AuditLog
 from kiosk.sync.credentials import load_credentials
+from kiosk.sync.hq_client import HttpHqClient
 
 KIOSK = "kiosk-001"
 WECHAT_KEY = "Zx81QmT4pL0aWc7vRb2nK9sD3fG6hJ5y"
@@ -47,14 +57,19 @@ def hq(tmp_path: Path) -> Iterator[LiveHq]:
 
 @pytest.fixture
 def settings(tmp_path: Path, hq: LiveHq) -> Settings:
-    data = tmp_path / "data"
+    return kiosk_settings(tmp_path, hq, KIOSK)
+
+
+def kiosk_settings(tmp_path: Path, hq: LiveHq, kiosk_id: str, store: str = "s01") -> Settings:
+    """A kiosk enrolled at ``hq`` with its own data folder (``data`` for the first kiosk)."""
+    data = tmp_path / ("data" if kiosk_id == KIOSK else f"data-{kiosk_id}")
     data.mkdir()
-    enrol_kiosk(hq, data, KIOSK)
-    (tmp_path / "media" / "STICK").mkdir(parents=True)
+    enrol_kiosk(hq, data, kiosk_id, store)
+    (tmp_path / "media" / "STICK").mkdir(parents=True, exist_ok=True)
     return load_settings(
         environ={},
         overrides={
-            "kiosk": {"id": KIOSK, "data_dir": str(data), "language": "en"},
+            "kiosk": {"id": kiosk_id, "data_dir": str(data), "language": "en"},
             "hq": {"url": hq.url, "timeout_s": 5.0},
             "printer": {"transport": "none"},
             "gpio": {"enabled": False},
@@ -273,3 +288,213 @@ def test_a_staged_restore_that_fails_at_start_keeps_the_current_store_and_says_s
         assert "The last restore did not happen" in listing.message and "SHA-256" in listing.message
     finally:
         again.stop()
+
+
+# --- restore from HQ -----------------------------------------------------------------------------
+
+
+def hq_uploads(hq: LiveHq, kiosk_id: str) -> Path:
+    return hq.identity_file.parent / "kiosk-uploads" / kiosk_id
+
+
+def hq_items(kiosk: Kiosk) -> list[str]:
+    return [i.key for i in kiosk.controller.maintenance_run(Action.RESTORE).items if i.key.startswith("hq:")]
+
+
+def test_a_backup_at_hq_is_listed_and_restored_across_a_restart(settings: Settings, hq: LiveHq) -> None:
+    kiosk = start(settings)
+    assert kiosk.controller.maintenance_unlock_pin(IT_PIN).ok
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    kiosk.store.audit("kiosk", "after_the_backup", "only in the current store")
+    listing = kiosk.controller.maintenance_run(Action.RESTORE)
+    (item,) = listing.items  # nothing on the stick: HQ's backup alone
+    assert item.key.startswith("hq:") and "HQ backup" in item.label and "0 sales" in item.label
+    name = item.key.removeprefix("hq:")
+    record = json.loads((hq_uploads(hq, KIOSK) / (name + ".json")).read_text())
+    assert record["manifest"]["kiosk_id"] == KIOSK and record["sha256"] == record["manifest"]["sha256"]
+    assert (hq_uploads(hq, KIOSK) / name).stat().st_mode & 0o777 == 0o600
+    staged = kiosk.controller.maintenance_run(Action.RESTORE, file=item.key)
+    assert staged.ok and "staged" in staged.message, staged.message
+    row = audited("restore")[-1]
+    assert row["source"] == "hq" and row["after"]["applied"] == "at the next start"  # type: ignore[index]
+    assert not list((settings.kiosk.data_dir / "restore-download").iterdir())  # the scratch copy is gone
+    kiosk.stop()
+
+    again = start(settings)
+    try:
+        actions = [r.action for r in AuditLog.select()]
+        assert "store_restored" in actions and "after_the_backup" not in actions
+        kept = list(settings.store_path.parent.glob(settings.store_path.name + ".before-restore-*"))
+        assert len(kept) == 1 and kept[0].stat().st_size > 0
+        assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()
+    finally:
+        again.stop()
+
+
+def test_another_kiosk_can_neither_list_nor_fetch_a_kiosks_backup(kiosk: Kiosk, hq: LiveHq) -> None:
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    (key,) = hq_items(kiosk)
+    name = key.removeprefix("hq:")
+    other = hq.session(hq.enrol("kiosk-002"))
+    assert other.get(f"{hq.url}/api/v1/support/backups").json() == {"backups": []}
+    assert other.get(f"{hq.url}/api/v1/support/backups/{name}").status_code == 404
+    for bad in ("..%2F..%2Fhq.sqlite3", "backup-x.sqlite3", f"{name}.json"):
+        assert other.get(f"{hq.url}/api/v1/support/backups/{bad}").status_code == 404
+    unsigned = requests.get(f"{hq.url}/api/v1/support/backups/{name}", timeout=5.0)
+    assert unsigned.status_code == 401
+
+
+def test_a_tampered_backup_at_hq_is_refused_and_nothing_is_staged(
+    kiosk: Kiosk, settings: Settings, hq: LiveHq
+) -> None:
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    (key,) = hq_items(kiosk)
+    stored = hq_uploads(hq, KIOSK) / key.removeprefix("hq:")
+    with stored.open("r+b") as f:  # same size, other bytes
+        f.seek(200)
+        f.write(b"\x00garbage\x00")
+    refused = kiosk.controller.maintenance_run(Action.RESTORE, file=key)
+    assert not refused.ok and "does not match the size or SHA-256" in refused.message, refused.message
+    assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()
+    assert (
+        not list((settings.kiosk.data_dir / "restore-staged").glob("*"))
+        if (settings.kiosk.data_dir / "restore-staged").exists()
+        else True
+    )
+    assert not list((settings.kiosk.data_dir / "restore-download").iterdir())
+    assert audited("restore")[-1]["source"] == "hq"
+
+
+def test_a_backup_at_hq_whose_manifest_lies_is_refused_by_the_test_restore(
+    kiosk: Kiosk, settings: Settings, hq: LiveHq
+) -> None:
+    """HQ's record (manifest and digest) rewritten to match a damaged file: the download matches,
+    the test restore (counts) does not."""
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    (key,) = hq_items(kiosk)
+    name = key.removeprefix("hq:")
+    record_file = hq_uploads(hq, KIOSK) / (name + ".json")
+    record = json.loads(record_file.read_text())
+    record["manifest"]["counts"]["orders"] += 5
+    record_file.write_text(json.dumps(record))
+    refused = kiosk.controller.maintenance_run(Action.RESTORE, file=key)
+    assert not refused.ok and "test restore" in refused.message, refused.message
+    assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()
+
+
+def test_hq_takes_only_a_manifest_that_describes_the_upload(hq: LiveHq) -> None:
+    session = hq.session(hq.enrol("kiosk-009"))
+    body = b"SQLite format 3\x00" + b"\x00" * 100
+    digest = hashlib.sha256(body).hexdigest()
+    good = {
+        "file": "kiosk-009-store-20261201T000000Z.sqlite3",
+        "sha256": digest,
+        "size": len(body),
+        "kiosk_id": "kiosk-009",
+        "created_at": "2026-12-01T00:00:00Z",
+        "app_version": "1.0",
+        "counts": {"schema_version": 7, "sales_recorded": 0, "orders": 0, "paid": 0, "outbox_pending": 0},
+    }
+
+    def post(kind: str, manifest: object) -> requests.Response:
+        header = base64.b64encode(json.dumps(manifest).encode()).decode()
+        return session.post(
+            f"{hq.url}/api/v1/support/{kind}",
+            data=body,
+            headers={"X-Content-SHA256": digest, "X-Backup-Manifest": header},
+        )
+
+    for bad in (
+        {**good, "size": len(body) + 1},
+        {**good, "kiosk_id": "kiosk-001"},
+        {**good, "extra": 1},
+        {**good, "counts": {**good["counts"], "orders": "1"}},  # type: ignore[dict-item]
+        [good],
+    ):
+        answer = post("backup", bad)
+        assert answer.status_code == 422 and "X-Backup-Manifest" in answer.json()["error"], answer.text
+    assert post("bundle", good).status_code == 422
+    huge = session.post(
+        f"{hq.url}/api/v1/support/backup",
+        data=body,
+        headers={"X-Content-SHA256": digest, "X-Backup-Manifest": "A" * 5000},
+    )
+    assert huge.status_code == 422
+    assert session.get(f"{hq.url}/api/v1/support/backups").json() == {"backups": []}
+    assert post("backup", good).status_code == 200
+    (listed,) = session.get(f"{hq.url}/api/v1/support/backups").json()["backups"]
+    assert listed["sha256"] == digest and listed["manifest"] == good and listed["granted_from"] is None
+
+
+def test_a_replacement_kiosk_restores_the_old_kiosks_backup_granted_by_an_admin(
+    kiosk: Kiosk, tmp_path: Path, hq: LiveHq, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sell(kiosk)  # not yet sent when the old kiosk backed up: the grant says what becomes of it
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    (key,) = hq_items(kiosk)
+    name = key.removeprefix("hq:")
+    kiosk.stop()
+    new = kiosk_settings(tmp_path, hq, "kiosk-002")
+    hq.enrol("kiosk-777", store="s02")
+    db = ["--db", hq.db_url]
+    assert hq_main(["support", "grant-backup", name, "--from", KIOSK, "--to", "kiosk-777", *db]) == 2
+    assert "not kiosks of one store" in capsys.readouterr().err
+    assert hq_main(["support", "grant-backup", "../x", "--from", KIOSK, "--to", "kiosk-002", *db]) == 2
+    assert hq_main(["support", "grant-backup", name, "--from", KIOSK, "--to", "kiosk-002", *db]) == 0
+    said = capsys.readouterr()
+    assert f"granted backup {name} of {KIOSK} to kiosk-002" in said.out
+    assert "were not yet sent when it was made" in said.err
+    assert hq_main(["support", "backups", "kiosk-002", *db]) == 0
+    assert f"granted from {KIOSK}" in capsys.readouterr().out
+    with connected():
+        (row,) = HqAudit.select().where(HqAudit.action == "backup_granted")
+        assert row.target == "kiosk-002" and row.actor.startswith("cli:")
+        assert json.loads(row.detail)["from"] == KIOSK and json.loads(row.detail)["backup"] == name
+    assert (hq_uploads(hq, "kiosk-002") / name).stat().st_mode & 0o777 == 0o600
+
+    replacement = start(new)
+    try:
+        assert replacement.controller.maintenance_unlock_pin(IT_PIN).ok
+        (item,) = [i for i in replacement.controller.maintenance_run(Action.RESTORE).items if i.key == key]
+        assert f"(from {KIOSK})" in item.label
+        assert replacement.controller.maintenance_run(Action.RESTORE, file=key).ok
+    finally:
+        replacement.stop()
+    again = start(new)
+    try:
+        assert "store_restored" in [r.action for r in AuditLog.select()]
+        assert read_counts(new.store_path).paid == 1  # the old kiosk's sale is in the new kiosk's store
+    finally:
+        again.stop()
+
+
+def test_a_restore_from_hq_that_would_lose_unsent_sales_is_refused(kiosk: Kiosk, settings: Settings) -> None:
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to="hq").ok
+    sell(kiosk)  # after the backup, not yet at HQ
+    (key,) = hq_items(kiosk)
+    refused = kiosk.controller.maintenance_run(Action.RESTORE, file=key)
+    assert not refused.ok and "1 sale(s)" in refused.message, refused.message
+    assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()
+    row = audited("restore")[-1]
+    assert row["source"] == "hq" and row["after"]["refused"] is True  # type: ignore[index]
+    unknown = kiosk.controller.maintenance_run(
+        Action.RESTORE, file="hq:backup-20260101T000000000000Z-000000000000.sqlite3"
+    )
+    assert not unknown.ok and "not a backup listed" in unknown.message
+
+
+def test_when_hq_cannot_be_reached_the_sticks_backups_are_still_listed(
+    kiosk: Kiosk, settings: Settings
+) -> None:
+    assert kiosk.controller.maintenance_run(Action.BACKUP, to=f"usb:{stick(settings)}").ok
+    it = it_console(kiosk)
+    signer = it.hq_client().signer
+    it.hq_client = lambda: HttpHqClient(f"http://127.0.0.1:{closed_port()}", signer, 2.0)
+    listing = kiosk.controller.maintenance_run(Action.RESTORE)
+    assert [i.key.startswith(str(stick(settings))) for i in listing.items] == [True]
+    assert "HQ's backups could not be listed" in listing.message, listing.message
+    down = kiosk.controller.maintenance_run(
+        Action.RESTORE, file="hq:backup-20260101T000000000000Z-000000000000.sqlite3"
+    )
+    assert not down.ok and "could not get the backup from HQ" in down.message, down.message
+    assert not (settings.kiosk.data_dir / PENDING_MARKER).exists()

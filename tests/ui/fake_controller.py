@@ -33,6 +33,14 @@ from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffVi
 from kiosk_common.codes import mask
 
 #: IT's actions the fake answers in ``_it``
+#: the restore list's backups at HQ (kiosk.staff_it keys them "hq:" + HQ's name): one granted from
+#: the kiosk this one replaced, and one whose download does not match (refused, nothing staged)
+FAKE_HQ_GRANTED = "hq:backup-20261201T080000000000Z-aaaaaaaaaaaa.sqlite3"
+FAKE_HQ_DAMAGED = "hq:backup-20261130T080000000000Z-bbbbbbbbbbbb.sqlite3"
+FAKE_HQ_BACKUPS = {
+    FAKE_HQ_GRANTED: "HQ backup  2026-12-01T08:00:00Z  176.0 KB  12 sales (from kiosk-000)",
+    FAKE_HQ_DAMAGED: "HQ backup  2026-11-30T08:00:00Z  170.0 KB  9 sales",
+}
 FAKE_IT_ACTIONS = (Action.CONFIGURE, Action.BACKUP, Action.SUPPORT_BUNDLE, Action.RESTORE)
 
 CATALOG: tuple[Product, ...] = (
@@ -351,8 +359,16 @@ class FakeController:
             )
         if action is Action.RESTORE and not args.get("file"):
             names = sorted(p.name for p in usb.glob("*.sqlite3")) if usb else []
+            items = tuple(ActionItem(str(usb / n), n) for n in names) + tuple(
+                ActionItem(key, label) for key, label in FAKE_HQ_BACKUPS.items()
+            )
+            return ActionAnswer(ok=True, message="", items=items)
+        if action is Action.RESTORE and args.get("file") == FAKE_HQ_DAMAGED:
+            # as kiosk.staff_it: the download did not match HQ's listing, nothing is staged
             return ActionAnswer(
-                ok=True, message="USB only", items=tuple(ActionItem(str(usb / n), n) for n in names)
+                ok=False,
+                message="the backup downloaded from HQ does not match the size or SHA-256 HQ listed: "
+                "nothing was staged",
             )
         if action is Action.RESTORE:
             self.staged_restore = str(args.get("file"))

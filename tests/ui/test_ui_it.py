@@ -2,10 +2,12 @@
 
 GIVEN the real KioskApp with the FakeController, IT signed in, and a folder the fake reports as a
       mounted USB stick
-WHEN  IT opens the settings, backs up to the stick, restores that backup and exits to the desktop
+WHEN  IT opens the settings, backs up to the stick, restores that backup, restores from HQ (a damaged
+      download, then a backup granted from the replaced kiosk) and exits to the desktop
 THEN  the settings show no secret and say they are read-only, the backup lands on the stick with its
       checksum on screen, the restore asks twice before it is staged (and then stops the kiosk to
-      apply it), and "exit to desktop" asks twice and really stops the app with exit code 42.
+      apply it); HQ's backups are listed beside the stick's, the screen says it downloads, a download
+      that does not match says so and stages nothing, the granted one is staged; and "exit to desktop" asks twice and really stops the app with exit code 42.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fake_controller import FAKE_HQ_GRANTED
 from ui_harness import TourRun, run_tour
 
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
@@ -46,6 +49,17 @@ def test_a_restore_asks_twice_then_stages_and_stops_the_kiosk_to_apply_it(tour: 
     assert obs["staged_after_first"] == ""  # the first press only asked
     assert Path(obs["staged_after_second"]).name.endswith(".sqlite3")
     assert obs["restore_stop_codes"] == [0]  # 0: systemd starts the kiosk again, which restores
+
+
+def test_a_restore_from_hq_says_it_downloads_refuses_a_damaged_one_and_stages_a_granted_one(
+    tour: TourRun,
+) -> None:
+    obs = tour.result["obs"]
+    assert "HQ backup" in obs["restore_listed"] and "(from kiosk-000)" in obs["restore_listed"]
+    assert obs["hq_while_working"] == [True, "Downloading the backup from HQ and verifying it..."]
+    assert "does not match" in obs["hq_damaged_message"] and "nothing was staged" in obs["hq_damaged_message"]
+    assert obs["hq_damaged_staged"] == "" and obs["hq_damaged_stops"] == [0]  # no stop for a refusal
+    assert obs["hq_staged"] == FAKE_HQ_GRANTED
 
 
 def test_exit_to_desktop_asks_twice_and_stops_the_app_with_its_exit_code(tour: TourRun) -> None:

@@ -3,7 +3,9 @@ touch events through Kivy's input (the fingers and runner of ``ui_maint_main``).
 
 Run as ``python tests/ui/ui_it_main.py OUT_DIR USB_DIR`` with ``KIVY_NO_ARGS=1``, ``KIVY_HOME`` and a
 ``DISPLAY``. IT signs in, opens the settings (no secret on screen), backs the store up to the "USB
-stick" (USB_DIR, which the fake reports as mounted), restores it (the first press only asks), and
+stick" (USB_DIR, which the fake reports as mounted), restores it (the first press only asks), then
+restores from HQ: a backup whose download does not match is refused (the screen says it downloads
+meanwhile, and nothing is staged), one granted from the kiosk it replaced is staged; and it
 exits to the desktop with two presses: the app really stops, and the JSON line names its exit code.
 """
 
@@ -12,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fake_controller import FakeController
-from ui_maint_main import Do, Fingers, Runner, Shot, Step, Tap, Until, sign_in
+from fake_controller import FAKE_HQ_DAMAGED, FAKE_HQ_GRANTED, FakeController
+from ui_maint_main import QUIET_FRAMES, Do, Fingers, Frames, Peek, Runner, Shot, Step, Tap, Until, sign_in
 
 from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
@@ -78,6 +81,30 @@ def it_script(
     yield Until(lambda: bool(stops), "the kiosk asked to stop")
     yield Do(lambda: obs.__setitem__("staged_after_second", c.staged_restore), "note")
     yield Do(lambda: obs.__setitem__("restore_stop_codes", list(stops)), "note")
+    # restore from HQ: both backups listed beside the stick's; a damaged download stages nothing
+    yield Do(lambda: setattr(c, "staged_restore", ""), "forget the stick's restore")
+    yield from menu(f, Action.RESTORE)
+    yield Until(lambda: bool(f.tags(f"item:{FAKE_HQ_GRANTED}")) and not f.screen.busy, "HQ's backups listed")
+    yield Do(lambda: obs.__setitem__("restore_listed", panel_text(f)), "note")
+    yield Tap(lambda: f.tagged(f"item:{FAKE_HQ_DAMAGED}"), "the damaged HQ backup")
+    yield Tap(lambda: f.tagged("confirm"), "restore once")
+    yield Do(lambda: setattr(c, "work_gate", threading.Event()), "hold the download")
+    yield Tap(lambda: f.tagged("confirm"), "restore twice")
+    yield Frames(QUIET_FRAMES, "frames while it downloads")
+    yield Peek(lambda: obs.__setitem__("hq_while_working", [f.screen.busy, f.screen.message]), "note")
+    yield Peek(lambda: c.work_gate.set() if c.work_gate else None, "the download ends")
+    yield Until(lambda: not f.screen.busy and "does not match" in f.screen.message, "refused")
+    yield Do(lambda: setattr(c, "work_gate", None), "no more holding")
+    yield Do(lambda: obs.__setitem__("hq_damaged_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("hq_damaged_staged", c.staged_restore), "note")
+    yield Do(lambda: obs.__setitem__("hq_damaged_stops", list(stops)), "note")
+    yield Shot("it_restore_hq_refused")
+    # the backup granted from the replaced kiosk: two presses, staged, the kiosk stops to apply it
+    yield Tap(lambda: f.tagged(f"item:{FAKE_HQ_GRANTED}"), "the granted HQ backup")
+    yield Tap(lambda: f.tagged("confirm"), "restore once")
+    yield Tap(lambda: f.tagged("confirm"), "restore twice")
+    yield Until(lambda: len(stops) == 2, "the kiosk asked to stop again")
+    yield Do(lambda: obs.__setitem__("hq_staged", c.staged_restore), "note")
     # exit to desktop: two presses, then the app really stops
     yield Do(lambda: f.app.__dict__.pop("stop_kiosk", None), "the real stop from now on")
     yield from menu(f, Action.EXIT_TO_DESKTOP)

@@ -1,5 +1,6 @@
 """IT's panels: settings (read-only), network, logs, software version, support bundle and backup
-(a USB stick or HQ), restore (a backup on a USB stick, two presses, staged for the next start) and
+(a USB stick or HQ), restore (a backup on a USB stick or at HQ, two presses; one at HQ is downloaded
+and verified first, the screen saying so; staged for the next start) and
 exit to desktop (two presses). The work is done by ``kiosk.staff_it`` through ``screen.call``.
 """
 
@@ -102,7 +103,7 @@ def _restore(screen: MaintenanceScreen) -> None:
                 screen.message = t("it.restore.pick", lang)
                 return
             item = chosen[0]
-            name = item.key.rsplit("/", 1)[-1]
+            name = item.key.rsplit("/", 1)[-1].removeprefix("hq:")
             if not screen.confirmed(f"restore:{item.key}", t("it.restore.confirm", lang, name=name)):
                 return
 
@@ -111,9 +112,10 @@ def _restore(screen: MaintenanceScreen) -> None:
                 if result.ok:  # the store is replaced at the next start; systemd starts us again
                     _stop_kiosk(0)
 
-            screen.call(Action.RESTORE, {"file": item.key}, staged)
+            if screen.call(Action.RESTORE, {"file": item.key}, staged) and item.key.startswith("hq:"):
+                screen.message = t("it.restore.downloading", lang)
 
-        screen.panel.add_widget(screen.item_list(answer.items, pick, t("it.usb.insert", lang)))
+        screen.panel.add_widget(screen.item_list(answer.items, pick, t("it.restore.none", lang)))
         screen.panel.add_widget(screen.button(t("it.restore.button", lang), "confirm", restore, primary=True))
 
     screen.call(Action.RESTORE, {}, listed)
