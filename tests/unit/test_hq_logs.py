@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 import logging.config
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +14,8 @@ import pytest
 from hq.logs import JsonFormatter, MaskingTextFormatter, logging_config, mask_secrets
 from kiosk_common import signing
 
-SECRET = secrets.token_bytes(32)
+#: fixed, so every test process collects the same test ids (parallel runs compare them)
+SECRET = hashlib.sha256(b"a kiosk secret for the log tests").digest()
 HEADER = signing.authorization("kiosk-001", SECRET, "GET", "/api/v1/sync/catalog?since=0", b"", 1_800_000_000)
 
 
