@@ -338,5 +338,11 @@ def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
     )
     assert code == 0 and "ota agent: idle, running 1.0.0" in capsys.readouterr().out
     assert json.loads((data / "ota" / "state.json").read_text())["running"] == "1.0.0"
-    with pytest.raises(SystemExit, match="no TUF updater"):
-        main(["agent", "--root", str(root), "--data", str(data), "--once"])
+    # the production edges refuse to run without the trusted root the image ships, naming the file
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[ota]\ntrusted_root = "{tmp_path / "no-root.json"}"\n')
+    before = (data / "ota" / "state.json").read_bytes()
+    with pytest.raises(SystemExit, match="no trusted TUF root at .*no-root.json"):
+        main(["agent", "--root", str(root), "--data", str(data), "--config", str(config), "--once"])
+    assert (data / "ota" / "state.json").read_bytes() == before
+    assert not (data / "ota" / "tuf").exists()
