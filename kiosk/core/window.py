@@ -44,7 +44,7 @@ def parse_window(text: str) -> Window | None:
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if end > 24 * 60:
         raise ValueError(f"{text!r}: the end is after 24:00")
-    if start == end % (24 * 60):
+    if start == end:
         raise ValueError(f"{text!r}: start and end are the same; leave it empty for any time")
     return Window(start, end)
 
