@@ -157,6 +157,25 @@ def store_schema(store_path: Path) -> int:
         return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
+def store_needs(store_path: Path) -> int:
+    """The lowest schema a release must know to use the kiosk store, read-only: the store's
+    ``schema_readable_from`` record (kiosk.store.migrations: a store migrated only additively
+    past a release can still be used by it), else its ``PRAGMA user_version``; 0 without a store."""
+    if not store_path.is_file():
+        return 0
+    uri = f"file:{store_path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as db:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        try:
+            row = db.execute("SELECT value FROM setting WHERE key = 'schema_readable_from'").fetchone()
+        except sqlite3.Error:
+            return version
+    try:
+        return min(version, int(row[0])) if row is not None else version
+    except (TypeError, ValueError):
+        return version
+
+
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     poll_s: float = 300.0

@@ -190,7 +190,7 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
     import shlex
     import subprocess
 
-    from ota.agent import SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_schema
+    from ota.agent import SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_needs
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     slots = _slots(args)
@@ -208,7 +208,7 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
         link=SocketKioskLink(args.data / "ota" / SOCKET_FILE),
         state_path=args.data / "ota" / STATE_FILE,
         restart=restart,
-        store_schema=lambda: store_schema(store),
+        store_schema=lambda: store_needs(store),
         config=AgentConfig(poll_s=args.poll_s, health_deadline_s=args.health_deadline_s),
     )
     if args.once:

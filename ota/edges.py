@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +84,9 @@ class TufFetch:
 
     updater: TufUpdater
     channel: str
+    #: what a release must know of the kiosk store (``ota.agent.store_needs``), checked before the
+    #: download; the agent checks the downloaded manifest again
+    store_needs: Callable[[], int] | None = None
 
     def fetch(self, version: str, target_name: str) -> Path:
         self.updater.refresh()  # a fresh ngclient each time: new timestamp, snapshot, targets
@@ -103,6 +107,14 @@ class TufFetch:
                 f"kiosk follows {self.channel!r} ([ota] channel): not installed",
                 "channel",
             )
+        if self.store_needs is not None:
+            needs = self.store_needs()
+            if release.min_store_schema < needs:
+                raise TargetRefused(
+                    f"release {version} knows store schema {release.min_store_schema}, this kiosk's store "
+                    f"needs {needs}: not downloaded",
+                    "store_schema",
+                )
         path = self.updater.download(target_name)
         from ota.bundle import read_manifest
 
@@ -165,5 +177,7 @@ def build_edges(settings: Settings, data_dir: Path) -> tuple[SignedHq, TufFetch]
         folder / DOWNLOADS_DIR,
         timeout_s=max(settings.hq.timeout_s, 30.0),
     )
-    return SignedHq(client), TufFetch(updater, settings.ota.channel)
+    from ota.agent import store_needs
 
+    store = settings.store_path
+    return SignedHq(client), TufFetch(updater, settings.ota.channel, lambda: store_needs(store))

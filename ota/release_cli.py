@@ -99,7 +99,11 @@ def add_parsers(
     repo_common = argparse.ArgumentParser(add_help=False)
     repo_common.add_argument("--repo", type=Path, help="the TUF repository folder (default: HQ data/tuf)")
     repo_common.add_argument(
-        "--hq-config", "--config", dest="hq_config", type=Path, help="HQ's settings file (its data folder, database)"
+        "--hq-config",
+        "--config",
+        dest="hq_config",
+        type=Path,
+        help="HQ's settings file (its data folder, database)",
     )
 
     keys = commands.add_parser("keys", help="the TUF signing keys").add_subparsers(
@@ -275,9 +279,7 @@ def _register(args: argparse.Namespace, target: str) -> int:
         _say(NOT_REGISTERED.format(reason="HQ is not installed here", command=command))
         return EXIT_OK
     try:
-        info = register_published(
-            args.hq_config, args.db, args.release_version, args.channel, target, schema
-        )
+        info = register_published(args.hq_config, args.db, args.release_version, args.channel, target, schema)
     except RegisterUnavailable as exc:
         _say(NOT_REGISTERED.format(reason=str(exc), command=command))
         return EXIT_OK

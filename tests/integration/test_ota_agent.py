@@ -342,7 +342,7 @@ def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
     config = tmp_path / "kiosk.toml"
     config.write_text(f'[ota]\ntrusted_root = "{tmp_path / "no-root.json"}"\n')
     before = (data / "ota" / "state.json").read_bytes()
-    with pytest.raises(SystemExit, match="no trusted TUF root at .*no-root.json"):
+    with pytest.raises(SystemExit, match=r"no trusted TUF root at .*no-root\.json"):
         main(["agent", "--root", str(root), "--data", str(data), "--config", str(config), "--once"])
     assert (data / "ota" / "state.json").read_bytes() == before
     assert not (data / "ota" / "tuf").exists()

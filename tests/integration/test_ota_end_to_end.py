@@ -37,7 +37,7 @@ from kiosk.ota_link import HEALTH_PARTS, OtaLink
 from kiosk.ports import CatalogItem
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
-from ota.agent import HEALTH_DIR, SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_schema
+from ota.agent import HEALTH_DIR, SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_needs
 from ota.agent_core import Phase
 from ota.cli import main, production_edges
 from ota.slots import Slots
@@ -59,7 +59,16 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("build")
     _wheelhouse(folder / "wheelhouse")
     code = main(
-        ["release", "build", "--version", VERSION, "--wheelhouse", str(folder / "wheelhouse"), "--out", str(folder)]
+        [
+            "release",
+            "build",
+            "--version",
+            VERSION,
+            "--wheelhouse",
+            str(folder / "wheelhouse"),
+            "--out",
+            str(folder),
+        ]
     )
     assert code == 0
     return folder / f"kiosk-{VERSION}.tar"
@@ -171,7 +180,7 @@ def _agent(fleet: Fleet, kiosk: KioskSide, installer: FakeInstaller) -> Agent:
         link=SocketKioskLink(fleet.data / "ota" / SOCKET_FILE, timeout_s=60),
         state_path=fleet.data / "ota" / STATE_FILE,
         restart=restart,
-        store_schema=lambda: store_schema(fleet.data / "kiosk.sqlite3"),
+        store_schema=lambda: store_needs(fleet.data / "kiosk.sqlite3"),
         config=AgentConfig(poll_s=60, idle_retry_s=5, health_deadline_s=30, health_poll_s=1),
         now=clock,
         sleep=never_sleep,
@@ -268,3 +277,27 @@ def test_a_target_tampered_on_hq_is_refused_nothing_installs_and_the_rollout_pau
     assert status["rollout"]["state"] == "paused"
     (me,) = [k for k in status["kiosks"] if k["kiosk_id"] == KIOSK]
     assert (me["version"], me["state"], me["outcome"]) == (VERSION, "failed", "failed")
+
+
+def test_publish_away_from_hqs_database_signs_and_names_the_register_command(
+    tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys, repo = tmp_path / "keys", tmp_path / "tuf"
+    assert main(["keys", "init", "--dir", str(keys)]) == 0
+    assert main(["repo", "init", "--keys", str(keys), "--repo", str(repo)]) == 0
+    capsys.readouterr()
+    missing = tmp_path / "elsewhere" / "hq.sqlite3"
+    code = main(
+        [
+            *("release", "publish", VERSION, "--channel", "beta", "--bundle", str(bundle)),
+            *("--keys", str(keys), "--repo", str(repo), "--db", sqlite_url(missing)),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "not registered at HQ" in err
+    assert (
+        f"ota release register {VERSION} --channel beta --target kiosk-{VERSION}.tar --min-store-schema"
+        in err
+    )
+    assert not missing.exists() and not missing.parent.exists()  # no empty HQ database left behind

@@ -33,5 +33,5 @@ def test_no_window_means_any_time() -> None:
 def test_a_bad_window_is_refused_by_the_settings_with_the_example(text: str) -> None:
     with pytest.raises(ValueError):
         parse_window(text)
-    with pytest.raises(SettingsError, match="ota.maintenance_window"):
+    with pytest.raises(SettingsError, match=r"ota\.maintenance_window"):
         load_settings(overrides={"ota": {"maintenance_window": text}})
