@@ -215,3 +215,39 @@ def run(args: argparse.Namespace) -> int:
     except DatabaseOpenError as exc:
         say(exc.text)
         return EXIT_BAD_INPUT
+
+
+class RegisterUnavailable(Exception):
+    """HQ's database is not here (another machine, no file yet): ``ota release register`` is needed."""
+
+
+def register_published(
+    config: Path | None, db: str | None, version: str, channel: str, target: str, min_store_schema: int
+) -> rollouts.ReleaseInfo:
+    """Register a release ``ota release publish`` just signed, when HQ's database is reachable from
+    here (HQ's settings file, ``--db`` or ``HQ_DATABASE__URL``, as the other HQ ``ota`` commands).
+
+    A SQLite database that does not exist is not created: publishing on a machine that is not HQ
+    must not leave an empty HQ database behind. RegisterUnavailable says why it was not done;
+    RolloutError when HQ refuses (the version registered with another target)."""
+    from hq.db import sqlite_path
+
+    overrides: dict[str, Any] = {} if db is None else {"database": {"url": db}}
+    try:
+        settings = load_settings(config=config, overrides=overrides)
+    except (SettingsError, OSError) as exc:
+        raise RegisterUnavailable(str(exc).splitlines()[0][:300]) from None
+    url = settings.database.url
+    if url.startswith("sqlite"):
+        try:
+            path = sqlite_path(url)
+        except DatabaseOpenError as exc:
+            raise RegisterUnavailable(str(exc)) from None
+        if not path.is_file():
+            raise RegisterUnavailable(f"HQ's database {path} is not on this machine")
+    try:
+        open_database(url)
+    except DatabaseOpenError as exc:
+        raise RegisterUnavailable(str(exc).splitlines()[0][:300]) from None
+    with connected():
+        return rollouts.register_release(version, channel, target, min_store_schema, _actor())

@@ -8,8 +8,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from drivers.camera.decoders import make_decoder
 from drivers.camera.scanner import CameraScanner, Roi
@@ -25,6 +27,7 @@ from kiosk.clock import SystemClock
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
+from kiosk.core.window import parse_window
 from kiosk.hq_settings import apply_hq_settings
 from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
@@ -499,7 +502,15 @@ def build_ota_link(kiosk: Kiosk) -> OtaLink:
         reports = (sync.last_report, sync.last_pull)
         return any(r is not None and not r.unreachable and not r.error for r in reports)
 
-    link = OtaLink(kiosk.settings.kiosk.data_dir, controller, __version__, maintenance_open=maintenance_open)
+    zone = ZoneInfo(kiosk.settings.kiosk.timezone)
+    link = OtaLink(
+        kiosk.settings.kiosk.data_dir,
+        controller,
+        __version__,
+        maintenance_open=maintenance_open,
+        window=parse_window(kiosk.settings.ota.maintenance_window),
+        local_time=lambda: datetime.now(zone).time(),
+    )
     link.watch = HealthWatch(printer_answered, lambda: scanner.frames_read > 0, hq_reached)
     link.healthy("store")
     return link

@@ -617,7 +617,6 @@ _ZH.update(
         "it.net.dns": "DNS 服务器：{servers}",
         "it.logs.shown": "最近 {n} 行日志（密钥已隐藏）",
         "it.ota.version": "已安装版本：kiosk {version}（Python {python}，{machine}）",
-        "it.ota.no_server": "本版本没有更新服务器：检查更新将随签名 OTA 更新一起提供",
         "it.dest.usb": "U盘 {path}",
         "it.dest.hq": "总部 {url}",
         "it.dest.pick": "请选择保存位置",
@@ -651,7 +650,6 @@ _EN.update(
         "it.net.dns": "DNS servers: {servers}",
         "it.logs.shown": "the last {n} log lines (secrets removed)",
         "it.ota.version": "Installed: kiosk {version} (Python {python}, {machine})",
-        "it.ota.no_server": "This release has no update server: update checks arrive with signed OTA updates",
         "it.dest.usb": "USB stick {path}",
         "it.dest.hq": "HQ {url}",
         "it.dest.pick": "choose where to save it",
@@ -855,5 +853,59 @@ _EN.update(
         "it.restore.hq_unlisted": "HQ's backups could not be listed: {reason}.",
         "it.restore.none": "No backup to restore: insert a USB stick with one, or back up to HQ first.",
         "it.restore.downloading": "Downloading the backup from HQ and verifying it...",
+    }
+)
+
+# --- updates: IT's update screen (kiosk.staff_it.software) reads the agent's state.json ---
+_ZH.update(
+    {
+        "it.ota.no_agent": "此自助机没有更新代理的记录（{path} 不存在）：更新随系统镜像安装",
+        "it.ota.unreadable": "无法读取更新代理的状态 {path}：{reason}",
+        "it.ota.agent": "更新代理：{state}，运行版本 {running}，记录于 {at}",
+        "it.ota.target": "正在更新到：{version}",
+        "it.ota.detail": "最近消息：{detail}",
+        "it.ota.failed": "在本机失败过、不再尝试的版本：{versions}",
+        "it.ota.unsent": "{n} 条报告等待发送到总部",
+        "it.ota.window": "更新只在 {window}（本地时间）且无顾客时重启自助机",
+        "it.ota.any_time": "更新在无顾客时随时重启自助机（未设维护时段）",
+        "it.ota.shown": "更新状态",
+        "it.ota.check_now": "立即检查",
+        "it.ota.check_asked": "已请更新代理立即向总部检查；稍后点“刷新”查看结果",
+        "it.ota.check_failed": "无法请求立即检查：{reason}",
+        "it.ota.state.idle": "空闲",
+        "it.ota.state.downloading": "下载中",
+        "it.ota.state.downloaded": "已下载",
+        "it.ota.state.installed": "已安装",
+        "it.ota.state.waiting_idle": "等待无顾客时切换",
+        "it.ota.state.switched": "已切换，等待健康报告",
+        "it.ota.state.healthy": "正常",
+        "it.ota.state.failed": "失败",
+        "it.ota.state.rolled_back": "已回滚",
+    }
+)
+_EN.update(
+    {
+        "it.ota.no_agent": "No update agent record on this kiosk ({path} is missing): updates come with the image",
+        "it.ota.unreadable": "The update agent's state {path} cannot be read: {reason}",
+        "it.ota.agent": "Update agent: {state}, running {running}, as of {at}",
+        "it.ota.target": "Updating to: {version}",
+        "it.ota.detail": "Last message: {detail}",
+        "it.ota.failed": "Failed here, not tried again: {versions}",
+        "it.ota.unsent": "{n} report(s) waiting to reach HQ",
+        "it.ota.window": "Updates restart the kiosk only between {window} (local time), with no customer",
+        "it.ota.any_time": "Updates restart the kiosk whenever no customer is using it (no maintenance window)",
+        "it.ota.shown": "Update status",
+        "it.ota.check_now": "Check now",
+        "it.ota.check_asked": "Asked the update agent to check with HQ now; press Refresh in a moment for the answer",
+        "it.ota.check_failed": "Could not ask for a check now: {reason}",
+        "it.ota.state.idle": "idle",
+        "it.ota.state.downloading": "downloading",
+        "it.ota.state.downloaded": "downloaded",
+        "it.ota.state.installed": "installed",
+        "it.ota.state.waiting_idle": "waiting for no customer to switch",
+        "it.ota.state.switched": "switched, waiting for the health report",
+        "it.ota.state.healthy": "healthy",
+        "it.ota.state.failed": "failed",
+        "it.ota.state.rolled_back": "rolled back",
     }
 )

@@ -10,6 +10,10 @@ idle. It connects to ``<data>/ota/kiosk.sock`` and sends one line:
   thread never reads it itself.
 - ``RELEASE``: the hold ends (``released``).
 
+With ``[ota] maintenance_window`` set (``"02:00-05:00"``, the kiosk's local time), HOLD outside it
+is answered ``busy outside window`` without asking the checkout: the agent keeps waiting (and
+keeps asking HQ), so a release never restarts a kiosk during opening hours.
+
 The health report: once the UI is up, the store opened and migrated, the printer and the camera
 answered and HQ was reached (or HQ is not configured), the app writes ``<data>/ota/health/<V>.ok``;
 a new release that never writes it is rolled back by the agent.
@@ -25,10 +29,13 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as Time
 from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk.core.checkout import Phase
+from kiosk.core.window import Window, in_window
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,8 @@ class OtaLink:
         maintenance_open: Callable[[], bool] = lambda: False,
         notify: Callable[[], None] = lambda: None,
         answer_timeout_s: float = ANSWER_TIMEOUT_S,
+        window: Window | None = None,
+        local_time: Callable[[], Time] = lambda: datetime.now().time(),
     ) -> None:
         self.folder = ota_dir(data_dir)
         self.socket_path = self.folder / "kiosk.sock"
@@ -88,6 +97,9 @@ class OtaLink:
         self._maintenance_open = maintenance_open
         self._notify = notify
         self._answer_timeout_s = answer_timeout_s
+        #: the maintenance window (None: any time) and the kiosk's local time of day
+        self.window = window
+        self._local_time = local_time
         self._server: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -145,6 +157,9 @@ class OtaLink:
     def answer(self, command: str) -> str:
         """The reply to one command line (on the socket thread; the state is read on the UI thread)."""
         if command == "HOLD":
+            if not in_window(self.window, self._local_time()):
+                log.info("update link: HOLD outside the maintenance window %s: busy", self.window)
+                return "busy outside window"
             return "held" if self._ask_ui(self._hold) else "busy"
         if command == "RELEASE":
             self._ask_ui(self._release)

@@ -318,6 +318,31 @@ class MaintenanceSection(_Section):
         return self
 
 
+class OtaSection(_Section):
+    """Signed updates (docs/ota.md): where the update agent finds its trust anchor and the TUF
+    repository, which releases it takes, and when the kiosk may be restarted into one."""
+
+    #: the release channel this kiosk follows; a release whose signed channels omit it is refused
+    channel: str = Field("stable", min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    #: the TUF root the image ships (``ota repo init`` prints it): installed once, then TUF rotates it
+    trusted_root: Path = Path("/etc/kiosk/ota-root.json")
+    #: a mirror of HQ's TUF repository; "" = HQ's ``[hq] url`` + /tuf/metadata/ and /tuf/targets/
+    metadata_url: str = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
+    targets_url: str = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
+    #: local time of day in which an update may restart the kiosk, "02:00-05:00"; "" = any time
+    maintenance_window: str = ""
+    #: seconds between the agent's questions to HQ (also while it waits for the kiosk to be idle)
+    poll_s: float = Field(300.0, ge=5, le=86400)
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        from kiosk.core.window import parse_window
+
+        parse_window(v)
+        return v.strip()
+
+
 class Settings(_Section):
     kiosk: KioskSection = KioskSection()
     store: StoreSection = StoreSection()
@@ -330,6 +355,7 @@ class Settings(_Section):
     gpio: GpioSection = GpioSection()
     ui: UiSection = UiSection()
     maintenance: MaintenanceSection = MaintenanceSection()
+    ota: OtaSection = OtaSection()
 
     @property
     def store_path(self) -> Path:

@@ -174,7 +174,7 @@ class ItConsole:
                     lines = args.get("lines")
                     return self.logs(actor, lines if isinstance(lines, int) else None)
                 case Action.OTA_CHECK:
-                    return self.software(actor)
+                    return self.software(actor, check_now=args.get("check") == "now")
                 case Action.SUPPORT_BUNDLE | Action.BACKUP:
                     to = args.get("to")
                     if not isinstance(to, str) or not to:
@@ -249,24 +249,86 @@ class ItConsole:
         self._audit(actor, Action.LOGS, after={"lines": n})
         return ActionAnswer(ok=True, message=self._t("it.logs.shown", n=n), text=text)
 
-    def software(self, actor: str) -> ActionAnswer:
-        """What ``ota status`` reports, and whether HQ answers: no update server exists yet."""
+    def software(self, actor: str, check_now: bool = False) -> ActionAnswer:
+        """The installed release and the update agent's own state (``<data>/ota/state.json``:
+        running release, phase, last message, reports not yet at HQ), whether HQ answers, and the
+        maintenance window. ``check_now`` asks the agent to poll HQ at once: the kiosk user may not
+        signal the agent's service, so it writes ``<data>/ota/check-now``, which the agent's loop
+        takes (docs/ota.md)."""
         lang = self._language()
+        folder = self.settings.kiosk.data_dir / "ota"
+        lines = [
+            self._t(
+                "it.ota.version",
+                version=__version__,
+                python=platform.python_version(),
+                machine=platform.machine(),
+            )
+        ]
+        state = self._agent_state(folder / "state.json", lines)
+        window = self.settings.ota.maintenance_window
+        lines.append(self._t("it.ota.window", window=window) if window else self._t("it.ota.any_time"))
         hq = self.checks.hq()
-        text = "\n".join(
-            (
-                self._t(
-                    "it.ota.version",
-                    version=__version__,
-                    python=platform.python_version(),
-                    machine=platform.machine(),
-                ),
-                f"[{hq.label(lang)}] {hq.name}: {hq.text(lang)}",
-                self._t("it.ota.no_server"),
+        lines.append(f"[{hq.label(lang)}] {hq.name}: {hq.text(lang)}")
+        message, ok = self._t("it.ota.shown"), True
+        if check_now:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "check-now").write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
+                message = self._t("it.ota.check_asked")
+            except OSError as exc:
+                message, ok = self._t("it.ota.check_failed", reason=exc.strerror or str(exc)), False
+        self._audit(
+            actor,
+            Action.OTA_CHECK,
+            after={
+                "version": __version__,
+                "agent_state": state.get("state") if state else None,
+                "check_now": check_now and ok,
+                "hq_failed": hq.failed,
+            },
+        )
+        return ActionAnswer(ok=ok, message=message, text="\n".join(lines))
+
+    def _agent_state(self, path: Path, lines: list[str]) -> dict[str, Any] | None:
+        """Read the agent's state file and add its lines; None when there is none (or it is unreadable)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            lines.append(self._t("it.ota.no_agent", path=path))
+            return None
+        except (OSError, ValueError) as exc:
+            lines.append(self._t("it.ota.unreadable", path=path, reason=str(exc)[:200]))
+            return None
+        if not isinstance(data, dict):
+            lines.append(self._t("it.ota.unreadable", path=path, reason="not a JSON object"))
+            return None
+        phase = str(data.get("state", ""))[:32]
+        label = self._t(f"it.ota.state.{phase}") if phase in it_info.OTA_PHASES else phase or "?"
+        lines.append(
+            self._t(
+                "it.ota.agent",
+                state=label,
+                running=str(data.get("running") or "-")[:64],
+                at=str(data.get("at") or "-")[:32],
             )
         )
-        self._audit(actor, Action.OTA_CHECK, after={"version": __version__, "hq_failed": hq.failed})
-        return ActionAnswer(ok=True, message=self._t("it.ota.no_server"), text=text)
+        if data.get("version"):
+            lines.append(self._t("it.ota.target", version=str(data["version"])[:64]))
+        if data.get("detail"):
+            lines.append(
+                self._t(
+                    "it.ota.detail",
+                    detail=scrub_secrets(str(data["detail"])[:500], known_secrets(self.settings)),
+                )
+            )
+        failed = [str(v)[:64] for v in data.get("failed", []) if isinstance(v, str)][:10]
+        if failed:
+            lines.append(self._t("it.ota.failed", versions=", ".join(failed)))
+        unsent = data.get("unsent")
+        if isinstance(unsent, list) and unsent:
+            lines.append(self._t("it.ota.unsent", n=len(unsent)))
+        return data
 
     # --- destinations --------------------------------------------------------------------------------
 

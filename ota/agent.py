@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 SOCKET_FILE = "kiosk.sock"
+#: written by the kiosk (IT's "check now"): the agent polls HQ at once and removes it
+CHECK_NOW_FILE = "check-now"
 HEALTH_DIR = "health"
 #: reports kept for HQ while it cannot be reached (the oldest are dropped beyond this)
 MAX_UNSENT = 50
@@ -155,6 +157,25 @@ def store_schema(store_path: Path) -> int:
         return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
+def store_needs(store_path: Path) -> int:
+    """The lowest schema a release must know to use the kiosk store, read-only: the store's
+    ``schema_readable_from`` record (kiosk.store.migrations: a store migrated only additively
+    past a release can still be used by it), else its ``PRAGMA user_version``; 0 without a store."""
+    if not store_path.is_file():
+        return 0
+    uri = f"file:{store_path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as db:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        try:
+            row = db.execute("SELECT value FROM setting WHERE key = 'schema_readable_from'").fetchone()
+        except sqlite3.Error:
+            return version
+    try:
+        return min(version, int(row[0])) if row is not None else version
+    except (TypeError, ValueError):
+        return version
+
+
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     poll_s: float = 300.0
@@ -163,6 +184,8 @@ class AgentConfig:
     #: how long the new release has to write its health file after the switch
     health_deadline_s: float = 180.0
     health_poll_s: float = 2.0
+    #: how often the loop looks for the kiosk's check-now request file between polls
+    check_file_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -204,6 +227,11 @@ class Agent:
         self._bundle: Path | None = None
         #: every state entered, in order (for logs and tests)
         self.history: list[core.Phase] = []
+        #: the kiosk's "check now" request (IT's update screen): ``<data>/ota/check-now``
+        self.check_file = state_path.parent / CHECK_NOW_FILE
+        #: when HQ was last asked for the assignment (the agent's clock); while it waits for the
+        #: kiosk to be idle it asks again every ``poll_s`` so a newer release or an abort reaches it
+        self._polled_at: float | None = None
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -220,24 +248,53 @@ class Agent:
     def poll_once(self) -> Assignment | None:
         """Send what waits for HQ, ask HQ what to run, and carry the update as far as it goes now."""
         self._flush()
-        try:
-            assignment = self.hq.assignment()
-        except Exception as exc:
-            log.warning("HQ's assignment could not be read: %s", exc)
+        assignment = self._ask_hq()
+        if assignment is None:
             return None
         self._feed(core.Assigned(assignment.version, assignment.target))
         self._flush()
         return assignment
 
+    def _ask_hq(self) -> Assignment | None:
+        self._polled_at = self.now()
+        self._take_check_request()
+        try:
+            return self.hq.assignment()
+        except Exception as exc:
+            log.warning("HQ's assignment could not be read: %s", exc)
+            return None
+
     def run(self) -> None:
-        """Poll until ``stop()``; HQ's ``check_now`` or ``check_now()`` polls again at once."""
+        """Poll until ``stop()``; HQ's ``check_now``, ``check_now()`` (SIGUSR1) or the kiosk's
+        check-now file (IT's update screen) polls again at once."""
         self.start()
         while not self._stopping.is_set():
             assignment = self.poll_once()
             if assignment is not None and assignment.check_now:
                 continue
-            self._wake.wait(self.config.poll_s)
-            self._wake.clear()
+            self._wait_for_next_poll()
+
+    def _wait_for_next_poll(self) -> None:
+        """Wait ``poll_s``, looking for the kiosk's check-now file every ``check_file_s``."""
+        left = self.config.poll_s
+        while left > 0 and not self._stopping.is_set():
+            step = min(left, self.config.check_file_s)
+            if self._wake.wait(step):
+                break
+            if self.check_file.exists():
+                log.info("the kiosk asked for an update check now")
+                break
+            left -= step
+        self._wake.clear()
+
+    def _take_check_request(self) -> bool:
+        try:
+            self.check_file.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            log.warning("cannot remove %s: %s", self.check_file, exc)
+        return True
 
     def check_now(self) -> None:
         """Poll HQ now instead of at the end of the interval (a signal handler may call this)."""
@@ -254,9 +311,12 @@ class Agent:
 
     def _feed(self, event: core.Event) -> None:
         pending: core.Event | None = event
-        for _ in range(1000):  # every chain ends in a resting phase long before this
+        steps = 0
+        while steps < 1000:  # every chain ends in a resting phase long before this
             if pending is None:
                 return
+            if not (isinstance(pending, core.IdleAnswered) and not pending.held):
+                steps += 1  # waiting for a busy kiosk may take all night: it is ended by stop()
             before = self.state.phase
             self.state, effects = core.transition(self.state, pending)
             if self.state.phase is not before or not self.history:
@@ -287,6 +347,11 @@ class Agent:
         if isinstance(effect, core.AskIdle):
             if effect.later:
                 self.sleep(self.config.idle_retry_s)
+                if self._stopping.is_set():
+                    return None  # a restarted agent gives the hold back and asks HQ again (Started)
+                changed = self._poll_while_waiting()
+                if changed is not None:
+                    return changed
             return core.IdleAnswered(self.link.hold())
         if isinstance(effect, core.ReleaseHold):
             self.link.release()
@@ -321,6 +386,25 @@ class Agent:
                 log.info("removed old releases: %s", ", ".join(removed))
             return None
         raise AssertionError(f"unknown effect {effect!r}")  # pragma: no cover
+
+    def _poll_while_waiting(self) -> core.Event | None:
+        """While the kiosk is busy, HQ is still asked every ``poll_s`` (sooner on check-now): a newer
+        release or an abort that arrives meanwhile is fed to the core (which gives the hold back and
+        decides afresh); the same assignment lets the wait go on."""
+        due = self._polled_at is None or self.now() - self._polled_at >= self.config.poll_s
+        if not due and not self._wake.is_set() and not self.check_file.exists():
+            return None
+        self._wake.clear()
+        self._flush()
+        assignment = self._ask_hq()
+        if (
+            assignment is None
+            or assignment.version is None  # HQ has nothing new to say: the wait goes on
+            or _same_release(assignment.version, self.state.target)
+        ):
+            return None
+        log.info("HQ now assigns %s while the kiosk was busy: deciding again", assignment.version)
+        return core.Assigned(assignment.version, assignment.target)
 
     def _download(self, version: str, target_name: str) -> core.Event:
         try:
@@ -413,6 +497,15 @@ class Agent:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("%s cannot be read (%s): starting from idle", self.state_path, exc)
             self.state = core.AgentState()
+
+
+def _same_release(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        return parse_version(a) == parse_version(b)
+    except BundleError:
+        return a == b
 
 
 def _short(text: str) -> str:

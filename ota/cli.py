@@ -39,12 +39,27 @@ class Edges:
     fetch: Fetch
 
 
-def production_edges(_args: argparse.Namespace) -> Edges:
-    """HQ's signed OTA API and the TUF updater, built from the kiosk's enrolment and settings."""
-    raise SystemExit(
-        "ota agent: this build has no TUF updater and HQ OTA client wired in yet (ota.updater); "
-        "nothing was changed"
-    )
+def kiosk_settings(args: argparse.Namespace) -> Settings:
+    """The kiosk's settings (``--config`` as ``kiosk run`` takes it, ``KIOSK_*`` variables)."""
+    from kiosk.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(args.config)
+    except (SettingsError, OSError) as exc:
+        raise SystemExit(f"ota agent: {exc}") from None
+
+
+def production_edges(args: argparse.Namespace) -> Edges:
+    """HQ's signed OTA API and the TUF updater, built from the kiosk's enrolment and settings
+    (``ota.edges``); exits with what to do when there is no trusted root or no enrolment."""
+    from ota.edges import EdgeError, build_edges
+
+    settings = kiosk_settings(args)
+    try:
+        hq, fetch = build_edges(settings, args.data)
+    except EdgeError as exc:
+        raise SystemExit(str(exc)) from None
+    return Edges(hq=hq, fetch=fetch)
 
 
 def _paths(sub: argparse.ArgumentParser) -> None:
@@ -52,7 +67,10 @@ def _paths(sub: argparse.ArgumentParser) -> None:
         "--root", type=Path, default=DEFAULT_ROOT, help="the release folder (default /opt/kiosk)"
     )
     sub.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="the kiosk's data folder (default /var/lib/kiosk)"
+        "--data",
+        type=Path,
+        default=None,
+        help="the kiosk's data folder (default: [kiosk] data_dir of the kiosk's settings, /var/lib/kiosk)",
     )
 
 
@@ -76,6 +94,7 @@ def _installed(as_json: bool) -> int:
 
 
 if TYPE_CHECKING:
+    from kiosk.settings import Settings
     from ota.agent import Fetch, Hq
     from ota.slots import Slots
 
@@ -103,11 +122,14 @@ def main(
         "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
     )
     _paths(agent)
+    agent.add_argument("--config", type=Path, help="the kiosk's settings file (as kiosk run --config)")
     agent.add_argument(
-        "--store", type=Path, default=None, help="the kiosk store (default DATA/kiosk.sqlite3)"
+        "--store", type=Path, default=None, help="the kiosk store (default: the kiosk's [store] path)"
     )
     agent.add_argument("--once", action="store_true", help="one poll, carried as far as it goes, then exit")
-    agent.add_argument("--poll-s", type=float, default=300.0)
+    agent.add_argument(
+        "--poll-s", type=float, default=None, help="seconds between polls (default: [ota] poll_s, 300)"
+    )
     agent.add_argument("--health-deadline-s", type=float, default=180.0)
     agent.add_argument(
         "--restart-command", default="systemctl restart kiosk.service", help="how the kiosk is restarted"
@@ -132,8 +154,17 @@ def main(
     if args.command in ("keys", "repo", "release"):
         return release_cli.run(args)
     if args.command == "boot-check":
+        if args.data is None:
+            args.data = DEFAULT_DATA
         return _boot_check(args)
     if args.command == "agent":
+        settings = kiosk_settings(args) if edges is None or args.config is not None else None
+        if args.data is None:
+            args.data = settings.kiosk.data_dir if settings is not None else DEFAULT_DATA
+        if args.store is None and settings is not None:
+            args.store = settings.store_path
+        if args.poll_s is None:
+            args.poll_s = settings.ota.poll_s if settings is not None else 300.0
         return _agent(args, (edges or production_edges)(args))
     return 2  # pragma: no cover - argparse rejects unknown commands
 
@@ -159,7 +190,7 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
     import shlex
     import subprocess
 
-    from ota.agent import SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_schema
+    from ota.agent import SOCKET_FILE, STATE_FILE, Agent, AgentConfig, SocketKioskLink, store_needs
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     slots = _slots(args)
@@ -177,7 +208,7 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
         link=SocketKioskLink(args.data / "ota" / SOCKET_FILE),
         state_path=args.data / "ota" / STATE_FILE,
         restart=restart,
-        store_schema=lambda: store_schema(store),
+        store_schema=lambda: store_needs(store),
         config=AgentConfig(poll_s=args.poll_s, health_deadline_s=args.health_deadline_s),
     )
     if args.once:

@@ -32,6 +32,14 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: refresh-timestamp warns this long before root or targets (offline keys) expire
 WARN_BEFORE = timedelta(days=14)
 
+REGISTERED = Text(
+    "registered release {version} ({target}) on {channel} at HQ; next: ota rollout start {version} --stages 1,10,50,100 --max-failure-rate 0.05",
+    "已在总部登记版本 {version}（{target}，{channel}）；下一步：ota rollout start {version} --stages 1,10,50,100 --max-failure-rate 0.05",
+)
+NOT_REGISTERED = Text(
+    "signed, but not registered at HQ ({reason}); on the HQ machine run: {command}",
+    "已签名，但未在总部登记（{reason}）；请在总部服务器上运行：{command}",
+)
 KEYS_MADE = Text(
     "Made four keys in {folder}.\n"
     "  Move OFFLINE (USB stick kept in a safe; bring back only to publish or rotate): {offline}\n"
@@ -90,7 +98,13 @@ def add_parsers(
     )
     repo_common = argparse.ArgumentParser(add_help=False)
     repo_common.add_argument("--repo", type=Path, help="the TUF repository folder (default: HQ data/tuf)")
-    repo_common.add_argument("--hq-config", type=Path, help="HQ's settings file, to find its data folder")
+    repo_common.add_argument(
+        "--hq-config",
+        "--config",
+        dest="hq_config",
+        type=Path,
+        help="HQ's settings file (its data folder, database)",
+    )
 
     keys = commands.add_parser("keys", help="the TUF signing keys").add_subparsers(
         dest="action", required=True
@@ -127,6 +141,10 @@ def add_parsers(
     pub.add_argument("release_version", metavar="V")
     pub.add_argument("--channel", required=True)
     pub.add_argument("--bundle", type=Path, required=True)
+    pub.add_argument("--db", metavar="URL", help="HQ's database, to register the release (as ota rollout)")
+    pub.add_argument(
+        "--no-register", action="store_true", help="only sign; register later with ota release register"
+    )
     return rel
 
 
@@ -238,8 +256,38 @@ def _run(args: argparse.Namespace) -> int:
             )
         )
         print(published.path)
+        if not args.no_register:
+            return _register(args, published.name)
         return EXIT_OK
     raise AssertionError(f"unhandled command {command} {action}")  # pragma: no cover - argparse
+
+
+def _register(args: argparse.Namespace, target: str) -> int:
+    """After signing: record the release at HQ (``hq.rollouts.register_release``) when HQ's database
+    is reachable from here; otherwise say plainly which command to run on the HQ machine."""
+    from ota.bundle import read_manifest
+
+    schema = read_manifest(args.bundle).min_store_schema
+    command = (
+        f"ota release register {args.release_version} --channel {args.channel} --target {target} "
+        f"--min-store-schema {schema}"
+    )
+    try:
+        from hq.ota_cli import RegisterUnavailable, register_published
+        from hq.rollouts import RolloutError
+    except ImportError:
+        _say(NOT_REGISTERED.format(reason="HQ is not installed here", command=command))
+        return EXIT_OK
+    try:
+        info = register_published(args.hq_config, args.db, args.release_version, args.channel, target, schema)
+    except RegisterUnavailable as exc:
+        _say(NOT_REGISTERED.format(reason=str(exc), command=command))
+        return EXIT_OK
+    except RolloutError as exc:
+        _say(exc.text)
+        return EXIT_FAILED
+    _say(REGISTERED.format(version=info.version, channel=info.channel, target=info.target))
+    return EXIT_OK
 
 
 def _warn_expiring(repo: Repository) -> None:

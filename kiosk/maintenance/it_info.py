@@ -142,3 +142,19 @@ def human_size(size: int) -> str:
 def newest_first(names: Iterable[str]) -> list[str]:
     """Backup file names newest first (their names hold a UTC time, so text order is time order)."""
     return sorted(names, reverse=True)
+
+
+#: the update agent's phases (ota.agent_core.Phase), which IT's update screen names in words
+OTA_PHASES = frozenset(
+    (
+        "idle",
+        "downloading",
+        "downloaded",
+        "installed",
+        "waiting_idle",
+        "switched",
+        "healthy",
+        "failed",
+        "rolled_back",
+    )
+)

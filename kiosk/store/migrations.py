@@ -2,15 +2,29 @@
 
 Every release that changes the schema appends a function here and never edits an old one, so a kiosk
 that skipped releases still walks through every step. Each step runs in its own transaction.
+
+Migrations only go forward, yet an update may be rolled back (docs/ota.md): the release before it
+then opens a store migrated by the newer one. So each migration declares whether it is
+``additive``: new tables, or new columns with defaults an older release can leave alone, so the
+releases before it keep working on the store. One that renames, drops or reinterprets is not: from
+then on only releases that know its number can use the store. The store records the lowest schema
+that can use it, ``readable_from`` = the number of the last non-additive migration it went through
+(``setting`` row ``schema_readable_from``, written in each migration's transaction). A release whose
+``LATEST`` is below the store's version opens it only if ``readable_from <= LATEST`` (with a
+warning), else refuses it and says what to do (``migrate``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import peewee as pw
 
 from kiosk.store import models
+
+log = logging.getLogger(__name__)
 
 
 def _0001_initial(db: pw.Database) -> None:
@@ -81,17 +95,38 @@ def _0007_staff_tasks(db: pw.Database) -> None:
     db.create_tables([models.StaffTask])
 
 
-MIGRATIONS: tuple[tuple[int, str, Callable[[pw.Database], None]], ...] = (
-    (1, "initial schema", _0001_initial),
-    (2, "reprint queue", _0002_reprint_queue),
-    (3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests),
-    (4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox),
-    (5, "partial refunds, staff price and stock overrides", _0005_refunds_and_overrides),
-    (6, "staff accounts and used badge nonces", _0006_staff),
-    (7, "staff tasks kept across restarts", _0007_staff_tasks),
+@dataclass(frozen=True, slots=True)
+class Migration:
+    number: int
+    title: str
+    step: Callable[[pw.Database], None]
+    #: can the releases before this migration still use the store after it (see above)?
+    additive: bool
+
+    @property
+    def readable_from(self) -> int:
+        """The lowest schema a release must know to use the store once this migration ran."""
+        return 1 if self.additive else self.number
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _0001_initial, additive=True),
+    Migration(2, "reprint queue", _0002_reprint_queue, additive=True),
+    # renames payment.code_sha256 and rewrites its values: a release before 3 cannot read it
+    Migration(3, "keyed payment-code digests, count of sales", _0003_keyed_code_digests, additive=False),
+    # a release before 4 would queue outbox rows without the idempotency key the pusher needs
+    Migration(4, "outbox events with idempotency keys, parked events", _0004_keyed_outbox, additive=False),
+    Migration(
+        5, "partial refunds, staff price and stock overrides", _0005_refunds_and_overrides, additive=True
+    ),
+    Migration(6, "staff accounts and used badge nonces", _0006_staff, additive=True),
+    Migration(7, "staff tasks kept across restarts", _0007_staff_tasks, additive=True),
 )
 
-LATEST = MIGRATIONS[-1][0]
+LATEST = MIGRATIONS[-1].number
+
+#: the ``setting`` row that records the lowest schema that can still use the store
+READABLE_FROM_KEY = "schema_readable_from"
 
 
 class MigrationError(RuntimeError):
@@ -102,20 +137,61 @@ def schema_version(db: pw.Database) -> int:
     return int(db.execute_sql("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: pw.Database) -> list[int]:
-    """Apply every migration newer than the file's version; return the numbers applied."""
+def readable_from(db: pw.Database) -> int | None:
+    """The store's record of the lowest schema that can use it; None when it has none."""
+    try:
+        row = db.execute_sql("SELECT value FROM setting WHERE key = ?", (READABLE_FROM_KEY,)).fetchone()
+    except Exception:  # no setting table: a store older than any marker
+        return None
+    try:
+        return int(row[0]) if row is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _record_readable_from(db: pw.Database, value: int) -> None:
+    db.execute_sql(
+        "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (READABLE_FROM_KEY, str(int(value)))
+    )
+
+
+def migrate(db: pw.Database, steps: tuple[Migration, ...] | None = None) -> list[int]:
+    """Apply every migration newer than the file's version; return the numbers applied.
+
+    A store newer than ``steps`` know (a rolled-back release) is used as it is when its record says
+    this release can read it, and refused otherwise."""
+    steps = MIGRATIONS if steps is None else steps
+    latest = steps[-1].number
     current = schema_version(db)
-    if current > LATEST:
-        raise MigrationError(
-            f"the store's schema version {current} is newer than this software knows ({LATEST}); "
-            "install the newer kiosk release or restore a backup made by this one"
+    if current > latest:
+        marker = readable_from(db)
+        if marker is None or marker > latest:
+            needs = "not recorded" if marker is None else f"needs schema {marker} or newer"
+            raise MigrationError(
+                f"the store's schema version {current} is newer than this software knows ({latest}) and it "
+                f"cannot be used by this release ({needs}); install the newer kiosk release or restore a "
+                "backup made by this one"
+            )
+        log.warning(
+            "store schema %s is newer than this release knows (%s); a later release migrated it additively "
+            "(readable from %s), so it is used as it is",
+            current,
+            latest,
+            marker,
         )
+        return []
     applied = []
-    for number, _title, step in MIGRATIONS:
-        if number <= current:
+    floor = max((m.readable_from for m in steps if m.number <= current), default=0)
+    for m in steps:
+        if m.number <= current:
             continue
         with db.atomic():
-            step(db)
-            db.execute_sql(f"PRAGMA user_version = {int(number)}")
-        applied.append(number)
+            m.step(db)
+            floor = max(floor, m.readable_from)
+            _record_readable_from(db, floor)
+            db.execute_sql(f"PRAGMA user_version = {int(m.number)}")
+        applied.append(m.number)
+    if not applied and current > 0 and readable_from(db) is None:
+        with db.atomic():  # a store migrated before stores kept this record
+            _record_readable_from(db, floor)
     return applied

@@ -260,6 +260,15 @@ class HttpHqClient:
             raise HqError(f"HQ answered the totals of {reply.day[:10]!r}, not {day.isoformat()}")
         return DayTotals(reply.sales_count, reply.sales_fen, reply.refunds_count, reply.refunds_fen)
 
+    def send(self, path: str, method: str, body: bytes) -> requests.Response:
+        """A signed request to another part of HQ's kiosk API (the update agent's ``/api/v1/ota/...``):
+        the same signing, clock correction and errors as sync; ``error_of`` turns a refusal into words."""
+        return self._request(method, path, body)
+
+    def error_of(self, response: requests.Response, doing: str) -> HqError:
+        """The ``HqError`` for an answer other than the one expected (``doing``: what HQ should have done)."""
+        return self._http_error(response, doing)
+
     # --- internals --------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: bytes) -> requests.Response:

@@ -338,5 +338,103 @@ def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
     )
     assert code == 0 and "ota agent: idle, running 1.0.0" in capsys.readouterr().out
     assert json.loads((data / "ota" / "state.json").read_text())["running"] == "1.0.0"
-    with pytest.raises(SystemExit, match="no TUF updater"):
-        main(["agent", "--root", str(root), "--data", str(data), "--once"])
+    # the production edges refuse to run without the trusted root the image ships, naming the file
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[ota]\ntrusted_root = "{tmp_path / "no-root.json"}"\n')
+    before = (data / "ota" / "state.json").read_bytes()
+    with pytest.raises(SystemExit, match=r"no trusted TUF root at .*no-root\.json"):
+        main(["agent", "--root", str(root), "--data", str(data), "--config", str(config), "--once"])
+    assert (data / "ota" / "state.json").read_bytes() == before
+    assert not (data / "ota" / "tuf").exists()
+
+
+class BusyLink:
+    """A kiosk that stays busy until ``idle_from`` questions have been asked."""
+
+    def __init__(self, idle_from: int) -> None:
+        self.asked = 0
+        self.released = 0
+        self.idle_from = idle_from
+
+    def hold(self) -> bool:
+        self.asked += 1
+        return self.asked >= self.idle_from
+
+    def release(self) -> None:
+        self.released += 1
+
+
+def _waiting_agent(tmp_path: Path, hq: FakeHq, link: BusyLink) -> tuple[Agent, SetTime]:
+    agent, kiosk = _setup(tmp_path, hq)
+    agent.link = link
+    clock = kiosk.clock
+
+    def sleep(seconds: float) -> None:  # the retry interval passes in no real time
+        clock.now += seconds
+
+    def restart() -> None:
+        current = agent.slots.current()
+        agent.slots.health_dir.mkdir(parents=True, exist_ok=True)
+        (agent.slots.health_dir / f"{current}.ok").write_text("ok")
+
+    agent.sleep, agent.restart = sleep, restart
+    return agent, clock
+
+
+def test_while_the_kiosk_is_busy_the_agent_keeps_asking_hq_and_takes_a_newer_release(tmp_path: Path) -> None:
+    """GIVEN 1.1.0 installed and a busy kiosk WHEN HQ assigns 1.2.0 a poll interval later THEN the
+    agent gives the hold question up for 1.1.0, fetches 1.2.0 and switches to it once the kiosk is idle."""
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    link = BusyLink(idle_from=100)  # busy for longer than a poll interval (60 s / 5 s retries)
+    agent, clock = _waiting_agent(tmp_path, hq, link)
+    asked = []
+    first = hq.assignment
+
+    def assignment() -> Assignment:
+        asked.append(clock.now)
+        # after the first answer, HQ has moved on to 1.2.0
+        return first() if len(asked) == 1 else Assignment("1.2.0", "kiosk-1.2.0.tar")
+
+    hq.assignment = assignment  # type: ignore[method-assign]
+    link.idle_from = 15  # idle only after HQ was asked again (12 retries of 5 s = one poll)
+    agent.start()
+    agent.poll_once()
+    assert agent.state.phase is Phase.HEALTHY and agent.slots.current() == "1.2.0"
+    assert len(asked) == 2 and asked[1] - asked[0] >= 60  # asked again once the poll interval passed
+    assert ("1.1.0", "waiting_idle") in hq.reports and ("1.2.0", "healthy") in hq.reports
+    assert ("1.1.0", "switched") not in hq.reports
+    assert agent.fetch.fetched == ["kiosk-1.1.0.tar", "kiosk-1.2.0.tar"]  # type: ignore[attr-defined]
+
+
+def test_an_abort_while_the_kiosk_is_busy_stops_the_wait(tmp_path: Path) -> None:
+    """GIVEN 1.1.0 waiting for a busy kiosk WHEN HQ's rollout is aborted (HQ assigns the running
+    1.0.0) THEN the agent gives up 1.1.0 at the next poll, releases the hold, and keeps 1.0.0."""
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"), Assignment("1.0.0", "kiosk-1.0.0.tar"))
+    link = BusyLink(idle_from=10_000)
+    agent, _clock = _waiting_agent(tmp_path, hq, link)
+    agent.start()
+    agent.poll_once()
+    assert agent.state.phase is Phase.IDLE and agent.slots.current() == "1.0.0"
+    assert link.released >= 1 and link.asked < 20
+    assert ("1.1.0", "switched") not in hq.reports
+
+
+def test_the_kiosks_check_now_file_makes_the_waiting_agent_ask_hq_at_once(tmp_path: Path) -> None:
+    """The file IT's "check now" writes is taken (removed) and HQ asked before the poll interval ends."""
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"), Assignment("1.0.0", "kiosk-1.0.0.tar"))
+    link = BusyLink(idle_from=10_000)
+    agent, clock = _waiting_agent(tmp_path, hq, link)
+    agent.config = AgentConfig(poll_s=3600, idle_retry_s=5, health_deadline_s=30, health_poll_s=1)
+    original = link.hold
+
+    def hold() -> bool:
+        if link.asked == 3:
+            agent.check_file.write_text("")  # IT pressed "check now" while the kiosk is busy
+        return original()
+
+    link.hold = hold  # type: ignore[method-assign]
+    start = clock.now
+    agent.start()
+    agent.poll_once()
+    assert agent.state.phase is Phase.IDLE and clock.now - start < 60
+    assert not agent.check_file.exists()

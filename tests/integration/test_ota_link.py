@@ -159,3 +159,32 @@ def test_hq_takes_a_heartbeat_with_the_agents_state(tmp_path: Path) -> None:
     )
     beat = HeartbeatIn.model_validate(body)
     assert beat.ota is not None and beat.ota.state == "rolled_back"
+
+
+def test_hold_outside_the_maintenance_window_is_busy_and_inside_it_held(tmp_path: Path) -> None:
+    """GIVEN [ota] maintenance_window 02:00-05:00 and an idle kiosk WHEN the agent asks HOLD at 14:30
+    THEN busy (no hold); at 02:10 it is held. The clock is the link's injected local time."""
+    from datetime import time
+
+    from kiosk.core.window import parse_window
+
+    controller = _controller(tmp_path)
+    now = [time(14, 30)]
+    ota = OtaLink(
+        tmp_path / "data",
+        controller,
+        "1.0.0",
+        answer_timeout_s=60,
+        window=parse_window("02:00-05:00"),
+        local_time=lambda: now[0],
+    )
+    ota.start()
+    try:
+        link = SocketKioskLink(ota.socket_path, timeout_s=60)
+        assert link.ask("HOLD") == "busy outside window"  # answered without the UI thread
+        assert not link.hold() and not controller.update_hold
+        now[0] = time(2, 10)
+        assert _ask(controller, link, "HOLD") == "held"
+        assert controller.update_hold
+    finally:
+        ota.stop()

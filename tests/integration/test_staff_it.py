@@ -170,11 +170,41 @@ def test_network_shows_addresses_route_dns_and_that_hq_answers(kiosk: Kiosk) -> 
     assert audited("network")[0]["after"]["route"] == "192.168.1.1"  # type: ignore[index]
 
 
-def test_software_shows_the_installed_version_and_no_fake_update_check(kiosk: Kiosk) -> None:
+def test_updates_show_the_agents_state_and_check_now_reaches_it(kiosk: Kiosk, settings: Settings) -> None:
+    """IT's update screen reads <data>/ota/state.json; "check now" leaves the request file the
+    agent's loop takes (the kiosk user may not signal the agent's service); both audited."""
+    folder = settings.kiosk.data_dir / "ota"
     answer = kiosk.controller.maintenance_run(Action.OTA_CHECK)
     assert answer.ok and __version__ in answer.text
-    assert "no update server" in answer.message and "signed OTA" in answer.message
-    assert audited("ota_check")
+    assert "No update agent record" in answer.text and "no maintenance window" in answer.text
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "state.json").write_text(
+        json.dumps(
+            {
+                "state": "waiting_idle",
+                "version": "1.5.0",
+                "running": "1.4.0",
+                "detail": "download failed: mismatch",
+                "failed": ["1.4.1"],
+                "at": "2026-03-01T02:00:00Z",
+                "unsent": [{"version": "1.5.0", "state": "installed", "detail": ""}],
+            }
+        )
+    )
+    answer = kiosk.controller.maintenance_run(Action.OTA_CHECK)
+    text = answer.text
+    assert (
+        "Update agent: waiting for no customer to switch, running 1.4.0, as of 2026-03-01T02:00:00Z" in text
+    )
+    assert "Updating to: 1.5.0" in text and "Last message: download failed: mismatch" in text
+    assert "not tried again: 1.4.1" in text and "1 report(s) waiting to reach HQ" in text
+    assert not (folder / "check-now").exists()
+    asked = kiosk.controller.maintenance_run(Action.OTA_CHECK, check="now")
+    assert asked.ok and "check with HQ now" in asked.message
+    assert (folder / "check-now").is_file()
+    rows = audited("ota_check")
+    assert [r["after"]["check_now"] for r in rows] == [False, False, True]  # type: ignore[index]
+    assert rows[1]["after"]["agent_state"] == "waiting_idle"  # type: ignore[index]
 
 
 def test_a_verified_backup_goes_to_the_stick_with_name_size_and_checksum(

@@ -41,7 +41,7 @@ FAKE_HQ_BACKUPS = {
     FAKE_HQ_GRANTED: "HQ backup  2026-12-01T08:00:00Z  176.0 KB  12 sales (from kiosk-000)",
     FAKE_HQ_DAMAGED: "HQ backup  2026-11-30T08:00:00Z  170.0 KB  9 sales",
 }
-FAKE_IT_ACTIONS = (Action.CONFIGURE, Action.BACKUP, Action.SUPPORT_BUNDLE, Action.RESTORE)
+FAKE_IT_ACTIONS = (Action.CONFIGURE, Action.BACKUP, Action.SUPPORT_BUNDLE, Action.RESTORE, Action.OTA_CHECK)
 
 CATALOG: tuple[Product, ...] = (
     Product("W550", "农夫山泉 饮用天然水 550ml", "Nongfu Spring water 550ml", 200, "6921168509256", "drinks"),
@@ -341,6 +341,16 @@ class FakeController:
         """IT's actions, plausibly: settings without the secret, a backup written into the folder
         the fake reports as a USB stick (``usb_folder``), its backups listed for a restore."""
         usb = self.usb_folder
+        if action is Action.OTA_CHECK:  # as kiosk.staff_it.software answers from the agent's state.json
+            asked = args.get("check") == "now"
+            return ActionAnswer(
+                ok=True,
+                message="已请求立即检查 Asked the update agent to check with HQ now"
+                if asked
+                else "Update status",
+                text="Installed: kiosk 1.4.0\nUpdate agent: waiting for no customer to switch, running 1.4.0\n"
+                "Updating to: 1.5.0",
+            )
         if action is Action.CONFIGURE:
             return ActionAnswer(
                 ok=True,

@@ -65,3 +65,7 @@ def test_a_restore_from_hq_says_it_downloads_refuses_a_damaged_one_and_stages_a_
 def test_exit_to_desktop_asks_twice_and_stops_the_app_with_its_exit_code(tour: TourRun) -> None:
     assert "Press again to confirm" in tour.result["obs"]["exit_first_message"]
     assert tour.result["exit_code"] == EXIT_TO_DESKTOP == 42
+
+
+def test_the_update_screen_shows_the_agents_state_and_check_now_asks_the_kiosk(tour: TourRun) -> None:
+    assert tour.result["obs"]["ota_calls"] == [{}, {"check": "now"}]

@@ -61,6 +61,13 @@ def it_script(
     yield Do(lambda: obs.__setitem__("settings_text", panel_text(f)), "note")
     yield Do(lambda: obs.__setitem__("settings_message", f.screen.message), "note")
     yield Shot("it_settings")
+    # updates: the agent's state, and "check now" reaches the kiosk with check=now
+    yield from menu(f, Action.OTA_CHECK)
+    yield Until(lambda: "Updating to: 1.5.0" in panel_text(f) and not f.screen.busy, "update status shown")
+    yield Tap(lambda: f.tagged("it:check_now"), "check now")
+    yield Until(lambda: "check with HQ now" in f.screen.message and not f.screen.busy, "check asked")
+    yield Do(lambda: obs.__setitem__("ota_calls", [a for n, a in c.maint_calls if n == "ota_check"]), "note")
+    yield Shot("it_updates")
     # backup to the USB stick
     usb = f"usb:{c.usb_folder}"
     yield from menu(f, Action.BACKUP)

@@ -13,7 +13,7 @@ from kivy.app import App
 from kiosk.i18n import t
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
 from kiosk.maintenance.roles import Action
-from kiosk.ui.controller_api import ActionAnswer, ActionItem
+from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem
 
 if TYPE_CHECKING:
     from kiosk.ui.maintenance_screen import MaintenanceScreen
@@ -41,8 +41,10 @@ def _answer_with(screen: MaintenanceScreen, action: Action, refresh_label: str) 
 def build(screen: MaintenanceScreen, action: Action) -> None:
     lang = screen.language
     screen.panel.clear_widgets()
-    if action in (Action.CONFIGURE, Action.NETWORK, Action.OTA_CHECK):
+    if action in (Action.CONFIGURE, Action.NETWORK):
         _answer_with(screen, action, t("it.refresh", lang))
+    elif action is Action.OTA_CHECK:
+        _updates(screen, {})
     elif action is Action.LOGS:
         _logs(screen, FIRST_LOG_LINES)
     elif action in (Action.SUPPORT_BUNDLE, Action.BACKUP):
@@ -51,6 +53,25 @@ def build(screen: MaintenanceScreen, action: Action) -> None:
         _restore(screen)
     elif action is Action.EXIT_TO_DESKTOP:
         _exit(screen)
+
+
+def _updates(screen: MaintenanceScreen, args: dict[str, ActionArg]) -> None:
+    """The update agent's state, with Refresh and Check now (which asks the agent to poll HQ)."""
+    lang = screen.language
+
+    def shown(answer: ActionAnswer) -> None:
+        screen.panel.clear_widgets()
+        screen.panel.add_widget(
+            screen.button(t("it.refresh", lang), "it:refresh", lambda: _updates(screen, {}))
+        )
+        screen.panel.add_widget(
+            screen.button(
+                t("it.ota.check_now", lang), "it:check_now", lambda: _updates(screen, {"check": "now"})
+            )
+        )
+        screen.show_answer(answer)
+
+    screen.call(Action.OTA_CHECK, dict(args), shown)
 
 
 def _logs(screen: MaintenanceScreen, lines: int) -> None:
