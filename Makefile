@@ -30,7 +30,9 @@ test: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q
+	# two worker processes, one test file each at a time: the suite waits on servers, subprocesses and
+	# Xvfb far more than it computes, so two workers halve its time even on a busy 2-core machine
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
