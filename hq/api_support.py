@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from hq.support_backups import (
     private_dir,
     write_record,
 )
+from kiosk_common.files import write_new_private
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +141,7 @@ async def upload(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     name = f"{kind}-{stamp}-{digest[:12]}{_SUFFIX[kind]}"
     path = mine / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, body)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, body)
     if manifest is not None:
         write_record(mine, name, manifest, kiosk.kiosk_id)
     log.info("kiosk %s uploaded a %s: %s (%d bytes)", kiosk.kiosk_id, kind, name, len(body))

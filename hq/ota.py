@@ -34,17 +34,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from kiosk_common import ota_states
+
 #: what the agent reports, in the order an update goes through them (docs/ota.md)
-REPORT_STATES: tuple[str, ...] = (
-    "downloading",
-    "downloaded",
-    "installed",
-    "waiting_idle",
-    "switched",
-    "healthy",
-    "failed",
-    "rolled_back",
-)
+REPORT_STATES = ota_states.REPORT_STATES
 ReportState = Literal[
     "downloading", "downloaded", "installed", "waiting_idle", "switched", "healthy", "failed", "rolled_back"
 ]

@@ -28,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk_common.files import write_new_private
+
 #: base64 of the manifest's JSON, in characters (a manifest is some 400 bytes)
 MAX_MANIFEST_HEADER = 4096
 #: the names HQ gives backups (``hq.api_support``); anything else is no backup of ours
@@ -113,12 +115,7 @@ def parse_manifest(header: str, body_sha256: str, body_size: int, kiosk_id: str)
 
 def _write_new(path: Path, data: bytes) -> None:
     """A new file 0600 (never over another), synced."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, data)
 
 
 def private_dir(path: Path) -> None:

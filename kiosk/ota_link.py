@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from kiosk.core.checkout import Phase
 from kiosk.core.window import Window, in_window
+from kiosk_common.ota_states import REPORT_STATES
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +253,6 @@ class HealthWatch:
                     link.healthy(part)
             except Exception:
                 log.exception("health probe %s", part)
-
-
-#: the states the agent reports about a release (docs/ota.md, HQ's ``POST /api/v1/ota/report``)
-REPORT_STATES = frozenset(
-    ("downloading", "downloaded", "installed", "waiting_idle", "switched", "healthy", "failed", "rolled_back")
-)
 
 
 def heartbeat_field(data_dir: Path) -> dict[str, Any] | None:

@@ -19,26 +19,20 @@ from kiosk.core.money import format_yuan
 from kiosk.i18n import t
 from kiosk.maintenance import zreport
 from kiosk.maintenance.actions import StaffActionError, StaffActions
-from kiosk.maintenance.roles import Action, PermissionDenied, Role, actions_for, allowed, require
+from kiosk.maintenance.roles import (
+    IT_ACTIONS,
+    Action,
+    PermissionDenied,
+    Role,
+    actions_for,
+    allowed,
+    require,
+)
 from kiosk.maintenance.session import MaintenanceLock, Refusal, StaffSession
 from kiosk.ports import GatewayError
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 
 log = logging.getLogger(__name__)
-
-#: IT's actions, answered by kiosk.staff_it (set as ``StaffConsole.it`` by kiosk.bootstrap)
-IT_ACTIONS = frozenset(
-    {
-        Action.CONFIGURE,
-        Action.NETWORK,
-        Action.LOGS,
-        Action.OTA_CHECK,
-        Action.SUPPORT_BUNDLE,
-        Action.BACKUP,
-        Action.RESTORE,
-        Action.EXIT_TO_DESKTOP,
-    }
-)
 
 
 class DiagnosticsPanel(Protocol):

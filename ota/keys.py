@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
+from kiosk_common.files import write_new_private
+
 ROLES = ("root", "targets", "snapshot", "timestamp")
 OFFLINE_ROLES = ("root", "targets")
 ONLINE_ROLES = ("snapshot", "timestamp")
@@ -43,12 +45,7 @@ def key_path(folder: Path, role: str) -> Path:
 
 def write_private_key(path: Path, signer: CryptoSigner) -> None:
     """Write ``signer``'s private key to a new file, 0600 from the first byte; never overwrite."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, signer.private_bytes)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, signer.private_bytes)
 
 
 def make_key_folder(folder: Path) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.i18n import t
+from kiosk_common.files import write_new_private
 
 #: the manifest beside each backup file
 MANIFEST_SUFFIX = ".manifest.json"
@@ -213,12 +214,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, data)
 
 
 def _copy_store(source: Path, target: Path) -> None:

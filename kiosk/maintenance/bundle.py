@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import platform
 import sqlite3
 import subprocess
@@ -30,6 +29,7 @@ from typing import Any
 
 from kiosk.maintenance.backup import free_name
 from kiosk.settings import SECRET_KEYS, Settings
+from kiosk_common.files import write_new_private
 from kiosk_common.masking import REMOVED, scrub_secrets
 
 #: how much of the journal goes in
@@ -248,10 +248,5 @@ def write_bundle(data: bytes, folder: Path, kiosk_id: str, now: datetime | None 
 
         raise localized_error("backup.no_folder", path=folder)
     path = free_name(folder, f"{kiosk_id}-support-{at.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, data)
     return path

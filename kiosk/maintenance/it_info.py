@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from kiosk_common.ota_states import AGENT_PHASES
+
 #: ``kiosk run`` exits with this when IT chose "exit to desktop": the systemd unit lists it in
 #: ``RestartPreventExitStatus=``, so the kiosk stays stopped (docs/operations.md)
 EXIT_TO_DESKTOP = 42
@@ -145,16 +147,4 @@ def newest_first(names: Iterable[str]) -> list[str]:
 
 
 #: the update agent's phases (ota.agent_core.Phase), which IT's update screen names in words
-OTA_PHASES = frozenset(
-    (
-        "idle",
-        "downloading",
-        "downloaded",
-        "installed",
-        "waiting_idle",
-        "switched",
-        "healthy",
-        "failed",
-        "rolled_back",
-    )
-)
+OTA_PHASES = AGENT_PHASES

@@ -42,6 +42,21 @@ class Action(enum.StrEnum):
     EXIT_TO_DESKTOP = "exit_to_desktop"
 
 
+#: IT's own actions beside diagnostics: answered by ``kiosk.staff_it``, each shown in IT's panel
+#: (``kiosk.ui.panels.it``)
+IT_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.CONFIGURE,
+        Action.NETWORK,
+        Action.LOGS,
+        Action.OTA_CHECK,
+        Action.SUPPORT_BUNDLE,
+        Action.BACKUP,
+        Action.RESTORE,
+        Action.EXIT_TO_DESKTOP,
+    }
+)
+
 _RANK = {Role.CASHIER: 0, Role.MANAGER: 1, Role.IT: 2}
 
 #: the least role allowed each action; every Action must be here (tests/unit/test_maintenance_roles.py)

@@ -23,6 +23,7 @@ from pathlib import Path
 import peewee as pw
 
 from kiosk.store.models import store_file
+from kiosk_common.files import write_new_private
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,7 @@ def code_digest(key: bytes, code: str) -> str:
 
 def _create(path: Path) -> bytes:
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, key.hex().encode("ascii") + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new_private(path, key.hex().encode("ascii") + b"\n")
     return key
 
 

@@ -281,3 +281,11 @@ def test_a_schema_refusal_is_not_retried() -> None:
 )
 def test_newer(a: str, b: str | None, expected: bool) -> None:
     assert newer(a, b) is expected
+
+
+def test_the_agents_phases_are_the_states_hq_and_it_screens_know() -> None:
+    """HQ's report API, the heartbeat and IT's update screen read kiosk_common.ota_states."""
+    from kiosk_common.ota_states import AGENT_PHASES, REPORT_STATES
+
+    assert {p.value for p in Phase} == AGENT_PHASES
+    assert set(REPORT_STATES) == AGENT_PHASES - {"idle"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.maintenance.roles import Action
+from kiosk.maintenance.roles import IT_ACTIONS, Action
 
 if TYPE_CHECKING:
     from kiosk.ui.maintenance_screen import MaintenanceScreen
@@ -28,16 +28,7 @@ def _register() -> None:
     from kiosk.ui.panels import catalog, diagnostics, it
 
     PANELS[Action.DIAGNOSTICS] = diagnostics.build
-    for action in (
-        Action.CONFIGURE,
-        Action.NETWORK,
-        Action.LOGS,
-        Action.OTA_CHECK,
-        Action.SUPPORT_BUNDLE,
-        Action.BACKUP,
-        Action.RESTORE,
-        Action.EXIT_TO_DESKTOP,
-    ):
+    for action in IT_ACTIONS:
         PANELS[action] = it.build
     PANELS[Action.OVERRIDE_PRICE] = catalog.build
     PANELS[Action.OUT_OF_STOCK] = catalog.build
