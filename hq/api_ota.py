@@ -238,7 +238,7 @@ def post_abort(admin: AdminName, version: _VERSION_PATH) -> dict[str, Any]:
     "/check-now",
     response_model=CheckNowOut,
     responses=_SIGNED_IN | errors(411, 413, 422),
-    summary="Ask kiosks (all, a store's, or one) to check for an update at their next poll",
+    summary="Ask kiosks (all, a store's, or one) to check for an update at their next sync or poll",
 )
 def post_check_now(admin: AdminName, body: CheckNowIn) -> CheckNowOut:
     try:

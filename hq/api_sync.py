@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hq import metrics
-from hq.auth import SignedKiosk
+from hq import metrics, rollouts
+from hq.auth import KioskAuth, SignedKiosk
 from hq.catalog_sync import catalog_for
 from hq.db import connected
 from hq.errors import errors
-from hq.events import KINDS, EventBatchIn, EventBatchOut, ingest_events
+from hq.events import KINDS, CheckNowNoticeOut, EventBatchIn, EventBatchOut, ingest_events
+from hq.identity import KioskIdentity, kiosk_secret
 from hq.jsonbody import StrictJsonRoute
 from hq.models import utc_now
+from kiosk_common import signing
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,15 @@ class CatalogOut(BaseModel):
     badge_public_key: str = Field(description="HQ's Ed25519 badge public key, 32 raw bytes in base64")
 
 
+def check_now_notice(request: Request, kiosk: KioskIdentity, hq_unix: float) -> CheckNowNoticeOut:
+    """The signed check-now notice for ``kiosk``: HMAC with the kiosk's own secret (derived again from
+    HQ's key, as every request's check does), so only HQ can make it and only that kiosk accepts it."""
+    auth: KioskAuth = request.app.state.kiosk_auth
+    secret = kiosk_secret(auth.key, kiosk.kiosk_id, kiosk.generation)
+    notice = signing.check_now_notice(secret, kiosk.kiosk_id, int(hq_unix))
+    return CheckNowNoticeOut.model_validate(notice.as_json())
+
+
 def _metric_kind(kind: Any) -> str:
     """The kind as a metrics label: one of KINDS, else "unknown" (a list or object is not hashable,
     so it is checked to be text before it is looked up)."""
@@ -87,6 +99,7 @@ def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> Ev
     publish = bool(getattr(request.app.state, "publish_webhooks", False))
     with connected():
         results = ingest_events(kiosk, batch.events, publish)
+        check_now = rollouts.check_now_pending(kiosk.device_id)
     counts = Counter(r.status for r in results)
     by_kind = Counter(
         (_metric_kind(raw.get("kind")), r.status) for raw, r in zip(batch.events, results, strict=True)
@@ -101,8 +114,13 @@ def post_events(kiosk: SignedKiosk, batch: EventBatchIn, request: Request) -> Ev
         counts["duplicate"],
         counts["rejected"],
     )
-    hq_time = utc_now().isoformat(timespec="milliseconds") + "Z"
-    return EventBatchOut(results=results, hq_time=hq_time)
+    now = utc_now()
+    hq_time = now.isoformat(timespec="milliseconds") + "Z"
+    notice = None
+    if check_now:
+        notice = check_now_notice(request, kiosk, (now - datetime(1970, 1, 1)).total_seconds())
+        log.info("kiosk %s was told through sync to check for an update now", kiosk.kiosk_id)
+    return EventBatchOut(results=results, hq_time=hq_time, ota_check_now=notice)
 
 
 def _etag_version(value: str | None) -> int | None:

@@ -162,9 +162,26 @@ class EventResult(BaseModel):
     )
 
 
+class CheckNowNoticeOut(BaseModel):
+    """HQ's signed "check for an update now" for the kiosk that sent the events (docs/sync-protocol.md §3)."""
+
+    kiosk_id: str = Field(description="the kiosk it is for: the one that signed the request")
+    issued_at: int = Field(description="HQ's clock when it was made, unix seconds; valid 10 minutes")
+    nonce: str = Field(description="32 hex digits, new in every notice")
+    sig: str = Field(
+        description='HMAC-SHA256 (hex) with the kiosk\'s secret over "ota-check-now", kiosk_id, issued_at, '
+        "nonce, one per line"
+    )
+
+
 class EventBatchOut(BaseModel):
     results: list[EventResult] = Field(description="one per event, in the order sent")
     hq_time: str
+    ota_check_now: CheckNowNoticeOut | None = Field(
+        None,
+        description="present while an admin's check-now waits for this kiosk's update agent; the kiosk "
+        "verifies it and asks its agent to poll at once (docs/ota.md)",
+    )
 
 
 # --- checking -----------------------------------------------------------------------------------------

@@ -709,8 +709,9 @@ OTA_INVALID_REPORT = Text(
     "switched、healthy、failed、rolled_back 之一）",
 )
 OTA_CHECK_NOW_SET = Text(
-    "{count} kiosk(s) will check for an update at their next poll",
-    "{count} 台收银机将在下次轮询时立即检查更新",
+    "{count} kiosk(s) will check for an update at their next sync (within about a minute while online) "
+    "or their next poll",
+    "{count} 台收银机将在下次同步（在线时约一分钟内）或下次轮询时检查更新",
 )
 OTA_RELEASE_REGISTERED = Text(
     "release {version} ({target}) registered in channel {channel}",

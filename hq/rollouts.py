@@ -469,7 +469,8 @@ def abort_rollout(version: str, by: str, now: datetime | None = None) -> Rollout
 def check_now(
     by: str, store: str | None = None, kiosk_id: str | None = None, now: datetime | None = None
 ) -> int:
-    """Ask kiosks (one, a store's, or all) to check for an update at their next assignment request;
+    """Ask kiosks (one, a store's, or all) to check for an update: each sync events answer carries a
+    signed notice while the flag is set, and the next assignment answer delivers and clears it;
     returns how many. Unknown store or kiosk: RolloutError."""
     moment = now or utc_now()
     with database.atomic():
@@ -490,6 +491,13 @@ def check_now(
             OtaDeviceStatus.update(check_now=True).where(OtaDeviceStatus.device.in_(ids)).execute()
         _audit(by, "ota.check_now", {"store": store, "kiosk_id": kiosk_id, "kiosks": len(ids)}, moment)
     return len(ids)
+
+
+def check_now_pending(device_id: int) -> bool:
+    """Whether an admin's check-now waits for this kiosk. Read only: the assignment answer clears it,
+    so a kiosk whose sync answer (which carries the notice) was lost still gets it at its next poll."""
+    row = OtaDeviceStatus.get_or_none(OtaDeviceStatus.device == device_id)
+    return row is not None and bool(row.check_now)
 
 
 # --- judging ------------------------------------------------------------------------------------------

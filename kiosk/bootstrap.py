@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
 from kiosk.maintenance.session import KeySwitchMode, MaintenanceConfig, MaintenanceLock
-from kiosk.ota_link import HealthWatch, OtaLink, heartbeat_field
+from kiosk.ota_link import HealthWatch, OtaLink, heartbeat_field, request_check_now
 from kiosk.payments import service
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
@@ -252,10 +253,13 @@ def load_enrolment(settings: Settings) -> Credentials:
 
 def build_hq_client(settings: Settings, timeout_s: float | None = None) -> HttpHqClient:
     """The signed HQ client of this enrolled kiosk; CredentialsError when it is not enrolled (or its
-    enrolment does not fit the settings)."""
+    enrolment does not fit the settings). HQ's signed check-now that comes with a sync answer, once
+    the client verified it, asks the update agent to poll at once (``<data>/ota/check-now``)."""
     creds = load_enrolment(settings)
     timeout = settings.hq.timeout_s if timeout_s is None else timeout_s
-    return HttpHqClient(settings.hq.url, HqSigner(creds.kiosk_id, creds.secret), timeout)
+    signer = HqSigner(creds.kiosk_id, creds.secret)
+    on_check_now = partial(request_check_now, settings.kiosk.data_dir)
+    return HttpHqClient(settings.hq.url, signer, timeout, on_check_now=on_check_now)
 
 
 def receipt_link(settings: Settings, creds: Credentials) -> Callable[[str], str]:

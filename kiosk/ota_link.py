@@ -29,7 +29,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from datetime import time as Time
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,8 +45,23 @@ ANSWER_TIMEOUT_S = 5.0
 MAX_LINE = 64
 
 
+#: the request file the update agent looks for between polls (``ota.agent.CHECK_NOW_FILE``)
+CHECK_NOW_FILE = "check-now"
+
+
 def ota_dir(data_dir: Path) -> Path:
     return data_dir / "ota"
+
+
+def request_check_now(data_dir: Path) -> Path:
+    """Ask the update agent to poll HQ at once: write ``<data>/ota/check-now``, which it takes (removes)
+    within seconds. The kiosk user may not signal the agent's root service, but it may write its own
+    data folder. Called for IT's "Check now" and for HQ's signed check-now that came with sync."""
+    folder = ota_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CHECK_NOW_FILE
+    path.write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
+    return path
 
 
 class Holdable(Protocol):

@@ -56,6 +56,7 @@ from kiosk.maintenance.bundle import (
 )
 from kiosk.maintenance.roles import Action
 from kiosk.maintenance.upload import HqBackup, fetch_hq_backup, list_hq_backups
+from kiosk.ota_link import request_check_now
 from kiosk.settings import Settings
 from kiosk.sync.credentials import CredentialsError
 from kiosk.sync.hq_client import HttpHqClient
@@ -273,8 +274,7 @@ class ItConsole:
         message, ok = self._t("it.ota.shown"), True
         if check_now:
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / "check-now").write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
+                request_check_now(self.settings.kiosk.data_dir)
                 message = self._t("it.ota.check_asked")
             except OSError as exc:
                 message, ok = self._t("it.ota.check_failed", reason=exc.strerror or str(exc)), False

@@ -103,3 +103,89 @@ def receipt_token(secret: bytes, order_id: str) -> str:
 def receipt_path(kiosk_id: str, order_id: str, token: str) -> str:
     """The path of an e-receipt at HQ (docs/sync-protocol.md §7)."""
     return f"/r/{kiosk_id}/{order_id}/{token}"
+
+
+# --- HQ's signed "check for an update now" (docs/sync-protocol.md §3, docs/ota.md) -----------------
+
+#: the first line of what a check-now notice signs: no request, receipt or other notice signs the same
+CHECK_NOW_PURPOSE = "ota-check-now"
+#: a notice older than this (by HQ's clock, as the kiosk knows it) is refused: a captured one soon dies
+CHECK_NOW_TTL_S = 600
+#: a notice may claim to be this much younger than the kiosk's idea of HQ's clock (round-trip slack)
+CHECK_NOW_FUTURE_S = 60
+_NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
+_SIG_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNowNotice:
+    """HQ asks one kiosk to have its update agent ask HQ at once. HQ signs it with that kiosk's own
+    secret, so nobody on the network can make a fleet hammer HQ or the update mirror."""
+
+    kiosk_id: str
+    #: HQ's clock when it made the notice, unix seconds
+    issued_at: int
+    nonce: str
+    signature: str
+
+    def as_json(self) -> dict[str, str | int]:
+        return {
+            "kiosk_id": self.kiosk_id,
+            "issued_at": self.issued_at,
+            "nonce": self.nonce,
+            "sig": self.signature,
+        }
+
+
+def check_now_signature(secret: bytes, kiosk_id: str, issued_at: int, nonce: str) -> str:
+    message = "\n".join((CHECK_NOW_PURPOSE, kiosk_id, str(issued_at), nonce)).encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def check_now_notice(
+    secret: bytes, kiosk_id: str, issued_at: int, nonce: str | None = None
+) -> CheckNowNotice:
+    """The notice HQ sends ``kiosk_id`` (whose secret is ``secret``), issued at HQ time ``issued_at``."""
+    nonce = nonce or new_nonce()
+    return CheckNowNotice(kiosk_id, issued_at, nonce, check_now_signature(secret, kiosk_id, issued_at, nonce))
+
+
+def parse_check_now(raw: object) -> CheckNowNotice | None:
+    """A well-formed notice (``{"kiosk_id", "issued_at", "nonce", "sig"}``), not yet verified; None
+    for anything else."""
+    if not isinstance(raw, dict):
+        return None
+    kiosk_id, issued_at, nonce, sig = (raw.get(k) for k in ("kiosk_id", "issued_at", "nonce", "sig"))
+    if not (isinstance(kiosk_id, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kiosk_id)):
+        return None
+    if not isinstance(issued_at, int) or isinstance(issued_at, bool) or not 0 <= issued_at < 10**12:
+        return None
+    if not (isinstance(nonce, str) and _NONCE_RE.fullmatch(nonce)):
+        return None
+    if not (isinstance(sig, str) and _SIG_RE.fullmatch(sig)):
+        return None
+    return CheckNowNotice(kiosk_id, issued_at, nonce, sig)
+
+
+def check_now_refusal(
+    secret: bytes,
+    kiosk_id: str,
+    notice: CheckNowNotice,
+    hq_now: float,
+    ttl_s: int = CHECK_NOW_TTL_S,
+) -> str:
+    """Why this kiosk must not act on ``notice`` ("" when it may): ``kiosk`` (meant for another kiosk),
+    ``signature`` (not made with this kiosk's secret), ``expired`` (older than ``ttl_s`` by
+    ``hq_now``, the kiosk's idea of HQ's clock) or ``future`` (issued later than HQ's clock allows).
+    The signature is checked in constant time and before the time, so a forgery learns nothing."""
+    if notice.kiosk_id != kiosk_id:
+        return "kiosk"
+    expected = check_now_signature(secret, notice.kiosk_id, notice.issued_at, notice.nonce)
+    if not hmac.compare_digest(expected, notice.signature):
+        return "signature"
+    age = hq_now - notice.issued_at
+    if age > ttl_s:
+        return "expired"
+    if age < -CHECK_NOW_FUTURE_S:
+        return "future"
+    return ""

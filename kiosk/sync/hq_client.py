@@ -29,6 +29,7 @@ from kiosk.maintenance.zreport import DayTotals
 from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, StaffItem
 from kiosk.sync.signed import HqSigner
 from kiosk_common.codes import gtin_check_ok
+from kiosk_common.signing import CHECK_NOW_TTL_S, parse_check_now
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ TOTALS_PATH = "/api/v1/sync/totals"
 MAX_EVENTS_PER_REQUEST = 1000
 #: longest Retry-After we honour; a larger (or absurd) value is clipped to it
 MAX_RETRY_AFTER_S = 3600.0
+#: check-now nonces remembered (each for the notice's lifetime) so a replayed notice is ignored
+MAX_NOTICE_NONCES = 256
 
 
 class _Strict(BaseModel):
@@ -54,6 +57,9 @@ class _Result(_Strict):
 
 class _EventsReply(_Strict):
     results: list[_Result]
+    #: HQ's signed check-now (docs/sync-protocol.md §3); checked on its own, so a bad one never costs
+    #: the events' results
+    ota_check_now: Any = None
 
 
 class _ProductReply(_Strict):
@@ -177,6 +183,7 @@ class HttpHqClient:
         timeout_s: float,
         session: requests.Session | None = None,
         wall_clock: Callable[[], float] = time.time,
+        on_check_now: Callable[[], object] | None = None,
     ) -> None:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
             raise ValueError(
@@ -191,6 +198,10 @@ class HttpHqClient:
         self._clock = wall_clock
         self._owns_session = session is None
         self._session = session or requests.Session()
+        #: called when an events answer carries a genuine, fresh check-now for this kiosk (the kiosk
+        #: app asks its update agent to poll HQ at once: kiosk.ota_link.request_check_now)
+        self.on_check_now = on_check_now
+        self._notice_nonces: dict[str, float] = {}
 
     def close(self) -> None:
         if self._owns_session:
@@ -228,7 +239,36 @@ class HttpHqClient:
                 )
                 continue
             results.append(EventResult(r.key, r.status, tuple(_problem_text(p) for p in r.problems[:10])))
+        if reply.ota_check_now is not None:
+            self._take_check_now(reply.ota_check_now)
         return results
+
+    def _take_check_now(self, raw: Any) -> None:
+        """Act on HQ's check-now notice only when it is well formed, signed with this kiosk's secret,
+        for this kiosk, fresh by HQ's clock and not seen before; anything else is logged (never the
+        signature) and ignored. Nothing here may cost the events' results."""
+        notice = parse_check_now(raw)
+        reason = "malformed" if notice is None else self.signer.check_now_refusal(notice)
+        hq_now = self.signer.hq_now()
+        self._notice_nonces = {n: t for n, t in self._notice_nonces.items() if t > hq_now}
+        if notice is not None and not reason and notice.nonce in self._notice_nonces:
+            reason = "replayed"
+        if reason:
+            log.warning("HQ's check-now notice ignored (%s)", reason)
+            return
+        assert notice is not None
+        if len(self._notice_nonces) < MAX_NOTICE_NONCES:
+            self._notice_nonces[notice.nonce] = notice.issued_at + CHECK_NOW_TTL_S
+        else:
+            log.warning("too many check-now notices at once; this one is not acted on")
+            return
+        log.info("HQ asks for an update check now")
+        if self.on_check_now is None:
+            return
+        try:
+            self.on_check_now()
+        except Exception:
+            log.exception("HQ's check-now could not be passed to the update agent")
 
     def fetch_catalog(self, since: int) -> CatalogUpdate | None:
         if since < 0:

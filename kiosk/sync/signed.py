@@ -57,6 +57,11 @@ class HqSigner(requests.auth.AuthBase):
         with self._lock:
             self._offset_s = hq_time + half_trip - now
 
+    def check_now_refusal(self, notice: signing.CheckNowNotice) -> str:
+        """Why HQ's check-now ``notice`` must be ignored ("" when it is genuine, for this kiosk and
+        fresh by HQ's clock as this kiosk knows it): ``kiosk_common.signing.check_now_refusal``."""
+        return signing.check_now_refusal(self._secret, self.kiosk_id, notice, self.hq_now())
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
         if isinstance(body, str):
