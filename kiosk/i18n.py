@@ -909,3 +909,29 @@ _EN.update(
         "it.ota.state.rolled_back": "rolled back",
     }
 )
+
+# --- the cart screen and the attract screen: confirm before emptying, an empty catalog (issue 12) ---
+_ZH.update(
+    {
+        "cart.confirm_title": "清空购物车？",
+        "cart.confirm_detail": "购物车里的 {count} 件商品将被移除",
+        "cart.confirm_keep": "继续购物",
+        "cart.confirm_empty": "清空",
+        "attract.no_products": "暂无可售商品",
+        "attract.no_products_hint": "本机暂未开始营业，请联系工作人员",
+        "attract.staff_catalog_empty": "工作人员：商品目录为空，请从总部同步商品目录",
+        "attract.staff_catalog_error": "工作人员：无法读取商品目录（{reason}），请查看日志",
+    }
+)
+_EN.update(
+    {
+        "cart.confirm_title": "Empty the cart?",
+        "cart.confirm_detail": "The {count} item(s) in your cart will be removed",
+        "cart.confirm_keep": "Keep shopping",
+        "cart.confirm_empty": "Empty cart",
+        "attract.no_products": "No products yet",
+        "attract.no_products_hint": "This kiosk is not selling yet; please ask staff",
+        "attract.staff_catalog_empty": "Staff: the catalog is empty; sync the catalog from HQ",
+        "attract.staff_catalog_error": "Staff: the catalog cannot be read ({reason}); see the log",
+    }
+)

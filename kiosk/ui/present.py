@@ -146,3 +146,38 @@ def frame_to_rgb(frame: Any) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], int, 
         alpha = np.full((height, width, 1), 255, dtype=np.uint8)
         return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2)), width, height, "rgba"
     return np.ascontiguousarray(rgb), width, height, "rgb"
+
+
+# --- the cart screen: cancel, a new customer's clean screen, the tab bar, an empty catalog (issue 12) ---
+
+#: Kivy's wheel buttons on a bar that only scrolls sideways: the vertical wheel moves it too (Kivy
+#: calls the wheel turned towards the user "scrollup"); -1 towards the start, +1 towards the end
+WHEEL_DIRECTION: dict[str, int] = {"scrollup": 1, "scrolldown": -1, "scrollleft": 1, "scrollright": -1}
+
+
+def wheel_scroll_x(button: str, scroll_x: float, step: float) -> float | None:
+    """Where one wheel notch leaves a sideways bar (``scroll_x`` 0 = start, 1 = end), ``step`` the
+    fraction of the scrollable width a notch moves; None for a button that is not a wheel."""
+    direction = WHEEL_DIRECTION.get(button)
+    if direction is None:
+        return None
+    return min(1.0, max(0.0, scroll_x + direction * max(0.0, step)))
+
+
+def cancel_needs_confirm(cart: Cart) -> bool:
+    """Cancel asks first when it would throw something away; an empty cart has nothing to lose."""
+    return not cart.is_empty
+
+
+def can_start_sale(product_count: int) -> bool:
+    """A kiosk with nothing to sell starts no sale: the customer could only walk away."""
+    return product_count > 0
+
+
+def catalog_reason(product_count: int, error: str, language: str) -> str:
+    """The staff line on the attract screen of a kiosk with no products: why ("" when it has some)."""
+    if product_count > 0:
+        return ""
+    if error:
+        return t("attract.staff_catalog_error", language, reason=error)
+    return t("attract.staff_catalog_empty", language)

@@ -69,6 +69,15 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     samples = ListProperty()
     #: the update agent holds the kiosk (kiosk.ota_link): the attract screen says so, and starts no sale
     updating = BooleanProperty(False)
+    #: the cart screen asks "empty the cart?" (Cancel was pressed on a cart with something in it)
+    confirming_cancel = BooleanProperty(False)
+    #: counts customers: goes up as a sale starts from the attract screen, so screens can put their
+    #: scroll positions back to the start before the new customer sees them
+    customer = NumericProperty(0)
+    #: the catalog has no products: the attract screen says so and starts no sale
+    no_products = BooleanProperty(False)
+    #: why, for staff (the attract screen's small print); "" while there are products
+    catalog_reason = StringProperty("")
 
     def __init__(
         self,
@@ -85,6 +94,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self._ui_thread = threading.get_ident()
         self._products: dict[str, Product] = {}
         self._catalog: list[Product] = []
+        self._catalog_error = ""
         self.language = controller.language
         self._load_catalog()
         self._apply(controller.state)
@@ -107,8 +117,13 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         if lang in LANGUAGES and lang != self.language:
             self.language = lang  # _on_language re-renders the texts
         entering_cart = state.phase is Phase.CART and self.phase != Phase.CART.value
-        if entering_cart:
+        if self.phase == Phase.ATTRACT.value and state.phase is not Phase.ATTRACT:
+            self.customer += 1  # before the screen changes: the cart screen resets while unseen
+        entering_attract = state.phase is Phase.ATTRACT and self.phase != Phase.ATTRACT.value
+        if entering_cart or entering_attract:
             self._load_catalog()
+        if state.phase is not Phase.CART:
+            self.confirming_cancel = False
         self.cart_lines = present.cart_rows(state.cart, self.language)
         self.total_text = format_yuan(state.cart.total_fen)
         self.item_count = state.cart.item_count
@@ -147,9 +162,13 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     def _load_catalog(self) -> None:
         try:
             self._catalog = self.controller.catalog()
-        except Exception:  # a store fault must not take the screen down; the cart shows "nothing for sale"
+            self._catalog_error = ""
+        except Exception as exc:  # a store fault must not take the screen down: "nothing for sale"
             log.exception("catalog could not be read")
             self._catalog = []
+            self._catalog_error = type(exc).__name__
+        self.no_products = not present.can_start_sale(len(self._catalog))
+        self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self._products = {p.sku: p for p in self._catalog}
         self.categories = present.categories(self._catalog)
         if self.category not in self.categories:
@@ -179,6 +198,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def _on_language(self, *_args: Any) -> None:
         self._render_tabs()
+        self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self.samples = [
             {"name": n, "label": present.sample_label(n, self.language)} for n in self._sample_names
         ]
@@ -193,6 +213,16 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     # --- actions out (each is one checkout event) -------------------------------------------------
 
     def start(self) -> None:
+        """A touch on the attract screen. With no products, nothing: the screen already says so.
+
+        The catalog is read again first when it was empty, so products a sync brought since are
+        on sale at the first touch rather than at the next phase change.
+        """
+        if self.no_products:
+            self._load_catalog()
+        if self.no_products:
+            log.info("start ignored: the catalog has no products (%s)", self._catalog_error or "empty")
+            return
         self.controller.dispatch(StartTapped())
 
     def tap_product(self, sku: str) -> None:
@@ -212,7 +242,19 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         # The controller asks the printer and fills in printer_ready; the screen cannot know.
         self.controller.dispatch(PayTapped())
 
+    def ask_cancel(self) -> None:
+        """The cart's Cancel: asks "empty the cart?" first when there is something to lose."""
+        if present.cancel_needs_confirm(self.controller.state.cart):
+            self.confirming_cancel = True
+        else:
+            self.cancel()
+
+    def keep_cart(self) -> None:
+        """The question's "keep shopping": nothing changes."""
+        self.confirming_cancel = False
+
     def cancel(self) -> None:
+        self.confirming_cancel = False
         self.controller.dispatch(CancelTapped())
 
     def finish(self) -> None:
