@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import Do, Fingers, Runner, Shot, Step, Tap, Until, sign_in
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Runner, Shot, Step, Tap, Until, sign_in
 
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
@@ -128,7 +128,7 @@ def _count(c: FakeController, check: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=1024, height=600)
     configure_kivy(ui, fullscreen=False)

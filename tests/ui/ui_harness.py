@@ -19,7 +19,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-CHILD_TIMEOUT_S = 90.0
+#: longer than any script's own limit (SCRIPT_LIMIT_S), so a stuck script reports where it stuck
+CHILD_TIMEOUT_S = 420.0
 
 
 @dataclass

@@ -20,7 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FAKE_HQ_DAMAGED, FAKE_HQ_GRANTED, FakeController
-from ui_maint_main import QUIET_FRAMES, Do, Fingers, Frames, Peek, Runner, Shot, Step, Tap, Until, sign_in
+from ui_maint_main import (
+    QUIET_FRAMES,
+    SCRIPT_LIMIT_S,
+    Do,
+    Fingers,
+    Frames,
+    Peek,
+    Runner,
+    Shot,
+    Step,
+    Tap,
+    Until,
+    sign_in,
+)
 
 from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
@@ -125,7 +138,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("usb", type=Path)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=1024, height=600)
     configure_kivy(ui, fullscreen=False)

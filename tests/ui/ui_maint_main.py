@@ -27,6 +27,9 @@ from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
 
 POLL_S = 0.05
+#: bounds a script that cannot finish, nothing more: a passing script ends when its steps do. Generous,
+#: because a 2-core machine running the suite in two workers beside other work draws frames slowly
+SCRIPT_LIMIT_S = 300.0
 SETTLE_S = 0.4
 #: real frames to let pass when checking that something did NOT happen
 QUIET_FRAMES = 10
@@ -485,7 +488,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--script", choices=("menus", "lockout", "work", "catalog"), required=True)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=1024, height=600)
     configure_kivy(ui, fullscreen=False)

@@ -83,13 +83,17 @@ def stuck_tour(c: FakeController) -> Iterator[Step]:
     yield Shot("done", Phase.DONE)
 
 
+#: bounds a tour that cannot finish, nothing more (see ui_maint_main.SCRIPT_LIMIT_S)
+SCRIPT_LIMIT_S = 300.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--script", choices=("full", "default", "stuck", "receipt_qr"), default="full")
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=600)
-    parser.add_argument("--timeout", type=float, default=45.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     # the full tour photographs the "printing" state, so the fake printer takes its time
     controller = FakeController(

@@ -74,7 +74,7 @@ def main() -> int:
             ui,
             out,
             tour,  # type: ignore[arg-type]
-            timeout_s=45.0,
+            timeout_s=300.0,  # bounds a tour that cannot finish, nothing more
             kiosk_settings=KioskSection(store_name="便利店 Corner Shop"),
         )
         status = 0
