@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import QUIET_FRAMES, Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
+from ui_maint_main import QUIET_FRAMES, SCRIPT_LIMIT_S, Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
 
 from kiosk.core import checkout as co
 from kiosk.core.checkout import Phase
@@ -372,7 +372,7 @@ def main() -> int:
     parser.add_argument("--script", choices=("reset", "fit", "cancel", "empty"), required=True)
     parser.add_argument("--width", type=int, default=800)
     parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=args.width, height=args.height)
     configure_kivy(ui, fullscreen=False)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import Do, Fingers, Frames, Runner, Step, Tap, Until
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Runner, Step, Tap, Until
 
 from kiosk.core.checkout import Phase
 from kiosk.settings import KioskSection, UiSection
@@ -218,7 +218,7 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--script", choices=("fit", "keys"), required=True)
     parser.add_argument("--hostile", action="store_true")
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.hostile:
