@@ -909,3 +909,15 @@ _EN.update(
         "it.ota.state.rolled_back": "rolled back",
     }
 )
+
+# --- the done screen's receipt: the e-receipt QR when nothing printed (issue 12, receipts) ---
+_ZH.update(
+    {
+        "done.e_receipt": "小票未能打印：用手机扫码查看电子小票",
+    }
+)
+_EN.update(
+    {
+        "done.e_receipt": "No paper receipt: scan for your e-receipt",
+    }
+)
