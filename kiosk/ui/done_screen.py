@@ -41,9 +41,10 @@ class DoneScreen(Screen):  # type: ignore[misc]
     panel = StringProperty(ReceiptPanel.NONE.value)
 
     def __init__(self, font_path: Path | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # set before Screen.__init__, which applies the kv rule and so runs on_kv_post
         self._painter: ReceiptPainter | None = None
         self._font_path = font_path
+        super().__init__(**kwargs)
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.vm.bind(receipt_layout=self._show_receipt, receipt_url=self._show_receipt)
