@@ -216,6 +216,8 @@ class CheckoutController:
         now = self.clock.monotonic()
         self._timers = _Timers(phase_since=now, last_activity=now)
         self._last_receipt = ""
+        #: (order id, layout) of the receipt that last came out of the printer
+        self._printed: tuple[str, ReceiptLayout] | None = None
         self.alerts: list[StaffAlert] = []
         self.payment_camera_on = False
         self._tz = ZoneInfo(options.timezone)
@@ -252,6 +254,13 @@ class CheckoutController:
         if language not in ("zh_CN", "en"):
             raise ValueError(f"language must be zh_CN or en, not {language!r}")
         self._language = language
+        order_id = self._state.order_id
+        if order_id is not None and self._state.phase is co.Phase.PAYING:
+            # the receipt follows the language the customer pays in
+            try:
+                self.store.set_order_language(order_id, language)
+            except Exception:  # the screen still switches; the receipt keeps the language it had
+                log.exception("the receipt language of %s was not changed", order_id)
         self._notify()
 
     def subscribe(self, listener: Callable[[co.Checkout], None]) -> None:
@@ -267,6 +276,25 @@ class CheckoutController:
 
     def last_receipt_text(self) -> str:
         return self._last_receipt
+
+    def last_receipt_layout(self) -> ReceiptLayout | None:
+        """The receipt of the sale on screen as it printed (header, body, footer and QR), for the
+        done screen's preview; None when it did not print (the screen shows the e-receipt QR)."""
+        order_id = self._state.order_id
+        if order_id is None:
+            return None
+        printed = self._printed
+        if printed is not None and printed[0] == order_id:
+            return printed[1]
+        try:  # printed by the reprint queue, or by the start-up recovery
+            if not self.store.order(order_id).receipt_printed:
+                return None
+            printed = (order_id, self.receipt_layout(order_id))
+        except Exception:
+            log.exception("the receipt of %s cannot be shown", order_id)
+            return None
+        self._printed = printed
+        return printed[1]
 
     def receipt_url(self, order_id: str) -> str:
         """What the receipt's QR holds: the e-receipt URL at HQ, or ``order:<uuid>`` without HQ."""
@@ -559,7 +587,7 @@ class CheckoutController:
         match effect:
             case co.OpenOrder(cart=cart):
                 try:
-                    order_id = self.store.open_order(cart)
+                    order_id = self.store.open_order(cart, self._language)
                 except StoreFull as exc:
                     self._store_full(str(exc))
                     self._events.append(co.OrderFailed("disk full"))
@@ -618,6 +646,8 @@ class CheckoutController:
         return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
 
     def receipt_for(self, order_id: str) -> Receipt:
+        """The sale's receipt in the language the customer paid in (kept with the order), so a
+        reprint or the receipt the next start's recovery prints reads as the sale did."""
         order = self.store.order(order_id)
         payment = self.store.paid_payment(order_id)
         return Receipt(
@@ -626,12 +656,13 @@ class CheckoutController:
             order_id=order_id,
             time_local=order.created_at.astimezone(self._tz),
             lines=tuple(
-                ReceiptLine(li.name, li.qty, li.unit_price_fen) for li in self.store.order_lines(order_id)
+                ReceiptLine(li.name_in(order.language), li.qty, li.unit_price_fen)
+                for li in self.store.order_lines(order_id)
             ),
             total_fen=order.total_fen,
             channel=payment.channel if payment else "",
             transaction_masked=mask(payment.transaction_id) if payment else "",
-            language=self._language,
+            language=order.language,
         )
 
     def receipt_layout(self, order_id: str) -> ReceiptLayout:
@@ -648,6 +679,7 @@ class CheckoutController:
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
             return co.ReceiptFailed(order_id, str(exc))
+        self._printed = (order_id, text_layout)
         try:
             self.store.mark_receipt_printed(order_id)
         except Exception:  # the customer has the receipt; at worst the next start prints it again

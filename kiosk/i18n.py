@@ -910,7 +910,8 @@ _EN.update(
     }
 )
 
-# --- the cart screen and the attract screen: confirm before emptying, an empty catalog (issue 12) ---
+# --- the cart and attract screens (confirm before emptying, an empty catalog) and the done screen's
+# e-receipt QR when nothing printed (issue 12) ---
 _ZH.update(
     {
         "cart.confirm_title": "清空购物车？",
@@ -921,6 +922,7 @@ _ZH.update(
         "attract.no_products_hint": "本机暂未开始营业，请联系工作人员",
         "attract.staff_catalog_empty": "工作人员：商品目录为空，请从总部同步商品目录",
         "attract.staff_catalog_error": "工作人员：无法读取商品目录（{reason}），请查看日志",
+        "done.e_receipt": "小票未能打印：用手机扫码查看电子小票",
     }
 )
 _EN.update(
@@ -933,5 +935,6 @@ _EN.update(
         "attract.no_products_hint": "This kiosk is not selling yet; please ask staff",
         "attract.staff_catalog_empty": "Staff: the catalog is empty; sync the catalog from HQ",
         "attract.staff_catalog_error": "Staff: the catalog cannot be read ({reason}); see the log",
+        "done.e_receipt": "No paper receipt: scan for your e-receipt",
     }
 )

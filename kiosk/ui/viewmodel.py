@@ -19,6 +19,7 @@ from kivy.properties import (
     BooleanProperty,
     ListProperty,
     NumericProperty,
+    ObjectProperty,
     StringProperty,
 )
 
@@ -58,6 +59,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     order_no = StringProperty("")
     charging = BooleanProperty(False)
     receipt_text = StringProperty("")
+    #: the done screen's receipt as it printed (a kiosk.core.receipt.ReceiptLayout); None: not printed
+    receipt_layout = ObjectProperty(None, allownone=True)
     #: the sale's e-receipt URL, when its receipt did not print and HQ is configured ("" otherwise)
     receipt_url = StringProperty("")
     #: catalog: category codes, rows for the tabs (code, text, selected), the selected code ("" = all), tiles
@@ -133,15 +136,19 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.order_no = present.order_no(state)
         self.charging = state.charging
         self.product_tiles = present.product_tiles(self._catalog, self.category, state.cart, self.language)
+        printed = self.controller.last_receipt_layout() if state.phase is Phase.DONE else None
         self.receipt_url = (
             self.controller.current_receipt_url()
-            if state.phase is Phase.NEEDS_HELP and state.notice is Notice.RECEIPT_FAILED
+            if (state.phase is Phase.NEEDS_HELP and state.notice is Notice.RECEIPT_FAILED)
+            or (state.phase is Phase.DONE and printed is None)  # nothing printed: the e-receipt
             else ""
         )
         if state.phase is Phase.DONE:
             self.receipt_text = self.controller.last_receipt_text()
+            self.receipt_layout = printed
         elif state.phase is Phase.ATTRACT:
             self.receipt_text = ""
+            self.receipt_layout = None
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()

@@ -27,7 +27,7 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
 from kiosk.core.money import format_yuan
-from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
@@ -118,6 +118,8 @@ class FakeController:
         self._camera_on = False
         self._held: str | None = None
         self._receipt = ""
+        #: (order id, layout) of the receipt the fake printer last printed
+        self._printed: tuple[str, ReceiptLayout] | None = None
         self._phase_since = time.monotonic()
         self._last_activity = time.monotonic()
         self._code_counter = 0
@@ -189,6 +191,10 @@ class FakeController:
 
     def last_receipt_text(self) -> str:
         return self._receipt
+
+    def last_receipt_layout(self) -> ReceiptLayout | None:
+        printed = self._printed
+        return printed[1] if printed is not None and printed[0] == self._state.order_id else None
 
     def current_receipt_url(self) -> str:
         oid = self._state.order_id
@@ -549,7 +555,10 @@ class FakeController:
                 self._held = None
                 self._answer_later(oid, kind.value, outcome, code)
             case co.PrintReceipt(order_id=oid):
-                self._receipt = self._receipt_text(oid)
+                receipt = self._receipt_layout(oid)
+                self._receipt = receipt.text()
+                # what printed is known before the printer says so, as in the real controller
+                self._printed = None if self.print_fails else (oid, receipt)
                 if self.print_fails:
                     self._pending.append(co.ReceiptFailed(oid, "paper: out"))
                 elif self.print_delay_s > 0:
@@ -584,14 +593,17 @@ class FakeController:
         timer.daemon = True
         timer.start()
 
-    def _receipt_text(self, order_id: str) -> str:
+    def _receipt_layout(self, order_id: str) -> ReceiptLayout:
+        """The receipt in the customer's language, its QR the e-receipt URL (or the order), as the
+        real controller lays it out."""
         receipt = Receipt(
             store_name="便利店 Corner Shop",
             kiosk_id="kiosk-001",
             order_id=order_id,
             time_local=datetime(2025, 5, 1, 12, 30, 5),
             lines=tuple(
-                ReceiptLine(li.product.name_zh, li.qty, li.product.price_fen) for li in self._state.cart.lines
+                ReceiptLine(li.product.name(self._language), li.qty, li.product.price_fen)
+                for li in self._state.cart.lines
             ),
             total_fen=self._state.cart.total_fen,
             channel=self._state.paid_channel or "wechat",
@@ -601,8 +613,11 @@ class FakeController:
         template = ReceiptTemplate(
             header=("${store_name}", "自助收银小票 Receipt"),
             footer=("谢谢惠顾，欢迎再来", "Thank you, come again"),
+            header_en=("${store_name}", "Self-checkout receipt"),
+            footer_en=("Thank you, come again",),
         )
-        return layout(receipt, template, 32).text()
+        url = self.current_receipt_url() or f"order:{order_id}"
+        return layout(receipt, template, 32, url)
 
 
 def _scene(held: str | None) -> np.ndarray[Any, np.dtype[np.uint8]]:
