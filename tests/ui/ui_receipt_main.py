@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
 
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
@@ -95,7 +95,7 @@ def _observe(f: Fingers, c: FakeController) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
     args = parser.parse_args()
     ui = UiSection(fullscreen=False, width=1024, height=600)
     configure_kivy(ui, fullscreen=False)
