@@ -909,3 +909,29 @@ _EN.update(
         "it.ota.state.rolled_back": "rolled back",
     }
 )
+
+# --- the pay screen's gateway stages, "still there?" (issue 12: payment and idle) ---------------
+_ZH.update(
+    {
+        "pay.enter_password": "请在手机上输入支付密码",
+        "pay.enter_password_how": "付款需要您在手机上确认，\n输入密码后请在此稍候",
+        "pay.checking": "正在确认您的付款",
+        "pay.checking_how": "请勿重复付款，请稍候…",
+        "still.title": "还在吗？",
+        "still.cart": "{seconds} 秒后将清空购物车",
+        "still.pay": "{seconds} 秒后将取消本次付款并清空购物车",
+        "still.continue": "继续",
+    }
+)
+_EN.update(
+    {
+        "pay.enter_password": "Enter your password on your phone",
+        "pay.enter_password_how": "Type your payment password on your phone, then wait here",
+        "pay.checking": "Checking your payment",
+        "pay.checking_how": "Do not pay again — please wait…",
+        "still.title": "Still there?",
+        "still.cart": "Your cart will be cleared in {seconds} s",
+        "still.pay": "This payment will be cancelled and your cart cleared in {seconds} s",
+        "still.continue": "Continue",
+    }
+)

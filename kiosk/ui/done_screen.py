@@ -29,6 +29,11 @@ class DoneScreen(Screen):  # type: ignore[misc]
         self.vm.bind(receipt_text=self._show_receipt)
         self._show_receipt()
 
+    def on_leave(self, *_args: Any) -> None:
+        """Faded out: only now may the last customer's total and receipt be forgotten (forgetting
+        them earlier is what flashed "Paid ¥0.00" during the fade)."""
+        self.vm.forget_done()
+
     def _show_receipt(self, *_args: Any) -> None:
         text = self.vm.receipt_text
         image = self.ids.receipt
