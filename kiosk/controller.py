@@ -27,6 +27,8 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
+from kiosk.core.idle import IdleRules, timer_event
+from kiosk.core.payment import PayState
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
 from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
@@ -95,7 +97,10 @@ class ControllerOptions:
     language: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
     paper_columns: int = 32
+    #: quiet seconds on the cart (or an unpaid pay screen) before "still there?" is asked
     idle_timeout_s: float = 60.0
+    #: seconds "still there?" counts down before the sale is cleared (``kiosk.core.idle``)
+    still_there_s: float = 20.0
     done_timeout_s: float = 6.0
     #: False on a kiosk with ``payments.gateway = "none"``: "pay" calls staff instead of taking a code
     payments_enabled: bool = True
@@ -166,6 +171,13 @@ class _Worker:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
+
+#: the gateway states the customer is told about (the rest need nothing of them)
+_PAY_STAGES = {
+    PayState.USER_PAYING: co.PayStage.USER_PAYING,
+    PayState.UNKNOWN: co.PayStage.CHECKING,
+    PayState.CANCELLING: co.PayStage.CHECKING,
+}
 
 #: the events that start a sale from the attract screen (refused while held for an update)
 _SALE_STARTS = (co.StartTapped, co.ProductScanned, co.ProductTapped)
@@ -451,13 +463,17 @@ class CheckoutController:
         now = self.clock.monotonic() if now is None else now
         if self.code_tap is not None:
             self.code_tap.tick()
-        phase = self._state.phase
-        if (phase is co.Phase.DONE and now - self._timers.phase_since >= self.options.done_timeout_s) or (
-            phase in (co.Phase.CART, co.Phase.PAYING)
-            and not self._state.charging
-            and now - self._timers.last_activity >= self.options.idle_timeout_s
-        ):
-            self.dispatch(co.TimedOut())
+        rules = IdleRules(
+            self.options.idle_timeout_s, self.options.still_there_s, self.options.done_timeout_s
+        )
+        event = timer_event(
+            self._state,
+            quiet_s=now - self._timers.last_activity,
+            in_phase_s=now - self._timers.phase_since,
+            rules=rules,
+        )
+        if event is not None:
+            self.dispatch(event)
 
     # --- start-up recovery ------------------------------------------------------------------------
 
@@ -504,7 +520,7 @@ class CheckoutController:
         after, effects = co.transition(before, event)
         self._state = after
         now = self.clock.monotonic()
-        if not isinstance(event, co.TimedOut):
+        if not isinstance(event, (co.TimedOut, co.IdleAsked)):
             self._timers.last_activity = now
         if after.phase is not before.phase:
             self._timers.phase_since = now
@@ -629,7 +645,14 @@ class CheckoutController:
     def _charge_job(self, order_id: str, kind: CodeKind, code: str) -> co.Event:
         try:
             outcome = service.charge_order(
-                self.store, self.gateway, order_id, kind.value, code, self.options.store_name, self.clock
+                self.store,
+                self.gateway,
+                order_id,
+                kind.value,
+                code,
+                self.options.store_name,
+                self.clock,
+                on_progress=lambda state: self._charge_progressed(order_id, state),
             )
         except StoreFull as exc:
             message = str(exc)
@@ -644,6 +667,13 @@ class CheckoutController:
         if outcome.status in (ChargeStatus.FAILED, ChargeStatus.CANCELLED):
             return co.PaymentDeclined(order_id, outcome.reason)
         return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
+
+    def _charge_progressed(self, order_id: str, state: PayState) -> None:
+        """The worker's charge moved on at the gateway: the pay screen says what the customer must do
+        (type the password; or wait, and not pay again, while the outcome is checked)."""
+        stage = _PAY_STAGES.get(state)
+        if stage is not None:
+            self.dispatch(co.PaymentProgressed(order_id, stage))  # posted to the UI thread from the worker
 
     def receipt_for(self, order_id: str) -> Receipt:
         """The sale's receipt in the language the customer paid in (kept with the order), so a

@@ -910,8 +910,8 @@ _EN.update(
     }
 )
 
-# --- the cart and attract screens (confirm before emptying, an empty catalog) and the done screen's
-# e-receipt QR when nothing printed (issue 12) ---
+# --- issue 12: the cart and attract screens (confirm before emptying, an empty catalog), the done
+# screen's e-receipt QR when nothing printed, the pay screen's gateway stages and "still there?" ---
 _ZH.update(
     {
         "cart.confirm_title": "清空购物车？",
@@ -923,6 +923,14 @@ _ZH.update(
         "attract.staff_catalog_empty": "工作人员：商品目录为空，请从总部同步商品目录",
         "attract.staff_catalog_error": "工作人员：无法读取商品目录（{reason}），请查看日志",
         "done.e_receipt": "小票未能打印：用手机扫码查看电子小票",
+        "pay.enter_password": "请在手机上输入支付密码",
+        "pay.enter_password_how": "付款需要您在手机上确认，\n输入密码后请在此稍候",
+        "pay.checking": "正在确认您的付款",
+        "pay.checking_how": "请勿重复付款，请稍候…",
+        "still.title": "还在吗？",
+        "still.cart": "{seconds} 秒后将清空购物车",
+        "still.pay": "{seconds} 秒后将取消本次付款并清空购物车",
+        "still.continue": "继续",
     }
 )
 _EN.update(
@@ -936,5 +944,13 @@ _EN.update(
         "attract.staff_catalog_empty": "Staff: the catalog is empty; sync the catalog from HQ",
         "attract.staff_catalog_error": "Staff: the catalog cannot be read ({reason}); see the log",
         "done.e_receipt": "No paper receipt: scan for your e-receipt",
+        "pay.enter_password": "Enter your password on your phone",
+        "pay.enter_password_how": "Type your payment password on your phone, then wait here",
+        "pay.checking": "Checking your payment",
+        "pay.checking_how": "Do not pay again — please wait…",
+        "still.title": "Still there?",
+        "still.cart": "Your cart will be cleared in {seconds} s",
+        "still.pay": "This payment will be cancelled and your cart cleared in {seconds} s",
+        "still.continue": "Continue",
     }
 )

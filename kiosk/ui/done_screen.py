@@ -50,6 +50,11 @@ class DoneScreen(Screen):  # type: ignore[misc]
         self.vm.bind(receipt_layout=self._show_receipt, receipt_url=self._show_receipt)
         self._show_receipt()
 
+    def on_leave(self, *_args: Any) -> None:
+        """Faded out: only now may the last customer's total and receipt be forgotten (forgetting
+        them earlier is what flashed "Paid ¥0.00" during the fade)."""
+        self.vm.forget_done()
+
     def _show_receipt(self, *_args: Any) -> None:
         printed = self.vm.receipt_layout
         url = self.vm.receipt_url

@@ -7,12 +7,13 @@ means a unit test can check a Chinese cart line or a sample-button label without
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kiosk.core.cart import Cart, Product
-from kiosk.core.checkout import Checkout, Phase
+from kiosk.core.checkout import Checkout, PayStage, Phase
 from kiosk.core.money import format_yuan
 from kiosk.i18n import has_text, notice_text, t
 
@@ -94,6 +95,68 @@ def order_no(state: Checkout) -> str:
 
 def notice_for(state: Checkout, language: str) -> str:
     return notice_text(state.notice, language)
+
+
+@dataclass(frozen=True, slots=True)
+class PayPrompt:
+    """The pay screen's heading and the line under it: what the customer must do now."""
+
+    title: str
+    body: str
+
+
+def pay_prompt(state: Checkout, language: str) -> PayPrompt:
+    """What the pay screen asks of the customer, from the phase and what the gateway last said.
+
+    A password-required payment must say "enter your password on your phone" (the customer is
+    looking at the kiosk, waiting, while the phone waits for them); an unknown outcome must say
+    "do not pay again" (a second code could charge twice). Neither may keep "show your code".
+    """
+    if state.phase is Phase.PRINTING:
+        keys = ("pay.paid", "pay.printing")
+    elif state.charging and state.pay_stage is PayStage.USER_PAYING:
+        keys = ("pay.enter_password", "pay.enter_password_how")
+    elif state.charging and state.pay_stage is PayStage.CHECKING:
+        keys = ("pay.checking", "pay.checking_how")
+    elif state.charging:
+        keys = ("pay.show_code", "pay.charging")
+    else:
+        keys = ("pay.show_code", "pay.how")
+    return PayPrompt(t(keys[0], language), t(keys[1], language))
+
+
+def still_there_text(state: Checkout, language: str) -> str:
+    """The "still there?" countdown line ("" when not asking): an unpaid order says it is cancelled."""
+    if state.still_there_s <= 0:
+        return ""
+    key = "still.pay" if state.phase is Phase.PAYING else "still.cart"
+    return t(key, language, seconds=state.still_there_s)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleShown:
+    """What a screen about one sale shows (its total, its receipt), kept while the screen fades out.
+
+    The checkout has already moved on to the next customer (an empty cart) when the thank-you screen
+    starts to fade: a screen that read the live state would flash "Paid ¥0.00" and "no receipt".
+    """
+
+    total_text: str = format_yuan(0)
+    receipt_text: str = ""
+
+
+def done_shown(state: Checkout, previous: SaleShown, receipt_text: str) -> SaleShown:
+    """The done screen's sale: the sale just paid while in DONE, otherwise what it showed last."""
+    if state.phase is Phase.DONE:
+        return SaleShown(format_yuan(state.cart.total_fen), receipt_text)
+    return previous
+
+
+def pay_shown(state: Checkout, previous: SaleShown) -> SaleShown:
+    """The pay screen's amount: the live one while paying or printing, otherwise the last shown."""
+    if state.phase in (Phase.PAYING, Phase.PRINTING):
+        return SaleShown(format_yuan(state.cart.total_fen))
+    return previous
 
 
 def sample_label(name: str, language: str) -> str:

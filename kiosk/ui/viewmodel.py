@@ -34,6 +34,7 @@ from kiosk.core.checkout import (
     QuantitySet,
     StaffResolved,
     StartTapped,
+    StillHereTapped,
 )
 from kiosk.core.money import format_yuan
 from kiosk.i18n import LANGUAGES, t
@@ -81,6 +82,15 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     no_products = BooleanProperty(False)
     #: why, for staff (the attract screen's small print); "" while there are products
     catalog_reason = StringProperty("")
+    #: the pay screen's heading and instruction (show the code / enter the password / checking)
+    pay_title = StringProperty("")
+    pay_body = StringProperty("")
+    #: the amount the pay screen and the done screen show: kept while they fade out (present.SaleShown)
+    pay_total_text = StringProperty(format_yuan(0))
+    done_total_text = StringProperty(format_yuan(0))
+    #: "still there?": seconds left (0: not asking) and the countdown line
+    still_there_s = NumericProperty(0)
+    still_there_text = StringProperty("")
 
     def __init__(
         self,
@@ -96,6 +106,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.default_language = default_language
         self._ui_thread = threading.get_ident()
         self._products: dict[str, Product] = {}
+        self._pay_shown = present.SaleShown()
+        self._done_shown = present.SaleShown()
         self._catalog: list[Product] = []
         self._catalog_error = ""
         self.language = controller.language
@@ -143,12 +155,20 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             or (state.phase is Phase.DONE and printed is None)  # nothing printed: the e-receipt
             else ""
         )
+        prompt = present.pay_prompt(state, self.language)
+        self.pay_title, self.pay_body = prompt.title, prompt.body
+        self._pay_shown = present.pay_shown(state, self._pay_shown)
+        self.pay_total_text = self._pay_shown.total_text
+        receipt = self.controller.last_receipt_text() if state.phase is Phase.DONE else ""
+        self._done_shown = present.done_shown(state, self._done_shown, receipt)
+        self.done_total_text = self._done_shown.total_text
+        self.receipt_text = self._done_shown.receipt_text
         if state.phase is Phase.DONE:
-            self.receipt_text = self.controller.last_receipt_text()
+            # kept while the done screen fades out, like the receipt text (forget_done clears it)
             self.receipt_layout = printed
-        elif state.phase is Phase.ATTRACT:
-            self.receipt_text = ""
-            self.receipt_layout = None
+        self.still_there_s = state.still_there_s
+        self.still_there_text = present.still_there_text(state, self.language)
+        if state.phase is Phase.ATTRACT:
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()
@@ -263,6 +283,18 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     def cancel(self) -> None:
         self.confirming_cancel = False
         self.controller.dispatch(CancelTapped())
+
+    def still_here(self) -> None:
+        """The "still there?" prompt's "continue": the cart (or payment) stays, the quiet time restarts."""
+        self.controller.dispatch(StillHereTapped())
+
+    def forget_done(self) -> None:
+        """The done screen has faded out: the last customer's total and receipt leave memory too."""
+        if self.phase != Phase.DONE.value:
+            self._done_shown = present.SaleShown()
+            self.done_total_text = self._done_shown.total_text
+            self.receipt_text = ""
+            self.receipt_layout = None
 
     def finish(self) -> None:
         """The done screen's button: back to the attract screen (the machine takes cancel there)."""

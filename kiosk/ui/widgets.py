@@ -138,7 +138,8 @@ class HeaderBar(BoxLayout):  # type: ignore[misc]
 
 
 class NoticeBar(Label):  # type: ignore[misc]
-    """One line for the customer; keeps its height when empty so nothing jumps when it appears."""
+    """A notice for the customer, wrapped onto as many lines as it needs (never shortened with "...");
+    at least one line high even when empty, so nothing jumps when it appears."""
 
 
 class ProductTile(ButtonBehavior, BoxLayout):  # type: ignore[misc]

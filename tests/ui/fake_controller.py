@@ -5,7 +5,9 @@ on top of ``kiosk.core.checkout.transition``. Effects are carried out in memory:
 once, the "camera" sees whatever sample code is held up while it is on, and the gateway answers
 from a worker thread after a short delay, as the real one does, so the UI's hand-over from a
 foreign thread is exercised. Sample names are ``<channel>_<outcome>`` with outcome ok, password
-(approved after the customer "types the password"), declined or unknown (never resolved).
+(the gateway first reports "user paying", then approves once the customer "types the password":
+after a delay, or when a test sets ``password_gate``), declined or unknown (reported "checking",
+never resolved). The idle and done timers are ``kiosk.core.idle``'s, on ``clock`` when one is given.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
+from kiosk.core.idle import IdleRules, timer_event
 from kiosk.core.money import format_yuan
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
@@ -97,7 +100,16 @@ class FakeController:
         done_timeout_s: float = 30.0,
         receipt_base: str | None = None,
         print_fails: bool = False,
+        still_there_s: float = 20.0,
+        clock: Callable[[], float] | None = None,
+        password_gate: threading.Event | None = None,
     ) -> None:
+        #: an injected clock (seconds) for the idle timers; the UI's own tick time is then ignored
+        self._clock = clock or time.monotonic
+        self._clock_injected = clock is not None
+        self.still_there_s = still_there_s
+        #: when set, a "password" payment stays "user paying" until a test sets it
+        self.password_gate = password_gate
         #: an enrolled kiosk's e-receipt address (None: no HQ, receipts name the order)
         self.receipt_base = receipt_base
         #: the printer fails every receipt (out of paper mid-job)
@@ -120,8 +132,8 @@ class FakeController:
         self._receipt = ""
         #: (order id, layout) of the receipt the fake printer last printed
         self._printed: tuple[str, ReceiptLayout] | None = None
-        self._phase_since = time.monotonic()
-        self._last_activity = time.monotonic()
+        self._phase_since = self._clock()
+        self._last_activity = self._clock()
         self._code_counter = 0
         self.events: list[co.Event] = []
         self.effects: list[co.Effect] = []
@@ -168,7 +180,7 @@ class FakeController:
         self._listeners.append(listener)
 
     def dispatch(self, event: co.Event) -> None:
-        self._last_activity = time.monotonic()
+        self._last_activity = self._clock()
         self._feed(event)
 
     def catalog(self) -> list[Product]:
@@ -218,11 +230,14 @@ class FakeController:
             self._scan_held()
 
     def tick(self, now: float) -> None:
-        phase = self._state.phase
-        if (phase is co.Phase.DONE and now - self._phase_since >= self.done_timeout_s) or (
-            phase is co.Phase.CART and now - self._last_activity >= self.idle_timeout_s
-        ):
-            self._feed(co.TimedOut())
+        if self._clock_injected:
+            now = self._clock()
+        rules = IdleRules(self.idle_timeout_s, self.still_there_s, self.done_timeout_s)
+        event = timer_event(
+            self._state, quiet_s=now - self._last_activity, in_phase_s=now - self._phase_since, rules=rules
+        )
+        if event is not None:
+            self._feed(event)
 
     # --- maintenance mode (kiosk.ui.controller_api.MaintenanceControl) -----------------------------
 
@@ -527,7 +542,7 @@ class FakeController:
                     before = self._state
                     self._state, effects = co.transition(before, ev)
                     if self._state.phase is not before.phase:
-                        self._phase_since = time.monotonic()
+                        self._phase_since = self._last_activity = self._clock()
                     for effect in effects:
                         self.effects.append(effect)
                         self._run(effect)
@@ -579,6 +594,24 @@ class FakeController:
         """The gateway's answer arrives on another thread, like a real charge's."""
         delay = self.answer_delay_s * (4 if outcome == "password" else 1)
         answer: co.Event
+        if outcome == "password":
+            stage = co.PaymentProgressed(order_id, co.PayStage.USER_PAYING)
+            self._later(self.answer_delay_s, stage, "fake-gateway")
+            if self.password_gate is not None:
+                gate = self.password_gate
+                paid = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
+
+                def typed() -> None:
+                    gate.wait(30)  # bounds a failing test only
+                    self._feed(paid)
+
+                threading.Thread(target=typed, name="fake-gateway", daemon=True).start()
+                return
+        if outcome == "unknown":
+            self._later(
+                self.answer_delay_s, co.PaymentProgressed(order_id, co.PayStage.CHECKING), "fake-gateway"
+            )
+            delay = self.answer_delay_s * 4
         if outcome in ("ok", "password"):
             answer = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
         elif outcome == "declined":
