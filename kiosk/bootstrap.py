@@ -322,6 +322,7 @@ def build_kiosk(
             timezone=settings.kiosk.timezone,
             paper_columns=COLUMNS_BY_WIDTH_MM[settings.printer.paper_width_mm],
             idle_timeout_s=settings.kiosk.idle_timeout_s,
+            still_there_s=settings.kiosk.still_there_s,
             done_timeout_s=settings.kiosk.done_timeout_s,
             payments_enabled=settings.payments.gateway != "none",
             receipt_link=link,

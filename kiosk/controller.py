@@ -27,6 +27,8 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
+from kiosk.core.idle import IdleRules, timer_event
+from kiosk.core.payment import PayState
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
 from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
@@ -95,7 +97,10 @@ class ControllerOptions:
     language: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
     paper_columns: int = 32
+    #: quiet seconds on the cart (or an unpaid pay screen) before "still there?" is asked
     idle_timeout_s: float = 60.0
+    #: seconds "still there?" counts down before the sale is cleared (``kiosk.core.idle``)
+    still_there_s: float = 20.0
     done_timeout_s: float = 6.0
     #: False on a kiosk with ``payments.gateway = "none"``: "pay" calls staff instead of taking a code
     payments_enabled: bool = True
@@ -167,6 +172,13 @@ class _Worker:
         return not self._thread.is_alive()
 
 
+#: the gateway states the customer is told about (the rest need nothing of them)
+_PAY_STAGES = {
+    PayState.USER_PAYING: co.PayStage.USER_PAYING,
+    PayState.UNKNOWN: co.PayStage.CHECKING,
+    PayState.CANCELLING: co.PayStage.CHECKING,
+}
+
 #: the events that start a sale from the attract screen (refused while held for an update)
 _SALE_STARTS = (co.StartTapped, co.ProductScanned, co.ProductTapped)
 
@@ -216,6 +228,8 @@ class CheckoutController:
         now = self.clock.monotonic()
         self._timers = _Timers(phase_since=now, last_activity=now)
         self._last_receipt = ""
+        #: (order id, layout) of the receipt that last came out of the printer
+        self._printed: tuple[str, ReceiptLayout] | None = None
         self.alerts: list[StaffAlert] = []
         self.payment_camera_on = False
         self._tz = ZoneInfo(options.timezone)
@@ -252,6 +266,13 @@ class CheckoutController:
         if language not in ("zh_CN", "en"):
             raise ValueError(f"language must be zh_CN or en, not {language!r}")
         self._language = language
+        order_id = self._state.order_id
+        if order_id is not None and self._state.phase is co.Phase.PAYING:
+            # the receipt follows the language the customer pays in
+            try:
+                self.store.set_order_language(order_id, language)
+            except Exception:  # the screen still switches; the receipt keeps the language it had
+                log.exception("the receipt language of %s was not changed", order_id)
         self._notify()
 
     def subscribe(self, listener: Callable[[co.Checkout], None]) -> None:
@@ -267,6 +288,25 @@ class CheckoutController:
 
     def last_receipt_text(self) -> str:
         return self._last_receipt
+
+    def last_receipt_layout(self) -> ReceiptLayout | None:
+        """The receipt of the sale on screen as it printed (header, body, footer and QR), for the
+        done screen's preview; None when it did not print (the screen shows the e-receipt QR)."""
+        order_id = self._state.order_id
+        if order_id is None:
+            return None
+        printed = self._printed
+        if printed is not None and printed[0] == order_id:
+            return printed[1]
+        try:  # printed by the reprint queue, or by the start-up recovery
+            if not self.store.order(order_id).receipt_printed:
+                return None
+            printed = (order_id, self.receipt_layout(order_id))
+        except Exception:
+            log.exception("the receipt of %s cannot be shown", order_id)
+            return None
+        self._printed = printed
+        return printed[1]
 
     def receipt_url(self, order_id: str) -> str:
         """What the receipt's QR holds: the e-receipt URL at HQ, or ``order:<uuid>`` without HQ."""
@@ -423,13 +463,17 @@ class CheckoutController:
         now = self.clock.monotonic() if now is None else now
         if self.code_tap is not None:
             self.code_tap.tick()
-        phase = self._state.phase
-        if (phase is co.Phase.DONE and now - self._timers.phase_since >= self.options.done_timeout_s) or (
-            phase in (co.Phase.CART, co.Phase.PAYING)
-            and not self._state.charging
-            and now - self._timers.last_activity >= self.options.idle_timeout_s
-        ):
-            self.dispatch(co.TimedOut())
+        rules = IdleRules(
+            self.options.idle_timeout_s, self.options.still_there_s, self.options.done_timeout_s
+        )
+        event = timer_event(
+            self._state,
+            quiet_s=now - self._timers.last_activity,
+            in_phase_s=now - self._timers.phase_since,
+            rules=rules,
+        )
+        if event is not None:
+            self.dispatch(event)
 
     # --- start-up recovery ------------------------------------------------------------------------
 
@@ -476,7 +520,7 @@ class CheckoutController:
         after, effects = co.transition(before, event)
         self._state = after
         now = self.clock.monotonic()
-        if not isinstance(event, co.TimedOut):
+        if not isinstance(event, (co.TimedOut, co.IdleAsked)):
             self._timers.last_activity = now
         if after.phase is not before.phase:
             self._timers.phase_since = now
@@ -559,7 +603,7 @@ class CheckoutController:
         match effect:
             case co.OpenOrder(cart=cart):
                 try:
-                    order_id = self.store.open_order(cart)
+                    order_id = self.store.open_order(cart, self._language)
                 except StoreFull as exc:
                     self._store_full(str(exc))
                     self._events.append(co.OrderFailed("disk full"))
@@ -601,7 +645,14 @@ class CheckoutController:
     def _charge_job(self, order_id: str, kind: CodeKind, code: str) -> co.Event:
         try:
             outcome = service.charge_order(
-                self.store, self.gateway, order_id, kind.value, code, self.options.store_name, self.clock
+                self.store,
+                self.gateway,
+                order_id,
+                kind.value,
+                code,
+                self.options.store_name,
+                self.clock,
+                on_progress=lambda state: self._charge_progressed(order_id, state),
             )
         except StoreFull as exc:
             message = str(exc)
@@ -617,7 +668,16 @@ class CheckoutController:
             return co.PaymentDeclined(order_id, outcome.reason)
         return co.PaymentUnresolved(order_id, outcome.reason or "no final answer from the gateway")
 
+    def _charge_progressed(self, order_id: str, state: PayState) -> None:
+        """The worker's charge moved on at the gateway: the pay screen says what the customer must do
+        (type the password; or wait, and not pay again, while the outcome is checked)."""
+        stage = _PAY_STAGES.get(state)
+        if stage is not None:
+            self.dispatch(co.PaymentProgressed(order_id, stage))  # posted to the UI thread from the worker
+
     def receipt_for(self, order_id: str) -> Receipt:
+        """The sale's receipt in the language the customer paid in (kept with the order), so a
+        reprint or the receipt the next start's recovery prints reads as the sale did."""
         order = self.store.order(order_id)
         payment = self.store.paid_payment(order_id)
         return Receipt(
@@ -626,12 +686,13 @@ class CheckoutController:
             order_id=order_id,
             time_local=order.created_at.astimezone(self._tz),
             lines=tuple(
-                ReceiptLine(li.name, li.qty, li.unit_price_fen) for li in self.store.order_lines(order_id)
+                ReceiptLine(li.name_in(order.language), li.qty, li.unit_price_fen)
+                for li in self.store.order_lines(order_id)
             ),
             total_fen=order.total_fen,
             channel=payment.channel if payment else "",
             transaction_masked=mask(payment.transaction_id) if payment else "",
-            language=self._language,
+            language=order.language,
         )
 
     def receipt_layout(self, order_id: str) -> ReceiptLayout:
@@ -648,6 +709,7 @@ class CheckoutController:
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
             return co.ReceiptFailed(order_id, str(exc))
+        self._printed = (order_id, text_layout)
         try:
             self.store.mark_receipt_printed(order_id)
         except Exception:  # the customer has the receipt; at worst the next start prints it again

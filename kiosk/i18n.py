@@ -909,3 +909,48 @@ _EN.update(
         "it.ota.state.rolled_back": "rolled back",
     }
 )
+
+# --- issue 12: the cart and attract screens (confirm before emptying, an empty catalog), the done
+# screen's e-receipt QR when nothing printed, the pay screen's gateway stages and "still there?" ---
+_ZH.update(
+    {
+        "cart.confirm_title": "清空购物车？",
+        "cart.confirm_detail": "购物车里的 {count} 件商品将被移除",
+        "cart.confirm_keep": "继续购物",
+        "cart.confirm_empty": "清空",
+        "attract.no_products": "暂无可售商品",
+        "attract.no_products_hint": "本机暂未开始营业，请联系工作人员",
+        "attract.staff_catalog_empty": "工作人员：商品目录为空，请从总部同步商品目录",
+        "attract.staff_catalog_error": "工作人员：无法读取商品目录（{reason}），请查看日志",
+        "done.e_receipt": "小票未能打印：用手机扫码查看电子小票",
+        "pay.enter_password": "请在手机上输入支付密码",
+        "pay.enter_password_how": "付款需要您在手机上确认，\n输入密码后请在此稍候",
+        "pay.checking": "正在确认您的付款",
+        "pay.checking_how": "请勿重复付款，请稍候…",
+        "still.title": "还在吗？",
+        "still.cart": "{seconds} 秒后将清空购物车",
+        "still.pay": "{seconds} 秒后将取消本次付款并清空购物车",
+        "still.continue": "继续",
+    }
+)
+_EN.update(
+    {
+        "cart.confirm_title": "Empty the cart?",
+        "cart.confirm_detail": "The {count} item(s) in your cart will be removed",
+        "cart.confirm_keep": "Keep shopping",
+        "cart.confirm_empty": "Empty cart",
+        "attract.no_products": "No products yet",
+        "attract.no_products_hint": "This kiosk is not selling yet; please ask staff",
+        "attract.staff_catalog_empty": "Staff: the catalog is empty; sync the catalog from HQ",
+        "attract.staff_catalog_error": "Staff: the catalog cannot be read ({reason}); see the log",
+        "done.e_receipt": "No paper receipt: scan for your e-receipt",
+        "pay.enter_password": "Enter your password on your phone",
+        "pay.enter_password_how": "Type your payment password on your phone, then wait here",
+        "pay.checking": "Checking your payment",
+        "pay.checking_how": "Do not pay again — please wait…",
+        "still.title": "Still there?",
+        "still.cart": "Your cart will be cleared in {seconds} s",
+        "still.pay": "This payment will be cancelled and your cart cleared in {seconds} s",
+        "still.continue": "Continue",
+    }
+)

@@ -319,8 +319,11 @@ class SaleRepository(Protocol):
     def replace_catalog(self, items: Iterable[CatalogItem]) -> int: ...
 
     # orders
-    def open_order(self, cart: Cart) -> str:
-        """Commit the cart as an open order; its id."""
+    def open_order(self, cart: Cart, language: str = "zh_CN") -> str:
+        """Commit the cart as an open order in the customer's ``language`` (its receipt's); its id."""
+
+    def set_order_language(self, order_id: str, language: str) -> None:
+        """An open order's receipt is to be in ``language`` (the customer switched before paying)."""
 
     def cancel_order(self, order_id: str) -> None:
         """An open order becomes cancelled; any other order is left as it is."""

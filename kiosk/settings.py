@@ -50,6 +50,8 @@ class KioskSection(_Section):
     data_dir: Path = Path("/var/lib/kiosk")
     timezone: str = "Asia/Shanghai"
     idle_timeout_s: float = Field(60.0, gt=0, le=3600)
+    #: how long "still there?" counts down before a quiet cart (or unpaid order) is cleared
+    still_there_s: float = Field(20.0, gt=0, le=600)
     done_timeout_s: float = Field(6.0, gt=0, le=600)
     #: on SIGTERM (systemctl stop), how long to let a charge or receipt in flight finish before it is
     #: parked for the next start's recovery; keep it under the unit's TimeoutStopSec

@@ -52,6 +52,19 @@ class Notice(enum.StrEnum):
     SOLD_OUT = "sold_out"
 
 
+class PayStage(enum.StrEnum):
+    """Where a charge stands at the gateway, so the pay screen can tell the customer what to do.
+
+    ``USER_PAYING``: the gateway waits for the customer to type the payment password on the phone.
+    ``CHECKING``: the gateway has not said yes or no (a system error, no reply): the kiosk queries or
+    reverses, and the customer must not pay a second time meanwhile.
+    """
+
+    NONE = ""
+    USER_PAYING = "user_paying"
+    CHECKING = "checking"
+
+
 # --- events (facts) -------------------------------------------------------------------------------
 
 
@@ -135,6 +148,14 @@ class PaymentUnresolved:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentProgressed:
+    """The charge in flight moved on at the gateway (waiting for the password, outcome unknown)."""
+
+    order_id: str
+    stage: PayStage
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptPrinted:
     order_id: str
 
@@ -153,6 +174,21 @@ class CancelTapped:
 @dataclass(frozen=True, slots=True)
 class TimedOut:
     """The idle or done timer of the current phase ran out."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdleAsked:
+    """Nobody touched the cart or the unpaid pay screen for a while: ask "still there?".
+
+    ``seconds_left`` is the countdown shown before the sale is cleared (``kiosk.core.idle``).
+    """
+
+    seconds_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class StillHereTapped:
+    """The customer answered "still there?" with "continue"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +225,13 @@ Event = (
     | PaymentSucceeded
     | PaymentDeclined
     | PaymentUnresolved
+    | PaymentProgressed
     | ReceiptPrinted
     | ReceiptFailed
     | CancelTapped
     | TimedOut
+    | IdleAsked
+    | StillHereTapped
     | StaffResolved
     | RecoveryStarted
     | RecoveryFinished
@@ -211,10 +250,13 @@ EVENT_TYPES: tuple[type, ...] = (
     PaymentSucceeded,
     PaymentDeclined,
     PaymentUnresolved,
+    PaymentProgressed,
     ReceiptPrinted,
     ReceiptFailed,
     CancelTapped,
     TimedOut,
+    IdleAsked,
+    StillHereTapped,
     StaffResolved,
     RecoveryStarted,
     RecoveryFinished,
@@ -286,6 +328,10 @@ class Checkout:
     #: what the last declined or unresolved payment said, for staff and the customer
     detail: str = ""
     paid_channel: str = ""
+    #: while ``charging``: what the gateway last said about the charge (password, unknown)
+    pay_stage: PayStage = PayStage.NONE
+    #: > 0 while the screen asks "still there?": the seconds left before the sale is cleared
+    still_there_s: int = 0
 
 
 class InvalidEvent(ValueError):
@@ -400,7 +446,7 @@ def _code(c: Checkout, e: PaymentCodeScanned) -> Step:
         return _notice(c, Notice.PAYMENT_IN_PROGRESS), ()
     if e.kind not in (CodeKind.WECHAT, CodeKind.ALIPAY):
         return _ignore(c, Notice.NOT_A_PAYMENT_CODE)
-    return replace(c, charging=True, notice=Notice.NONE, detail=""), (
+    return replace(c, charging=True, pay_stage=PayStage.NONE, notice=Notice.NONE, detail=""), (
         Beep(),
         ChargePayment(c.order_id, e.kind, e.code, c.cart.total_fen),
     )
@@ -415,7 +461,8 @@ def _code_refused(c: Checkout, _e: PaymentCodeRefused) -> Step:
 def _paid(c: Checkout, e: PaymentSucceeded) -> Step:
     if e.order_id != c.order_id:
         return c, ()
-    return replace(c, phase=Phase.PRINTING, charging=False, paid_channel=e.channel, notice=Notice.NONE), (
+    paid = replace(c, phase=Phase.PRINTING, charging=False, pay_stage=PayStage.NONE, paid_channel=e.channel)
+    return replace(paid, notice=Notice.NONE), (
         StopCamera(),
         PrintReceipt(e.order_id),
     )
@@ -424,16 +471,51 @@ def _paid(c: Checkout, e: PaymentSucceeded) -> Step:
 def _declined(c: Checkout, e: PaymentDeclined) -> Step:
     if e.order_id != c.order_id:
         return c, ()
-    return replace(c, charging=False, notice=Notice.PAYMENT_DECLINED, detail=e.reason), (Beep(error=True),)
+    declined = replace(c, charging=False, pay_stage=PayStage.NONE)
+    return _notice(declined, Notice.PAYMENT_DECLINED, e.reason), (Beep(error=True),)
 
 
 def _unresolved(c: Checkout, e: PaymentUnresolved) -> Step:
     if e.order_id != c.order_id:
         return c, ()
     return (
-        replace(c, phase=Phase.NEEDS_HELP, charging=False, notice=Notice.PAYMENT_UNKNOWN, detail=e.reason),
+        replace(
+            c,
+            phase=Phase.NEEDS_HELP,
+            charging=False,
+            pay_stage=PayStage.NONE,
+            notice=Notice.PAYMENT_UNKNOWN,
+            detail=e.reason,
+        ),
         (StopCamera(), AlertStaff(f"payment not resolved: {e.reason}", e.order_id)),
     )
+
+
+def _progressed(c: Checkout, e: PaymentProgressed) -> Step:
+    """Only the charge in flight may change what the pay screen asks of the customer."""
+    if not c.charging or e.order_id != c.order_id:
+        return c, ()
+    return replace(c, pay_stage=e.stage), ()
+
+
+def _idle_asked(c: Checkout, e: IdleAsked) -> Step:
+    """Ask "still there?" on the cart or an unpaid pay screen; never while a charge is in flight."""
+    if c.charging:
+        return c, ()
+    return replace(c, still_there_s=max(1, e.seconds_left)), ()
+
+
+def _still_here(c: Checkout, _e: StillHereTapped) -> Step:
+    return replace(c, still_there_s=0), ()
+
+
+def _walked_away(c: Checkout, e: TimedOut) -> Step:
+    """Nobody answered "still there?" on the pay screen: the unpaid order is cancelled and the next
+    customer starts from the attract screen (their cart would only ask again a minute later)."""
+    if c.charging:
+        return _leave_payment(c, e)
+    _left, effects = _leave_payment(c, e)
+    return Checkout(), effects
 
 
 def _leave_payment(c: Checkout, _e: object) -> Step:
@@ -536,10 +618,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _stay,  # a reprint or a receipt found paid at start-up came out
         ReceiptFailed: _stay,  # the print service queued it for reprint
         CancelTapped: _stay,
         TimedOut: _stay,
+        IdleAsked: _stay,
+        StillHereTapped: _stay,
         StaffResolved: _stay,
         RecoveryStarted: _recovery_started,
         RecoveryFinished: _stay,
@@ -557,10 +642,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _stay,
         ReceiptFailed: _stay,
         CancelTapped: _new_sale,
         TimedOut: _new_sale,
+        IdleAsked: _idle_asked,
+        StillHereTapped: _still_here,
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
@@ -578,10 +666,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _paid,
         PaymentDeclined: _declined,
         PaymentUnresolved: _unresolved,
+        PaymentProgressed: _progressed,
         ReceiptPrinted: _stay,
         ReceiptFailed: _stay,
         CancelTapped: _leave_payment,
-        TimedOut: _leave_payment,
+        TimedOut: _walked_away,
+        IdleAsked: _idle_asked,
+        StillHereTapped: _still_here,
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
@@ -599,10 +690,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _printed,
         ReceiptFailed: _print_failed,
         CancelTapped: _stay,  # paid: the receipt comes first
         TimedOut: _stay,
+        IdleAsked: _stay,
+        StillHereTapped: _stay,
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
@@ -620,10 +714,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _stay,
         ReceiptFailed: _stay,
         CancelTapped: _new_sale,
         TimedOut: _new_sale,
+        IdleAsked: _stay,
+        StillHereTapped: _stay,
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
@@ -641,10 +738,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _reprinted,
         ReceiptFailed: _stay,
         CancelTapped: _stay,
         TimedOut: _stay,  # staff are coming: the screen waits for them
+        IdleAsked: _stay,
+        StillHereTapped: _stay,
         StaffResolved: _resolved,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
@@ -662,10 +762,13 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
         PaymentUnresolved: _stay,
+        PaymentProgressed: _stay,
         ReceiptPrinted: _stay,
         ReceiptFailed: _stay,
         CancelTapped: _stay,
         TimedOut: _stay,
+        IdleAsked: _stay,
+        StillHereTapped: _stay,
         StaffResolved: _stay,  # recovery ends by itself, bounded; staff cannot skip it
         RecoveryStarted: _stay,
         RecoveryFinished: _recovery_finished,
@@ -678,4 +781,8 @@ def transition(c: Checkout, event: Event) -> Step:
     handler = TABLE[c.phase].get(type(event))
     if handler is None:
         raise InvalidEvent(f"no transition for {type(event).__name__} in phase {c.phase}: {event!r}")
-    return handler(c, event)
+    after, effects = handler(c, event)
+    if after.still_there_s and not isinstance(event, (IdleAsked, TimedOut)):
+        # any touch, scan or answer means someone is there: the question goes away
+        after = replace(after, still_there_s=0)
+    return after, effects

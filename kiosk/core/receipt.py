@@ -4,6 +4,9 @@ A Chinese character takes two columns on a thermal printer (and a monospace scre
 counted with ``display_width`` rather than ``len``; otherwise prices drift out of their column.
 The header and footer come from a template file the merchant edits; ``ReceiptTemplate.parse``
 validates it so a broken template stops start-up with a clear message instead of a broken receipt.
+A receipt is in the customer's language: the item names, the fixed labels and, when the template
+has ``header_en`` / ``footer_en``, its lines too (without them an English receipt uses ``header`` /
+``footer``, which the merchant may write in both languages).
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ def pad_between(left: str, right: str, columns: int) -> str:
     return "\n".join([*head, " " * max(0, columns - display_width(right)) + right])
 
 
+#: the template file's keys: the receipt's lines, and those of an English receipt when they differ
+_TEMPLATE_KEYS = ("header", "footer", "header_en", "footer_en")
+
+
 class TemplateError(ValueError):
     """The receipt template file is unreadable or names fields that do not exist."""
 
@@ -81,10 +88,19 @@ class TemplateError(ValueError):
 class ReceiptTemplate:
     header: tuple[str, ...]
     footer: tuple[str, ...]
+    #: the lines of an English receipt; empty: ``header`` / ``footer`` serve both languages
+    header_en: tuple[str, ...] = ()
+    footer_en: tuple[str, ...] = ()
 
     @classmethod
     def default(cls) -> ReceiptTemplate:
-        return cls(header=("${store_name}",), footer=("谢谢惠顾 Thank you",))
+        return cls(header=("${store_name}",), footer=("谢谢惠顾 Thank you",), footer_en=("Thank you",))
+
+    def lines_for(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The header and footer of a receipt in ``language`` ("zh_CN" or "en")."""
+        if language == "en":
+            return self.header_en or self.header, self.footer_en or self.footer
+        return self.header, self.footer
 
     @classmethod
     def load(cls, path: Path) -> ReceiptTemplate:
@@ -102,13 +118,14 @@ class ReceiptTemplate:
             data = parse_document(raw)
         except TomlTextError as exc:
             raise TemplateError(f"receipt template {source}: {exc}") from None
-        unknown = set(data) - {"header", "footer"}
+        unknown = set(data) - set(_TEMPLATE_KEYS)
         if unknown:
             raise TemplateError(
-                f"receipt template {source}: unknown key(s) {shorten(sorted(unknown))}; allowed: header, footer"
+                f"receipt template {source}: unknown key(s) {shorten(sorted(unknown))}; "
+                f"allowed: {', '.join(_TEMPLATE_KEYS)}"
             )
         parts: dict[str, tuple[str, ...]] = {}
-        for key in ("header", "footer"):
+        for key in _TEMPLATE_KEYS:
             value = data.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise TemplateError(
@@ -117,7 +134,7 @@ class ReceiptTemplate:
             for line in value:
                 cls._check_fields(line, key, source)
             parts[key] = tuple(value)
-        return cls(header=parts["header"], footer=parts["footer"])
+        return cls(**parts)
 
     @staticmethod
     def _check_fields(line: str, key: str, source: str) -> None:
@@ -273,8 +290,9 @@ def layout(
         pad_between(lab["txn"], receipt.transaction_masked, columns),
         rule,
     ]
-    header = [w for line in template.render(template.header, fields) for w in wrap(line, columns)]
-    footer = [w for line in template.render(template.footer, fields) for w in wrap(line, columns)]
+    head_lines, foot_lines = template.lines_for(lang)
+    header = [w for line in template.render(head_lines, fields) for w in wrap(line, columns)]
+    footer = [w for line in template.render(foot_lines, fields) for w in wrap(line, columns)]
     return ReceiptLayout(
         tuple(header), tuple(body), tuple(footer), qr_payload=qr_payload or f"order:{receipt.order_id}"
     )

@@ -46,6 +46,8 @@ class OrderRecord:
     created_at: datetime
     paid_at: datetime | None
     receipt_printed: bool
+    #: the customer's language when paying ("zh_CN" or "en"): the receipt's language
+    language: str = "zh_CN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,12 @@ class OrderLineRecord:
     qty: int
     unit_price_fen: Fen
     line_total_fen: Fen
+    #: the product's English name when sold; "" on lines sold before it was kept
+    name_en: str = ""
+
+    def name_in(self, language: str) -> str:
+        """The item's name as the receipt prints it in ``language`` (Chinese when no English was kept)."""
+        return self.name_en if language == "en" and self.name_en else self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,12 +130,14 @@ def charge_order(
     code: str,
     subject: str,
     clock: Clock | None = None,
+    on_progress: Callable[[PayState], None] | None = None,
 ) -> ChargeOutcome:
     """Charge ``code`` for the open order ``order_id``, to a final answer within the channel's rules.
 
     1. A fresh ``out_trade_no`` is committed as "submitted" before the pay call.
     2. The channel's state machine pays, queries and, out of time, reverses; each new state is
-       committed before it is acted on (``user_paying``, ``unknown``, ``cancelling``).
+       committed before it is acted on (``user_paying``, ``unknown``, ``cancelling``), then told to
+       ``on_progress`` (the pay screen asks for the password, or says the payment is being checked).
     3. "Paid" is committed with the payment, the order and the outbox row together, retried (bounded)
        if the store refuses it; if it still fails (``recorded=False``) the payment stays open and the
        next start records it from the gateway's answer. FAILED / CANCELLED are committed as such; the
@@ -167,6 +169,11 @@ def charge_order(
     def on_state(state: PayState, reason: str) -> None:
         if state is not PayState.SUBMITTED:  # begin_payment committed "submitted"
             store.update_payment(out_trade_no, state, reason)
+        if on_progress is not None:
+            try:
+                on_progress(state)
+            except Exception:  # telling the screen must never stop the charge
+                log.exception("payment progress of %s not shown", out_trade_no)
 
     try:
         result = engine.charge(

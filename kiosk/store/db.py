@@ -120,6 +120,7 @@ def open_store(path: Path, *, accept_backwards: bool = False) -> pw.SqliteDataba
             )
         models.database.initialize(db)
         applied = migrations.migrate(db)
+        _check_columns(db, path)
         _check_readable(db, path)
         held = sales_recorded(db)
         if recorded is not None and held < recorded:
@@ -179,6 +180,31 @@ _SOON_READ = (
     ("reprint_job", "SELECT layout FROM reprint_job WHERE state IN ('pending', 'printing', 'held')", 0),
     ("setting", "SELECT * FROM setting", None),
 )
+
+
+def _check_columns(db: pw.SqliteDatabase, path: Path) -> None:
+    """Every column the models read is in the schema. A damaged schema page can still be valid
+    SQL with one column name changed: ``quick_check`` passes, ``SELECT *`` works, and the first
+    query naming that column would fail in front of a customer. Extra columns (a newer release's,
+    added additively) are fine."""
+    for model in _all_models(models.BaseModel):
+        table = model._meta.table_name
+        have = {row[1] for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()}
+        if not have:
+            continue  # a table of a later migration that this store has not reached is created by it
+        missing = sorted(f.column_name for f in model._meta.sorted_fields if f.column_name not in have)
+        if missing:
+            raise StoreError(
+                f"store {path}: table {table} lacks column(s) {', '.join(missing)[:120]} (a damaged schema); "
+                f"the kiosk will not sell from a damaged store. Restore the last backup ({RESTORE_HINT})"
+            )
+
+
+def _all_models(base: type[models.BaseModel]) -> list[type[models.BaseModel]]:
+    found: list[type[models.BaseModel]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *_all_models(sub)]
+    return found
 
 
 def _check_readable(db: pw.SqliteDatabase, path: Path) -> None:

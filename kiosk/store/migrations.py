@@ -95,6 +95,19 @@ def _0007_staff_tasks(db: pw.Database) -> None:
     db.create_tables([models.StaffTask])
 
 
+def _0008_receipt_language(db: pw.Database) -> None:
+    """Receipts follow the customer's language: each order keeps the language the customer paid
+    in, each line the product's English name when sold, so a reprint (or the receipt printed by
+    the next start's recovery) reads as the sale did. Migration 1 created the tables from the
+    current models, so a store made by a release with this migration already has the columns."""
+    orders = {row[1] for row in db.execute_sql('PRAGMA table_info("order")').fetchall()}
+    if "language" not in orders:
+        db.execute_sql("ALTER TABLE \"order\" ADD COLUMN language VARCHAR(8) NOT NULL DEFAULT 'zh_CN'")
+    lines = {row[1] for row in db.execute_sql("PRAGMA table_info(order_line)").fetchall()}
+    if "name_en" not in lines:
+        db.execute_sql("ALTER TABLE order_line ADD COLUMN name_en VARCHAR(128) NOT NULL DEFAULT ''")
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     number: int
@@ -121,6 +134,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(6, "staff accounts and used badge nonces", _0006_staff, additive=True),
     Migration(7, "staff tasks kept across restarts", _0007_staff_tasks, additive=True),
+    # new columns with defaults: an older release leaves them alone and prints in Chinese
+    Migration(8, "receipt language and English item names", _0008_receipt_language, additive=True),
 )
 
 LATEST = MIGRATIONS[-1].number

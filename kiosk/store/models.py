@@ -61,6 +61,8 @@ class Order(BaseModel):
     created_at = pw.DateTimeField(default=utcnow, index=True)
     paid_at = pw.DateTimeField(null=True)
     receipt_printed = pw.BooleanField(default=False)
+    #: the customer's language when paying (migration 8): the receipt and its reprints use it
+    language = pw.CharField(max_length=8, default="zh_CN")
 
     lines: pw.BackrefAccessor
 
@@ -70,6 +72,8 @@ class OrderLine(BaseModel):
     order = pw.ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
     sku = pw.CharField(max_length=64)
     name = pw.CharField(max_length=128)
+    #: the product's English name when sold (migration 8; "" on older lines: the receipt uses ``name``)
+    name_en = pw.CharField(max_length=128, default="")
     qty = pw.IntegerField(constraints=[pw.Check("qty > 0")])
     unit_price_fen = pw.IntegerField(constraints=[pw.Check("unit_price_fen >= 0")])
     line_total_fen = pw.IntegerField()

@@ -105,7 +105,13 @@ def _order_record(o: Order) -> OrderRecord:
         created_at=_aware(o.created_at),
         paid_at=None if o.paid_at is None else _aware(o.paid_at),
         receipt_printed=bool(o.receipt_printed),
+        language=str(o.language),
     )
+
+
+def _receipt_language(language: str) -> str:
+    """The two receipt languages: any Chinese locale prints Chinese, anything else English."""
+    return "zh_CN" if language.startswith("zh") else "en"
 
 
 def _payment_record(p: Payment) -> PaymentRecord:
@@ -340,13 +346,17 @@ class SaleStore:
 
     # --- orders -----------------------------------------------------------------------------------
 
-    def open_order(self, cart: Cart) -> str:
+    def open_order(self, cart: Cart, language: str = "zh_CN") -> str:
         if cart.is_empty:
             raise SaleError("cannot open an order for an empty cart")
         order_id = str(uuid.uuid4())
         with self._tx():
             Order.create(
-                id=order_id, kiosk_id=self.kiosk_id, total_fen=cart.total_fen, created_at=self._now()
+                id=order_id,
+                kiosk_id=self.kiosk_id,
+                total_fen=cart.total_fen,
+                created_at=self._now(),
+                language=_receipt_language(language),
             )
             OrderLine.insert_many(
                 [
@@ -354,6 +364,7 @@ class SaleStore:
                         "order": order_id,
                         "sku": line.product.sku,
                         "name": line.product.name_zh,
+                        "name_en": line.product.name_en,
                         "qty": line.qty,
                         "unit_price_fen": line.product.price_fen,
                         "line_total_fen": line.total_fen,
@@ -364,6 +375,14 @@ class SaleStore:
             crashpoints.reached("order_before_commit")
         crashpoints.reached("order_committed")
         return order_id
+
+    def set_order_language(self, order_id: str, language: str) -> None:
+        """The customer switched language before paying: the receipt follows. A paid order keeps
+        the language it was paid in."""
+        with self._tx():
+            Order.update(language=_receipt_language(language)).where(
+                (Order.id == order_id) & (Order.status == OrderStatus.OPEN.value)
+            ).execute()
 
     def cancel_order(self, order_id: str) -> None:
         with self._tx():
@@ -413,7 +432,9 @@ class SaleStore:
 
     def order_lines(self, order_id: str) -> list[OrderLineRecord]:
         return [
-            OrderLineRecord(li.sku, li.name, int(li.qty), int(li.unit_price_fen), int(li.line_total_fen))
+            OrderLineRecord(
+                li.sku, li.name, int(li.qty), int(li.unit_price_fen), int(li.line_total_fen), str(li.name_en)
+            )
             for li in OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
         ]
 

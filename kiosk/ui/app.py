@@ -35,6 +35,7 @@ from kiosk.ui.maintenance_screen import MaintenanceScreen
 from kiosk.ui.pay_screen import PayScreen
 from kiosk.ui.pin_screen import PinScreen
 from kiosk.ui.recovering_screen import RecoveringScreen
+from kiosk.ui.still_there import StillThereDialog
 from kiosk.ui.viewmodel import KioskViewModel
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ KV_FILES = (
     "recovering.kv",
     "pin.kv",
     "maintenance.kv",
+    "still_there.kv",
 )
 #: the staff screens: while one shows, the checkout phase does not move the screen
 MAINTENANCE_SCREENS = ("pin", "maint")
@@ -132,6 +134,8 @@ class KioskApp(App):  # type: ignore[misc]
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)
         self.vm.bind(screen=self._follow_phase)
+        #: "still there?" over the cart or an unpaid pay screen (kiosk.core.idle decides when)
+        self.still_there = StillThereDialog(vm=self.vm)
         self.sm = sm
         return sm
 

@@ -1,4 +1,9 @@
-"""Cart screen: the touch catalog by category on the left, the cart with +/-, total and pay on the right."""
+"""Cart screen: the touch catalog by category on the left, the cart with +/-, total and pay on the right.
+
+Cancel asks "empty the cart?" first (``vm.confirming_cancel``, an overlay that takes every touch
+while it shows). Each new customer (``vm.customer`` goes up) gets the screen as the first one did:
+the grid, the tab bar and the cart list scrolled back to their start.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ class CartScreen(Screen):  # type: ignore[misc]
     vm = ObjectProperty(None)
 
     def on_kv_post(self, base_widget: Any) -> None:
-        self.vm.bind(category_tabs=self._build_tabs)
+        self.vm.bind(category_tabs=self._build_tabs, customer=self.reset_scroll)
         self._build_tabs()
 
     def _build_tabs(self, *_args: Any) -> None:
@@ -23,3 +28,10 @@ class CartScreen(Screen):  # type: ignore[misc]
         box.clear_widgets()
         for tab in self.vm.category_tabs:
             box.add_widget(CategoryTab(code=tab["code"], text=tab["text"], selected=tab["selected"]))
+
+    def reset_scroll(self, *_args: Any) -> None:
+        """A new customer: every list back to its start (the first tab, the grid's first row)."""
+        self.ids.tab_bar.reset()
+        for view in (self.ids.grid, self.ids.cart_list):
+            view.effect_y.velocity = 0
+            view.scroll_y = 1

@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from kiosk.core.cart import Product
 from kiosk.core.checkout import Checkout, Event
+from kiosk.core.receipt import ReceiptLayout
 from kiosk.maintenance.roles import Action, Role
 from kiosk.ports import Frame
 
@@ -37,6 +38,10 @@ class KioskController(Protocol):
     def set_language(self, language: str) -> None: ...
 
     def last_receipt_text(self) -> str: ...
+
+    def last_receipt_layout(self) -> ReceiptLayout | None:
+        """The receipt of the sale on screen as it printed (header, body, footer, QR): the done
+        screen draws it as the paper shows it. None when it did not print."""
 
     def current_receipt_url(self) -> str:
         """The e-receipt URL of the sale on screen ("" when none): shown as a QR when it did not print."""

@@ -19,6 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.core.receipt import display_width
+from kiosk.ui.qr import qr_picture
+from kiosk.ui.receipt_view import QR_MODULE_COLUMNS, Paper, PaperLine
 
 log = logging.getLogger(__name__)
 
@@ -115,22 +117,45 @@ class ReceiptPainter:
         self.margin = self.cell * 2
 
     def paint(self, text: str) -> Image.Image:
+        """Plain receipt text, every line from the left (a document without its layout)."""
         lines = text.rstrip("\n").split("\n") if text.strip() else [""]
         columns = max(32, *(display_width(line) for line in lines))
-        width = columns * self.cell + 2 * self.margin
-        height = len(lines) * self.line_h + 2 * self.margin
+        return self.paint_paper(Paper(columns, tuple(PaperLine(line) for line in lines), ""))
+
+    def paint_paper(self, paper: Paper) -> Image.Image:
+        """The receipt as it printed: centred lines where the printer centres them, bold where it
+        emboldens, and the QR code centred under the footer at the printed size (half a column a
+        module), so what the screen shows is what the customer holds."""
+        qr = None
+        if paper.qr_payload:
+            module_px = max(2, round(self.cell * QR_MODULE_COLUMNS))
+            qr = qr_picture(paper.qr_payload, box_px=module_px)
+        width = paper.columns * self.cell + 2 * self.margin
+        qr_h = 0 if qr is None else qr.height + self.line_h // 2
+        height = len(paper.lines) * self.line_h + qr_h + 2 * self.margin
         image = Image.new("RGBA", (width + 6, height + 6), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         draw.rectangle((6, 6, width + 5, height + 5), fill=self.SHADOW)
         draw.rectangle((0, 0, width - 1, height - 1), fill=self.PAPER, outline=self.EDGE)
         y = self.margin
-        for line in lines:
-            col = 0
-            for ch in line:
+        for line in paper.lines:
+            col = line.indent
+            for ch in line.text:
                 w = display_width(ch)
                 if not ch.isspace():
                     x = self.margin + col * self.cell + (w * self.cell - self.font.getlength(ch)) / 2
-                    draw.text((x, y), ch, font=self.font, fill=self.INK)
+                    # emphasis (ESC E) on a thermal head is a double strike: a one-pixel stroke
+                    draw.text(
+                        (x, y),
+                        ch,
+                        font=self.font,
+                        fill=self.INK,
+                        stroke_width=int(line.bold),
+                        stroke_fill=self.INK,
+                    )
                 col += w
             y += self.line_h
+        if qr is not None:
+            y += self.line_h // 2
+            image.alpha_composite(qr, ((width - qr.width) // 2, y))
         return image

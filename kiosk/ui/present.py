@@ -7,12 +7,13 @@ means a unit test can check a Chinese cart line or a sample-button label without
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kiosk.core.cart import Cart, Product
-from kiosk.core.checkout import Checkout, Phase
+from kiosk.core.checkout import Checkout, PayStage, Phase
 from kiosk.core.money import format_yuan
 from kiosk.i18n import has_text, notice_text, t
 
@@ -96,6 +97,68 @@ def notice_for(state: Checkout, language: str) -> str:
     return notice_text(state.notice, language)
 
 
+@dataclass(frozen=True, slots=True)
+class PayPrompt:
+    """The pay screen's heading and the line under it: what the customer must do now."""
+
+    title: str
+    body: str
+
+
+def pay_prompt(state: Checkout, language: str) -> PayPrompt:
+    """What the pay screen asks of the customer, from the phase and what the gateway last said.
+
+    A password-required payment must say "enter your password on your phone" (the customer is
+    looking at the kiosk, waiting, while the phone waits for them); an unknown outcome must say
+    "do not pay again" (a second code could charge twice). Neither may keep "show your code".
+    """
+    if state.phase is Phase.PRINTING:
+        keys = ("pay.paid", "pay.printing")
+    elif state.charging and state.pay_stage is PayStage.USER_PAYING:
+        keys = ("pay.enter_password", "pay.enter_password_how")
+    elif state.charging and state.pay_stage is PayStage.CHECKING:
+        keys = ("pay.checking", "pay.checking_how")
+    elif state.charging:
+        keys = ("pay.show_code", "pay.charging")
+    else:
+        keys = ("pay.show_code", "pay.how")
+    return PayPrompt(t(keys[0], language), t(keys[1], language))
+
+
+def still_there_text(state: Checkout, language: str) -> str:
+    """The "still there?" countdown line ("" when not asking): an unpaid order says it is cancelled."""
+    if state.still_there_s <= 0:
+        return ""
+    key = "still.pay" if state.phase is Phase.PAYING else "still.cart"
+    return t(key, language, seconds=state.still_there_s)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleShown:
+    """What a screen about one sale shows (its total, its receipt), kept while the screen fades out.
+
+    The checkout has already moved on to the next customer (an empty cart) when the thank-you screen
+    starts to fade: a screen that read the live state would flash "Paid ¥0.00" and "no receipt".
+    """
+
+    total_text: str = format_yuan(0)
+    receipt_text: str = ""
+
+
+def done_shown(state: Checkout, previous: SaleShown, receipt_text: str) -> SaleShown:
+    """The done screen's sale: the sale just paid while in DONE, otherwise what it showed last."""
+    if state.phase is Phase.DONE:
+        return SaleShown(format_yuan(state.cart.total_fen), receipt_text)
+    return previous
+
+
+def pay_shown(state: Checkout, previous: SaleShown) -> SaleShown:
+    """The pay screen's amount: the live one while paying or printing, otherwise the last shown."""
+    if state.phase in (Phase.PAYING, Phase.PRINTING):
+        return SaleShown(format_yuan(state.cart.total_fen))
+    return previous
+
+
 def sample_label(name: str, language: str) -> str:
     """Label of a demo button: "微信 付款成功" for ``wechat_ok``; an unknown name is shown as it is."""
     channel, _, outcome = name.partition("_")
@@ -146,3 +209,38 @@ def frame_to_rgb(frame: Any) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], int, 
         alpha = np.full((height, width, 1), 255, dtype=np.uint8)
         return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2)), width, height, "rgba"
     return np.ascontiguousarray(rgb), width, height, "rgb"
+
+
+# --- the cart screen: cancel, a new customer's clean screen, the tab bar, an empty catalog (issue 12) ---
+
+#: Kivy's wheel buttons on a bar that only scrolls sideways: the vertical wheel moves it too (Kivy
+#: calls the wheel turned towards the user "scrollup"); -1 towards the start, +1 towards the end
+WHEEL_DIRECTION: dict[str, int] = {"scrollup": 1, "scrolldown": -1, "scrollleft": 1, "scrollright": -1}
+
+
+def wheel_scroll_x(button: str, scroll_x: float, step: float) -> float | None:
+    """Where one wheel notch leaves a sideways bar (``scroll_x`` 0 = start, 1 = end), ``step`` the
+    fraction of the scrollable width a notch moves; None for a button that is not a wheel."""
+    direction = WHEEL_DIRECTION.get(button)
+    if direction is None:
+        return None
+    return min(1.0, max(0.0, scroll_x + direction * max(0.0, step)))
+
+
+def cancel_needs_confirm(cart: Cart) -> bool:
+    """Cancel asks first when it would throw something away; an empty cart has nothing to lose."""
+    return not cart.is_empty
+
+
+def can_start_sale(product_count: int) -> bool:
+    """A kiosk with nothing to sell starts no sale: the customer could only walk away."""
+    return product_count > 0
+
+
+def catalog_reason(product_count: int, error: str, language: str) -> str:
+    """The staff line on the attract screen of a kiosk with no products: why ("" when it has some)."""
+    if product_count > 0:
+        return ""
+    if error:
+        return t("attract.staff_catalog_error", language, reason=error)
+    return t("attract.staff_catalog_empty", language)

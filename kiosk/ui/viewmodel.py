@@ -19,6 +19,7 @@ from kivy.properties import (
     BooleanProperty,
     ListProperty,
     NumericProperty,
+    ObjectProperty,
     StringProperty,
 )
 
@@ -33,6 +34,7 @@ from kiosk.core.checkout import (
     QuantitySet,
     StaffResolved,
     StartTapped,
+    StillHereTapped,
 )
 from kiosk.core.money import format_yuan
 from kiosk.i18n import LANGUAGES, t
@@ -58,6 +60,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     order_no = StringProperty("")
     charging = BooleanProperty(False)
     receipt_text = StringProperty("")
+    #: the done screen's receipt as it printed (a kiosk.core.receipt.ReceiptLayout); None: not printed
+    receipt_layout = ObjectProperty(None, allownone=True)
     #: the sale's e-receipt URL, when its receipt did not print and HQ is configured ("" otherwise)
     receipt_url = StringProperty("")
     #: catalog: category codes, rows for the tabs (code, text, selected), the selected code ("" = all), tiles
@@ -69,6 +73,24 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     samples = ListProperty()
     #: the update agent holds the kiosk (kiosk.ota_link): the attract screen says so, and starts no sale
     updating = BooleanProperty(False)
+    #: the cart screen asks "empty the cart?" (Cancel was pressed on a cart with something in it)
+    confirming_cancel = BooleanProperty(False)
+    #: counts customers: goes up as a sale starts from the attract screen, so screens can put their
+    #: scroll positions back to the start before the new customer sees them
+    customer = NumericProperty(0)
+    #: the catalog has no products: the attract screen says so and starts no sale
+    no_products = BooleanProperty(False)
+    #: why, for staff (the attract screen's small print); "" while there are products
+    catalog_reason = StringProperty("")
+    #: the pay screen's heading and instruction (show the code / enter the password / checking)
+    pay_title = StringProperty("")
+    pay_body = StringProperty("")
+    #: the amount the pay screen and the done screen show: kept while they fade out (present.SaleShown)
+    pay_total_text = StringProperty(format_yuan(0))
+    done_total_text = StringProperty(format_yuan(0))
+    #: "still there?": seconds left (0: not asking) and the countdown line
+    still_there_s = NumericProperty(0)
+    still_there_text = StringProperty("")
 
     def __init__(
         self,
@@ -84,7 +106,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.default_language = default_language
         self._ui_thread = threading.get_ident()
         self._products: dict[str, Product] = {}
+        self._pay_shown = present.SaleShown()
+        self._done_shown = present.SaleShown()
         self._catalog: list[Product] = []
+        self._catalog_error = ""
         self.language = controller.language
         self._load_catalog()
         self._apply(controller.state)
@@ -107,8 +132,13 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         if lang in LANGUAGES and lang != self.language:
             self.language = lang  # _on_language re-renders the texts
         entering_cart = state.phase is Phase.CART and self.phase != Phase.CART.value
-        if entering_cart:
+        if self.phase == Phase.ATTRACT.value and state.phase is not Phase.ATTRACT:
+            self.customer += 1  # before the screen changes: the cart screen resets while unseen
+        entering_attract = state.phase is Phase.ATTRACT and self.phase != Phase.ATTRACT.value
+        if entering_cart or entering_attract:
             self._load_catalog()
+        if state.phase is not Phase.CART:
+            self.confirming_cancel = False
         self.cart_lines = present.cart_rows(state.cart, self.language)
         self.total_text = format_yuan(state.cart.total_fen)
         self.item_count = state.cart.item_count
@@ -118,15 +148,27 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.order_no = present.order_no(state)
         self.charging = state.charging
         self.product_tiles = present.product_tiles(self._catalog, self.category, state.cart, self.language)
+        printed = self.controller.last_receipt_layout() if state.phase is Phase.DONE else None
         self.receipt_url = (
             self.controller.current_receipt_url()
-            if state.phase is Phase.NEEDS_HELP and state.notice is Notice.RECEIPT_FAILED
+            if (state.phase is Phase.NEEDS_HELP and state.notice is Notice.RECEIPT_FAILED)
+            or (state.phase is Phase.DONE and printed is None)  # nothing printed: the e-receipt
             else ""
         )
+        prompt = present.pay_prompt(state, self.language)
+        self.pay_title, self.pay_body = prompt.title, prompt.body
+        self._pay_shown = present.pay_shown(state, self._pay_shown)
+        self.pay_total_text = self._pay_shown.total_text
+        receipt = self.controller.last_receipt_text() if state.phase is Phase.DONE else ""
+        self._done_shown = present.done_shown(state, self._done_shown, receipt)
+        self.done_total_text = self._done_shown.total_text
+        self.receipt_text = self._done_shown.receipt_text
         if state.phase is Phase.DONE:
-            self.receipt_text = self.controller.last_receipt_text()
-        elif state.phase is Phase.ATTRACT:
-            self.receipt_text = ""
+            # kept while the done screen fades out, like the receipt text (forget_done clears it)
+            self.receipt_layout = printed
+        self.still_there_s = state.still_there_s
+        self.still_there_text = present.still_there_text(state, self.language)
+        if state.phase is Phase.ATTRACT:
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()
@@ -147,9 +189,13 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     def _load_catalog(self) -> None:
         try:
             self._catalog = self.controller.catalog()
-        except Exception:  # a store fault must not take the screen down; the cart shows "nothing for sale"
+            self._catalog_error = ""
+        except Exception as exc:  # a store fault must not take the screen down: "nothing for sale"
             log.exception("catalog could not be read")
             self._catalog = []
+            self._catalog_error = type(exc).__name__
+        self.no_products = not present.can_start_sale(len(self._catalog))
+        self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self._products = {p.sku: p for p in self._catalog}
         self.categories = present.categories(self._catalog)
         if self.category not in self.categories:
@@ -179,6 +225,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def _on_language(self, *_args: Any) -> None:
         self._render_tabs()
+        self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self.samples = [
             {"name": n, "label": present.sample_label(n, self.language)} for n in self._sample_names
         ]
@@ -193,6 +240,16 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     # --- actions out (each is one checkout event) -------------------------------------------------
 
     def start(self) -> None:
+        """A touch on the attract screen. With no products, nothing: the screen already says so.
+
+        The catalog is read again first when it was empty, so products a sync brought since are
+        on sale at the first touch rather than at the next phase change.
+        """
+        if self.no_products:
+            self._load_catalog()
+        if self.no_products:
+            log.info("start ignored: the catalog has no products (%s)", self._catalog_error or "empty")
+            return
         self.controller.dispatch(StartTapped())
 
     def tap_product(self, sku: str) -> None:
@@ -212,8 +269,32 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         # The controller asks the printer and fills in printer_ready; the screen cannot know.
         self.controller.dispatch(PayTapped())
 
+    def ask_cancel(self) -> None:
+        """The cart's Cancel: asks "empty the cart?" first when there is something to lose."""
+        if present.cancel_needs_confirm(self.controller.state.cart):
+            self.confirming_cancel = True
+        else:
+            self.cancel()
+
+    def keep_cart(self) -> None:
+        """The question's "keep shopping": nothing changes."""
+        self.confirming_cancel = False
+
     def cancel(self) -> None:
+        self.confirming_cancel = False
         self.controller.dispatch(CancelTapped())
+
+    def still_here(self) -> None:
+        """The "still there?" prompt's "continue": the cart (or payment) stays, the quiet time restarts."""
+        self.controller.dispatch(StillHereTapped())
+
+    def forget_done(self) -> None:
+        """The done screen has faded out: the last customer's total and receipt leave memory too."""
+        if self.phase != Phase.DONE.value:
+            self._done_shown = present.SaleShown()
+            self.done_total_text = self._done_shown.total_text
+            self.receipt_text = ""
+            self.receipt_layout = None
 
     def finish(self) -> None:
         """The done screen's button: back to the attract screen (the machine takes cancel there)."""

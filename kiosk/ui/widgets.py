@@ -4,7 +4,10 @@ the rows of the catalog grid and the cart list. Their look is in widgets.kv; beh
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.app import App
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -13,10 +16,12 @@ from kivy.properties import (
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.ui import theme
+from kiosk.ui import present, theme
 
 
 class KButton(ButtonBehavior, Label):  # type: ignore[misc]
@@ -38,11 +43,77 @@ class DangerButton(KButton):
 
 
 class CategoryTab(KButton):
+    """One category tab. Its width fits its label on one line (``text_width``, measured in bold so
+    selecting it does not resize it); measured apart from the button's own texture, which depends
+    on the width and would loop."""
+
     code = StringProperty("")
     selected = BooleanProperty(False)
+    #: the label's width on one line, in bold, at the tab's font size (pixels)
+    text_width = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fbind("text", self._measure)
+        self.fbind("font_size", self._measure)
+        self.fbind("font_name", self._measure)
+        self._measure()
+
+    def _measure(self, *_args: Any) -> None:
+        core = CoreLabel(text=self.text, font_size=self.font_size, font_name=self.font_name, bold=True)
+        self.text_width = core.get_extents(self.text)[0] if self.text else 0
 
     def on_release(self) -> None:
         App.get_running_app().vm.select_category(self.code)
+
+
+class TabBar(ScrollView):  # type: ignore[misc]
+    """The category tabs' sideways bar: a finger drags it, and so does a mouse wheel, including the
+    ordinary vertical wheel (Kivy's ScrollView ignores a vertical wheel on a sideways view)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        button = getattr(touch, "button", "") if "button" in touch.profile else ""
+        if button.startswith("scroll") and self.collide_point(*touch.pos):
+            content = self.children[0] if self.children else None
+            spare = (content.width - self.width) if content is not None else 0
+            if spare <= 0:
+                return True  # everything fits: nothing to scroll, and nothing underneath to wheel
+            now = float(getattr(self, "scroll_x", 0.0))  # a Kivy property: untyped for mypy
+            moved = present.wheel_scroll_x(button, now, float(self.scroll_wheel_distance) / spare)
+            if moved is not None:
+                self.scroll_x = moved
+                return True
+        return bool(super().on_touch_down(touch))
+
+    def reset(self) -> None:
+        """Back to the first tab (a new customer)."""
+        self.effect_x.velocity = 0
+        self.scroll_x = 0
+
+
+class ConfirmOverlay(FloatLayout):  # type: ignore[misc]
+    """A question over the whole screen (a dimmed backdrop and a card). While ``shown``, it takes
+    every touch, so nothing underneath can be pressed; hidden, it takes none and draws nothing."""
+
+    shown = BooleanProperty(False)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if not self.shown:
+            return False
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        if not self.shown:
+            return False
+        super().on_touch_move(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if not self.shown:
+            return False
+        super().on_touch_up(touch)
+        return True
 
 
 class SampleButton(KButton):
@@ -67,7 +138,8 @@ class HeaderBar(BoxLayout):  # type: ignore[misc]
 
 
 class NoticeBar(Label):  # type: ignore[misc]
-    """One line for the customer; keeps its height when empty so nothing jumps when it appears."""
+    """A notice for the customer, wrapped onto as many lines as it needs (never shortened with "...");
+    at least one line high even when empty, so nothing jumps when it appears."""
 
 
 class ProductTile(ButtonBehavior, BoxLayout):  # type: ignore[misc]

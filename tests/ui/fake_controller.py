@@ -5,7 +5,9 @@ on top of ``kiosk.core.checkout.transition``. Effects are carried out in memory:
 once, the "camera" sees whatever sample code is held up while it is on, and the gateway answers
 from a worker thread after a short delay, as the real one does, so the UI's hand-over from a
 foreign thread is exercised. Sample names are ``<channel>_<outcome>`` with outcome ok, password
-(approved after the customer "types the password"), declined or unknown (never resolved).
+(the gateway first reports "user paying", then approves once the customer "types the password":
+after a delay, or when a test sets ``password_gate``), declined or unknown (reported "checking",
+never resolved). The idle and done timers are ``kiosk.core.idle``'s, on ``clock`` when one is given.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import numpy as np
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
+from kiosk.core.idle import IdleRules, timer_event
 from kiosk.core.money import format_yuan
-from kiosk.core.receipt import Receipt, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
@@ -97,7 +100,16 @@ class FakeController:
         done_timeout_s: float = 30.0,
         receipt_base: str | None = None,
         print_fails: bool = False,
+        still_there_s: float = 20.0,
+        clock: Callable[[], float] | None = None,
+        password_gate: threading.Event | None = None,
     ) -> None:
+        #: an injected clock (seconds) for the idle timers; the UI's own tick time is then ignored
+        self._clock = clock or time.monotonic
+        self._clock_injected = clock is not None
+        self.still_there_s = still_there_s
+        #: when set, a "password" payment stays "user paying" until a test sets it
+        self.password_gate = password_gate
         #: an enrolled kiosk's e-receipt address (None: no HQ, receipts name the order)
         self.receipt_base = receipt_base
         #: the printer fails every receipt (out of paper mid-job)
@@ -118,8 +130,10 @@ class FakeController:
         self._camera_on = False
         self._held: str | None = None
         self._receipt = ""
-        self._phase_since = time.monotonic()
-        self._last_activity = time.monotonic()
+        #: (order id, layout) of the receipt the fake printer last printed
+        self._printed: tuple[str, ReceiptLayout] | None = None
+        self._phase_since = self._clock()
+        self._last_activity = self._clock()
         self._code_counter = 0
         self.events: list[co.Event] = []
         self.effects: list[co.Effect] = []
@@ -166,7 +180,7 @@ class FakeController:
         self._listeners.append(listener)
 
     def dispatch(self, event: co.Event) -> None:
-        self._last_activity = time.monotonic()
+        self._last_activity = self._clock()
         self._feed(event)
 
     def catalog(self) -> list[Product]:
@@ -190,6 +204,10 @@ class FakeController:
     def last_receipt_text(self) -> str:
         return self._receipt
 
+    def last_receipt_layout(self) -> ReceiptLayout | None:
+        printed = self._printed
+        return printed[1] if printed is not None and printed[0] == self._state.order_id else None
+
     def current_receipt_url(self) -> str:
         oid = self._state.order_id
         return (
@@ -212,11 +230,14 @@ class FakeController:
             self._scan_held()
 
     def tick(self, now: float) -> None:
-        phase = self._state.phase
-        if (phase is co.Phase.DONE and now - self._phase_since >= self.done_timeout_s) or (
-            phase is co.Phase.CART and now - self._last_activity >= self.idle_timeout_s
-        ):
-            self._feed(co.TimedOut())
+        if self._clock_injected:
+            now = self._clock()
+        rules = IdleRules(self.idle_timeout_s, self.still_there_s, self.done_timeout_s)
+        event = timer_event(
+            self._state, quiet_s=now - self._last_activity, in_phase_s=now - self._phase_since, rules=rules
+        )
+        if event is not None:
+            self._feed(event)
 
     # --- maintenance mode (kiosk.ui.controller_api.MaintenanceControl) -----------------------------
 
@@ -521,7 +542,7 @@ class FakeController:
                     before = self._state
                     self._state, effects = co.transition(before, ev)
                     if self._state.phase is not before.phase:
-                        self._phase_since = time.monotonic()
+                        self._phase_since = self._last_activity = self._clock()
                     for effect in effects:
                         self.effects.append(effect)
                         self._run(effect)
@@ -549,7 +570,10 @@ class FakeController:
                 self._held = None
                 self._answer_later(oid, kind.value, outcome, code)
             case co.PrintReceipt(order_id=oid):
-                self._receipt = self._receipt_text(oid)
+                receipt = self._receipt_layout(oid)
+                self._receipt = receipt.text()
+                # what printed is known before the printer says so, as in the real controller
+                self._printed = None if self.print_fails else (oid, receipt)
                 if self.print_fails:
                     self._pending.append(co.ReceiptFailed(oid, "paper: out"))
                 elif self.print_delay_s > 0:
@@ -570,6 +594,24 @@ class FakeController:
         """The gateway's answer arrives on another thread, like a real charge's."""
         delay = self.answer_delay_s * (4 if outcome == "password" else 1)
         answer: co.Event
+        if outcome == "password":
+            stage = co.PaymentProgressed(order_id, co.PayStage.USER_PAYING)
+            self._later(self.answer_delay_s, stage, "fake-gateway")
+            if self.password_gate is not None:
+                gate = self.password_gate
+                paid = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
+
+                def typed() -> None:
+                    gate.wait(30)  # bounds a failing test only
+                    self._feed(paid)
+
+                threading.Thread(target=typed, name="fake-gateway", daemon=True).start()
+                return
+        if outcome == "unknown":
+            self._later(
+                self.answer_delay_s, co.PaymentProgressed(order_id, co.PayStage.CHECKING), "fake-gateway"
+            )
+            delay = self.answer_delay_s * 4
         if outcome in ("ok", "password"):
             answer = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
         elif outcome == "declined":
@@ -584,14 +626,17 @@ class FakeController:
         timer.daemon = True
         timer.start()
 
-    def _receipt_text(self, order_id: str) -> str:
+    def _receipt_layout(self, order_id: str) -> ReceiptLayout:
+        """The receipt in the customer's language, its QR the e-receipt URL (or the order), as the
+        real controller lays it out."""
         receipt = Receipt(
             store_name="便利店 Corner Shop",
             kiosk_id="kiosk-001",
             order_id=order_id,
             time_local=datetime(2025, 5, 1, 12, 30, 5),
             lines=tuple(
-                ReceiptLine(li.product.name_zh, li.qty, li.product.price_fen) for li in self._state.cart.lines
+                ReceiptLine(li.product.name(self._language), li.qty, li.product.price_fen)
+                for li in self._state.cart.lines
             ),
             total_fen=self._state.cart.total_fen,
             channel=self._state.paid_channel or "wechat",
@@ -601,8 +646,11 @@ class FakeController:
         template = ReceiptTemplate(
             header=("${store_name}", "自助收银小票 Receipt"),
             footer=("谢谢惠顾，欢迎再来", "Thank you, come again"),
+            header_en=("${store_name}", "Self-checkout receipt"),
+            footer_en=("Thank you, come again",),
         )
-        return layout(receipt, template, 32).text()
+        url = self.current_receipt_url() or f"order:{order_id}"
+        return layout(receipt, template, 32, url)
 
 
 def _scene(held: str | None) -> np.ndarray[Any, np.dtype[np.uint8]]:

@@ -25,6 +25,7 @@ def test_protocol_lists_the_whole_interface() -> None:
             "dispatch",
             "hold_up_sample",
             "language",
+            "last_receipt_layout",
             "last_receipt_text",
             "latest_frame",
             "sample_codes",

@@ -117,10 +117,18 @@ def test_idle_and_done_timers(tmp_path: Path) -> None:
     c.dispatch(co.StartTapped())
     clock.now += 59
     c.tick()
-    assert c.state.phase is co.Phase.CART
-    clock.now += 2
+    assert c.state.phase is co.Phase.CART and c.state.still_there_s == 0
+    clock.now += 2  # 61 s quiet: the cart asks "still there?" and counts down from 20 s
     c.tick()
-    assert c.state.phase is co.Phase.ATTRACT
+    assert c.state.phase is co.Phase.CART and c.state.still_there_s == 19
+    c.dispatch(co.StillHereTapped())  # "continue": the cart stays and the quiet time starts again
+    assert c.state.still_there_s == 0
+    clock.now += 70
+    c.tick()
+    assert c.state.phase is co.Phase.CART and c.state.still_there_s == 10
+    clock.now += 10
+    c.tick()
+    assert c.state.phase is co.Phase.ATTRACT and c.state.still_there_s == 0
     _to_paying(c)
     c.handle_codes([Decoded("Code128", WX)])
     assert c.state.phase is co.Phase.DONE
