@@ -10,33 +10,15 @@ screen shows the sale's e-receipt QR from HQ instead, so the customer still leav
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from kiosk.core.receipt import display_width
+from kiosk.core.receipt import ReceiptLayout, display_width
 
 #: the narrowest paper (58 mm, 32 columns): a short document is still drawn on a whole roll's width
 MIN_COLUMNS = 32
 #: a QR module's width in printer columns: the driver prints 6-dot modules, a column is 12 dots
 #: (384 dots over 32 columns on 58 mm paper, 576 over 48 on 80 mm)
 QR_MODULE_COLUMNS = 0.5
-
-
-class PrintedDocument(Protocol):
-    """A receipt as the printer takes it (``kiosk.core.receipt.ReceiptLayout`` is one)."""
-
-    @property
-    def header(self) -> Sequence[str]: ...
-
-    @property
-    def body(self) -> Sequence[str]: ...
-
-    @property
-    def footer(self) -> Sequence[str]: ...
-
-    @property
-    def qr_payload(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +44,7 @@ class Paper:
     qr_payload: str
 
 
-def paper_of(document: PrintedDocument) -> Paper:
+def paper_of(document: ReceiptLayout) -> Paper:
     """Lay ``document`` out as the ESC/POS driver prints it (header bold and centred, footer centred).
 
     Centring follows the printer: the spare columns halved, rounded down (ESC a 1).
@@ -89,7 +71,7 @@ class ReceiptPanel(enum.StrEnum):
     NONE = "none"  # nothing printed and no HQ: the panel says the receipt cannot be shown
 
 
-def receipt_panel(printed: PrintedDocument | None, e_receipt_url: str) -> ReceiptPanel:
+def receipt_panel(printed: ReceiptLayout | None, e_receipt_url: str) -> ReceiptPanel:
     """The paper when a receipt printed; else the e-receipt QR when HQ can serve one."""
     if printed is not None:
         return ReceiptPanel.PAPER
