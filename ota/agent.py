@@ -321,13 +321,35 @@ class Agent:
             self.state, effects = core.transition(self.state, pending)
             if self.state.phase is not before or not self.history:
                 self.history.append(self.state.phase)
+            queued = self._queue_reports(effects)
             self._save()
             pending = None
-            for effect in effects:
+            for n, effect in enumerate(effects):
+                if n < queued and isinstance(effect, core.Report):
+                    self._flush()  # queued (and saved) above: sent now
+                    continue
                 pending = self._run(effect)
                 if pending is not None:
                     break  # an effect with a result ends its batch (agent_core.transition)
         raise RuntimeError("the update agent's steps did not settle")  # pragma: no cover
+
+    def _queue_reports(self, effects: tuple[core.Effect, ...]) -> int:
+        """Queue the reports that come before the batch's first step that may fail, so they are saved
+        in the same write as the state that owes them: an agent killed between that write and the
+        report would otherwise never send it (the restarted agent sees the state as done). Reports
+        after such a step (``switched`` after ``Switch``) are true only once it worked: sent then.
+        Returns how many leading effects were looked at (their reports are queued)."""
+        n = 0
+        for effect in effects:
+            if not isinstance(effect, core.Report | core.Confirm | core.ReleaseHold | core.RestartKiosk):
+                break
+            if isinstance(effect, core.Report):
+                log.info("update %s: %s %s", effect.version, effect.state, effect.detail)
+                self._outbox.reports.append(
+                    {"version": effect.version, "state": effect.state, "detail": _short(effect.detail)}
+                )
+            n += 1
+        return n
 
     def _run(self, effect: core.Effect) -> core.Event | None:
         if isinstance(effect, core.Report):

@@ -70,3 +70,26 @@ class FakeInstaller:
         venv.mkdir()
         (venv / "behaviour").write_text(self.behaviours.get(manifest.version, "ok"), encoding="utf-8")
         self.installed.append(manifest.version)
+
+
+class AppInstaller:
+    """Builds ``slot/venv`` with an entry point ``venv/bin/app`` (a shell script, so it starts in
+    milliseconds): ``app HEALTH_DIR`` writes ``HEALTH_DIR/<V>.ok`` and prints ``<V>``, as a good
+    release does once it is up; a version listed in ``broken`` gets an app that exits 3 at once
+    and never writes its health file. Files are written plainly: ``Slots.install`` fsyncs them."""
+
+    def __init__(self, broken: frozenset[str] = frozenset()) -> None:
+        self.broken = broken
+
+    def __call__(self, slot: Path, manifest: Manifest) -> None:
+        version = manifest.version
+        bin_dir = slot / "venv" / "bin"
+        bin_dir.mkdir(parents=True)
+        (slot / "venv" / "pyvenv.cfg").write_text("include-system-site-packages = false\n", encoding="utf-8")
+        if version in self.broken:
+            body = f'echo "release {version} cannot start" >&2\nexit 3\n'
+        else:
+            body = f'if [ -n "$1" ]; then mkdir -p "$1" && echo ok > "$1/{version}.ok"; fi\necho {version}\n'
+        app = bin_dir / "app"
+        app.write_text(f"#!/bin/sh\n# release {version}\n{body}", encoding="utf-8")
+        app.chmod(0o755)

@@ -438,3 +438,30 @@ def test_the_kiosks_check_now_file_makes_the_waiting_agent_ask_hq_at_once(tmp_pa
     agent.poll_once()
     assert agent.state.phase is Phase.IDLE and clock.now - start < 60
     assert not agent.check_file.exists()
+
+
+def test_a_report_is_kept_with_the_state_that_owes_it_when_the_agent_dies_between_them(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the agent saved "healthy" WHEN it dies before it queued the "healthy" report (found by
+    test_ota_crash.py's random kills) THEN the restarted agent still sends that report to HQ."""
+    from ota.slots import PowerCut
+
+    hq = FakeHq(Assignment("1.1.0", "kiosk-1.1.0.tar"))
+    agent, _kiosk = _setup(tmp_path, hq)
+    agent.start()
+
+    def cut() -> list[str]:  # the Confirm effect's prune: the power goes right after "healthy" is saved
+        raise PowerCut("prune")
+
+    agent.slots.prune = cut  # type: ignore[method-assign]
+    with pytest.raises(PowerCut):
+        agent.poll_once()
+    assert _state(agent)["state"] == "healthy"
+    again, _ = _setup(tmp_path / "again", hq)
+    again.slots, again.state_path = agent.slots, agent.state_path
+    again.slots.prune = lambda: []  # type: ignore[method-assign]
+    again.start()
+    again.poll_once()
+    assert [s for _v, s in hq.reports] == ["downloading", "downloaded", "installed", "switched", "healthy"]
+    assert _state(again)["unsent"] == []
