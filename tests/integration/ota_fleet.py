@@ -99,6 +99,7 @@ def stand_in_wheelhouse(folder: Path) -> set[str]:
 
 def build_bundle(folder: Path) -> Path:
     """``ota release build --version 0.1.0 --wheelhouse <stand-ins> --out folder``: the bundle's path."""
+    folder.mkdir(parents=True, exist_ok=True)
     stand_in_wheelhouse(folder / "wheelhouse")
     argv = ["release", "build", "--version", VERSION, "--wheelhouse", str(folder / "wheelhouse")]
     code = main([*argv, "--out", str(folder)])
@@ -133,7 +134,7 @@ def published_fleet(folder: Path, bundle: Path) -> Iterator[Fleet]:
     """HQ running on ``folder/hq``; the admin made keys and the repository, published and registered
     ``bundle``. Its stderr (``registered release …``) is the caller's to read."""
     hq_dir = folder / "hq"
-    hq_dir.mkdir()
+    hq_dir.mkdir(parents=True)
     with running_hq(sqlite_url(hq_dir / "hq.sqlite3")) as hq:
         keys, repo = folder / "keys", hq_dir / "tuf"  # HQ serves <HQ data>/tuf
         for argv in (
