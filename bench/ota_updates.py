@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--runs", type=int, default=3, help="runs per figure; medians are printed (default 3)"
+        "--runs", type=int, default=2, help="runs per figure; medians are printed (default 2: about a minute)"
     )
     parser.add_argument(
         "--installer",
