@@ -198,9 +198,9 @@ def measure(runs: int, folder: Path, installer_name: str) -> dict[str, Any]:
             bundle, sizes = bundle_figures(folder / "build")
             with published_fleet(folder / "fleet", bundle) as fleet:
                 fleet.start_rollout()
-                updates = [update_once(fleet, i, folder / f"update-{i}", installer) for i in range(runs)]
-                rollbacks = [rollback_once(fleet, i, folder / f"rollback-{i}") for i in range(runs)]
-            boots = [boot_check_once(folder / f"boot-{i}") for i in range(runs)]
+                updates = [update_once(fleet, i, folder / f"u{i}", installer) for i in range(runs)]
+                rollbacks = [rollback_once(fleet, i, folder / f"r{i}") for i in range(runs)]
+            boots = [boot_check_once(folder / f"b{i}") for i in range(runs)]
     except BaseException:
         sys.stderr.write(chatter.getvalue())
         raise

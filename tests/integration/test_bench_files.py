@@ -82,7 +82,7 @@ def test_decode_bench_clip_is_private(
 
 
 @pytest.mark.slow
-def test_ota_bench_runs_once_and_keeps_its_files_private(
+def test_ota_bench_once_privately(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loose_umask: object
 ) -> None:
     ota_updates = _bench("ota_updates", monkeypatch)
