@@ -79,3 +79,23 @@ def test_decode_bench_clip_is_private(
     decode.view_to_event("zxing-plain", 7, codes=1, folder=tmp_path)
     assert (tmp_path / "phones.avi").is_file()
     assert _open_to_others(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_ota_bench_once_privately(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loose_umask: object
+) -> None:
+    ota_updates = _bench("ota_updates", monkeypatch)
+    figures = ota_updates.measure(1, tmp_path, "fake")  # the tests' installer: no venv, seconds saved
+    assert figures["runs"] == 1 and figures["installer"] == "fake"
+    assert figures["bundle_bytes"] > figures["app_wheel_bytes"] > 0 and figures["stand_in_wheels"] > 0
+    update = figures["update"]
+    assert 0 < update["download_s"] <= update["to_healthy_s"] <= update["to_reported_s"]
+    rollback = figures["rollback"]
+    assert 0 < rollback["to_current_back_s"] <= rollback["to_agent_done_s"]
+    assert figures["boot_check"]["past_deadline_s"] > 0
+    # the TUF repository's metadata is public by design (HQ and any mirror serve it unauthenticated:
+    # ota.repo writes it 0644); everything else the bench made is its owner's only
+    public = "fleet/hq/tuf/metadata/"
+    assert [f for f in _open_to_others(tmp_path) if not f.startswith(public)] == []
+    ota_updates.report(figures)  # the readable lines print from the same figures

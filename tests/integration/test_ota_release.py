@@ -8,16 +8,10 @@ index). pip still resolves them against the pins for the aarch64 platform, which
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import importlib.metadata
-import re
-import zipfile
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from ota_fleet import stand_in_wheelhouse
 
 from kiosk.store.migrations import LATEST
 from ota import keys as keyfiles
@@ -25,47 +19,7 @@ from ota.bundle import read_manifest, sha256_file, unpack_bundle
 from ota.cli import main
 from ota.repo import Repository
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _pins() -> dict[str, str]:
-    pins = {}
-    for line in (REPO / "constraints.txt").read_text().splitlines():
-        name, sep, version = line.split("#")[0].strip().partition("==")
-        if sep:
-            pins[canonicalize_name(name)] = version.strip()
-    return pins
-
-
-def _tiny_wheel(folder: Path, name: str, version: str) -> None:
-    """A valid, empty py3-none-any wheel for ``name`` ``version`` with no dependencies."""
-    dist = re.sub(r"[-_.]+", "_", name)
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
-    with zipfile.ZipFile(folder / f"{dist}-{version}-py3-none-any.whl", "w") as whl:
-        for path, text in files.items():
-            whl.writestr(path, text)
-
-
-def _wheelhouse(folder: Path) -> set[str]:
-    """Stand-ins for every requirement of kiosk-appliance[pi]; the wheel file names made."""
-    folder.mkdir()
-    pins = _pins()
-    for line in importlib.metadata.requires("kiosk-appliance") or []:
-        req = Requirement(line)
-        if req.marker is not None and not req.marker.evaluate({"extra": "pi"}):
-            continue
-        _tiny_wheel(folder, req.name, pins[canonicalize_name(req.name)])
-    return {p.name for p in folder.iterdir()}
+_wheelhouse = stand_in_wheelhouse
 
 
 @pytest.mark.slow
