@@ -6,6 +6,7 @@ audited at HQ under the admin's name and reaches the kiosk at its next catalog p
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,9 @@ def test_every_staff_endpoint_refuses_a_missing_or_bad_token(hq: LiveHq) -> None
 def test_an_admin_manages_staff_and_each_change_reaches_the_kiosk_at_its_next_pull(
     hq: LiveHq, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # what HQ and the kiosk log at their default level: another test in this worker process may
+    # have left the root logger at DEBUG, where peewee logs every SQL statement with its values
+    caplog.set_level(logging.INFO)
     session = signed_in(hq)
     store, client = kiosk_parts(hq, tmp_path)
     try:
