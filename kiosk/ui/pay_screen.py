@@ -10,13 +10,12 @@ import logging
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core.checkout import Phase
 from kiosk.ui.present import FrameError, frame_to_rgb
-from kiosk.ui.widgets import SampleButton
+from kiosk.ui.widgets import SampleButton, show_frame
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +75,5 @@ class PayScreen(Screen):  # type: ignore[misc]
                 self._bad_frame_logged = True
             self.has_frame = False
             return
-        tex = self._texture
-        if tex is None or tex.size != (width, height) or tex.colorfmt != fmt:
-            tex = Texture.create(size=(width, height), colorfmt=fmt)
-            self._texture = tex
-        tex.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
-        preview = self.ids.preview
-        if preview.texture is not tex:
-            preview.texture = tex
-        else:
-            preview.canvas.ask_update()
+        self._texture = show_frame(self.ids.preview, self._texture, pixels, width, height, fmt)
         self.has_frame = True

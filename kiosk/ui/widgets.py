@@ -8,6 +8,7 @@ from typing import Any
 
 from kivy.app import App
 from kivy.core.text import Label as CoreLabel
+from kivy.graphics.texture import Texture
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -170,3 +171,21 @@ class CheckMark(Widget):  # type: ignore[misc]
 
     #: the circle's diameter (set in widgets.kv from the widget's size)
     d = NumericProperty(0)
+
+
+def show_frame(
+    image: Any, texture: Texture | None, pixels: Any, width: int, height: int, fmt: str
+) -> Texture:
+    """Draw one camera frame (``present.frame_to_rgb``'s answer) on ``image``; the texture to keep.
+
+    The pay screen's preview and the diagnostics camera view both call this each frame: the
+    texture is made again only when the frame's size or format changes, otherwise refilled.
+    """
+    if texture is None or texture.size != (width, height) or texture.colorfmt != fmt:
+        texture = Texture.create(size=(width, height), colorfmt=fmt)
+    texture.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
+    if image.texture is not texture:
+        image.texture = texture
+    else:
+        image.canvas.ask_update()
+    return texture

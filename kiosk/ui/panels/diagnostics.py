@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
-from kivy.graphics.texture import Texture
 from kivy.metrics import dp, sp
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -31,6 +30,7 @@ from kiosk.maintenance.roles import Action
 from kiosk.ui import theme
 from kiosk.ui.controller_api import ActionAnswer
 from kiosk.ui.present import FrameError, frame_to_rgb
+from kiosk.ui.widgets import show_frame
 
 if TYPE_CHECKING:
     from kiosk.ui.maintenance_screen import MaintenanceScreen
@@ -274,15 +274,7 @@ class DiagnosticsPanel:
         except Exception:  # a camera fault must not freeze the staff menu
             log.exception("camera frame could not be read")
             return
-        tex = self._texture
-        if tex is None or tex.size != (width, height) or tex.colorfmt != fmt:
-            tex = Texture.create(size=(width, height), colorfmt=fmt)
-            self._texture = tex
-        tex.blit_buffer(pixels.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
-        if preview.texture is not tex:
-            preview.texture = tex
-        else:
-            preview.canvas.ask_update()
+        self._texture = show_frame(preview, self._texture, pixels, width, height, fmt)
 
     # --- leaving ----------------------------------------------------------------------------------
 
