@@ -47,6 +47,8 @@ MAX_LINE = 64
 
 #: the request file the update agent looks for between polls (``ota.agent.CHECK_NOW_FILE``)
 CHECK_NOW_FILE = "check-now"
+#: the agent's state, which the heartbeat and IT's update screen read (``ota.agent.STATE_FILE``)
+STATE_FILE = "state.json"
 
 
 def ota_dir(data_dir: Path) -> Path:
@@ -275,7 +277,7 @@ def heartbeat_field(data_dir: Path) -> dict[str, Any] | None:
     HQ's ``POST /api/v1/ota/report`` (``version``, ``state``, ``detail``; docs/ota.md). None while
     the agent has nothing to report about a release (idle, or no agent on this kiosk)."""
     try:
-        data = json.loads((ota_dir(data_dir) / "state.json").read_text(encoding="utf-8"))
+        data = json.loads((ota_dir(data_dir) / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, Mapping):

@@ -56,7 +56,7 @@ from kiosk.maintenance.bundle import (
 )
 from kiosk.maintenance.roles import Action
 from kiosk.maintenance.upload import HqBackup, fetch_hq_backup, list_hq_backups
-from kiosk.ota_link import request_check_now
+from kiosk.ota_link import STATE_FILE, ota_dir, request_check_now
 from kiosk.settings import Settings
 from kiosk.sync.credentials import CredentialsError
 from kiosk.sync.hq_client import HttpHqClient
@@ -257,7 +257,7 @@ class ItConsole:
         signal the agent's service, so it writes ``<data>/ota/check-now``, which the agent's loop
         takes (docs/ota.md)."""
         lang = self._language()
-        folder = self.settings.kiosk.data_dir / "ota"
+        folder = ota_dir(self.settings.kiosk.data_dir)
         lines = [
             self._t(
                 "it.ota.version",
@@ -266,7 +266,7 @@ class ItConsole:
                 machine=platform.machine(),
             )
         ]
-        state = self._agent_state(folder / "state.json", lines)
+        state = self._agent_state(folder / STATE_FILE, lines)
         window = self.settings.ota.maintenance_window
         lines.append(self._t("it.ota.window", window=window) if window else self._t("it.ota.any_time"))
         hq = self.checks.hq()

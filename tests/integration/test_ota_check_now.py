@@ -28,6 +28,7 @@ from hq import rollouts
 from hq.db import connected
 from kiosk.bootstrap import build_hq_client
 from kiosk.ota_link import CHECK_NOW_FILE as KIOSK_CHECK_NOW_FILE
+from kiosk.ota_link import STATE_FILE as KIOSK_STATE_FILE
 from kiosk.ota_link import request_check_now
 from kiosk.ports import OutEvent
 from kiosk.settings import Settings, load_settings
@@ -138,6 +139,7 @@ def _agent(tmp_path: Path, settings: Settings, hq: WatchedHq) -> Agent:
 
 def test_the_kiosk_and_the_agent_agree_on_the_request_file() -> None:
     assert KIOSK_CHECK_NOW_FILE == CHECK_NOW_FILE
+    assert KIOSK_STATE_FILE == STATE_FILE
 
 
 def test_an_admins_check_now_reaches_the_agent_with_the_next_sync_push(hq: LiveHq, tmp_path: Path) -> None:
