@@ -14,14 +14,24 @@ with a ``scroll*`` button, pressed and released at once, as Kivy's mouse provide
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import QUIET_FRAMES, SCRIPT_LIMIT_S, Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
+from ui_maint_main import (
+    QUIET_FRAMES,
+    SCRIPT_LIMIT_S,
+    Do,
+    Fingers,
+    Frames,
+    Shot,
+    Step,
+    Tap,
+    Until,
+    run_script,
+)
 
 from kiosk.core import checkout as co
 from kiosk.core.checkout import Phase
@@ -389,24 +399,14 @@ def main() -> int:
     obs: dict[str, Any] = {}
     clock = [1000.0]
     script = {"reset": reset, "fit": fit, "cancel": cancel, "empty": empty}[args.script]
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        app.sm.get_screen("attract").clock = lambda: clock[0]
-        runner.script = script(Fingers(app), controller, obs, clock)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "steps": len(runner.done_steps)},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app,
+        args.out,
+        args.timeout,
+        lambda f: script(f, controller, obs, clock),
+        clock=clock,
+        report=lambda: {"obs": obs},
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ Run as ``python tests/ui/ui_diag_main.py OUT_DIR`` with ``KIVY_NO_ARGS=1``, ``KI
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Runner, Shot, Step, Tap, Until, sign_in
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Shot, Step, Tap, Until, run_script, sign_in
 
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
@@ -141,24 +140,14 @@ def main() -> int:
     )
     obs: dict[str, Any] = {}
     clock = [1000.0]
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        app.sm.get_screen("attract").clock = lambda: clock[0]
-        runner.script = diag(Fingers(app), controller, obs, clock)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "steps": len(runner.done_steps)},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app,
+        args.out,
+        args.timeout,
+        lambda f: diag(f, controller, obs, clock),
+        clock=clock,
+        report=lambda: {"obs": obs},
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ exits to the desktop with two presses: the app really stops, and the JSON line n
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,11 +26,11 @@ from ui_maint_main import (
     Fingers,
     Frames,
     Peek,
-    Runner,
     Shot,
     Step,
     Tap,
     Until,
+    run_script,
     sign_in,
 )
 
@@ -152,24 +151,14 @@ def main() -> int:
     stops: list[int] = []
     # the restore's stop is recorded, not done, so the script goes on to "exit to desktop"
     app.stop_kiosk = stops.append
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        app.sm.get_screen("attract").clock = lambda: clock[0]
-        runner.script = it_script(Fingers(app), controller, obs, clock, stops)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "exit_code": app.exit_code},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app,
+        args.out,
+        args.timeout,
+        lambda f: it_script(f, controller, obs, clock, stops),
+        clock=clock,
+        report=lambda: {"obs": obs, "exit_code": app.exit_code},
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":

@@ -484,6 +484,42 @@ class Runner:
         return None
 
 
+def run_script(
+    app: Any,
+    out: Path,
+    timeout_s: float,
+    script: Callable[[Fingers], Iterator[Step]],
+    *,
+    clock: list[float] | None = None,
+    report: Callable[[], dict[str, Any]] = dict,
+) -> int:
+    """Run ``app`` with ``script`` driving it once the app has started, then print the one JSON line
+    the test reads: the failure (if any), the screenshots taken, the steps done and ``report()``.
+
+    ``clock``, when given, is the attract screen's injected clock (the hidden corner's long press).
+    Exit status 3 when the script failed.
+    """
+    runner = Runner(app, iter(()), out, timeout_s)
+
+    def begin(*_a: Any) -> None:
+        if clock is not None:
+            app.sm.get_screen("attract").clock = lambda: clock[0]
+        runner.script = script(Fingers(app))
+        runner.start()
+
+    app.bind(on_start=begin)
+    out.mkdir(parents=True, exist_ok=True)
+    app.run()
+    print(
+        json.dumps(
+            {"failure": runner.failure, "shots": runner.shots, "steps": len(runner.done_steps), **report()},
+            ensure_ascii=False,
+            default=repr,
+        )
+    )
+    return 3 if runner.failure else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
@@ -501,24 +537,14 @@ def main() -> int:
     obs: dict[str, Any] = {}
     clock = [1000.0]
     script = {"menus": menus, "lockout": lockout, "work": work, "catalog": catalog}[args.script]
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        app.sm.get_screen("attract").clock = lambda: clock[0]
-        runner.script = script(Fingers(app), controller, obs, clock)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "steps": len(runner.done_steps)},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app,
+        args.out,
+        args.timeout,
+        lambda f: script(f, controller, obs, clock),
+        clock=clock,
+        report=lambda: {"obs": obs},
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":

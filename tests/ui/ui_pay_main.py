@@ -10,7 +10,6 @@ read an injected clock, and the password payment is approved when the script ope
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Runner, Shot, Step, Tap, Until
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Shot, Step, Tap, Until, run_script
 
 from kiosk.core import checkout as co
 from kiosk.settings import KioskSection, UiSection
@@ -228,23 +227,9 @@ def main() -> int:
     )
     obs: dict[str, Any] = {}
     script = {"password": password, "decline": decline, "still": still}[args.script]
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        runner.script = script(Fingers(app), controller, obs, clock)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "steps": len(runner.done_steps)},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app, args.out, args.timeout, lambda f: script(f, controller, obs, clock), report=lambda: {"obs": obs}
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ Run as ``python tests/ui/ui_receipt_main.py OUT_DIR`` with ``KIVY_NO_ARGS=1``, `
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from fake_controller import FakeController
-from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Runner, Shot, Step, Tap, Until
+from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Shot, Step, Tap, Until, run_script
 
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
@@ -106,23 +105,9 @@ def main() -> int:
         controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="便利店 Corner Shop")
     )
     obs: dict[str, Any] = {}
-    runner = Runner(app, iter(()), args.out, args.timeout)
-
-    def begin(*_a: Any) -> None:
-        runner.script = purchase(Fingers(app), controller, obs)
-        runner.start()
-
-    app.bind(on_start=begin)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app.run()
-    print(
-        json.dumps(
-            {"failure": runner.failure, "obs": obs, "shots": runner.shots, "steps": runner.done_steps},
-            ensure_ascii=False,
-            default=repr,
-        )
+    return run_script(
+        app, args.out, args.timeout, lambda f: purchase(f, controller, obs), report=lambda: {"obs": obs}
     )
-    return 3 if runner.failure else 0
 
 
 if __name__ == "__main__":
