@@ -51,6 +51,8 @@ from ota.agent import Agent, AgentConfig, Assignment
 from ota.bundle import Manifest
 from ota.slots import CRASH_POINTS, Slots, fsync_path
 from tests.fakes.ota_release import AppInstaller
+from tests.integration import forking_driver
+from tests.integration.forking_driver import say
 
 ENV_VAR = "OTA_CRASH_AT"
 NEW = "1.1.0"
@@ -66,10 +68,6 @@ AGENT_POINTS = (
 POINTS = AGENT_POINTS[:3] + CRASH_POINTS + AGENT_POINTS[3:]
 CHUNK = 1024
 CONFIG = AgentConfig(poll_s=60, idle_retry_s=1, health_deadline_s=600, health_poll_s=60)
-
-
-def say(text: str) -> None:
-    os.write(1, (text + "\n").encode())
 
 
 def arm(environ: Mapping[str, str]) -> Callable[[str], None]:
@@ -264,24 +262,7 @@ def warm_up(edge: Path) -> None:
 def main() -> int:
     edge = Path(sys.argv[1])
     warm_up(edge)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "quit":
-            return 0
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                child(words, edge)
-            except BaseException as exc:  # a child must never return into the parent's loop
-                os.write(2, f"error {type(exc).__name__}: {exc}\n".encode())
-                code = 3
-            finally:
-                os._exit(code)
-        say(f"pid {pid}")
-        _, status = os.waitpid(pid, 0)
-        say(f"exit {status}")
-    return 0
+    return forking_driver.serve(lambda words: child(words, edge))
 
 
 if __name__ == "__main__":

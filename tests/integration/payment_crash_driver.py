@@ -44,6 +44,8 @@ from kiosk.ports import CatalogItem, Decoded
 from kiosk.settings import load_settings
 from paysim.credentials import ALIPAY_APP_ID, WECHAT_APPID, WECHAT_MCH_ID, load_credentials
 from tests.fakes.clock import ScaledClock
+from tests.integration import forking_driver
+from tests.integration.forking_driver import say
 
 SPEED = 200.0
 CATALOG = [
@@ -53,10 +55,6 @@ CATALOG = [
 #: the last four digits choose what the simulated customer does (paysim.bank): mostly a plain payment
 SUFFIXES = ["1234"] * 8 + ["9001", "9001", "9002", "9005", "9006"]
 CUSTOMERS_PER_RUN = 5
-
-
-def say(text: str) -> None:
-    os.write(1, (text + "\n").encode())
 
 
 def build(workdir: Path, url: str, creds_dir: Path) -> Kiosk:
@@ -180,24 +178,7 @@ def warm_up(workdir: Path, url: str, creds_dir: Path) -> None:
 def main() -> int:
     workdir, url, creds_dir = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     warm_up(workdir, url, creds_dir)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "quit":
-            return 0
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                child(words, workdir, url, creds_dir)
-            except BaseException as exc:  # a child must never return into the parent's loop
-                os.write(2, f"error {type(exc).__name__}: {exc}\n".encode())
-                code = 3
-            finally:
-                os._exit(code)
-        say(f"pid {pid}")
-        _, status = os.waitpid(pid, 0)
-        say(f"exit {status}")
-    return 0
+    return forking_driver.serve(lambda words: child(words, workdir, url, creds_dir))
 
 
 if __name__ == "__main__":

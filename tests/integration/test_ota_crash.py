@@ -26,18 +26,16 @@ import os
 import random
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
-from queue import Empty, Queue
 
 import pytest
 
 from ota.bundle import target_name
 from ota.slots import COMPLETE, CRASH_POINTS, Slots
 from tests.fakes.ota_release import AppInstaller, make_bundle
+from tests.integration.forking_driver import DriverProcess
 
 DRIVER = Path(__file__).with_name("ota_crash_driver.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -54,60 +52,11 @@ LINE_TIMEOUT_S = 60.0
 SEED = int(os.environ.get("OTA_CRASH_SEED", "20261211"))
 
 
-class Driver:
-    """The driver process, its output read on a thread so a wait is bounded without sleeping."""
-
-    def __init__(self, workdir: Path, edge: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        env.pop("OTA_CRASH_AT", None)
-        self.log = workdir / "driver.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(DRIVER), str(edge)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log.open("w"),
-            text=True,
-            env=env,
-            cwd=workdir,
-        )
-        self.lines: Queue[str | None] = Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def send(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def until(self, *prefixes: str) -> tuple[str, list[str]]:
-        """Read until a line starting with one of ``prefixes``; that line and the ones before it."""
-        seen: list[str] = []
-        for _ in range(10_000):
-            try:
-                line = self.lines.get(timeout=LINE_TIMEOUT_S)
-            except Empty:
-                raise AssertionError(f"the driver said nothing for {LINE_TIMEOUT_S:g} s") from None
-            if line is None:
-                tail = self.log.read_text("utf-8", "replace")[-2000:]
-                raise AssertionError(f"the driver ended early (exit {self.proc.poll()}):\n{tail}")
-            if line.startswith(prefixes):
-                return line, seen
-            seen.append(line)
-        raise AssertionError(f"no line starting {prefixes} in 10000 lines")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.send("quit")
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+def start_driver(workdir: Path, edge: Path) -> DriverProcess:
+    """The driver process (ota_crash_driver.py), which forks one agent per run."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("OTA_CRASH_AT", None)
+    return DriverProcess(DRIVER, [str(edge)], workdir, env, LINE_TIMEOUT_S)
 
 
 def _slots(run_dir: Path) -> Slots:
@@ -197,7 +146,7 @@ def test_agent_killed_at_every_step_and_at_random_leaves_a_working_release(tmp_p
     boot: Counter[str] = Counter()
     ends: Counter[str] = Counter()
     started = time.monotonic()
-    driver = Driver(tmp_path, edge)
+    driver = start_driver(tmp_path, edge)
     try:
         for n, (spec, step, broken) in enumerate(plan, 1):
             run_dir = tmp_path / f"run-{n:03d}"

@@ -28,14 +28,10 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from queue import Empty, Queue
 
 import pytest
 import requests
@@ -45,6 +41,7 @@ from kiosk.store.db import open_store
 from kiosk.store.models import AuditLog, Order, Payment
 from paysim.credentials import SimCredentials, make_credentials
 from paysim.server import GatewaySimulator
+from tests.integration.forking_driver import DriverProcess
 
 DRIVER = Path(__file__).with_name("payment_crash_driver.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -83,72 +80,17 @@ def sim(creds: SimCredentials) -> Iterator[GatewaySimulator]:
         yield running
 
 
-class Driver:
-    """The driver process, its output read on a thread so a wait is bounded without sleeping."""
-
-    def __init__(self, workdir: Path, sim: GatewaySimulator, creds: SimCredentials) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_LOG_LEVEL": "WARNING"}
-        env.pop("KIOSK_CRASH_AT", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(DRIVER), str(workdir), sim.url, str(creds.folder)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=open(workdir / "driver.log", "w"),  # noqa: SIM115 - closed with the process
-            text=True,
-            env=env,
-            cwd=workdir,
-        )
-        self.log = workdir / "driver.log"
-        self.lines: Queue[str | None] = Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def send(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def next_line(self) -> str:
-        try:
-            line = self.lines.get(timeout=LINE_TIMEOUT_S)
-        except Empty:
-            raise AssertionError(f"the driver said nothing for {LINE_TIMEOUT_S:g} s") from None
-        if line is None:
-            raise AssertionError(f"the driver ended early (exit {self.proc.poll()})")
-        return line
-
-    def until(self, *prefixes: str) -> tuple[str, list[str]]:
-        """Read until a line starting with one of ``prefixes``; that line and the ones before it."""
-        seen: list[str] = []
-        for _ in range(10_000):
-            line = self.next_line()
-            if line.startswith(prefixes):
-                return line, seen
-            seen.append(line)
-        raise AssertionError(f"no line starting {prefixes} in 10000 lines")
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text("utf-8", "replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.send("quit")
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+def start_driver(workdir: Path, sim: GatewaySimulator, creds: SimCredentials) -> DriverProcess:
+    """The driver process (payment_crash_driver.py), which forks one kiosk per run."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_LOG_LEVEL": "WARNING"}
+    env.pop("KIOSK_CRASH_AT", None)
+    return DriverProcess(DRIVER, [str(workdir), sim.url, str(creds.folder)], workdir, env, LINE_TIMEOUT_S)
 
 
 def test_kills_at_every_stage_and_at_random_lose_no_sale_and_charge_nothing_twice(
     sim: GatewaySimulator, creds: SimCredentials, tmp_path: Path
 ) -> None:
-    driver = Driver(tmp_path, sim, creds)
+    driver = start_driver(tmp_path, sim, creds)
     rng = random.Random(20261201)
     hits: Counter[str] = Counter()
     random_killed = 0
