@@ -39,12 +39,10 @@ from kiosk.maintenance.backup import (
     MANIFEST_SUFFIX,
     BackupError,
     backup_store,
-    event_keys,
     localized_error,
+    loss_if_restored,
     read_manifest,
-    restore_refusal,
     restore_store,
-    unsent_money_events,
     verify_backup,
 )
 from kiosk.maintenance.bundle import (
@@ -510,23 +508,16 @@ class ItConsole:
             chosen, scratch_parent=s.kiosk.data_dir / DOWNLOAD_DIR if source == HQ_DESTINATION else None
         )
         store = s.store_path
-        if store.exists() and store.stat().st_size > 0:
-            try:
-                unsent = unsent_money_events(store)
-            except sqlite3.Error as exc:
-                raise localized_error("backup.live_unreadable", path=store, reason=str(exc)[:120]) from exc
-            loss = restore_refusal(unsent, event_keys(chosen))
-            if loss is not None:
-                self._audit(
-                    actor,
-                    Action.RESTORE,
-                    file=chosen.name,
-                    source=source,
-                    after={"refused": True, "sales": loss.sales, "refunds": loss.refunds},
-                )
-                raise localized_error(
-                    "backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=chosen
-                )
+        loss = loss_if_restored(chosen, store)
+        if loss is not None:
+            self._audit(
+                actor,
+                Action.RESTORE,
+                file=chosen.name,
+                source=source,
+                after={"refused": True, "sales": loss.sales, "refunds": loss.refunds},
+            )
+            raise localized_error("backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=chosen)
         staged = stage(s.kiosk.data_dir, chosen, actor)
         self._audit(
             actor,

@@ -336,6 +336,19 @@ def verify_backup(backup: Path, scratch_parent: Path | None = None) -> Verified:
 # --- restore -------------------------------------------------------------------------------------
 
 
+def loss_if_restored(backup: Path, store: Path) -> Loss | None:
+    """What restoring ``backup`` over ``store`` would lose of what HQ has not acknowledged (None:
+    nothing, or no live store). A live store that cannot be read raises: what HQ lacks cannot be
+    known then, so a person decides (moving it aside keeps it)."""
+    if not store.exists() or store.stat().st_size == 0:
+        return None
+    try:
+        unsent = unsent_money_events(store)
+    except sqlite3.Error as exc:
+        raise localized_error("backup.live_unreadable", path=store, reason=str(exc)[:120]) from exc
+    return restore_refusal(unsent, event_keys(backup))
+
+
 def restore_store(
     backup: Path, store: Path, kiosk_id: str, actor: str, now: datetime | None = None
 ) -> Restored:
@@ -350,12 +363,7 @@ def restore_store(
     at = now or datetime.now(UTC)
     kept: Path | None = None
     if store.exists() and store.stat().st_size > 0:
-        try:
-            unsent = unsent_money_events(store)
-        except sqlite3.Error as exc:
-            # what HQ lacks cannot be known: refused, and a person decides (moving it aside keeps it)
-            raise localized_error("backup.live_unreadable", path=store, reason=str(exc)[:120]) from exc
-        loss = restore_refusal(unsent, event_keys(backup))
+        loss = loss_if_restored(backup, store)
         if loss is not None:
             raise localized_error("backup.would_lose", sales=loss.sales, refunds=loss.refunds, path=backup)
         kept = _keep_current(store, at)
