@@ -8,7 +8,7 @@ Secrets are masked in the finished line, traceback included, whatever logger wro
 uvicorn's, a library's): an ``Authorization`` header's value, ``secret=``, ``password=``,
 ``token=``, ``key=`` and ``code=`` values, the password in a ``scheme://user:password@host`` URL,
 long hex strings (kiosk secrets, signatures, keys), enrolment codes, the token of an e-receipt
-path, and payment codes (``kiosk_common.masking``). Code paths still keep secrets out of their
+path, staff PIN hashes (argon2), and payment codes (``kiosk_common.masking``). Code paths still keep secrets out of their
 messages; this is the last line of defence, so it errs on the side of masking.
 """
 
@@ -43,6 +43,8 @@ _LONG_HEX = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
 _ENROL_CODE = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3,}(?![0-9A-Za-z-])")
 #: /r/<kiosk>/<order>/<token>: the token opens the receipt
 _RECEIPT_PATH = re.compile(r"(/r/[^/\s]+/[^/\s]+/)([^\s?\"']+)")
+#: a password hash in PHC form (staff PIN hashes: ``$argon2id$v=19$m=...,t=...,p=...$salt$hash``)
+_PHC_HASH = re.compile(r"\$argon2(?:id|i|d)\$[A-Za-z0-9+/$=,.-]+")
 _MASK = "***"
 
 
@@ -52,6 +54,7 @@ def mask_secrets(text: str) -> str:
     text = _URL_PASSWORD.sub(r"\1" + _MASK + "@", text)
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + _hide(m.group(2)), text)
     text = _RECEIPT_PATH.sub(lambda m: m.group(1) + _MASK, text)
+    text = _PHC_HASH.sub("$argon2" + _MASK, text)
     text = _LONG_HEX.sub(lambda m: _hide(m.group(0)), text)
     text = _ENROL_CODE.sub(_MASK, text)
     return mask_payment_codes(text)
@@ -113,7 +116,9 @@ def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
     """A ``logging.config.dictConfig`` for HQ and uvicorn, the same in every worker process.
 
     uvicorn applies it in each process it starts (``uvicorn.Config(log_config=...)``), so every
-    worker writes the same format to stderr.
+    worker writes the same format to stderr. peewee stays at INFO whatever ``level`` says: at
+    DEBUG it logs every query with its parameters, staff PIN hashes and kiosk secrets among them,
+    and an SQL trace is not what an operator turning on debug wants from a busy HQ.
     """
     formatter: dict[str, Any] = (
         {"()": "hq.logs.JsonFormatter"} if log_format == "json" else {"()": "hq.logs.MaskingTextFormatter"}
@@ -129,6 +134,7 @@ def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.access": {"handlers": [], "level": level, "propagate": True},
+            "peewee": {"handlers": [], "level": "INFO", "propagate": True},
         },
         "root": {"handlers": ["stderr"], "level": level},
     }

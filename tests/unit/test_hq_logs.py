@@ -123,3 +123,24 @@ def test_the_logging_config_formats_every_logger(log_format: str, restore_loggin
         assert lines[0].endswith("INFO uvicorn.error: Started server process [42]")
         assert "+00:00" in lines[0]
     assert "ab" * 32 not in stream.getvalue()
+
+
+ARGON2_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+
+
+def test_debug_logging_keeps_peewees_sql_and_its_pin_hashes_out(restore_logging: None) -> None:
+    """At ``--log-level debug`` peewee logs every query with its parameters: staff PIN hashes among them."""
+    config = logging_config("text", "DEBUG")
+    stream = io.StringIO()
+    config["handlers"]["stderr"]["stream"] = stream
+    logging.config.dictConfig(config)
+    logging.getLogger("peewee").debug(('UPDATE "staff" SET "pin_hash" = ?', [ARGON2_HASH]))
+    logging.getLogger("hq.app").debug("still logged at debug")
+    assert ARGON2_HASH not in stream.getvalue()
+    assert "still logged at debug" in stream.getvalue()
+
+
+def test_an_argon2_hash_is_masked_wherever_it_appears() -> None:
+    masked = mask_secrets(f"staff row: {ARGON2_HASH}")
+    assert ARGON2_HASH not in masked
+    assert "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA" not in masked
