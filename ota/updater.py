@@ -209,19 +209,24 @@ class ResumingFetcher(FetcherInterface):
         except urllib3.exceptions.HTTPError as exc:
             raise exceptions.DownloadError(f"{url} could not be reached: {exc}") from exc
         if response.status >= 400 and response.status != 416:
-            response.release_conn()
+            _abandon(response)
             raise exceptions.DownloadHTTPError(f"HTTP {response.status} for {url}", response.status)
         return response
 
     def _chunks(self, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+        whole = False
         try:
             yield from response.stream(self.chunk_size)
+            whole = True
         except urllib3.exceptions.TimeoutError as exc:
             raise exceptions.SlowRetrievalError("the server stopped sending") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise exceptions.DownloadError(f"the download broke off: {exc}") from exc
         finally:
-            response.release_conn()
+            if whole:
+                response.release_conn()
+            else:  # the caller stopped reading (a length limit, an error): the rest is still in the socket
+                _abandon(response)
 
     def _part_path(self, url: str) -> Path:
         assert self.partial_dir is not None
@@ -243,7 +248,7 @@ class ResumingFetcher(FetcherInterface):
             headers = {"Range": f"bytes={have}-"} if have else {}
             response = self._get(url, headers)
             if response.status == 416:  # our part is not a prefix the server can continue
-                response.release_conn()
+                _abandon(response)
                 part.unlink(missing_ok=True)
                 have = 0
                 continue
@@ -252,7 +257,7 @@ class ResumingFetcher(FetcherInterface):
                 log.info("the server sends %s whole; starting the download again", url)
             expected = response.headers.get("Content-Length")
             if expected is not None and expected.isdigit() and start + int(expected) > max_length:
-                response.release_conn()
+                _abandon(response)
                 part.unlink(missing_ok=True)
                 raise exceptions.DownloadLengthMismatchError(
                     f"{url} is {start + int(expected)} bytes, more than the {max_length} allowed"
@@ -289,9 +294,19 @@ class ResumingFetcher(FetcherInterface):
             return 0
         match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if match is None or int(match.group(1)) != have:
-            response.release_conn()
+            _abandon(response)
             raise exceptions.DownloadError("the server answered a range other than the one asked for")
         return have
+
+
+def _abandon(response: urllib3.BaseHTTPResponse) -> None:
+    """Give up on ``response`` with its body unread: close its connection, never pool it.
+
+    A kept-alive connection handed back with body bytes still in its socket makes the next
+    request on it read those bytes as its status line (``BadStatusLine``), saved only by a retry.
+    """
+    response.close()
+    response.release_conn()
 
 
 def trust_root(metadata_dir: Path, root: bytes) -> None:
