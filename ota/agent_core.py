@@ -79,6 +79,8 @@ class Assigned:
 class Downloaded:
     version: str
     min_store_schema: int
+    #: the lowest schema a release must know to use this kiosk's store (``ota.agent.store_needs``):
+    #: the store's own schema, or lower when it was migrated only additively since
     store_schema: int
 
 
@@ -252,7 +254,8 @@ def transition(state: AgentState, event: Event) -> Step:
         if event.min_store_schema < event.store_schema:
             detail = (
                 f"release {target} knows store schema {event.min_store_schema}, "
-                f"this kiosk's store is at {event.store_schema}: not installed"
+                f"this kiosk's store needs a release that knows schema {event.store_schema} or later: "
+                "not installed"
             )
             return _rest(state, Phase.IDLE, detail, failed=True), (Report(target, "failed", detail),)
         return replace(state, phase=Phase.DOWNLOADED, detail=""), (

@@ -118,7 +118,8 @@ CASES = [
             Report(
                 "1.1.0",
                 "failed",
-                "release 1.1.0 knows store schema 5, this kiosk's store is at 6: not installed",
+                "release 1.1.0 knows store schema 5, this kiosk's store needs a release that knows schema 6 "
+                "or later: not installed",
             ),
         ),
     ),
