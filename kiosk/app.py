@@ -74,10 +74,14 @@ def run_kiosk(config: Path | None) -> int:
         return 2
     kiosk.start()
     try:
+        from kiosk.systemd_notify import SystemdNotifier
         from kiosk.ui.app import KioskApp
+        from kiosk.ui.systemd import bind_systemd
 
         app = KioskApp(kiosk.controller, settings.ui, kiosk_settings=settings.kiosk)
         stop_on_signals(app)
+        # READY=1 at the first frame, WATCHDOG=1 from the main loop (kiosk.service: Type=notify)
+        bind_systemd(app, SystemdNotifier.from_env())
         if kiosk.ota is not None:
             link = kiosk.ota
             app.bind(on_start=lambda *_args: link.healthy("ui"))
