@@ -22,8 +22,8 @@ from peewee import (
 )
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
+from hq import frozen_fleet as fleet
 from hq import frozen_schema as frozen
-from hq import models
 
 
 def _create(db: peewee.Database, tables: list[type[Model]]) -> None:
@@ -50,17 +50,18 @@ def _m002_refunds(db: peewee.Database) -> None:
 def _m003_fleet(db: peewee.Database) -> None:
     """Stores, enrolled kiosks signing their requests, the versioned catalog, the sync ledger,
     payments, audit events, heartbeats and webhook deliveries (docs/sync-protocol.md)."""
-    m = models
-    db.create_tables([m.Store, m.EnrolCode, m.RequestNonce, m.Admin, m.AdminSession, m.CatalogState])
-    db.create_tables([m.Category, m.StorePrice, m.ScopedSetting, m.PaymentEvent, m.AuditEvent])
-    db.create_tables([m.Heartbeat, m.SyncEvent, m.WebhookDelivery])
-    m.CatalogState.insert(id=1, version=0).execute()
+    m = fleet
+    _create(db, [m.Store, m.EnrolCode, m.RequestNonce, m.Admin, m.AdminSession, m.CatalogState])
+    _create(db, [m.Category, m.StorePrice, m.ScopedSetting, m.PaymentEvent, m.AuditEvent])
+    _create(db, [m.Heartbeat, m.SyncEvent, m.WebhookDelivery])
+    with db.bind_ctx([m.CatalogState]):
+        m.CatalogState.insert(id=1, version=0).execute()
     migrator = _migrator(db)
     # API keys are gone: kiosks sign each request with a secret derived from HQ's key file (hq.identity)
     migrate(
         migrator.drop_index("device", "device_api_key_hash"),
         migrator.drop_column("device", "api_key_hash"),
-        migrator.add_column("device", "store_id", m.Device.store),
+        migrator.add_column("device", "store_id", m.DEVICE_STORE),
         migrator.add_column("device", "generation", IntegerField(default=1)),
         migrator.add_column("device", "enrolled_at", DateTimeField(null=True)),
         migrator.add_column("device", "revoked_at", DateTimeField(null=True)),
@@ -78,18 +79,18 @@ def _m003_fleet(db: peewee.Database) -> None:
 
 def _m004_staff(db: peewee.Database) -> None:
     """Staff accounts that unlock the kiosks' maintenance mode, synced with the catalog (hq.staff)."""
-    db.create_tables([models.Staff])
+    _create(db, [fleet.Staff])
 
 
 def _m005_hq_audit(db: peewee.Database) -> None:
     """HQ's own audit of the changes its admins and commands make to staff accounts (hq.staff)."""
-    db.create_tables([models.HqAudit])
+    _create(db, [fleet.HqAudit])
 
 
 def _m006_ota(db: peewee.Database) -> None:
     """Releases, staged rollouts and each kiosk's update state and outcomes (hq.rollouts, docs/ota.md)."""
-    m = models
-    db.create_tables([m.OtaRelease, m.OtaRollout, m.OtaDeviceStatus, m.OtaOutcome])
+    m = fleet
+    _create(db, [m.OtaRelease, m.OtaRollout, m.OtaDeviceStatus, m.OtaOutcome])
 
 
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (

@@ -153,3 +153,30 @@ def test_both_back_ends_build_the_same_schema(tmp_path: Path, pg_database_url: s
         shapes.append((version, shape))
     assert shapes[0] == shapes[1]
     assert shapes[0][0] == len(MIGRATIONS)
+
+
+def test_the_old_migrations_build_the_tables_of_their_day_whatever_hq_models_says(tmp_path: Path) -> None:
+    """A column added to a model today must come from a new migration, not from an old one creating
+    the table from today's model (a new database would then fail the new migration's add_column)."""
+    from hq import models
+
+    added = [(model, f"added_later_{model._meta.table_name}") for model in models.ALL_MODELS]
+    for model, name in added:
+        model._meta.add_field(name, peewee.IntegerField(null=True))
+    try:
+        db = connect_database(sqlite_url(tmp_path / "hq.db"))
+        db.connect()
+        try:
+            for step in MIGRATIONS:
+                step(db)
+            leaked = [
+                model._meta.table_name
+                for model, name in added
+                if model._meta.table_name in db.get_tables() and name in _columns(db, model._meta.table_name)
+            ]
+        finally:
+            db.close()
+    finally:
+        for model, name in added:
+            model._meta.remove_field(name)
+    assert leaked == [], f"migrations created these tables from hq.models: {leaked}"
