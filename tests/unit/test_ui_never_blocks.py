@@ -22,60 +22,19 @@ import numpy as np
 from drivers.camera.scanner import CameraScanner
 from drivers.camera.types import Decoded, Frame
 from drivers.gpio.indicators import NullIndicators
-from drivers.printer.file_printer import FileReceiptPrinter
 from kiosk.controller import CheckoutController, ControllerOptions, wait_until
 from kiosk.core import checkout as co
 from kiosk.core.receipt import ReceiptTemplate
-from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult
+from kiosk.ports import CatalogItem
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
 from tests.fakes.clock import FakeClock
 from tests.fakes.payments import FakePaymentGateway
+from tests.fakes.stalls import BOUND_S, Stall, StallingGateway, StallingPrinter
 
-BOUND_S = 10.0
 FRAMES = 5
 WX = "134567890123456789"
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
-
-
-class Stall:
-    """One held call at an edge: ``blocked`` is set once the call is inside, ``release`` lets it go.
-    ``held_to_bound`` is True if nobody released it (the UI thread itself was stuck in it)."""
-
-    def __init__(self) -> None:
-        self.blocked = threading.Event()
-        self.release = threading.Event()
-        self.held_to_bound = False
-
-    def hold(self) -> None:
-        self.blocked.set()
-        if not self.release.wait(BOUND_S):
-            self.held_to_bound = True
-
-
-class StallingPrinter(FileReceiptPrinter):
-    """A printer whose status query hangs (a USB printer that does not answer) while ``stall`` is armed."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self.stall: Stall | None = None
-
-    def is_ready(self) -> bool:
-        if self.stall is not None:
-            self.stall.hold()
-        return bool(super().is_ready())
-
-
-class StallingGateway(FakePaymentGateway):
-    """A payment gateway that holds the charge until released (the simulator waiting on the bank)."""
-
-    def __init__(self, stall: Stall) -> None:
-        super().__init__()
-        self.stall = stall
-
-    def pay(self, request: ChargeRequest) -> ChargeResult:
-        self.stall.hold()
-        return super().pay(request)
 
 
 def _controller(tmp_path: Path, printer: StallingPrinter, gateway: FakePaymentGateway) -> CheckoutController:
