@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEBSTAMP := $(VENV)/.debian-deps
 PYTHON ?= python3
 
-.PHONY: demo demo-ui test lint typecheck bench deps clean openapi
+.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots
 
 deps: $(STAMP)
 
@@ -42,6 +42,10 @@ typecheck: deps
 
 bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+## A PNG of every customer screen in zh_CN and en at 1024x600 and 800x480, into docs/screens/ (Xvfb)
+screenshots: deps
+	PY=$(PY) bash scripts/screenshots.sh
 
 ## HQ's OpenAPI document, committed as docs/hq-openapi.json (a test checks it matches the code)
 openapi: deps

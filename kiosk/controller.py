@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from kiosk import crashpoints
 from kiosk.clock import SystemClock
 from kiosk.core import checkout as co
-from kiosk.core.cart import Product
+from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.idle import IdleRules, timer_event
@@ -223,6 +223,9 @@ class CheckoutController:
         #: maintenance calls that can wait (argon2, a refund at the gateway, USB, HQ): never on the
         #: UI thread, and never queued behind a customer's charge
         self._staff_worker = _Worker("kiosk-staff") if background else None
+        #: the customer's quick store writes (the receipt's language, a cancelled order): off the UI
+        #: thread, and never queued behind a charge that waits on the gateway
+        self._store_worker = _Worker("kiosk-store") if background else None
         #: the thread that dispatches (the UI thread): events from other threads are posted to it
         self._owner = threading.get_ident()
         now = self.clock.monotonic()
@@ -251,6 +254,10 @@ class CheckoutController:
         #: the update agent holds an idle kiosk before it restarts it (kiosk.ota_link): no new sale
         self.update_hold = False
         self._closed = False
+        #: the cart whose "pay" waits for the printer's answer (None: not asking)
+        self._pay_check: Cart | None = None
+        #: the ``PayTapped`` carrying the printer's answer: the one that is stepped, not asked again
+        self._checked_pay: co.PayTapped | None = None
 
     # --- what the UI reads ------------------------------------------------------------------------
 
@@ -268,12 +275,16 @@ class CheckoutController:
         self._language = language
         order_id = self._state.order_id
         if order_id is not None and self._state.phase is co.Phase.PAYING:
-            # the receipt follows the language the customer pays in
-            try:
-                self.store.set_order_language(order_id, language)
-            except Exception:  # the screen still switches; the receipt keeps the language it had
-                log.exception("the receipt language of %s was not changed", order_id)
+            # the receipt follows the language the customer pays in; written on the worker (a store
+            # write can wait seconds for the sync thread's transaction), ahead of the sale's receipt
+            self._background(lambda: self._set_order_language(order_id, language))
         self._notify()
+
+    def _set_order_language(self, order_id: str, language: str) -> None:
+        try:
+            self.store.set_order_language(order_id, language)
+        except Exception:  # the screen still switches; the receipt keeps the language it had
+            log.exception("the receipt language of %s was not changed", order_id)
 
     def subscribe(self, listener: Callable[[co.Checkout], None]) -> None:
         self._listeners.append(listener)
@@ -336,8 +347,9 @@ class CheckoutController:
         self._sample_camera.hold_up(self._samples.frame(name))
 
     def busy(self) -> bool:
-        """True while a background job (a charge, a receipt, the recovery) is running or queued."""
-        return self._worker is not None and self._worker.busy()
+        """True while a background job (a charge, a receipt, the recovery, a store write) is running
+        or queued."""
+        return any(w is not None and w.busy() for w in (self._worker, self._store_worker))
 
     # --- input ------------------------------------------------------------------------------------
 
@@ -354,11 +366,15 @@ class CheckoutController:
             log.info("a sale was not started: the kiosk is held for an update")
             self._notify()  # the attract screen says "updating, back in a moment"
             return
+        if isinstance(event, co.OrderOpened) and not self._awaits_order():
+            # opened on the worker after the customer left the pay screen: nothing will be paid on it
+            self._background(partial(self._cancel_order, event.order_id))
+            return
         if isinstance(event, co.PayTapped) and self._state.phase is co.Phase.CART:
-            payment_ready = event.payment_ready and self.options.payments_enabled
-            # Ask the printer before taking money: a customer charged without a receipt calls staff anyway.
-            printer_ready = event.printer_ready and payment_ready and self._printer_ready()
-            event = co.PayTapped(printer_ready=printer_ready, payment_ready=payment_ready)
+            if event is not self._checked_pay:
+                self._check_printer_then_pay(event)
+                return
+            self._checked_pay = None
         self._events.append(event)
         if self._dispatching:
             return
@@ -369,6 +385,82 @@ class CheckoutController:
                 self._step(ev)
         finally:
             self._dispatching = False
+
+    def _awaits_order(self) -> bool:
+        return self._state.phase is co.Phase.PAYING and self._state.order_id is None
+
+    @property
+    def pay_checking(self) -> bool:
+        """True from "pay" until the printer has answered whether it can print (the screen shows
+        that it is busy; a second tap meanwhile is ignored)."""
+        return self._pay_check is not None
+
+    def _check_printer_then_pay(self, event: co.PayTapped) -> None:
+        """Ask the printer before taking money (a customer charged without a receipt calls staff
+        anyway), on the worker: a status query over USB or serial can take seconds, and the UI
+        thread must keep drawing. The answer comes back as the ``PayTapped`` the checkout steps."""
+        payment_ready = event.payment_ready and self.options.payments_enabled
+        if not (event.printer_ready and payment_ready):
+            self._pay_with(co.PayTapped(printer_ready=False, payment_ready=payment_ready))
+            return
+        if self._worker is None:
+            self._pay_with(co.PayTapped(printer_ready=self._printer_ready(), payment_ready=True))
+            return
+        if self._pay_check is not None:
+            return  # already asking for this cart
+        cart = self._state.cart
+        self._pay_check = cart
+        self._notify()  # the screen shows it is busy in this frame
+
+        def ask() -> None:
+            ready = self._printer_ready()
+            self.post(lambda: self._printer_answered(cart, ready))
+
+        self._worker.submit(ask)
+
+    def _printer_answered(self, cart: Cart, ready: bool) -> None:
+        self._pay_check = None
+        if self._state.phase is co.Phase.CART and self._state.cart == cart:
+            self._pay_with(co.PayTapped(printer_ready=ready, payment_ready=True))
+        else:  # the customer changed the cart or left meanwhile: they tap "pay" again
+            log.info("printer answered after the cart changed; pay not taken")
+            self._notify()
+
+    def _pay_with(self, event: co.PayTapped) -> None:
+        self._checked_pay = event
+        self.dispatch(event)
+
+    def _background(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (a quick store write that handles its own faults) on the store worker, in the
+        order given; inline without workers (scripted runs and tests)."""
+        if self._store_worker is None:
+            fn()
+        else:
+            self._store_worker.submit(fn)
+
+    def _on_owner(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the dispatching thread: now if this is it, else posted."""
+        if threading.get_ident() == self._owner:
+            fn()
+        else:
+            self.post(fn)
+
+    def _cancel_order(self, order_id: str) -> None:
+        try:
+            self.store.cancel_order(order_id)
+        except StoreFull as exc:  # the order stays open; the next start closes it
+            message = str(exc)
+            self._on_owner(lambda: self._store_full(message))
+        except Exception:  # the next start's recovery closes an order left open
+            log.exception("order %s could not be cancelled", order_id)
+
+    def _open_order_job(self, cart: Cart, language: str) -> co.Event:
+        try:
+            return co.OrderOpened(self.store.open_order(cart, language))
+        except StoreFull as exc:
+            message = str(exc)
+            self._on_owner(lambda: self._store_full(message))
+            return co.OrderFailed("disk full")
 
     def _printer_ready(self) -> bool:
         try:
@@ -602,16 +694,12 @@ class CheckoutController:
     def _run(self, effect: co.Effect) -> None:
         match effect:
             case co.OpenOrder(cart=cart):
-                try:
-                    order_id = self.store.open_order(cart, self._language)
-                except StoreFull as exc:
-                    self._store_full(str(exc))
-                    self._events.append(co.OrderFailed("disk full"))
-                except Exception as exc:  # corrupt file: the customer is told, nothing charged
-                    log.exception("order could not be saved")
-                    self._events.append(co.OrderFailed(str(exc)))
-                else:
-                    self._events.append(co.OrderOpened(order_id))
+                # on the worker: a store write can wait for the sync thread's transaction; a corrupt
+                # file (an exception) tells the customer, and nothing is charged
+                language = self._language
+                self._submit(
+                    lambda: self._open_order_job(cart, language), lambda exc: co.OrderFailed(str(exc))
+                )
             case co.StartCamera():
                 self.payment_camera_on = True
             case co.StopCamera():
@@ -624,10 +712,7 @@ class CheckoutController:
                     lambda exc: co.PaymentUnresolved(charge_oid, f"internal error: {exc}"),
                 )
             case co.CancelOrder(order_id=cancel_oid):
-                try:
-                    self.store.cancel_order(cancel_oid)
-                except StoreFull as exc:  # the order stays open; the next start closes it
-                    self._store_full(str(exc))
+                self._background(partial(self._cancel_order, cancel_oid))
             case co.PrintReceipt(order_id=print_oid):
                 self._submit(
                     lambda: self._print_job(print_oid),
@@ -792,6 +877,8 @@ class CheckoutController:
         self._closed = True
         if self._staff_worker is not None:
             self._staff_worker.stop(timeout_s)
+        if self._store_worker is not None:
+            self._store_worker.stop(timeout_s)
         finished = self._worker.stop(timeout_s)
         if not finished:
             log.warning("a background job (charge or receipt) was still running at shutdown; parked")

@@ -18,12 +18,14 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 
 from kiosk.i18n import t
 from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
+from kiosk.ui import theme
 from kiosk.ui.attract_screen import AttractScreen
 from kiosk.ui.cart_screen import CartScreen
 from kiosk.ui.controller_api import ActionAnswer, KioskController, MaintenanceControl, UnlockAnswer
@@ -37,6 +39,7 @@ from kiosk.ui.pin_screen import PinScreen
 from kiosk.ui.recovering_screen import RecoveringScreen
 from kiosk.ui.still_there import StillThereDialog
 from kiosk.ui.viewmodel import KioskViewModel
+from kiosk.ui.widgets import BusySpinner
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.title = self.store_name
         self.font_path: Path | None = None
         self.sm: ScreenManager | None = None
+        self.spinner: BusySpinner | None = None
         #: every screen shown, in order, repeats collapsed: for the snapshot tour and tests
         self.screens_visited: list[str] = []
         self._tick_event: Any = None
@@ -136,8 +140,27 @@ class KioskApp(App):  # type: ignore[misc]
         self.vm.bind(screen=self._follow_phase)
         #: "still there?" over the cart or an unpaid pay screen (kiosk.core.idle decides when)
         self.still_there = StillThereDialog(vm=self.vm)
+        #: the one "please wait" sign, over every screen (added to the window in on_start)
+        self.spinner = BusySpinner()
         self.sm = sm
+        for waits in (self.vm, *self.spinner_sources):
+            waits.bind(busy=self._show_busy)
+        self._show_busy()
         return sm
+
+    def _show_busy(self, *_args: Any) -> None:
+        if self.vm is None or self.spinner is None:
+            return
+        self.spinner.active = bool(self.vm.busy) or any(bool(s.busy) for s in self.spinner_sources)
+
+    @property
+    def spinner_sources(self) -> list[Any]:
+        """The staff screens whose work can wait (a PIN's hash, a staff action)."""
+        return [] if self.sm is None else [self.sm.get_screen("pin"), self.sm.get_screen("maint")]
+
+    def _place_spinner(self, window: Any, *_args: Any) -> None:
+        if self.spinner is not None:
+            self.spinner.center = (window.width / 2, window.height - dp(theme.HEADER_H) / 2)
 
     def _follow_phase(self, _vm: Any, screen: str) -> None:
         # staff at work keep their screen; the customer's screen comes back when they leave
@@ -241,6 +264,10 @@ class KioskApp(App):  # type: ignore[misc]
         from kivy.core.window import Window
 
         Window.bind(on_request_close=self._on_request_close)
+        if self.spinner is not None and self.spinner.parent is None:
+            Window.add_widget(self.spinner)
+            Window.bind(size=self._place_spinner)
+            self._place_spinner(Window)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_INTERVAL_S)
         log.info("kiosk ready: the screen is up")
 

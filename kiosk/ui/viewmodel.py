@@ -40,6 +40,7 @@ from kiosk.core.money import format_yuan
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
 from kiosk.ui import present
+from kiosk.ui.busy import waiting
 from kiosk.ui.controller_api import KioskController
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: "still there?": seconds left (0: not asking) and the countdown line
     still_there_s = NumericProperty(0)
     still_there_text = StringProperty("")
+    #: the kiosk waits on something outside the screen (kiosk.ui.busy): the spinner shows
+    busy = BooleanProperty(False)
 
     def __init__(
         self,
@@ -172,6 +175,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()
+        # set while this state is applied, so the spinner shows in the very frame the wait starts
+        self.busy = waiting(state, pay_checking=bool(getattr(self.controller, "pay_checking", False)))
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
         self.screen = present.screen_for(state.phase)

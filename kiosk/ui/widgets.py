@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
 from kivy.properties import (
@@ -22,7 +23,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.ui import present, theme
+from kiosk.ui import busy, present, theme
 
 
 class KButton(ButtonBehavior, Label):  # type: ignore[misc]
@@ -189,3 +190,36 @@ def show_frame(
     else:
         image.canvas.ask_update()
     return texture
+
+
+class BusySpinner(Widget):  # type: ignore[misc]
+    """The one "please wait" sign (kiosk.ui.busy says when): a turning arc over the screen.
+
+    Shown the moment ``active`` goes True (opacity is set here, not in the next frame) and turned by
+    Kivy's Clock on the UI thread, never by a thread; hidden, it costs nothing and takes no touch.
+    """
+
+    active = BooleanProperty(False)
+    angle = NumericProperty(0.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.opacity = 0
+        self._turning: Any = None
+
+    def on_active(self, _widget: Any, active: bool) -> None:
+        if active:
+            self.opacity = 1
+            if self._turning is None:
+                self._turning = Clock.schedule_interval(self._turn, 0)
+        else:
+            self.opacity = 0
+            if self._turning is not None:
+                self._turning.cancel()
+                self._turning = None
+
+    def _turn(self, dt: float) -> None:
+        self.angle = busy.next_angle(self.angle, dt)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        return False

@@ -119,7 +119,9 @@ def serve(kiosk: Kiosk, run: int, channel: str) -> None:
         c.dispatch(co.ProductTapped(rng.choice(c.catalog())))
         c.dispatch(co.PayTapped())
         if not wait_until(
-            c, lambda: c.state.order_id is not None or c.state.phase is not co.Phase.PAYING, 30
+            c,
+            lambda: c.state.order_id is not None or c.state.phase not in (co.Phase.CART, co.Phase.PAYING),
+            30,
         ):
             raise RuntimeError("the order was not opened")
         if c.state.phase is not co.Phase.PAYING:

@@ -251,6 +251,7 @@ def test_printer_not_ready_before_payment_calls_staff(appliance: Appliance) -> N
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
     c.dispatch(co.PayTapped())
+    _until(k, lambda: c.state.phase is not co.Phase.CART)  # the printer is asked on the worker
     assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PRINTER_NOT_READY
     assert Order.select().count() == 0, "no order is opened, nothing charged"
     assert c.alerts and "printer" in c.alerts[-1].reason

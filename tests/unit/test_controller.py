@@ -11,7 +11,7 @@ import pytest
 
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
-from kiosk.controller import CheckoutController, ControllerOptions
+from kiosk.controller import CheckoutController, ControllerOptions, wait_until
 from kiosk.core import checkout as co
 from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind
@@ -262,6 +262,8 @@ def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_pat
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
     c.dispatch(co.PayTapped())
+    # the printer is asked and the order opened on the worker; their answers come back through pump
+    assert wait_until(c, lambda: c.state.order_id is not None, 10), "the order was never opened"
     c.handle_codes([Decoded("QRCode", WX)])
     assert entered.wait(10), "the charge never reached the gateway"
     try:
