@@ -89,7 +89,10 @@ def window_state(f: Fingers) -> dict[str, Any]:
         "loop": EventLoop.status,
         "screen": f.app.sm.current,
         "window_children": [type(w).__name__ for w in Window.children],
-        "root_alone": len(Window.children) == 1 and Window.children[0] is f.app.root,
+        # the app's own: its root and the busy spinner over it; anything else (an inspector, a
+        # settings panel, a popup of Kivy's) came from a way out
+        "root_alone": [w for w in Window.children if w is not f.app.root and w is not f.app.spinner] == []
+        and f.app.root in Window.children,
         "settings_panel": f.app._app_settings is not None,
         "modules_active": sorted(n for n, m in Modules.list().items() if m.get("activated")),
     }
