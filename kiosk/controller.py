@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,8 +29,10 @@ from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.idle import IdleRules, timer_event
+from kiosk.core.members import MemberInputError, mask_phone, normalise_phone
 from kiosk.core.payment import PayState
-from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.pricing import PricedCart, Promotion, price_cart
+from kiosk.core.receipt import Receipt, ReceiptDiscount, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
 from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
 from kiosk.maintenance.roles import Action
@@ -42,6 +45,9 @@ from kiosk.ports import (
     Frame,
     Indicators,
     Light,
+    MemberDirectory,
+    MembersNotOffered,
+    NoMemberDirectory,
     PaymentGateway,
     PrinterError,
     ReceiptPrinter,
@@ -201,6 +207,8 @@ class CheckoutController:
         sample_camera: SampleCamera | None = None,
         clock: Clock | None = None,
         background: bool = True,
+        utcnow: Callable[[], datetime] | None = None,
+        members: MemberDirectory | None = None,
     ) -> None:
         self.options = options
         self.store = store
@@ -212,6 +220,11 @@ class CheckoutController:
         self._samples = samples
         self._sample_camera = sample_camera
         self.clock: Clock = clock or SystemClock()
+        #: wall-clock UTC for promotions' validity windows (injected by tests)
+        self._utcnow = utcnow or (lambda: datetime.now(UTC))
+        #: who answers the member sign-in screen (``kiosk.ports.NoMemberDirectory``: nobody yet)
+        self.members: MemberDirectory = members or NoMemberDirectory()
+        self._promotions_cache: list[Promotion] | None = None
         self._wake = wake or (lambda: None)
         self._state = co.Checkout()
         self._language = options.language
@@ -285,6 +298,48 @@ class CheckoutController:
 
     def refresh_catalog(self) -> None:
         self._catalog_cache = None
+        self._promotions_cache = None
+
+    def _promotions(self) -> list[Promotion]:
+        if self._promotions_cache is None:
+            try:
+                self._promotions_cache = self.store.promotions()
+            except Exception:  # a store fault: normal prices rather than no sale
+                log.exception("promotions could not be read; normal prices apply")
+                return []
+        return self._promotions_cache
+
+    def priced_cart(self) -> PricedCart:
+        """The cart on screen with the promotions valid now (and the member's, when one signed in):
+        what the cart screen shows, and what ``OpenOrder`` commits and the customer is charged."""
+        state = self._state
+        return price_cart(state.cart, self._promotions(), self._utcnow(), member=state.member is not None)
+
+    def member_sign_in(self, *, phone: str = "", code: str = "") -> None:
+        """The member screen's number (or member QR): asked off the UI thread, the answer comes back
+        as ``MemberLookedUp``. A number that is not a mobile number is refused on the spot."""
+        if phone:
+            try:
+                phone = normalise_phone(phone)
+            except MemberInputError:
+                self.dispatch(co.MemberLookedUp(None, co.Notice.MEMBER_NOT_FOUND))
+                return
+        shown = mask_phone(phone) if phone else mask(code)
+        self._submit(
+            lambda: self._member_job(phone, code, shown),
+            lambda exc: co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED),
+        )
+
+    def _member_job(self, phone: str, code: str, shown: str) -> co.Event:
+        try:
+            member = self.members.lookup(phone=phone, code=code)
+        except MembersNotOffered:
+            return co.MemberLookedUp(None, co.Notice.MEMBERS_NOT_OFFERED)
+        except Exception as exc:
+            log.warning("member lookup for %s failed: %s", shown, exc)
+            return co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED)
+        log.info("member lookup for %s: %s", shown, "found" if member else "not found")
+        return co.MemberLookedUp(member, co.Notice.MEMBER_NOT_FOUND)
 
     def last_receipt_text(self) -> str:
         return self._last_receipt
@@ -603,7 +658,10 @@ class CheckoutController:
         match effect:
             case co.OpenOrder(cart=cart):
                 try:
-                    order_id = self.store.open_order(cart, self._language)
+                    priced = price_cart(
+                        cart, self._promotions(), self._utcnow(), member=self._state.member is not None
+                    )
+                    order_id = self.store.open_order(cart, self._language, priced.discounts)
                 except StoreFull as exc:
                     self._store_full(str(exc))
                     self._events.append(co.OrderFailed("disk full"))
@@ -611,7 +669,7 @@ class CheckoutController:
                     log.exception("order could not be saved")
                     self._events.append(co.OrderFailed(str(exc)))
                 else:
-                    self._events.append(co.OrderOpened(order_id))
+                    self._events.append(co.OrderOpened(order_id, priced.total_fen))
             case co.StartCamera():
                 self.payment_camera_on = True
             case co.StopCamera():
@@ -690,6 +748,10 @@ class CheckoutController:
                 for li in self.store.order_lines(order_id)
             ),
             total_fen=order.total_fen,
+            discounts=tuple(
+                ReceiptDiscount(d.name(order.language), d.amount_fen)
+                for d in self.store.order_discounts(order_id)
+            ),
             channel=payment.channel if payment else "",
             transaction_masked=mask(payment.transaction_id) if payment else "",
             language=order.language,
