@@ -92,6 +92,11 @@ def _m006_ota(db: peewee.Database) -> None:
     db.create_tables([m.OtaRelease, m.OtaRollout, m.OtaDeviceStatus, m.OtaOutcome])
 
 
+def _m007_promotions(db: peewee.Database) -> None:
+    """Promotions sent down with the catalog, and the discounts each sale got (hq.promotions)."""
+    db.create_tables([models.Promotion, models.SaleDiscount])
+
+
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m001_initial,
     _m002_refunds,
@@ -99,4 +104,5 @@ MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m004_staff,
     _m005_hq_audit,
     _m006_ota,
+    _m007_promotions,
 )
