@@ -26,7 +26,7 @@ from kiosk import crashpoints
 from kiosk.clock import SystemClock
 from kiosk.core import checkout as co
 from kiosk.core.cart import Product
-from kiosk.core.codes import CodeKind, classify
+from kiosk.core.codes import CodeKind, CodeRule, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.idle import IdleRules, timer_event
 from kiosk.core.members import MemberInputError, mask_phone, normalise_phone
@@ -225,6 +225,10 @@ class CheckoutController:
         #: who answers the member sign-in screen (``kiosk.ports.NoMemberDirectory``: nobody yet)
         self.members: MemberDirectory = members or NoMemberDirectory()
         self._promotions_cache: list[Promotion] | None = None
+        #: ``[members] enabled``: the cart shows the member button (set by kiosk.bootstrap)
+        self.members_enabled = False
+        #: rules that recognise member (and staff) codes (``kiosk.core.codes``); the members release adds one
+        self.code_rules: tuple[CodeRule, ...] = ()
         self._wake = wake or (lambda: None)
         self._state = co.Checkout()
         self._language = options.language
@@ -469,7 +473,7 @@ class CheckoutController:
                 result = self.maintenance.unlock_badge(d.text)
                 log.info("staff badge shown: %s", "unlocked" if result.ok else f"refused ({result.refusal})")
                 return
-            c = classify(d.text, d.symbology)
+            c = classify(d.text, d.symbology, self.code_rules)
             if c.is_payment:
                 st = self._state
                 about_to_charge = st.phase is co.Phase.PAYING and st.order_id is not None and not st.charging
@@ -481,6 +485,9 @@ class CheckoutController:
                 return
             if c.kind is CodeKind.PRODUCT:
                 self.dispatch(co.ProductScanned(c.text, self._product(c.text)))
+                return
+            if c.kind is CodeKind.MEMBER and self.members_enabled and self._state.phase is co.Phase.CART:
+                self.member_sign_in(code=c.text)  # a member QR shown while shopping signs the member in
                 return
             log.info("ignored code (%s): %s", c.reason, mask(c.text))
 

@@ -189,3 +189,10 @@ def show_frame(
     else:
         image.canvas.ask_update()
     return texture
+
+
+class DiscountRow(BoxLayout):  # type: ignore[misc]
+    """A promotion on the cart: its name on the left, what it takes off on the right (widgets.kv)."""
+
+    name = StringProperty("")
+    amount_text = StringProperty("")
