@@ -75,6 +75,11 @@ class CatalogOut(BaseModel):
         description="staff accounts for the kiosk's store: a snapshot has every active one, a delta the changed"
     )
     badge_public_key: str = Field(description="HQ's Ed25519 badge public key, 32 raw bytes in base64")
+    promotions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="every promotion the kiosk's store runs now or later, in every answer (the kiosk "
+        "replaces its list with it); fields as docs/sync-protocol.md §5",
+    )
 
 
 def check_now_notice(request: Request, kiosk: KioskIdentity, hq_unix: float) -> CheckNowNoticeOut:

@@ -26,6 +26,7 @@ from hq.catalog import CatalogImportError, RowProblem, parse_price
 from hq.i18n import Text
 from hq.jsonbody import loads_strict
 from hq.models import Category, Device, Product, ScopedSetting, Store, StorePrice, database
+from hq.promotions import promotions_for_store
 from hq.staff import staff_for_store
 from hq.versioning import current_version, next_version
 
@@ -347,6 +348,8 @@ class CatalogAnswer:
     staff: list[dict[str, Any]] = field(default_factory=list)
     #: HQ's badge public key (base64), set by the endpoint: kiosks check staff badges with it
     badge_public_key: str = ""
+    #: every promotion the kiosk's store runs now or later, in every answer (``hq.promotions``)
+    promotions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _effective_settings(store_id: int, device_id: int, keys: set[str] | None) -> dict[str, Any]:
@@ -436,4 +439,5 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
         answer.settings = _effective_settings(store_id, device_id, changed_keys) if changed_keys else {}
     store_code = Store.select(Store.code).where(Store.id == store_id).scalar()
     answer.staff = staff_for_store(str(store_code or ""), since, snapshot)
+    answer.promotions = promotions_for_store(str(store_code or ""))
     return answer

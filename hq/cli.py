@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hq import admin_cli, cli_data, i18n, staff_cli, support_cli
+from hq import admin_cli, cli_data, i18n, promo_cli, staff_cli, support_cli
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
 from hq.cli_common import say as _say
@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
     admin_cli.add_parsers(commands, common)
     staff_cli.add_parsers(commands, common)
+    promo_cli.add_parsers(commands, common)
     support_cli.add_parsers(commands, common)
 
     catalog = commands.add_parser("catalog", help="the product catalog").add_subparsers(
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return handled
         if args.command == staff_cli.COMMAND:
             return staff_cli.run(args, settings)
+        if args.command == promo_cli.COMMAND:
+            return promo_cli.run(args)
         if args.command == support_cli.COMMAND:
             return support_cli.run(args, settings)
         if args.command in admin_cli.COMMANDS:

@@ -51,6 +51,7 @@ from hq.models import (
     PaymentEvent,
     Refund,
     Sale,
+    SaleDiscount,
     SaleLine,
     Store,
     SyncEvent,
@@ -584,6 +585,20 @@ def _apply_sales(kiosk: KioskIdentity, plan: _Plan, received: datetime, publishe
     ]
     for chunk in peewee.chunked(lines, 1000):
         SaleLine.insert_many(chunk).execute()
+    discounts = [
+        {
+            "sale": order_id,
+            "line_no": number,
+            "promo_id": d.promo_id,
+            "sku": d.sku,
+            "name": d.name,
+            "amount_fen": d.amount_fen,
+        }
+        for order_id in sorted(inserted)
+        for number, d in enumerate(plan.sales[order_id][1].discounts, start=1)
+    ]
+    for chunk in peewee.chunked(discounts, 1000):
+        SaleDiscount.insert_many(chunk).execute()
     if publisher is not None:
         for order_id in sorted(inserted):
             publisher.add("sale.created", plan.sales[order_id][1].model_dump(mode="json"))

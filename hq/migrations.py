@@ -93,6 +93,11 @@ def _m006_ota(db: peewee.Database) -> None:
     _create(db, [m.OtaRelease, m.OtaRollout, m.OtaDeviceStatus, m.OtaOutcome])
 
 
+def _m007_promotions(db: peewee.Database) -> None:
+    """Promotions sent down with the catalog, and the discounts each sale got (hq.promotions)."""
+    _create(db, [fleet.Promotion, fleet.SaleDiscount])
+
+
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m001_initial,
     _m002_refunds,
@@ -100,4 +105,5 @@ MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m004_staff,
     _m005_hq_audit,
     _m006_ota,
+    _m007_promotions,
 )

@@ -495,6 +495,52 @@ class OtaOutcome(BaseModel):
         indexes = ((("rollout", "device"), True),)
 
 
+class Promotion(BaseModel):
+    """A promotion the kiosks apply to carts (``hq promo add``; the rules are kiosk.core.pricing's,
+    docs/sync-protocol.md §5). ``store_code`` "" runs it in every store. Every change takes a catalog
+    version, so the kiosks pull the list again; ``ended_at`` is when an admin ended it early (the
+    kiosks get it with ``ends_at`` moved to then). Added by migration 7."""
+
+    promo_id = CharField(max_length=64, primary_key=True)
+    kind = CharField(max_length=16)
+    name_zh = CharField(max_length=64)
+    name_en = CharField(max_length=64)
+    store_code = CharField(max_length=32, default="", index=True)
+    starts_at = DateTimeField()
+    ends_at = DateTimeField(null=True)
+    priority = IntegerField(default=0)
+    sku = CharField(max_length=64, default="")
+    category = CharField(max_length=64, default="")
+    percent = IntegerField(default=0)
+    qty = IntegerField(default=0)
+    price_fen = BigIntegerField(default=0)
+    threshold_fen = BigIntegerField(default=0)
+    off_fen = BigIntegerField(default=0)
+    members_only = BooleanField(default=False)
+    created_at = DateTimeField(default=utc_now)
+    ended_at = DateTimeField(null=True)
+    version = BigIntegerField(default=0, index=True)
+
+    class Meta:
+        table_name = "promotion"
+
+
+class SaleDiscount(BaseModel):
+    """A promotion a kiosk applied to a sale (migration 7): a sale's total is its lines less these."""
+
+    id = AutoField()
+    sale = ForeignKeyField(Sale, backref="discounts", column_name="order_id", on_delete="CASCADE")
+    line_no = IntegerField()
+    promo_id = CharField(max_length=64, index=True)
+    sku = CharField(max_length=64, default="")
+    name = CharField(max_length=128)
+    amount_fen = BigIntegerField()
+
+    class Meta:
+        table_name = "sale_discount"
+        indexes = ((("sale", "line_no"), True),)
+
+
 #: in dependency order: a table comes after the tables it refers to
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
@@ -523,4 +569,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     OtaRollout,
     OtaDeviceStatus,
     OtaOutcome,
+    Promotion,
+    SaleDiscount,
 )

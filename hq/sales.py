@@ -74,6 +74,17 @@ class SaleLineIn(BaseModel):
         return self
 
 
+class SaleDiscountIn(BaseModel):
+    """A promotion the kiosk applied: ``sku`` names the line it took off ("" for the whole cart)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    promo_id: StrictStr = Field(min_length=1, max_length=64)
+    sku: StrictStr = Field("", max_length=64)
+    name: StrictStr = Field(min_length=1, max_length=128)
+    amount_fen: StrictInt = Field(ge=1, le=MAX_UNIT_PRICE_FEN * MAX_QTY * MAX_LINES)
+
+
 class KioskRecord(BaseModel):
     """What every record a kiosk uploads shares: a random order id, and a fingerprint of its content
     so a repeat upload is recognised as the same record and a different one as a conflict."""
@@ -113,12 +124,34 @@ class SaleIn(KioskRecord):
     out_trade_no: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     transaction_id: StrictStr = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
     lines: list[SaleLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    #: promotions applied (docs/sale-payload.md); absent on a sale without any
+    discounts: list[SaleDiscountIn] = Field(default_factory=list, max_length=MAX_LINES + 1)
 
     @model_validator(mode="after")
     def _total_is_sum_of_lines(self) -> SaleIn:
-        expected = sum(line.line_total_fen for line in self.lines)
-        if self.total_fen != expected:
+        lines = sum(line.line_total_fen for line in self.lines)
+        off = sum(d.amount_fen for d in self.discounts)
+        if self.total_fen != lines - off:
             raise ValueError(
-                f"total_fen {self.total_fen} is not the sum of lines[].line_total_fen ({expected})"
+                f"total_fen {self.total_fen} is not the sum of lines[].line_total_fen ({lines}) less the sum "
+                f"of discounts[].amount_fen ({off})"
             )
+        by_sku: dict[str, int] = {}
+        for line in self.lines:
+            by_sku[line.sku] = by_sku.get(line.sku, 0) + line.line_total_fen
+        for d in self.discounts:
+            if d.sku and d.amount_fen > by_sku.get(d.sku, 0):
+                raise ValueError(
+                    f"discount {d.promo_id} takes {d.amount_fen} fen off sku {d.sku!r}, more than its lines "
+                    f"come to ({by_sku.get(d.sku, 0)})"
+                )
         return self
+
+    def content_sha256(self) -> str:
+        """As every record's, except that a sale without discounts hashes as it did before sales
+        could carry them (so a re-upload of an older sale is still recognised as a duplicate)."""
+        body = self.model_dump(mode="json")
+        if not body.get("discounts"):
+            body.pop("discounts", None)
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -338,6 +338,7 @@ def build_kiosk(
         clock=ov.clock or SystemClock(),
         background=background,
     )
+    controller.members_enabled = settings.members.enabled  # the cart's member button (kiosk.ui)
 
     on_fault = controller.on_device_fault
     on_recover = controller.on_device_recovered

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -25,11 +26,13 @@ from kiosk import crashpoints
 from kiosk.clock import SystemClock
 from kiosk.core import checkout as co
 from kiosk.core.cart import Cart, Product
-from kiosk.core.codes import CodeKind, classify
+from kiosk.core.codes import CodeKind, CodeRule, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.idle import IdleRules, timer_event
+from kiosk.core.members import MemberInputError, mask_phone, normalise_phone
 from kiosk.core.payment import PayState
-from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
+from kiosk.core.pricing import PricedCart, Promotion, price_cart
+from kiosk.core.receipt import Receipt, ReceiptDiscount, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.core.records import StoreFull
 from kiosk.maintenance.badges import PREFIX as BADGE_PREFIX
 from kiosk.maintenance.roles import Action
@@ -42,6 +45,9 @@ from kiosk.ports import (
     Frame,
     Indicators,
     Light,
+    MemberDirectory,
+    MembersNotOffered,
+    NoMemberDirectory,
     PaymentGateway,
     PrinterError,
     ReceiptPrinter,
@@ -201,6 +207,8 @@ class CheckoutController:
         sample_camera: SampleCamera | None = None,
         clock: Clock | None = None,
         background: bool = True,
+        utcnow: Callable[[], datetime] | None = None,
+        members: MemberDirectory | None = None,
     ) -> None:
         self.options = options
         self.store = store
@@ -212,6 +220,15 @@ class CheckoutController:
         self._samples = samples
         self._sample_camera = sample_camera
         self.clock: Clock = clock or SystemClock()
+        #: wall-clock UTC for promotions' validity windows (injected by tests)
+        self._utcnow = utcnow or (lambda: datetime.now(UTC))
+        #: who answers the member sign-in screen (``kiosk.ports.NoMemberDirectory``: nobody yet)
+        self.members: MemberDirectory = members or NoMemberDirectory()
+        self._promotions_cache: list[Promotion] | None = None
+        #: ``[members] enabled``: the cart shows the member button (set by kiosk.bootstrap)
+        self.members_enabled = False
+        #: rules that recognise member (and staff) codes (``kiosk.core.codes``); the members release adds one
+        self.code_rules: tuple[CodeRule, ...] = ()
         self._wake = wake or (lambda: None)
         self._state = co.Checkout()
         self._language = options.language
@@ -296,6 +313,48 @@ class CheckoutController:
 
     def refresh_catalog(self) -> None:
         self._catalog_cache = None
+        self._promotions_cache = None
+
+    def _promotions(self) -> list[Promotion]:
+        if self._promotions_cache is None:
+            try:
+                self._promotions_cache = self.store.promotions()
+            except Exception:  # a store fault: normal prices rather than no sale
+                log.exception("promotions could not be read; normal prices apply")
+                return []
+        return self._promotions_cache
+
+    def priced_cart(self) -> PricedCart:
+        """The cart on screen with the promotions valid now (and the member's, when one signed in):
+        what the cart screen shows, and what ``OpenOrder`` commits and the customer is charged."""
+        state = self._state
+        return price_cart(state.cart, self._promotions(), self._utcnow(), member=state.member is not None)
+
+    def member_sign_in(self, *, phone: str = "", code: str = "") -> None:
+        """The member screen's number (or member QR): asked off the UI thread, the answer comes back
+        as ``MemberLookedUp``. A number that is not a mobile number is refused on the spot."""
+        if phone:
+            try:
+                phone = normalise_phone(phone)
+            except MemberInputError:
+                self.dispatch(co.MemberLookedUp(None, co.Notice.MEMBER_NOT_FOUND))
+                return
+        shown = mask_phone(phone) if phone else mask(code)
+        self._submit(
+            lambda: self._member_job(phone, code, shown),
+            lambda exc: co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED),
+        )
+
+    def _member_job(self, phone: str, code: str, shown: str) -> co.Event:
+        try:
+            member = self.members.lookup(phone=phone, code=code)
+        except MembersNotOffered:
+            return co.MemberLookedUp(None, co.Notice.MEMBERS_NOT_OFFERED)
+        except Exception as exc:
+            log.warning("member lookup for %s failed: %s", shown, exc)
+            return co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED)
+        log.info("member lookup for %s: %s", shown, "found" if member else "not found")
+        return co.MemberLookedUp(member, co.Notice.MEMBER_NOT_FOUND)
 
     def last_receipt_text(self) -> str:
         return self._last_receipt
@@ -454,9 +513,9 @@ class CheckoutController:
         except Exception:  # the next start's recovery closes an order left open
             log.exception("order %s could not be cancelled", order_id)
 
-    def _open_order_job(self, cart: Cart, language: str) -> co.Event:
+    def _open_order_job(self, cart: Cart, language: str, priced: PricedCart) -> co.Event:
         try:
-            return co.OrderOpened(self.store.open_order(cart, language))
+            return co.OrderOpened(self.store.open_order(cart, language, priced.discounts), priced.total_fen)
         except StoreFull as exc:
             message = str(exc)
             self._on_owner(lambda: self._store_full(message))
@@ -506,7 +565,7 @@ class CheckoutController:
                 result = self.maintenance.unlock_badge(d.text)
                 log.info("staff badge shown: %s", "unlocked" if result.ok else f"refused ({result.refusal})")
                 return
-            c = classify(d.text, d.symbology)
+            c = classify(d.text, d.symbology, self.code_rules)
             if c.is_payment:
                 st = self._state
                 about_to_charge = st.phase is co.Phase.PAYING and st.order_id is not None and not st.charging
@@ -518,6 +577,9 @@ class CheckoutController:
                 return
             if c.kind is CodeKind.PRODUCT:
                 self.dispatch(co.ProductScanned(c.text, self._product(c.text)))
+                return
+            if c.kind is CodeKind.MEMBER and self.members_enabled and self._state.phase is co.Phase.CART:
+                self.member_sign_in(code=c.text)  # a member QR shown while shopping signs the member in
                 return
             log.info("ignored code (%s): %s", c.reason, mask(c.text))
 
@@ -694,11 +756,16 @@ class CheckoutController:
     def _run(self, effect: co.Effect) -> None:
         match effect:
             case co.OpenOrder(cart=cart):
-                # on the worker: a store write can wait for the sync thread's transaction; a corrupt
-                # file (an exception) tells the customer, and nothing is charged
+                # priced here, on the owner thread, with what the cart screen showed; written on the
+                # worker: a store write can wait for the sync thread's transaction; a corrupt file (an
+                # exception) tells the customer, and nothing is charged
                 language = self._language
+                priced = price_cart(
+                    cart, self._promotions(), self._utcnow(), member=self._state.member is not None
+                )
                 self._submit(
-                    lambda: self._open_order_job(cart, language), lambda exc: co.OrderFailed(str(exc))
+                    lambda: self._open_order_job(cart, language, priced),
+                    lambda exc: co.OrderFailed(str(exc)),
                 )
             case co.StartCamera():
                 self.payment_camera_on = True
@@ -775,6 +842,10 @@ class CheckoutController:
                 for li in self.store.order_lines(order_id)
             ),
             total_fen=order.total_fen,
+            discounts=tuple(
+                ReceiptDiscount(d.name(order.language), d.amount_fen)
+                for d in self.store.order_discounts(order_id)
+            ),
             channel=payment.channel if payment else "",
             transaction_masked=mask(payment.transaction_id) if payment else "",
             language=order.language,

@@ -954,3 +954,45 @@ _EN.update(
         "still.continue": "Continue",
     }
 )
+
+# --- promotions and members (the cart's discount lines, the member sign-in screen) ---------------
+_ZH.update(
+    {
+        "promo.saved": "已优惠 {amount}",
+        "promo.subtotal": "小计",
+        "member.button": "会员",
+        "member.signed_in": "会员：{name}",
+        "member.title": "会员登录",
+        "member.scan_qr": "请将会员码对准摄像头",
+        "member.or_phone": "或输入手机号",
+        "member.phone_hint": "请输入 11 位手机号",
+        "member.sign_in": "登录",
+        "member.clear": "清除",
+        "member.backspace": "删除",
+        "member.back": "返回",
+        "member.checking": "正在查询会员…",
+        "notice.member_not_found": "未找到该会员，请检查手机号",
+        "notice.members_not_offered": "本机暂不提供会员服务",
+        "notice.member_lookup_failed": "暂时无法查询会员，请稍后再试",
+    }
+)
+_EN.update(
+    {
+        "promo.saved": "You save {amount}",
+        "promo.subtotal": "Subtotal",
+        "member.button": "Member",
+        "member.signed_in": "Member: {name}",
+        "member.title": "Member sign-in",
+        "member.scan_qr": "Hold your member QR code up to the camera",
+        "member.or_phone": "or enter your mobile number",
+        "member.phone_hint": "Enter your 11-digit mobile number",
+        "member.sign_in": "Sign in",
+        "member.clear": "Clear",
+        "member.backspace": "Delete",
+        "member.back": "Back",
+        "member.checking": "Looking up your membership…",
+        "notice.member_not_found": "No member found; please check the number",
+        "notice.members_not_offered": "Membership is not offered at this kiosk yet",
+        "notice.member_lookup_failed": "Membership cannot be checked now; please try again later",
+    }
+)

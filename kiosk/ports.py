@@ -24,8 +24,10 @@ from drivers.printer.errors import PrinterError as PrinterError
 from drivers.printer.errors import PrintFault as PrintFault
 from drivers.printer.status import PrinterStatus as PrinterStatus
 from kiosk.core.cart import Cart, Product
+from kiosk.core.members import Member
 from kiosk.core.money import Fen
 from kiosk.core.payment import ChannelRules, PayState
+from kiosk.core.pricing import AppliedDiscount, Promotion
 from kiosk.core.receipt import ReceiptLayout
 from kiosk.core.records import (
     OrderLineRecord,
@@ -194,6 +196,9 @@ class CatalogUpdate:
     staff: tuple[StaffItem, ...] = ()
     #: HQ's Ed25519 badge public key, base64 ("" when HQ sent none: badges cannot be checked)
     badge_public_key: str = ""
+    #: every promotion HQ runs for this kiosk's store, as HQ's JSON objects (in a snapshot and in a
+    #: delta alike: the list replaces the kiosk's); None: HQ sent none (an older HQ), keep what is held
+    promotions: tuple[dict[str, Any], ...] | None = None
 
 
 class HqError(RuntimeError):
@@ -318,9 +323,19 @@ class SaleRepository(Protocol):
 
     def replace_catalog(self, items: Iterable[CatalogItem]) -> int: ...
 
+    # promotions
+    def promotions(self) -> list[Promotion]:
+        """The promotions HQ sent (any validity window; ``kiosk.core.pricing`` picks those valid now)."""
+
     # orders
-    def open_order(self, cart: Cart, language: str = "zh_CN") -> str:
-        """Commit the cart as an open order in the customer's ``language`` (its receipt's); its id."""
+    def open_order(
+        self, cart: Cart, language: str = "zh_CN", discounts: Sequence[AppliedDiscount] = ()
+    ) -> str:
+        """Commit the cart as an open order in the customer's ``language`` (its receipt's), with the
+        promotions applied to it; the order's total is the cart's less ``discounts``. Its id."""
+
+    def order_discounts(self, order_id: str) -> list[AppliedDiscount]:
+        """The discounts the order was opened with, in the order they were applied."""
 
     def set_order_language(self, order_id: str, language: str) -> None:
         """An open order's receipt is to be in ``language`` (the customer switched before paying)."""
@@ -415,3 +430,27 @@ class SaleRepository(Protocol):
 
     def set_product_override(self, sku: str, price_fen: Fen | None, out_of_stock: bool, actor: str) -> None:
         """Staff's price and stock mark for ``sku``, kept across catalog updates; (None, False) clears."""
+
+
+# --- members (the seam for the members release) ---------------------------------------------------
+
+
+class MembersNotOffered(RuntimeError):
+    """This kiosk has no member directory: the sign-in screen says membership is not offered here."""
+
+
+class MemberDirectory(Protocol):
+    """Finds a member by mobile number (11 digits, ``kiosk.core.members.normalise_phone``) or by the
+    text of a member QR code. May do I/O (HQ): the controller calls it off the UI thread.
+
+    Returns the member, or None when there is none; raises ``MembersNotOffered`` when this kiosk
+    offers no membership, and any other exception when the directory could not be asked."""
+
+    def lookup(self, *, phone: str = "", code: str = "") -> Member | None: ...
+
+
+class NoMemberDirectory:
+    """The default until the members release: every lookup answers "not offered at this kiosk"."""
+
+    def lookup(self, *, phone: str = "", code: str = "") -> Member | None:
+        raise MembersNotOffered("membership is not offered at this kiosk yet")

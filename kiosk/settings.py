@@ -345,6 +345,13 @@ class OtaSection(_Section):
         return v.strip()
 
 
+class MembersSection(_Section):
+    """The member sign-in screen (the seam for the members release): hidden unless ``enabled``. Until
+    the kiosk has a member directory, signing in answers "membership is not offered here yet"."""
+
+    enabled: bool = False
+
+
 class Settings(_Section):
     kiosk: KioskSection = KioskSection()
     store: StoreSection = StoreSection()
@@ -358,6 +365,7 @@ class Settings(_Section):
     ui: UiSection = UiSection()
     maintenance: MaintenanceSection = MaintenanceSection()
     ota: OtaSection = OtaSection()
+    members: MembersSection = MembersSection()
 
     @property
     def store_path(self) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 from kiosk.core.cart import Cart, CartError, Product
 from kiosk.core.codes import CodeKind
+from kiosk.core.members import Member
 from kiosk.core.money import Fen
 
 
@@ -50,6 +51,9 @@ class Notice(enum.StrEnum):
     PAYMENT_NOT_CONFIGURED = "payment_not_configured"
     CHECKING_LAST_PAYMENT = "checking_last_payment"
     SOLD_OUT = "sold_out"
+    MEMBER_NOT_FOUND = "member_not_found"
+    MEMBERS_NOT_OFFERED = "members_not_offered"
+    MEMBER_LOOKUP_FAILED = "member_lookup_failed"
 
 
 class PayStage(enum.StrEnum):
@@ -103,9 +107,13 @@ class PayTapped:
 
 @dataclass(frozen=True, slots=True)
 class OrderOpened:
-    """The order and its lines are committed to the store; payment may now be taken against it."""
+    """The order and its lines are committed to the store; payment may now be taken against it.
+
+    ``total_fen`` is the total the store committed (after promotions): what the pay screen shows and
+    what is charged. None: the cart's own total (no promotions were applied)."""
 
     order_id: str
+    total_fen: Fen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +205,14 @@ class StaffResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberLookedUp:
+    """The member directory answered the sign-in screen: ``member``, or None and ``notice`` says why."""
+
+    member: Member | None
+    notice: Notice = Notice.MEMBER_NOT_FOUND
+
+
+@dataclass(frozen=True, slots=True)
 class RecoveryStarted:
     """The kiosk started and is settling what a crash or power cut left unfinished."""
 
@@ -235,6 +251,7 @@ Event = (
     | StaffResolved
     | RecoveryStarted
     | RecoveryFinished
+    | MemberLookedUp
 )
 
 EVENT_TYPES: tuple[type, ...] = (
@@ -260,6 +277,7 @@ EVENT_TYPES: tuple[type, ...] = (
     StaffResolved,
     RecoveryStarted,
     RecoveryFinished,
+    MemberLookedUp,
 )
 
 # --- effects (commands) ---------------------------------------------------------------------------
@@ -332,6 +350,15 @@ class Checkout:
     pay_stage: PayStage = PayStage.NONE
     #: > 0 while the screen asks "still there?": the seconds left before the sale is cleared
     still_there_s: int = 0
+    #: the total the store committed for ``order_id`` (after promotions); None before an order
+    order_total_fen: Fen | None = None
+    #: the member signed in for this sale (every new sale starts without one)
+    member: Member | None = None
+
+    @property
+    def sale_total_fen(self) -> Fen:
+        """What this sale costs: the committed order's total once there is one, else the cart's."""
+        return self.cart.total_fen if self.order_total_fen is None else self.order_total_fen
 
 
 class InvalidEvent(ValueError):
@@ -432,7 +459,7 @@ def _new_sale(_c: Checkout, _e: object) -> Step:
 def _order_opened(c: Checkout, e: OrderOpened) -> Step:
     if c.order_id is not None:
         return c, ()
-    return replace(c, order_id=e.order_id), (StartCamera(),)
+    return replace(c, order_id=e.order_id, order_total_fen=e.total_fen), (StartCamera(),)
 
 
 def _order_failed(c: Checkout, e: OrderFailed) -> Step:
@@ -448,7 +475,7 @@ def _code(c: Checkout, e: PaymentCodeScanned) -> Step:
         return _ignore(c, Notice.NOT_A_PAYMENT_CODE)
     return replace(c, charging=True, pay_stage=PayStage.NONE, notice=Notice.NONE, detail=""), (
         Beep(),
-        ChargePayment(c.order_id, e.kind, e.code, c.cart.total_fen),
+        ChargePayment(c.order_id, e.kind, e.code, c.sale_total_fen),
     )
 
 
@@ -525,7 +552,14 @@ def _leave_payment(c: Checkout, _e: object) -> Step:
     effects: tuple[Effect, ...] = (StopCamera(),)
     if c.order_id is not None:
         effects += (CancelOrder(c.order_id),)
-    return replace(Checkout(), phase=Phase.CART, cart=c.cart), effects
+    return replace(Checkout(), phase=Phase.CART, cart=c.cart, member=c.member), effects
+
+
+def _member(c: Checkout, e: MemberLookedUp) -> Step:
+    """The sign-in screen's answer: the member stays for this sale only (a new sale starts without)."""
+    if e.member is None:
+        return _notice(c, e.notice), ()
+    return replace(c, member=e.member, notice=Notice.NONE, detail=""), (Beep(),)
 
 
 # --- printing, done, needs help -------------------------------------------------------------------
@@ -563,7 +597,7 @@ def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
 
 def _resolved(c: Checkout, _e: StaffResolved) -> Step:
     if c.order_id is None and not c.cart.is_empty and c.notice is Notice.PRINTER_NOT_READY:
-        return replace(Checkout(), phase=Phase.CART, cart=c.cart), ()
+        return replace(Checkout(), phase=Phase.CART, cart=c.cart, member=c.member), ()
     return Checkout(), ()
 
 
@@ -628,6 +662,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,
         RecoveryStarted: _recovery_started,
         RecoveryFinished: _stay,
+        MemberLookedUp: _stay,
     },
     Phase.CART: {
         StartTapped: _stay,
@@ -652,6 +687,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
+        MemberLookedUp: _member,
     },
     Phase.PAYING: {
         StartTapped: _stay,
@@ -676,6 +712,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
+        MemberLookedUp: _stay,
     },
     Phase.PRINTING: {
         StartTapped: _stay,
@@ -700,6 +737,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
+        MemberLookedUp: _stay,
     },
     Phase.DONE: {
         StartTapped: _new_sale,
@@ -724,6 +762,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
+        MemberLookedUp: _stay,
     },
     Phase.NEEDS_HELP: {
         StartTapped: _stay,
@@ -748,6 +787,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _resolved,
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
+        MemberLookedUp: _stay,
     },
     Phase.RECOVERING: {
         StartTapped: _CUSTOMER_WAIT,
@@ -772,6 +812,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         StaffResolved: _stay,  # recovery ends by itself, bounded; staff cannot skip it
         RecoveryStarted: _stay,
         RecoveryFinished: _recovery_finished,
+        MemberLookedUp: _stay,
     },
 }
 

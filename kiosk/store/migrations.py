@@ -108,6 +108,12 @@ def _0008_receipt_language(db: pw.Database) -> None:
         db.execute_sql("ALTER TABLE order_line ADD COLUMN name_en VARCHAR(128) NOT NULL DEFAULT ''")
 
 
+def _0009_promotions(db: pw.Database) -> None:
+    """Promotions from HQ and the discounts each order got: two new tables, nothing else changes
+    (an older release ignores them; its orders simply have no discount rows)."""
+    db.create_tables([models.PromotionRow, models.OrderDiscount])
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     number: int
@@ -136,6 +142,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "staff tasks kept across restarts", _0007_staff_tasks, additive=True),
     # new columns with defaults: an older release leaves them alone and prints in Chinese
     Migration(8, "receipt language and English item names", _0008_receipt_language, additive=True),
+    Migration(9, "promotions and order discounts", _0009_promotions, additive=True),
 )
 
 LATEST = MIGRATIONS[-1].number

@@ -256,3 +256,32 @@ class StaffTask(BaseModel):
 
     class Meta:
         table_name = "staff_task"
+
+
+class PromotionRow(BaseModel):
+    """A promotion from HQ (migration 9), written with the catalog in one transaction. ``body`` is the
+    promotion as HQ sent it (JSON, ``kiosk.sync.promotions`` parses it), so a new kind from HQ needs
+    no schema change; a body this release cannot parse is skipped when the cart is priced."""
+
+    promo_id = pw.CharField(primary_key=True, max_length=64)
+    body = pw.TextField()
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "promotion"
+
+
+class OrderDiscount(BaseModel):
+    """One promotion applied to an order (migration 9): the receipt prints it and HQ's sale record
+    carries it, so the order's total is its lines less its discounts. ``sku`` "" is a whole-cart one."""
+
+    id = pw.AutoField()
+    order = pw.ForeignKeyField(Order, backref="discounts", on_delete="CASCADE")
+    promo_id = pw.CharField(max_length=64)
+    sku = pw.CharField(max_length=64, default="")
+    name_zh = pw.CharField(max_length=64)
+    name_en = pw.CharField(max_length=64)
+    amount_fen = pw.IntegerField(constraints=[pw.Check("amount_fen > 0")])
+
+    class Meta:
+        table_name = "order_discount"

@@ -29,6 +29,7 @@ from kiosk import crashpoints
 from kiosk.core.cart import Cart
 from kiosk.core.cart import Product as CoreProduct
 from kiosk.core.payment import OPEN_STATES, PayState
+from kiosk.core.pricing import AppliedDiscount, Promotion, PromotionError, promotion_from_dict
 from kiosk.core.records import (
     CodeAlreadyUsed,
     OrderLineRecord,
@@ -48,11 +49,13 @@ from kiosk.store.models import (
     SALES_RECORDED_KEY,
     AuditLog,
     Order,
+    OrderDiscount,
     OrderLine,
     OutboxEntry,
     Payment,
     Product,
     ProductOverride,
+    PromotionRow,
     RefundEntry,
     ReprintJob,
     Setting,
@@ -257,6 +260,8 @@ class SaleStore:
                 else:
                     Setting.insert(key=name, value=json.dumps(value)).on_conflict_replace().execute()
             apply_staff(update)
+            if update.promotions is not None:
+                self._replace_promotions(update.promotions)
             Setting.insert(
                 key=CATALOG_VERSION_KEY, value=str(int(update.version))
             ).on_conflict_replace().execute()
@@ -346,15 +351,56 @@ class SaleStore:
 
     # --- orders -----------------------------------------------------------------------------------
 
-    def open_order(self, cart: Cart, language: str = "zh_CN") -> str:
+    # --- promotions -------------------------------------------------------------------------------
+
+    def promotions(self) -> list[Promotion]:
+        """Every promotion HQ sent that this release can apply; one it cannot read is logged and left out
+        (the customer pays the normal price for it rather than a wrong one)."""
+        out = []
+        for row in PromotionRow.select().order_by(PromotionRow.promo_id):
+            try:
+                out.append(promotion_from_dict(json.loads(row.body)))
+            except (ValueError, PromotionError) as exc:
+                log.warning("promotion %s from HQ is not applied: %s", row.promo_id, exc)
+        return out
+
+    @staticmethod
+    def _replace_promotions(bodies: Sequence[dict[str, Any]]) -> None:
+        """Inside the catalog's transaction: the kiosk's promotions become exactly HQ's list."""
+        now = utcnow()
+        PromotionRow.delete().execute()
+        for body in bodies:
+            promo_id = body.get("id")
+            if not isinstance(promo_id, str) or not 1 <= len(promo_id) <= 64:
+                log.warning("a promotion from HQ has no usable id; skipped")
+                continue
+            PromotionRow.insert(
+                promo_id=promo_id, body=json.dumps(body, ensure_ascii=False), updated_at=now
+            ).on_conflict_replace().execute()
+
+    def order_discounts(self, order_id: str) -> list[AppliedDiscount]:
+        return [
+            AppliedDiscount(str(d.promo_id), str(d.name_zh), str(d.name_en), int(d.amount_fen), str(d.sku))
+            for d in OrderDiscount.select().where(OrderDiscount.order == order_id).order_by(OrderDiscount.id)
+        ]
+
+    def open_order(
+        self, cart: Cart, language: str = "zh_CN", discounts: Sequence[AppliedDiscount] = ()
+    ) -> str:
         if cart.is_empty:
             raise SaleError("cannot open an order for an empty cart")
+        off = sum(d.amount_fen for d in discounts)
+        if any(d.amount_fen <= 0 for d in discounts) or off > cart.total_fen:
+            raise SaleError(
+                f"discounts of {off} fen do not fit a cart of {cart.total_fen} fen (each must be more than "
+                "0 and together at most the cart's total)"
+            )
         order_id = str(uuid.uuid4())
         with self._tx():
             Order.create(
                 id=order_id,
                 kiosk_id=self.kiosk_id,
-                total_fen=cart.total_fen,
+                total_fen=cart.total_fen - off,
                 created_at=self._now(),
                 language=_receipt_language(language),
             )
@@ -372,6 +418,15 @@ class SaleStore:
                     for line in cart.lines
                 ]
             ).execute()
+            for d in discounts:
+                OrderDiscount.create(
+                    order=order_id,
+                    promo_id=d.promo_id,
+                    sku=d.sku,
+                    name_zh=d.name_zh[:64],
+                    name_en=d.name_en[:64],
+                    amount_fen=d.amount_fen,
+                )
             crashpoints.reached("order_before_commit")
         crashpoints.reached("order_committed")
         return order_id
@@ -550,7 +605,7 @@ class SaleStore:
         }
 
     def _sale_payload(self, order: Order, payment: Payment) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "order_id": order.id,
             "kiosk_id": order.kiosk_id,
             "created_at": _iso(order.created_at),
@@ -571,6 +626,15 @@ class SaleStore:
                 for line in order.lines.order_by(OrderLine.id)
             ],
         }
+        discounts = list(
+            OrderDiscount.select().where(OrderDiscount.order == order.id).order_by(OrderDiscount.id)
+        )
+        if discounts:  # only when there are any: a sale without keeps the payload (and hash) it had
+            body["discounts"] = [
+                {"promo_id": d.promo_id, "sku": d.sku, "name": d.name_zh, "amount_fen": int(d.amount_fen)}
+                for d in discounts
+            ]
+        return body
 
     def payment(self, out_trade_no: str) -> PaymentRecord | None:
         p = Payment.get_or_none(Payment.out_trade_no == out_trade_no)

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from kiosk.core.pricing import PromotionError, promotion_from_dict
 from kiosk.maintenance.zreport import DayTotals
 from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, StaffItem
 from kiosk.sync.signed import HqSigner
@@ -89,6 +90,8 @@ class _CatalogReply(_Strict):
     settings: dict[str, Any] = {}
     staff: list[_StaffReply] = []
     badge_public_key: StrictStr = Field("", max_length=64, pattern=r"^([A-Za-z0-9+/]{43}=)?$")
+    #: absent from an older HQ: the kiosk keeps the promotions it has
+    promotions: list[dict[str, Any]] | None = Field(None, max_length=500)
 
 
 class _TotalsReply(BaseModel):
@@ -170,7 +173,29 @@ def check_catalog(reply: Any) -> CatalogUpdate:
         dict(parsed.settings),
         staff,
         parsed.badge_public_key,
+        _promotions(parsed.promotions),
     )
+
+
+def _promotions(bodies: list[dict[str, Any]] | None) -> tuple[dict[str, Any], ...] | None:
+    """HQ's promotions as the store keeps them. One this release cannot apply (a newer kind, a bad
+    number) is left out with a warning, not the whole catalog: the customer pays the normal price."""
+    if bodies is None:
+        return None
+    kept: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for body in bodies:
+        try:
+            promo = promotion_from_dict(body)
+        except PromotionError as exc:
+            log.warning("HQ sent a promotion this kiosk cannot apply; skipped: %s", exc)
+            continue
+        if promo.promo_id in seen:
+            log.warning("HQ sent promotion %s twice; the first is kept", promo.promo_id)
+            continue
+        seen.add(promo.promo_id)
+        kept.append(body)
+    return tuple(kept)
 
 
 class HttpHqClient:

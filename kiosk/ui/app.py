@@ -55,6 +55,7 @@ KV_FILES = (
     "pin.kv",
     "maintenance.kv",
     "still_there.kv",
+    "member.kv",
 )
 #: the staff screens: while one shows, the checkout phase does not move the screen
 MAINTENANCE_SCREENS = ("pin", "maint")

@@ -12,7 +12,8 @@ from typing import Any
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.widgets import CategoryTab
+from kiosk.ui.member_screen import MemberPanel as MemberPanel  # the kv rule names it
+from kiosk.ui.widgets import CategoryTab, DiscountRow
 
 
 class CartScreen(Screen):  # type: ignore[misc]
@@ -20,7 +21,16 @@ class CartScreen(Screen):  # type: ignore[misc]
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.vm.bind(category_tabs=self._build_tabs, customer=self.reset_scroll)
+        self.vm.bind(discount_lines=self._build_discounts)
         self._build_tabs()
+        self._build_discounts()
+
+    def _build_discounts(self, *_args: Any) -> None:
+        """One row per promotion on the cart: its name (in the customer's language) and −¥x.xx."""
+        box = self.ids.discounts
+        box.clear_widgets()
+        for row in self.vm.discount_lines:
+            box.add_widget(DiscountRow(name=row["name"], amount_text=row["amount_text"]))
 
     def _build_tabs(self, *_args: Any) -> None:
         # A handful of tabs: plain children are simpler than a RecycleView with variable widths.

@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from kiosk.core.cart import Product
 from kiosk.core.checkout import Checkout, Event
+from kiosk.core.pricing import PricedCart
 from kiosk.core.receipt import ReceiptLayout
 from kiosk.maintenance.roles import Action, Role
 from kiosk.ports import Frame
@@ -55,6 +56,13 @@ class KioskController(Protocol):
     def hold_up_sample(self, name: str) -> None: ...
 
     def tick(self, now: float) -> None: ...
+
+    def priced_cart(self) -> PricedCart:
+        """The cart on screen with the promotions that apply now (and the member's): its total is
+        what the order will be opened with and charged."""
+
+    def member_sign_in(self, *, phone: str = "", code: str = "") -> None:
+        """Ask the member directory (off the UI thread); the answer arrives as ``MemberLookedUp``."""
 
 
 # --- maintenance mode: what the staff screens may ask -------------------------------------------

@@ -148,14 +148,14 @@ class SaleShown:
 def done_shown(state: Checkout, previous: SaleShown, receipt_text: str) -> SaleShown:
     """The done screen's sale: the sale just paid while in DONE, otherwise what it showed last."""
     if state.phase is Phase.DONE:
-        return SaleShown(format_yuan(state.cart.total_fen), receipt_text)
+        return SaleShown(format_yuan(state.sale_total_fen), receipt_text)
     return previous
 
 
 def pay_shown(state: Checkout, previous: SaleShown) -> SaleShown:
     """The pay screen's amount: the live one while paying or printing, otherwise the last shown."""
     if state.phase in (Phase.PAYING, Phase.PRINTING):
-        return SaleShown(format_yuan(state.cart.total_fen))
+        return SaleShown(format_yuan(state.sale_total_fen))
     return previous
 
 

@@ -37,9 +37,10 @@ from kiosk.core.checkout import (
     StillHereTapped,
 )
 from kiosk.core.money import format_yuan
+from kiosk.core.pricing import PricedCart
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
-from kiosk.ui import present
+from kiosk.ui import present, promo_present
 from kiosk.ui.busy import waiting
 from kiosk.ui.controller_api import KioskController
 
@@ -94,6 +95,13 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     still_there_text = StringProperty("")
     #: the kiosk waits on something outside the screen (kiosk.ui.busy): the spinner shows
     busy = BooleanProperty(False)
+    #: promotions on the cart: rows (name, amount_text), "You save ¥x" ("" when none)
+    discount_lines = ListProperty()
+    saved_text = StringProperty("")
+    #: "Member: <name>" while a member is signed in ("" otherwise); the member button shows only when
+    #: the kiosk offers members (``[members] enabled``)
+    member_text = StringProperty("")
+    members_enabled = BooleanProperty(False)
 
     def __init__(
         self,
@@ -143,7 +151,12 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         if state.phase is not Phase.CART:
             self.confirming_cancel = False
         self.cart_lines = present.cart_rows(state.cart, self.language)
-        self.total_text = format_yuan(state.cart.total_fen)
+        priced = self._priced(state)
+        self.discount_lines = promo_present.discount_rows(priced, self.language)
+        self.saved_text = promo_present.saved_text(priced, self.language)
+        self.total_text = promo_present.money(priced.total_fen)
+        self.member_text = promo_present.member_text(state, self.language)
+        self.members_enabled = bool(getattr(self.controller, "members_enabled", False))
         self.item_count = state.cart.item_count
         self.notice_text = present.notice_for(state, self.language)
         self.updating = bool(getattr(self.controller, "update_hold", False))
@@ -180,6 +193,22 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
         self.screen = present.screen_for(state.phase)
+
+    def _priced(self, state: Checkout) -> PricedCart:
+        """The cart with its promotions (the controller knows which run now); the plain cart when the
+        controller cannot say, so a fault in promotions never hides the cart."""
+        if state.cart.is_empty:
+            return PricedCart(state.cart)
+        try:
+            priced = self.controller.priced_cart()
+        except Exception:
+            log.exception("the cart's promotions could not be worked out; normal prices shown")
+            return PricedCart(state.cart)
+        return priced if priced.cart == state.cart else PricedCart(state.cart)
+
+    def sign_in_member(self, phone: str = "", code: str = "") -> None:
+        """The member screen's "sign in": the controller asks its member directory off the UI thread."""
+        self.controller.member_sign_in(phone=phone, code=code)
 
     def _reset_language(self) -> None:
         """The next customer starts in the kiosk's language, not the one the last customer picked.

@@ -223,3 +223,10 @@ class BusySpinner(Widget):  # type: ignore[misc]
 
     def on_touch_down(self, touch: Any) -> bool:
         return False
+
+
+class DiscountRow(BoxLayout):  # type: ignore[misc]
+    """A promotion on the cart: its name on the left, what it takes off on the right (widgets.kv)."""
+
+    name = StringProperty("")
+    amount_text = StringProperty("")

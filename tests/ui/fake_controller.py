@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,12 @@ from kiosk.core import checkout as co
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
 from kiosk.core.idle import IdleRules, timer_event
+from kiosk.core.members import MemberInputError, normalise_phone
 from kiosk.core.money import format_yuan
+from kiosk.core.pricing import PricedCart, Promotion, price_cart
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
+from kiosk.ports import MemberDirectory, MembersNotOffered, NoMemberDirectory
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
 
@@ -83,6 +86,9 @@ SEED_ORDERS: tuple[tuple[str, int], ...] = (
     ("e5f6a7b8-0000-4000-8000-000000000002", 350),
 )
 
+#: the fake's "now" for promotions' validity windows
+PROMO_NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
 _CODE_PREFIX = {"wechat": ("13", CodeKind.WECHAT), "alipay": ("28", CodeKind.ALIPAY)}
 
 
@@ -103,6 +109,8 @@ class FakeController:
         still_there_s: float = 20.0,
         clock: Callable[[], float] | None = None,
         password_gate: threading.Event | None = None,
+        promotions: tuple[Promotion, ...] = (),
+        members: MemberDirectory | None = None,
     ) -> None:
         #: an injected clock (seconds) for the idle timers; the UI's own tick time is then ignored
         self._clock = clock or time.monotonic
@@ -115,6 +123,11 @@ class FakeController:
         #: the printer fails every receipt (out of paper mid-job)
         self.print_fails = print_fails
         self._catalog = list(catalog)
+        #: promotions applied to the cart (kiosk.core.pricing), valid at ``PROMO_NOW``
+        self.promotions = promotions
+        #: the member directory (None: the kiosk's default, "not offered"); the button shows with one
+        self.members: MemberDirectory = members or NoMemberDirectory()
+        self.members_enabled = members is not None
         self._samples = list(samples)
         self._language = language
         self.printer_ready = printer_ready
@@ -171,6 +184,27 @@ class FakeController:
         self.out_of_stock: set[str] = set()
 
     # --- the UI's interface -------------------------------------------------------------------
+
+    def priced_cart(self) -> PricedCart:
+        return price_cart(self._state.cart, self.promotions, PROMO_NOW, member=self._state.member is not None)
+
+    def member_sign_in(self, *, phone: str = "", code: str = "") -> None:
+        """As the real controller: a bad number is refused at once, the directory asked off the UI thread."""
+        try:
+            phone = normalise_phone(phone) if phone else ""
+        except MemberInputError:
+            self.dispatch(co.MemberLookedUp(None, co.Notice.MEMBER_NOT_FOUND))
+            return
+
+        def ask() -> co.Event:
+            try:
+                return co.MemberLookedUp(self.members.lookup(phone=phone, code=code))
+            except MembersNotOffered:
+                return co.MemberLookedUp(None, co.Notice.MEMBERS_NOT_OFFERED)
+            except Exception:
+                return co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED)
+
+        self._later(0.0, ask(), "fake-members")
 
     @property
     def state(self) -> co.Checkout:
@@ -558,7 +592,7 @@ class FakeController:
     def _run(self, effect: co.Effect) -> None:
         match effect:
             case co.OpenOrder():
-                self._pending.append(co.OrderOpened(str(uuid.uuid4())))
+                self._pending.append(co.OrderOpened(str(uuid.uuid4()), self.priced_cart().total_fen))
             case co.StartCamera():
                 self._camera_on = True
                 if self._held is not None:

@@ -28,6 +28,8 @@ def test_protocol_lists_the_whole_interface() -> None:
             "last_receipt_layout",
             "last_receipt_text",
             "latest_frame",
+            "member_sign_in",
+            "priced_cart",
             "sample_codes",
             "set_language",
             "state",

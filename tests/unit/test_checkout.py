@@ -224,6 +224,7 @@ def test_every_event_in_every_phase_is_handled() -> None:
         co.StaffResolved(),
         co.RecoveryStarted(),
         co.RecoveryFinished(("o1",), ("K1",)),
+        co.MemberLookedUp(None),
     ]
     assert {type(e) for e in events} == set(co.EVENT_TYPES)
     for state in (

@@ -1,0 +1,286 @@
+"""Child-process entry point of the promotion and member UI tests: the real KioskApp, the
+FakeController with promotions (and, for ``member``, a fake member directory), and a customer's
+fingers (touch events, through ``ui_maint_main.run_script``).
+
+Run as ``python tests/ui/ui_promo_main.py OUT_DIR --script discounts|member|hidden
+[--width W --height H]`` with ``KIVY_NO_ARGS=1``, ``KIVY_HOME`` and a ``DISPLAY`` (Xvfb). Prints one
+JSON line: what the script observed (``obs``) and a failure, if any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fake_controller import PROMO_NOW, FakeController
+from ui_maint_main import (
+    QUIET_FRAMES,
+    SCRIPT_LIMIT_S,
+    Do,
+    Fingers,
+    Frames,
+    Shot,
+    Step,
+    Tap,
+    Until,
+    run_script,
+)
+
+from kiosk.core.pricing import PromoKind, Promotion
+from kiosk.settings import KioskSection, UiSection
+from kiosk.ui.kivy_config import configure_kivy
+from tests.fakes.members import FakeMemberDirectory
+
+START = datetime(2026, 11, 1, tzinfo=PROMO_NOW.tzinfo)
+PROMOTIONS = (
+    Promotion(
+        "water3",
+        PromoKind.MULTI_BUY,
+        "农夫山泉 三瓶5元",
+        "3 Nongfu waters for ¥5",
+        START,
+        sku="W550",
+        qty=3,
+        price_fen=500,
+    ),
+    Promotion(
+        "off1", PromoKind.SPEND_OFF, "满10元减1元", "¥1 off ¥10", START, threshold_fen=1000, off_fen=100
+    ),
+)
+PHONE = "13812345678"
+
+
+def cart(f: Fingers) -> Any:
+    return f.app.sm.get_screen("cart")
+
+
+def tile(f: Fingers, sku: str) -> Any:
+    from kiosk.ui.widgets import ProductTile
+
+    found = [w for w in cart(f).walk(restrict=True) if isinstance(w, ProductTile) and w.sku == sku]
+    return next((w for w in found if f.visible(w)), None)
+
+
+def pay_button(f: Fingers) -> Any:
+    return cart(f).ids.pay if not cart(f).ids.pay.disabled else None
+
+
+def fits(label: Any) -> bool:
+    """The label's whole text fits its width on one line (measured unconstrained, as the tab test does)."""
+    from kivy.core.text import Label as CoreLabel
+
+    core = CoreLabel(text=label.text, font_size=label.font_size, bold=label.bold, font_name=label.font_name)
+    core.refresh()
+    need_w, need_h = core.texture.size
+    return bool(need_w <= label.width + 0.5 and need_h <= label.height + 0.5)
+
+
+def shown_whole(label: Any) -> bool:
+    """A label that may wrap shows all its text: what it drew fits inside it, and nothing was cut."""
+    tw, th = label.texture_size
+    return bool(tw <= label.width + 0.5 and th <= label.height + 0.5 and not label.shorten)
+
+
+def discount_rows(f: Fingers) -> list[dict[str, Any]]:
+    from kivy.uix.label import Label
+
+    from kiosk.ui.widgets import DiscountRow
+
+    rows = []
+    for row in cart(f).ids.discounts.children[::-1]:
+        assert isinstance(row, DiscountRow)
+        labels = [w for w in row.children[::-1] if isinstance(w, Label)]
+        rows.append(
+            {
+                "name": labels[0].text,
+                "amount": labels[1].text,
+                "fits": all(shown_whole(w) for w in labels),
+                "on_screen": row.height > 0 and row.get_root_window() is not None and row.opacity > 0,
+            }
+        )
+    return rows
+
+
+def cart_view(f: Fingers) -> dict[str, Any]:
+    saved = cart(f).ids.saved
+    return {
+        "rows": discount_rows(f),
+        "saved": saved.text,
+        "saved_fits": fits(saved) if saved.text else True,
+        "total": f.app.vm.total_text,
+        "pay": cart(f).ids.pay.text,
+    }
+
+
+def start_and_fill(f: Fingers, c: FakeController, skus: tuple[str, ...]) -> Iterator[Step]:
+    yield Until(lambda: f.showing("attract"), "attract")
+    yield Tap(lambda: tuple(f.app.sm.get_screen("attract").center), "start")
+    yield Until(lambda: f.showing("cart"), "cart")
+    for n, sku in enumerate(skus, start=1):
+        yield Tap(lambda sku=sku: tile(f, sku), f"tap {sku}")
+        yield Until(lambda n=n: c.state.cart.item_count == n, f"{n} in the cart")
+
+
+def discounts(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
+    """Three waters and chips: the multi-buy and the spend-off show as lines, in both languages, and
+    the pay screen asks for the total after them."""
+    yield from start_and_fill(f, c, ("W550", "W550", "W550", "CHIPS"))
+    for lang in ("zh_CN", "en"):
+        yield Do(lambda lang=lang: f.app.vm.set_language(lang), lang)
+        yield Frames(QUIET_FRAMES, "frames")
+        yield Do(lambda lang=lang: obs.__setitem__(f"cart_{lang}", cart_view(f)), "note")
+        yield Shot(f"promo_cart_{lang}")
+    yield Tap(lambda: pay_button(f), "pay")
+    yield Until(lambda: f.showing("pay"), "pay screen")
+    yield Do(lambda: obs.__setitem__("pay_total", f.app.vm.pay_total_text), "note")
+    yield Do(lambda: obs.__setitem__("order_total_fen", c.state.sale_total_fen), "note")
+    yield Do(lambda: c.hold_up_sample("wechat_ok"), "hold up a code")
+    yield Until(lambda: f.showing("done"), "done")
+    yield Do(lambda: obs.__setitem__("done_total", f.app.vm.done_total_text), "note")
+
+
+def member_button(f: Fingers) -> Any:
+    b = cart(f).ids.member_button
+    return b if not b.disabled and b.opacity > 0 else None
+
+
+def key(f: Fingers, text: str) -> Any:
+    from kiosk.ui.widgets import KButton
+
+    panel = cart(f).ids.member
+    return next((w for w in panel.walk(restrict=True) if isinstance(w, KButton) and w.text == text), None)
+
+
+def type_number(f: Fingers, digits: str) -> Iterator[Step]:
+    for d in digits:
+        yield Tap(lambda d=d: key(f, d), f"key {d}")
+
+
+def panel_view(f: Fingers) -> dict[str, Any]:
+    panel = cart(f).ids.member
+    return {
+        "shown": panel.shown,
+        "display": panel.ids.display.text,
+        "display_fits": fits(panel.ids.display),
+        "answer": panel.ids.answer.text,
+        "sign_in_enabled": not panel.ids.sign_in.disabled,
+        "keys_min_h": min(w.height for w in panel.ids.keypad.children),
+    }
+
+
+def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
+    """The member keypad: an unknown number says so; the member's number signs in, masked on screen;
+    the member's name shows on the cart; the next customer starts signed out."""
+    yield from start_and_fill(f, c, ("CHIPS",))
+    yield Tap(lambda: member_button(f), "member")
+    yield Until(lambda: cart(f).ids.member.shown, "member panel")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Shot("member_panel_zh")
+    yield from type_number(f, "13900000000")
+    yield Tap(
+        lambda: cart(f).ids.member.ids.sign_in if not cart(f).ids.member.ids.sign_in.disabled else None,
+        "sign in",
+    )
+    yield Until(lambda: bool(cart(f).ids.member.answer_text), "an answer")
+    yield Do(lambda: obs.__setitem__("unknown", panel_view(f)), "note")
+    yield Tap(lambda: key(f, "清除"), "clear")
+    yield from type_number(f, PHONE[:10])
+    yield Do(lambda: obs.__setitem__("ten_digits", panel_view(f)), "note")
+    yield from type_number(f, PHONE[10:])
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("eleven_digits", panel_view(f)), "note")
+    yield Shot("member_typed_zh")
+    yield Tap(lambda: cart(f).ids.member.ids.sign_in, "sign in")
+    yield Until(lambda: c.state.member is not None, "signed in")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(
+        lambda: obs.__setitem__(
+            "signed_in",
+            {
+                "panel": panel_view(f),
+                "items_line": cart(f).ids.items_line.text,
+                "button": member_button(f) is not None,
+            },
+        ),
+        "note",
+    )
+    yield Shot("member_signed_in_zh")
+    yield Do(lambda: f.app.vm.set_language("en"), "english")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("items_line_en", cart(f).ids.items_line.text), "note")
+    # the customer leaves: Cancel, then empty
+    yield Tap(lambda: cart(f).ids.cancel, "cancel")
+    yield Until(lambda: f.app.vm.confirming_cancel, "asked")
+    yield Tap(
+        lambda: next(
+            w for w in cart(f).ids.confirm.walk(restrict=True) if getattr(w, "text", "") == "Empty cart"
+        ),
+        "empty",
+    )
+    yield Until(lambda: f.showing("attract"), "attract")
+    yield Tap(lambda: tuple(f.app.sm.get_screen("attract").center), "next customer")
+    yield Until(lambda: f.showing("cart"), "cart again")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(
+        lambda: obs.__setitem__(
+            "next_customer",
+            {
+                "member": c.state.member is not None,
+                "member_text": f.app.vm.member_text,
+                "button": member_button(f) is not None,
+            },
+        ),
+        "note",
+    )
+    yield Do(lambda: obs.__setitem__("asked", list(directory.asked)), "note")
+
+
+def hidden(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
+    """A kiosk without ``[members] enabled``: no member button on the cart."""
+    yield from start_and_fill(f, c, ("CHIPS",))
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("button", member_button(f) is not None), "note")
+
+
+directory = FakeMemberDirectory({PHONE: "王小明"})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--script", choices=("discounts", "member", "hidden"), required=True)
+    parser.add_argument("--width", type=int, default=800)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
+    args = parser.parse_args()
+    ui = UiSection(fullscreen=False, width=args.width, height=args.height)
+    configure_kivy(ui, fullscreen=False)
+    from kiosk.ui.app import KioskApp
+
+    controller = FakeController(
+        answer_delay_s=0.05,
+        promotions=PROMOTIONS,
+        members=directory if args.script == "member" else None,
+    )
+    app = KioskApp(
+        controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="便利店 Corner Shop")
+    )
+    obs: dict[str, Any] = {}
+    clock = [1000.0]
+    script = {"discounts": discounts, "member": member, "hidden": hidden}[args.script]
+    return run_script(
+        app,
+        args.out,
+        args.timeout,
+        lambda f: script(f, controller, obs, clock),
+        clock=clock,
+        report=lambda: {"obs": obs},
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
