@@ -249,3 +249,41 @@ def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "daemon does not answer" in done.stderr
     assert not (tmp_path / "work").exists()
+
+
+# --- kiosk-firstboot ------------------------------------------------------------------------------
+
+
+def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path) -> None:
+    """GIVEN the image's settings (id "@KIOSK_ID@") WHEN first boot runs THEN the kiosk is named after
+    the Pi's serial number, has SSH host keys of its own, a store with its device key (0600), the
+    installer is told what to do, and the marker that keeps it from running again is written."""
+    import getpass
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "kiosk.toml"
+    text = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
+    config.write_text(text + f'\n[store]\npath = "{data / "kiosk.sqlite3"}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    env = {
+        **os.environ,
+        "KIOSK_CONFIG": str(config),
+        "KIOSK_DATA": str(data),
+        "KIOSK_SSH_DIR": str(tmp_path / "ssh"),
+        "KIOSK_APP": sys.executable,
+        "KIOSK_USER": getpass.getuser(),
+        "KIOSK_SERIAL": "10000000ABCD1234",
+    }
+    done = subprocess.run(
+        [str(SBIN / "kiosk-firstboot")], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'id = "kiosk-abcd1234"' in config.read_text(encoding="utf-8")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # sed -i keeps the mode
+    assert (tmp_path / "ssh/ssh_host_ed25519_key").is_file()
+    assert stat.S_IMODE((tmp_path / "ssh/ssh_host_ed25519_key").stat().st_mode) == 0o600
+    key = data / "kiosk.sqlite3.key"
+    assert key.is_file() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234" in done.stdout
+    assert (data / ".first-boot-done").exists()
