@@ -55,7 +55,7 @@ if [ -z "$BUNDLE" ]; then
     [ -x "$REPO/.venv/bin/ota" ] || die "no --bundle and no .venv to build one: run make deps, or pass --bundle"
     rm -rf "$WORK/bundle" && mkdir -p "$WORK/bundle"
     "$REPO/.venv/bin/ota" release build --version "$("$REPO/.venv/bin/python" -c 'import kiosk; print(kiosk.__version__)')" \
-        --python 3.13 --out "$WORK/bundle"
+        --python 3.13 --platform manylinux_2_28_aarch64 --out "$WORK/bundle"
     BUNDLE=$(find "$WORK/bundle" -maxdepth 1 -name '*.tar' | head -n 1)
     [ -n "$BUNDLE" ] || die "ota release build made no bundle in $WORK/bundle"
 fi
