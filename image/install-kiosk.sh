@@ -105,10 +105,15 @@ trap 'rm -rf "$work"' EXIT
 tar -xf "$BUNDLE" -C "$work" manifest.json wheels
 read -r version app < <("$PYTHON" -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["version"], m["app"])' "$work/manifest.json")
 [ -f "$work/wheels/$app" ] || die "the bundle names $app but does not hold it"
+# only the bundle's wheels: the build host's pip settings (its indexes, find-links, constraints)
+# must not reach into the image
+for name in $(env | sed -n 's/^\(PIP_[A-Z_]*\)=.*/\1/p'); do
+    unset "$name"
+done
+export PIP_CONFIG_FILE=/dev/null PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 rm -rf "$APP_ROOT/.venv"
 "$PYTHON" -m venv "$APP_ROOT/.venv"
-PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
-    "$APP_ROOT/.venv/bin/python" -m pip install --quiet --no-index --only-binary :all: \
+"$APP_ROOT/.venv/bin/python" -m pip install --quiet --no-index --only-binary :all: \
     --find-links "$work/wheels" "$work/wheels/$app"
 "$APP_ROOT/.venv/bin/python" -m ota --version
 
