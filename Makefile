@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEBSTAMP := $(VENV)/.debian-deps
 PYTHON ?= python3
 
-.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots
+.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots image
 
 deps: $(STAMP)
 
@@ -50,6 +50,11 @@ screenshots: deps
 ## HQ's OpenAPI document, committed as docs/hq-openapi.json (a test checks it matches the code)
 openapi: deps
 	$(VENV)/bin/hq openapi --out docs/hq-openapi.json
+
+## The Raspberry Pi SD-card image (pi-gen in Docker; image/README.md says what the host needs).
+## Pass a bundle and the TUF root with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json".
+image: deps
+	bash image/build.sh $(IMAGE_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -33,7 +33,7 @@ def _log_level(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.commands import camera, decode, enroll, payment, printer, store, support, sync
+    from kiosk.commands import camera, decode, enroll, firewall, payment, printer, store, support, sync
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-checkout kiosk appliance")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_parser(sub)
     sync.add_parser(sub)
     support.add_parser(sub)
+    firewall.add_parser(sub)  # the image's firewall (image/)
     return parser
 
 
@@ -153,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kiosk.commands import support
 
             return support.run(args)
+        if args.command == "firewall-hosts":
+            from kiosk.commands import firewall as firewall_cmd
+
+            return firewall_cmd.run(args)
     except SettingsError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

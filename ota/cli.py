@@ -7,7 +7,11 @@
 - ``ota release register``, ``ota rollout ...`` and ``ota status`` are HQ's side (``hq.ota_cli``): they
   run on the HQ machine against HQ's database; ``ota status --installed`` reports the release
   installed where it runs;
-- ``ota tuf-client`` is the TUF client-conformance command line (``ota.tuf_client``).
+- ``ota tuf-client`` is the TUF client-conformance command line (``ota.tuf_client``);
+- ``ota install-first BUNDLE`` installs a new kiosk's first release slot (the image's
+  ``image/install-kiosk.sh`` runs it; the agent installs every later one);
+- ``ota in-window`` tells the image's OS updates (``kiosk-os-update``) whether the kiosk's local time
+  is inside ``[ota] maintenance_window``.
 """
 
 from __future__ import annotations
@@ -118,6 +122,23 @@ def main(
         "boot-check", help="leave 'current' on a complete, good release (kiosk.service runs it first)"
     )
     _paths(boot)
+    first = sub.add_parser(
+        "install-first",
+        help="install a new kiosk's first release from a bundle and make it current (the image's installer)",
+    )
+    _paths(first)
+    first.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle from `ota release build`")
+    window = sub.add_parser(
+        "in-window", help="exit 0 inside the maintenance window ([ota] maintenance_window), 1 outside"
+    )
+    window.add_argument("--config", type=Path, help="the kiosk's settings file (as kiosk run --config)")
+    window.add_argument(
+        "--default",
+        default="",
+        metavar="HH:MM-HH:MM",
+        help="the window to use when the kiosk sets none (default: none, so any time is inside)",
+    )
+    window.add_argument("--at", metavar="HH:MM", help="this local time instead of now (for a check by hand)")
     agent = sub.add_parser(
         "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
     )
@@ -157,6 +178,12 @@ def main(
         if args.data is None:
             args.data = DEFAULT_DATA
         return _boot_check(args)
+    if args.command == "in-window":
+        return _in_window(args)
+    if args.command == "install-first":
+        if args.data is None:
+            args.data = DEFAULT_DATA
+        return _install_first(args)
     if args.command == "agent":
         settings = kiosk_settings(args) if edges is None or args.config is not None else None
         if args.data is None:
@@ -184,6 +211,59 @@ def _boot_check(args: argparse.Namespace) -> int:
         + (f": {result.detail}" if result.detail else "")
     )
     return 1 if result.action == "broken" else 0
+
+
+def _in_window(args: argparse.Namespace) -> int:
+    """0 inside the window, 1 outside, 2 for settings that cannot be read: the same window and the
+    same local time (``[kiosk] timezone``) the kiosk uses to answer the agent's HOLD."""
+    from datetime import UTC, datetime
+    from datetime import time as time_of_day
+    from zoneinfo import ZoneInfo
+
+    from kiosk.core.window import in_window, parse_window
+
+    settings = kiosk_settings(args)
+    try:
+        window = parse_window(settings.ota.maintenance_window or args.default)
+        at = (
+            time_of_day.fromisoformat(args.at)
+            if args.at
+            else datetime.now(UTC).astimezone(ZoneInfo(settings.kiosk.timezone)).time()
+        )
+    except ValueError as exc:
+        print(f"ota in-window: {exc}", file=sys.stderr)
+        return 2
+    inside = in_window(window, at)
+    print(
+        f"{at.strftime('%H:%M')} is {'inside' if inside else 'outside'} the maintenance window {window or 'any time'}"
+    )
+    return 0 if inside else 1
+
+
+def _install_first(args: argparse.Namespace) -> int:
+    """Install the bundle into ``releases/<V>`` and point ``current`` at it, with no health deadline:
+    there is nothing to roll back to. Refused when a release is already current, so it can never
+    replace what the agent installed; a slot already complete is kept (running it twice is safe)."""
+    from ota.bundle import BundleError
+    from ota.slots import SlotError
+
+    slots = _slots(args)
+    running = slots.current()
+    if running is not None:
+        print(
+            f"ota install-first: release {running} is already current in {args.root}; "
+            "later releases come from the update agent (ota agent)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        manifest = slots.install(args.bundle)
+        slots.switch(manifest.version)
+    except (BundleError, SlotError, OSError) as exc:
+        print(f"ota install-first: {args.bundle}: {exc}", file=sys.stderr)
+        return 1
+    print(f"installed release {manifest.version} in {slots.slot(manifest.version)}; current -> it")
+    return 0
 
 
 def _agent(args: argparse.Namespace, edges: Edges) -> int:

@@ -43,6 +43,7 @@ DEFAULT_PYTHON = "3.11"
 #: the extras the kiosk installs: the Pi's GPIO backend and USB printers
 DEFAULT_EXTRAS = ("pi",)
 _PLATFORM = re.compile(r"^[a-z0-9_]{3,64}$")
+_MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
 _PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
 _CHANNEL = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 #: folders of a checkout that a wheel build neither needs nor should see
@@ -99,6 +100,22 @@ def _pip(args: Sequence[str], cwd: Path, only_given: bool = False) -> None:
         raise ReleaseError(f"pip {args[0]} failed:\n{tail}")
 
 
+def pip_platforms(platform: str) -> list[str]:
+    """The ``--platform`` values for pip: a ``manylinux_2_N_ARCH`` machine runs every wheel built for
+    glibc 2.N or older, but ``pip download --platform`` takes only the tags it is given (it does not
+    count down as ``pip install`` does). With the pins of constraints.txt that matters: Kivy ships
+    ``manylinux_2_17`` wheels and numpy, OpenCV and zxing-cpp only ``manylinux_2_27/2_28`` ones, so
+    no single tag finds them all. Other tags are passed as they are."""
+    match = _MANYLINUX.match(platform)
+    if match is None:
+        return [platform]
+    newest, arch = int(match.group(1)), match.group(2)
+    tags = [f"manylinux_2_{n}_{arch}" for n in range(newest, 16, -1)]
+    if newest >= 17:
+        tags.append(f"manylinux2014_{arch}")
+    return tags
+
+
 def _python_tag(python: str) -> str:
     return "cp" + python.replace(".", "")
 
@@ -147,7 +164,9 @@ def build(
                 "there (and in kiosk/__init__.py) first, so the kiosk reports what it runs"
             )
         requirement = f"{app}[{','.join(extras)}]" if extras else str(app)
-        download = ["download", "--only-binary=:all:", "--platform", platform, "--python-version", python]
+        download = ["download", "--only-binary=:all:", "--python-version", python]
+        for tag in pip_platforms(platform):
+            download += ["--platform", tag]
         download += ["--implementation", "cp", "-c", str(pins), "-d", str(wheels), "-q"]
         if wheelhouse is not None:
             download += ["--no-index", "--find-links", str(wheelhouse)]

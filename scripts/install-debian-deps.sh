@@ -10,6 +10,7 @@ PKGS=(
   fonts-wqy-microhei                     # a CJK font for the screen and the receipt preview
   socat                                  # pseudo-terminal pairs and systemd notify sockets in tests
   postgresql                             # HQ's tests run each HQ test on a throwaway PostgreSQL cluster too
+  shellcheck nftables systemd openssh-client   # the Pi image's checks: scripts, firewall, units, first boot
 )
 missing=()
 for p in "${PKGS[@]}"; do

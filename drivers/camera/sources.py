@@ -44,13 +44,18 @@ def open_source(spec: str, width: int, height: int, fps: int, loop: bool = False
     text = spec.strip() if isinstance(spec, str) else ""
     if text.isascii() and text.isdigit() and len(text) <= 3:
         return DeviceSource(int(text), width, height, fps)
+    if text.startswith("/dev/") and ".." not in text and Path(text).parent.is_dir():
+        # a device node such as the image's stable /dev/kiosk-camera (udev): it may not be there yet
+        # (a camera plugged in later), so it is not checked here; the source opens it when it can
+        return DeviceSource(text, width, height, fps)
     path = Path(text).expanduser() if text else None
     if path is not None and path.is_dir():
         return ImageFolderSource(path, loop=loop)
     if path is not None and path.is_file():
         return VideoFileSource(path, loop=loop)
     raise ValueError(
-        f"camera source {spec!r} is not usable: give a camera device index such as 0, "
+        f"camera source {spec!r} is not usable: give a camera device index such as 0, a device "
+        f"such as /dev/kiosk-camera or /dev/video0, "
         f"an existing video file (e.g. .avi, .mp4), or an existing folder of "
         f"{'/'.join(s.lstrip('.') for s in IMAGE_SUFFIXES)} images"
     )
@@ -72,7 +77,7 @@ class DeviceSource:
 
     def __init__(
         self,
-        index: int,
+        index: int | str,
         width: int,
         height: int,
         fps: int,
@@ -96,10 +101,15 @@ class DeviceSource:
             return False
         self._last_open_attempt = now
         try:
-            cap = cv2.VideoCapture(self.index)
+            # a device path goes to the V4L2 back end by name (OpenCV would take a string for a file)
+            cap = (
+                cv2.VideoCapture(self.index)
+                if isinstance(self.index, int)
+                else cv2.VideoCapture(self.index, cv2.CAP_V4L2)
+            )
             if not cap.isOpened():
                 cap.release()
-                log.warning("camera %d: cannot open the device; will retry", self.index)
+                log.warning("camera %s: cannot open the device; will retry", self.index)
                 return False
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
@@ -107,7 +117,7 @@ class DeviceSource:
             # one buffered frame: the decoder should see what is in front of the lens now, not 4 frames ago
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         except cv2.error as exc:
-            log.warning("camera %d: cannot open the device (%s); will retry", self.index, exc)
+            log.warning("camera %s: cannot open the device (%s); will retry", self.index, exc)
             return False
         self._cap = cap
         self._failures = 0
@@ -118,7 +128,7 @@ class DeviceSource:
             try:
                 self._cap.release()
             except cv2.error:
-                log.debug("camera %d: release failed", self.index, exc_info=True)
+                log.debug("camera %s: release failed", self.index, exc_info=True)
             self._cap = None
 
     def read(self) -> Frame | None:
@@ -136,7 +146,7 @@ class DeviceSource:
                 return frame
             self._failures += 1
             if self._failures >= self.FAILURES_BEFORE_REOPEN:
-                log.warning("camera %d: %d reads failed; reopening the device", self.index, self._failures)
+                log.warning("camera %s: %d reads failed; reopening the device", self.index, self._failures)
                 self._release_locked()
             return None
 

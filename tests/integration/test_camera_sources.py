@@ -183,8 +183,9 @@ class FakeCamera:
     plugged_in: ClassVar[bool] = True
     script: ClassVar[list[bool]] = []
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int | str, api: int | None = None) -> None:
         self.index = index
+        self.api = api
         self.props: dict[int, float] = {}
         self.released = False
         FakeCamera.opened.append(self)
@@ -410,3 +411,18 @@ def test_letterbox_shrinks_a_big_picture_and_keeps_it_readable() -> None:
 def test_letterbox_takes_bgra() -> None:
     bgra = np.zeros((10, 10, 4), np.uint8)
     assert letterbox(bgra, 20, 10).shape == (10, 20, 3)
+
+
+def test_a_device_path_opens_through_v4l2_even_before_it_exists(fake_camera: type[FakeCamera]) -> None:
+    """The image's udev rule names the camera /dev/kiosk-camera; a kiosk whose camera is not plugged
+    in yet must still start, so the path is taken as it is and opened at the first read."""
+    source = open_source("/dev/kiosk-camera", 640, 480, 15)
+    assert isinstance(source, DeviceSource)
+    assert source.read() is not None
+    assert (fake_camera.opened[0].index, fake_camera.opened[0].api) == ("/dev/kiosk-camera", cv2.CAP_V4L2)
+    source.close()
+
+
+def test_a_path_outside_dev_that_does_not_exist_is_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="/dev/kiosk-camera"):
+        open_source(str(tmp_path / "nope.avi"), 640, 480, 15)

@@ -99,3 +99,23 @@ def test_a_bad_manifest_says_what_is_wrong(tmp_path: Path, change: dict[str, obj
     data = json.loads(manifest.to_json()) | change
     with pytest.raises(BundleError, match=message):
         Manifest.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        (
+            "manylinux_2_28_aarch64",
+            [f"manylinux_2_{n}_aarch64" for n in range(28, 16, -1)] + ["manylinux2014_aarch64"],
+        ),
+        ("manylinux_2_17_x86_64", ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]),
+        ("linux_aarch64", ["linux_aarch64"]),
+        ("any", ["any"]),
+    ],
+)
+def test_a_glibc_platform_takes_wheels_for_every_older_glibc(platform: str, expected: list[str]) -> None:
+    """pip download --platform takes only the tags given; Kivy's wheels are manylinux_2_17 and
+    numpy's manylinux_2_28, so a Pi bundle needs both (it found neither set whole before)."""
+    from ota.release import pip_platforms
+
+    assert pip_platforms(platform) == expected

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Install the kiosk into the system this runs on, as root: the image's stage runs it in the chroot of
+# the image being built (image/pi-gen/stage-kiosk), `make image-smoke` will run it in a debootstrap
+# arm64 root, and IT can run it on a Pi that runs Raspberry Pi OS Lite (64-bit).
+#
+#   install-kiosk.sh --bundle kiosk-V.tar [--ota-root 1.root.json] [--no-enable]
+#
+# --bundle    a release bundle from `ota release build` (the kiosk's wheels for aarch64 and the
+#             target's Python); its wheels build both venvs below, offline
+# --ota-root  the TUF repository's first root (1.root.json from `ota repo init` at HQ), installed as
+#             /etc/kiosk/ota-root.json; without it the update agent waits for one
+# --no-enable install only, leave the units' enablement as it is (a system without systemd)
+#
+# What it makes (image/README.md has the why):
+#   users      kiosk (system user, no password, /usr/sbin/nologin, groups video render input dialout
+#              gpio); kiosk-it (the group SSH lets in); root and the IT user get locked passwords
+#   /opt/kiosk/.venv            the image's venv: the update agent and the boot check run from it
+#   /opt/kiosk/releases/V       the first release slot (its own venv), current -> releases/V
+#   /etc/kiosk                  settings (root:kiosk 0750; kiosk.toml 0600 kiosk), never overwritten
+#   /var/lib/kiosk              the kiosk's data (kiosk:kiosk 0750)
+#   every file in image/files.manifest, with the mode and owner it names
+# Running it again is safe: settings are kept, a current release is kept, the image venv is rebuilt.
+set -euo pipefail
+
+SOURCE=$(cd "$(dirname "$0")/.." && pwd)
+MANIFEST="$SOURCE/image/files.manifest"
+BUNDLE=""
+OTA_ROOT=""
+ENABLE=1
+PYTHON=${PYTHON:-python3}
+APP_ROOT=/opt/kiosk
+DATA=/var/lib/kiosk
+IT_USER=${KIOSK_IT_USER:-it}
+
+die() {
+    echo "install-kiosk: $*" >&2
+    exit 1
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --bundle) BUNDLE=${2:?--bundle needs a file}; shift 2 ;;
+        --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
+        --no-enable) ENABLE=0; shift ;;
+        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+        *) die "unknown argument $1 (install-kiosk.sh --help)" ;;
+    esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "run it as root (in the image's chroot, or with sudo on a Pi)"
+[ -n "$BUNDLE" ] || die "--bundle FILE is required: build one with ota release build --version V --python 3.13 --out DIR"
+[ -r "$BUNDLE" ] || die "cannot read the bundle $BUNDLE"
+[ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
+[ -r "$MANIFEST" ] || die "$MANIFEST is missing: run the script from a checkout of the kiosk's repository"
+"$PYTHON" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
+    die "$PYTHON 3.11 or newer with venv is needed: apt-get install python3 python3-venv"
+BUNDLE=$(cd "$(dirname "$BUNDLE")" && pwd)/$(basename "$BUNDLE")
+
+echo "== accounts"
+getent group kiosk >/dev/null || groupadd --system kiosk
+for g in video render input dialout gpio kiosk-it; do
+    getent group "$g" >/dev/null || groupadd --system "$g"
+done
+if ! getent passwd kiosk >/dev/null; then
+    useradd --system --gid kiosk --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin \
+        --comment "Self-checkout kiosk" kiosk
+fi
+usermod --append --groups video,render,input,dialout,gpio kiosk
+# no password and no login shell, even for a kiosk user an older install made
+usermod --lock --shell /usr/sbin/nologin kiosk
+passwd --lock root >/dev/null
+if getent passwd "$IT_USER" >/dev/null; then
+    usermod --append --groups kiosk-it "$IT_USER"
+    passwd --lock "$IT_USER" >/dev/null # keys only (sshd_config.d/kiosk.conf)
+fi
+
+echo "== folders"
+install -d -m 0755 -o root -g root "$APP_ROOT" /data
+install -d -m 0750 -o root -g kiosk /etc/kiosk
+install -d -m 0750 -o kiosk -g kiosk "$DATA"
+# maintenance mode writes IT's SSH switch here (kiosk-ssh)
+install -d -m 0750 -o kiosk -g kiosk "$DATA/it"
+
+echo "== files (image/files.manifest)"
+while read -r mode owner group src dest keep; do
+    case $mode in '' | '#'*) continue ;; esac
+    [ -f "$SOURCE/$src" ] || die "$src (named in image/files.manifest) is missing from $SOURCE"
+    if [ "${keep:-}" = keep ] && [ -e "$dest" ]; then
+        echo "kept $dest (already there)"
+        continue
+    fi
+    install -D -m "$mode" -o "$owner" -g "$group" "$SOURCE/$src" "$dest"
+done <"$MANIFEST"
+if [ -n "$OTA_ROOT" ]; then
+    if [ -e /etc/kiosk/ota-root.json ] && ! cmp -s "$OTA_ROOT" /etc/kiosk/ota-root.json; then
+        echo "kept /etc/kiosk/ota-root.json: it differs from $OTA_ROOT; the agent moves its root forward itself"
+    else
+        install -m 0644 -o root -g kiosk "$OTA_ROOT" /etc/kiosk/ota-root.json
+    fi
+fi
+
+echo "== the image's venv ($APP_ROOT/.venv) from the bundle's wheels"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tar -xf "$BUNDLE" -C "$work" manifest.json wheels
+read -r version app < <("$PYTHON" -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["version"], m["app"])' "$work/manifest.json")
+[ -f "$work/wheels/$app" ] || die "the bundle names $app but does not hold it"
+# only the bundle's wheels: the build host's pip settings (its indexes, find-links, constraints)
+# must not reach into the image
+for name in $(env | sed -n 's/^\(PIP_[A-Z_]*\)=.*/\1/p'); do
+    unset "$name"
+done
+export PIP_CONFIG_FILE=/dev/null PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+rm -rf "$APP_ROOT/.venv"
+"$PYTHON" -m venv "$APP_ROOT/.venv"
+"$APP_ROOT/.venv/bin/python" -m pip install --quiet --no-index --only-binary :all: \
+    --find-links "$work/wheels" "$work/wheels/$app"
+"$APP_ROOT/.venv/bin/python" -m ota --version
+
+echo "== the first release slot"
+if [ -L "$APP_ROOT/current" ]; then
+    echo "kept: $APP_ROOT/current -> $(readlink "$APP_ROOT/current") (later releases come from the update agent)"
+else
+    "$APP_ROOT/.venv/bin/python" -m ota install-first --root "$APP_ROOT" --data "$DATA" "$BUNDLE"
+fi
+echo "release $version is in the bundle; current: $(readlink "$APP_ROOT/current")"
+
+if [ "$ENABLE" -eq 1 ]; then
+    echo "== systemd units"
+    command -v systemctl >/dev/null || die "systemctl is missing: install systemd, or pass --no-enable"
+    systemctl enable kiosk-storage.service kiosk-firstboot.service kiosk.service kiosk-ota.service \
+        kiosk-firewall.service kiosk-firewall.timer kiosk-os-update.timer kiosk-ssh.service kiosk-ssh.path \
+        kiosk-lockdown.service nftables.service systemd-timesyncd.service systemd-time-wait-sync.service
+    # SSH only when IT turns it on (kiosk-ssh); no logins on the screen or the printer's UART; no
+    # Ctrl+Alt+Del; apt only inside the maintenance window (kiosk-os-update)
+    systemctl disable ssh.service ssh.socket 2>/dev/null || true
+    systemctl mask getty@tty1.service autovt@.service serial-getty@ttyAMA0.service \
+        serial-getty@serial0.service ctrl-alt-del.target debug-shell.service \
+        apt-daily.timer apt-daily-upgrade.timer
+    systemctl set-default graphical.target
+fi
+echo "install-kiosk: done"

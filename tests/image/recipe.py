@@ -1,0 +1,64 @@
+"""The image recipe as the tests read it: the file manifest, the units and their Exec lines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = REPO / "image"
+UNITS_DIR = IMAGE / "systemd"
+ROOTFS = IMAGE / "rootfs"
+MANIFEST = IMAGE / "files.manifest"
+
+_EXEC = re.compile(r"^Exec\w+=(.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of image/files.manifest."""
+
+    mode: int
+    owner: str
+    group: str
+    source: str
+    dest: str
+    keep: bool
+
+
+def manifest() -> list[Entry]:
+    entries = []
+    for number, raw in enumerate(MANIFEST.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        assert len(fields) in (5, 6), (
+            f"files.manifest line {number}: {raw!r}: MODE OWNER GROUP SOURCE DEST [keep]"
+        )
+        assert len(fields) == 5 or fields[5] == "keep", (
+            f"files.manifest line {number}: 6th field must be keep"
+        )
+        assert re.fullmatch(r"0[0-7]{3}", fields[0]), f"files.manifest line {number}: mode {fields[0]!r}"
+        entries.append(Entry(int(fields[0], 8), fields[1], fields[2], fields[3], fields[4], len(fields) == 6))
+    return entries
+
+
+def units() -> list[Path]:
+    return sorted(p for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".timer", ".path", ".socket"))
+
+
+def exec_paths(unit: Path) -> list[str]:
+    """The program of every Exec*= line, without systemd's prefixes (-, +, @, !, :)."""
+    found = []
+    for value in _EXEC.findall(unit.read_text(encoding="utf-8")):
+        program = value.strip().lstrip("-+@!:").split()[0]
+        found.append(program)
+    return found
+
+
+def unit_value(unit: Path, key: str) -> str | None:
+    """The last value of ``key`` in the unit (later lines win, as in systemd)."""
+    values = re.findall(rf"^{re.escape(key)}=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE)
+    return values[-1].strip() if values else None

@@ -1,0 +1,227 @@
+"""The recipe is complete: every file it installs is in the repository with the right mode and owner,
+every file of image/ is installed, the units' commands are installed, the stage and the build name
+only files that exist, and the settings, firewall, udev rules and boot fragments say what they must.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kiosk.settings import load_settings
+from tests.image.recipe import IMAGE, REPO, ROOTFS, UNITS_DIR, Entry, exec_paths, manifest, units
+
+ENTRIES = manifest()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.dest)
+def test_every_installed_file_exists_with_a_mode_that_fits(entry: Entry) -> None:
+    source = REPO / entry.source
+    assert source.is_file(), f"{entry.source} is named in image/files.manifest but missing"
+    executable = bool(source.stat().st_mode & stat.S_IXUSR)
+    if entry.mode & 0o111:
+        assert executable, (
+            f"{entry.source} is installed {entry.mode:o} but is not executable in the repository"
+        )
+    assert not entry.mode & 0o002, f"{entry.dest}: world-writable"
+    assert entry.dest.startswith("/") and ".." not in entry.dest
+    if entry.dest.startswith("/etc/systemd/system/"):
+        assert (entry.mode, entry.owner) == (0o644, "root")
+    if entry.dest.startswith("/usr/local/sbin/"):
+        assert (entry.mode, entry.owner) == (0o755, "root")
+
+
+def test_the_settings_are_the_kiosk_users_alone_and_never_overwritten() -> None:
+    by_dest = {e.dest: e for e in ENTRIES}
+    toml = by_dest["/etc/kiosk/kiosk.toml"]
+    assert (toml.mode, toml.owner, toml.group, toml.keep) == (0o600, "kiosk", "kiosk", True)
+    env = by_dest["/etc/kiosk/display.env"]
+    assert env.keep and not env.mode & 0o007
+
+
+def test_every_file_of_the_image_is_installed_where_its_folder_says() -> None:
+    sources = {e.source: e.dest for e in ENTRIES}
+    for path in sorted([*UNITS_DIR.iterdir(), *(p for p in ROOTFS.rglob("*") if p.is_file())]):
+        rel = path.relative_to(REPO).as_posix()
+        assert rel in sources, f"{rel} is in image/ but not in image/files.manifest"
+        if path.is_relative_to(ROOTFS):
+            assert sources[rel] == "/" + path.relative_to(ROOTFS).as_posix()
+        else:
+            assert sources[rel] == f"/etc/systemd/system/{path.name}"
+
+
+def test_every_command_a_unit_runs_is_installed_or_comes_with_the_kiosk() -> None:
+    installed = {e.dest: e for e in ENTRIES}
+    packages = set((IMAGE / "pi-gen/stage-kiosk/00-kiosk/00-packages").read_text(encoding="utf-8").split())
+    for unit in units():
+        for program in exec_paths(unit):
+            if program.startswith("/usr/local/"):
+                assert program in installed and installed[program].mode == 0o755, f"{unit.name}: {program}"
+            elif program.startswith("/opt/kiosk/"):
+                assert program.endswith("/venv/bin/python") or program == "/opt/kiosk/.venv/bin/python"
+            else:  # Debian's: the stage installs its package
+                owner = {"/usr/bin/loadkeys": "kbd", "/usr/bin/plymouth": "plymouth"}[program]
+                assert owner in packages, f"{unit.name}: {program} needs the package {owner}"
+
+
+def _enabled_by_installer() -> set[str]:
+    text = (IMAGE / "install-kiosk.sh").read_text(encoding="utf-8").replace("\\\n", " ")
+    match = re.search(r"systemctl enable ([^\n]+)", text)
+    assert match
+    return set(match.group(1).split())
+
+
+def test_every_unit_is_enabled_or_started_by_one_that_is() -> None:
+    enabled = _enabled_by_installer()
+    started_by = {"kiosk-os-update.service": "kiosk-os-update.timer"}
+    for unit in units():
+        if unit.name in enabled:
+            continue
+        assert started_by.get(unit.name) in enabled, f"{unit.name} is never enabled nor started"
+    for name in enabled:
+        if name.startswith("kiosk"):
+            assert (UNITS_DIR / name).is_file(), f"install-kiosk.sh enables {name}, which image/systemd lacks"
+
+
+def test_the_stage_and_the_build_name_only_files_that_exist() -> None:
+    stage = (IMAGE / "pi-gen/stage-kiosk/00-kiosk/01-run.sh").read_text(encoding="utf-8")
+    named = re.findall(r"\$\{FILES\}/kiosk/([\w./-]+)", stage)
+    assert named, "the stage names no file of the repository"
+    for rel in named:
+        assert (REPO / rel).is_file(), f"01-run.sh uses {rel}, which does not exist"
+    build = (IMAGE / "build.sh").read_text(encoding="utf-8")
+    docs = set(re.findall(r'"\$REPO/(docs/[\w.-]+)"', build))
+    needed = {e.source for e in ENTRIES if e.source.startswith("docs/")}
+    assert needed <= docs, f"build.sh must carry {needed - docs} into the stage"
+    assert "install-kiosk.sh" in stage
+
+
+def test_the_settings_template_is_valid_once_first_boot_names_the_kiosk(tmp_path: Path) -> None:
+    text = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
+    assert 'id = "@KIOSK_ID@"' in text
+    config = tmp_path / "kiosk.toml"
+    config.write_text(text.replace("@KIOSK_ID@", "kiosk-1a2b3c4d"), encoding="utf-8")
+    config.chmod(0o600)
+    settings = load_settings(config)
+    assert settings.kiosk.id == "kiosk-1a2b3c4d"
+    assert str(settings.printer.device) == "/dev/kiosk-printer"
+    assert str(settings.ota.trusted_root) == "/etc/kiosk/ota-root.json"
+
+
+def test_config_txt_gives_the_printer_the_uart_and_turns_the_camera_on() -> None:
+    lines = set((IMAGE / "boot/config-kiosk.txt").read_text(encoding="utf-8").splitlines())
+    assert {"enable_uart=1", "dtoverlay=disable-bt", "camera_auto_detect=1", "dtparam=watchdog=on"} <= lines
+    assert "auto_initramfs=1" in lines  # overlayroot lives in the initramfs
+
+
+def test_the_data_partition_is_mounted_for_durability() -> None:
+    rows = [
+        line.split()
+        for line in (IMAGE / "boot/fstab-kiosk").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all(len(r) == 6 for r in rows)
+    data = next(r for r in rows if r[1] == "/data")
+    assert (data[0], data[2]) == ("LABEL=KIOSKDATA", "ext4")
+    options = set(data[3].split(","))
+    assert {"noatime", "data=journal", "barrier=1", "errors=remount-ro"} <= options
+    assert "x-systemd.requires=kiosk-storage.service" in options
+    assert any(o.startswith("commit=") for o in options)
+    binds = {r[1]: r[0] for r in rows if "bind" in r[3].split(",")}
+    assert binds == {
+        "/opt/kiosk": "/data/opt-kiosk",
+        "/var/lib/kiosk": "/data/lib-kiosk",
+        "/etc/kiosk": "/data/etc-kiosk",
+        "/var/log/journal": "/data/journal",
+    }
+    storage = (ROOTFS / "usr/local/sbin/kiosk-storage").read_text(encoding="utf-8")
+    for folder in ("opt-kiosk", "lib-kiosk", "etc-kiosk", "journal"):
+        assert f'"$seed/{folder}"' in storage, f"kiosk-storage does not make /data/{folder}"
+
+
+def test_the_firewall_ruleset_is_valid_nftables() -> None:
+    """nft -c parses and checks the ruleset without loading it. It needs CAP_NET_ADMIN even for a
+    check, so a non-root run does it in a user and network namespace of its own (unshare -rn)."""
+    nft = shutil.which("nft") or ("/usr/sbin/nft" if Path("/usr/sbin/nft").exists() else None)
+    if nft is None:
+        pytest.fail("nft is missing: run bash scripts/install-debian-deps.sh (it installs nftables)")
+    ruleset = str(ROOTFS / "etc/nftables.conf")
+    argv = [nft, "-c", "-f", ruleset] if os.geteuid() == 0 else ["unshare", "-rn", nft, "-c", "-f", ruleset]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_firewall_drops_by_default_and_names_the_sets_its_scripts_fill() -> None:
+    text = (ROOTFS / "etc/nftables.conf").read_text(encoding="utf-8")
+    chains = dict(re.findall(r"chain (\w+) \{\s*type filter hook \w+ priority filter; policy (\w+);", text))
+    assert chains == {"input": "drop", "forward": "drop", "output": "drop"}
+    for name in ("allowed4", "allowed6", "ssh_ports"):
+        assert f"set {name} {{" in text
+    firewall = (ROOTFS / "usr/local/sbin/kiosk-firewall").read_text(encoding="utf-8")
+    assert "inet kiosk allowed4" in firewall and "inet kiosk allowed6" in firewall
+    assert "inet kiosk ssh_ports" in (ROOTFS / "usr/local/sbin/kiosk-ssh").read_text(encoding="utf-8")
+    for port in ("53", "123", "67"):
+        assert re.search(rf"dport[^\n]*\b{port}\b[^\n]*accept", text), f"port {port} not allowed out"
+
+
+UDEV_KEYS = {
+    "match": {"SUBSYSTEM", "KERNEL", "ATTR", "ENV", "SUBSYSTEMS", "ATTRS", "DRIVERS", "ACTION", "KERNELS"},
+    "assign": {"SYMLINK", "GROUP", "MODE", "OWNER", "ENV", "TAG", "RUN"},
+}
+_UDEV_TOKEN = re.compile(r'^([A-Z]+)(\{[^}]+\})?(==|!=|\+=|-=|:=|=)"([^"]*)"$')
+
+
+def test_udev_rules_are_well_formed_and_name_the_three_devices() -> None:
+    """systemd 252 (Debian 12) has no `udevadm verify` (it came in 254), so the rules are checked
+    here: each token is KEY{attr}OP"value" with a key udev knows, matched with == / != and assigned
+    with = / += / :=."""
+    rules = (ROOTFS / "etc/udev/rules.d/70-kiosk-devices.rules").read_text(encoding="utf-8")
+    names: dict[str, set[str]] = {}
+    for line in rules.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        assigned: dict[str, str] = {}
+        for token in (t.strip() for t in line.split(", ")):
+            m = _UDEV_TOKEN.match(token)
+            assert m, f"not a udev token: {token!r}"
+            key, _attr, op, value = m.groups()
+            kind = "match" if op in ("==", "!=") else "assign"
+            assert key in UDEV_KEYS[kind], f"{key}{op}: not a {kind} key"
+            assigned[key] = value
+        assert {"SYMLINK", "GROUP", "MODE"} <= assigned.keys(), line
+        assert assigned["MODE"] == "0660"
+        names.setdefault(assigned["SYMLINK"], set()).add(assigned["GROUP"])
+    assert names == {"kiosk-printer": {"dialout"}, "kiosk-scanner": {"dialout"}, "kiosk-camera": {"video"}}
+    kiosk = (UNITS_DIR / "kiosk.service").read_text(encoding="utf-8")
+    groups = re.search(r"^SupplementaryGroups=(.*)$", kiosk, re.MULTILINE)
+    assert groups and {"dialout", "video"} <= set(groups.group(1).split())
+
+
+def test_sshd_takes_keys_only_from_it_and_never_root() -> None:
+    conf = dict(
+        line.split(None, 1)
+        for line in (ROOTFS / "etc/ssh/sshd_config.d/kiosk.conf").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert conf["PasswordAuthentication"] == "no"
+    assert conf["KbdInteractiveAuthentication"] == "no"
+    assert conf["AuthenticationMethods"] == "publickey"
+    assert conf["PermitRootLogin"] == "no"
+    assert conf["AllowGroups"] == "kiosk-it"
+
+
+def test_sysrq_is_off_and_apt_takes_security_updates_only() -> None:
+    sysctl = (ROOTFS / "etc/sysctl.d/90-kiosk.conf").read_text(encoding="utf-8")
+    assert re.search(r"^kernel\.sysrq = 0$", sysctl, re.MULTILINE)
+    apt = (ROOTFS / "etc/apt/apt.conf.d/52kiosk-unattended-upgrades").read_text(encoding="utf-8")
+    origins = re.findall(r'^\s*"(origin=[^"]+)";', apt, re.MULTILINE)
+    assert origins and all("security" in o for o in origins)
+    installer = (IMAGE / "install-kiosk.sh").read_text(encoding="utf-8")
+    for masked in ("apt-daily.timer", "apt-daily-upgrade.timer", "getty@tty1.service", "ctrl-alt-del.target"):
+        assert masked in installer.split("systemctl mask", 1)[1], f"{masked} is not masked"

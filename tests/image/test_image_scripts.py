@@ -1,0 +1,289 @@
+"""The image's shell scripts: shellcheck on every one, and the ones that can run here, run.
+
+Every file under image/ and scripts/ that is a shell script (a ``.sh`` name, a sh/bash ``#!`` line, or
+a ``# shellcheck shell=`` line for the fragments pi-gen sources) goes through shellcheck; a missing
+shellcheck fails (scripts/install-debian-deps.sh installs it), it never skips. The scripts that talk
+to the system (nft, systemctl, getent) are run with those programs replaced by recorders, the only
+fakes here: what they were asked to do is the result.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.image.recipe import IMAGE, REPO, ROOTFS
+
+SBIN = ROOTFS / "usr/local/sbin"
+
+
+def _is_shell(path: Path) -> bool:
+    if path.suffix == ".sh":
+        return True
+    try:
+        head = path.read_bytes()[:200].split(b"\n", 1)[0]
+    except OSError:
+        return False
+    return head.startswith((b"#!/bin/sh", b"#!/bin/bash", b"#!/usr/bin/env bash", b"#!/usr/bin/env sh")) or (
+        head.startswith(b"# shellcheck shell=")
+    )
+
+
+SCRIPTS = sorted(
+    p for top in (IMAGE, REPO / "scripts") for p in top.rglob("*") if p.is_file() and _is_shell(p)
+)
+
+
+def test_the_script_list_holds_every_image_command() -> None:
+    names = {p.relative_to(REPO).as_posix() for p in SCRIPTS}
+    expected = {
+        "image/install-kiosk.sh",
+        "image/build.sh",
+        "image/boot/kiosk-cmdline.sh",
+        "image/pi-gen/config",
+        "image/pi-gen/stage-kiosk/prerun.sh",
+        "image/pi-gen/stage-kiosk/EXPORT_IMAGE",
+        "image/pi-gen/stage-kiosk/00-kiosk/01-run.sh",
+        "scripts/install-debian-deps.sh",
+    } | {f"image/rootfs/usr/local/sbin/{p.name}" for p in SBIN.iterdir()}
+    assert expected <= names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_shellcheck_finds_nothing(script: Path) -> None:
+    tool = shutil.which("shellcheck")
+    if tool is None:
+        pytest.fail("shellcheck is missing: run bash scripts/install-debian-deps.sh (it installs it)")
+    done = subprocess.run(
+        [tool, "--external-sources", str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _recorder(folder: Path, name: str, body: str = "") -> Path:
+    """A program ``name`` that appends its arguments (and for nft -f, the file) to ``calls``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(
+        "#!/bin/sh\n"
+        f'echo "{name} $*" >>"{folder}/calls"\n'
+        f'if [ "$1" = "-f" ]; then cat "$2" >>"{folder}/calls"; fi\n' + body,
+        encoding="ascii",
+    )
+    path.chmod(0o755)
+    return path
+
+
+# --- kiosk-cmdline.sh -------------------------------------------------------------------------------
+
+PI_GEN_CMDLINE = (
+    "console=serial0,115200 console=tty1 root=PARTUUID=6c586e13-02 rootfstype=ext4 fsck.repair=yes "
+    "rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot\n"
+)
+
+
+def test_cmdline_has_no_console_on_the_screen_or_the_printers_uart(tmp_path: Path) -> None:
+    cmdline = tmp_path / "cmdline.txt"
+    cmdline.write_text(PI_GEN_CMDLINE, encoding="ascii")
+    subprocess.run(["sh", str(IMAGE / "boot/kiosk-cmdline.sh"), str(cmdline)], check=True, timeout=30)
+    once = cmdline.read_text(encoding="ascii")
+    words = once.split()
+    assert once.count("\n") == 1 and once.endswith("\n")  # the firmware reads one line
+    assert not [w for w in words if w.startswith("console=")]
+    assert "init=/usr/lib/raspberrypi-sys-mods/firstboot" not in words
+    assert {"root=PARTUUID=6c586e13-02", "rootwait", "fsck.repair=yes"} <= set(words)
+    assert {"quiet", "splash", "logo.nologo", "vt.global_cursor_default=0", "consoleblank=0"} <= set(words)
+    assert "overlayroot=tmpfs:recurse=0" in words
+    subprocess.run(["sh", str(IMAGE / "boot/kiosk-cmdline.sh"), str(cmdline)], check=True, timeout=30)
+    assert cmdline.read_text(encoding="ascii") == once  # a second run changes nothing
+
+
+# --- kiosk-firewall -------------------------------------------------------------------------------
+
+
+def _firewall(tmp_path: Path, hq_url: str, resolves: dict[str, list[str]]) -> tuple[int, str, str]:
+    fake = tmp_path / "bin"
+    _recorder(fake, "nft")
+    lines = "\n".join(
+        f'  "ahostsv{"6" if ":" in a else "4"} {host}") echo "{a}      STREAM {host}" ;;'
+        for host, addresses in resolves.items()
+        for a in addresses
+    )
+    getent = fake / "getent"
+    getent.write_text(f'#!/bin/sh\ncase "$1 $2" in\n{lines}\n  *) exit 2 ;;\nesac\n', encoding="ascii")
+    getent.chmod(0o755)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[hq]\nurl = "{hq_url}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    env = {
+        **os.environ,
+        "KIOSK_CONFIG": str(config),
+        "KIOSK_PYTHON": sys.executable,
+        "KIOSK_FIREWALL_EXTRA": str(tmp_path / "extra"),
+        "NFT": str(fake / "nft"),
+        "KIOSK_RESOLVE": str(getent),
+    }
+    done = subprocess.run(
+        [str(SBIN / "kiosk-firewall")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    calls = (fake / "calls").read_text(encoding="ascii") if (fake / "calls").exists() else ""
+    return done.returncode, calls, done.stderr
+
+
+def test_the_firewall_allows_hq_by_address_in_one_transaction(tmp_path: Path) -> None:
+    (tmp_path / "extra").write_text("# a site's proxy\nproxy.shop.lan 3128\n", encoding="ascii")
+    code, calls, err = _firewall(
+        tmp_path,
+        "https://hq.example.com:8443",
+        {"hq.example.com": ["192.0.2.10", "2001:db8::10"], "proxy.shop.lan": ["10.1.2.3"]},
+    )
+    assert code == 0, err
+    assert calls.count("nft -f") == 1
+    assert "flush set inet kiosk allowed4" in calls
+    assert "add element inet kiosk allowed4 { 192.0.2.10 . 8443 }" in calls
+    assert "add element inet kiosk allowed6 { 2001:db8::10 . 8443 }" in calls
+    assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128 }" in calls
+
+
+def test_a_host_that_does_not_resolve_keeps_what_was_allowed(tmp_path: Path) -> None:
+    """A DNS hiccup must not cut the kiosk off from HQ: nothing is flushed, the rest is added."""
+    (tmp_path / "extra").write_text("proxy.shop.lan 3128\n", encoding="ascii")
+    code, calls, err = _firewall(tmp_path, "https://hq.example.com", {"proxy.shop.lan": ["10.1.2.3"]})
+    assert code == 0
+    assert "hq.example.com does not resolve now" in err
+    assert "flush" not in calls
+    assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128 }" in calls
+
+
+def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
+    code, calls, err = _firewall(tmp_path, "ftp://not-an-hq", {})
+    assert code == 1
+    assert calls == ""
+    assert "stay as they were" in err
+
+
+# --- kiosk-ssh ------------------------------------------------------------------------------------
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPL it@laptop"
+
+
+def _ssh(tmp_path: Path, action: str, request: str | None, keys: str | None) -> tuple[int, str, Path]:
+    fake = tmp_path / "bin"
+    _recorder(fake, "nft")
+    _recorder(fake, "systemctl")
+    it = tmp_path / "it"
+    it.mkdir(exist_ok=True)
+    if request is not None:
+        (it / "ssh").write_text(request, encoding="ascii")
+    if keys is not None:
+        (it / "authorized_keys").write_text(keys, encoding="ascii")
+    dest = tmp_path / "data-ssh"
+    env = {
+        **os.environ,
+        "KIOSK_SSH_REQUEST": str(it / "ssh"),
+        "KIOSK_SSH_KEYS": str(it / "authorized_keys"),
+        "KIOSK_SSH_DEST": str(dest),
+        "NFT": str(fake / "nft"),
+        "SYSTEMCTL": str(fake / "systemctl"),
+    }
+    done = subprocess.run(
+        [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    calls = (fake / "calls").read_text(encoding="ascii") if (fake / "calls").exists() else ""
+    return done.returncode, calls + done.stdout, dest
+
+
+def test_ssh_turned_on_with_a_key_opens_port_22_for_that_key_only(tmp_path: Path) -> None:
+    keys = f'{KEY}\ncommand="/bin/sh" {KEY}\nnot a key\n'
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", keys)
+    assert code == 0, out
+    assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"  # options and junk are dropped
+    assert stat.S_IMODE((dest / "it").stat().st_mode) == 0o644
+    assert "nft add element inet kiosk ssh_ports { 22 }" in out
+    assert "systemctl start ssh.service" in out
+
+
+def test_ssh_without_a_usable_key_stays_off(tmp_path: Path) -> None:
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", "password123\n")
+    assert code == 1
+    assert "systemctl stop ssh.service" in out
+    assert "systemctl start" not in out
+    assert not (dest / "it").exists()
+
+
+def test_ssh_turned_off_stops_sshd_closes_the_port_and_drops_the_keys(tmp_path: Path) -> None:
+    _ssh(tmp_path, "apply", "on\n", KEY + "\n")
+    code, out, dest = _ssh(tmp_path, "apply", "off\n", KEY + "\n")
+    assert code == 0
+    assert "systemctl stop ssh.service ssh.socket" in out
+    assert "nft flush set inet kiosk ssh_ports" in out
+    assert not (dest / "it").exists()
+
+
+# --- the installer and make image refuse clearly ----------------------------------------------------
+
+
+def test_the_installer_says_what_it_needs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["bash", str(IMAGE / "install-kiosk.sh")], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    expected = "--bundle FILE is required" if os.geteuid() == 0 else "run it as root"
+    assert expected in done.stderr
+
+
+def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:
+    """A docker whose daemon does not answer: the build stops before it clones or builds anything."""
+    fake = tmp_path / "bin"
+    _recorder(fake, "docker", "exit 1\n")
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "KIOSK_IMAGE_WORK": str(tmp_path / "work")}
+    done = subprocess.run(
+        ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "daemon does not answer" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
+# --- kiosk-firstboot ------------------------------------------------------------------------------
+
+
+def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path) -> None:
+    """GIVEN the image's settings (id "@KIOSK_ID@") WHEN first boot runs THEN the kiosk is named after
+    the Pi's serial number, has SSH host keys of its own, a store with its device key (0600), the
+    installer is told what to do, and the marker that keeps it from running again is written."""
+    import getpass
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "kiosk.toml"
+    text = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
+    config.write_text(text + f'\n[store]\npath = "{data / "kiosk.sqlite3"}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    env = {
+        **os.environ,
+        "KIOSK_CONFIG": str(config),
+        "KIOSK_DATA": str(data),
+        "KIOSK_SSH_DIR": str(tmp_path / "ssh"),
+        "KIOSK_APP": sys.executable,
+        "KIOSK_USER": getpass.getuser(),
+        "KIOSK_SERIAL": "10000000ABCD1234",
+    }
+    done = subprocess.run(
+        [str(SBIN / "kiosk-firstboot")], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'id = "kiosk-abcd1234"' in config.read_text(encoding="utf-8")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # sed -i keeps the mode
+    assert (tmp_path / "ssh/ssh_host_ed25519_key").is_file()
+    assert stat.S_IMODE((tmp_path / "ssh/ssh_host_ed25519_key").stat().st_mode) == 0o600
+    key = data / "kiosk.sqlite3.key"
+    assert key.is_file() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234" in done.stdout
+    assert (data / ".first-boot-done").exists()

@@ -1,0 +1,188 @@
+"""The image's systemd units and drop-ins, checked by systemd itself where it can.
+
+``systemd-analyze verify`` is run on every unit, and any output fails the test: it exits 0 on parse
+warnings (an unknown key is only "ignoring"). The units name programs that exist only on a kiosk
+(``/opt/kiosk/.venv/bin/python``, ``/usr/local/sbin/kiosk-*``, Debian's ``loadkeys`` and
+``plymouth``) and units from packages this machine may lack, so verify runs with ``--root`` on a
+temporary tree: the units in ``etc/systemd/system``, this machine's own ``/usr/lib/systemd/system``
+copied beside them (so ``sysinit.target``, ``nftables.service``... resolve as on a Debian system),
+the image's own commands installed from the repository, and a stub ``#!/bin/sh`` for every other
+program a unit runs. What verify proves is then exactly the units: their syntax, their keys, their
+dependencies, and that each command they run is a file the image provides.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.settings import KioskSection
+from tests.image.recipe import REPO, ROOTFS, exec_paths, manifest, unit_value, units
+
+SYSTEM_UNITS = Path("/usr/lib/systemd/system")
+
+
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is missing: run bash scripts/install-debian-deps.sh (it installs it)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def verify_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (SYSTEM_UNITS / "sysinit.target").is_file():
+        pytest.fail(f"{SYSTEM_UNITS} has no sysinit.target: install systemd (scripts/install-debian-deps.sh)")
+    root = tmp_path_factory.mktemp("unit-root")
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    shutil.copytree(SYSTEM_UNITS, root / "usr/lib/systemd/system", symlinks=True)
+    system = root / "etc/systemd/system"
+    system.mkdir(parents=True)
+    installed = {e.dest: REPO / e.source for e in manifest()}
+    for unit in units():
+        shutil.copy(unit, system / unit.name)
+        for program in exec_paths(unit):
+            target = root / program.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if program in installed:
+                shutil.copy(installed[program], target)
+            else:
+                target.write_text("#!/bin/sh\n", encoding="ascii")
+            target.chmod(0o755)
+    return root
+
+
+def _verify(root: Path, names: list[str]) -> subprocess.CompletedProcess[str]:
+    tool = _need("systemd-analyze")
+    paths = [str(root / "etc/systemd/system" / n) for n in names]
+    return subprocess.run(
+        [tool, "verify", "--man=no", f"--root={root}", *paths],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_every_unit_verifies_without_a_word(verify_root: Path) -> None:
+    done = _verify(verify_root, [u.name for u in units()])
+    said = (done.stdout + done.stderr).strip()
+    assert done.returncode == 0 and said == "", said
+
+
+def test_the_check_is_not_blind_to_a_misspelt_key(verify_root: Path) -> None:
+    """The harness must fail on a warning that verify exits 0 for (the reason output is the test)."""
+    broken = verify_root / "etc/systemd/system/kiosk-broken.service"
+    text = (verify_root / "etc/systemd/system/kiosk.service").read_text(encoding="utf-8")
+    broken.write_text(text.replace("WatchdogSec=", "WatchdogSek="), encoding="utf-8")
+    try:
+        done = _verify(verify_root, [broken.name])
+    finally:
+        broken.unlink()
+    assert "Unknown key 'WatchdogSek'" in done.stdout + done.stderr
+
+
+def test_the_check_is_not_blind_to_a_missing_command(verify_root: Path) -> None:
+    program = verify_root / "usr/local/sbin/kiosk-firewall"
+    kept = program.read_bytes()
+    program.unlink()
+    try:
+        done = _verify(verify_root, ["kiosk-firewall.service"])
+    finally:
+        program.write_bytes(kept)
+        program.chmod(0o755)
+    assert "kiosk-firewall is not executable" in done.stdout + done.stderr
+
+
+def _seconds(text: str) -> float:
+    match = re.fullmatch(r"(\d+)\s*(s|min)?", text)
+    assert match, f"cannot read {text!r} as a time span"
+    return float(match.group(1)) * (60 if match.group(2) == "min" else 1)
+
+
+def test_kiosk_service_is_a_watched_notify_service() -> None:
+    unit = REPO / "image/systemd/kiosk.service"
+    assert unit_value(unit, "Type") == "notify"
+    assert unit_value(unit, "NotifyAccess") == "main"
+    assert _seconds(unit_value(unit, "WatchdogSec") or "") > 15  # the app beats every 15 s
+    assert unit_value(unit, "Restart") == "always"
+    assert unit_value(unit, "User") == "kiosk"
+
+
+def test_the_stop_timeout_covers_the_apps_clean_shutdown() -> None:
+    """kiosk run stops on SIGTERM within [kiosk] stop_timeout_s (at most what the settings allow) plus
+    about a second of sync and device shutdown; systemd must not SIGKILL it before that."""
+    unit = REPO / "image/systemd/kiosk.service"
+    assert unit_value(unit, "KillSignal") == "SIGTERM"
+    assert unit_value(unit, "KillMode") == "mixed"
+    largest = next(m.le for m in KioskSection.model_fields["stop_timeout_s"].metadata if hasattr(m, "le"))
+    assert _seconds(unit_value(unit, "TimeoutStopSec") or "") >= float(largest) + 5
+
+
+def test_the_commands_the_units_run_exist_in_the_cli() -> None:
+    """`python -m ota boot-check` and friends: a renamed subcommand would fail only on a Pi."""
+    for unit in units():
+        for line in re.findall(r"^Exec\w+=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE):
+            match = re.search(r"-m (ota|kiosk) ([a-z-]+)", line)
+            if match is None:
+                continue
+            module, command = match.groups()
+            done = subprocess.run(
+                [sys.executable, "-m", module, command, "--help"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, f"{unit.name}: {module} {command}: {done.stderr[-300:]}"
+
+
+STOCK = {
+    "system.conf.d": "system.conf",
+    "journald.conf.d": "journald.conf",
+    "logind.conf.d": "logind.conf",
+    "timesyncd.conf.d": "timesyncd.conf",
+}
+
+
+@pytest.mark.parametrize("drop_in", sorted((ROOTFS / "etc/systemd").glob("*.conf.d/*.conf")), ids=str)
+def test_a_drop_in_sets_only_keys_systemd_documents(drop_in: Path) -> None:
+    """Drop-ins cannot be verified by systemd-analyze: each key must be one the stock file of this
+    machine's systemd lists (as ``#Key=default``) in the same section."""
+    stock = Path("/etc/systemd") / STOCK[drop_in.parent.name]
+    if not stock.is_file():
+        pytest.fail(f"{stock} is missing: install systemd and systemd-timesyncd")
+    known: dict[str, str] = {}
+    section = ""
+    for line in stock.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            section = line.strip()
+        elif m := re.match(r"^#?([A-Z][A-Za-z]+)=", line):
+            known[m.group(1)] = section
+    section = ""
+    for line in drop_in.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            section = line.strip()
+        elif m := re.match(r"^([A-Za-z]+)=", line):
+            assert known.get(m.group(1)) == section, f"{drop_in.name}: {m.group(1)} is not a {section} key"
+
+
+def test_the_hardware_watchdog_fits_the_pis_chip() -> None:
+    conf = (ROOTFS / "etc/systemd/system.conf.d/kiosk-watchdog.conf").read_text(encoding="utf-8")
+    found = re.search(r"^RuntimeWatchdogSec=(.+)$", conf, re.MULTILINE)
+    assert found, "RuntimeWatchdogSec is not set"
+    assert 0 < _seconds(found.group(1)) <= 15  # bcm2835-wdt's longest timeout
+    assert "dtparam=watchdog=on" in (REPO / "image/boot/config-kiosk.txt").read_text(encoding="utf-8")
+
+
+def test_the_journal_is_kept_on_the_data_partition_within_limits() -> None:
+    conf = (ROOTFS / "etc/systemd/journald.conf.d/kiosk.conf").read_text(encoding="utf-8")
+    assert "Storage=persistent" in conf
+    assert re.search(r"^SystemMaxUse=\d+M$", conf, re.MULTILINE)
+    fstab = (REPO / "image/boot/fstab-kiosk").read_text(encoding="utf-8")
+    assert re.search(r"^/data/journal\s+/var/log/journal\s+none\s+bind", fstab, re.MULTILINE)
