@@ -54,6 +54,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     cart_lines = ListProperty()
     total_text = StringProperty(format_yuan(0))
     item_count = NumericProperty(0)
+    #: the count as the customer reads it ("3 件", "1 item")
+    item_count_text = StringProperty("")
     notice_text = StringProperty("")
     #: what the gateway or printer said, for staff on the help screen
     detail_text = StringProperty("")
@@ -140,8 +142,9 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         if state.phase is not Phase.CART:
             self.confirming_cancel = False
         self.cart_lines = present.cart_rows(state.cart, self.language)
-        self.total_text = format_yuan(state.cart.total_fen)
+        self.total_text = present.amount_text(state.cart.total_fen, self.language)
         self.item_count = state.cart.item_count
+        self.item_count_text = present.count_text(state.cart.item_count, self.language)
         self.notice_text = present.notice_for(state, self.language)
         self.updating = bool(getattr(self.controller, "update_hold", False))
         self.detail_text = state.detail
@@ -157,10 +160,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         )
         prompt = present.pay_prompt(state, self.language)
         self.pay_title, self.pay_body = prompt.title, prompt.body
-        self._pay_shown = present.pay_shown(state, self._pay_shown)
+        self._pay_shown = present.pay_shown(state, self._pay_shown, self.language)
         self.pay_total_text = self._pay_shown.total_text
         receipt = self.controller.last_receipt_text() if state.phase is Phase.DONE else ""
-        self._done_shown = present.done_shown(state, self._done_shown, receipt)
+        self._done_shown = present.done_shown(state, self._done_shown, receipt, self.language)
         self.done_total_text = self._done_shown.total_text
         self.receipt_text = self._done_shown.receipt_text
         if state.phase is Phase.DONE:
