@@ -7,6 +7,8 @@ Values are plain tuples so this module needs no Kivy; the .kv files import it.
 
 from __future__ import annotations
 
+import math
+
 RGBA = tuple[float, float, float, float]
 
 
@@ -81,7 +83,7 @@ def pixels_per_mm(width_px: int, height_px: int, diagonal_in: float) -> float:
     """The display's pixel density from its resolution and its diagonal (square pixels assumed)."""
     if width_px <= 0 or height_px <= 0 or diagonal_in <= 0:
         raise ValueError(f"a display needs a positive size, got {width_px}x{height_px} at {diagonal_in} in")
-    diagonal_px = (width_px**2 + height_px**2) ** 0.5
+    diagonal_px = math.hypot(width_px, height_px)
     return diagonal_px / (diagonal_in * MM_PER_INCH)
 
 
