@@ -954,3 +954,8 @@ _EN.update(
         "still.continue": "Continue",
     }
 )
+
+
+# --- accessibility: the large-text button (issue 12) ---
+_ZH.update({"a11y.large_text": "大字"})
+_EN.update({"a11y.large_text": "Big text"})

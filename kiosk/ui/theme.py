@@ -50,8 +50,13 @@ PREVIEW_BG = hex_rgba("#1E242C")
 
 #: touch targets, in pixels at density 1 (the .kv files pass them through dp())
 BUTTON_MIN_H = 64
-CART_ROW_H = 104
+#: a cart row: the name's two lines (scaled with the text) above the - qty + buttons
+CART_NAME_H = 52
+#: a product tile in the catalog grid (scaled with the text)
+TILE_H = 136
 HEADER_H = 72
+#: the large-text button's width (it grows with the text it enlarges)
+TEXT_TOGGLE_W = 120
 RADIUS = 14
 
 #: font sizes (sp)

@@ -39,7 +39,7 @@ from kiosk.core.checkout import (
 from kiosk.core.money import format_yuan
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
-from kiosk.ui import present
+from kiosk.ui import present, theme
 from kiosk.ui.controller_api import KioskController
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: "still there?": seconds left (0: not asking) and the countdown line
     still_there_s = NumericProperty(0)
     still_there_text = StringProperty("")
+    #: large-text mode ("大字 / Aa"), for this customer only: the next customer starts without it
+    large_text = BooleanProperty(False)
+    #: what every customer-screen font size is multiplied by (``sp(theme.FONT_BODY) * app.vm.text_scale``)
+    text_scale = NumericProperty(1.0)
 
     def __init__(
         self,
@@ -116,7 +120,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self._load_catalog()
         self._apply(controller.state)
         controller.subscribe(self._on_state)
-        self.bind(language=self._on_language, category=self._on_category)
+        self.bind(language=self._on_language, category=self._on_category, large_text=self._on_large_text)
 
     # --- state in ---------------------------------------------------------------------------------
 
@@ -175,6 +179,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()
+                self.large_text = False  # the next customer starts at the normal size
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
         self.screen = present.screen_for(state.phase)
@@ -233,6 +238,9 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             {"name": n, "label": present.sample_label(n, self.language)} for n in self._sample_names
         ]
         self._apply(self.controller.state)
+
+    def _on_large_text(self, *_args: Any) -> None:
+        self.text_scale = theme.text_scale(self.large_text)
 
     def _on_category(self, *_args: Any) -> None:
         self._render_tabs()
@@ -310,6 +318,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def select_category(self, code: str) -> None:
         self.category = code
+
+    def toggle_large_text(self) -> None:
+        """The "大字 / Aa" button: bigger text on every screen for this customer, or back to normal."""
+        self.large_text = not self.large_text
 
     def set_language(self, language: str) -> None:
         if language not in LANGUAGES:
