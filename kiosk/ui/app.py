@@ -24,6 +24,7 @@ from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from kiosk.i18n import t
 from kiosk.maintenance.roles import Action
 from kiosk.settings import KioskSection, UiSection
+from kiosk.ui import theme
 from kiosk.ui.attract_screen import AttractScreen
 from kiosk.ui.cart_screen import CartScreen
 from kiosk.ui.controller_api import ActionAnswer, KioskController, MaintenanceControl, UnlockAnswer
@@ -242,7 +243,26 @@ class KioskApp(App):  # type: ignore[misc]
 
         Window.bind(on_request_close=self._on_request_close)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_INTERVAL_S)
+        self._check_touch_size(Window.size)
         log.info("kiosk ready: the screen is up")
+
+    def _check_touch_size(self, size: tuple[int, int]) -> None:
+        """Say so in the log when the theme's buttons are under 9 mm on this display (a small,
+        dense screen): staff then know why customers miss buttons, and what to configure."""
+        from kivy.metrics import dp
+
+        need = theme.min_touch_px(int(size[0]), int(size[1]), self.ui_settings.screen_diagonal_in)
+        have = dp(theme.BUTTON_MIN_H)
+        if have < need:
+            log.warning(
+                "buttons are %.0f px high, under 9 mm (%d px) on this %.1f-inch %dx%d screen; "
+                "check ui.screen_diagonal_in",
+                have,
+                need,
+                self.ui_settings.screen_diagonal_in,
+                size[0],
+                size[1],
+            )
 
     def on_stop(self) -> None:
         if self._tick_event is not None:
