@@ -30,8 +30,8 @@ _ZH: Final[dict[str, str]] = {
     "cart.title": "选择商品",
     "cart.category_all": "全部",
     "cart.your_cart": "购物车",
-    "cart.empty": "购物车是空的\n点击左侧商品即可加入",
-    "cart.items": "共 {count} 件",
+    "cart.empty": "购物车是空的\n点击商品即可加入",
+    "cart.items": "共 {count}",
     "cart.total": "合计",
     "cart.pay": "付款 {total}",
     "cart.cancel": "取消",
@@ -177,7 +177,7 @@ _EN: Final[dict[str, str]] = {
     "cart.category_all": "All",
     "cart.your_cart": "Your cart",
     "cart.empty": "Your cart is empty\nTap an item to add it",
-    "cart.items": "Items: {count}",
+    "cart.items": "{count}",
     "cart.total": "Total",
     "cart.pay": "Pay {total}",
     "cart.cancel": "Cancel",
@@ -915,7 +915,7 @@ _EN.update(
 _ZH.update(
     {
         "cart.confirm_title": "清空购物车？",
-        "cart.confirm_detail": "购物车里的 {count} 件商品将被移除",
+        "cart.confirm_detail": "购物车里的 {count}商品将被移除",
         "cart.confirm_keep": "继续购物",
         "cart.confirm_empty": "清空",
         "attract.no_products": "暂无可售商品",
@@ -936,7 +936,7 @@ _ZH.update(
 _EN.update(
     {
         "cart.confirm_title": "Empty the cart?",
-        "cart.confirm_detail": "The {count} item(s) in your cart will be removed",
+        "cart.confirm_detail": "The {count} in your cart will be removed",
         "cart.confirm_keep": "Keep shopping",
         "cart.confirm_empty": "Empty cart",
         "attract.no_products": "No products yet",
@@ -996,3 +996,7 @@ _EN.update(
         "notice.member_lookup_failed": "Membership cannot be checked now; please try again later",
     }
 )
+
+# --- accessibility: the large-text button (issue 12) ---
+_ZH.update({"a11y.large_text": "大字"})
+_EN.update({"a11y.large_text": "Big text"})

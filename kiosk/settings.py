@@ -289,6 +289,9 @@ class UiSection(_Section):
     font: str = ""
     #: offer the buttons that hold sample payment codes to the camera (demo only)
     demo_buttons: bool = False
+    #: the touchscreen's diagonal in inches (the official 7" Pi touchscreen by default): with the
+    #: screen's pixels it gives the pixels in 9 mm, the smallest touch target (kiosk.ui.theme)
+    screen_diagonal_in: float = Field(7.0, ge=3.0, le=100.0)
 
 
 class MaintenanceSection(_Section):

@@ -25,3 +25,36 @@ def parse_yuan(text: str) -> Fen:
         raise ValueError(f"not an amount in yuan with at most two decimals: {text!r}")
     fen = int(whole) * 100 + int((part + "00")[:2])
     return -fen if neg else fen
+
+
+#: the currency sign shown to customers in every language: the kiosk sells in yuan only, and a visitor
+#: reading English in China knows "¥" from every price tag around them ("CNY 12.50" would be the one
+#: odd price in the shop, and wider on a small screen)
+CUSTOMER_SYMBOL = "¥"
+
+
+def format_money(fen: Fen, language: str) -> str:
+    """An amount as a customer reads it, in ``language``: "¥1,234.50" (zh_CN and en alike).
+
+    The one function every amount on the customer's screen goes through, so a locale that writes
+    amounts differently is a change here only. Thousands are grouped with "," in both languages
+    (Chinese shops write ¥1,234.00 too); exact integer arithmetic, as ``format_yuan``.
+    """
+    if language not in ("zh_CN", "en"):
+        raise ValueError(f"language must be zh_CN or en, not {language!r}")
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError(f"amount must be integer fen, got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    whole, part = divmod(abs(fen), 100)
+    return f"{sign}{CUSTOMER_SYMBOL}{whole:,}.{part:02d}"
+
+
+def format_count(count: int, language: str) -> str:
+    """How many items, as a customer reads it: "3 件" in Chinese; "1 item" / "3 items" in English."""
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise TypeError(f"count must be an integer, got {type(count).__name__}")
+    if language == "zh_CN":
+        return f"{count:,} 件"
+    if language == "en":
+        return f"{count:,} item" if count == 1 else f"{count:,} items"
+    raise ValueError(f"language must be zh_CN or en, not {language!r}")

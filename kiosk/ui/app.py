@@ -270,7 +270,26 @@ class KioskApp(App):  # type: ignore[misc]
             Window.bind(size=self._place_spinner)
             self._place_spinner(Window)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_INTERVAL_S)
+        self._check_touch_size(Window.size)
         log.info("kiosk ready: the screen is up")
+
+    def _check_touch_size(self, size: tuple[int, int]) -> None:
+        """Say so in the log when the theme's buttons are under 9 mm on this display (a small,
+        dense screen): staff then know why customers miss buttons, and what to configure."""
+        from kivy.metrics import dp
+
+        need = theme.min_touch_px(int(size[0]), int(size[1]), self.ui_settings.screen_diagonal_in)
+        have = dp(theme.BUTTON_MIN_H)
+        if have < need:
+            log.warning(
+                "buttons are %.0f px high, under 9 mm (%d px) on this %.1f-inch %dx%d screen; "
+                "check ui.screen_diagonal_in",
+                have,
+                need,
+                self.ui_settings.screen_diagonal_in,
+                size[0],
+                size[1],
+            )
 
     def on_stop(self) -> None:
         if self._tick_event is not None:

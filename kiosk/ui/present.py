@@ -14,7 +14,7 @@ import numpy as np
 
 from kiosk.core.cart import Cart, Product
 from kiosk.core.checkout import Checkout, PayStage, Phase
-from kiosk.core.money import format_yuan
+from kiosk.core.money import format_count, format_money, format_yuan
 from kiosk.i18n import has_text, notice_text, t
 
 #: the screen that shows each phase (printing is the pay screen in its "paid, printing" state)
@@ -29,6 +29,16 @@ SCREEN_FOR_PHASE: dict[Phase, str] = {
 }
 
 SCREENS: tuple[str, ...] = ("attract", "cart", "pay", "done", "help", "recovering")
+
+
+def amount_text(fen: int, language: str) -> str:
+    """Every amount a customer reads goes through here (one place to change how money is written)."""
+    return format_money(fen, language)
+
+
+def count_text(count: int, language: str) -> str:
+    """Every item count a customer reads: "3 件", "1 item", "3 items"."""
+    return format_count(count, language)
 
 
 def screen_for(phase: Phase) -> str:
@@ -65,7 +75,7 @@ def product_tiles(
         {
             "sku": p.sku,
             "name": p.name(language),
-            "price_text": t("cart.sold_out", language) if p.sold_out else format_yuan(p.price_fen),
+            "price_text": t("cart.sold_out", language) if p.sold_out else amount_text(p.price_fen, language),
             "qty": cart.qty_of(p.sku),
             "sold_out": p.sold_out,
         }
@@ -81,8 +91,8 @@ def cart_rows(cart: Cart, language: str) -> list[dict[str, Any]]:
             "sku": line.product.sku,
             "name": line.product.name(language),
             "qty": line.qty,
-            "unit_text": t("cart.each", language, price=format_yuan(line.product.price_fen)),
-            "total_text": format_yuan(line.total_fen),
+            "unit_text": t("cart.each", language, price=amount_text(line.product.price_fen, language)),
+            "total_text": amount_text(line.total_fen, language),
         }
         for line in cart.lines
     ]
@@ -145,17 +155,17 @@ class SaleShown:
     receipt_text: str = ""
 
 
-def done_shown(state: Checkout, previous: SaleShown, receipt_text: str) -> SaleShown:
+def done_shown(state: Checkout, previous: SaleShown, receipt_text: str, language: str) -> SaleShown:
     """The done screen's sale: the sale just paid while in DONE, otherwise what it showed last."""
     if state.phase is Phase.DONE:
-        return SaleShown(format_yuan(state.sale_total_fen), receipt_text)
+        return SaleShown(amount_text(state.sale_total_fen, language), receipt_text)
     return previous
 
 
-def pay_shown(state: Checkout, previous: SaleShown) -> SaleShown:
+def pay_shown(state: Checkout, previous: SaleShown, language: str) -> SaleShown:
     """The pay screen's amount: the live one while paying or printing, otherwise the last shown."""
     if state.phase in (Phase.PAYING, Phase.PRINTING):
-        return SaleShown(format_yuan(state.sale_total_fen))
+        return SaleShown(amount_text(state.sale_total_fen, language))
     return previous
 
 

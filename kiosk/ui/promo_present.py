@@ -1,31 +1,32 @@
 """What the cart screen shows of promotions and members, as plain values (testable without Kivy).
 
-Every amount goes through ``money`` (today ``kiosk.core.money.format_yuan``): when a locale-aware
-formatter arrives, this one line changes.
+Every amount goes through ``money``, the customer's locale format (``kiosk.core.money.format_money``).
 """
 
 from __future__ import annotations
 
 from kiosk.core.checkout import Checkout
-from kiosk.core.money import Fen, format_yuan
+from kiosk.core.money import Fen, format_money
 from kiosk.core.pricing import PricedCart
 from kiosk.i18n import t
 
 
-def money(fen: Fen) -> str:
-    return format_yuan(fen)
+def money(fen: Fen, language: str) -> str:
+    return format_money(fen, language)
 
 
 def discount_rows(priced: PricedCart, language: str) -> list[dict[str, str]]:
     """One row per discount: the promotion's name in the customer's language and −¥x.xx."""
-    return [{"name": d.name(language), "amount_text": money(-d.amount_fen)} for d in priced.discounts]
+    return [
+        {"name": d.name(language), "amount_text": money(-d.amount_fen, language)} for d in priced.discounts
+    ]
 
 
 def saved_text(priced: PricedCart, language: str) -> str:
     """ "You save ¥x.xx" under the discounts; "" when nothing is taken off."""
     if priced.discount_fen <= 0:
         return ""
-    return t("promo.saved", language, amount=money(priced.discount_fen))
+    return t("promo.saved", language, amount=money(priced.discount_fen, language))
 
 
 def member_text(state: Checkout, language: str) -> str:

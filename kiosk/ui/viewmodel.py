@@ -40,7 +40,7 @@ from kiosk.core.money import format_yuan
 from kiosk.core.pricing import PricedCart
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
-from kiosk.ui import present, promo_present
+from kiosk.ui import present, promo_present, theme
 from kiosk.ui.busy import waiting
 from kiosk.ui.controller_api import KioskController
 
@@ -56,6 +56,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     cart_lines = ListProperty()
     total_text = StringProperty(format_yuan(0))
     item_count = NumericProperty(0)
+    #: the count as the customer reads it ("3 件", "1 item")
+    item_count_text = StringProperty("")
     notice_text = StringProperty("")
     #: what the gateway or printer said, for staff on the help screen
     detail_text = StringProperty("")
@@ -102,6 +104,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: the kiosk offers members (``[members] enabled``)
     member_text = StringProperty("")
     members_enabled = BooleanProperty(False)
+    #: large-text mode ("大字 / Aa"), for this customer only: the next customer starts without it
+    large_text = BooleanProperty(False)
+    #: what every customer-screen font size is multiplied by (``sp(theme.FONT_BODY) * app.vm.text_scale``)
+    text_scale = NumericProperty(1.0)
 
     def __init__(
         self,
@@ -125,7 +131,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self._load_catalog()
         self._apply(controller.state)
         controller.subscribe(self._on_state)
-        self.bind(language=self._on_language, category=self._on_category)
+        self.bind(language=self._on_language, category=self._on_category, large_text=self._on_large_text)
 
     # --- state in ---------------------------------------------------------------------------------
 
@@ -154,10 +160,11 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         priced = self._priced(state)
         self.discount_lines = promo_present.discount_rows(priced, self.language)
         self.saved_text = promo_present.saved_text(priced, self.language)
-        self.total_text = promo_present.money(priced.total_fen)
+        self.total_text = present.amount_text(priced.total_fen, self.language)
         self.member_text = promo_present.member_text(state, self.language)
         self.members_enabled = bool(getattr(self.controller, "members_enabled", False))
         self.item_count = state.cart.item_count
+        self.item_count_text = present.count_text(state.cart.item_count, self.language)
         self.notice_text = present.notice_for(state, self.language)
         self.updating = bool(getattr(self.controller, "update_hold", False))
         self.detail_text = state.detail
@@ -173,10 +180,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         )
         prompt = present.pay_prompt(state, self.language)
         self.pay_title, self.pay_body = prompt.title, prompt.body
-        self._pay_shown = present.pay_shown(state, self._pay_shown)
+        self._pay_shown = present.pay_shown(state, self._pay_shown, self.language)
         self.pay_total_text = self._pay_shown.total_text
         receipt = self.controller.last_receipt_text() if state.phase is Phase.DONE else ""
-        self._done_shown = present.done_shown(state, self._done_shown, receipt)
+        self._done_shown = present.done_shown(state, self._done_shown, receipt, self.language)
         self.done_total_text = self._done_shown.total_text
         self.receipt_text = self._done_shown.receipt_text
         if state.phase is Phase.DONE:
@@ -188,6 +195,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
                 self._reset_language()
+                self.large_text = False  # the next customer starts at the normal size
         # set while this state is applied, so the spinner shows in the very frame the wait starts
         self.busy = waiting(state, pay_checking=bool(getattr(self.controller, "pay_checking", False)))
         # the phase last, so screens entered on its change see every other value already updated
@@ -265,6 +273,9 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         ]
         self._apply(self.controller.state)
 
+    def _on_large_text(self, *_args: Any) -> None:
+        self.text_scale = theme.text_scale(self.large_text)
+
     def _on_category(self, *_args: Any) -> None:
         self._render_tabs()
         self.product_tiles = present.product_tiles(
@@ -341,6 +352,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def select_category(self, code: str) -> None:
         self.category = code
+
+    def toggle_large_text(self) -> None:
+        """The "大字 / Aa" button: bigger text on every screen for this customer, or back to normal."""
+        self.large_text = not self.large_text
 
     def set_language(self, language: str) -> None:
         if language not in LANGUAGES:

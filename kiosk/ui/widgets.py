@@ -134,9 +134,18 @@ class LanguageToggle(BoxLayout):  # type: ignore[misc]
         App.get_running_app().vm.set_language(language)
 
 
+class TextSizeToggle(KButton):
+    """ "大字 / Aa": bigger text for this customer (``vm.large_text``); filled while it is on."""
+
+    def on_release(self) -> None:
+        App.get_running_app().vm.toggle_large_text()
+
+
 class HeaderBar(BoxLayout):  # type: ignore[misc]
     title = StringProperty("")
     bg = ColorProperty(theme.BRAND)
+    #: show the large-text button (the shopping screens: the cart; the attract screen has its own)
+    text_toggle = BooleanProperty(False)
 
 
 class NoticeBar(Label):  # type: ignore[misc]
@@ -165,6 +174,60 @@ class CartRow(BoxLayout):  # type: ignore[misc]
 
     def change(self, delta: int) -> None:
         App.get_running_app().vm.change_qty(self.sku, delta)
+
+
+class FitLabel(Label):  # type: ignore[misc]
+    """A label whose text always fits its box: wrapped to the box's width, and its font made smaller
+    (from ``base_font_size`` down to ``min_scale`` of it) until every line fits the box's height.
+
+    For text whose length the screen cannot know: product names, long English strings. Kivy's own
+    answers cut the text ("..." from ``shorten``, lines dropped by ``max_lines``), which a customer
+    cannot read. If even the smallest size does not fit, the text stays at that size (and the
+    clipping test, tests/ui/clipcheck.py, reports it: the box must grow).
+    A .kv file sets ``base_font_size`` (scaled: ``sp(theme.FONT_BODY) * app.vm.text_scale``), never
+    ``font_size``, and gives the label a size; ``text_size`` is the box.
+    """
+
+    base_font_size = NumericProperty(0)
+    #: the smallest size, as a fraction of ``base_font_size``
+    min_scale = NumericProperty(0.7)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._fit_trigger = Clock.create_trigger(self._fit, -1)
+        super().__init__(**kwargs)
+        for name in ("text", "size", "base_font_size", "min_scale", "font_name", "bold"):
+            self.fbind(name, self._fit_trigger)
+        self._fit_trigger()
+
+    def fits(self, font_size: float) -> bool:
+        """Would the whole text, wrapped to the width, fit the box at ``font_size``?"""
+        if not self.text or self.width <= 0:
+            return True
+        core = CoreLabel(
+            text=self.text,
+            font_size=font_size,
+            font_name=self.font_name,
+            bold=self.bold,
+            text_size=(self.width, None),
+            halign=self.halign,
+            padding=self.padding,
+        )
+        core.refresh()
+        w, h = core.content_size
+        laid_out = "".join(word.text for line in core._cached_lines for word in line.words)
+        whole = len("".join(laid_out.split())) >= len("".join(self.text.split()))
+        return bool(whole and w <= self.width and h <= self.height)
+
+    def _fit(self, *_args: Any) -> None:
+        base = float(self.base_font_size)
+        if base <= 0:
+            return  # no base size given: a plain label
+        floor = max(1.0, base * float(self.min_scale))
+        size = base
+        while size > floor and not self.fits(size):
+            size = max(floor, size - max(1.0, base * 0.05))
+        self.font_size = size
+        self.text_size = (self.width, self.height)
 
 
 class CheckMark(Widget):  # type: ignore[misc]

@@ -57,7 +57,8 @@ def test_payment_code_instruction_in_both_languages() -> None:
 
 def test_fields_are_filled() -> None:
     assert t("cart.pay", "zh_CN", total="¥12.50") == "付款 ¥12.50"
-    assert t("cart.items", "en", count=3) == "Items: 3"
+    assert t("cart.items", "en", count="3 items") == "3 items"
+    assert t("cart.items", "zh_CN", count="3 件") == "共 3 件"
 
 
 def test_unknown_key_and_language_are_errors_that_say_what_to_do() -> None:

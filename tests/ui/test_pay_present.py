@@ -51,19 +51,19 @@ def test_the_password_and_checking_prompts_say_what_the_issue_asks() -> None:
 
 def test_the_done_screen_keeps_its_sale_while_the_next_customer_starts() -> None:
     done = replace(PAYING, phase=Phase.DONE)
-    shown = present.done_shown(done, present.SaleShown(), "RECEIPT")
+    shown = present.done_shown(done, present.SaleShown(), "RECEIPT", "zh_CN")
     assert shown == present.SaleShown("¥2.00", "RECEIPT")
     # the done timer ran out: the checkout is empty, the fading done screen still shows the sale
-    assert present.done_shown(Checkout(), shown, "") == shown
+    assert present.done_shown(Checkout(), shown, "", "zh_CN") == shown
     # the next sale's done screen shows the next sale
     nxt = replace(done, cart=Cart().add(WATER).add(WATER))
-    assert present.done_shown(nxt, shown, "R2") == present.SaleShown("¥4.00", "R2")
+    assert present.done_shown(nxt, shown, "R2", "zh_CN") == present.SaleShown("¥4.00", "R2")
 
 
 def test_the_pay_screen_keeps_its_amount_while_it_fades_out() -> None:
-    shown = present.pay_shown(PAYING, present.SaleShown())
+    shown = present.pay_shown(PAYING, present.SaleShown(), "zh_CN")
     assert shown.total_text == "¥2.00"
-    assert present.pay_shown(Checkout(), shown) == shown
+    assert present.pay_shown(Checkout(), shown, "zh_CN") == shown
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])

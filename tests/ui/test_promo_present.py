@@ -30,9 +30,9 @@ def test_discount_rows_follow_the_language() -> None:
 
 def test_the_pay_and_done_screens_show_the_order_total_after_promotions() -> None:
     paying = co.Checkout(phase=co.Phase.PAYING, cart=CART, order_id="o1", order_total_fen=630)
-    assert present.pay_shown(paying, present.SaleShown()).total_text == "¥6.30"
+    assert present.pay_shown(paying, present.SaleShown(), "zh_CN").total_text == "¥6.30"
     done = co.Checkout(phase=co.Phase.DONE, cart=CART, order_id="o1", order_total_fen=630)
-    assert present.done_shown(done, present.SaleShown(), "").total_text == "¥6.30"
+    assert present.done_shown(done, present.SaleShown(), "", "zh_CN").total_text == "¥6.30"
 
 
 def test_member_line_and_keypad_masking() -> None:
