@@ -47,6 +47,7 @@ from kiosk.ports import (
     ReceiptPrinter,
     SaleRepository,
 )
+from kiosk.product_images import ProductImages
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
 
@@ -250,6 +251,8 @@ class CheckoutController:
         self.code_tap: StaffCodeTap | None = None
         #: the update agent holds an idle kiosk before it restarts it (kiosk.ota_link): no new sale
         self.update_hold = False
+        #: the catalog's checked product pictures (kiosk.product_images); set by kiosk.bootstrap
+        self.images: ProductImages | None = None
         self._closed = False
 
     # --- what the UI reads ------------------------------------------------------------------------
@@ -285,6 +288,14 @@ class CheckoutController:
 
     def refresh_catalog(self) -> None:
         self._catalog_cache = None
+
+    def product_image(self, sku: str) -> str:
+        """The checked picture of ``sku`` ("" for none): a look-up, never a file read."""
+        return "" if self.images is None else self.images.path_for(sku)
+
+    def images_changed(self) -> None:
+        """The pictures were scanned again (any thread): the screens redraw the catalog."""
+        self.post(self._notify)
 
     def last_receipt_text(self) -> str:
         return self._last_receipt

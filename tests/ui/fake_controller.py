@@ -169,6 +169,8 @@ class FakeController:
         #: a manager's price overrides (sku -> fen) and out-of-stock marks, as kiosk.staff_catalog keeps them
         self.price_overrides: dict[str, int] = {}
         self.out_of_stock: set[str] = set()
+        #: product pictures (sku -> file), as kiosk.product_images checks and serves them
+        self.images: dict[str, str] = {}
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -190,6 +192,10 @@ class FakeController:
             )
             for p in self._catalog
         ]
+
+    def product_image(self, sku: str) -> str:
+        """Pictures a test put in ``images`` (sku -> file path)."""
+        return self.images.get(sku, "")
 
     @property
     def language(self) -> str:
