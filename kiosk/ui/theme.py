@@ -55,3 +55,12 @@ FONT_TITLE = 34
 FONT_LARGE = 28
 FONT_BODY = 22
 FONT_SMALL = 18
+
+# --- shopping screens (catalog tiles with pictures, item detail, search keypad, "+1" toast) ---
+#: a catalog tile: its picture and name above, the price and the info button (a full touch target) below
+PRODUCT_TILE_H = 140
+PICTURE_SMALL = 56
+#: the "+1" toast's and the flashing tile's colour
+ADDED_BG = hex_rgba("#16884A")
+FLASH_BG = hex_rgba("#E3F4EA")
+PICTURE_BG = hex_rgba("#DCE8F7")

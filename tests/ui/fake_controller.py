@@ -193,6 +193,16 @@ class FakeController:
             for p in self._catalog
         ]
 
+    def scan_product(self, barcode: str) -> None:
+        """A hand scanner (or the camera) reads a product barcode: looked up as the store does and
+        dispatched from a scanner thread, as the real controller hands a scan over."""
+        found = next((p for p in self.catalog() if p.barcode == barcode), None)
+        thread = threading.Thread(
+            target=self.dispatch, args=(co.ProductScanned(barcode, found),), name="fake-scanner"
+        )
+        thread.start()
+        thread.join()
+
     def product_image(self, sku: str) -> str:
         """Pictures a test put in ``images`` (sku -> file path)."""
         return self.images.get(sku, "")
