@@ -8,8 +8,8 @@ offer (a system keyboard would be a way out of the locked-down screen), and brow
 remains for a customer who reads only Chinese. A query with Chinese characters in it (a future
 input method, a pasted test) still matches the Chinese name as a substring.
 
-Pure: the products come in, the ranked matches go out. A catalog of thousands is searched in a few
-milliseconds per keypress (bench/catalog_search.py, "keypad" figures).
+Pure: the products come in, the ranked matches go out. ``CatalogIndex`` lower-cases and splits the
+catalog once, so each key press only compares strings (bench/catalog_search.py, "keypad" figures).
 """
 
 from __future__ import annotations
@@ -42,34 +42,50 @@ def normalise(query: str) -> str:
     return " ".join(query.lower().split())[:MAX_QUERY]
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One product as it is matched: lower-cased once, when the catalog is indexed."""
+
+    product: Product
+    name: str
+    words: tuple[str, ...]
+    sku: str
+    barcode: str
+    name_zh: str
 
 
-def _digits_rank(product: Product, digits: str) -> int | None:
-    barcode = product.barcode or ""
+def _entry(product: Product) -> _Entry:
+    name = product.name_en.lower()
     sku = product.sku.lower()
-    if digits in (barcode, sku):
+    return _Entry(
+        product,
+        name,
+        tuple(_WORD.findall(name)) + tuple(_WORD.findall(sku)),
+        sku,
+        product.barcode or "",
+        product.name_zh.replace(" ", ""),
+    )
+
+
+def _digits_rank(e: _Entry, digits: str) -> int | None:
+    if digits in (e.barcode, e.sku):
         return _EXACT_CODE
-    if barcode.startswith(digits) or sku.startswith(digits):
+    if e.barcode.startswith(digits) or e.sku.startswith(digits):
         return _CODE_START
-    if len(digits) >= MIN_DIGITS_INSIDE and (digits in barcode or digits in sku):
+    if len(digits) >= MIN_DIGITS_INSIDE and (digits in e.barcode or digits in e.sku):
         return _INSIDE
     return None
 
 
-def _text_rank(product: Product, tokens: list[str]) -> int | None:
+def _text_rank(e: _Entry, tokens: list[str]) -> int | None:
     """Every token must be found in the English name or the item code; the worst token decides."""
-    words = _words(product.name_en) + _words(product.sku)
-    name = product.name_en.lower()
-    sku = product.sku.lower()
     worst = _EXACT_CODE
     for token in tokens:
-        if token == sku:
+        if token == e.sku:
             rank = _EXACT_CODE
-        elif any(w.startswith(token) for w in words):
+        elif any(w.startswith(token) for w in e.words):
             rank = _WORD_START
-        elif token in name or token in sku:
+        elif token in e.name or token in e.sku:
             rank = _INSIDE
         else:
             return None
@@ -77,15 +93,19 @@ def _text_rank(product: Product, tokens: list[str]) -> int | None:
     return worst
 
 
-def rank(product: Product, query: str) -> int | None:
-    """How well ``product`` matches the normalised ``query`` (lower is better); None: no match."""
+def _rank(e: _Entry, query: str) -> int | None:
     if not query:
         return None
     if _CJK.search(query):
-        return _INSIDE if query.replace(" ", "") in product.name_zh.replace(" ", "") else None
+        return _INSIDE if query.replace(" ", "") in e.name_zh else None
     if query.isdigit():
-        return _digits_rank(product, query)
-    return _text_rank(product, query.split(" "))
+        return _digits_rank(e, query)
+    return _text_rank(e, query.split(" "))
+
+
+def rank(product: Product, query: str) -> int | None:
+    """How well ``product`` matches the normalised ``query`` (lower is better); None: no match."""
+    return _rank(_entry(product), query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +116,26 @@ class SearchResult:
     total: int
 
 
-def search(products: Iterable[Product], query: str, limit: int = MAX_RESULTS) -> SearchResult:
-    """Products matching what the customer typed, best first (catalog order among equals).
+class CatalogIndex:
+    """The catalog prepared for searching once (when it is loaded), then searched on every key."""
 
-    An empty query matches nothing: the panel then shows its hint, not the whole catalog (the grid
-    behind it already does that).
-    """
-    q = normalise(query)
-    if not q:
-        return SearchResult((), 0)
-    ranked = [(r, i, p) for i, p in enumerate(products) if (r := rank(p, q)) is not None]
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return SearchResult(tuple(p for _, _, p in ranked[: max(0, limit)]), len(ranked))
+    def __init__(self, products: Iterable[Product]) -> None:
+        self._entries = tuple(_entry(p) for p in products)
+
+    def search(self, query: str, limit: int = MAX_RESULTS) -> SearchResult:
+        """Products matching what the customer typed, best first (catalog order among equals).
+
+        An empty query matches nothing: the panel then shows its hint, not the whole catalog (the
+        grid behind it already does that).
+        """
+        q = normalise(query)
+        if not q:
+            return SearchResult((), 0)
+        ranked = [(r, i, e.product) for i, e in enumerate(self._entries) if (r := _rank(e, q)) is not None]
+        ranked.sort(key=lambda item: (item[0], item[1]))
+        return SearchResult(tuple(p for _, _, p in ranked[: max(0, limit)]), len(ranked))
+
+
+def search(products: Iterable[Product], query: str, limit: int = MAX_RESULTS) -> SearchResult:
+    """``CatalogIndex(products).search(query, limit)``, for a catalog searched once."""
+    return CatalogIndex(products).search(query, limit)

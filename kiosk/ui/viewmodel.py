@@ -37,7 +37,7 @@ from kiosk.core.checkout import (
     StillHereTapped,
 )
 from kiosk.core.money import format_yuan
-from kiosk.core.search import search
+from kiosk.core.search import CatalogIndex
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
 from kiosk.ui import present, shop_present
@@ -136,6 +136,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self._done_shown = present.SaleShown()
         self._catalog: list[Product] = []
         self._catalog_error = ""
+        self._index: CatalogIndex | None = None
         self._last_cart = controller.state.cart
         self._last_state = controller.state
         self._flash_event: Any = None
@@ -227,6 +228,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.no_products = not present.can_start_sale(len(self._catalog))
         self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self._products = {p.sku: p for p in self._catalog}
+        self._index = None  # built when the search first needs it
         self.categories = present.categories(self._catalog)
         if self.category not in self.categories:
             self.category = ""
@@ -411,7 +413,9 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.search_tiles = []
             self.search_summary = ""
             return
-        found = search(self._catalog, self.search_query)
+        if self._index is None:
+            self._index = CatalogIndex(self._catalog)
+        found = self._index.search(self.search_query)
         rows = present.product_tiles(found.products, "", cart, self.language)
         for row, product in zip(rows, found.products, strict=True):
             row["image"] = self._image(product.sku)
