@@ -561,8 +561,8 @@ def _reprinted(c: Checkout, e: ReceiptPrinted) -> Step:
 
 
 def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
-    if e.product is None:
-        return c, ()
+    if e.product is None:  # the next customer's scan: their sale starts and hears why nothing was added
+        return _ignore(replace(Checkout(), phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
     if e.product.sold_out:
         return _ignore(replace(Checkout(), phase=Phase.CART), Notice.SOLD_OUT)
     return _add(Checkout(), e.product)

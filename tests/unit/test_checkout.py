@@ -282,3 +282,12 @@ def test_a_tap_past_the_line_limit_changes_nothing_and_says_so() -> None:
     state, effects = co.transition(IN_CART, co.ProductTapped(WATER, qty=99))
     assert state.cart == IN_CART.cart and state.notice is co.Notice.CART_LIMIT
     assert effects == (co.Beep(error=True),)
+
+
+def test_an_unknown_barcode_scanned_by_the_next_customer_on_the_thank_you_screen_says_so() -> None:
+    """As a known or a sold-out one does: the next customer's sale starts and hears why nothing was
+    added, instead of a scan that seems to do nothing."""
+    after, effects = co.transition(DONE, co.ProductScanned("6900000000005", None))
+    assert after.phase is co.Phase.CART and after.cart == Cart() and after.order_id is None
+    assert after.notice is co.Notice.UNKNOWN_PRODUCT
+    assert effects == (co.Beep(error=True),)
