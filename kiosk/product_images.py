@@ -77,8 +77,10 @@ class ProductImages:
         self._lock = threading.Lock()
         self._wanted = threading.Event()
         self._stop = threading.Event()
-        #: set after each finished scan (tests wait on it instead of sleeping)
+        #: set once a scan that began after the last ``rescan`` request has finished (tests and
+        #: commands wait on it instead of sleeping)
         self.scanned = threading.Event()
+        self._asked = 0
         self._thread: threading.Thread | None = None
 
     def path_for(self, sku: str) -> str:
@@ -94,7 +96,6 @@ class ProductImages:
             changed = paths != self._paths
             self._paths = paths
         log.info("product pictures: %d shown from %s", len(paths), self.folder)
-        self.scanned.set()
         if changed and self.on_changed is not None:
             self.on_changed()
 
@@ -109,7 +110,9 @@ class ProductImages:
 
     def rescan(self) -> None:
         """Ask for a scan (any thread, returns at once); several requests in a row make one scan."""
-        self.scanned.clear()
+        with self._lock:
+            self._asked += 1
+            self.scanned.clear()
         self._wanted.set()
 
     def stop(self) -> None:
@@ -125,8 +128,12 @@ class ProductImages:
             if self._stop.is_set():
                 return
             self._wanted.clear()
+            with self._lock:
+                asked = self._asked
             try:
                 self.scan_now()
             except Exception:  # a scan fault must not end the thread: the next request tries again
                 log.exception("product pictures could not be scanned")
-                self.scanned.set()
+            with self._lock:
+                if asked == self._asked:  # no request came during the scan: it is up to date
+                    self.scanned.set()
