@@ -62,6 +62,7 @@ class AddedToast(Label):  # type: ignore[misc]
 
     def play(self, *_args: Any) -> None:
         Animation.cancel_all(self, "shown")
+        self.shown = 0  # an add while the last toast still shows: it comes in again, so it is seen
         anim = (
             Animation(shown=1, duration=TOAST_IN_S)
             + Animation(shown=1, duration=TOAST_STAY_S)

@@ -177,8 +177,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.detail_text = state.detail
         self.order_no = present.order_no(state)
         self.charging = state.charging
+        self._shop_apply(state)  # first: it picks the tile that flashes
         self.product_tiles = self._tiles(self._catalog, self.category, state.cart)
-        self._shop_apply(state)
         printed = self.controller.last_receipt_layout() if state.phase is Phase.DONE else None
         self.receipt_url = (
             self.controller.current_receipt_url()
@@ -386,12 +386,12 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.overlay_notice = present.notice_for(state, self.language)
         if grew is not None:
             self.added_text = shop_present.added_text(grew, self.language)
+            self.flash_sku = ""  # the same tile again: its flash starts over
             self.flash_sku = grew.product.sku
             self.added_count += 1
             if self._flash_event is not None:
                 self._flash_event.cancel()
             self._flash_event = Clock.schedule_once(self._end_flash, ADDED_SHOW_S)
-            self.product_tiles = self._tiles(self._catalog, self.category, state.cart)
         if state.phase is not Phase.CART:
             self.searching = False
             self.detail_sku = ""

@@ -28,6 +28,7 @@ def test_protocol_lists_the_whole_interface() -> None:
             "last_receipt_layout",
             "last_receipt_text",
             "latest_frame",
+            "product_image",
             "sample_codes",
             "set_language",
             "state",

@@ -113,9 +113,27 @@ def clipped(root: Any) -> list[str]:
     return bad
 
 
+def watch(f: Fingers, toasts: list[dict[str, Any]], flashes: list[str]) -> None:
+    """Record every toast the moment it is fully shown (with what was open under it) and every tile
+    that flashed: on the property changes themselves, so a slow frame cannot hide one."""
+    toast = ids(f).added_toast
+
+    def shown(_w: Any, value: float) -> None:
+        if value >= 0.999:
+            vm = f.app.vm
+            toasts.append({"text": toast.text, "searching": vm.searching, "detail": vm.detail is not None})
+
+    toast.bind(shown=shown)
+    f.app.vm.bind(flash_sku=lambda _vm, sku: flashes.append(sku) if sku else None)
+
+
 def purchase(f: Fingers, c: FakeController, obs: dict[str, Any], lang: str) -> Iterator[Step]:
     other = "en" if lang == "zh_CN" else "zh_CN"
+    toasts: list[dict[str, Any]] = []
+    flashes: list[str] = []
+    obs["toasts"], obs["flashes"] = toasts, flashes
     yield Until(lambda: f.showing("attract"), "attract")
+    yield Do(lambda: watch(f, toasts, flashes), "watch the toast")
     if lang != "zh_CN":
         yield Tap(lambda: visible_button(f, f.screen, t("lang.en", "zh_CN")), "EN")
         yield Until(lambda: c.language == lang, "english")
@@ -123,9 +141,7 @@ def purchase(f: Fingers, c: FakeController, obs: dict[str, Any], lang: str) -> I
     beeps = len([e for e in c.effects if isinstance(e, co.Beep)])
     yield Do(lambda: c.scan_product(WATER_BARCODE), "scan water on the attract screen")
     yield Until(lambda: f.showing("cart"), "cart")
-    yield Until(lambda: ids(f).added_toast.shown > 0.9, "toast shown")
-    yield Do(lambda: obs.__setitem__("attract_scan_toast", ids(f).added_toast.text), "note")
-    yield Do(lambda: obs.__setitem__("attract_scan_flash", f.app.vm.flash_sku), "note")
+    yield Until(lambda: len(toasts) == 1, "toast shown")
     yield Do(
         lambda: obs.__setitem__(
             "attract_scan_beeps", [e.error for e in c.effects[beeps:] if isinstance(e, co.Beep)]
@@ -161,14 +177,8 @@ def purchase(f: Fingers, c: FakeController, obs: dict[str, Any], lang: str) -> I
     yield Do(lambda: obs.__setitem__("search_clipped", clipped(ids(f).search_panel)), "note")
     yield Shot(f"search_{lang}")
     # a scan while searching: added, and the toast shows over the panel
-    toasts = [0]
-    yield Do(lambda: toasts.__setitem__(0, f.app.vm.added_count), "note")
     yield Do(lambda: c.scan_product(WATER_BARCODE), "scan water while searching")
-    yield Until(lambda: qty(c, "W550") == 2 and f.app.vm.added_count > toasts[0], "water x2")
-    yield Until(lambda: ids(f).added_toast.shown > 0.9, "toast over the search")
-    yield Do(
-        lambda: obs.__setitem__("search_scan", [ids(f).search_panel.shown, ids(f).added_toast.text]), "note"
-    )
+    yield Until(lambda: qty(c, "W550") == 2 and len(toasts) == 2, "water x2, said")
     # an unknown barcode while searching: said on the panel, which covers the catalog's notice bar
     yield Do(lambda: c.scan_product(UNKNOWN_BARCODE), "scan an unknown barcode while searching")
     yield Until(lambda: _panel_notice(f) == notice_text(co.Notice.UNKNOWN_PRODUCT, lang), "said on the panel")
@@ -189,15 +199,11 @@ def purchase(f: Fingers, c: FakeController, obs: dict[str, Any], lang: str) -> I
     yield Do(lambda: obs.__setitem__("detail_clipped", clipped(dt(f).card)), "note")
     yield Shot(f"detail_{lang}")
     # a scan while the detail is open: added, said, and the detail's "in the cart" follows
-    yield Do(lambda: toasts.__setitem__(0, f.app.vm.added_count), "note")
     yield Do(lambda: c.scan_product(WATER_BARCODE), "scan water in the detail")
-    yield Until(lambda: qty(c, "W550") == 3 and f.app.vm.added_count > toasts[0], "water x3")
-    yield Until(lambda: ids(f).added_toast.shown > 0.9, "toast over the detail")
-    yield Do(lambda: obs.__setitem__("detail_scan", [ids(f).detail.shown, ids(f).added_toast.text]), "note")
+    yield Until(lambda: qty(c, "W550") == 3 and len(toasts) == 3, "water x3, said")
     yield Tap(lambda: dt(f).add, "add to cart")
     yield Until(lambda: qty(c, "COLA330") == 3, "cola x3")
-    yield Until(lambda: not ids(f).detail.shown, "detail closed")
-    yield Do(lambda: obs.__setitem__("detail_add_toast", f.app.vm.added_text), "note")
+    yield Until(lambda: not ids(f).detail.shown and len(toasts) == 4, "detail closed, added said")
     yield Do(lambda: obs.__setitem__("cola_lines", len(c.state.cart.lines)), "note")
     # search by barcode digits: clear, 123, 6928
     yield Tap(lambda: key(f, "clear"), "clear")
@@ -247,6 +253,12 @@ def _pictures(f: Fingers) -> dict[str, Any]:
             "initial": initial.text,
         }
     return out
+
+
+def _keys(f: Fingers) -> list[Any]:
+    from kiosk.ui.widgets import KeyButton
+
+    return [w for w in ids(f).search_panel.walk(restrict=True) if isinstance(w, KeyButton)]
 
 
 def _panel_notice(f: Fingers) -> str:
