@@ -1,7 +1,9 @@
 """Catalog search and catalog apply on a store of a realistic size.
 
 Builds a store with ``--products`` products (one snapshot, in one transaction, as HQ sends it),
-then times ``SaleStore.search_products`` for name, sku and barcode queries, and a 1 % price delta.
+then times ``SaleStore.search_products`` for name, sku and barcode queries, and a 1 % price delta,
+and the customer's keypad search (``kiosk.core.search.search``, in memory over ``products()``, as
+the catalog screen runs it on each key) for a name typed a letter at a time and barcode digits.
 Prints one JSON line of figures; asserts nothing (bench/README.md).
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._private import private_files
+from kiosk.core.search import CatalogIndex
 from kiosk.ports import CatalogItem, CatalogUpdate
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
@@ -89,6 +92,17 @@ def main(argv: list[str] | None = None) -> int:
                 found = store.search_products(query, 20)
                 samples.append(time.perf_counter() - t0)
             figures[f"search_{label}"] = {**_ms(samples), "found": len(found)}
+        t0 = time.perf_counter()
+        index = CatalogIndex(store.products())
+        figures["keypad_index_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        for label, typed in (("keypad_name", "cookies"), ("keypad_barcode", "6900000012")):
+            samples = []
+            for _ in range(max(1, args.repeat // 5)):
+                for end in range(1, len(typed) + 1):  # each key press searches again
+                    t0 = time.perf_counter()
+                    result = index.search(typed[:end])
+                    samples.append(time.perf_counter() - t0)
+            figures[label] = {**_ms(samples), "found": result.total}
         store.db.close()
     print(json.dumps(figures, ensure_ascii=False))
     return 0

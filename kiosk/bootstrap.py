@@ -50,6 +50,8 @@ from kiosk.ports import (
     ReceiptPrinter,
 )
 from kiosk.printing import PrintService
+from kiosk.product_images import FOLDER_NAME as IMAGES_FOLDER
+from kiosk.product_images import ProductImages
 from kiosk.settings import PrinterSection, Settings
 from kiosk.staff_console import StaffConsole
 from kiosk.store.db import open_store
@@ -109,6 +111,8 @@ class Kiosk:
     staff: StaffActions | None = None
     #: the update agent's socket and the health report (kiosk.ota_link)
     ota: OtaLink | None = None
+    #: the catalog's product pictures, checked off the UI thread (kiosk.product_images)
+    images: ProductImages | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
@@ -116,6 +120,8 @@ class Kiosk:
         self.controller.start_recovery()
         self._resume_refunds()
         self.refresh_catalog()
+        if self.images is not None:
+            self.images.start()
         self.scanner.start()
         for product_scanner in self.product_scanners:
             product_scanner.start()
@@ -167,6 +173,8 @@ class Kiosk:
         for product_scanner in self.product_scanners:
             product_scanner.stop()
         self.controller.close(timeout_s=self.settings.kiosk.stop_timeout_s)
+        if self.images is not None:
+            self.images.stop()
         self.sync.stop(timeout_s=1.0)  # an upload cut short is sent again: the outbox keeps it
         self.printer.close()
         self.indicators.close()
@@ -378,7 +386,14 @@ def build_kiosk(
         )
     controller.scanner = scanner
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
-    puller = CatalogPuller(store, hq, on_applied=lambda: controller.post(controller.refresh_catalog))
+    images = ProductImages(settings.kiosk.data_dir / IMAGES_FOLDER, on_changed=controller.images_changed)
+    controller.images = images
+
+    def catalog_applied() -> None:
+        controller.post(controller.refresh_catalog)
+        images.rescan()  # a new product's picture may have been copied in with it
+
+    puller = CatalogPuller(store, hq, on_applied=catalog_applied)
     probe = SystemProbe(
         printer.last_status,
         lambda: scanner.fault if scanner.running else None,
@@ -458,6 +473,7 @@ def build_kiosk(
         product_scanners=product_scanners,
         inputs=inputs,
         staff=staff,
+        images=images,
     )
     diagnostics = build_diagnostics(kiosk)
     desk = build_diagnostics_desk(kiosk, diagnostics)

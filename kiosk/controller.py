@@ -53,6 +53,7 @@ from kiosk.ports import (
     ReceiptPrinter,
     SaleRepository,
 )
+from kiosk.product_images import ProductImages
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
 from kiosk_common.codes import mask
 
@@ -270,6 +271,8 @@ class CheckoutController:
         self.code_tap: StaffCodeTap | None = None
         #: the update agent holds an idle kiosk before it restarts it (kiosk.ota_link): no new sale
         self.update_hold = False
+        #: the catalog's checked product pictures (kiosk.product_images); set by kiosk.bootstrap
+        self.images: ProductImages | None = None
         self._closed = False
         #: the cart whose "pay" waits for the printer's answer (None: not asking)
         self._pay_check: Cart | None = None
@@ -355,6 +358,14 @@ class CheckoutController:
             return co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED)
         log.info("member lookup for %s: %s", shown, "found" if member else "not found")
         return co.MemberLookedUp(member, co.Notice.MEMBER_NOT_FOUND)
+
+    def product_image(self, sku: str) -> str:
+        """The checked picture of ``sku`` ("" for none): a look-up, never a file read."""
+        return "" if self.images is None else self.images.path_for(sku)
+
+    def images_changed(self) -> None:
+        """The pictures were scanned again (any thread): the screens redraw the catalog."""
+        self.post(self._notify)
 
     def last_receipt_text(self) -> str:
         return self._last_receipt

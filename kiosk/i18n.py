@@ -1000,3 +1000,47 @@ _EN.update(
 # --- accessibility: the large-text button (issue 12) ---
 _ZH.update({"a11y.large_text": "大字"})
 _EN.update({"a11y.large_text": "Big text"})
+
+# --- shopping screens: search keypad, item detail, "+1" toast (issue 12) --------------------------
+_ZH.update(
+    {
+        "shop.search": "搜索",
+        "shop.search_title": "搜索商品",
+        "shop.search_hint": "输入英文名称或条码数字",
+        "shop.search_count": "找到 {count} 件商品",
+        "shop.search_more": "找到 {count} 件商品，显示前 {shown} 件，请继续输入",
+        "shop.search_none": "没有找到“{query}”，请换个词或按分类浏览",
+        "shop.search_done": "完成",
+        "shop.key.back": "删除",
+        "shop.key.clear": "清除",
+        "shop.key.space": "空格",
+        "shop.key.digits": "数字 123",
+        "shop.key.letters": "字母 ABC",
+        "shop.info": "详情",
+        "shop.in_cart": "购物车中已有 {count} 件",
+        "shop.add": "加入购物车  {total}",
+        "shop.close": "关闭",
+        "shop.added": "+{count} 件 {name}",
+    }
+)
+_EN.update(
+    {
+        "shop.search": "Search",
+        "shop.search_title": "Find a product",
+        "shop.search_hint": "Type an English name or barcode digits",
+        "shop.search_count": "{count} found",
+        "shop.search_more": "{count} found, first {shown} shown: type more",
+        "shop.search_none": "Nothing found for “{query}”: try another word or browse by category",
+        "shop.search_done": "Done",
+        "shop.key.back": "Delete",
+        "shop.key.clear": "Clear",
+        "shop.key.space": "Space",
+        "shop.key.digits": "123",
+        "shop.key.letters": "ABC",
+        "shop.info": "Info",
+        "shop.in_cart": "{count} already in your cart",
+        "shop.add": "Add to cart  {total}",
+        "shop.close": "Close",
+        "shop.added": "+{count} {name}",
+    }
+)

@@ -87,7 +87,11 @@ class ProductScanned:
 
 @dataclass(frozen=True, slots=True)
 class ProductTapped:
+    """A product touched on the catalog (``qty`` 1), or added from its detail view with the
+    quantity the customer chose there (added to what the cart already holds)."""
+
     product: Product
+    qty: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,9 +377,12 @@ def _ignore(c: Checkout, notice: Notice) -> tuple[Checkout, tuple[Effect, ...]]:
     return _notice(c, notice), (Beep(error=True),)
 
 
-def _add(c: Checkout, product: Product, qty: int | None = None) -> tuple[Checkout, tuple[Effect, ...]]:
+def _add(
+    c: Checkout, product: Product, qty: int | None = None, more: int = 1
+) -> tuple[Checkout, tuple[Effect, ...]]:
+    """``qty`` None: ``more`` of the product on top of the cart's; otherwise the line's new quantity."""
     try:
-        cart = c.cart.add(product) if qty is None else c.cart.set_qty(product, qty)
+        cart = c.cart.add(product, more) if qty is None else c.cart.set_qty(product, qty)
     except CartError:
         return _ignore(c, Notice.CART_LIMIT)
     return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail=""), (Beep(),)
@@ -426,7 +433,7 @@ def _scanned(c: Checkout, e: ProductScanned) -> Step:
 def _tapped(c: Checkout, e: ProductTapped) -> Step:
     if e.product.sold_out:
         return _ignore(c, Notice.SOLD_OUT)
-    return _add(c, e.product)
+    return _add(c, e.product, more=e.qty)
 
 
 def _quantity(c: Checkout, e: QuantitySet) -> Step:
@@ -588,8 +595,8 @@ def _reprinted(c: Checkout, e: ReceiptPrinted) -> Step:
 
 
 def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
-    if e.product is None:
-        return c, ()
+    if e.product is None:  # the next customer's scan: their sale starts and hears why nothing was added
+        return _ignore(replace(Checkout(), phase=Phase.CART), Notice.UNKNOWN_PRODUCT)
     if e.product.sold_out:
         return _ignore(replace(Checkout(), phase=Phase.CART), Notice.SOLD_OUT)
     return _add(Checkout(), e.product)

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).resolve().parent
 KV_FILES = (
     "widgets.kv",
+    "shop.kv",
     "attract.kv",
     "cart.kv",
     "pay.kv",

@@ -33,6 +33,10 @@ class KioskController(Protocol):
 
     def catalog(self) -> list[Product]: ...
 
+    def product_image(self, sku: str) -> str:
+        """The checked picture file of ``sku`` ("" when it has none, or it was refused): a look-up
+        the UI thread may make; the image loader reads the file on its own thread."""
+
     @property
     def language(self) -> str: ...
 

@@ -52,8 +52,6 @@ PREVIEW_BG = hex_rgba("#1E242C")
 BUTTON_MIN_H = 64
 #: a cart row: the name's two lines (scaled with the text) above the - qty + buttons
 CART_NAME_H = 52
-#: a product tile in the catalog grid (scaled with the text)
-TILE_H = 136
 HEADER_H = 72
 #: the large-text button's width (it grows with the text it enlarges)
 TEXT_TOGGLE_W = 120
@@ -125,3 +123,12 @@ def contrast_ratio(fg: RGBA, bg: RGBA) -> float:
 #: WCAG AA: body text 4.5:1; large text (>= 18 pt, or 14 pt bold; about 24 px / 19 px) 3:1
 CONTRAST_BODY = 4.5
 CONTRAST_LARGE = 3.0
+
+# --- shopping screens (catalog tiles with pictures, item detail, search keypad, "+1" toast) ---
+#: a catalog tile: its picture and name above, the price and the info button (a full touch target) below
+PRODUCT_TILE_H = 140
+PICTURE_SMALL = 56
+#: the "+1" toast's and the flashing tile's colour
+ADDED_BG = hex_rgba("#16884A")
+FLASH_BG = hex_rgba("#E3F4EA")
+PICTURE_BG = hex_rgba("#DCE8F7")

@@ -23,7 +23,7 @@ from kivy.properties import (
     StringProperty,
 )
 
-from kiosk.core.cart import Product
+from kiosk.core.cart import Cart, Product
 from kiosk.core.checkout import (
     CancelTapped,
     Checkout,
@@ -38,9 +38,10 @@ from kiosk.core.checkout import (
 )
 from kiosk.core.money import format_yuan
 from kiosk.core.pricing import PricedCart
+from kiosk.core.search import CatalogIndex
 from kiosk.i18n import LANGUAGES, t
 from kiosk.ports import Frame
-from kiosk.ui import present, promo_present, theme
+from kiosk.ui import present, promo_present, shop_present, theme
 from kiosk.ui.busy import waiting
 from kiosk.ui.controller_api import KioskController
 
@@ -108,6 +109,31 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     large_text = BooleanProperty(False)
     #: what every customer-screen font size is multiplied by (``sp(theme.FONT_BODY) * app.vm.text_scale``)
     text_scale = NumericProperty(1.0)
+    # --- shopping: search, item detail, what was just added (kiosk.ui.shop_present) ---
+    #: the search panel is open; what was typed; the keypad shows digits; its rows of {key, label}
+    searching = BooleanProperty(False)
+    search_query = StringProperty("")
+    search_digits = BooleanProperty(False)
+    search_keys = ListProperty()
+    #: tiles of the matches (as product_tiles), and the line above them (hint, count, none found)
+    search_tiles = ListProperty()
+    search_summary = StringProperty("")
+    #: the item detail: the product's sku ("" while closed), the quantity chosen, what it shows
+    detail_sku = StringProperty("")
+    detail_qty = NumericProperty(1)
+    detail = ObjectProperty(None, allownone=True)
+    detail_image = StringProperty("")
+    detail_initial = StringProperty("")
+    #: "+1 可乐": the last line that grew (a scan, a tap, the detail's add); ``added_count`` goes up
+    #: with each, so the screen plays its animation again for the same text; ``flash_sku``: the
+    #: tile that flashes ("" once the toast has gone)
+    added_text = StringProperty("")
+    added_count = NumericProperty(0)
+    flash_sku = StringProperty("")
+    #: a notice that came while the search or the detail is open (an unknown scan, sold out, the
+    #: cart's limit): they cover the catalog's notice bar, so they show it themselves; a notice from
+    #: before they opened is not shown there again
+    overlay_notice = StringProperty("")
 
     def __init__(
         self,
@@ -127,6 +153,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self._done_shown = present.SaleShown()
         self._catalog: list[Product] = []
         self._catalog_error = ""
+        self._index: CatalogIndex | None = None
+        self._last_cart = controller.state.cart
+        self._last_state = controller.state
+        self._flash_event: Any = None
         self.language = controller.language
         self._load_catalog()
         self._apply(controller.state)
@@ -170,7 +200,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.detail_text = state.detail
         self.order_no = present.order_no(state)
         self.charging = state.charging
-        self.product_tiles = present.product_tiles(self._catalog, self.category, state.cart, self.language)
+        self._shop_apply(state)  # first: it picks the tile that flashes
+        self.product_tiles = self._tiles(self._catalog, self.category, state.cart)
         printed = self.controller.last_receipt_layout() if state.phase is Phase.DONE else None
         self.receipt_url = (
             self.controller.current_receipt_url()
@@ -239,6 +270,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.no_products = not present.can_start_sale(len(self._catalog))
         self.catalog_reason = present.catalog_reason(len(self._catalog), self._catalog_error, self.language)
         self._products = {p.sku: p for p in self._catalog}
+        self._index = None  # built when the search first needs it
         self.categories = present.categories(self._catalog)
         if self.category not in self.categories:
             self.category = ""
@@ -278,9 +310,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def _on_category(self, *_args: Any) -> None:
         self._render_tabs()
-        self.product_tiles = present.product_tiles(
-            self._catalog, self.category, self.controller.state.cart, self.language
-        )
+        self.product_tiles = self._tiles(self._catalog, self.category, self.controller.state.cart)
 
     # --- actions out (each is one checkout event) -------------------------------------------------
 
@@ -374,3 +404,145 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def tick(self, now: float) -> None:
         self.controller.tick(now)
+
+    # --- shopping: pictures, search, item detail, what was just added ----------------------------
+
+    def _tiles(self, products: list[Product], category: str, cart: Cart) -> list[dict[str, Any]]:
+        """``present.product_tiles`` with each tile's picture (or initial) and whether it flashes."""
+        rows = present.product_tiles(products, category, cart, self.language)
+        for row in rows:
+            product = self._products.get(row["sku"])
+            row["image"] = self._image(row["sku"])
+            row["initial"] = shop_present.initial(product, self.language) if product else "?"
+            row["flash"] = row["sku"] == self.flash_sku
+        return rows
+
+    def _image(self, sku: str) -> str:
+        try:
+            return self.controller.product_image(sku)
+        except Exception:  # a picture is a nicety: the initial shows instead
+            log.exception("product picture of %s could not be looked up", sku)
+            return ""
+
+    def _shop_apply(self, state: Checkout) -> None:
+        """Search results, the item detail and the "+1" toast follow every state change."""
+        grew = shop_present.added(self._last_cart, state.cart)
+        self._last_cart = state.cart
+        if state is not self._last_state:
+            self._last_state = state
+            self.overlay_notice = present.notice_for(state, self.language)
+        elif self.overlay_notice:  # the same state in another language
+            self.overlay_notice = present.notice_for(state, self.language)
+        if grew is not None:
+            self.added_text = shop_present.added_text(grew, self.language)
+            self.flash_sku = ""  # the same tile again: its flash starts over
+            self.flash_sku = grew.product.sku
+            self.added_count += 1
+            if self._flash_event is not None:
+                self._flash_event.cancel()
+            self._flash_event = Clock.schedule_once(self._end_flash, ADDED_SHOW_S)
+        if state.phase is not Phase.CART:
+            self.searching = False
+            self.detail_sku = ""
+        self._render_search(state.cart)
+        self._render_detail(state.cart)
+
+    def _end_flash(self, _dt: float = 0.0) -> None:
+        self._flash_event = None
+        self.flash_sku = ""
+        self.product_tiles = self._tiles(self._catalog, self.category, self.controller.state.cart)
+        self._render_search(self.controller.state.cart)
+
+    def _render_search(self, cart: Cart) -> None:
+        self.search_keys = [
+            [{"key": k, "label": shop_present.key_label(k, self.language)} for k in row]
+            for row in shop_present.keypad_rows(self.search_digits)
+        ]
+        if not self.searching:
+            self.search_tiles = []
+            self.search_summary = ""
+            return
+        if self._index is None:
+            self._index = CatalogIndex(self._catalog)
+        found = self._index.search(self.search_query)
+        rows = present.product_tiles(found.products, "", cart, self.language)
+        for row, product in zip(rows, found.products, strict=True):
+            row["image"] = self._image(product.sku)
+            row["initial"] = shop_present.initial(product, self.language)
+            row["flash"] = product.sku == self.flash_sku
+        self.search_tiles = rows
+        self.search_summary = shop_present.search_summary(
+            self.search_query, found.total, len(found.products), self.language
+        )
+
+    def _render_detail(self, cart: Cart) -> None:
+        product = self._products.get(self.detail_sku) if self.detail_sku else None
+        if product is None:
+            self.detail_sku = ""
+            self.detail = None
+            return
+        view = shop_present.detail_view(product, int(self.detail_qty), cart, self.language)
+        self.detail_qty = view.qty
+        self.detail = view
+        self.detail_image = self._image(product.sku)
+        self.detail_initial = shop_present.initial(product, self.language)
+
+    def open_search(self) -> None:
+        """The catalog's search button: the keypad and an empty query."""
+        self.detail_sku = ""
+        self.search_query = ""
+        self.search_digits = False
+        self.overlay_notice = ""
+        self.searching = True
+        self._render_search(self.controller.state.cart)
+
+    def close_search(self) -> None:
+        self.searching = False
+        self.search_query = ""
+        self._render_search(self.controller.state.cart)
+
+    def press_key(self, key: str) -> None:
+        """One key of the search keypad."""
+        if key in (shop_present.KEY_DIGITS, shop_present.KEY_LETTERS):
+            self.search_digits = key == shop_present.KEY_DIGITS
+        else:
+            self.search_query = shop_present.typed(self.search_query, key)
+        self._render_search(self.controller.state.cart)
+
+    def open_detail(self, sku: str) -> None:
+        """A tile's info button: the item detail, quantity 1."""
+        if sku not in self._products:
+            log.warning("detail asked for a product that is no longer in the catalog: %s", sku)
+            return
+        self.detail_qty = 1
+        self.overlay_notice = ""
+        self.detail_sku = sku
+        self._render_detail(self.controller.state.cart)
+
+    def close_detail(self) -> None:
+        self.detail_sku = ""
+        self._render_detail(self.controller.state.cart)
+
+    def step_detail(self, delta: int) -> None:
+        """The detail's − / +."""
+        product = self._products.get(self.detail_sku)
+        if product is None:
+            return
+        self.detail_qty = shop_present.stepped(
+            int(self.detail_qty), delta, product, self.controller.state.cart
+        )
+        self._render_detail(self.controller.state.cart)
+
+    def add_detail(self) -> None:
+        """The detail's "add to cart": the chosen quantity, one event, then the detail closes."""
+        product = self._products.get(self.detail_sku)
+        if product is None:
+            return
+        qty = int(self.detail_qty)
+        self.detail_sku = ""
+        self.controller.dispatch(ProductTapped(product, qty))
+        self._render_detail(self.controller.state.cart)
+
+
+#: seconds the "+1" toast and the tile's flash stay
+ADDED_SHOW_S = 1.6

@@ -4,16 +4,21 @@ the rows of the catalog grid and the cart list. Their look is in widgets.kv; beh
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.image import Image as ImageLoader
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
     NumericProperty,
+    ObjectProperty,
     StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
@@ -24,6 +29,8 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.ui import busy, present, theme
+
+log = logging.getLogger(__name__)
 
 
 class KButton(ButtonBehavior, Label):  # type: ignore[misc]
@@ -154,15 +161,100 @@ class NoticeBar(Label):  # type: ignore[misc]
 
 
 class ProductTile(ButtonBehavior, BoxLayout):  # type: ignore[misc]
+    """One product on the catalog grid (and in the search results): a tap adds one; its info
+    button opens the item detail (kiosk/ui/shop.kv draws the picture and the button)."""
+
     sku = StringProperty("")
     name = StringProperty("")
     price_text = StringProperty("")
     qty = NumericProperty(0)
     #: staff marked it out of stock: drawn dimmed with "sold out" for its price; a tap says so
     sold_out = BooleanProperty(False)
+    #: the checked picture file ("" for none: the initial shows), and the name's first character
+    image = StringProperty("")
+    initial = StringProperty("")
+    #: just added (a scan, a tap): drawn highlighted while the "+1" toast shows
+    flash = BooleanProperty(False)
 
     def on_release(self) -> None:
         App.get_running_app().vm.tap_product(self.sku)
+
+    def show_detail(self) -> None:
+        App.get_running_app().vm.open_detail(self.sku)
+
+
+class ProductPicture(FloatLayout):  # type: ignore[misc]
+    """A product's picture, or its initial on a soft disc when it has none or the file cannot be
+    decoded. The file is read and decoded on the pictures' own thread (``load_picture``); only the
+    texture is made on the UI thread, once per file (``_TEXTURES``), so recycled tiles do not load
+    the same picture again."""
+
+    source = StringProperty("")
+    initial = StringProperty("")
+    failed = BooleanProperty(False)
+    texture = ObjectProperty(None, allownone=True)
+
+    def on_source(self, *_args: Any) -> None:
+        # a recycled tile: the new product's picture gets its own chance, the old one goes
+        self.failed = self.source in _FAILED
+        self.texture = _TEXTURES.get(self.source)
+        if self.source and self.texture is None and not self.failed:
+            load_picture(self.source, self._loaded)
+
+    def _loaded(self, source: str, texture: Texture | None) -> None:
+        if source != self.source:
+            return  # the tile shows another product by now
+        self.texture = texture
+        self.failed = texture is None
+
+
+#: decoded pictures by file (a catalog's worth: a few hundred small textures)
+_TEXTURES: dict[str, Texture] = {}
+_TEXTURES_MAX = 600
+#: files that would not decode: not tried again (and not logged again) until the kiosk restarts
+_FAILED: set[str] = set()
+_picture_pool: ThreadPoolExecutor | None = None
+
+
+def load_picture(source: str, done: Callable[[str, Texture | None], None]) -> None:
+    """Decode ``source`` off the UI thread, then ``done(source, texture or None)`` on it."""
+    global _picture_pool
+    if _picture_pool is None:  # started on first use, never at import
+        _picture_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pictures")
+
+    def work() -> None:
+        try:
+            data = ImageLoader.load(source, keep_data=True)
+        except Exception:  # a damaged file: the initial shows
+            log.warning("product picture %s cannot be decoded", source)
+            data = None
+        Clock.schedule_once(lambda _dt: finish(data), 0)
+
+    def finish(data: Any) -> None:
+        texture = None
+        if data is not None:
+            try:
+                texture = data.texture
+            except Exception:
+                log.warning("product picture %s cannot be shown", source)
+        if texture is None:
+            _FAILED.add(source)
+        else:
+            if len(_TEXTURES) >= _TEXTURES_MAX:
+                _TEXTURES.clear()
+            _TEXTURES[source] = texture
+        done(source, texture)
+
+    _picture_pool.submit(work)
+
+
+class KeyButton(KButton):
+    """One key of the search keypad."""
+
+    key = StringProperty("")
+
+    def on_release(self) -> None:
+        App.get_running_app().vm.press_key(self.key)
 
 
 class CartRow(BoxLayout):  # type: ignore[misc]

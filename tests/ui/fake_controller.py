@@ -182,6 +182,8 @@ class FakeController:
         #: a manager's price overrides (sku -> fen) and out-of-stock marks, as kiosk.staff_catalog keeps them
         self.price_overrides: dict[str, int] = {}
         self.out_of_stock: set[str] = set()
+        #: product pictures (sku -> file), as kiosk.product_images checks and serves them
+        self.images: dict[str, str] = {}
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -224,6 +226,20 @@ class FakeController:
             )
             for p in self._catalog
         ]
+
+    def scan_product(self, barcode: str) -> None:
+        """A hand scanner (or the camera) reads a product barcode: looked up as the store does and
+        dispatched from a scanner thread, as the real controller hands a scan over."""
+        found = next((p for p in self.catalog() if p.barcode == barcode), None)
+        thread = threading.Thread(
+            target=self.dispatch, args=(co.ProductScanned(barcode, found),), name="fake-scanner"
+        )
+        thread.start()
+        thread.join()
+
+    def product_image(self, sku: str) -> str:
+        """Pictures a test put in ``images`` (sku -> file path)."""
+        return self.images.get(sku, "")
 
     @property
     def language(self) -> str:

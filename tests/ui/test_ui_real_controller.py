@@ -30,6 +30,7 @@ def test_protocol_lists_the_whole_interface() -> None:
             "latest_frame",
             "member_sign_in",
             "priced_cart",
+            "product_image",
             "sample_codes",
             "set_language",
             "state",

@@ -135,6 +135,14 @@ class Scenes:
 
             return go
 
+        def search(query: str) -> Callable[[], None]:
+            def go() -> None:
+                s.vm.open_search()
+                for key in query:
+                    s.vm.press_key(key)
+
+            return go
+
         def maint_menu() -> None:
             s.c.maintenance_unlock_pin("222222")
             s.f.app.show_menu()
@@ -206,6 +214,13 @@ class Scenes:
                 ),
             ),
             ("recovering", "recovering", with_catalog(co.Checkout(phase=co.Phase.RECOVERING))),
+            ("cart_search", "cart", with_catalog(co.Checkout(phase=co.Phase.CART, cart=cart), search("WU"))),
+            ("cart_search_none", "cart", with_catalog(co.Checkout(phase=co.Phase.CART), search("QQQQ"))),
+            (
+                "cart_detail",
+                "cart",
+                with_catalog(co.Checkout(phase=co.Phase.CART, cart=cart), lambda: s.vm.open_detail("RICE10")),
+            ),
             ("pin_pad", "pin", lambda: (with_catalog(co.Checkout())(), s.f.app.open_pin("menu"))),
             ("maintenance_menu", "maint", lambda: (with_catalog(co.Checkout())(), maint_menu())),
         ]
@@ -213,6 +228,8 @@ class Scenes:
     def leave(self, screen: str) -> None:
         if screen in ("pin", "maint"):
             self.f.app.leave_maintenance()
+        self.vm.close_search()
+        self.vm.close_detail()
 
 
 def signature(f: Fingers) -> tuple[Any, ...]:

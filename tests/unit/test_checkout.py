@@ -268,3 +268,27 @@ def test_a_kiosk_without_a_gateway_says_so_instead_of_taking_the_code() -> None:
     after, effects = co.transition(IN_CART, co.PayTapped(payment_ready=False))
     assert after.notice is co.Notice.PAYMENT_NOT_CONFIGURED
     assert not any(isinstance(e, co.OpenOrder) for e in effects)
+
+
+def test_a_tap_with_a_quantity_adds_that_many_on_top_of_the_cart() -> None:
+    """The item detail's "add to cart" with 3 chosen: ProductTapped(qty=3), not a second line."""
+    state, effects = co.transition(IN_CART, co.ProductTapped(WATER, qty=3))
+    assert state.cart.qty_of(WATER.sku) == 4 and len(state.cart.lines) == 1
+    assert effects == (co.Beep(),)
+    state, effects = co.transition(ATTRACT, co.ProductTapped(COLA, qty=2))
+    assert state.phase is co.Phase.CART and state.cart.qty_of(COLA.sku) == 2
+
+
+def test_a_tap_past_the_line_limit_changes_nothing_and_says_so() -> None:
+    state, effects = co.transition(IN_CART, co.ProductTapped(WATER, qty=99))
+    assert state.cart == IN_CART.cart and state.notice is co.Notice.CART_LIMIT
+    assert effects == (co.Beep(error=True),)
+
+
+def test_an_unknown_barcode_scanned_by_the_next_customer_on_the_thank_you_screen_says_so() -> None:
+    """As a known or a sold-out one does: the next customer's sale starts and hears why nothing was
+    added, instead of a scan that seems to do nothing."""
+    after, effects = co.transition(DONE, co.ProductScanned("6900000000005", None))
+    assert after.phase is co.Phase.CART and after.cart == Cart() and after.order_id is None
+    assert after.notice is co.Notice.UNKNOWN_PRODUCT
+    assert effects == (co.Beep(error=True),)
