@@ -400,6 +400,7 @@ def build_kiosk(
         puller=puller,
         heartbeats=heartbeats,
         heartbeat_s=settings.hq.heartbeat_s,
+        on_link=controller.set_hq_offline,  # the screens' calm "offline" line
     )
 
     def upload_soon(state: Checkout) -> None:

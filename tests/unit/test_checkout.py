@@ -224,6 +224,8 @@ def test_every_event_in_every_phase_is_handled() -> None:
         co.StaffResolved(),
         co.RecoveryStarted(),
         co.RecoveryFinished(("o1",), ("K1",)),
+        co.PrinterOfferAnswered(go=True),
+        co.CameraFailed("camera: no frames"),
     ]
     assert {type(e) for e in events} == set(co.EVENT_TYPES)
     for state in (
