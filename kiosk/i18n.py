@@ -145,7 +145,7 @@ _ZH: Final[dict[str, str]] = {
     "notice.checking_last_payment": "正在核对上一笔付款，请勿重复付款",
     # start-up recovery
     "recovering.title": "请稍候",
-    "recovering.wait": "正在核对上一笔付款",
+    "recovering.wait": "正在核对您的上一笔付款",
     "recovering.hint": "请勿重复付款。如已付款，小票将自动打印。",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
     "help.receipt_qr": "小票未能打印：用手机扫这个二维码查看电子小票",
@@ -284,7 +284,7 @@ _EN: Final[dict[str, str]] = {
     "notice.checking_last_payment": "We are checking the last payment; please do not pay again",
     # start-up recovery
     "recovering.title": "One moment",
-    "recovering.wait": "We are checking the last payment",
+    "recovering.wait": "We are checking your last payment",
     "recovering.hint": "Please do not pay again. If you paid, your receipt will print by itself.",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
     "help.receipt_qr": "Your receipt did not print: scan this code with your phone for the e-receipt",
