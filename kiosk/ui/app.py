@@ -32,8 +32,10 @@ from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
 from kiosk.ui.maintenance_screen import MaintenanceScreen
+from kiosk.ui.out_of_service_screen import OutOfServiceScreen
 from kiosk.ui.pay_screen import PayScreen
 from kiosk.ui.pin_screen import PinScreen
+from kiosk.ui.printer_offer import PrinterOfferDialog
 from kiosk.ui.recovering_screen import RecoveringScreen
 from kiosk.ui.still_there import StillThereDialog
 from kiosk.ui.viewmodel import KioskViewModel
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).resolve().parent
 KV_FILES = (
     "widgets.kv",
+    "faults.kv",
     "attract.kv",
     "cart.kv",
     "pay.kv",
@@ -52,6 +55,7 @@ KV_FILES = (
     "pin.kv",
     "maintenance.kv",
     "still_there.kv",
+    "out_of_service.kv",
 )
 #: the staff screens: while one shows, the checkout phase does not move the screen
 MAINTENANCE_SCREENS = ("pin", "maint")
@@ -130,12 +134,15 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(RecoveringScreen(name="recovering", vm=self.vm))
         sm.add_widget(PinScreen(name="pin", vm=self.vm))
         sm.add_widget(MaintenanceScreen(name="maint", vm=self.vm))
+        sm.add_widget(OutOfServiceScreen(name="out_of_service", vm=self.vm))
         sm.bind(current=self._record_screen)
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)
         self.vm.bind(screen=self._follow_phase)
         #: "still there?" over the cart or an unpaid pay screen (kiosk.core.idle decides when)
         self.still_there = StillThereDialog(vm=self.vm)
+        #: "printer not available: pay and take an e-receipt?" over the cart (kiosk.core.checkout._pay)
+        self.printer_offer = PrinterOfferDialog(vm=self.vm)
         self.sm = sm
         return sm
 
