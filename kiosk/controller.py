@@ -263,6 +263,9 @@ class CheckoutController:
         #: HQ did not answer the sync loop (set through ``set_hq_offline``): the screens say so calmly
         self.hq_offline = False
         self._store_retry_at = 0.0
+        #: the camera is the only reader of payment codes (no hand scanner, which reads a phone's code
+        #: too): only then does a camera fault end a payment; set by kiosk.bootstrap
+        self.camera_required = True
         self._closed = False
         # known from the settings at once (no screen to tell yet): the first screen is the right one
         self.out_of_service = out_of_service(SellingFacts(payments_enabled=options.payments_enabled))
@@ -382,7 +385,7 @@ class CheckoutController:
                 printer_ready=printer_ready,
                 payment_ready=payment_ready,
                 e_receipt=self.e_receipt_possible(),
-                camera_ready=event.camera_ready and CAMERA not in self.device_faults,
+                camera_ready=event.camera_ready and not self._camera_down(),
             )
         self._events.append(event)
         if self._dispatching:
@@ -530,13 +533,16 @@ class CheckoutController:
         self._show_phase(self._state.phase)
         self._camera_check()
 
+    def _camera_down(self) -> bool:
+        """The camera reported a fault and nothing else can read the customer's payment code."""
+        return self.camera_required and CAMERA in self.device_faults
+
     def _camera_check(self) -> None:
         """On the pay screen with no charge in flight, a camera fault ends the payment (the checkout
         cancels the unpaid order); while a charge is in flight only the gateway's answer may."""
         st = self._state
-        fault = self.device_faults.get(CAMERA)
-        if fault is not None and st.phase is co.Phase.PAYING and not st.charging:
-            self.dispatch(co.CameraFailed(fault))
+        if self._camera_down() and st.phase is co.Phase.PAYING and not st.charging:
+            self.dispatch(co.CameraFailed(self.device_faults[CAMERA]))
 
     def _device_recovered(self, message: str) -> None:
         device = message.split(":", 1)[0]
@@ -707,9 +713,8 @@ class CheckoutController:
                     self._events.append(co.OrderOpened(order_id))
             case co.StartCamera():
                 self.payment_camera_on = True
-                fault = self.device_faults.get(CAMERA)
-                if fault is not None:  # it failed before this payment began: the customer asks staff
-                    self._events.append(co.CameraFailed(fault))
+                if self._camera_down():  # it failed before this payment began: the customer asks staff
+                    self._events.append(co.CameraFailed(self.device_faults[CAMERA]))
             case co.StopCamera():
                 self.payment_camera_on = False
             case co.ChargePayment(order_id=charge_oid, kind=kind, code=code):

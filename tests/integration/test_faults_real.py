@@ -203,6 +203,29 @@ def test_a_camera_fault_waits_for_the_charge_in_flight(tmp_path: Path) -> None:
         c.close()
 
 
+def test_with_a_hand_scanner_a_camera_fault_does_not_stop_the_payment(tmp_path: Path) -> None:
+    """A hand scanner reads the phone's payment code too: the customer pays at it, staff fix the camera."""
+    c = _controller(tmp_path)
+    c.camera_required = False
+    c.on_device_fault("camera: no frames for 2 s")
+    c.pump()
+    _to_cart(c)
+    c.dispatch(co.PayTapped())
+    assert c.state.phase is co.Phase.PAYING
+    c.handle_codes([Decoded("QRCode", WX)])  # shown to the hand scanner
+    assert c.state.phase is co.Phase.DONE
+
+
+def test_pay_with_the_only_camera_down_goes_to_the_fault_screen_without_an_order(tmp_path: Path) -> None:
+    c = _controller(tmp_path)
+    c.on_device_fault("camera: no frames for 2 s")
+    c.pump()
+    _to_cart(c)
+    c.dispatch(co.PayTapped())
+    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.CAMERA_FAULT
+    assert c.store.counts().orders == 0
+
+
 # --- out of service ---------------------------------------------------------------------------------
 
 
