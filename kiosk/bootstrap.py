@@ -385,6 +385,8 @@ def build_kiosk(
             )
         )
     controller.scanner = scanner
+    # a hand scanner reads a phone's payment code too: then a camera fault need not stop a payment
+    controller.camera_required = not product_scanners
     pusher = OutboxPusher(store, hq, batch_size=settings.hq.batch_size)
     images = ProductImages(settings.kiosk.data_dir / IMAGES_FOLDER, on_changed=controller.images_changed)
     controller.images = images
@@ -416,6 +418,7 @@ def build_kiosk(
         puller=puller,
         heartbeats=heartbeats,
         heartbeat_s=settings.hq.heartbeat_s,
+        on_link=controller.set_hq_offline,  # the screens' calm "offline" line
     )
 
     def upload_soon(state: Checkout) -> None:

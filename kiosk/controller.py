@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from kiosk import crashpoints
 from kiosk.clock import SystemClock
 from kiosk.core import checkout as co
+from kiosk.core.availability import OutOfService, SellingFacts, out_of_service
 from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind, CodeRule, classify
 from kiosk.core.dedupe import PaymentCodeGuard
@@ -189,6 +190,11 @@ _PAY_STAGES = {
 #: the events that start a sale from the attract screen (refused while held for an update)
 _SALE_STARTS = (co.StartTapped, co.ProductScanned, co.ProductTapped)
 
+#: the device name the camera's faults carry ("camera: no frames", drivers.camera.scanner)
+CAMERA = "camera"
+#: how often a store that refused a write (a full disk) is tried again while the kiosk is out of service
+STORE_RETRY_S = 30.0
+
 
 class CheckoutController:
     """Holds the checkout state and turns effects into port calls. Not thread-safe by design: one UI thread."""
@@ -278,6 +284,18 @@ class CheckoutController:
         self._pay_check: Cart | None = None
         #: the ``PayTapped`` carrying the printer's answer: the one that is stepped, not asked again
         self._checked_pay: co.PayTapped | None = None
+        #: monotonic time the update hold was first seen (its length decides "out of service")
+        self._held_since: float | None = None
+        #: why the kiosk cannot sell (kiosk.core.availability); None while it can
+        self.out_of_service: OutOfService | None = None
+        #: HQ did not answer the sync loop (set through ``set_hq_offline``): the screens say so calmly
+        self.hq_offline = False
+        self._store_retry_at = 0.0
+        #: the camera is the only reader of payment codes (no hand scanner, which reads a phone's code
+        #: too): only then does a camera fault end a payment; set by kiosk.bootstrap
+        self.camera_required = True
+        # known from the settings at once (no screen to tell yet): the first screen is the right one
+        self.out_of_service = out_of_service(SellingFacts(payments_enabled=options.payments_enabled))
 
     # --- what the UI reads ------------------------------------------------------------------------
 
@@ -436,6 +454,11 @@ class CheckoutController:
             log.info("a sale was not started: the kiosk is held for an update")
             self._notify()  # the attract screen says "updating, back in a moment"
             return
+        out = self.out_of_service is not None and self._state.phase is co.Phase.ATTRACT
+        if out and isinstance(event, _SALE_STARTS):
+            log.info("a sale was not started: out of service (%s)", self.out_of_service)
+            self._notify()  # the screen shows "out of service"
+            return
         if isinstance(event, co.OrderOpened) and not self._awaits_order():
             # opened on the worker after the customer left the pay screen: nothing will be paid on it
             self._background(partial(self._cancel_order, event.order_id))
@@ -471,10 +494,10 @@ class CheckoutController:
         thread must keep drawing. The answer comes back as the ``PayTapped`` the checkout steps."""
         payment_ready = event.payment_ready and self.options.payments_enabled
         if not (event.printer_ready and payment_ready):
-            self._pay_with(co.PayTapped(printer_ready=False, payment_ready=payment_ready))
+            self._pay_with(self._pay_event(event, printer_ready=False, payment_ready=payment_ready))
             return
         if self._worker is None:
-            self._pay_with(co.PayTapped(printer_ready=self._printer_ready(), payment_ready=True))
+            self._pay_with(self._pay_event(event, printer_ready=self._printer_ready(), payment_ready=True))
             return
         if self._pay_check is not None:
             return  # already asking for this cart
@@ -484,17 +507,27 @@ class CheckoutController:
 
         def ask() -> None:
             ready = self._printer_ready()
-            self.post(lambda: self._printer_answered(cart, ready))
+            self.post(lambda: self._printer_answered(event, cart, ready))
 
         self._worker.submit(ask)
 
-    def _printer_answered(self, cart: Cart, ready: bool) -> None:
+    def _printer_answered(self, asked: co.PayTapped, cart: Cart, ready: bool) -> None:
         self._pay_check = None
         if self._state.phase is co.Phase.CART and self._state.cart == cart:
-            self._pay_with(co.PayTapped(printer_ready=ready, payment_ready=True))
+            self._pay_with(self._pay_event(asked, printer_ready=ready, payment_ready=True))
         else:  # the customer changed the cart or left meanwhile: they tap "pay" again
             log.info("printer answered after the cart changed; pay not taken")
             self._notify()
+
+    def _pay_event(self, asked: co.PayTapped, *, printer_ready: bool, payment_ready: bool) -> co.PayTapped:
+        """The ``PayTapped`` the checkout steps: the printer's and the gateway's answers, whether an
+        e-receipt can stand in for paper, and whether the camera that reads payment codes works."""
+        return co.PayTapped(
+            printer_ready=printer_ready,
+            payment_ready=payment_ready,
+            e_receipt=self.e_receipt_possible(),
+            camera_ready=asked.camera_ready and not self._camera_down(),
+        )
 
     def _pay_with(self, event: co.PayTapped) -> None:
         self._checked_pay = event
@@ -531,6 +564,59 @@ class CheckoutController:
             message = str(exc)
             self._on_owner(lambda: self._store_full(message))
             return co.OrderFailed("disk full")
+
+    def e_receipt_possible(self) -> bool:
+        """A sale here can be given an e-receipt from HQ (an enrolled kiosk, ``receipt_link``): then a
+        printer that is not ready need not stop a customer from paying, nor hold a paid one."""
+        return self.options.receipt_link is not None
+
+    def set_hq_offline(self, offline: bool) -> None:
+        """The sync loop found HQ unreachable (True) or answering again (False); any thread."""
+        self.post(lambda: self._hq_offline(offline))
+
+    def _hq_offline(self, offline: bool) -> None:
+        if offline != self.hq_offline:
+            self.hq_offline = offline
+            log.info("HQ %s", "unreachable: selling offline" if offline else "reachable again")
+            self._notify()
+
+    def _review_service(self, now: float) -> None:
+        """Decide again whether the kiosk can sell (``kiosk.core.availability``); tell the screens
+        and staff when the answer changes. Called on every tick and every device fault or recovery."""
+        if self.update_hold and self._held_since is None:
+            self._held_since = now
+        elif not self.update_hold:
+            self._held_since = None
+        facts = SellingFacts(
+            payments_enabled=self.options.payments_enabled,
+            store_fault=self.device_faults.get("store", ""),
+            update_held_s=None if self._held_since is None else now - self._held_since,
+        )
+        reason = out_of_service(facts)
+        if reason is self.out_of_service:
+            return
+        before, self.out_of_service = self.out_of_service, reason
+        if reason is None:
+            log.info("back in service (was out of service: %s)", before)
+        else:
+            log.warning("staff needed: out of service: %s", reason)
+            self.alerts.append(StaffAlert(now, f"out of service: {reason}"))
+        self._show_phase(self._state.phase)
+        self._notify()
+
+    def _retry_store(self, now: float) -> None:
+        """A store that refused a write is tried again now and then, by writing the audit row that
+        says it is back: only a write that succeeds proves the disk takes writes again."""
+        if "store" not in self.device_faults or now < self._store_retry_at:
+            return
+        self._store_retry_at = now + STORE_RETRY_S
+        try:
+            self.store.audit("kiosk", "device_recovered", "store: takes writes again")
+        except Exception as exc:
+            log.info("the store still refuses writes: %s", type(exc).__name__)
+            return
+        del self.device_faults["store"]
+        log.info("device back: store takes writes again")
 
     def _printer_ready(self) -> bool:
         try:
@@ -615,6 +701,18 @@ class CheckoutController:
         self.alerts.append(StaffAlert(self.clock.monotonic(), message))
         self.audit("kiosk", "device_fault", message)
         self._show_phase(self._state.phase)
+        self._camera_check()
+
+    def _camera_down(self) -> bool:
+        """The camera reported a fault and nothing else can read the customer's payment code."""
+        return self.camera_required and CAMERA in self.device_faults
+
+    def _camera_check(self) -> None:
+        """On the pay screen with no charge in flight, a camera fault ends the payment (the checkout
+        cancels the unpaid order); while a charge is in flight only the gateway's answer may."""
+        st = self._state
+        if self._camera_down() and st.phase is co.Phase.PAYING and not st.charging:
+            self.dispatch(co.CameraFailed(self.device_faults[CAMERA]))
 
     def _device_recovered(self, message: str) -> None:
         device = message.split(":", 1)[0]
@@ -622,6 +720,7 @@ class CheckoutController:
             log.info("device back: %s", message)
             self.audit("kiosk", "device_recovered", message)
             self._show_phase(self._state.phase)
+            self._review_service(self.clock.monotonic())
 
     def tick(self, now: float | None = None) -> None:
         """Run the idle and done timers; the UI calls this about once a second."""
@@ -639,6 +738,9 @@ class CheckoutController:
         )
         if event is not None:
             self.dispatch(event)
+        self._camera_check()  # a charge that failed while the camera was down ends on the fault screen
+        self._retry_store(now)
+        self._review_service(now)
 
     # --- start-up recovery ------------------------------------------------------------------------
 
@@ -713,7 +815,7 @@ class CheckoutController:
             co.Phase.RECOVERING: Light.BUSY,
             co.Phase.NEEDS_HELP: Light.FAULT,
         }.get(phase, Light.READY)
-        if light is Light.READY and self.device_faults:
+        if light is Light.READY and (self.device_faults or self.out_of_service is not None):
             light = Light.FAULT  # selling goes on, but the light calls staff to the broken device
         try:
             self.indicators.show(light)
@@ -733,9 +835,11 @@ class CheckoutController:
     def _store_full(self, message: str) -> None:
         if "store" not in self.device_faults:
             self.device_faults["store"] = f"store: disk full: {message}"
+            self._store_retry_at = self.clock.monotonic() + STORE_RETRY_S
             log.error("staff needed: store: disk full: %s", message)
             self.alerts.append(StaffAlert(self.clock.monotonic(), f"store: disk full: {message}"))
             self._show_phase(self._state.phase)
+            self._review_service(self.clock.monotonic())
 
     def _submit(self, job: Job, on_error: Callable[[Exception], co.Event]) -> None:
         """Run ``job`` on the worker; its event (or ``on_error``'s, if it raised) comes back to dispatch.
@@ -780,6 +884,8 @@ class CheckoutController:
                 )
             case co.StartCamera():
                 self.payment_camera_on = True
+                if self._camera_down():  # it failed before this payment began: the customer asks staff
+                    self._events.append(co.CameraFailed(self.device_faults[CAMERA]))
             case co.StopCamera():
                 self.payment_camera_on = False
             case co.ChargePayment(order_id=charge_oid, kind=kind, code=code):
@@ -794,7 +900,9 @@ class CheckoutController:
             case co.PrintReceipt(order_id=print_oid):
                 self._submit(
                     lambda: self._print_job(print_oid),
-                    lambda exc: co.ReceiptFailed(print_oid, f"internal error: {exc}"),
+                    lambda exc: co.ReceiptFailed(
+                        print_oid, f"internal error: {exc}", e_receipt=self.e_receipt_possible()
+                    ),
                 )
             case co.AlertStaff(reason=reason, order_id=oid):
                 log.warning("staff needed: %s", reason)
@@ -875,7 +983,7 @@ class CheckoutController:
             self._last_receipt = text_layout.text()
             self.printer.print_receipt(order_id, text_layout)
         except PrinterError as exc:
-            return co.ReceiptFailed(order_id, str(exc))
+            return co.ReceiptFailed(order_id, str(exc), e_receipt=self.e_receipt_possible())
         self._printed = (order_id, text_layout)
         try:
             self.store.mark_receipt_printed(order_id)

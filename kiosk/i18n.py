@@ -145,7 +145,7 @@ _ZH: Final[dict[str, str]] = {
     "notice.checking_last_payment": "正在核对上一笔付款，请勿重复付款",
     # start-up recovery
     "recovering.title": "请稍候",
-    "recovering.wait": "正在核对上一笔付款",
+    "recovering.wait": "正在核对您的上一笔付款",
     "recovering.hint": "请勿重复付款。如已付款，小票将自动打印。",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
     "help.receipt_qr": "小票未能打印：用手机扫这个二维码查看电子小票",
@@ -284,7 +284,7 @@ _EN: Final[dict[str, str]] = {
     "notice.checking_last_payment": "We are checking the last payment; please do not pay again",
     # start-up recovery
     "recovering.title": "One moment",
-    "recovering.wait": "We are checking the last payment",
+    "recovering.wait": "We are checking your last payment",
     "recovering.hint": "Please do not pay again. If you paid, your receipt will print by itself.",
     # kiosk enroll / kiosk sync (HQ enrolment and sync)
     "help.receipt_qr": "Your receipt did not print: scan this code with your phone for the e-receipt",
@@ -1042,5 +1042,44 @@ _EN.update(
         "shop.add": "Add to cart  {total}",
         "shop.close": "Close",
         "shop.added": "+{count} {name}",
+    }
+)
+
+
+# --- fault and out-of-service screens (printer out, camera fault, offline, out of service) -------------
+_ZH.update(
+    {
+        "notice.camera_fault": "摄像头故障，请联系工作人员",
+        "notice.receipt_on_phone": "打印机缺纸/故障：请扫码查看电子小票",
+        "done.receipt_on_phone": "打印机缺纸/故障：请扫码查看电子小票",
+        "printer_offer.title": "打印机暂不可用",
+        "printer_offer.body": "可使用电子小票：付款后用手机扫码查看",
+        "printer_offer.go": "继续付款",
+        "printer_offer.cancel": "取消",
+        "offline.note": "离线模式：付款正常，数据稍后上传",
+        "oos.title": "暂停服务",
+        "oos.body": "请使用其他收银台",
+        "oos.staff": "工作人员：{code} — {explanation}",
+        "oos.reason.payment_not_configured": "未配置付款通道（payments.gateway = none），请IT开通本机",
+        "oos.reason.store_not_writable": "本地数据库无法写入（磁盘已满），请清理数据分区，恢复后自动开放",
+        "oos.reason.update_held": "更新程序暂停本机已超过5分钟，请在维护菜单（IT）查看更新",
+    }
+)
+_EN.update(
+    {
+        "notice.camera_fault": "The camera is not working; please ask staff",
+        "notice.receipt_on_phone": "Printer out of paper or faulty: scan the code for your e-receipt",
+        "done.receipt_on_phone": "Printer out of paper or faulty: scan the code for your e-receipt",
+        "printer_offer.title": "The receipt printer is not available",
+        "printer_offer.body": "You can take an e-receipt: scan a code with your phone after paying",
+        "printer_offer.go": "Continue to pay",
+        "printer_offer.cancel": "Cancel",
+        "offline.note": "Offline: payments work as usual; data uploads later",
+        "oos.title": "Out of service",
+        "oos.body": "Please use another checkout",
+        "oos.staff": "Staff: {code} — {explanation}",
+        "oos.reason.payment_not_configured": "no payment gateway (payments.gateway = none); IT must commission this kiosk",
+        "oos.reason.store_not_writable": "the local store refuses writes (disk full); free space on the data partition, selling resumes by itself",
+        "oos.reason.update_held": "the update agent has held the kiosk for over 5 minutes; check the update in the staff menu (IT)",
     }
 )

@@ -54,6 +54,10 @@ class Notice(enum.StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
     MEMBERS_NOT_OFFERED = "members_not_offered"
     MEMBER_LOOKUP_FAILED = "member_lookup_failed"
+    #: the camera that reads payment codes failed on the pay screen: the unpaid order was cancelled
+    CAMERA_FAULT = "camera_fault"
+    #: paid, the printer failed, and the done screen shows the e-receipt QR instead
+    RECEIPT_ON_PHONE = "receipt_on_phone"
 
 
 class PayStage(enum.StrEnum):
@@ -103,10 +107,31 @@ class QuantitySet:
 @dataclass(frozen=True, slots=True)
 class PayTapped:
     """The customer asked to pay; ``printer_ready`` is what the printer said just before, and
-    ``payment_ready`` whether this kiosk has a payment gateway at all (an uncommissioned one has not)."""
+    ``payment_ready`` whether this kiosk has a payment gateway at all (an uncommissioned one has not).
+
+    ``e_receipt``: the sale can be given an e-receipt from HQ, so a printer that is not ready need
+    not stop the sale (the customer is asked). ``camera_ready``: the camera that reads payment codes
+    has not reported a fault (a pay screen that cannot see a code would only hold the customer)."""
 
     printer_ready: bool = True
     payment_ready: bool = True
+    e_receipt: bool = False
+    camera_ready: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterOfferAnswered:
+    """The customer answered "the printer is not available; pay and take an e-receipt?":
+    ``go`` is "continue to pay", otherwise "cancel" (back to the cart, which is kept)."""
+
+    go: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CameraFailed:
+    """The payment camera failed to open or stopped delivering frames (``reason`` for staff)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +199,12 @@ class ReceiptPrinted:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptFailed:
+    """The receipt did not print. ``e_receipt``: the sale has an e-receipt at HQ the customer can
+    scan, so a paid customer is not held at the kiosk for a piece of paper."""
+
     order_id: str
     reason: str
+    e_receipt: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +285,8 @@ Event = (
     | RecoveryStarted
     | RecoveryFinished
     | MemberLookedUp
+    | PrinterOfferAnswered
+    | CameraFailed
 )
 
 EVENT_TYPES: tuple[type, ...] = (
@@ -282,6 +313,8 @@ EVENT_TYPES: tuple[type, ...] = (
     RecoveryStarted,
     RecoveryFinished,
     MemberLookedUp,
+    PrinterOfferAnswered,
+    CameraFailed,
 )
 
 # --- effects (commands) ---------------------------------------------------------------------------
@@ -358,6 +391,8 @@ class Checkout:
     order_total_fen: Fen | None = None
     #: the member signed in for this sale (every new sale starts without one)
     member: Member | None = None
+    #: the cart asks "the printer is not available; pay and take an e-receipt?" (PrinterOfferAnswered)
+    printer_offer: bool = False
 
     @property
     def sale_total_fen(self) -> Fen:
@@ -385,7 +420,9 @@ def _add(
         cart = c.cart.add(product, more) if qty is None else c.cart.set_qty(product, qty)
     except CartError:
         return _ignore(c, Notice.CART_LIMIT)
-    return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail=""), (Beep(),)
+    return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail="", printer_offer=False), (
+        Beep(),
+    )
 
 
 Step = tuple[Checkout, tuple[Effect, ...]]
@@ -448,12 +485,56 @@ def _pay(c: Checkout, e: PayTapped) -> Step:
             replace(c, phase=Phase.NEEDS_HELP, notice=Notice.PAYMENT_NOT_CONFIGURED),
             (AlertStaff("payment is not set up on this kiosk (payments.gateway = none)"),),
         )
+    if not e.camera_ready:
+        return _camera_fault(c, "camera fault before payment")
     if not e.printer_ready:
+        if e.e_receipt:  # the customer may still pay and take the receipt on the phone: ask
+            return replace(c, printer_offer=True, notice=Notice.NONE, detail=""), ()
         return (
             replace(c, phase=Phase.NEEDS_HELP, notice=Notice.PRINTER_NOT_READY),
             (AlertStaff("printer not ready before payment"),),
         )
-    return replace(c, phase=Phase.PAYING, notice=Notice.NONE, detail=""), (OpenOrder(c.cart),)
+    return _open(c)
+
+
+def _open(c: Checkout) -> Step:
+    return replace(c, phase=Phase.PAYING, notice=Notice.NONE, detail="", printer_offer=False), (
+        OpenOrder(c.cart),
+    )
+
+
+def _printer_offer_answered(c: Checkout, e: PrinterOfferAnswered) -> Step:
+    """Pay without a paper receipt, or stay in the cart; staff hear of the printer either way."""
+    if not c.printer_offer:
+        return c, ()
+    if not e.go:
+        return replace(c, printer_offer=False), ()
+    after, effects = _open(c)
+    return after, (AlertStaff("printer not ready; a customer pays and takes the e-receipt"), *effects)
+
+
+def _camera_fault(c: Checkout, reason: str) -> Step:
+    """The camera cannot read a payment code: the unpaid order (if one was opened) is cancelled,
+    the cart is kept for when staff have fixed it, and the customer is told to ask staff."""
+    effects: tuple[Effect, ...] = (StopCamera(),)
+    if c.order_id is not None:
+        effects += (CancelOrder(c.order_id),)
+    effects += (AlertStaff(f"camera fault on the pay screen: {reason}", c.order_id),)
+    helped = replace(
+        Checkout(),
+        phase=Phase.NEEDS_HELP,
+        cart=c.cart,
+        notice=Notice.CAMERA_FAULT,
+        detail=reason,
+    )
+    return helped, effects
+
+
+def _camera_failed(c: Checkout, e: CameraFailed) -> Step:
+    if c.charging:
+        # The gateway may already have the money: only its answer may end this payment.
+        return c, ()
+    return _camera_fault(c, e.reason)
 
 
 def _new_sale(_c: Checkout, _e: object) -> Step:
@@ -581,6 +662,12 @@ def _printed(c: Checkout, e: ReceiptPrinted) -> Step:
 def _print_failed(c: Checkout, e: ReceiptFailed) -> Step:
     if e.order_id != c.order_id:
         return c, ()
+    if e.e_receipt:
+        # Paid: the customer is not held for the paper. The done screen shows the e-receipt QR;
+        # staff are told (the print service keeps the receipt for a reprint).
+        return replace(c, phase=Phase.DONE, notice=Notice.RECEIPT_ON_PHONE, detail=e.reason), (
+            AlertStaff(f"receipt not printed, the customer was shown the e-receipt: {e.reason}", e.order_id),
+        )
     # The sale is paid and stays paid; staff reprint once the printer is fixed.
     return replace(c, phase=Phase.NEEDS_HELP, notice=Notice.RECEIPT_FAILED, detail=e.reason), (
         AlertStaff(f"receipt not printed: {e.reason}", e.order_id),
@@ -603,7 +690,8 @@ def _next_customer_scans(c: Checkout, e: ProductScanned) -> Step:
 
 
 def _resolved(c: Checkout, _e: StaffResolved) -> Step:
-    if c.order_id is None and not c.cart.is_empty and c.notice is Notice.PRINTER_NOT_READY:
+    keeps_cart = c.notice in (Notice.PRINTER_NOT_READY, Notice.CAMERA_FAULT)
+    if c.order_id is None and not c.cart.is_empty and keeps_cart:
         return replace(Checkout(), phase=Phase.CART, cart=c.cart, member=c.member), ()
     return Checkout(), ()
 
@@ -670,6 +758,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _recovery_started,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _stay,
     },
     Phase.CART: {
         StartTapped: _stay,
@@ -695,6 +785,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _member,
+        PrinterOfferAnswered: _printer_offer_answered,
+        CameraFailed: _stay,  # the camera is needed only once the customer pays
     },
     Phase.PAYING: {
         StartTapped: _stay,
@@ -720,6 +812,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _camera_failed,
     },
     Phase.PRINTING: {
         StartTapped: _stay,
@@ -745,6 +839,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _stay,  # paid: the camera is not needed any more
     },
     Phase.DONE: {
         StartTapped: _new_sale,
@@ -770,6 +866,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _stay,
     },
     Phase.NEEDS_HELP: {
         StartTapped: _stay,
@@ -795,6 +893,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _stay,
     },
     Phase.RECOVERING: {
         StartTapped: _CUSTOMER_WAIT,
@@ -820,6 +920,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _recovery_finished,
         MemberLookedUp: _stay,
+        PrinterOfferAnswered: _stay,
+        CameraFailed: _stay,
     },
 }
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kiosk.core.checkout import Checkout, Event, IdleAsked, Phase, TimedOut
+from kiosk.core.checkout import Checkout, Event, IdleAsked, Notice, Phase, TimedOut
+
+#: the least time the thank-you screen stays when it shows the e-receipt QR instead of a paper
+#: receipt: the customer must have time to take out a phone and scan it
+E_RECEIPT_DONE_S = 30.0
 
 #: the phases in which a quiet customer is asked "still there?"
 ASKING_PHASES = frozenset({Phase.CART, Phase.PAYING})
@@ -44,7 +48,10 @@ def timer_event(state: Checkout, *, quiet_s: float, in_phase_s: float, rules: Id
     tick several times a second does not redraw the screen for nothing.
     """
     if state.phase is Phase.DONE:
-        return TimedOut() if in_phase_s >= rules.done_after_s else None
+        done_after_s = rules.done_after_s
+        if state.notice is Notice.RECEIPT_ON_PHONE:
+            done_after_s = max(done_after_s, E_RECEIPT_DONE_S)
+        return TimedOut() if in_phase_s >= done_after_s else None
     if state.phase not in ASKING_PHASES or state.charging or quiet_s < rules.ask_after_s:
         return None
     left = rules.ask_after_s + rules.answer_within_s - quiet_s

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from kiosk.core.availability import hq_offline_after
 from kiosk.ports import CatalogSink, HqClient, HqError, Outbox, OutboxItem, OutEvent
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,20 @@ class CatalogPuller:
         return PullReport(count, update.version)
 
 
+def link_answer(push: PushReport, pull: PullReport | None) -> tuple[bool, bool]:
+    """(unreachable, answered) for one pass: did a request get no answer at all, did HQ answer one.
+
+    The input of ``kiosk.core.availability.hq_offline_after`` (the customer's "offline" line). A pass
+    that only waited out the backoff and pulled nothing says neither.
+    """
+    unreachable = push.unreachable or (pull is not None and pull.unreachable)
+    push_answered = not push.waited and (
+        push.pushed > 0 or push.parked > 0 or (bool(push.error) and not push.unreachable)
+    )
+    pull_answered = pull is not None and not pull.unreachable
+    return unreachable, push_answered or pull_answered
+
+
 class Pushes(Protocol):
     def push_once(self, *, ignore_backoff: bool = False) -> PushReport: ...
 
@@ -284,6 +299,7 @@ class SyncWorker:
         heartbeats: Beats | None = None,
         heartbeat_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        on_link: Callable[[bool], None] | None = None,
     ) -> None:
         if interval_s <= 0 or heartbeat_s <= 0:
             raise ValueError(f"interval_s and heartbeat_s must be > 0, got {interval_s} and {heartbeat_s}")
@@ -303,6 +319,15 @@ class SyncWorker:
         self._next_pull = float("-inf")
         self._next_beat = float("-inf")
         self._thread: threading.Thread | None = None
+        #: told ``True`` when HQ turns unreachable and ``False`` when it answers again (on this thread)
+        self._on_link = on_link
+        self._offline = False
+
+    @property
+    def offline(self) -> bool:
+        """HQ did not answer the last pass that reached for it (``hq_offline_after``)."""
+        with self._lock:
+            return self._offline
 
     @property
     def last_report(self) -> PushReport | None:
@@ -366,11 +391,20 @@ class SyncWorker:
             except Exception as exc:
                 log.exception("catalog pull failed")
                 pull = PullReport(0, -1, f"{type(exc).__name__}: {exc}")
+        unreachable, answered = link_answer(report, pull)
         with self._lock:
             self._last = report
             if pull is not None:
                 self._last_pull = pull
+            was_offline = self._offline
+            self._offline = hq_offline_after(was_offline, unreachable=unreachable, answered=answered)
+            offline = self._offline
             self._passes += 1
+        if offline != was_offline and self._on_link is not None:
+            try:
+                self._on_link(offline)
+            except Exception:
+                log.exception("the link state was not passed on")
         waits = [self.interval_s]
         backoff = self._pusher.backoff
         if backoff.failures:

@@ -34,8 +34,10 @@ from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
 from kiosk.ui.maintenance_screen import MaintenanceScreen
+from kiosk.ui.out_of_service_screen import OutOfServiceScreen
 from kiosk.ui.pay_screen import PayScreen
 from kiosk.ui.pin_screen import PinScreen
+from kiosk.ui.printer_offer import PrinterOfferDialog
 from kiosk.ui.recovering_screen import RecoveringScreen
 from kiosk.ui.still_there import StillThereDialog
 from kiosk.ui.viewmodel import KioskViewModel
@@ -47,6 +49,7 @@ UI_DIR = Path(__file__).resolve().parent
 KV_FILES = (
     "widgets.kv",
     "shop.kv",
+    "faults.kv",
     "attract.kv",
     "cart.kv",
     "pay.kv",
@@ -57,6 +60,7 @@ KV_FILES = (
     "maintenance.kv",
     "still_there.kv",
     "member.kv",
+    "out_of_service.kv",
 )
 #: the staff screens: while one shows, the checkout phase does not move the screen
 MAINTENANCE_SCREENS = ("pin", "maint")
@@ -136,6 +140,7 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(RecoveringScreen(name="recovering", vm=self.vm))
         sm.add_widget(PinScreen(name="pin", vm=self.vm))
         sm.add_widget(MaintenanceScreen(name="maint", vm=self.vm))
+        sm.add_widget(OutOfServiceScreen(name="out_of_service", vm=self.vm))
         sm.bind(current=self._record_screen)
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)
@@ -144,6 +149,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.still_there = StillThereDialog(vm=self.vm)
         #: the one "please wait" sign, over every screen (added to the window in on_start)
         self.spinner = BusySpinner()
+        #: "printer not available: pay and take an e-receipt?" over the cart (kiosk.core.checkout._pay)
+        self.printer_offer = PrinterOfferDialog(vm=self.vm)
         self.sm = sm
         for waits in (self.vm, *self.spinner_sources):
             waits.bind(busy=self._show_busy)

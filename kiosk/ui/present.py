@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.core.cart import Cart, Product
-from kiosk.core.checkout import Checkout, PayStage, Phase
+from kiosk.core.checkout import Checkout, Notice, PayStage, Phase
 from kiosk.core.money import format_count, format_money, format_yuan
 from kiosk.i18n import has_text, notice_text, t
 
@@ -254,3 +254,42 @@ def catalog_reason(product_count: int, error: str, language: str) -> str:
     if error:
         return t("attract.staff_catalog_error", language, reason=error)
     return t("attract.staff_catalog_empty", language)
+
+
+# --- fault and out-of-service screens -------------------------------------------------------------
+
+#: the screen a kiosk that cannot sell shows instead of the attract screen
+OUT_OF_SERVICE_SCREEN = "out_of_service"
+#: the phases that show the calm "offline" line while HQ cannot be reached
+OFFLINE_PHASES = frozenset({Phase.ATTRACT, Phase.CART})
+
+
+def customer_screen(phase: Phase, out_of_service: str) -> str:
+    """The screen for the phase; the attract screen becomes "out of service" while the kiosk cannot
+    sell (``out_of_service`` is a ``kiosk.core.availability.OutOfService`` value, "" while it can).
+    A sale already under way finishes on its own screens: only the next customer is turned away."""
+    if out_of_service and phase is Phase.ATTRACT:
+        return OUT_OF_SERVICE_SCREEN
+    return screen_for(phase)
+
+
+def out_of_service_staff(out_of_service: str, language: str) -> str:
+    """The staff's small print on the out-of-service screen: the reason code and what to do."""
+    if not out_of_service:
+        return ""
+    key = f"oos.reason.{out_of_service}"
+    explanation = t(key, language) if has_text(key) else ""
+    return t("oos.staff", language, code=out_of_service.upper(), explanation=explanation)
+
+
+def offline_text(hq_offline: bool, phase: Phase, language: str) -> str:
+    """The small "offline: payments work as usual" line ("" when HQ answers, or off those screens):
+    nothing the customer must do, so it is only on the screens where they are not busy paying."""
+    return t("offline.note", language) if hq_offline and phase in OFFLINE_PHASES else ""
+
+
+def done_receipt_line(state: Checkout, language: str) -> str:
+    """The done screen's line about the receipt: take it, or (the printer failed) scan the e-receipt."""
+    if state.notice is Notice.RECEIPT_ON_PHONE:
+        return t("done.receipt_on_phone", language)
+    return t("done.take_receipt", language)

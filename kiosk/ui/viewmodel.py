@@ -30,6 +30,7 @@ from kiosk.core.checkout import (
     Notice,
     PayTapped,
     Phase,
+    PrinterOfferAnswered,
     ProductTapped,
     QuantitySet,
     StaffResolved,
@@ -134,6 +135,16 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: cart's limit): they cover the catalog's notice bar, so they show it themselves; a notice from
     #: before they opened is not shown there again
     overlay_notice = StringProperty("")
+    #: why the kiosk cannot sell (a kiosk.core.availability.OutOfService value; "" while it can),
+    #: and the staff's small print about it on the out-of-service screen
+    out_of_service = StringProperty("")
+    out_of_service_staff = StringProperty("")
+    #: the calm "offline: payments work as usual" line on the attract and cart screens ("" online)
+    offline_text = StringProperty("")
+    #: the cart asks "the printer is not available; pay and take an e-receipt?"
+    printer_offer = BooleanProperty(False)
+    #: the done screen's line about the receipt (take it / scan the e-receipt)
+    done_receipt_line = StringProperty("")
 
     def __init__(
         self,
@@ -222,6 +233,14 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
             self.receipt_layout = printed
         self.still_there_s = state.still_there_s
         self.still_there_text = present.still_there_text(state, self.language)
+        reason = getattr(self.controller, "out_of_service", None)
+        self.out_of_service = str(reason or "")
+        self.out_of_service_staff = present.out_of_service_staff(self.out_of_service, self.language)
+        offline = bool(getattr(self.controller, "hq_offline", False))
+        self.offline_text = present.offline_text(offline, state.phase, self.language)
+        self.printer_offer = state.printer_offer and state.phase is Phase.CART
+        if state.phase is Phase.DONE:  # kept while the done screen fades out
+            self.done_receipt_line = present.done_receipt_line(state, self.language)
         if state.phase is Phase.ATTRACT:
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
@@ -231,7 +250,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.busy = waiting(state, pay_checking=bool(getattr(self.controller, "pay_checking", False)))
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
-        self.screen = present.screen_for(state.phase)
+        self.screen = present.customer_screen(state.phase, self.out_of_service)
 
     def _priced(self, state: Checkout) -> PricedCart:
         """The cart with its promotions (the controller knows which run now); the plain cart when the
@@ -343,6 +362,10 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     def pay(self) -> None:
         # The controller asks the printer and fills in printer_ready; the screen cannot know.
         self.controller.dispatch(PayTapped())
+
+    def answer_printer_offer(self, go: bool) -> None:
+        """The printer offer's "continue to pay" (``go``) or "cancel" (the cart stays)."""
+        self.controller.dispatch(PrinterOfferAnswered(go=go))
 
     def ask_cancel(self) -> None:
         """The cart's Cancel: asks "empty the cart?" first when there is something to lose."""

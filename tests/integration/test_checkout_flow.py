@@ -234,26 +234,36 @@ def test_printer_cable_pulled_after_payment_the_sale_stays_paid(appliance: Appli
     _until(k, lambda: c.state.order_id is not None)
     appliance.printer.stop()  # the far end of the serial line is gone
     c.hold_up_sample("wechat_ok")
-    _until(k, lambda: c.state.phase is co.Phase.NEEDS_HELP)
-    assert c.state.notice is co.Notice.RECEIPT_FAILED
+    # an enrolled kiosk does not hold the paid customer: the done screen shows the e-receipt QR
+    _until(k, lambda: c.state.phase is co.Phase.DONE)
+    assert c.state.notice is co.Notice.RECEIPT_ON_PHONE
+    assert c.current_receipt_url() and c.last_receipt_layout() is None
     order = Order.get_by_id(c.state.order_id)
     assert (order.status, order.receipt_printed) == ("paid", False)
     assert any("receipt not printed" in a.reason for a in c.alerts)
     _until(k, lambda: k.store.pending_count() == 0)  # the sale still reaches HQ
-    c.dispatch(co.StaffResolved())
+    c.dispatch(co.CancelTapped())  # the done screen's button
     assert c.state.phase is co.Phase.ATTRACT
 
 
-def test_printer_not_ready_before_payment_calls_staff(appliance: Appliance) -> None:
+def test_printer_not_ready_before_payment_offers_the_e_receipt(appliance: Appliance) -> None:
+    """An enrolled kiosk (it has e-receipts at HQ) asks before payment instead of calling staff; the
+    refusal without HQ is tests/integration/test_faults_real.py's."""
     k = appliance.kiosk()
     appliance.printer.paper = "out"
     c = k.controller
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
     c.dispatch(co.PayTapped())
-    _until(k, lambda: c.state.phase is not co.Phase.CART)  # the printer is asked on the worker
-    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PRINTER_NOT_READY
+    _until(k, lambda: c.state.printer_offer)  # the printer is asked on the worker
+    assert c.state.phase is co.Phase.CART and c.state.printer_offer
     assert Order.select().count() == 0, "no order is opened, nothing charged"
+    c.dispatch(co.PrinterOfferAnswered(go=False))
+    assert c.state.phase is co.Phase.CART and not c.state.printer_offer and not c.state.cart.is_empty
+    c.dispatch(co.PayTapped())
+    _until(k, lambda: c.state.printer_offer)
+    c.dispatch(co.PrinterOfferAnswered(go=True))
+    assert c.state.phase is co.Phase.PAYING
     assert c.alerts and "printer" in c.alerts[-1].reason
 
 

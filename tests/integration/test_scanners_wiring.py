@@ -33,6 +33,17 @@ def test_a_serial_scan_reaches_the_checkout(tmp_path: Path) -> None:
             "gpio": {"pin_factory": "mock", "enabled": False},
             "scanners": {"serial_port": os.ttyname(kiosk_end), "hid_device": str(tmp_path / "no-such-event")},
             "camera": {"roi": [0.1, 0.1, 0.9, 0.9], "fault_after_s": 1.5},
+            # commissioned (a kiosk without a gateway is out of service and starts no sale); never
+            # charged here, so nothing listens at the gateway's address
+            "payments": {
+                "gateway": "wechat",
+                "wechat": {
+                    "gateway_url": "http://127.0.0.1:9",
+                    "appid": "wx0000000000000001",
+                    "mch_id": "1900000001",
+                    "api_key": "k" * 32,
+                },
+            },
         },
     )
     k = build_kiosk(settings, overrides=Overrides(source=HeldImageSource(64, 48)), background=False)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.core import checkout as co
+from kiosk.core.availability import OutOfService
 from kiosk.core.cart import Product
 from kiosk.core.codes import CodeKind
 from kiosk.core.idle import IdleRules, timer_event
@@ -184,6 +185,13 @@ class FakeController:
         self.out_of_stock: set[str] = set()
         #: product pictures (sku -> file), as kiosk.product_images checks and serves them
         self.images: dict[str, str] = {}
+        # faults, as the real controller reports them to the screens
+        #: why the kiosk cannot sell (a kiosk.core.availability.OutOfService), None while it can
+        self.out_of_service: OutOfService | None = None
+        #: HQ unreachable: the attract and cart screens show the calm "offline" line
+        self.hq_offline = False
+        #: the payment camera's fault message ("" while it works)
+        self.camera_fault = ""
 
     # --- the UI's interface -------------------------------------------------------------------
 
@@ -217,7 +225,35 @@ class FakeController:
 
     def dispatch(self, event: co.Event) -> None:
         self._last_activity = self._clock()
+        starts = isinstance(event, (co.StartTapped, co.ProductScanned, co.ProductTapped))
+        if starts and self.out_of_service is not None and self._state.phase is co.Phase.ATTRACT:
+            self._notify()
+            return
+        if isinstance(event, co.PayTapped) and self._state.phase is co.Phase.CART:
+            # filled in as the real controller does: the printer, the e-receipt, the camera
+            event = co.PayTapped(
+                printer_ready=event.printer_ready and self.printer_ready,
+                payment_ready=event.payment_ready,
+                e_receipt=self.receipt_base is not None,
+                camera_ready=event.camera_ready and not self.camera_fault,
+            )
         self._feed(event)
+
+    # --- faults, as a test makes them happen -----------------------------------------------------
+
+    def fail_camera(self, message: str = "camera: no frames for 2 s") -> None:
+        """The camera stops: on the pay screen (no charge in flight) the checkout ends the payment."""
+        self.camera_fault = message
+        if self._state.phase is co.Phase.PAYING and not self._state.charging:
+            self._feed(co.CameraFailed(message))
+
+    def set_out_of_service(self, reason: OutOfService | None) -> None:
+        self.out_of_service = reason
+        self._notify()
+
+    def set_hq_offline(self, offline: bool) -> None:
+        self.hq_offline = offline
+        self._notify()
 
     def catalog(self) -> list[Product]:
         return [
@@ -611,6 +647,8 @@ class FakeController:
                 self._pending.append(co.OrderOpened(str(uuid.uuid4()), self.priced_cart().total_fen))
             case co.StartCamera():
                 self._camera_on = True
+                if self.camera_fault:
+                    self._pending.append(co.CameraFailed(self.camera_fault))
                 if self._held is not None:
                     self._scan_held()
             case co.StopCamera():
@@ -625,7 +663,8 @@ class FakeController:
                 # what printed is known before the printer says so, as in the real controller
                 self._printed = None if self.print_fails else (oid, receipt)
                 if self.print_fails:
-                    self._pending.append(co.ReceiptFailed(oid, "paper: out"))
+                    e_receipt = self.receipt_base is not None
+                    self._pending.append(co.ReceiptFailed(oid, "paper: out", e_receipt=e_receipt))
                 elif self.print_delay_s > 0:
                     self._later(self.print_delay_s, co.ReceiptPrinted(oid), "fake-printer")
                 else:

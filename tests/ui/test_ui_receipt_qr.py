@@ -2,7 +2,7 @@
 
 GIVEN an enrolled kiosk (the FakeController has an e-receipt address) whose printer fails
 WHEN a customer pays
-THEN the help screen shows a QR that a phone reads as the sale's e-receipt URL, the same URL the
+THEN the done screen shows a QR that a phone reads as the sale's e-receipt URL, the same URL the
      printed receipt would have carried; without a failed receipt no QR is shown.
 """
 
@@ -26,11 +26,11 @@ def _codes(png: object) -> list[str]:
         return [r.text for r in zxingcpp.read_barcodes(img.convert("RGB"))]
 
 
-def test_the_help_screen_shows_the_e_receipt_qr(tour: TourRun) -> None:
+def test_the_done_screen_shows_the_e_receipt_qr(tour: TourRun) -> None:
     assert tour.returncode == 0, tour.log[-3000:]
     url = tour.result["receipt_url"]
     assert url.startswith("https://hq.example.com/r/kiosk-001/")
-    assert _codes(tour.out_dir / "help_qr.png") == [url]
+    assert _codes(tour.out_dir / "done_qr.png") == [url]
 
 
 def test_no_qr_without_a_failed_receipt(tour: TourRun) -> None:

@@ -28,6 +28,7 @@ from fake_controller import CATALOG, FakeController
 from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Step, Tap, Until, run_script
 
 from kiosk.core import checkout as co
+from kiosk.core.availability import OutOfService
 from kiosk.core.cart import Cart, Product
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui import theme
@@ -221,6 +222,29 @@ class Scenes:
                 "cart",
                 with_catalog(co.Checkout(phase=co.Phase.CART, cart=cart), lambda: s.vm.open_detail("RICE10")),
             ),
+            ("attract_offline", "attract", with_catalog(co.Checkout(), lambda: s.c.set_hq_offline(True))),
+            (
+                "out_of_service",
+                "out_of_service",
+                with_catalog(co.Checkout(), lambda: s.c.set_out_of_service(OutOfService.STORE_NOT_WRITABLE)),
+            ),
+            (
+                "cart_printer_offer",
+                "cart",
+                with_catalog(co.Checkout(phase=co.Phase.CART, cart=cart, printer_offer=True)),
+            ),
+            (
+                "help_camera_fault",
+                "help",
+                with_catalog(
+                    co.Checkout(
+                        phase=co.Phase.NEEDS_HELP,
+                        cart=cart,
+                        notice=co.Notice.CAMERA_FAULT,
+                        detail="camera: no frames for 2 s (/dev/kiosk-camera)",
+                    )
+                ),
+            ),
             ("pin_pad", "pin", lambda: (with_catalog(co.Checkout())(), s.f.app.open_pin("menu"))),
             ("maintenance_menu", "maint", lambda: (with_catalog(co.Checkout())(), maint_menu())),
         ]
@@ -230,6 +254,8 @@ class Scenes:
             self.f.app.leave_maintenance()
         self.vm.close_search()
         self.vm.close_detail()
+        self.c.set_hq_offline(False)
+        self.c.set_out_of_service(None)
 
 
 def signature(f: Fingers) -> tuple[Any, ...]:

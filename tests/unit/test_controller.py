@@ -190,15 +190,19 @@ def test_device_faults_are_told_to_staff_and_cleared(tmp_path: Path) -> None:
     assert c.device_faults == {}
 
 
-def test_a_kiosk_without_a_gateway_calls_staff_instead_of_opening_an_order(tmp_path: Path) -> None:
+def test_a_kiosk_without_a_gateway_is_out_of_service_and_opens_no_order(tmp_path: Path) -> None:
+    """An uncommissioned kiosk says "out of service" before a cart is built, not at the pay button
+    (``kiosk.core.availability``); the checkout's own refusal at Pay stays as the last guard."""
+    from kiosk.core.availability import OutOfService
+
     gw = FakePaymentGateway()
     c = _controller(tmp_path, gw, payments_enabled=False)
+    assert c.out_of_service is OutOfService.PAYMENT_NOT_CONFIGURED
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
     c.dispatch(co.PayTapped())
-    assert c.state.phase is co.Phase.NEEDS_HELP and c.state.notice is co.Notice.PAYMENT_NOT_CONFIGURED
+    assert c.state.phase is co.Phase.ATTRACT and c.state.cart.is_empty
     assert c.store.counts().orders == 0 and gw.calls == []
-    assert "payments.gateway = none" in c.alerts[-1].reason
 
 
 def test_a_user_paying_charge_is_queried_on_the_channel_timers_of_the_injected_clock(tmp_path: Path) -> None:
