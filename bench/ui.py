@@ -5,8 +5,12 @@
 * frame time on the pay screen while the REAL decoder (zxing) decodes, in the scanner's own thread, a
   stream of images from kiosk/samples (payment codes) at the camera's 15 fps: the gaps between Kivy
   frames, median and p95;
-* tap to visible response: a touch on "start" / "back" (Kivy's input, as a finger) to the first frame
-  drawn with the new screen showing; median and p95 over ``--taps`` taps.
+* tap to visible response: a touch (Kivy's input, as a finger; timed from its release, on which
+  buttons act) to the first frame drawn (``Window.on_flip``) showing the response; median and p95
+  over ``--taps`` taps, for "start" on the attract screen (the cart screen's fade has begun, and
+  the fade is over) and for a product tile on the cart (its badge and its cart line show the new
+  quantity). Each tap waits for the screen to settle first (the ScreenManager drops touches during
+  a transition) and every wait is bounded.
 
 The UI runs on the test controller (tests/ui/fake_controller.py), with the real scanner feeding the
 preview. Nothing asserts: it prints. Needs a display; without one it runs itself under xvfb-run.
@@ -29,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+#: the most clock ticks a tap waits for its response, or for the screen to settle, before the run fails
+TAP_FRAMES_MAX = 600
 
 
 def _p95(values: list[float]) -> float:
@@ -77,7 +85,7 @@ def child(mode: str, frames: int, taps: int) -> None:
             elif mode == "frames":
                 start_camera()
             else:
-                Clock.schedule_once(lambda _dt: tap_loop([], None), 0.3)
+                tap_loop()
 
         Clock.schedule_once(drawn, 0)
 
@@ -117,32 +125,103 @@ def child(mode: str, frames: int, taps: int) -> None:
 
         Clock.schedule_interval(frame, 0)
 
-    def tap_loop(times: list[float], pending: tuple[str, float] | None) -> None:
-        if len(times) >= taps:
-            out.update(tap_ms_median=statistics.median(times), tap_ms_p95=_p95(times), taps=len(times))
-            done()
-            return
-        sm = app.sm
-        target = "cart" if sm.current == "attract" else "attract"
-        if sm.current == "cart":  # the cart's "back" is a question first: go back directly
-            c.dispatch(CancelTapped())
-            Clock.schedule_once(lambda _dt: tap_loop(times, None), 0.3)
-            return
-        button = next(w for w in sm.current_screen.walk() if type(w).__name__ == "PrimaryButton")
-        x, y = button.to_window(*button.center)
+    # Taps: a state machine driven by the frames Kivy draws. A tap is made only once the screen has
+    # settled (no transition running: the ScreenManager drops every touch during one, which is why a
+    # tap at a fixed delay after the last one could land in a fade, hit nothing and wait forever);
+    # its response is the first frame drawn (Window.on_flip, after on_draw) in which the awaited
+    # change is on screen. Every wait is bounded in frames, so a tap that misses ends the run with a
+    # message instead of hanging until the parent cuts it off.
+    from kivy.core.window import Window
+
+    results: dict[str, list[float]] = {"start": [], "start_shown": [], "add": []}
+    #: what the next frame is awaited for: (figure, condition, started)
+    awaiting: list[tuple[str, Any, float]] = []
+    #: frames_waited: clock ticks since the last step was taken (the bound)
+    state = {"frames_waited": 0, "round": 0, "step": "start"}
+
+    def fail(why: str) -> None:
+        out["tap_error"] = why
+        done()
+
+    def first_tile() -> Any:
+        return next(
+            w
+            for w in app.sm.get_screen("cart").walk()
+            if type(w).__name__ == "ProductTile" and not w.sold_out
+        )
+
+    def shown(viewclass: str, sku: str, qty: int) -> bool:
+        # RecycleView views are made and reused as the data changes: look for the one drawn now
+        cart = app.sm.get_screen("cart")
+        return any(type(w).__name__ == viewclass and w.sku == sku and w.qty == qty for w in cart.walk())
+
+    def tile_shows(sku: str, qty: int) -> bool:
+        # the tile's badge and the cart's line for it both say the new quantity
+        return shown("ProductTile", sku, qty) and shown("CartRow", sku, qty)
+
+    def tap(widget: Any) -> float:
+        x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        started = time.perf_counter()
+        started = time.perf_counter()  # from the release: buttons and tiles act on it
         touch.touch_up()
+        return started
 
-        def check(_dt: float) -> bool:
-            if sm.current == target:
-                times.append((time.perf_counter() - started) * 1000)
-                Clock.schedule_once(lambda _dt: tap_loop(times, None), 0.3)
-                return False
+    def flipped(*_a: Any) -> None:
+        if not awaiting:
+            return
+        now = time.perf_counter()
+        for item in list(awaiting):
+            figure, condition, started = item
+            if condition():
+                results[figure].append((now - started) * 1000)
+                awaiting.remove(item)
+
+    def settled(screen: str) -> bool:
+        sm = app.sm
+        return bool(sm.current == screen and not sm.transition.is_active)
+
+    def step(_dt: float) -> bool:
+        sm = app.sm
+        if "tap_error" in out:
+            return False
+        state["frames_waited"] += 1
+        if state["frames_waited"] > TAP_FRAMES_MAX:
+            why = "no response to the last tap" if awaiting else "the screen did not settle"
+            fail(f"{why} within {TAP_FRAMES_MAX} clock ticks (before the {state['step']} step)")
+            return False
+        if awaiting:
             return True
+        if state["step"] == "start" and settled("attract"):
+            if state["round"] >= taps:
+                for figure, values in results.items():
+                    out[f"tap_{figure}_ms_median"] = statistics.median(values)
+                    out[f"tap_{figure}_ms_p95"] = _p95(values)
+                out["taps"] = taps
+                done()
+                return False
+            button = next(w for w in sm.current_screen.walk() if type(w).__name__ == "PrimaryButton")
+            started = tap(button)
+            state["frames_waited"], state["step"] = 0, "add"
+            awaiting.append(("start", lambda: sm.current == "cart", started))
+            awaiting.append(("start_shown", lambda: settled("cart"), started))
+        elif state["step"] == "add" and settled("cart"):
+            tile = first_tile()
+            qty = int(tile.qty) + 1
+            started = tap(tile)
+            state["frames_waited"], state["step"] = 0, "back"
+            sku = tile.sku
+            awaiting.append(("add", lambda: tile_shows(sku, qty), started))
+        elif state["step"] == "back" and settled("cart"):
+            # not measured: the cart's "cancel" asks first, so go back through the controller
+            c.dispatch(CancelTapped())
+            state["frames_waited"], state["step"] = 0, "start"
+            state["round"] += 1
+        return True
 
-        Clock.schedule_interval(check, 0)
+    def tap_loop() -> None:
+        Window.bind(on_flip=flipped)
+        Clock.schedule_interval(step, 0)
 
     app.bind(on_start=first_frame)
     app.run()
@@ -195,13 +274,19 @@ def main() -> int:
         f"p95 {frames['frame_ms_p95']:.1f} ms ({args.frames} frames; {frames['decoded']} camera frames "
         f"decoded meanwhile, {frames['decode_ms_median']:.0f} ms each)"
     )
-    if not taps:
-        print("tap to visible response: not measured (the tap run did not finish; see bench/README.md)")
+    if not taps or "tap_error" in taps:
+        why = taps.get("tap_error", "the tap run did not finish")
+        print(f"tap to visible response: not measured ({why})")
         return 1
-    print(
-        f"tap to visible response: median {taps['tap_ms_median']:.0f} ms, p95 {taps['tap_ms_p95']:.0f} ms "
-        f"over {taps['taps']} taps"
-    )
+    for figure, what in (
+        ("start", '"start" on the attract screen to the first frame of the cart screen (fade begun)'),
+        ("start_shown", '"start" to the first frame with the cart screen fully shown (fade over)'),
+        ("add", "a product tile on the cart to the first frame with its badge and cart line"),
+    ):
+        print(
+            f"tap to visible response, {what}: median {taps[f'tap_{figure}_ms_median']:.0f} ms, "
+            f"p95 {taps[f'tap_{figure}_ms_p95']:.0f} ms over {taps['taps']} taps"
+        )
     return 0
 
 
