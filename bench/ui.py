@@ -5,9 +5,9 @@
 * frame time on the pay screen while the REAL decoder (zxing) decodes, in the scanner's own thread, a
   stream of images from kiosk/samples (payment codes) at the camera's 15 fps: the gaps between Kivy
   clock ticks, median and p95, frames drawn a second and what each redraw costs; then "back to
-  cart" tapped there ``--taps`` times, by a finger landing at a random moment. Twice in one run:
+  cart" tapped there ``--taps`` times, by a finger landing at a random moment. In one run, in turns:
   with the preview at its old fixed 10 frames a second (before) and at the rate it now chooses
-  from what its redraws cost (``kiosk.ui.present.preview_interval``);
+  from what its redraws cost (``kiosk.ui.present.preview_interval``), ``--pairs`` times each;
 * tap to visible response: a touch (Kivy's input, as a finger; timed from its release, on which
   buttons act) to the first frame drawn (``Window.on_flip``) showing the response; median and p95
   over ``--taps`` taps, for "start" on the attract screen (the cart screen's fade has begun, and
@@ -18,7 +18,7 @@
 The UI runs on the test controller (tests/ui/fake_controller.py), with the real scanner feeding the
 preview. Nothing asserts: it prints. Needs a display; without one it runs itself under xvfb-run.
 
-    .venv/bin/python bench/ui.py [--runs 5] [--taps 20] [--frames 300]
+    .venv/bin/python bench/ui.py [--runs 5] [--taps 20] [--frames 300] [--pairs 2]
 """
 
 from __future__ import annotations
@@ -135,12 +135,12 @@ def child(mode: str, frames: int, taps: int) -> None:
             if len(gaps) >= frames:
                 assert scanner is not None
                 stats = scanner.stats()
-                seconds = now - since[0]
+                # the raw samples: the parent pools them over the runs of each variant
                 out.update(
-                    frame_ms_median=statistics.median(gaps),
-                    frame_ms_p95=_p95(gaps),
-                    drawn_per_s=drawn[0] / seconds,
-                    redraw_ms_median=statistics.median(redraws) * 1000 if redraws else 0.0,
+                    gaps_ms=gaps,
+                    drawn=drawn[0],
+                    seconds=now - since[0],
+                    redraws_ms=[r * 1000 for r in redraws],
                     decoded=stats.frames_decoded,
                     decode_ms_median=stats.decode_ms_median,
                 )
@@ -187,7 +187,7 @@ def child(mode: str, frames: int, taps: int) -> None:
                     f"pay screen: no response within {TAP_FRAMES_MAX} clock ticks ({state['step']})"
                 )
             elif len(times) >= taps:
-                out.update(pay_tap_ms_median=statistics.median(times), pay_tap_ms_p95=_p95(times))
+                out.update(pay_taps_ms=times)
             elif pending or state["step"] == "landing":
                 if not pending and state["step"] == "landing" and app.sm.current == "cart":
                     state["ticks"], state["step"] = 0, "back"
@@ -333,6 +333,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--taps", type=int, default=20)
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=2, help="runs of the pay screen, before and after each")
     parser.add_argument("--child", choices=("startup", "frames", "frames_fixed", "taps"))
     args = parser.parse_args()
     if args.child:
@@ -351,10 +352,13 @@ def main() -> int:
             started, out = run_child("startup", args, Path(home))
             if out:  # a failed run said why on stderr
                 startups.append((out["attract_at"] - started) * 1000)
-        # before and after in the same run: the preview at its old fixed 10 frames a second, then
-        # at the rate it now chooses from what its redraws cost (kiosk.ui.present.preview_interval)
-        _, fixed = run_child("frames_fixed", args, Path(home))
-        _, frames = run_child("frames", args, Path(home))
+        # before and after in the same run: the preview at its old fixed 10 frames a second, and at
+        # the rate it now chooses from what its redraws cost (kiosk.ui.present.preview_interval),
+        # taken in turns (ABAB...) so a change in the machine's load falls on both
+        runs: dict[str, list[dict[str, Any]]] = {"frames_fixed": [], "frames": []}
+        for _ in range(args.pairs):
+            for mode, results in runs.items():
+                results.append(run_child(mode, args, Path(home))[1])
         _, taps = run_child("taps", args, Path(home))
     if startups:
         print(
@@ -363,30 +367,37 @@ def main() -> int:
         )
     else:
         print("start-up to the attract screen: not measured (every run failed)")
-    for label, result in (
-        ("preview at a fixed 10 fps (before)", fixed),
-        ("preview rate from its cost", frames),
+    failed = False
+    for label, mode in (
+        ("the preview at a fixed 10 fps (before)", "frames_fixed"),
+        ("the preview's rate from its redraws' cost (after)", "frames"),
     ):
-        if not result:
-            print(f"frame time on the pay screen while decoding, {label}: not measured (the run failed)")
+        done = [r for r in runs[mode] if r and "tap_error" not in r]
+        for r in runs[mode]:
+            if not r or "tap_error" in r:
+                failed = True
+                print(f"pay screen, {label}: a run failed ({r.get('tap_error', 'see above')})")
+        if not done:
             continue
+        gaps = [g for r in done for g in r["gaps_ms"]]
+        redraws = [g for r in done for g in r["redraws_ms"]]
+        drawn_per_s = sum(r["drawn"] for r in done) / sum(r["seconds"] for r in done)
+        redraw_ms = statistics.median(redraws) if redraws else 0.0
+        pay_taps = [t for r in done for t in r["pay_taps_ms"]]
         print(
-            f"frame time on the pay screen while decoding, {label}: clock ticks median "
-            f"{result['frame_ms_median']:.1f} ms, p95 {result['frame_ms_p95']:.1f} ms; "
-            f"{result['drawn_per_s']:.1f} frames drawn a second, {result['redraw_ms_median']:.0f} ms each "
-            f"(UI thread {result['drawn_per_s'] * result['redraw_ms_median'] / 10:.0f} % drawing); "
-            f"{result['decoded']} camera frames decoded, {result['decode_ms_median']:.1f} ms each"
+            f"pay screen while decoding, {label}, {len(done)} runs: clock ticks median "
+            f"{statistics.median(gaps):.1f} ms, p95 {_p95(gaps):.1f} ms; {drawn_per_s:.1f} frames drawn a "
+            f"second, {redraw_ms:.0f} ms each (UI thread {drawn_per_s * redraw_ms / 10:.0f} % drawing); "
+            f"{sum(r['decoded'] for r in done)} camera frames decoded, "
+            f"{statistics.median(r['decode_ms_median'] for r in done):.1f} ms each"
         )
-        if "pay_tap_ms_median" in result:
-            print(
-                f'  tap to visible response there, "back to cart" (a finger landing at a random moment) '
-                f"to the first frame of the cart screen: median {result['pay_tap_ms_median']:.0f} ms, "
-                f"p95 {result['pay_tap_ms_p95']:.0f} ms over {args.taps} taps"
-            )
-        else:
-            print(f"  tap to visible response there: not measured ({result.get('tap_error', 'no answer')})")
+        print(
+            f'  tap "back to cart" there (a finger landing at a random moment) to the first frame of the '
+            f"cart screen: median {statistics.median(pay_taps):.0f} ms, p95 {_p95(pay_taps):.0f} ms "
+            f"over {len(pay_taps)} taps"
+        )
     # every figure measured, or the bench fails (make bench stops on it): a silent gap is no figure
-    failed = not startups or not fixed or not frames or any("tap_error" in r for r in (fixed, frames))
+    failed = failed or not startups
     if not taps or "tap_error" in taps:
         print(
             f"tap to visible response: not measured ({taps.get('tap_error', 'the tap run did not finish')})"

@@ -40,6 +40,10 @@ class PayScreen(Screen):  # type: ignore[misc]
         self.redraw_s: deque[float] = deque(maxlen=REDRAW_SAMPLES)
         #: when the last frame was uploaded, and in which clock frame (None: nothing to time)
         self._uploaded: tuple[float, int] | None = None
+        #: the wait chosen before the next preview frame, seconds, and how many frames were shown:
+        #: what the UI tests read to see the rate follow the redraws' cost
+        self.next_frame_s = 0.0
+        self.frames_shown = 0
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.vm.bind(samples=self._build_samples, phase=self._on_phase)
@@ -76,7 +80,8 @@ class PayScreen(Screen):  # type: ignore[misc]
             self._uploaded = None
 
     def _update_preview(self, _dt: float) -> None:
-        self._preview_event = Clock.schedule_once(self._update_preview, preview_interval(self.redraw_s))
+        self.next_frame_s = preview_interval(self.redraw_s)
+        self._preview_event = Clock.schedule_once(self._update_preview, self.next_frame_s)
         self._show_latest()
 
     def _show_latest(self) -> None:
@@ -98,4 +103,5 @@ class PayScreen(Screen):  # type: ignore[misc]
             return
         self._texture = show_frame(self.ids.preview, self._texture, pixels, width, height, fmt)
         self.has_frame = True
+        self.frames_shown += 1
         self._uploaded = (time.perf_counter(), Clock.frames)
