@@ -6,6 +6,8 @@ means a unit test can check a Chinese cart line or a sample-button label without
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -219,6 +221,30 @@ def frame_to_rgb(frame: Any) -> tuple[np.ndarray[Any, np.dtype[np.uint8]], int, 
         alpha = np.full((height, width, 1), 255, dtype=np.uint8)
         return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2)), width, height, "rgba"
     return np.ascontiguousarray(rgb), width, height, "rgb"
+
+
+#: the camera preview's fastest rate (10 frames a second) and its slowest (2), seconds between frames
+PREVIEW_INTERVAL_MIN_S = 0.1
+PREVIEW_INTERVAL_MAX_S = 0.5
+#: the share of the UI thread the preview's redraws may take; the rest stays free for touches
+PREVIEW_DRAW_SHARE = 1 / 3
+
+
+def preview_interval(redraw_s: Iterable[float]) -> float:
+    """Seconds until the next preview frame, from what the last redraws cost (seconds each).
+
+    Every preview frame redraws the whole window. With a GPU that is a few ms and the preview runs
+    at its full 10 frames a second; with software GL (llvmpipe) on a busy 2-core machine a redraw
+    took about 60 ms, so 10 a second kept the UI thread busy most of the time and a tap waited for
+    the redraw in progress. So the preview slows down until its redraws take at most
+    ``PREVIEW_DRAW_SHARE`` of the time, never below 2 frames a second: the customer still sees the
+    phone move. The median of the samples, so one slow frame (a garbage collection) does not count.
+    """
+    costs = [c for c in redraw_s if math.isfinite(c) and c >= 0]  # NaN, negative: ignored
+    if not costs:
+        return PREVIEW_INTERVAL_MIN_S
+    median = statistics.median(costs)
+    return min(PREVIEW_INTERVAL_MAX_S, max(PREVIEW_INTERVAL_MIN_S, median / PREVIEW_DRAW_SHARE))
 
 
 # --- the cart screen: cancel, a new customer's clean screen, the tab bar, an empty catalog (issue 12) ---

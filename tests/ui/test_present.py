@@ -122,6 +122,23 @@ def test_frame_to_rgb_refuses_frames_it_cannot_show(frame: object, message: str)
         present.frame_to_rgb(frame)
 
 
+@pytest.mark.parametrize(
+    ("redraw_s", "interval"),
+    [
+        ([], present.PREVIEW_INTERVAL_MIN_S),  # nothing measured yet: full rate
+        ([0.005, 0.006, 0.004], present.PREVIEW_INTERVAL_MIN_S),  # a GPU: full rate, 10 a second
+        ([0.06, 0.06, 0.06], pytest.approx(0.18)),  # software GL: redraws take a third of the time
+        ([0.06, 0.9, 0.06], pytest.approx(0.18)),  # one slow redraw (a garbage collection) is ignored
+        ([0.4, 0.5], present.PREVIEW_INTERVAL_MAX_S),  # never below 2 a second
+        ([float("nan"), -1.0, float("inf")], present.PREVIEW_INTERVAL_MIN_S),  # nonsense is ignored
+    ],
+)
+def test_the_preview_slows_down_until_its_redraws_leave_the_ui_thread_free(
+    redraw_s: list[float], interval: object
+) -> None:
+    assert present.preview_interval(redraw_s) == interval
+
+
 def test_a_configured_font_that_is_missing_falls_back_to_an_installed_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -7,7 +7,8 @@ WHEN  a customer pays with a code that needs the password, has a code declined i
 THEN  the pay screen says "enter your password on your phone" in both languages while the gateway
       waits for it; the decline notice shows whole inside its box; the fading thank-you screen never
       shows an empty sale; the cart asks "still there?" (continue keeps it, no answer clears it); an
-      unpaid pay screen asks too and then cancels its order; a payment in flight is never asked.
+      unpaid pay screen asks too and then cancels its order; a payment in flight is never asked;
+      the preview's next frame follows what its redraws cost (2 a second when slow, 10 when fast).
 """
 
 from __future__ import annotations
@@ -76,3 +77,14 @@ def test_still_there(xvfb_display: str, tmp_path_factory: pytest.TempPathFactory
     ]
     assert obs["cancelled"] is True
     assert obs["in_flight"] == ["paying", True, False]
+
+
+def test_the_preview_rate_follows_what_its_redraws_cost(
+    xvfb_display: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from kiosk.ui import present
+
+    obs = run(xvfb_display, tmp_path_factory, "preview")
+    assert obs["timed"] and all(obs["timed"]), obs  # the redraws it caused were timed
+    assert obs["slow"] == present.PREVIEW_INTERVAL_MAX_S  # 300 ms a redraw: 2 frames a second
+    assert obs["fast"] == present.PREVIEW_INTERVAL_MIN_S  # 1 ms a redraw: 10 frames a second

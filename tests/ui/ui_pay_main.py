@@ -1,7 +1,7 @@
 """Child-process entry point of the pay-screen UI tests: the real KioskApp, the FakeController, and a
 customer's fingers (touch events through Kivy's input, the runner of ``ui_maint_main``).
 
-Run as ``python tests/ui/ui_pay_main.py OUT_DIR --script password|decline|still [--width W --height H]``
+Run as ``python tests/ui/ui_pay_main.py OUT_DIR --script password|decline|still|preview [--width W --height H]``
 with ``KIVY_NO_ARGS=1``, ``KIVY_HOME`` and a ``DISPLAY`` (Xvfb). Prints one JSON line: what the script
 observed (``obs``) and a failure, if any. Time is driven, never waited for: the idle and done timers
 read an injected clock, and the password payment is approved when the script opens a gate.
@@ -195,6 +195,31 @@ def still(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]
     yield Until(lambda: f.showing("done"), "paid")
 
 
+def preview(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
+    """The preview times the redraws it causes and sets its rate from them: slow redraws (software
+    GL) slow it to 2 frames a second, fast ones (a GPU) keep it at 10. The costs are put in by the
+    script, so nothing depends on how fast this machine draws."""
+    yield from to_pay(f, c, english=False)
+    pay = f.app.sm.get_screen("pay")
+    yield Until(lambda: pay.has_frame and len(pay.redraw_s) >= 2, "redraws timed")
+    yield Do(lambda: obs.__setitem__("timed", [s > 0 for s in pay.redraw_s]), "note timed")
+    yield from _redraws_cost(pay, obs, "slow", 0.3)
+    yield from _redraws_cost(pay, obs, "fast", 0.001)
+
+
+def _redraws_cost(pay: Any, obs: dict[str, Any], name: str, cost: float) -> Iterator[Step]:
+    """Make the last redraws cost ``cost`` seconds each; note the wait chosen at the next frame."""
+    shown = [0]
+
+    def costs() -> None:
+        pay.redraw_s.extend([cost] * (pay.redraw_s.maxlen or 5))
+        shown[0] = pay.frames_shown
+
+    yield Do(costs, f"{name} redraws")
+    yield Until(lambda: pay.frames_shown > shown[0], f"a frame after the {name} redraws")
+    yield Do(lambda: obs.__setitem__(name, pay.next_frame_s), f"note {name}")
+
+
 def _advance(c: FakeController, clock: list[float], seconds: float) -> None:
     clock[0] += seconds
     c.tick(clock[0])
@@ -209,7 +234,7 @@ def _schedule(fn: Callable[[float], bool | None]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--script", choices=("password", "decline", "still"), required=True)
+    parser.add_argument("--script", choices=("password", "decline", "still", "preview"), required=True)
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=600)
     parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
@@ -226,7 +251,7 @@ def main() -> int:
         controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="便利店 Corner Shop")
     )
     obs: dict[str, Any] = {}
-    script = {"password": password, "decline": decline, "still": still}[args.script]
+    script = {"password": password, "decline": decline, "still": still, "preview": preview}[args.script]
     return run_script(
         app, args.out, args.timeout, lambda f: script(f, controller, obs, clock), report=lambda: {"obs": obs}
     )
