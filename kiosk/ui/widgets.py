@@ -283,11 +283,13 @@ class FitLabel(Label):  # type: ignore[misc]
     base_font_size = NumericProperty(0)
     #: the smallest size, as a fraction of ``base_font_size``
     min_scale = NumericProperty(0.7)
+    #: the text must stay on one line (a price: "¥12.0" over "0" is not a price), so it only shrinks
+    one_line = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         self._fit_trigger = Clock.create_trigger(self._fit, -1)
         super().__init__(**kwargs)
-        for name in ("text", "size", "base_font_size", "min_scale", "font_name", "bold"):
+        for name in ("text", "size", "base_font_size", "min_scale", "font_name", "bold", "one_line"):
             self.fbind(name, self._fit_trigger)
         self._fit_trigger()
 
@@ -308,7 +310,8 @@ class FitLabel(Label):  # type: ignore[misc]
         w, h = core.content_size
         laid_out = "".join(word.text for line in core._cached_lines for word in line.words)
         whole = len("".join(laid_out.split())) >= len("".join(self.text.split()))
-        return bool(whole and w <= self.width and h <= self.height)
+        lines = sum(1 for line in core._cached_lines if line.words)
+        return bool(whole and w <= self.width and h <= self.height and not (self.one_line and lines > 1))
 
     def _fit(self, *_args: Any) -> None:
         base = float(self.base_font_size)
