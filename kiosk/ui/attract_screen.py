@@ -23,7 +23,10 @@ LONG_PRESS_S = 2.0
 CORNER_DP = 120
 
 
-class AttractScreen(Screen):  # type: ignore[misc]
+class StaffCornerScreen(Screen):  # type: ignore[misc]
+    """A customer's screen with the hidden staff corner: a long press there opens the PIN pad; any
+    other touch (a short tap in the corner included, on release) is ``customer_touch``."""
+
     vm = ObjectProperty(None)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -41,9 +44,11 @@ class AttractScreen(Screen):  # type: ignore[misc]
     def _showing(self) -> bool:
         return self.manager is not None and self.manager.current == self.name
 
+    def customer_touch(self) -> None:
+        """A customer touched the screen (not a long press in the corner)."""
+
     def on_touch_down(self, touch: Any) -> bool:
-        # The language toggle and the button take their own touches; everything else starts a sale,
-        # because a customer who touches the screen anywhere means "I want to buy".
+        # The language toggle and the buttons take their own touches; everything else is the customer's
         if super().on_touch_down(touch):
             return True
         if not (self.collide_point(*touch.pos) and self._showing()):
@@ -53,7 +58,7 @@ class AttractScreen(Screen):  # type: ignore[misc]
             self._press, self._press_since = touch, self.clock()
             self._press_check = Clock.schedule_interval(self._check_press, 0)
             return True
-        self.vm.start()
+        self.customer_touch()
         return True
 
     def on_touch_move(self, touch: Any) -> bool:
@@ -69,7 +74,7 @@ class AttractScreen(Screen):  # type: ignore[misc]
             if touch is self._press:
                 self._end_press()
                 if self._showing():
-                    self.vm.start()  # a short tap in the corner: a customer after all
+                    self.customer_touch()  # a short tap in the corner: a customer after all
             return True
         return bool(super().on_touch_up(touch))
 
@@ -88,3 +93,9 @@ class AttractScreen(Screen):  # type: ignore[misc]
         if self._press_check is not None:
             self._press_check.cancel()
             self._press_check = None
+
+
+class AttractScreen(StaffCornerScreen):
+    def customer_touch(self) -> None:
+        """A customer who touches the screen anywhere means "I want to buy"."""
+        self.vm.start()
