@@ -111,6 +111,7 @@ def test_out_of_service_sends_the_customer_elsewhere_and_tells_staff_why(
         for x in seen["texts"]
     )
     assert obs["oos_after_touch"] == ["out_of_service", "attract"]
+    assert obs["oos_corner"] == "pin", "the hidden corner opens the PIN pad while out of service"
 
 
 @pytest.mark.parametrize("lang", LANGS)

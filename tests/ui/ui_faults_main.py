@@ -23,6 +23,7 @@ from ui_maint_main import (
     Do,
     Fingers,
     Frames,
+    Release,
     Shot,
     Step,
     Tap,
@@ -245,6 +246,17 @@ def faults(f: Fingers, c: FakeController, obs: dict[str, Any]) -> Iterator[Step]
     yield Tap(lambda: _start(f), "a customer touches it")
     yield Frames(QUIET_FRAMES, "frames")
     yield Do(lambda: obs.__setitem__("oos_after_touch", [f.app.sm.current, c.state.phase.value]), "note")
+    # staff still reach maintenance mode: the hidden corner, held 2 s on an injected clock
+    clock = [1000.0]
+    oos = f.app.sm.get_screen("out_of_service")
+    yield Do(lambda: setattr(oos, "clock", lambda: clock[0]), "the corner's clock")
+    yield Tap(lambda: (oos.x + 20, oos.top - 20), "corner", hold=True)
+    yield Do(lambda: clock.__setitem__(0, clock[0] + 2.0), "2 s pass")
+    yield Until(lambda: f.showing("pin"), "the PIN pad, from the out-of-service screen")
+    yield Release()
+    yield Do(lambda: obs.__setitem__("oos_corner", f.app.sm.current), "note")
+    yield Do(lambda: f.app.leave_maintenance(), "staff go back")
+    yield Until(lambda: f.showing("out_of_service"), "out of service again")
     yield Do(lambda: c.set_out_of_service(None), "the reason clears")
     yield Until(lambda: f.showing("attract"), "back in service")
     # --- a restart found an unfinished payment: "we are checking your last payment" -----------------
