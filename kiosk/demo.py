@@ -369,8 +369,9 @@ def _snapshot_tour_child(args: argparse.Namespace) -> int:
 
 
 def _tour_with_unplugged_printer(kiosk: Any) -> Any:
-    """One customer's order through every screen; then the printer cable comes out and the next
-    customer's "pay" brings up the help screen, as it would in the shop."""
+    """One customer's order through every screen; then the printer cable comes out, and the next
+    customer's "pay" brings up the offer of an e-receipt (the demo kiosk is enrolled at its HQ); the
+    customer goes on, and the camera's cable comes out too: the help screen, as it would in the shop."""
     from drivers.printer.no_printer import NoPrinter
     from kiosk.ui.snapshots import Do, Shot, WaitFor, customer_order
 
@@ -386,6 +387,10 @@ def _tour_with_unplugged_printer(kiosk: Any) -> Any:
         yield Do(lambda: controller.dispatch(co.StartTapped()), "tap start")
         yield Do(lambda: controller.dispatch(co.ProductTapped(first)), f"tap {first.sku}")
         yield Do(lambda: controller.dispatch(co.PayTapped()), "tap pay")
+        yield Shot("printer-offer", co.Phase.CART, settle_s=0.6, until=lambda s: s.printer_offer)
+        yield Do(lambda: controller.dispatch(co.PrinterOfferAnswered(go=True)), "pay, e-receipt")
+        yield WaitFor(co.Phase.PAYING, until=lambda s: s.order_id is not None)
+        yield Do(lambda: kiosk.controller.on_device_fault("camera: the cable came out"), "unplug the camera")
         yield Shot("help", co.Phase.NEEDS_HELP, settle_s=0.6)
 
     return script

@@ -32,6 +32,7 @@ from kiosk.core.checkout import (
     Checkout,
     PayTapped,
     Phase,
+    PrinterOfferAnswered,
     ProductTapped,
     RecoveryFinished,
     RecoveryStarted,
@@ -59,7 +60,8 @@ class Do:
 
 @dataclass(frozen=True, slots=True)
 class WaitFor:
-    phase: Phase
+    #: None: any phase (``until`` decides)
+    phase: Phase | None
     #: an extra condition on the state (e.g. an order opened), checked with the phase
     until: Callable[[Checkout], bool] | None = None
 
@@ -96,6 +98,21 @@ def recovery_screen(controller: KioskController) -> Iterator[Step]:
     yield WaitFor(Phase.ATTRACT)
 
 
+def pay(controller: KioskController) -> Iterator[Step]:
+    """Tap pay as a customer does: the printer is asked first (on the controller's worker); when it is
+    out and an e-receipt can stand in, the kiosk asks, and the customer goes on; then wait for the
+    order, which is written on the worker too (a code shown before it exists is not charged)."""
+    yield Do(lambda: controller.dispatch(PayTapped()), "tap pay")
+    yield WaitFor(None, until=lambda s: s.printer_offer or s.phase is not Phase.CART)
+
+    def take_e_receipt() -> None:
+        if controller.state.printer_offer:
+            controller.dispatch(PrinterOfferAnswered(go=True))
+
+    yield Do(take_e_receipt, "pay and take the e-receipt if the printer is out")
+    yield WaitFor(Phase.PAYING, until=lambda s: s.order_id is not None)
+
+
 def customer_order(controller: KioskController) -> Iterator[Step]:
     """The kiosk starting (its recovery screen), then one order the way a customer places it: start,
     one item, pay, show a sample code (demo only)."""
@@ -110,8 +127,8 @@ def customer_order(controller: KioskController) -> Iterator[Step]:
     yield Shot("cart", Phase.CART, until=lambda s: not s.cart.is_empty or not catalog)
     if not catalog:
         return
-    yield Do(lambda: controller.dispatch(PayTapped()), "tap pay")
-    yield Shot("pay", Phase.PAYING, settle_s=1.0)
+    yield from pay(controller)
+    yield Shot("pay", Phase.PAYING, settle_s=1.0, until=lambda s: s.order_id is not None)
     sample = preferred_sample(controller.sample_codes())
     if sample is None:
         return
@@ -131,8 +148,7 @@ def default_tour(controller: KioskController) -> Iterator[Step]:
     yield WaitFor(Phase.ATTRACT)
     yield Do(lambda: controller.dispatch(StartTapped()), "tap start")
     yield Do(lambda: controller.dispatch(ProductTapped(first)), f"tap {first.sku}")
-    yield Do(lambda: controller.dispatch(PayTapped()), "tap pay")
-    yield WaitFor(Phase.PAYING)
+    yield from pay(controller)
     yield Do(lambda: controller.hold_up_sample(sample), f"hold up {sample}")
     yield Shot("help", Phase.NEEDS_HELP, settle_s=0.6)
 
@@ -169,14 +185,16 @@ class _TourRunner:
             case Shot(name=name, phase=phase):
                 return f"screenshot {name} (phase {phase.value})"
             case WaitFor(phase=phase):
-                return f"phase {phase.value}"
+                return f"phase {phase.value}" if phase is not None else "the checkout's answer"
             case Do(label=label):
                 return f"action {label or 'unnamed'}"
 
-    def _showing(self, phase: Phase, until: Callable[[Checkout], bool] | None) -> bool:
+    def _showing(self, phase: Phase | None, until: Callable[[Checkout], bool] | None) -> bool:
         vm, sm = self.app.vm, self.app.sm
         if vm is None or sm is None:
             return False
+        if phase is None:
+            return until is None or until(self.app.controller.state)
         return (
             vm.phase == phase.value
             and sm.current == screen_for(phase)
