@@ -16,6 +16,7 @@ from hq.cli_common import say as _say
 from hq.db import connected
 from hq.i18n import Text
 from hq.models import utc_now, utc_text
+from kiosk_common.promotion_rules import KINDS
 
 COMMAND = "promo"
 
@@ -36,7 +37,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = cmd.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", parents=[common], help="add a promotion (see docs/hq.md)")
     add.add_argument("promo_id", metavar="ID")
-    add.add_argument("--kind", required=True, choices=promotions.KINDS)
+    add.add_argument("--kind", required=True, choices=KINDS)
     add.add_argument("--name-zh", required=True)
     add.add_argument("--name-en", required=True)
     add.add_argument("--starts", default="", help="UTC start, e.g. 2026-12-01T08:00:00Z (default: now)")

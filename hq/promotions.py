@@ -17,8 +17,8 @@ from typing import Any
 
 from hq.models import Promotion, Store, database, utc_now, utc_text
 from hq.versioning import next_version
+from kiosk_common.promotion_rules import KINDS, kind_problems
 
-KINDS = ("percent_off", "multi_buy", "spend_off")
 #: what each kind's terms are (``hq promo list`` shows these)
 TERMS: dict[str, tuple[str, ...]] = {
     "percent_off": ("sku", "category", "percent", "priority", "members_only"),
@@ -68,26 +68,22 @@ def problems(spec: PromotionSpec) -> list[str]:
         out.append("the end must be after the start")
     if not -1000 <= spec.priority <= 1000:
         out.append("the priority is -1000..1000")
-    if spec.kind == "percent_off":
-        if bool(spec.sku) == bool(spec.category):
-            out.append("percent_off needs exactly one of --sku or --category")
-        if not 1 <= spec.percent <= 100:
-            out.append("--percent is 1..100")
-    elif spec.kind == "multi_buy":
-        if not spec.sku or spec.category:
-            out.append("multi_buy needs --sku (and no --category)")
-        if not 2 <= spec.qty <= 99:
-            out.append("--qty is 2..99")
-        if spec.price_fen < 0:
-            out.append("--price-fen must not be negative")
-    else:
-        if spec.sku or spec.category:
-            out.append("spend_off is for the whole cart: no --sku or --category")
-        if spec.off_fen <= 0:
-            out.append("--off-fen must be more than 0")
-        if spec.threshold_fen < spec.off_fen:
-            out.append("--threshold-fen must be at least --off-fen")
-    return out
+    return out + kind_problems(
+        spec.kind,
+        sku=spec.sku,
+        category=spec.category,
+        percent=spec.percent,
+        qty=spec.qty,
+        price_fen=spec.price_fen,
+        threshold_fen=spec.threshold_fen,
+        off_fen=spec.off_fen,
+        field=_flag,
+    )
+
+
+def _flag(name: str) -> str:
+    """A promotion field as the admin typed it: ``off_fen`` is ``--off-fen``."""
+    return "--" + name.replace("_", "-")
 
 
 def add_promotion(spec: PromotionSpec) -> Promotion:

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 
 from kiosk.core.cart import Cart, CartLine
 from kiosk.core.money import Fen
+from kiosk_common.promotion_rules import kind_problems
 
 MAX_NAME = 64
 
@@ -117,28 +118,16 @@ def _problems(p: Promotion) -> list[str]:
     ints = (p.priority, p.percent, p.qty, p.price_fen, p.threshold_fen, p.off_fen)
     if any(isinstance(v, bool) or not isinstance(v, int) for v in ints):
         return [*out, "numbers must be integers (money in fen)"]
-    if p.kind is PromoKind.PERCENT_OFF:
-        if bool(p.sku) == bool(p.category):
-            out.append("percent_off targets exactly one of sku or category")
-        if not 1 <= p.percent <= 100:
-            out.append(f"percent must be 1..100, not {p.percent}")
-    elif p.kind is PromoKind.MULTI_BUY:
-        if not p.sku or p.category:
-            out.append("multi_buy targets one sku (and no category)")
-        if not 2 <= p.qty <= 99:
-            out.append(f"multi_buy qty must be 2..99, not {p.qty}")
-        if p.price_fen < 0:
-            out.append("multi_buy price_fen must not be negative")
-    elif p.kind is PromoKind.SPEND_OFF:
-        if p.sku or p.category:
-            out.append("spend_off applies to the whole cart (no sku or category)")
-        if p.off_fen <= 0:
-            out.append("spend_off off_fen must be more than 0")
-        if p.threshold_fen < p.off_fen:
-            out.append("spend_off threshold_fen must be at least off_fen")
-    else:  # pragma: no cover - StrEnum members are all listed above
-        out.append(f"unknown kind {p.kind!r}")
-    return out
+    return out + kind_problems(
+        p.kind.value,
+        sku=p.sku,
+        category=p.category,
+        percent=p.percent,
+        qty=p.qty,
+        price_fen=p.price_fen,
+        threshold_fen=p.threshold_fen,
+        off_fen=p.off_fen,
+    )
 
 
 @dataclass(frozen=True, slots=True)

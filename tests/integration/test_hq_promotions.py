@@ -106,8 +106,8 @@ def test_promotions_reach_the_kiosks_of_their_store_and_end(
     ("args", "words"),
     [
         (("--kind", "percent_off", "--percent", "10"), "exactly one of --sku or --category"),
-        (("--kind", "percent_off", "--sku", "D001", "--percent", "150"), "--percent is 1..100"),
-        (("--kind", "multi_buy", "--sku", "D001", "--qty", "1", "--price-fen", "300"), "--qty is 2..99"),
+        (("--kind", "percent_off", "--sku", "D001", "--percent", "150"), "--percent must be 1..100"),
+        (("--kind", "multi_buy", "--sku", "D001", "--qty", "1", "--price-fen", "300"), "--qty must be 2..99"),
         (("--kind", "spend_off", "--threshold-fen", "100", "--off-fen", "500"), "at least --off-fen"),
         (
             (

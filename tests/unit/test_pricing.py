@@ -169,3 +169,9 @@ def test_priced_carts_keep_their_promises(
     assert price_cart(cart, offers, T0, member=member) == priced, "pricing twice gives the same answer"
     if not member:
         assert price_cart(cart, offers, T0, member=True).total_fen >= 0
+
+
+def test_the_kiosk_knows_every_kind_hq_stores() -> None:
+    from kiosk_common.promotion_rules import KINDS
+
+    assert tuple(k.value for k in PromoKind) == KINDS
