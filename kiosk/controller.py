@@ -286,16 +286,17 @@ class CheckoutController:
         self._checked_pay: co.PayTapped | None = None
         #: monotonic time the update hold was first seen (its length decides "out of service")
         self._held_since: float | None = None
-        #: why the kiosk cannot sell (kiosk.core.availability); None while it can
-        self.out_of_service: OutOfService | None = None
+        #: why the kiosk cannot sell (kiosk.core.availability); None while it can. Known from the
+        #: settings at once (no screen to tell yet), so the first screen is the right one
+        self.out_of_service: OutOfService | None = out_of_service(
+            SellingFacts(payments_enabled=options.payments_enabled)
+        )
         #: HQ did not answer the sync loop (set through ``set_hq_offline``): the screens say so calmly
         self.hq_offline = False
         self._store_retry_at = 0.0
         #: the camera is the only reader of payment codes (no hand scanner, which reads a phone's code
         #: too): only then does a camera fault end a payment; set by kiosk.bootstrap
         self.camera_required = True
-        # known from the settings at once (no screen to tell yet): the first screen is the right one
-        self.out_of_service = out_of_service(SellingFacts(payments_enabled=options.payments_enabled))
 
     # --- what the UI reads ------------------------------------------------------------------------
 
