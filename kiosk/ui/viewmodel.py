@@ -145,6 +145,11 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     printer_offer = BooleanProperty(False)
     #: the done screen's line about the receipt (take it / scan the e-receipt)
     done_receipt_line = StringProperty("")
+    #: the language and text size the done screen speaks in: the paying customer's, kept while it
+    #: fades out, since the next customer's language and size are set as the fade starts (reading
+    #: ``language`` there switched the thank-you to Chinese, and shrank it, before the customer's eyes)
+    done_language = StringProperty("zh_CN")
+    done_text_scale = NumericProperty(1.0)
 
     def __init__(
         self,
@@ -241,6 +246,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.printer_offer = state.printer_offer and state.phase is Phase.CART
         if state.phase is Phase.DONE:  # kept while the done screen fades out
             self.done_receipt_line = present.done_receipt_line(state, self.language)
+            self.done_language = self.language
+            self.done_text_scale = self.text_scale
         if state.phase is Phase.ATTRACT:
             self.category = ""
             if self.phase != Phase.ATTRACT.value:
@@ -326,6 +333,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
 
     def _on_large_text(self, *_args: Any) -> None:
         self.text_scale = theme.text_scale(self.large_text)
+        if self.controller.state.phase is Phase.DONE:  # not the next customer's reset
+            self.done_text_scale = self.text_scale
 
     def _on_category(self, *_args: Any) -> None:
         self._render_tabs()

@@ -41,6 +41,10 @@ class KButton(ButtonBehavior, Label):  # type: ignore[misc]
     fg = ColorProperty(theme.TEXT)
     edge = ColorProperty((0, 0, 0, 0))
     radius = NumericProperty(theme.RADIUS)
+    #: what the font size is multiplied by; 0 follows the customer's (``vm.text_scale``). Set here
+    #: rather than by overriding ``font_size`` in a screen's rule: the class rule's binding to
+    #: ``vm.text_scale`` would still fire and win whenever the customer's size changes
+    text_scale = NumericProperty(0)
 
 
 class PrimaryButton(KButton):
@@ -137,6 +141,11 @@ class SampleButton(KButton):
 class LanguageToggle(BoxLayout):  # type: ignore[misc]
     """中文 | EN on every screen; the current language is the filled half."""
 
+    #: the language shown as chosen and the text size; "" and 0 follow the customer's
+    #: (``vm.language``, ``vm.text_scale``). The done screen passes its own, kept while it fades out
+    language = StringProperty("")
+    text_scale = NumericProperty(0)
+
     def choose(self, language: str) -> None:
         App.get_running_app().vm.set_language(language)
 
@@ -153,6 +162,10 @@ class HeaderBar(BoxLayout):  # type: ignore[misc]
     bg = ColorProperty(theme.BRAND)
     #: show the large-text button (the shopping screens: the cart; the attract screen has its own)
     text_toggle = BooleanProperty(False)
+    #: the language and text size to draw in; "" and 0 follow the customer's (``vm.language``,
+    #: ``vm.text_scale``). Set, not bound in a class rule: a class rule's binding would fire too
+    language = StringProperty("")
+    text_scale = NumericProperty(0)
 
 
 class NoticeBar(Label):  # type: ignore[misc]

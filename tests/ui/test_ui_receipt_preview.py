@@ -1,9 +1,10 @@
 """The done screen's receipt after an English purchase made by touch (the real KioskApp under Xvfb).
 
 GIVEN an enrolled kiosk (the FakeController: the receipt's QR is the sale's e-receipt URL)
-WHEN  a customer switches to EN, taps two products, pays and holds up a WeChat code, by touch
+WHEN  a customer switches to EN, turns on large text, taps two products, pays and holds up a WeChat code, by touch
 THEN  the done screen draws the receipt as it printed: the English item names, the footer
-      centred on the paper, and the QR code under it, which a phone reads as the e-receipt URL.
+      centred on the paper, and the QR code under it, which a phone reads as the e-receipt URL; and
+      while it fades out after "Done", it keeps the customer's language and text size.
 """
 
 from __future__ import annotations
@@ -80,3 +81,23 @@ def test_the_preview_centres_the_footer_over_the_qr(tour: TourRun) -> None:
     ink_centre = (cols.min() + cols.max()) / 2
     assert abs(ink_centre - qr_centre) <= 0.1 * qr_width, (ink_centre, qr_centre)
     assert cols.min() > left + 0.1 * (right - left)  # not from the paper's left margin
+
+
+def test_the_thank_you_keeps_the_customers_language_while_it_fades(tour: TourRun) -> None:
+    """The next customer's language is set as the done screen starts to fade out; the done screen
+    must go on speaking the paying customer's language until it is gone (it switched mid-fade)."""
+    fading = _obs(tour)["fading"]
+    assert "Thank you!" in fading and "Done" in fading, fading
+    assert not any(text in fading for text in ("谢谢惠顾！", "完成")), fading
+
+
+def test_the_thank_you_keeps_its_large_text_while_it_fades(tour: TourRun) -> None:
+    """The customer chose large text; the next customer starts without it, but the done screen fading
+    out keeps the size it was read at (it shrank mid-fade)."""
+    obs = _obs(tour)
+    before, fading = dict(obs["done_sizes"]), dict(obs["fading_sizes"])
+    # once faded out, the done screen forgets the sale ("Paid ¥0.00"): compare the lines it keeps
+    kept = {"Thank you!", "Done", "中文", "EN", "Please take your receipt"}
+    assert kept <= before.keys() and kept <= fading.keys(), (before, fading)
+    assert {k: fading[k] for k in kept} == {k: before[k] for k in kept}
+    assert before["Thank you!"] > 40  # drawn large: the check compares large with large

@@ -53,6 +53,9 @@ def purchase(f: Fingers, c: FakeController, obs: dict[str, Any]) -> Iterator[Ste
     yield Tap(lambda: _button(f, _text_is("Tap to start")), "start")
     yield Until(lambda: f.showing("cart"), "the cart screen")
     yield Frames(5, "laid out")
+    yield Tap(lambda: _button(f, _text_is("Big text")), "big text")
+    yield Until(lambda: f.app.vm.large_text, "large text on")
+    yield Frames(5, "laid out again")
     yield Tap(lambda: _button(f, lambda w: getattr(w, "sku", "") == first.sku), "tile")
     yield Tap(lambda: _button(f, lambda w: getattr(w, "sku", "") == second.sku), "another tile")
     yield Until(lambda: c.state.cart.item_count == 2, "two in the cart")
@@ -65,7 +68,41 @@ def purchase(f: Fingers, c: FakeController, obs: dict[str, Any]) -> Iterator[Ste
     yield Until(lambda: f.showing("done") and f.screen.panel == "paper", "the receipt on screen")
     yield Do(lambda: _scroll_receipt_to_end(f), "scroll to the receipt's end")
     yield Shot("done_en")
-    yield Do(lambda: obs.update(_observe(f, c)), "note what the done screen shows")
+    yield Do(lambda: obs.update(_observe(f, c), done_sizes=_done_sizes(f)), "note what the done screen shows")
+    # "Done": the attract screen fades in for the next customer, in the kiosk's language (zh_CN)
+    yield Tap(lambda: _button(f, _text_is("Done")), "done")
+    yield Until(lambda: c.language == "zh_CN", "the next customer's language")
+    yield Do(
+        lambda: obs.update(fading=_done_texts(f), fading_sizes=_done_sizes(f)),
+        "note what the fading done screen says, and how large",
+    )
+
+
+def _done_texts(f: Fingers) -> list[str]:
+    """Every label's text on the done screen, which is still drawn while it fades out."""
+    from kivy.uix.label import Label
+
+    done = f.app.sm.get_screen("done")
+    return [w.text for w in done.walk(restrict=True) if isinstance(w, Label) and w.text]
+
+
+def _done_sizes(f: Fingers) -> list[list[Any]]:
+    """The done screen's labels that can be seen (not hidden at opacity 0), with their font sizes."""
+    from kivy.uix.label import Label
+
+    def seen(w: Any) -> bool:
+        while w is not None and w is not w.parent:
+            if w.opacity == 0:
+                return False
+            w = w.parent
+        return True
+
+    done = f.app.sm.get_screen("done")
+    return [
+        [w.text, round(float(w.font_size), 2)]
+        for w in done.walk(restrict=True)
+        if isinstance(w, Label) and w.text and seen(w)
+    ]
 
 
 def _observe(f: Fingers, c: FakeController) -> dict[str, Any]:
