@@ -31,7 +31,8 @@ test: deps
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	# two worker processes, one test file each at a time: the suite waits on servers, subprocesses and
-	# Xvfb far more than it computes, so two workers halve its time even on a busy 2-core machine
+	# Xvfb far more than it computes, so two workers halve its time even on a busy 2-core machine;
+	# the slow and Kivy files go first (tests/conftest.py) so that both workers finish together
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: deps
