@@ -24,8 +24,9 @@ from drivers.printer.factory import PrinterConfig, PrinterDriver, open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
 from kiosk import __version__, crashpoints
-from kiosk.clock import SystemClock
+from kiosk.clock import SyncNotRequired, SystemClock, TimesyncdClockSync, time_sync_required
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
+from kiosk.core.availability import GatewayReachRules
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.core.window import parse_window
@@ -36,10 +37,12 @@ from kiosk.maintenance.roles import Role
 from kiosk.maintenance.session import KeySwitchMode, MaintenanceConfig, MaintenanceLock
 from kiosk.ota_link import HealthWatch, OtaLink, heartbeat_field, request_check_now
 from kiosk.payments import service
+from kiosk.payments.reach import GatewayWatch, HttpGatewayProbe
 from kiosk.payments.service import build_gateway
 from kiosk.ports import (
     CatalogUpdate,
     Clock,
+    ClockSync,
     Decoder,
     EventResult,
     FrameSource,
@@ -86,6 +89,8 @@ class Overrides:
     samples: SampleCodes | None = None
     #: the time the payment timers run on (a test speeds it up; production uses the system clock)
     clock: Clock | None = None
+    #: whether network time set the clock (a test's file); None: from ``[kiosk] require_time_sync``
+    clock_sync: ClockSync | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +118,8 @@ class Kiosk:
     ota: OtaLink | None = None
     #: the catalog's product pictures, checked off the UI thread (kiosk.product_images)
     images: ProductImages | None = None
+    #: probes the payment gateway's reachability in the background; None without a gateway or probes
+    gateway_watch: GatewayWatch | None = None
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
@@ -130,6 +137,8 @@ class Kiosk:
             self.printer.start()  # reprints what failed before, and watches the printer
         if self.ota is not None:
             self.ota.start()
+        if self.gateway_watch is not None:
+            self.gateway_watch.start()
 
     def _resume_refunds(self) -> None:
         """Refunds left "refunding" are repeated (same refund number) on a thread of their own with its
@@ -169,6 +178,8 @@ class Kiosk:
         charge, a receipt) first, so that its time is not spent waiting on the sync thread."""
         if self.ota is not None:
             self.ota.stop()
+        if self.gateway_watch is not None:
+            self.gateway_watch.stop()
         self.scanner.stop()
         for product_scanner in self.product_scanners:
             product_scanner.stop()
@@ -334,6 +345,10 @@ def build_kiosk(
             done_timeout_s=settings.kiosk.done_timeout_s,
             payments_enabled=settings.payments.gateway != "none",
             receipt_link=link,
+            printer_gone_s=settings.printer.gone_after_min * 60.0,
+            gateway_reach=GatewayReachRules(
+                settings.payments.unreachable_probes, settings.payments.unreachable_after_s
+            ),
         ),
         store=store,
         gateway=gateway,
@@ -345,7 +360,9 @@ def build_kiosk(
         sample_camera=sample_camera,
         clock=ov.clock or SystemClock(),
         background=background,
+        clock_sync=ov.clock_sync or build_clock_sync(settings),
     )
+    controller.printer_status = printer.last_status  # the printing thread's last poll: no I/O
     controller.members_enabled = settings.members.enabled  # the cart's member button (kiosk.ui)
 
     on_fault = controller.on_device_fault
@@ -477,6 +494,7 @@ def build_kiosk(
         inputs=inputs,
         staff=staff,
         images=images,
+        gateway_watch=build_gateway_watch(settings, controller.gateway_probed),
     )
     diagnostics = build_diagnostics(kiosk)
     desk = build_diagnostics_desk(kiosk, diagnostics)
@@ -485,6 +503,31 @@ def build_kiosk(
     console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
     kiosk.ota = build_ota_link(kiosk)
     return kiosk
+
+
+def build_clock_sync(settings: Settings) -> ClockSync:
+    """``[kiosk] require_time_sync``: systemd-timesyncd's flag file, or no sync required (the release
+    floor still applies in the controller)."""
+    k = settings.kiosk
+    if time_sync_required(k.require_time_sync, k.time_sync_file):
+        log.info("payments wait for network time (%s)", k.time_sync_file)
+        return TimesyncdClockSync(k.time_sync_file)
+    return SyncNotRequired()
+
+
+def build_gateway_watch(settings: Settings, on_result: Callable[[bool], None]) -> GatewayWatch | None:
+    """The background reachability probe of the configured channels (``[payments] probe_interval_s``);
+    None for an uncommissioned kiosk (already out of service) or with probes off."""
+    p = settings.payments
+    if p.gateway == "none" or p.probe_interval_s <= 0:
+        return None
+    urls = [
+        url
+        for channel, url in (("wechat", p.wechat.gateway_url), ("alipay", p.alipay.gateway_url))
+        if channel in p.gateway
+    ]
+    timeout = min(3.0, p.probe_interval_s)
+    return GatewayWatch(HttpGatewayProbe(urls, timeout), on_result, interval_s=p.probe_interval_s)
 
 
 def build_it_console(

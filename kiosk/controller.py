@@ -16,16 +16,26 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from kiosk import crashpoints
-from kiosk.clock import SystemClock
+from kiosk.clock import RELEASE_FLOOR_UTC, SystemClock
 from kiosk.core import checkout as co
-from kiosk.core.availability import OutOfService, SellingFacts, out_of_service
+from kiosk.core.availability import (
+    GatewayReach,
+    GatewayReachRules,
+    OutOfService,
+    SellingFacts,
+    clock_trusted,
+    gateway_probed,
+    gateway_unreachable,
+    out_of_service,
+    turns_away,
+)
 from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind, CodeRule, classify
 from kiosk.core.dedupe import PaymentCodeGuard
@@ -42,6 +52,7 @@ from kiosk.payments import service
 from kiosk.ports import (
     ChargeStatus,
     Clock,
+    ClockSync,
     Decoded,
     Frame,
     Indicators,
@@ -51,6 +62,7 @@ from kiosk.ports import (
     NoMemberDirectory,
     PaymentGateway,
     PrinterError,
+    PrinterStatus,
     ReceiptPrinter,
     SaleRepository,
 )
@@ -114,6 +126,10 @@ class ControllerOptions:
     payments_enabled: bool = True
     #: order id -> the sale's e-receipt URL at HQ (an enrolled kiosk); None: receipts name the order
     receipt_link: Callable[[str], str] | None = None
+    #: a printer not ready this long, with no e-receipt, puts the kiosk out of service; 0 = never
+    printer_gone_s: float = 0.0
+    #: when failed gateway probes add up to out of service (``gateway_probed`` feeds them)
+    gateway_reach: GatewayReachRules = field(default_factory=GatewayReachRules)
 
 
 @dataclass(slots=True)
@@ -216,6 +232,7 @@ class CheckoutController:
         background: bool = True,
         utcnow: Callable[[], datetime] | None = None,
         members: MemberDirectory | None = None,
+        clock_sync: ClockSync | None = None,
     ) -> None:
         self.options = options
         self.store = store
@@ -286,10 +303,20 @@ class CheckoutController:
         self._checked_pay: co.PayTapped | None = None
         #: monotonic time the update hold was first seen (its length decides "out of service")
         self._held_since: float | None = None
+        #: whether network time has set the clock (None: not asked, as in tests of other things);
+        #: kiosk.bootstrap always gives one (``kiosk.clock``), which the release floor applies to
+        self.clock_sync = clock_sync
+        #: the printer's last polled status, read without talking to the printer (the printing
+        #: service's ``last_status``; set by kiosk.bootstrap); None: the printer is not watched
+        self.printer_status: Callable[[], PrinterStatus | None] | None = None
+        #: monotonic time the printer was first seen not ready in the current run of not ready
+        self._printer_down_since: float | None = None
+        #: the gateway probes' run of failures (``gateway_probed``)
+        self._gateway_reach = GatewayReach()
         #: why the kiosk cannot sell (kiosk.core.availability); None while it can. Known from the
-        #: settings at once (no screen to tell yet), so the first screen is the right one
+        #: settings and the clock at once (no screen to tell yet), so the first screen is the right one
         self.out_of_service: OutOfService | None = out_of_service(
-            SellingFacts(payments_enabled=options.payments_enabled)
+            SellingFacts(payments_enabled=options.payments_enabled, clock_trusted=self._clock_trusted())
         )
         #: HQ did not answer the sync loop (set through ``set_hq_offline``): the screens say so calmly
         self.hq_offline = False
@@ -455,8 +482,7 @@ class CheckoutController:
             log.info("a sale was not started: the kiosk is held for an update")
             self._notify()  # the attract screen says "updating, back in a moment"
             return
-        out = self.out_of_service is not None and self._state.phase is co.Phase.ATTRACT
-        if out and isinstance(event, _SALE_STARTS):
+        if turns_away(self.out_of_service, self._state.phase) and isinstance(event, _SALE_STARTS):
             log.info("a sale was not started: out of service (%s)", self.out_of_service)
             self._notify()  # the screen shows "out of service"
             return
@@ -581,9 +607,54 @@ class CheckoutController:
             log.info("HQ %s", "unreachable: selling offline" if offline else "reachable again")
             self._notify()
 
+    def gateway_probed(self, ok: bool) -> None:
+        """A gateway reachability probe answered (``kiosk.payments.reach.GatewayWatch``); any thread."""
+        at = self.clock.monotonic()  # when it was answered, not when the UI thread gets to it
+        self.post(lambda: self._gateway_probed(ok, at))
+
+    def _gateway_probed(self, ok: bool, at: float) -> None:
+        now = max(at, self.clock.monotonic())
+        before = self._gateway_reach
+        self._gateway_reach = gateway_probed(before, ok=ok, now=at)
+        if not ok and before.failures == 0:
+            log.warning("the payment gateway did not answer a reachability check")
+        elif ok and before.failures:
+            log.info("the payment gateway answers again (after %d failed checks)", before.failures)
+        self._review_service(now)
+
+    def _clock_trusted(self) -> bool:
+        """The clock-sync probe's answer and the release floor (``availability.clock_trusted``)."""
+        if self.clock_sync is None:
+            return True
+        try:
+            synced = self.clock_sync.synced()
+        except Exception:  # a probe that cannot tell: not synced, and staff read why
+            log.exception("clock sync probe failed")
+            synced = False
+        return clock_trusted(synced=synced, now_utc=self._utcnow(), floor_utc=RELEASE_FLOOR_UTC)
+
+    def _printer_down_s(self, now: float) -> float | None:
+        """How long the printer has been not ready without a break, from its last poll (no I/O here)."""
+        status: PrinterStatus | None = None
+        if self.printer_status is not None:
+            try:
+                status = self.printer_status()
+            except Exception:
+                log.exception("printer status not read")
+        if status is None or status.ready:
+            self._printer_down_since = None
+            return None
+        if self._printer_down_since is None:
+            self._printer_down_since = now
+        return now - self._printer_down_since
+
     def _review_service(self, now: float) -> None:
         """Decide again whether the kiosk can sell (``kiosk.core.availability``); tell the screens
-        and staff when the answer changes. Called on every tick and every device fault or recovery."""
+        and staff when the answer changes. Called on every tick and every device fault or recovery.
+
+        Nothing here talks to a device or the network: the clock probe reads one file's existence,
+        the printer's status is the printing thread's last poll, the gateway's reachability the
+        probes' record. A reason only turns away the next customer (``availability.turns_away``)."""
         if self.update_hold and self._held_since is None:
             self._held_since = now
         elif not self.update_hold:
@@ -592,6 +663,11 @@ class CheckoutController:
             payments_enabled=self.options.payments_enabled,
             store_fault=self.device_faults.get("store", ""),
             update_held_s=None if self._held_since is None else now - self._held_since,
+            clock_trusted=self._clock_trusted(),
+            printer_down_s=self._printer_down_s(now),
+            printer_gone_s=self.options.printer_gone_s,
+            e_receipt=self.e_receipt_possible(),
+            gateway_unreachable=gateway_unreachable(self._gateway_reach, self.options.gateway_reach, now),
         )
         reason = out_of_service(facts)
         if reason is self.out_of_service:

@@ -1083,3 +1083,20 @@ _EN.update(
         "oos.reason.update_held": "the update agent has held the kiosk for over 5 minutes; check the update in the staff menu (IT)",
     }
 )
+
+
+# --- out of service: clock not synced, printer gone, gateway unreachable (issues 12 and 13) ----------
+_ZH.update(
+    {
+        "oos.reason.clock_not_synced": "正在等待网络校时：时钟未同步前不能收款（网关要核对时间）。请检查网络并确认可访问NTP（UDP 123），校时后自动开放",
+        "oos.reason.printer_gone": "小票打印机长时间不可用（离线、缺纸或开盖），且本机未接入总部无法提供电子小票。请检查打印机电源、线缆和纸卷，恢复后自动开放",
+        "oos.reason.gateway_unreachable": "多次连不上支付网关。请检查网络和防火墙（kiosk doctor），恢复后自动开放；正在进行的付款不受影响",
+    }
+)
+_EN.update(
+    {
+        "oos.reason.clock_not_synced": "waiting for network time: no payment until the clock is synced (the gateways check it). Check the network reaches NTP (UDP 123); selling starts by itself once synced",
+        "oos.reason.printer_gone": "the receipt printer has not been ready for a long time (offline, no paper or cover open) and this kiosk cannot give e-receipts (not enrolled with HQ). Check its power, cable and paper; selling resumes by itself",
+        "oos.reason.gateway_unreachable": "the payment gateway has not answered several checks in a row. Check the network and firewall (kiosk doctor); selling resumes by itself, and a payment under way is not affected",
+    }
+)

@@ -154,6 +154,22 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class ClockSync(Protocol):
+    """Whether the system clock has been set by network time (a Pi has no real-time clock); the
+    kiosk takes no payment before it has (``kiosk.core.availability.clock_trusted``)."""
+
+    def synced(self) -> bool:
+        """True once synced; never raises (a probe that cannot tell answers False)."""
+
+
+class GatewayProbe(Protocol):
+    """Whether the payment gateway can be reached right now, asked without charging anything."""
+
+    def reachable(self) -> bool:
+        """True when a configured channel answered; never raises. May take its timeout: never call
+        it on the UI thread or the payment worker."""
+
+
 # --- HQ -------------------------------------------------------------------------------------------
 
 

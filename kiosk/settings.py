@@ -56,6 +56,11 @@ class KioskSection(_Section):
     #: on SIGTERM (systemctl stop), how long to let a charge or receipt in flight finish before it is
     #: parked for the next start's recovery; keep it under the unit's TimeoutStopSec
     stop_timeout_s: float = Field(3.0, gt=0, le=30)
+    #: no payment before network time set the clock (the gateways check signed timestamps): "auto"
+    #: requires it where systemd-timesyncd runs (the folder of ``time_sync_file`` exists), "yes", "no"
+    require_time_sync: Literal["auto", "yes", "no"] = "auto"
+    #: the file whose existence says the clock is synced (systemd-timesyncd's)
+    time_sync_file: Path = Path("/run/systemd/timesync/synchronized")
 
 
 class StoreSection(_Section):
@@ -159,6 +164,12 @@ class PaymentsSection(_Section):
     #: how long the kiosk keeps asking the gateway about a "user paying" charge before it gives up
     max_wait_s: float = Field(45.0, gt=0, le=300)
     poll_interval_s: float = Field(5.0, gt=0, le=60)
+    #: seconds between reachability probes of the gateway (an HTTP HEAD, nothing charged); 0 = none
+    probe_interval_s: float = Field(30.0, ge=0, le=3600)
+    #: out of service only after this many failed probes in a row...
+    unreachable_probes: int = Field(3, ge=1, le=100)
+    #: ...the first of them at least this many seconds ago; one success clears them
+    unreachable_after_s: float = Field(60.0, ge=0, le=3600)
     wechat: WechatPaySection = WechatPaySection()
     alipay: AlipaySection = AlipaySection()
 
@@ -200,6 +211,9 @@ class PrinterSection(_Section):
     status_timeout_ms: int = Field(500, ge=10, le=10000)
     #: the logo stored in the printer's NV memory (``kiosk printer logo``): its key 1..255; 0 = none
     nv_logo: int = Field(0, ge=0, le=255)
+    #: a printer not ready this many minutes, on a kiosk with no e-receipt (not enrolled with HQ),
+    #: puts the kiosk out of service (PRINTER_GONE); 0 = never
+    gone_after_min: float = Field(10.0, ge=0, le=1440)
 
     @field_validator("profile")
     @classmethod

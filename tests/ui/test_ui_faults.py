@@ -27,6 +27,7 @@ SCREENS = (
     "done_e_receipt",
     "camera_fault",
     "out_of_service",
+    "out_of_service_clock",
     "recovering",
 )
 
@@ -112,6 +113,18 @@ def test_out_of_service_sends_the_customer_elsewhere_and_tells_staff_why(
     )
     assert obs["oos_after_touch"] == ["out_of_service", "attract"]
     assert obs["oos_corner"] == "pin", "the hidden corner opens the PIN pad while out of service"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_before_network_time_the_kiosk_is_out_of_service_and_sells_once_synced(
+    obs: dict[str, Any], lang: str
+) -> None:
+    seen = obs[f"out_of_service_clock_{lang}"]
+    assert seen["screen"] == "out_of_service"
+    waiting = {"zh_CN": "正在等待网络校时", "en": "waiting for network time"}[lang]
+    assert any("CLOCK_NOT_SYNCED" in x and waiting in x for x in seen["texts"]), seen["texts"]
+    assert obs["clock_after_touch"] == ["out_of_service", "attract"]
+    assert obs["clock_synced"] == "attract"
 
 
 @pytest.mark.parametrize("lang", LANGS)

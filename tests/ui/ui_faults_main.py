@@ -259,6 +259,16 @@ def faults(f: Fingers, c: FakeController, obs: dict[str, Any]) -> Iterator[Step]
     yield Until(lambda: f.showing("out_of_service"), "out of service again")
     yield Do(lambda: c.set_out_of_service(None), "the reason clears")
     yield Until(lambda: f.showing("attract"), "back in service")
+    # --- a kiosk whose clock network time has not set yet: out of service until it has ---------------
+    yield Do(lambda: c.set_out_of_service(OutOfService.CLOCK_NOT_SYNCED), "booted, no network time yet")
+    yield Until(lambda: f.showing("out_of_service"), "out of service: the clock")
+    yield from _look(f, obs, "out_of_service_clock")
+    yield Tap(lambda: _start(f), "a customer touches it")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("clock_after_touch", [f.app.sm.current, c.state.phase.value]), "note")
+    yield Do(lambda: c.set_out_of_service(None), "network time sets the clock")
+    yield Until(lambda: f.showing("attract"), "selling by itself")
+    yield Do(lambda: obs.__setitem__("clock_synced", f.app.sm.current), "note")
     # --- a restart found an unfinished payment: "we are checking your last payment" -----------------
     yield Do(lambda: c.dispatch(co.RecoveryStarted()), "recovery starts")
     yield Until(lambda: f.showing("recovering"), "recovering")
