@@ -20,7 +20,7 @@ from ui_harness import run_tour
 
 pytestmark = pytest.mark.ui
 
-SCENES = 27
+SCENES = 29
 #: one Kivy process per glass, turned both ways; large text on the small screens
 RUNS: dict[str, tuple[str, ...]] = {
     "7in-800x480": ("--sizes", "800x480,480x800"),
