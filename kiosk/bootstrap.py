@@ -65,7 +65,7 @@ from kiosk.sync.credentials import Credentials, CredentialsError, NotEnrolled, l
 from kiosk.sync.enrolment import EnrolFailed, enrol
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
-from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
+from kiosk.sync.pusher import CatalogPuller, LinkBackoff, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
 from kiosk_common.enrolment import EnrolPayload
 from kiosk_common.signing import receipt_path, receipt_token
@@ -145,6 +145,8 @@ class Kiosk:
         old, self.hq = self.hq, hq
         self.pusher.client = hq
         self.puller.client = hq
+        # the failures were the unenrolled client's, not the link's: the first upload goes at once
+        self.pusher.backoff = LinkBackoff()
         self.controller.options = replace(self.controller.options, receipt_link=receipt_link(settings, creds))
         if self.staff is not None:
             self.staff.use_hq_totals(lambda day: hq.fetch_day_totals(day, settings.kiosk.timezone))

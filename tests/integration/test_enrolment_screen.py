@@ -135,6 +135,11 @@ def test_a_kiosk_without_credentials_shows_the_enrolment_screen_and_enrols_by_sc
         assert desk.status is EnrolStatus.FAILED  # not redeeming again
         assert not s.hq_credentials_path.exists()
 
+        # the sync loop ran meanwhile, and failed (nothing to sign with): the link backs off
+        k.store.audit("kiosk", "device_fault", "printer: paper low")  # an event for HQ, waiting
+        assert k.pusher.push_once().error
+        assert not k.pusher.backoff.ready()
+
         # the right code (the one the other HQ's payload carried, still unspent)
         assert show(k, format_enrol_payload(hq.url, code)) is EnrolStatus.DONE
         assert desk.view().message == "Enrolled: this kiosk is open for sale"
@@ -145,6 +150,9 @@ def test_a_kiosk_without_credentials_shows_the_enrolment_screen_and_enrols_by_sc
         # selling and syncing at once, without a restart
         assert c.out_of_service is None
         assert isinstance(k.hq, HttpHqClient) and k.pusher.client is k.hq and k.puller.client is k.hq
+        assert k.pusher.backoff.ready(), (
+            "the enrolled kiosk's first upload waits out the unenrolled one's backoff"
+        )
         assert k.puller.pull_once().error == ""
         assert c.e_receipt_possible()
         c.dispatch(co.StartTapped())
