@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from hq import admins, enrolment, fleet, i18n
@@ -33,8 +34,11 @@ from hq.devices import (
 )
 from hq.i18n import Text
 from hq.models import utc_now, utc_text
+from kiosk_common.enrolment import PayloadError, format_enrol_payload, url_problem
 
 COMMANDS = ("store", "device", "admin", "fleet")
+ENROL_PREFIX_HELP = "KIOSKENROL1:URL:CODE"
+QR_FILE_SUFFIXES = (".svg", ".png")
 
 
 def _iso(moment: datetime | None, empty: str = "-") -> str:
@@ -69,6 +73,19 @@ def add_parsers(
         default=enrolment.DEFAULT_TTL_MINUTES,
         metavar="MINUTES",
         help=f"how long the code works (default {enrolment.DEFAULT_TTL_MINUTES})",
+    )
+    code.add_argument(
+        "--hq-url",
+        default="",
+        metavar="URL",
+        help="the address kiosks reach HQ at: the QR then carries it with the code "
+        f"({ENROL_PREFIX_HELP}), and the kiosk's enrolment screen enrols by scanning it",
+    )
+    code.add_argument(
+        "--qr-file",
+        type=Path,
+        metavar="PATH",
+        help="also save the QR as a picture to show or print: PATH ends in .svg or .png; never overwritten",
     )
     revoke = device.add_parser("revoke", parents=[common], help="refuse a kiosk's requests from now on")
     revoke.add_argument("kiosk_id", metavar="KIOSK")
@@ -112,7 +129,7 @@ def run(args: argparse.Namespace, read_password: Callable[[str], str] | None = N
     if key == ("store", "list"):
         return store_list()
     if key == ("device", "enroll-code"):
-        return enroll_code(args.store, args.kiosk_id, args.ttl)
+        return enroll_code(args.store, args.kiosk_id, args.ttl, hq_url=args.hq_url, qr_file=args.qr_file)
     if key == ("device", "revoke"):
         return device_revoke(args.kiosk_id)
     if key == ("device", "list"):
@@ -170,20 +187,85 @@ def print_qr(text: str, out: TextIO) -> None:
     qr.print_ascii(out=out, invert=True)
 
 
-def enroll_code(store: str, kiosk_id: str, ttl: int, now: datetime | None = None) -> int:
+def save_qr(text: str, path: Path) -> None:
+    """``text`` as a QR picture at ``path`` (SVG, or PNG through Pillow), made new: an existing file
+    is never replaced (FileExistsError), and a half-written one never left behind."""
+    qrcode = importlib.import_module("qrcode")
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        factory = importlib.import_module("qrcode.image.svg").SvgPathImage
+    else:
+        factory = importlib.import_module("qrcode.image.pil").PilImage
+    image = qrcode.make(text, image_factory=factory, box_size=10, border=4)
+    with path.open("xb") as out:  # "x": never over a file the admin did not name for replacing
+        try:
+            image.save(out)
+        except BaseException:
+            out.close()
+            path.unlink(missing_ok=True)
+            raise
+
+
+def _check_qr_file(path: Path) -> str | None:
+    """None when ``path`` can take the QR; else why not (before any code is made)."""
+    if path.suffix.lower() not in QR_FILE_SUFFIXES:
+        return f"{path}: the QR file's name must end in .svg or .png"
+    if path.exists():
+        return f"{path} exists: choose a new name (an existing file is never overwritten)"
+    if not path.parent.is_dir():
+        return f"{path.parent} is not a folder: create it first"
+    return None
+
+
+def enroll_code(
+    store: str,
+    kiosk_id: str,
+    ttl: int,
+    now: datetime | None = None,
+    *,
+    hq_url: str = "",
+    qr_file: Path | None = None,
+) -> int:
     if kiosk_id and not valid_kiosk_id(kiosk_id):
         _say(i18n.BAD_KIOSK_ID.format(kiosk_id=kiosk_id))
         return EXIT_BAD_INPUT
     if not 1 <= ttl <= enrolment.MAX_TTL_MINUTES:
         _say(i18n.BAD_TTL.format(ttl=ttl, max=enrolment.MAX_TTL_MINUTES))
         return EXIT_BAD_INPUT
+    hq_url = hq_url.strip().rstrip("/")
+    if hq_url and url_problem(hq_url) is not None:  # checked before a code is made and wasted
+        _say(i18n.BAD_ENROL_URL.format(url=hq_url[:200]))
+        return EXIT_BAD_INPUT
+    if qr_file is not None:
+        problem = _check_qr_file(qr_file)
+        if problem is not None:
+            _say(i18n.BAD_QR_FILE.format(problem=problem))
+            return EXIT_BAD_INPUT
     try:
         with connected():
             made = enrolment.make_code(store, kiosk_id, ttl, now)
     except UnknownStoreError:
         _say(i18n.STORE_UNKNOWN.format(code=store))
         return EXIT_BAD_INPUT
-    print_qr(made.code, sys.stderr)
+    qr_text = made.code
+    if hq_url:
+        try:
+            qr_text = format_enrol_payload(hq_url, made.code)
+        except PayloadError:  # checked above; a code HQ made that a kiosk cannot read is a bug here
+            _say(i18n.BAD_ENROL_URL.format(url=hq_url[:200]))
+            return EXIT_BAD_INPUT
+    print_qr(qr_text, sys.stderr)
+    if qr_file is not None:
+        try:
+            save_qr(qr_text, qr_file)
+        except OSError as exc:
+            _say(i18n.BAD_QR_FILE.format(problem=f"{qr_file}: {exc.strerror or exc}"))
+        else:
+            _say(i18n.QR_SAVED.format(path=qr_file))
+    if hq_url:
+        _say(i18n.ENROL_PAYLOAD.format(payload=qr_text))
+    else:
+        _say(i18n.ENROL_NO_URL)
     for_kiosk = i18n.CODE_FOR_KIOSK.format(kiosk_id=made.kiosk_id) if made.kiosk_id else Text("", "")
     _say(
         i18n.CODE_MADE.format(

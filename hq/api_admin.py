@@ -16,7 +16,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from hq import admins, enrolment, fleet, i18n
@@ -38,6 +38,7 @@ from hq.errors import ADMIN_UNAUTHORIZED_DOC, EXISTS_DOC, NOT_FOUND_DOC, ApiErro
 from hq.jsonbody import StrictJsonRoute
 from hq.keylimit import BadKeyLimiter, client_key
 from hq.models import utc_now, utc_text
+from kiosk_common.enrolment import format_enrol_payload, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,23 @@ class EnrolCodeIn(BaseModel):
     store: str = Field(pattern=STORE_CODE_RE.pattern)
     kiosk_id: str | None = Field(None, pattern=KIOSK_ID_RE.pattern, description="the only id it enrols")
     ttl_minutes: int = Field(enrolment.DEFAULT_TTL_MINUTES, ge=1, le=enrolment.MAX_TTL_MINUTES)
+    hq_url: str | None = Field(
+        None,
+        max_length=400,
+        description="the address kiosks reach HQ at; given, the answer's payload carries it with the code",
+    )
+
+    @field_validator("hq_url")
+    @classmethod
+    def _enrol_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if url_problem(value) is not None:
+            raise ValueError(
+                "must be https://…, or http:// only to 127.0.0.1, localhost or a LAN address written as a number"
+            )
+        return value
 
 
 class EnrolCodeOut(BaseModel):
@@ -129,6 +147,10 @@ class EnrolCodeOut(BaseModel):
     store: str
     kiosk_id: str | None
     expires_at: str
+    payload: str | None = Field(
+        None,
+        description="KIOSKENROL1:<hq_url>:<code> for a QR the kiosk's enrolment screen scans; null without hq_url",
+    )
 
 
 class DeviceOut(BaseModel):
@@ -252,6 +274,7 @@ def post_enrol_code(admin: AdminName, body: EnrolCodeIn) -> EnrolCodeOut:
         store=made.store_code,
         kiosk_id=made.kiosk_id or None,
         expires_at=_iso(made.expires_at) or "",
+        payload=format_enrol_payload(body.hq_url, made.code) if body.hq_url else None,
     )
 
 

@@ -734,3 +734,22 @@ OTA_STAGE_STARTED = Text(", started", "，已开始")
 OTA_KIOSKS_HEADER = Text(
     "store  kiosk  version  state  reported  outcome", "门店  收银机  版本  状态  报告时间  结果"
 )
+
+# --- enrolment QR payloads (hq device enroll-code --hq-url / --qr-file, POST /admin/enrol-codes) -------
+BAD_ENROL_URL = Text(
+    "--hq-url {url} cannot go into an enrolment QR: use https://…, or http:// only to 127.0.0.1, "
+    "localhost or a LAN address written as a number (e.g. http://192.168.1.20:8080); no code was made",
+    "--hq-url {url} 不能放入登记二维码：请用 https://…，或仅对 127.0.0.1、localhost 或局域网数字地址使用 "
+    "http://（例如 http://192.168.1.20:8080）；未生成注册码",
+)
+BAD_QR_FILE = Text("cannot save the QR: {problem}", "无法保存二维码：{problem}")
+QR_SAVED = Text("QR saved as {path}", "二维码已保存为 {path}")
+ENROL_PAYLOAD = Text(
+    "the QR says {payload}: the kiosk's enrolment screen enrols by scanning it",
+    "二维码内容为 {payload}：在收银机的登记界面扫描即可登记",
+)
+ENROL_NO_URL = Text(
+    "the QR holds only the code: add --hq-url URL (the address kiosks reach HQ at) for a QR the "
+    "kiosk's enrolment screen can scan",
+    "二维码只含注册码：加上 --hq-url 地址（收银机访问总部的地址），即可生成收银机登记界面能扫描的二维码",
+)

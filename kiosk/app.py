@@ -15,10 +15,17 @@ from kiosk.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 
-def build_for_ui(settings: Settings, overrides: Overrides | None = None, config: Path | None = None) -> Kiosk:
+def build_for_ui(
+    settings: Settings,
+    overrides: Overrides | None = None,
+    config: Path | None = None,
+    *,
+    enrol_on_screen: bool = False,
+) -> Kiosk:
     """Build a kiosk whose background results reach the Kivy thread through the Kivy clock.
 
     Call only after ``kiosk.ui.configure_kivy``: the wake-up imports Kivy's clock.
+    ``enrol_on_screen``: a kiosk with no HQ credentials shows the enrolment screen (``kiosk run``).
     """
     holder: list[Kiosk] = []
 
@@ -27,7 +34,9 @@ def build_for_ui(settings: Settings, overrides: Overrides | None = None, config:
 
         Clock.schedule_once(lambda _dt: holder[0].controller.pump(), 0)
 
-    holder.append(build_kiosk(settings, wake=wake, overrides=overrides, config=config))
+    holder.append(
+        build_kiosk(settings, wake=wake, overrides=overrides, config=config, enrol_on_screen=enrol_on_screen)
+    )
     return holder[0]
 
 
@@ -68,7 +77,8 @@ def run_kiosk(config: Path | None) -> int:
     settings = load_settings(config)
     configure_kivy(settings.ui)
     try:
-        kiosk = build_for_ui(settings, config=config)
+        # no credentials yet: the installer's enrolment screen, never the shopping screens
+        kiosk = build_for_ui(settings, config=config, enrol_on_screen=True)
     except start_errors() as exc:
         print(f"kiosk: cannot start: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,9 @@ from kiosk.core.availability import GatewayReachRules
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
 from kiosk.core.receipt import COLUMNS_BY_WIDTH_MM, ReceiptTemplate
 from kiosk.core.window import parse_window
+from kiosk.enrolment_desk import EnrolmentDesk, EnrolRefused
 from kiosk.hq_settings import apply_hq_settings
+from kiosk.i18n import t
 from kiosk.maintenance.actions import StaffActions
 from kiosk.maintenance.attempts import LimiterConfig
 from kiosk.maintenance.roles import Role
@@ -62,11 +64,13 @@ from kiosk.store.reprints import ReprintStore
 from kiosk.store.sales import SaleStore
 from kiosk.store.staff import StaffStore
 from kiosk.store.tasks import TaskStore
-from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
+from kiosk.sync.credentials import Credentials, CredentialsError, NotEnrolled, load_credentials, same_hq
+from kiosk.sync.enrolment import EnrolFailed, enrol
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
-from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
+from kiosk.sync.pusher import CatalogPuller, LinkBackoff, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
+from kiosk_common.enrolment import EnrolPayload
 from kiosk_common.signing import receipt_path, receipt_token
 
 if TYPE_CHECKING:
@@ -139,6 +143,24 @@ class Kiosk:
             self.ota.start()
         if self.gateway_watch is not None:
             self.gateway_watch.start()
+
+    def enrolled(self) -> None:
+        """The enrolment screen just wrote this kiosk's credentials (UI thread): sign everything for
+        HQ from now on, without a restart. The sync thread picks up the new client at its next
+        pass (each pass reads ``client`` once), and is woken for it."""
+        settings = self.settings
+        creds = load_enrolment(settings)
+        hq = build_hq_client(settings)
+        old, self.hq = self.hq, hq
+        self.pusher.client = hq
+        self.puller.client = hq
+        # the failures were the unenrolled client's, not the link's: the first upload goes at once
+        self.pusher.backoff = LinkBackoff()
+        self.controller.options = replace(self.controller.options, receipt_link=receipt_link(settings, creds))
+        if self.staff is not None:
+            self.staff.use_hq_totals(lambda day: hq.fetch_day_totals(day, settings.kiosk.timezone))
+        old.close()
+        self.sync.wake()
 
     def _resume_refunds(self) -> None:
         """Refunds left "refunding" are repeated (same refund number) on a thread of their own with its
@@ -298,8 +320,13 @@ def build_kiosk(
     overrides: Overrides | None = None,
     background: bool = True,
     config: Path | None = None,
+    enrol_on_screen: bool = False,
 ) -> Kiosk:
     """Build every part from the settings (and the demo's overrides). Starts nothing.
+
+    ``enrol_on_screen`` (``kiosk run``): a kiosk with no credentials file does not sell, and shows
+    the enrolment screen instead (``kiosk.enrolment_desk``) until HQ's code is scanned. Without it
+    (tests, the demo, a credentials file that does not fit the settings) it sells offline as before.
 
     A restore IT staged in maintenance mode is applied first, before the store is opened
     (``kiosk.staff_it.apply_staged_restore``); ``config`` is the settings file, for the support
@@ -317,9 +344,17 @@ def build_kiosk(
     settings, _ = apply_hq_settings(settings, store.hq_settings())
     hq: HttpHqClient | UnenrolledHqClient
     link: Callable[[str], str] | None = None
+    never_enrolled = False
     try:
         hq = build_hq_client(settings)
         link = receipt_link(settings, load_enrolment(settings))
+    except NotEnrolled as exc:
+        never_enrolled = enrol_on_screen
+        if never_enrolled:
+            log.warning("not enrolled at HQ: showing the enrolment screen, not selling")
+        else:
+            log.warning("selling offline, nothing reaches HQ until this is fixed: %s", exc)
+        hq = UnenrolledHqClient(str(exc))
     except CredentialsError as exc:
         log.warning("selling offline, nothing reaches HQ until this is fixed: %s", exc)
         hq = UnenrolledHqClient(str(exc))
@@ -425,7 +460,7 @@ def build_kiosk(
         store,
         probe,
         __version__,
-        lambda: hq.clock_offset_s,
+        lambda: pusher.client.clock_offset_s,  # the client enrolment switches to (Kiosk.enrolled)
         maintenance_lockouts=maintenance.lockouts,
         ota=lambda: heartbeat_field(data_dir),
     )
@@ -502,6 +537,9 @@ def build_kiosk(
     controller.code_tap = desk
     console.it = build_it_console(settings, store, diagnostics, lambda: controller.language, config)
     kiosk.ota = build_ota_link(kiosk)
+    if never_enrolled:
+        controller.enrolment = build_enrolment_desk(kiosk)
+        controller.enrolment_changed()  # the first screen is the enrolment screen
     return kiosk
 
 
@@ -530,6 +568,40 @@ def build_gateway_watch(settings: Settings, on_result: Callable[[bool], None]) -
     return GatewayWatch(HttpGatewayProbe(urls, timeout), on_result, interval_s=p.probe_interval_s)
 
 
+def build_enrolment_desk(kiosk: Kiosk) -> EnrolmentDesk:
+    """The enrolment screen's desk: redeems a scanned code with ``kiosk.sync.enrolment.enrol`` (as
+    ``kiosk enroll`` does), on its own thread, then switches the running kiosk to HQ."""
+    settings, controller = kiosk.settings, kiosk.controller
+
+    def redeem(payload: EnrolPayload, language: str) -> Credentials:
+        if not same_hq(payload.hq_url, settings.hq.url):
+            # the code is not spent: credentials for another HQ would not fit [hq] url (load_enrolment)
+            raise EnrolRefused(t("enrol.other_hq", language, url=payload.hq_url, configured=settings.hq.url))
+        try:
+            return enrol(
+                payload.code,
+                payload.hq_url,
+                settings.kiosk.id,
+                settings.hq_credentials_path,
+                language,
+                timeout_s=settings.hq.timeout_s,
+            )
+        except EnrolFailed as exc:
+            raise EnrolRefused(str(exc), retry=exc.retry) from None
+
+    desk = EnrolmentDesk(
+        kiosk_id=settings.kiosk.id,
+        fingerprint=kiosk.store.device_fingerprint(),
+        hq_url=settings.hq.url,
+        redeem=redeem,
+        language=lambda: controller.language,
+        post=controller.post,
+        on_enrolled=lambda _creds: kiosk.enrolled(),
+    )
+    desk.on_change = controller.enrolment_changed
+    return desk
+
+
 def build_it_console(
     settings: Settings,
     store: SaleStore,
@@ -554,7 +626,7 @@ def build_it_console(
 def build_ota_link(kiosk: Kiosk) -> OtaLink:
     """The update agent's socket and this release's health report (docs/ota.md). The store is open
     and migrated by now; the UI reports itself (kiosk.app), the rest is watched until it answers."""
-    controller, sync, hq = kiosk.controller, kiosk.sync, kiosk.hq
+    controller, sync = kiosk.controller, kiosk.sync
     printer, scanner = kiosk.printer, kiosk.scanner
 
     def maintenance_open() -> bool:
@@ -565,7 +637,7 @@ def build_ota_link(kiosk: Kiosk) -> OtaLink:
         return status is not None and status.online is not None
 
     def hq_reached() -> bool:
-        if isinstance(hq, UnenrolledHqClient):
+        if isinstance(kiosk.hq, UnenrolledHqClient):  # read now: the enrolment screen may switch it
             return True  # no HQ to reach: the kiosk sells offline, and the update came from elsewhere
         reports = (sync.last_report, sync.last_pull)
         return any(r is not None and not r.unreachable and not r.error for r in reports)

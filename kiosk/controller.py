@@ -96,6 +96,16 @@ class StaffCodeTap(Protocol):
         """Maintenance mode ended: the view closes."""
 
 
+class EnrolmentGate(Protocol):
+    """The enrolment screen's desk (``kiosk.enrolment_desk``): while ``needed``, the kiosk does not
+    sell and every code (but a staff badge) goes to it."""
+
+    @property
+    def needed(self) -> bool: ...
+
+    def take(self, text: str) -> bool: ...
+
+
 class SampleCamera(Protocol):
     """The demo's camera: shows whatever is held up to it."""
 
@@ -292,6 +302,9 @@ class CheckoutController:
         self.console: StaffConsole | None = None
         #: the diagnostics camera view, which takes codes while open; set by kiosk.bootstrap
         self.code_tap: StaffCodeTap | None = None
+        #: a kiosk not enrolled at HQ: its enrolment screen's desk; set by kiosk.bootstrap (None:
+        #: enrolled, or built without the screen, as tests and ``kiosk demo`` are)
+        self.enrolment: EnrolmentGate | None = None
         #: the update agent holds an idle kiosk before it restarts it (kiosk.ota_link): no new sale
         self.update_hold = False
         #: the catalog's checked product pictures (kiosk.product_images); set by kiosk.bootstrap
@@ -660,6 +673,7 @@ class CheckoutController:
         elif not self.update_hold:
             self._held_since = None
         facts = SellingFacts(
+            not_enrolled=self.enrolment is not None and self.enrolment.needed,
             payments_enabled=self.options.payments_enabled,
             store_fault=self.device_faults.get("store", ""),
             update_held_s=None if self._held_since is None else now - self._held_since,
@@ -679,6 +693,11 @@ class CheckoutController:
             log.warning("staff needed: out of service: %s", reason)
             self.alerts.append(StaffAlert(now, f"out of service: {reason}"))
         self._show_phase(self._state.phase)
+        self._notify()
+
+    def enrolment_changed(self) -> None:
+        """The enrolment desk's view changed (UI thread): decide the screen again, and tell it."""
+        self._review_service(self.clock.monotonic())
         self._notify()
 
     def _retry_store(self, now: float) -> None:
@@ -738,6 +757,10 @@ class CheckoutController:
                 # session); refused, like a PIN, while a payment is in flight
                 result = self.maintenance.unlock_badge(d.text)
                 log.info("staff badge shown: %s", "unlocked" if result.ok else f"refused ({result.refusal})")
+                return
+            if self.enrolment is not None and self.enrolment.needed:
+                # not enrolled: nothing shown is a sale or a payment; the enrolment screen reads it
+                self.enrolment.take(d.text)
                 return
             c = classify(d.text, d.symbology, self.code_rules)
             if c.is_payment:

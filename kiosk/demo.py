@@ -68,7 +68,7 @@ def _local_hq(out: Path, stack: contextlib.ExitStack) -> tuple[str, Path, str]:
     from hq.db import connected, open_database
     from hq.devices import add_store
     from hq.enrolment import make_code
-    from kiosk.commands.enroll import enrol
+    from kiosk.sync.enrolment import enrol
 
     hq_db_url = f"sqlite:///{(out / 'hq.sqlite3').resolve()}"
     open_database(hq_db_url)

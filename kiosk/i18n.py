@@ -1100,3 +1100,50 @@ _EN.update(
         "oos.reason.gateway_unreachable": "the payment gateway has not answered several checks in a row. Check the network and firewall (kiosk doctor); selling resumes by itself, and a payment under way is not affected",
     }
 )
+
+
+# --- the enrolment screen (kiosk.enrolment_desk, kiosk/ui/enrol.kv) -----------------------------------
+_ZH.update(
+    {
+        "enrol.title": "登记本机到总部",
+        "enrol.qr_caption": "安装人员：扫此码记录本机",
+        "enrol.kiosk_id": "本机编号：{kiosk_id}",
+        "enrol.fingerprint": "设备密钥指纹：{fingerprint}",
+        "enrol.hq": "总部地址：{url}",
+        "enrol.scan": "请将总部的登记码（hq device enroll-code）对准摄像头或扫码枪",
+        "enrol.redeeming": "正在向总部 {url} 登记，请稍候…",
+        "enrol.done": "登记成功，本机开始营业",
+        "enrol.restart_needed": "凭据已保存，但本机未能立即连接总部（{reason}）：请重启本机",
+        "enrol.failed_unexpectedly": "登记意外失败（{reason}）：请再扫一次；仍不行请查看日志",
+        "enrol.other_hq": '这个登记码属于总部 {url}，但本机设置的总部是 {configured}：请在 /etc/kiosk/kiosk.toml 中设置 [hq] url = "{url}" 并重启，或向本机的总部索取登记码',
+        "enrol.problem.not_enrolment": "这不是总部的登记码（应以 {prefix}: 开头）：请扫描 hq device enroll-code 打印的二维码",
+        "enrol.problem.unknown_version": "这个登记码来自更新版本的总部：请先更新本机软件",
+        "enrol.problem.too_long": "这个二维码太长，不是登记码：请扫描 hq device enroll-code 打印的二维码",
+        "enrol.problem.bad_url": "登记码中的总部地址无效：请让总部管理员用正确的 --hq-url 重新生成",
+        "enrol.problem.insecure_url": "登记码中的总部地址不安全：必须是 https，或局域网/本机地址的 http；请让总部管理员重新生成",
+        "enrol.problem.bad_code": "登记码不完整（应为 16 个字母或数字）：请再扫一次，或重新生成",
+        "oos.reason.not_enrolled": "本机尚未登记到总部：请扫描总部的登记码（hq device enroll-code）",
+    }
+)
+_EN.update(
+    {
+        "enrol.title": "Enrol this kiosk at HQ",
+        "enrol.qr_caption": "Installer: scan to note this kiosk",
+        "enrol.kiosk_id": "Kiosk id: {kiosk_id}",
+        "enrol.fingerprint": "Device key fingerprint: {fingerprint}",
+        "enrol.hq": "HQ: {url}",
+        "enrol.scan": "Scan the enrolment code from HQ (hq device enroll-code) with the camera or the hand scanner",
+        "enrol.redeeming": "Enrolling at HQ {url}, please wait…",
+        "enrol.done": "Enrolled: this kiosk is open for sale",
+        "enrol.restart_needed": "The credentials are saved, but the kiosk could not switch to HQ now ({reason}): restart the kiosk",
+        "enrol.failed_unexpectedly": "The enrolment failed unexpectedly ({reason}): scan the code again; if it happens again, read the log",
+        "enrol.other_hq": 'This code is for HQ {url}, but this kiosk is set to HQ {configured}: set [hq] url = "{url}" in /etc/kiosk/kiosk.toml and restart, or ask this kiosk\'s HQ for a code',
+        "enrol.problem.not_enrolment": "That is not an HQ enrolment code (it starts with {prefix}:): scan the QR that hq device enroll-code prints",
+        "enrol.problem.unknown_version": "This enrolment code is from a newer HQ: update this kiosk's software first",
+        "enrol.problem.too_long": "That QR is too long to be an enrolment code: scan the QR that hq device enroll-code prints",
+        "enrol.problem.bad_url": "The HQ address in the code is not usable: ask the HQ admin to make it again with the right --hq-url",
+        "enrol.problem.insecure_url": "The HQ address in the code is not safe: it must be https, or http to this machine or a LAN address; ask the HQ admin to make it again",
+        "enrol.problem.bad_code": "The enrolment code is incomplete (16 letters or digits): scan it again, or make a new one",
+        "oos.reason.not_enrolled": "this kiosk is not enrolled at HQ: scan HQ's enrolment code (hq device enroll-code)",
+    }
+)

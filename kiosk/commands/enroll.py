@@ -1,37 +1,23 @@
 """``kiosk enroll CODE --hq URL``: redeem a one-time enrolment code for this kiosk's signing secret.
 
-``POST /api/v1/enrol`` (docs/sync-protocol.md §1) answers with the kiosk's secret, given this once;
-it goes straight into the credentials file (``[hq] credentials_file``, 0600, outside the database),
-written whole or not at all. An existing file is replaced only with ``--replace``: HQ has already
-made the old secret stop working when it answers, so the check comes BEFORE the code is spent.
-The secret is never printed or logged; every error says in the kiosk's language what to do.
+The redeeming itself is ``kiosk.sync.enrolment.enrol``, which the kiosk's enrolment screen calls
+too; this command adds the settings and what the installer reads. An existing credentials file is
+replaced only with ``--replace``. The secret is never printed or logged.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-import requests
-
-from kiosk import __version__
 from kiosk.i18n import t
 from kiosk.settings import Settings, load_settings
-from kiosk.sync.credentials import Credentials, now_iso, same_hq, write_credentials
-from kiosk.sync.signed import PROTOCOL_HEADER, PROTOCOL_VERSION
+from kiosk.sync.credentials import same_hq
+from kiosk.sync.enrolment import EnrolFailed, enrol
 
-ENROL_PATH = "/api/v1/enrol"
-_CODE = re.compile(r"^[A-Za-z0-9]{4}(-?[A-Za-z0-9]{4}){3}$")
-_KIOSK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_URL = re.compile(r"^https?://[^\s/]+(:\d+)?(/\S*)?$")
-_SECRET = re.compile(r"^[0-9a-f]{64}$")
-
-
-class EnrolFailed(RuntimeError):
-    """The enrolment did not happen; the text is for the installer, in the kiosk's language."""
+__all__ = ["EnrolFailed", "add_parser", "enrol", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -44,103 +30,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--config", type=Path, help="a TOML file overriding the default settings")
     return parser
-
-
-def _said(response: requests.Response) -> str:
-    """HQ's own words (its error text and field problems), clipped; never anything we sent."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or str(response.status_code)
-    if not isinstance(body, dict):
-        return str(response.status_code)
-    parts = [str(body.get("error", ""))[:300]]
-    detail = body.get("detail")
-    if isinstance(detail, list):
-        parts += [str(d.get("problem", ""))[:200] for d in detail[:3] if isinstance(d, dict)]
-    return "; ".join(p for p in parts if p) or str(response.status_code)
-
-
-def enrol(
-    code: str,
-    hq_url: str,
-    kiosk_id: str,
-    path: Path,
-    language: str,
-    *,
-    replace: bool = False,
-    timeout_s: float = 10.0,
-    session: requests.Session | None = None,
-) -> Credentials:
-    """Redeem ``code`` at ``hq_url`` for ``kiosk_id`` and write the credentials to ``path``.
-
-    EnrolFailed (in ``language``) for every failure; nothing is written then, and an existing file
-    stays as it was.
-    """
-    code = code.strip()
-    hq_url = hq_url.strip().rstrip("/")
-    if not _URL.fullmatch(hq_url):
-        raise EnrolFailed(t("enroll.bad_url", language, url=hq_url[:100]))
-    if not _KIOSK_ID.fullmatch(kiosk_id):
-        raise EnrolFailed(t("enroll.bad_kiosk_id", language, kiosk_id=kiosk_id[:80]))
-    if not _CODE.fullmatch(code):
-        raise EnrolFailed(t("enroll.code_format", language))
-    if path.exists() and not replace:  # before the code is spent: HQ would retire the old secret
-        raise EnrolFailed(t("enroll.exists", language, path=path))
-    http = session or requests.Session()
-    try:
-        response = http.post(
-            hq_url + ENROL_PATH,
-            json={"code": code, "kiosk_id": kiosk_id, "app_version": __version__},
-            headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Accept": "application/json"},
-            timeout=(timeout_s, timeout_s),
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
-        reason = match.group(1).strip() if match else type(exc).__name__
-        raise EnrolFailed(t("enroll.unreachable", language, url=hq_url, reason=reason)) from None
-    finally:
-        if session is None:
-            http.close()
-    status = response.status_code
-    if status == 401:
-        raise EnrolFailed(t("enroll.bad_code", language))
-    if status == 409:
-        raise EnrolFailed(t("enroll.other_store", language, detail=_said(response)))
-    if status == 429:
-        wait = response.headers.get("Retry-After", "")
-        raise EnrolFailed(t("enroll.rate_limited", language, seconds=wait if wait.isdigit() else "60"))
-    if status != 201:
-        if status in (400, 404, 413, 422) or status >= 500:
-            raise EnrolFailed(t("enroll.refused", language, status=status, detail=_said(response)))
-        raise EnrolFailed(t("enroll.not_hq", language, url=hq_url, status=status))
-    creds = _credentials(response, kiosk_id, hq_url)
-    if creds is None:
-        raise EnrolFailed(t("enroll.not_hq", language, url=hq_url, status=status))
-    try:
-        write_credentials(path, creds, replace=replace)
-    except FileExistsError:
-        raise EnrolFailed(t("enroll.exists", language, path=path)) from None
-    except OSError as exc:
-        raise EnrolFailed(t("enroll.write_failed", language, path=path, reason=exc.strerror or exc)) from None
-    return creds
-
-
-def _credentials(response: requests.Response, kiosk_id: str, hq_url: str) -> Credentials | None:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    secret, store, got_id = body.get("secret"), body.get("store"), body.get("kiosk_id")
-    store_code = store.get("code") if isinstance(store, dict) else None
-    if not (isinstance(secret, str) and _SECRET.fullmatch(secret)):
-        return None
-    if got_id != kiosk_id or not isinstance(store_code, str) or not store_code:
-        return None
-    return Credentials(kiosk_id, store_code, bytes.fromhex(secret), hq_url, now_iso())
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -25,6 +25,8 @@ UPDATE_HOLD_LONG_S = 300.0
 class OutOfService(enum.StrEnum):
     """Why the kiosk cannot sell; ``kiosk.i18n`` holds staff's short explanation of each."""
 
+    #: ``kiosk run`` on a kiosk with no HQ credentials: the enrolment screen shows instead of selling
+    NOT_ENROLLED = "not_enrolled"
     #: ``payments.gateway = "none"``: no payment can be taken until the kiosk is commissioned
     PAYMENT_NOT_CONFIGURED = "payment_not_configured"
     #: the store refused a write (disk full): a sale could not be recorded
@@ -45,6 +47,8 @@ class SellingFacts:
     """What the controller knows right now about the parts a sale needs."""
 
     payments_enabled: bool = True
+    #: the kiosk waits to be enrolled at HQ (``kiosk.enrolment_desk``): the installer's screen shows
+    not_enrolled: bool = False
     #: the store's fault message ("" while it takes writes)
     store_fault: str = ""
     #: seconds the update agent has held the kiosk (None: not held)
@@ -70,6 +74,8 @@ def out_of_service(facts: SellingFacts) -> OutOfService | None:
     Without one, every customer would build a cart only to be refused at Pay (``PRINTER_NOT_READY``),
     which is why "not ready" for long (offline, no paper, cover open), not only "offline", counts.
     """
+    if facts.not_enrolled:
+        return OutOfService.NOT_ENROLLED
     if not facts.payments_enabled:
         return OutOfService.PAYMENT_NOT_CONFIGURED
     if facts.store_fault:

@@ -202,6 +202,10 @@ class StaffActions:
 
     # --- helpers ----------------------------------------------------------------------------------
 
+    def use_hq_totals(self, hq_totals: Callable[[date], zreport.DayTotals]) -> None:
+        """HQ's day totals from now on: the kiosk was enrolled while it ran (``Kiosk.enrolled``)."""
+        self._hq_totals = hq_totals
+
     def _check(self, member: StaffMember, action: Action) -> str:
         require(_role(member), action)
         return f"staff:{member.staff_id}"

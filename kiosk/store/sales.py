@@ -61,7 +61,7 @@ from kiosk.store.models import (
     Setting,
     utcnow,
 )
-from kiosk.store.secrets import code_digest, load_code_key
+from kiosk.store.secrets import code_digest, device_fingerprint, load_code_key
 from kiosk.store.staff import apply_staff
 from kiosk.store.watermark import watermark_for
 from kiosk_common.codes import mask
@@ -158,6 +158,10 @@ class SaleStore:
         self._code_key = load_code_key(db)
         #: the fsynced count of this kiosk's own sales outside the file (``kiosk.store.watermark``)
         self._watermark = watermark_for(db)
+
+    def device_fingerprint(self) -> str:
+        """This device's key, as the enrolment screen names it (``kiosk.store.secrets.device_fingerprint``)."""
+        return device_fingerprint(self._code_key)
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import peewee as pw
 
 from kiosk.store.models import store_file
+from kiosk_common.enrolment import fingerprint_text
 from kiosk_common.files import write_new_private
 
 log = logging.getLogger(__name__)
@@ -76,3 +77,17 @@ def load_code_key(db: pw.Database) -> bytes:
         return _create(path)
     except FileExistsError:  # another process of this kiosk made it a moment ago
         return bytes.fromhex(path.read_text("ascii").strip())
+
+
+#: what the fingerprint is an HMAC of: never a payment code's digest (those are HMACs of 64 hex digits)
+_FINGERPRINT_LABEL = b"kiosk device fingerprint v1"
+
+
+def device_fingerprint(key: bytes) -> str:
+    """The device key's fingerprint, as the enrolment screen shows it (``0123-4567-89ab-cdef``).
+
+    A keyed hash of a fixed label, so it names this device (its data partition) without telling
+    anything about the key: the key itself is never shown or logged. A re-flashed card makes a new
+    key, so a new fingerprint: the installer's note says which enrolment belongs to which card.
+    """
+    return fingerprint_text(hmac.new(key, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest())

@@ -30,6 +30,7 @@ from kiosk.ui.attract_screen import AttractScreen
 from kiosk.ui.cart_screen import CartScreen
 from kiosk.ui.controller_api import ActionAnswer, KioskController, MaintenanceControl, UnlockAnswer
 from kiosk.ui.done_screen import DoneScreen
+from kiosk.ui.enrol_screen import EnrolScreen
 from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
@@ -61,6 +62,7 @@ KV_FILES = (
     "still_there.kv",
     "member.kv",
     "out_of_service.kv",
+    "enrol.kv",
 )
 #: the staff screens: while one shows, the checkout phase does not move the screen
 MAINTENANCE_SCREENS = ("pin", "maint")
@@ -141,6 +143,7 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(PinScreen(name="pin", vm=self.vm))
         sm.add_widget(MaintenanceScreen(name="maint", vm=self.vm))
         sm.add_widget(OutOfServiceScreen(name="out_of_service", vm=self.vm))
+        sm.add_widget(EnrolScreen(name="enrol", vm=self.vm))
         sm.bind(current=self._record_screen)
         sm.current = self.vm.screen
         self._record_screen(sm, sm.current)

@@ -286,6 +286,8 @@ def catalog_reason(product_count: int, error: str, language: str) -> str:
 
 #: the screen a kiosk that cannot sell shows instead of the attract screen
 OUT_OF_SERVICE_SCREEN = "out_of_service"
+#: the installer's screen of a kiosk not yet enrolled at HQ (``kiosk.enrolment_desk``)
+ENROL_SCREEN = "enrol"
 #: the phases that show the calm "offline" line while HQ cannot be reached
 OFFLINE_PHASES = frozenset({Phase.ATTRACT, Phase.CART})
 
@@ -295,7 +297,8 @@ def customer_screen(phase: Phase, out_of_service: str) -> str:
     sell (``out_of_service`` is a ``kiosk.core.availability.OutOfService`` value, "" while it can).
     A sale already under way finishes on its own screens: only the next customer is turned away."""
     if out_of_service and phase is Phase.ATTRACT:
-        return OUT_OF_SERVICE_SCREEN
+        # not enrolled: the installer's screen, not "use another checkout" (no customer is meant here)
+        return ENROL_SCREEN if out_of_service == "not_enrolled" else OUT_OF_SERVICE_SCREEN
     return screen_for(phase)
 
 

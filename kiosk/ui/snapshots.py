@@ -72,6 +72,9 @@ class Shot:
     phase: Phase
     settle_s: float = 0.5
     until: Callable[[Checkout], bool] | None = None
+    #: the screen, when it is not the phase's own (the out-of-service and enrolment screens stand
+    #: in for the attract screen)
+    screen: str | None = None
 
 
 Step = Do | WaitFor | Shot
@@ -189,7 +192,9 @@ class _TourRunner:
             case Do(label=label):
                 return f"action {label or 'unnamed'}"
 
-    def _showing(self, phase: Phase | None, until: Callable[[Checkout], bool] | None) -> bool:
+    def _showing(
+        self, phase: Phase | None, until: Callable[[Checkout], bool] | None, screen: str | None = None
+    ) -> bool:
         vm, sm = self.app.vm, self.app.sm
         if vm is None or sm is None:
             return False
@@ -197,7 +202,7 @@ class _TourRunner:
             return until is None or until(self.app.controller.state)
         return (
             vm.phase == phase.value
-            and sm.current == screen_for(phase)
+            and sm.current == (screen or screen_for(phase))
             and not sm.transition.is_active
             and (until is None or until(self.app.controller.state))
         )
@@ -223,8 +228,8 @@ class _TourRunner:
                 case WaitFor(phase=phase, until=until):
                     if self._showing(phase, until):
                         self.step = None
-                case Shot(name=name, phase=phase, settle_s=settle, until=until):
-                    if not self._showing(phase, until):
+                case Shot(name=name, phase=phase, settle_s=settle, until=until, screen=screen):
+                    if not self._showing(phase, until, screen):
                         self.ready_since = None
                     elif self.ready_since is None:
                         self.ready_since = now

@@ -139,6 +139,15 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: and the staff's small print about it on the out-of-service screen
     out_of_service = StringProperty("")
     out_of_service_staff = StringProperty("")
+    #: the enrolment screen of a kiosk not yet enrolled at HQ (``kiosk.enrolment_desk``): its id,
+    #: its device key's fingerprint, the installer's QR text, the HQ it is set to, and how it goes
+    enrol_kiosk_id = StringProperty("")
+    enrol_fingerprint = StringProperty("")
+    enrol_qr = StringProperty("")
+    enrol_hq = StringProperty("")
+    #: a kiosk.enrolment_desk.EnrolStatus value ("" without a desk)
+    enrol_status = StringProperty("")
+    enrol_message = StringProperty("")
     #: the calm "offline: payments work as usual" line on the attract and cart screens ("" online)
     offline_text = StringProperty("")
     #: the cart asks "the printer is not available; pay and take an e-receipt?"
@@ -241,6 +250,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         reason = getattr(self.controller, "out_of_service", None)
         self.out_of_service = str(reason or "")
         self.out_of_service_staff = present.out_of_service_staff(self.out_of_service, self.language)
+        self._enrol_apply()
         offline = bool(getattr(self.controller, "hq_offline", False))
         self.offline_text = present.offline_text(offline, state.phase, self.language)
         self.printer_offer = state.printer_offer and state.phase is Phase.CART
@@ -258,6 +268,19 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
         self.screen = present.customer_screen(state.phase, self.out_of_service)
+
+    def _enrol_apply(self) -> None:
+        desk = getattr(self.controller, "enrolment", None)
+        if desk is None:
+            self.enrol_status = ""
+            return
+        view = desk.view()
+        self.enrol_kiosk_id = view.kiosk_id
+        self.enrol_fingerprint = view.fingerprint
+        self.enrol_qr = view.installer_qr
+        self.enrol_hq = view.hq_url
+        self.enrol_message = view.message
+        self.enrol_status = str(view.status)
 
     def _priced(self, state: Checkout) -> PricedCart:
         """The cart with its promotions (the controller knows which run now); the plain cart when the

@@ -285,5 +285,7 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path)
     assert stat.S_IMODE((tmp_path / "ssh/ssh_host_ed25519_key").stat().st_mode) == 0o600
     key = data / "kiosk.sqlite3.key"
     assert key.is_file() and stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234" in done.stdout
+    secret = key.read_text("ascii").strip()
+    assert secret[:16] not in done.stdout + done.stderr  # the device key is never printed
+    assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234 --hq-url URL" in done.stdout
     assert (data / ".first-boot-done").exists()

@@ -115,6 +115,22 @@ def test_an_admin_makes_a_store_and_a_code_a_kiosk_enrols_and_is_revoked(hq: Liv
     kiosk = hq.session(HqSigner("kiosk-001", bytes.fromhex(enrolled.json()["secret"])))
     assert kiosk.get(f"{hq.url}/api/v1/whoami", timeout=TIMEOUT).status_code == 200
 
+    assert code.json()["payload"] is None  # no hq_url asked for: no payload
+
+    with_url = session.post(
+        f"{hq.url}{ADMIN}/enrol-codes",
+        json={"store": "s01", "kiosk_id": "kiosk-002", "hq_url": hq.url + "/"},
+        timeout=TIMEOUT,
+    )
+    assert with_url.status_code == 201
+    assert with_url.json()["payload"] == f"KIOSKENROL1:{hq.url}:{with_url.json()['code']}"
+    unsafe = session.post(
+        f"{hq.url}{ADMIN}/enrol-codes",
+        json={"store": "s01", "hq_url": "http://hq.example.cn"},
+        timeout=TIMEOUT,
+    )
+    assert unsafe.status_code == 422 and "https" in json.dumps(unsafe.json())
+
     [device] = session.get(f"{hq.url}{ADMIN}/devices", timeout=TIMEOUT).json()
     assert device["kiosk_id"] == "kiosk-001" and device["store"] == "s01" and device["revoked_at"] is None
     assert "secret" not in json.dumps(device)

@@ -111,6 +111,74 @@ def test_enroll_code_prints_only_the_code_on_stdout_and_its_qr_on_stderr(
         assert [r.expires_at - r.created_at for r in EnrolCode.select()] == [timedelta(minutes=5)]
 
 
+def test_enroll_code_with_hq_url_prints_the_payload_and_saves_its_qr(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, tmp_path: Path
+) -> None:
+    """GIVEN --hq-url and --qr-file WHEN a code is made THEN stdout is still only the code, stderr
+    names the payload the kiosk's screen scans, and the saved pictures decode to exactly it."""
+    import cv2
+
+    from kiosk_common.enrolment import parse_enrol_payload
+
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    pictures = {}
+    for suffix in ("png", "svg"):
+        path = tmp_path / f"enrol.{suffix}"
+        code, out, err = run(
+            capsys, "device", "enroll-code", "--store", "s01", "--hq-url", "https://hq.example.cn/",
+            "--qr-file", str(path), "--db", hq_db_url,
+        )  # fmt: skip
+        assert code == 0 and out.count("\n") == 1, err
+        payload = f"KIOSKENROL1:https://hq.example.cn:{out.strip()}"
+        assert payload in err and str(path) in err
+        assert parse_enrol_payload(payload).code == out.strip()
+        pictures[suffix] = (path, payload)
+    png, payload = pictures["png"]
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(png)))
+    assert text == payload
+    svg, payload = pictures["svg"]
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text("utf-8")
+
+
+def test_enroll_code_refuses_an_unsafe_hq_url_or_an_existing_qr_file_before_making_a_code(
+    capsys: pytest.CaptureFixture[str], hq_db_url: str, tmp_path: Path
+) -> None:
+    run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
+    code, out, err = run(
+        capsys,
+        "device",
+        "enroll-code",
+        "--store",
+        "s01",
+        "--hq-url",
+        "http://hq.example.cn",
+        "--db",
+        hq_db_url,
+    )
+    assert (code, out) == (2, "") and "--hq-url http://hq.example.cn" in err and "no code was made" in err
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"the admin's own picture")
+    code, out, err = run(
+        capsys, "device", "enroll-code", "--store", "s01", "--qr-file", str(taken), "--db", hq_db_url
+    )
+    assert (code, out) == (2, "") and "never overwritten" in err
+    assert taken.read_bytes() == b"the admin's own picture"
+    code, out, err = run(
+        capsys,
+        "device",
+        "enroll-code",
+        "--store",
+        "s01",
+        "--qr-file",
+        str(tmp_path / "x.jpg"),
+        "--db",
+        hq_db_url,
+    )
+    assert (code, out) == (2, "") and ".svg or .png" in err
+    with connected():
+        assert EnrolCode.select().count() == 0
+
+
 def test_enroll_code_refuses_an_unknown_store_a_bad_kiosk_id_and_a_bad_ttl(
     capsys: pytest.CaptureFixture[str], hq_db_url: str
 ) -> None:

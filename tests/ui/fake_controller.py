@@ -190,6 +190,8 @@ class FakeController:
         self.out_of_service: OutOfService | None = None
         #: HQ unreachable: the attract and cart screens show the calm "offline" line
         self.hq_offline = False
+        #: the enrolment screen's desk (kiosk.enrolment_desk) of a kiosk not enrolled; None: enrolled
+        self.enrolment: Any = None
         #: the payment camera's fault message ("" while it works)
         self.camera_fault = ""
 
@@ -250,6 +252,16 @@ class FakeController:
     def set_out_of_service(self, reason: OutOfService | None) -> None:
         self.out_of_service = reason
         self._notify()
+
+    def set_enrolment(self, desk: Any) -> None:
+        """Not enrolled (``desk``, a kiosk.enrolment_desk.EnrolmentDesk) or enrolled (None), as the
+        real controller shows it: out of service with the reason not_enrolled while it is needed."""
+        self.enrolment = desk
+        if desk is not None:
+            desk.on_change = lambda: self.set_out_of_service(
+                OutOfService.NOT_ENROLLED if desk.needed else None
+            )
+        self.set_out_of_service(OutOfService.NOT_ENROLLED if desk is not None else None)
 
     def set_hq_offline(self, offline: bool) -> None:
         self.hq_offline = offline
@@ -757,3 +769,33 @@ def _scene(held: str | None) -> np.ndarray[Any, np.dtype[np.uint8]]:
         cells = rng.integers(0, 2, size=(12, 12), dtype=np.uint8) * 250
         frame[150:270, 260:380] = np.repeat(np.repeat(cells, 10, axis=0), 10, axis=1)[:, :, None]
     return frame
+
+
+#: the enrolment screen's kiosk, as first boot names it, and its HQ
+ENROL_KIOSK_ID = "kiosk-1a2b3c4d"
+ENROL_FINGERPRINT = "3f9a-0c4e-77b1-d2e8"
+ENROL_HQ = "https://hq.example-retail-group.com.cn"
+
+
+def enrolment_desk(controller: FakeController, *, other_hq: bool = False) -> Any:
+    """A real ``kiosk.enrolment_desk.EnrolmentDesk`` for the fake controller, with no network: its
+    redeem refuses (when ``other_hq``: the longest refusal, a code for another HQ) or succeeds,
+    at once, on the calling thread."""
+    from kiosk.enrolment_desk import EnrolmentDesk, EnrolRefused
+    from kiosk.i18n import t
+
+    def redeem(payload: Any, language: str) -> object:
+        if other_hq:
+            raise EnrolRefused(t("enrol.other_hq", language, url=payload.hq_url, configured=ENROL_HQ))
+        return object()
+
+    return EnrolmentDesk(
+        kiosk_id=ENROL_KIOSK_ID,
+        fingerprint=ENROL_FINGERPRINT,
+        hq_url=ENROL_HQ,
+        redeem=redeem,
+        language=lambda: controller.language,
+        post=lambda fn: fn(),
+        on_enrolled=lambda _result: None,
+        start=lambda work: work(),
+    )

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import clipcheck
-from fake_controller import CATALOG, FakeController
+from fake_controller import CATALOG, FakeController, enrolment_desk
 from ui_maint_main import SCRIPT_LIMIT_S, Do, Fingers, Frames, Step, Tap, Until, run_script
 
 from kiosk.core import checkout as co
@@ -130,6 +130,12 @@ class Scenes:
             s.put(co.Checkout())  # back on the attract screen: the catalog is read again, and is empty
             s.vm.start()  # reads the catalog again, finds nothing, starts no sale
 
+        def enrol_failed() -> None:
+            desk = enrolment_desk(s.c, other_hq=True)
+            s.c.set_enrolment(desk)
+            desk.take("KIOSKENROL1:https://hq-north.example-retail-group.com.cn:8443:K7QF-2M9X-PA3L-H8RD")
+            s.c._notify()
+
         def with_catalog(state: co.Checkout, then: Callable[[], None] | None = None) -> Callable[[], None]:
             def go() -> None:
                 s.c._catalog = list(FULL_CATALOG)
@@ -231,6 +237,8 @@ class Scenes:
                 "out_of_service",
                 with_catalog(co.Checkout(), lambda: s.c.set_out_of_service(OutOfService.STORE_NOT_WRITABLE)),
             ),
+            ("enrol", "enrol", with_catalog(co.Checkout(), lambda: s.c.set_enrolment(enrolment_desk(s.c)))),
+            ("enrol_failed", "enrol", with_catalog(co.Checkout(), lambda: enrol_failed())),
             (
                 "cart_printer_offer",
                 "cart",
@@ -258,6 +266,7 @@ class Scenes:
         self.vm.close_search()
         self.vm.close_detail()
         self.c.set_hq_offline(False)
+        self.c.set_enrolment(None)
         self.c.set_out_of_service(None)
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fake_controller import FakeController
+from fake_controller import FakeController, enrolment_desk
 
 from kiosk.core.checkout import (
     CancelTapped,
@@ -41,7 +41,12 @@ def _nothing(c: FakeController, gate: threading.Event) -> Iterator[Step]:
     yield from ()
 
 
+def _enrol(c: FakeController, gate: threading.Event) -> Iterator[Step]:
+    yield Do(lambda: c.set_enrolment(enrolment_desk(c)), "first boot: not enrolled at HQ")
+
+
 def _recovering(c: FakeController, gate: threading.Event) -> Iterator[Step]:
+    yield Do(lambda: c.set_enrolment(None), "enrolled")
     yield Do(lambda: c.dispatch(RecoveryStarted()), "restart")
 
 
@@ -93,6 +98,7 @@ def _stage(stage: PayStage) -> Callable[[Checkout], bool]:
 
 #: (name, steps from the previous row's state, phase it shows in, extra condition)
 GALLERY: list[tuple[str, Prep, Phase, Callable[[Checkout], bool] | None]] = [
+    ("enrol", _enrol, Phase.ATTRACT, None),
     ("recovering", _recovering, Phase.RECOVERING, None),
     ("attract", _attract, Phase.ATTRACT, None),
     ("cart", _cart, Phase.CART, lambda s: s.cart.item_count == 3),
@@ -106,11 +112,15 @@ GALLERY: list[tuple[str, Prep, Phase, Callable[[Checkout], bool] | None]] = [
 ]
 
 
+#: the rows whose screen is not their phase's own (present.customer_screen)
+SCREEN_OF = {"enrol": "enrol"}
+
+
 def gallery(c: FakeController, gate: threading.Event, language: str, suffix: str) -> Iterator[Step]:
     yield Do(lambda: c.set_language(language), language)
     for name, prep, phase, until in GALLERY:
         yield from prep(c, gate)
-        yield Shot(f"{name}-{suffix}", phase, settle_s=0.4, until=until)
+        yield Shot(f"{name}-{suffix}", phase, settle_s=0.4, until=until, screen=SCREEN_OF.get(name))
 
 
 def main() -> int:
