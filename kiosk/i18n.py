@@ -1083,3 +1083,18 @@ _EN.update(
         "oos.reason.update_held": "the update agent has held the kiosk for over 5 minutes; check the update in the staff menu (IT)",
     }
 )
+
+
+# --- the member sign-in screen (issue 12): member QR codes, the screen's own camera line ---------------
+_ZH.update(
+    {
+        "notice.not_a_member_code": "这不是会员码，请出示会员二维码或输入手机号",
+        "member.camera_starting": "摄像头启动中，也可输入手机号",
+    }
+)
+_EN.update(
+    {
+        "notice.not_a_member_code": "That is not a member code; show your member QR code or enter your mobile number",
+        "member.camera_starting": "Starting the camera; you can also enter your mobile number",
+    }
+)
