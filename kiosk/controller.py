@@ -40,7 +40,7 @@ from kiosk.core.cart import Cart, Product
 from kiosk.core.codes import CodeKind, CodeRule, classify
 from kiosk.core.dedupe import PaymentCodeGuard
 from kiosk.core.idle import IdleRules, timer_event
-from kiosk.core.members import MemberInputError, mask_phone, normalise_phone
+from kiosk.core.members import MemberInputError, mask_phone, member_code_rule, normalise_phone
 from kiosk.core.payment import PayState
 from kiosk.core.pricing import PricedCart, Promotion, price_cart
 from kiosk.core.receipt import Receipt, ReceiptDiscount, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
@@ -68,7 +68,7 @@ from kiosk.ports import (
 )
 from kiosk.product_images import ProductImages
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
-from kiosk_common.codes import mask
+from kiosk_common.codes import is_member_code, mask, mask_member_code, member_code_problem
 
 if TYPE_CHECKING:
     from kiosk.staff_console import StaffConsole
@@ -261,8 +261,9 @@ class CheckoutController:
         self._promotions_cache: list[Promotion] | None = None
         #: ``[members] enabled``: the cart shows the member button (set by kiosk.bootstrap)
         self.members_enabled = False
-        #: rules that recognise member (and staff) codes (``kiosk.core.codes``); the members release adds one
-        self.code_rules: tuple[CodeRule, ...] = ()
+        #: rules that recognise member (and staff) codes (``kiosk.core.codes``): the member QR's
+        #: ``KM1`` format always, so a member code is never taken for anything else
+        self.code_rules: tuple[CodeRule, ...] = (member_code_rule,)
         self._wake = wake or (lambda: None)
         self._state = co.Checkout()
         self._language = options.language
@@ -394,14 +395,20 @@ class CheckoutController:
 
     def member_sign_in(self, *, phone: str = "", code: str = "") -> None:
         """The member screen's number (or member QR): asked off the UI thread, the answer comes back
-        as ``MemberLookedUp``. A number that is not a mobile number is refused on the spot."""
+        as ``MemberLookedUp``. A number that is not a mobile number, or a code that is not a whole
+        member code (``kiosk_common.codes.member_code``), is refused on the spot: the directory is
+        only ever asked about well-formed input."""
         if phone:
             try:
                 phone = normalise_phone(phone)
             except MemberInputError:
                 self.dispatch(co.MemberLookedUp(None, co.Notice.MEMBER_NOT_FOUND))
                 return
-        shown = mask_phone(phone) if phone else mask(code)
+        elif not is_member_code(code):
+            log.info("member sign-in refused: %s (%s)", member_code_problem(code), mask(code))
+            self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
+            return
+        shown = mask_phone(phone) if phone else mask_member_code(code)
         self._submit(
             lambda: self._member_job(phone, code, shown),
             lambda exc: co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED),
@@ -775,10 +782,18 @@ class CheckoutController:
             if c.kind is CodeKind.PRODUCT:
                 self.dispatch(co.ProductScanned(c.text, self._product(c.text)))
                 return
-            if c.kind is CodeKind.MEMBER and self.members_enabled and self._state.phase is co.Phase.CART:
-                self.member_sign_in(code=c.text)  # a member QR shown while shopping signs the member in
+            shopping = self.members_enabled and self._state.phase is co.Phase.CART
+            if c.kind is CodeKind.MEMBER and shopping:
+                # a member QR shown while shopping (the cart or the member screen) signs the member in
+                self.member_sign_in(code=c.text)
                 return
-            log.info("ignored code (%s): %s", c.reason, mask(c.text))
+            shown = mask_member_code(c.text) if c.kind is CodeKind.MEMBER else mask(c.text)
+            log.info("ignored code (%s): %s", c.reason or c.kind.value, shown)
+        st = self._state
+        if codes and self.members_enabled and st.phase is co.Phase.CART and st.member_screen:
+            # nothing shown to the member screen was a member code (nor a product, nor a payment
+            # code, which the checkout answers itself): say so rather than wait in silence
+            self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
 
     def _product(self, barcode: str) -> Product | None:
         try:

@@ -1147,3 +1147,18 @@ _EN.update(
         "oos.reason.not_enrolled": "this kiosk is not enrolled at HQ: scan HQ's enrolment code (hq device enroll-code)",
     }
 )
+
+
+# --- the member sign-in screen (issue 12): member QR codes, the screen's own camera line ---------------
+_ZH.update(
+    {
+        "notice.not_a_member_code": "这不是会员码，请出示会员二维码或输入手机号",
+        "member.camera_starting": "摄像头启动中，也可输入手机号",
+    }
+)
+_EN.update(
+    {
+        "notice.not_a_member_code": "That is not a member code; show your member QR code or enter your mobile number",
+        "member.camera_starting": "Starting the camera; you can also enter your mobile number",
+    }
+)

@@ -1,5 +1,8 @@
 """The last line of defence in every log: a payment code that a code path forgot to mask is masked here.
 
+Member codes (``KM1`` and 12 digits, ``kiosk_common.codes.member_code``) are masked the same way:
+a member code names a person, so only its format and last four digits reach a log.
+
 Code paths mask codes themselves (``kiosk_common.codes.mask``). This filter catches the one that forgot,
 and only payment codes: a run of digits that stands alone (no letter or digit glued to either side) and
 has the shape of a WeChat Pay or Alipay code. Order numbers such as ``K20261124215203ABC...`` carry long
@@ -11,9 +14,11 @@ from __future__ import annotations
 import logging
 import re
 
-from kiosk_common.codes import mask, payment_channel
+from kiosk_common.codes import MEMBER_PREFIX, mask, mask_member_code, payment_channel
 
 _STANDALONE_DIGITS = re.compile(r"(?<![0-9A-Za-z])[0-9]{16,24}(?![0-9A-Za-z])")
+#: a member code, standing alone or not: its prefix and at least 8 digits (a wrong check digit too)
+_MEMBER_CODE = re.compile(re.escape(MEMBER_PREFIX) + r"[0-9]{8,}(?![0-9])")
 
 
 def mask_payment_codes(text: str) -> str:
@@ -26,12 +31,17 @@ def mask_payment_codes(text: str) -> str:
     return _STANDALONE_DIGITS.sub(one, text)
 
 
+def mask_codes(text: str) -> str:
+    """``text`` with every payment code and every member code masked."""
+    return _MEMBER_CODE.sub(lambda m: mask_member_code(m.group(0)), mask_payment_codes(text))
+
+
 class MaskingFilter(logging.Filter):
     """Masks payment codes in a record's final message (its arguments included)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_payment_codes(message)
+        masked = mask_codes(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -78,7 +88,7 @@ def scrub_secrets(text: str, known: tuple[str, ...] = ()) -> str:
     text = _SECRET_NAMED.sub(_named_value, text)
     text = _PIN_WORDS.sub(lambda m: m.group(1) + m.group(2) + REMOVED, text)
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = mask_payment_codes(text)
+    text = mask_codes(text)
     return _LONG_TOKEN.sub(REMOVED, text)
 
 

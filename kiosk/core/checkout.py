@@ -54,6 +54,8 @@ class Notice(enum.StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
     MEMBERS_NOT_OFFERED = "members_not_offered"
     MEMBER_LOOKUP_FAILED = "member_lookup_failed"
+    #: the member screen was shown a code that is not a member code (a payment code, a stray QR)
+    NOT_A_MEMBER_CODE = "not_a_member_code"
     #: the camera that reads payment codes failed on the pay screen: the unpaid order was cancelled
     CAMERA_FAULT = "camera_fault"
     #: paid, the printer failed, and the done screen shows the e-receipt QR instead
@@ -238,6 +240,16 @@ class StaffResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberTapped:
+    """The cart's 会员 / Member button: the member sign-in screen opens over the same sale."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberBackTapped:
+    """The member screen's Back: the cart again, as it was."""
+
+
+@dataclass(frozen=True, slots=True)
 class MemberLookedUp:
     """The member directory answered the sign-in screen: ``member``, or None and ``notice`` says why."""
 
@@ -285,6 +297,8 @@ Event = (
     | RecoveryStarted
     | RecoveryFinished
     | MemberLookedUp
+    | MemberTapped
+    | MemberBackTapped
     | PrinterOfferAnswered
     | CameraFailed
 )
@@ -313,6 +327,8 @@ EVENT_TYPES: tuple[type, ...] = (
     RecoveryStarted,
     RecoveryFinished,
     MemberLookedUp,
+    MemberTapped,
+    MemberBackTapped,
     PrinterOfferAnswered,
     CameraFailed,
 )
@@ -393,6 +409,9 @@ class Checkout:
     member: Member | None = None
     #: the cart asks "the printer is not available; pay and take an e-receipt?" (PrinterOfferAnswered)
     printer_offer: bool = False
+    #: the member sign-in screen is up (phase CART: the sale, its idle rules and its cancel are the
+    #: cart's); anything added to the cart, a member signed in or Back shows the cart again
+    member_screen: bool = False
 
     @property
     def sale_total_fen(self) -> Fen:
@@ -420,9 +439,16 @@ def _add(
         cart = c.cart.add(product, more) if qty is None else c.cart.set_qty(product, qty)
     except CartError:
         return _ignore(c, Notice.CART_LIMIT)
-    return replace(c, phase=Phase.CART, cart=cart, notice=Notice.NONE, detail="", printer_offer=False), (
-        Beep(),
+    added = replace(
+        c,
+        phase=Phase.CART,
+        cart=cart,
+        notice=Notice.NONE,
+        detail="",
+        printer_offer=False,
+        member_screen=False,
     )
+    return added, (Beep(),)
 
 
 Step = tuple[Checkout, tuple[Effect, ...]]
@@ -498,9 +524,10 @@ def _pay(c: Checkout, e: PayTapped) -> Step:
 
 
 def _open(c: Checkout) -> Step:
-    return replace(c, phase=Phase.PAYING, notice=Notice.NONE, detail="", printer_offer=False), (
-        OpenOrder(c.cart),
+    opened = replace(
+        c, phase=Phase.PAYING, notice=Notice.NONE, detail="", printer_offer=False, member_screen=False
     )
+    return opened, (OpenOrder(c.cart),)
 
 
 def _printer_offer_answered(c: Checkout, e: PrinterOfferAnswered) -> Step:
@@ -644,10 +671,24 @@ def _leave_payment(c: Checkout, _e: object) -> Step:
 
 
 def _member(c: Checkout, e: MemberLookedUp) -> Step:
-    """The sign-in screen's answer: the member stays for this sale only (a new sale starts without)."""
+    """The sign-in screen's answer: the member stays for this sale only (a new sale starts without),
+    and the cart shows again with the member on it; no member: the reason, where the customer is."""
     if e.member is None:
         return _notice(c, e.notice), ()
-    return replace(c, member=e.member, notice=Notice.NONE, detail=""), (Beep(),)
+    return replace(c, member=e.member, member_screen=False, notice=Notice.NONE, detail=""), (Beep(),)
+
+
+def _member_open(c: Checkout, _e: MemberTapped) -> Step:
+    return replace(c, member_screen=True, printer_offer=False, notice=Notice.NONE, detail=""), ()
+
+
+def _member_back(c: Checkout, _e: MemberBackTapped) -> Step:
+    return replace(c, member_screen=False, notice=Notice.NONE, detail=""), ()
+
+
+def _code_in_cart(c: Checkout, _e: PaymentCodeScanned) -> Step:
+    """A payment code before paying: on the member screen it was shown in place of the member code."""
+    return _ignore(c, Notice.NOT_A_MEMBER_CODE if c.member_screen else Notice.SCAN_ITEMS_FIRST)
 
 
 # --- printing, done, needs help -------------------------------------------------------------------
@@ -758,6 +799,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _recovery_started,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _stay,
     },
@@ -769,7 +812,7 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         PayTapped: _pay,
         OrderOpened: _stay,
         OrderFailed: _stay,
-        PaymentCodeScanned: _refuse(Notice.SCAN_ITEMS_FIRST),
+        PaymentCodeScanned: _code_in_cart,
         PaymentCodeRefused: _stay,
         PaymentSucceeded: _stay,
         PaymentDeclined: _stay,
@@ -785,6 +828,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _member,
+        MemberTapped: _member_open,
+        MemberBackTapped: _member_back,
         PrinterOfferAnswered: _printer_offer_answered,
         CameraFailed: _stay,  # the camera is needed only once the customer pays
     },
@@ -812,6 +857,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _camera_failed,
     },
@@ -839,6 +886,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _stay,  # paid: the camera is not needed any more
     },
@@ -866,6 +915,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _stay,
     },
@@ -893,6 +944,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _stay,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _stay,
     },
@@ -920,6 +973,8 @@ TABLE: dict[Phase, dict[type, Handler]] = {
         RecoveryStarted: _stay,
         RecoveryFinished: _recovery_finished,
         MemberLookedUp: _stay,
+        MemberTapped: _stay,
+        MemberBackTapped: _stay,
         PrinterOfferAnswered: _stay,
         CameraFailed: _stay,
     },

@@ -5,10 +5,11 @@ WeChat Pay is 18 digits starting 10-15; Alipay is 16-24 digits starting 25-30. A
 an EAN-13, EAN-8, UPC-A or UPC-E whose check digit is right. Anything else is "other" and is never
 passed to a gateway. Codes are secrets while they live, so every human-facing form is masked.
 
-Member and staff codes are the seam later releases fill: their formats are not fixed yet, so
-``classify`` takes ``rules`` (``CodeRule`` callables) that may claim a text as ``MEMBER`` or
-``STAFF``. Rules run after the payment check (a rule can never turn a payment code into a member
-code, nor the other way round) and before the product check; a rule that raises is ignored.
+Member and staff codes are claimed by ``rules`` (``CodeRule`` callables) that may claim a text as
+``MEMBER`` or ``STAFF``: the member QR's rule is ``kiosk.core.members.member_code_rule`` (``KM1``
+and 12 digits, ``kiosk_common.codes.member_code``). Rules run after the payment check (a rule can
+never turn a payment code into a member code, nor the other way round) and before the product
+check; a rule that raises is ignored.
 """
 
 from __future__ import annotations

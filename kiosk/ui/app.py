@@ -35,6 +35,7 @@ from kiosk.ui.fonts import FontNotFound, find_cjk_font
 from kiosk.ui.help_screen import HelpScreen
 from kiosk.ui.kivy_config import configure_kivy
 from kiosk.ui.maintenance_screen import MaintenanceScreen
+from kiosk.ui.member_screen import MemberScreen
 from kiosk.ui.out_of_service_screen import OutOfServiceScreen
 from kiosk.ui.pay_screen import PayScreen
 from kiosk.ui.pin_screen import PinScreen
@@ -139,6 +140,7 @@ class KioskApp(App):  # type: ignore[misc]
         sm.add_widget(PayScreen(name="pay", vm=self.vm))
         sm.add_widget(DoneScreen(name="done", vm=self.vm, font_path=self.font_path))
         sm.add_widget(HelpScreen(name="help", vm=self.vm))
+        sm.add_widget(MemberScreen(name="member", vm=self.vm))
         sm.add_widget(RecoveringScreen(name="recovering", vm=self.vm))
         sm.add_widget(PinScreen(name="pin", vm=self.vm))
         sm.add_widget(MaintenanceScreen(name="maint", vm=self.vm))

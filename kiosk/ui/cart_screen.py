@@ -13,7 +13,6 @@ from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import shop_widgets  # noqa: F401  (the search, detail and toast classes shop.kv names)
-from kiosk.ui.member_screen import MemberPanel as MemberPanel  # the kv rule names it
 from kiosk.ui.widgets import CategoryTab, DiscountRow
 
 

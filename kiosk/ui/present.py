@@ -31,6 +31,8 @@ SCREEN_FOR_PHASE: dict[Phase, str] = {
 }
 
 SCREENS: tuple[str, ...] = ("attract", "cart", "pay", "done", "help", "recovering")
+#: the member sign-in screen: in the cart's phase, while ``Checkout.member_screen`` is set
+MEMBER_SCREEN = "member"
 
 
 def amount_text(fen: int, language: str) -> str:
@@ -292,13 +294,16 @@ ENROL_SCREEN = "enrol"
 OFFLINE_PHASES = frozenset({Phase.ATTRACT, Phase.CART})
 
 
-def customer_screen(phase: Phase, out_of_service: str) -> str:
+def customer_screen(phase: Phase, out_of_service: str, member_screen: bool = False) -> str:
     """The screen for the phase; the attract screen becomes "out of service" while the kiosk cannot
     sell (``out_of_service`` is a ``kiosk.core.availability.OutOfService`` value, "" while it can).
-    A sale already under way finishes on its own screens: only the next customer is turned away."""
+    A sale already under way finishes on its own screens: only the next customer is turned away.
+    The cart's phase shows the member sign-in screen while ``member_screen`` (``Checkout``) is set."""
     if out_of_service and phase is Phase.ATTRACT:
         # not enrolled: the installer's screen, not "use another checkout" (no customer is meant here)
         return ENROL_SCREEN if out_of_service == "not_enrolled" else OUT_OF_SERVICE_SCREEN
+    if member_screen and phase is Phase.CART:
+        return MEMBER_SCREEN
     return screen_for(phase)
 
 

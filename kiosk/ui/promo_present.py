@@ -6,6 +6,7 @@ Every amount goes through ``money``, the customer's locale format (``kiosk.core.
 from __future__ import annotations
 
 from kiosk.core.checkout import Checkout
+from kiosk.core.members import mask_name
 from kiosk.core.money import Fen, format_money
 from kiosk.core.pricing import PricedCart
 from kiosk.i18n import t
@@ -30,10 +31,11 @@ def saved_text(priced: PricedCart, language: str) -> str:
 
 
 def member_text(state: Checkout, language: str) -> str:
-    """ "Member: <name>" on the cart while a member is signed in; "" otherwise."""
+    """ "Member: 王*明" on the cart while a member is signed in; "" otherwise. The name is masked
+    (``members.mask_name``): the cart is on a screen the next person in the queue can read."""
     if state.member is None:
         return ""
-    return t("member.signed_in", language, name=state.member.name)
+    return t("member.signed_in", language, name=mask_name(state.member.name))
 
 
 def keypad_shown(digits: str) -> str:

@@ -41,7 +41,7 @@ from kiosk.core.checkout import (
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.controller_api import KioskController
 from kiosk.ui.kivy_config import configure_kivy
-from kiosk.ui.present import SCREENS, preferred_sample, screen_for
+from kiosk.ui.present import SCREENS, preferred_sample
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
@@ -202,7 +202,7 @@ class _TourRunner:
             return until is None or until(self.app.controller.state)
         return (
             vm.phase == phase.value
-            and sm.current == (screen or screen_for(phase))
+            and sm.current == (screen or vm.screen)  # the phase's screen, or the one the tour names
             and not sm.transition.is_active
             and (until is None or until(self.app.controller.state))
         )

@@ -27,6 +27,8 @@ from kiosk.core.cart import Cart, Product
 from kiosk.core.checkout import (
     CancelTapped,
     Checkout,
+    MemberBackTapped,
+    MemberTapped,
     Notice,
     PayTapped,
     Phase,
@@ -267,7 +269,7 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
         self.busy = waiting(state, pay_checking=bool(getattr(self.controller, "pay_checking", False)))
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
-        self.screen = present.customer_screen(state.phase, self.out_of_service)
+        self.screen = present.customer_screen(state.phase, self.out_of_service, state.member_screen)
 
     def _enrol_apply(self) -> None:
         desk = getattr(self.controller, "enrolment", None)
@@ -297,6 +299,15 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     def sign_in_member(self, phone: str = "", code: str = "") -> None:
         """The member screen's "sign in": the controller asks its member directory off the UI thread."""
         self.controller.member_sign_in(phone=phone, code=code)
+
+    def open_member(self) -> None:
+        """The cart's 会员 / Member button: the member screen (only on a kiosk that offers members)."""
+        if self.members_enabled:
+            self.controller.dispatch(MemberTapped())
+
+    def close_member(self) -> None:
+        """The member screen's Back: the cart as it was."""
+        self.controller.dispatch(MemberBackTapped())
 
     def _reset_language(self) -> None:
         """The next customer starts in the kiosk's language, not the one the last customer picked.

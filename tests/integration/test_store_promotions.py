@@ -22,6 +22,7 @@ from kiosk.store.db import open_store
 from kiosk.store.migrations import LATEST
 from kiosk.store.models import OutboxEntry
 from kiosk.store.sales import SaleError, SaleStore
+from kiosk_common.codes import mask_member_code, member_code
 from tests.fakes.clock import FakeClock
 from tests.fakes.members import FakeMemberDirectory
 from tests.fakes.payments import FakePaymentGateway
@@ -158,3 +159,64 @@ def test_phone_numbers_never_reach_the_log_in_full(tmp_path: Path, caplog: pytes
     with caplog.at_level("DEBUG"):
         c.member_sign_in(phone="13812345678")
     assert "13812345678" not in caplog.text and "138****5678" in caplog.text
+
+
+# --- member QR codes through the one camera path (kiosk_common.codes.member_code) --------------------
+
+ALICE_CODE = member_code("00000012345")
+
+
+def test_a_member_qr_signs_in_from_the_cart_and_from_the_member_screen_never_as_a_payment(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN a kiosk with members, a directory that knows one member code
+    WHEN  the code is shown on the cart, then (a new sale) on the member screen
+    THEN  each time the member signs in (member prices apply, the member screen closes), the
+          directory is asked with the whole code, and the code reaches no log in full."""
+    directory = FakeMemberDirectory({}, {ALICE_CODE: "王小明"})
+    c = _controller(tmp_path, directory)
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    c.dispatch(co.ProductTapped(c.catalog()[0]))
+    with caplog.at_level("DEBUG"):
+        c.handle_codes([Decoded("QRCode", ALICE_CODE)])
+    assert c.state.member is not None and c.state.member.name == "王小明"
+    assert c.priced_cart().total_fen == 100  # the member offer applies
+    c.dispatch(co.CancelTapped())
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.MemberTapped())
+    assert c.state.member_screen and c.state.member is None
+    with caplog.at_level("DEBUG"):
+        c.handle_codes([Decoded("Code128", ALICE_CODE)])  # a hand scanner reading a printed card
+    assert c.state.member is not None and not c.state.member_screen
+    assert directory.asked == [("", ALICE_CODE), ("", ALICE_CODE)]
+    assert ALICE_CODE not in caplog.text and mask_member_code(ALICE_CODE) in caplog.text
+
+
+def test_the_member_screen_says_what_it_was_shown_when_it_is_not_a_member_code(tmp_path: Path) -> None:
+    directory = FakeMemberDirectory({}, {ALICE_CODE: "王小明"})
+    c = _controller(tmp_path, directory)
+    c.dispatch(co.StartTapped())
+    c.dispatch(co.MemberTapped())
+    c.handle_codes([Decoded("QRCode", WX)])  # the payment code, shown by mistake: never charged
+    assert c.state.notice is co.Notice.NOT_A_MEMBER_CODE and c.state.order_id is None
+    c.dispatch(co.MemberBackTapped())
+    c.dispatch(co.MemberTapped())
+    wrong = ALICE_CODE[:-1] + str((int(ALICE_CODE[-1]) + 1) % 10)
+    c.handle_codes([Decoded("QRCode", wrong)])  # a misread digit: nobody's code
+    assert c.state.notice is co.Notice.NOT_A_MEMBER_CODE and c.state.member is None
+    c.member_sign_in(code="KM1-not-a-code")
+    assert c.state.notice is co.Notice.NOT_A_MEMBER_CODE
+    assert directory.asked == []  # the directory only ever hears well-formed codes
+    assert c.state.member_screen
+
+
+def test_a_member_code_is_ignored_where_members_are_not_offered_or_not_shopping(tmp_path: Path) -> None:
+    directory = FakeMemberDirectory({}, {ALICE_CODE: "王小明"})
+    c = _controller(tmp_path, directory)
+    c.handle_codes([Decoded("QRCode", ALICE_CODE)])  # the attract screen: no sale to sign in to
+    assert c.state.phase is co.Phase.ATTRACT and directory.asked == []
+    c.members_enabled = False
+    c.dispatch(co.StartTapped())
+    c.handle_codes([Decoded("QRCode", ALICE_CODE)])
+    assert c.state.member is None and directory.asked == []

@@ -28,16 +28,16 @@ import numpy as np
 from kiosk.core import checkout as co
 from kiosk.core.availability import OutOfService
 from kiosk.core.cart import Product
-from kiosk.core.codes import CodeKind
+from kiosk.core.codes import CodeKind, classify
 from kiosk.core.idle import IdleRules, timer_event
-from kiosk.core.members import MemberInputError, normalise_phone
+from kiosk.core.members import MemberInputError, member_code_rule, normalise_phone
 from kiosk.core.money import format_yuan
 from kiosk.core.pricing import PricedCart, Promotion, price_cart
 from kiosk.core.receipt import Receipt, ReceiptLayout, ReceiptLine, ReceiptTemplate, layout
 from kiosk.maintenance.roles import Action, Role, actions_for, allowed
 from kiosk.ports import MemberDirectory, MembersNotOffered, NoMemberDirectory
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem, StaffView, UnlockAnswer
-from kiosk_common.codes import mask
+from kiosk_common.codes import is_member_code, mask
 
 #: IT's actions the fake answers in ``_it``
 #: the restore list's backups at HQ (kiosk.staff_it keys them "hq:" + HQ's name): one granted from
@@ -207,6 +207,9 @@ class FakeController:
         except MemberInputError:
             self.dispatch(co.MemberLookedUp(None, co.Notice.MEMBER_NOT_FOUND))
             return
+        if not phone and not is_member_code(code):
+            self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
+            return
 
         def ask() -> co.Event:
             try:
@@ -285,6 +288,25 @@ class FakeController:
         thread.start()
         thread.join()
 
+    def show_code(self, text: str, symbology: str | None = "QRCode") -> None:
+        """The camera or a hand scanner reads ``text`` on a scanner thread, and it is taken as the real
+        controller's ``handle_codes`` takes it: a payment code goes to the checkout, a member code
+        signs in on a shopping screen, anything else on the member screen is "not a member code"."""
+
+        def read() -> None:
+            c = classify(text, symbology, (member_code_rule,))
+            shopping = self.members_enabled and self._state.phase is co.Phase.CART
+            if c.is_payment:
+                self.dispatch(co.PaymentCodeScanned(c.kind, c.text))
+            elif c.kind is CodeKind.MEMBER and shopping:
+                self.member_sign_in(code=c.text)
+            elif shopping and self._state.member_screen:
+                self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
+
+        thread = threading.Thread(target=read, name="fake-scanner")
+        thread.start()
+        thread.join()
+
     def product_image(self, sku: str) -> str:
         """Pictures a test put in ``images`` (sku -> file path)."""
         return self.images.get(sku, "")
@@ -315,7 +337,10 @@ class FakeController:
         )
 
     def latest_frame(self) -> Any:
-        return _scene(self._held) if self._camera_on or self.diag_camera_on else None
+        # the real scanner keeps its newest frame whatever the screen; the fake draws one while a
+        # screen shows the picture: the pay screen, the member screen, the staff's camera view
+        showing = self._camera_on or self.diag_camera_on or self._state.member_screen
+        return _scene(self._held) if showing else None
 
     def sample_codes(self) -> list[str]:
         return list(self._samples)

@@ -68,3 +68,11 @@ def test_the_done_screen_sends_the_customer_to_the_e_receipt_when_the_printer_fa
 def test_the_camera_fault_says_to_ask_staff() -> None:
     assert notice_text(Notice.CAMERA_FAULT, "zh_CN") == "摄像头故障，请联系工作人员"
     assert "staff" in notice_text(Notice.CAMERA_FAULT, "en")
+
+
+def test_the_carts_phase_shows_the_member_screen_while_it_is_open() -> None:
+    assert present.customer_screen(Phase.CART, "", member_screen=True) == "member"
+    assert present.customer_screen(Phase.CART, "", member_screen=False) == "cart"
+    for phase in Phase:
+        if phase is not Phase.CART:  # a stale flag never takes another phase's screen
+            assert present.customer_screen(phase, "", member_screen=True) == present.screen_for(phase)

@@ -4,7 +4,8 @@ GIVEN the real KioskApp with the FakeController, its window resized in-process u
       800x480, 1024x600, 1280x800 and 1920x1080, landscape and portrait (tests/ui/ui_clip_main.py)
 WHEN  every customer screen is put up in zh_CN and en: attract (and with no products), the cart
       (empty, full of long English names and a five-figure total, the cancel question, "still
-      there?"), pay in each stage (show the code, charging, password, checking, declined), printing,
+      there?"), the member screen (fresh, a number typed and "not a member code", "still there?"
+      over it), pay in each stage (show the code, charging, password, checking, declined), printing,
       done (receipt, e-receipt QR), help (printer, e-receipt QR), recovering, the PIN pad and the
       staff menu; and again in large-text mode on the small screens
 THEN  clipcheck finds no label shortened ("..."), cut (lines dropped), spilling out of its box or
@@ -24,7 +25,7 @@ from ui_harness import run_tour
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
-SCENES = 29
+SCENES = 32
 #: every run of the matrix, in this file and the others: one Kivy process per size; large text on
 #: the small screens. A size here that no file runs fails test_every_run_is_in_a_file.
 RUNS: dict[str, tuple[str, ...]] = {

@@ -4,9 +4,12 @@ GIVEN the real KioskApp with the FakeController running a multi-buy and a spend-
 WHEN  a customer taps three waters and chips, switches language and pays
 THEN  each discount shows as its own line (name in the customer's language, -¥x.xx, not clipped),
       "you save" shows the sum, and the pay and done screens ask for the total after discounts;
-AND   with members enabled, the member keypad refuses an unknown number, masks the number typed,
-      signs the member in (name on the cart) and the next customer starts signed out; without, no
-      member button shows.
+AND   with members enabled, the cart's member button opens the member screen (the camera's picture
+      and a phone keypad): it refuses an unknown number, masks the number typed, signs the member in
+      (the cart again, the name masked on it, the member price applied) and the next customer starts
+      signed out; Back keeps the cart; a payment code shown to its camera is refused as not a member
+      code, the member QR signs in; "still there?" asks over it and no answer ends the sale; without
+      members enabled, no member button shows.
 """
 
 from __future__ import annotations
@@ -46,22 +49,46 @@ def test_discount_lines_show_and_the_customer_pays_the_total_after_them(
     assert obs["done_total"] == "¥11.50"
 
 
-def test_member_keypad_signs_a_member_in_for_one_sale(
+def test_member_screen_keypad_signs_a_member_in_for_one_sale(
     xvfb_display: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     obs = run(xvfb_display, tmp_path_factory, "member")
-    assert obs["unknown"]["shown"] and obs["unknown"]["answer"] == "未找到该会员，请检查手机号"
+    assert obs["opened"]["showing"] and obs["opened"]["display"] == "请输入 11 位手机号"
+    assert obs["opened"]["notice"] == "" and not obs["opened"]["sign_in_enabled"]
+    assert obs["unknown"]["showing"] and obs["unknown"]["notice"] == "未找到该会员，请检查手机号"
+    assert obs["unknown"]["display"] == "139****0000"
     assert not obs["ten_digits"]["sign_in_enabled"]
     assert obs["ten_digits"]["display"] == "138****567"
     assert obs["eleven_digits"]["display"] == "138****5678" and obs["eleven_digits"]["sign_in_enabled"]
     assert obs["eleven_digits"]["display_fits"]
     assert obs["eleven_digits"]["keys_min_h"] >= 34  # 9 mm at the 96 dpi of the virtual screen
     signed = obs["signed_in"]
-    assert not signed["panel"]["shown"] and not signed["button"]
-    assert "会员：王小明" in signed["items_line"]
-    assert "Member: 王小明" in obs["items_line_en"]
+    assert not signed["button"]
+    assert "会员：王*明" in signed["items_line"] and "王小明" not in signed["items_line"]
+    # the member price (a members-only 10% off the chips) applies once signed in, not before
+    assert [r["name"] for r in obs["before"]["rows"]] == []
+    assert [r["name"] for r in signed["cart"]["rows"]] == ["会员 薯片9折"]
+    assert signed["cart"]["total"] == "¥6.75"  # 7.50 less 0.75
+    assert signed["display_after"] == "请输入 11 位手机号"  # the number is not kept
+    assert "Member: 王*明" in obs["items_line_en"]
     assert obs["next_customer"] == {"member": False, "member_text": "", "button": True}
     assert obs["asked"] == [["13900000000", ""], ["13812345678", ""]]
+
+
+def test_member_screen_back_payment_code_member_qr_and_still_there(
+    xvfb_display: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    obs = run(xvfb_display, tmp_path_factory, "member_qr")
+    assert obs["back"] == {"items": 2, "member": False}
+    assert obs["reopened_display"] == "请输入 11 位手机号"  # Back forgot the digits typed
+    refused = obs["payment_code"]
+    assert refused["view"]["showing"] and refused["order"] is None and refused["phase"] == "cart"
+    assert refused["view"]["notice"] == "这不是会员码，请出示会员二维码或输入手机号"
+    assert "会员：王*明" in obs["qr_signed_in"]
+    assert obs["kept"] == [True, "1391"]  # "continue" keeps the member screen and what was typed
+    assert obs["timed_out"] == {"state": True, "digits": ""}
+    assert obs["next_customer"] == {"display": "请输入 11 位手机号", "notice": ""}
+    assert obs["asked"] == [["", "KM1000000123457"]]
 
 
 def test_without_members_enabled_there_is_no_member_button(

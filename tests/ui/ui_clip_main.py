@@ -153,6 +153,11 @@ class Scenes:
 
             return go
 
+        on_member_screen = co.Checkout(phase=co.Phase.CART, cart=cart, member_screen=True)
+
+        def type_phone() -> None:
+            s.f.app.sm.get_screen("member").digits = "13812345678"
+
         def maint_menu() -> None:
             s.c.maintenance_unlock_pin("222222")
             s.f.app.show_menu()
@@ -256,6 +261,13 @@ class Scenes:
                     )
                 ),
             ),
+            ("member_screen", "member", with_catalog(on_member_screen)),
+            (
+                "member_refused",
+                "member",
+                with_catalog(replace(on_member_screen, notice=co.Notice.NOT_A_MEMBER_CODE), type_phone),
+            ),
+            ("member_still_there", "member", with_catalog(replace(on_member_screen, still_there_s=20))),
             ("pin_pad", "pin", lambda: (with_catalog(co.Checkout())(), s.f.app.open_pin("menu"))),
             ("maintenance_menu", "maint", lambda: (with_catalog(co.Checkout())(), maint_menu())),
         ]

@@ -62,9 +62,17 @@ def _cart(c: FakeController, gate: threading.Event) -> Iterator[Step]:
         yield Do(lambda p=product: c.dispatch(ProductTapped(p)), f"tap {product.sku}")
 
 
+def _member(c: FakeController, gate: threading.Event) -> Iterator[Step]:
+    from kivy.app import App
+
+    yield Do(lambda: App.get_running_app().vm.open_member(), "the cart's member button")
+
+
 def _cancel_confirm(c: FakeController, gate: threading.Event) -> Iterator[Step]:
     from kivy.app import App
 
+    yield Do(lambda: App.get_running_app().vm.close_member(), "back to the cart")
+    yield WaitFor(Phase.CART, lambda s: not s.member_screen)
     yield Do(lambda: App.get_running_app().vm.ask_cancel(), "cancel asks first")
 
 
@@ -102,6 +110,7 @@ GALLERY: list[tuple[str, Prep, Phase, Callable[[Checkout], bool] | None]] = [
     ("recovering", _recovering, Phase.RECOVERING, None),
     ("attract", _attract, Phase.ATTRACT, None),
     ("cart", _cart, Phase.CART, lambda s: s.cart.item_count == 3),
+    ("member", _member, Phase.CART, lambda s: s.member_screen),
     ("cancel-confirm", _cancel_confirm, Phase.CART, None),
     ("pay", _pay, Phase.PAYING, lambda s: s.order_id is not None),
     ("pay-password", _password, Phase.PAYING, _stage(PayStage.USER_PAYING)),
@@ -134,6 +143,7 @@ def main() -> int:
     gate = threading.Event()
     # slow enough that "checking your payment" and "printing" stay on screen for their pictures
     controller = FakeController(print_delay_s=1.5, answer_delay_s=1.0, password_gate=gate)
+    controller.members_enabled = True  # the cart's member button, and the member screen it opens
     ui = UiSection(fullscreen=False, width=args.width, height=args.height)
     kiosk = KioskSection(store_name="便利店 Corner Shop", language=args.language)
     suffix = f"{args.width}x{args.height}-{args.language}"

@@ -2,7 +2,7 @@
 FakeController with promotions (and, for ``member``, a fake member directory), and a customer's
 fingers (touch events, through ``ui_maint_main.run_script``).
 
-Run as ``python tests/ui/ui_promo_main.py OUT_DIR --script discounts|member|hidden
+Run as ``python tests/ui/ui_promo_main.py OUT_DIR --script discounts|member|member_qr|hidden
 [--width W --height H]`` with ``KIVY_NO_ARGS=1``, ``KIVY_HOME`` and a ``DISPLAY`` (Xvfb). Prints one
 JSON line: what the script observed (``obs``) and a failure, if any.
 """
@@ -30,9 +30,11 @@ from ui_maint_main import (
     run_script,
 )
 
+from kiosk.core import checkout as co
 from kiosk.core.pricing import PromoKind, Promotion
 from kiosk.settings import KioskSection, UiSection
 from kiosk.ui.kivy_config import configure_kivy
+from kiosk_common.codes import member_code
 from tests.fakes.members import FakeMemberDirectory
 
 START = datetime(2026, 11, 1, tzinfo=PROMO_NOW.tzinfo)
@@ -49,6 +51,17 @@ PROMOTIONS = (
     ),
     Promotion(
         "off1", PromoKind.SPEND_OFF, "满10元减1元", "¥1 off ¥10", START, threshold_fen=1000, off_fen=100
+    ),
+    # the member price hook (kiosk.core.pricing): shows only once a member has signed in
+    Promotion(
+        "chips-m",
+        PromoKind.PERCENT_OFF,
+        "会员 薯片9折",
+        "Members: chips 10% off",
+        START,
+        sku="CHIPS",
+        percent=10,
+        members_only=True,
     ),
 )
 PHONE = "13812345678"
@@ -148,11 +161,15 @@ def member_button(f: Fingers) -> Any:
     return b if not b.disabled and b.opacity > 0 else None
 
 
+def member_screen(f: Fingers) -> Any:
+    return f.app.sm.get_screen("member")
+
+
 def key(f: Fingers, text: str) -> Any:
     from kiosk.ui.widgets import KButton
 
-    panel = cart(f).ids.member
-    return next((w for w in panel.walk(restrict=True) if isinstance(w, KButton) and w.text == text), None)
+    keypad = member_screen(f).ids.keypad
+    return next((w for w in keypad.walk(restrict=True) if isinstance(w, KButton) and w.text == text), None)
 
 
 def type_number(f: Fingers, digits: str) -> Iterator[Step]:
@@ -160,50 +177,80 @@ def type_number(f: Fingers, digits: str) -> Iterator[Step]:
         yield Tap(lambda d=d: key(f, d), f"key {d}")
 
 
-def panel_view(f: Fingers) -> dict[str, Any]:
-    panel = cart(f).ids.member
+def sign_in_button(f: Fingers) -> Any:
+    b = member_screen(f).ids.sign_in
+    return None if b.disabled else b
+
+
+def screen_view(f: Fingers) -> dict[str, Any]:
+    m = member_screen(f)
     return {
-        "shown": panel.shown,
-        "display": panel.ids.display.text,
-        "display_fits": fits(panel.ids.display),
-        "answer": panel.ids.answer.text,
-        "sign_in_enabled": not panel.ids.sign_in.disabled,
-        "keys_min_h": min(w.height for w in panel.ids.keypad.children),
+        "showing": f.showing("member"),
+        "display": m.ids.display.text,
+        "display_fits": fits(m.ids.display),
+        "notice": m.ids.notice.text,
+        "sign_in_enabled": not m.ids.sign_in.disabled,
+        "keys_min_h": min(w.height for w in m.ids.keypad.children),
     }
 
 
-def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
-    """The member keypad: an unknown number says so; the member's number signs in, masked on screen;
-    the member's name shows on the cart; the next customer starts signed out."""
-    yield from start_and_fill(f, c, ("CHIPS",))
+def open_member(f: Fingers) -> Iterator[Step]:
     yield Tap(lambda: member_button(f), "member")
-    yield Until(lambda: cart(f).ids.member.shown, "member panel")
-    yield Frames(QUIET_FRAMES, "frames")
-    yield Shot("member_panel_zh")
-    yield from type_number(f, "13900000000")
+    yield Until(lambda: f.showing("member"), "member screen")
+
+
+def leave_and_come_back(f: Fingers, c: FakeController) -> Iterator[Step]:
+    """The customer leaves (Cancel, then empty) and the next one starts."""
+    yield Tap(lambda: cart(f).ids.cancel, "cancel")
+    yield Until(lambda: f.app.vm.confirming_cancel, "asked")
     yield Tap(
-        lambda: cart(f).ids.member.ids.sign_in if not cart(f).ids.member.ids.sign_in.disabled else None,
-        "sign in",
+        lambda: next(
+            w
+            for w in cart(f).ids.confirm.walk(restrict=True)
+            if getattr(w, "text", "") in ("Empty cart", "清空")
+        ),
+        "empty",
     )
-    yield Until(lambda: bool(cart(f).ids.member.answer_text), "an answer")
-    yield Do(lambda: obs.__setitem__("unknown", panel_view(f)), "note")
+    yield Until(lambda: f.showing("attract"), "attract")
+    yield Tap(lambda: tuple(f.app.sm.get_screen("attract").center), "next customer")
+    yield Until(lambda: f.showing("cart"), "cart again")
+    yield Frames(QUIET_FRAMES, "frames")
+
+
+def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
+    """The member screen by its keypad: an unknown number says so; the member's number signs in,
+    masked on screen; the cart comes back with the member's masked name and the member price; the
+    next customer starts signed out."""
+    yield from start_and_fill(f, c, ("CHIPS",))
+    yield Do(lambda: obs.__setitem__("before", cart_view(f)), "note")
+    yield from open_member(f)
+    yield Until(lambda: member_screen(f).has_frame, "the camera's picture")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("opened", screen_view(f)), "note")
+    yield Shot("member_screen_zh")
+    yield from type_number(f, "13900000000")
+    yield Tap(lambda: sign_in_button(f), "sign in")
+    yield Until(lambda: bool(member_screen(f).ids.notice.text), "an answer")
+    yield Do(lambda: obs.__setitem__("unknown", screen_view(f)), "note")
     yield Tap(lambda: key(f, "清除"), "clear")
     yield from type_number(f, PHONE[:10])
-    yield Do(lambda: obs.__setitem__("ten_digits", panel_view(f)), "note")
+    yield Do(lambda: obs.__setitem__("ten_digits", screen_view(f)), "note")
     yield from type_number(f, PHONE[10:])
     yield Frames(QUIET_FRAMES, "frames")
-    yield Do(lambda: obs.__setitem__("eleven_digits", panel_view(f)), "note")
+    yield Do(lambda: obs.__setitem__("eleven_digits", screen_view(f)), "note")
     yield Shot("member_typed_zh")
-    yield Tap(lambda: cart(f).ids.member.ids.sign_in, "sign in")
+    yield Tap(lambda: sign_in_button(f), "sign in")
     yield Until(lambda: c.state.member is not None, "signed in")
+    yield Until(lambda: f.showing("cart"), "the cart again")
     yield Frames(QUIET_FRAMES, "frames")
     yield Do(
         lambda: obs.__setitem__(
             "signed_in",
             {
-                "panel": panel_view(f),
                 "items_line": cart(f).ids.items_line.text,
                 "button": member_button(f) is not None,
+                "cart": cart_view(f),
+                "display_after": member_screen(f).ids.display.text,
             },
         ),
         "note",
@@ -212,19 +259,7 @@ def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[floa
     yield Do(lambda: f.app.vm.set_language("en"), "english")
     yield Frames(QUIET_FRAMES, "frames")
     yield Do(lambda: obs.__setitem__("items_line_en", cart(f).ids.items_line.text), "note")
-    # the customer leaves: Cancel, then empty
-    yield Tap(lambda: cart(f).ids.cancel, "cancel")
-    yield Until(lambda: f.app.vm.confirming_cancel, "asked")
-    yield Tap(
-        lambda: next(
-            w for w in cart(f).ids.confirm.walk(restrict=True) if getattr(w, "text", "") == "Empty cart"
-        ),
-        "empty",
-    )
-    yield Until(lambda: f.showing("attract"), "attract")
-    yield Tap(lambda: tuple(f.app.sm.get_screen("attract").center), "next customer")
-    yield Until(lambda: f.showing("cart"), "cart again")
-    yield Frames(QUIET_FRAMES, "frames")
+    yield from leave_and_come_back(f, c)
     yield Do(
         lambda: obs.__setitem__(
             "next_customer",
@@ -239,6 +274,80 @@ def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[floa
     yield Do(lambda: obs.__setitem__("asked", list(directory.asked)), "note")
 
 
+def member_qr(f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float]) -> Iterator[Step]:
+    """The member screen's other ways: Back keeps the cart and forgets the digits; a payment code
+    shown to its camera is refused as not a member code; the member QR signs in; "still there?"
+    asks over it, and no answer ends the sale; the next customer's member screen starts empty."""
+    yield from start_and_fill(f, c, ("CHIPS", "W550"))
+    yield from open_member(f)
+    yield from type_number(f, "138")
+    yield Tap(lambda: member_screen(f).ids.back, "back")
+    yield Until(lambda: f.showing("cart"), "the cart")
+    yield Do(
+        lambda: obs.__setitem__(
+            "back", {"items": c.state.cart.item_count, "member": c.state.member is not None}
+        ),
+        "note",
+    )
+    yield from open_member(f)
+    yield Do(lambda: obs.__setitem__("reopened_display", member_screen(f).ids.display.text), "note")
+    yield Do(lambda: c.show_code(WECHAT_CODE), "a payment code to the camera")
+    yield Until(lambda: c.state.notice is co.Notice.NOT_A_MEMBER_CODE, "refused")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(
+        lambda: obs.__setitem__(
+            "payment_code", {"view": screen_view(f), "order": c.state.order_id, "phase": c.state.phase.value}
+        ),
+        "note",
+    )
+    yield Shot("member_not_a_member_code_zh")
+    yield Do(lambda: c.show_code(MEMBER_CODE), "the member QR to the camera")
+    yield Until(lambda: c.state.member is not None and f.showing("cart"), "signed in, on the cart")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("qr_signed_in", cart(f).ids.items_line.text), "note")
+    # a new customer: the member screen, quiet for a minute
+    yield from leave_and_come_back(f, c)
+    yield Tap(lambda: tile(f, "CHIPS"), "tap CHIPS")
+    yield Until(lambda: c.state.cart.item_count == 1, "in the cart")
+    yield from open_member(f)
+    yield from type_number(f, "1391")
+    dialog = f.app.still_there
+    yield Do(lambda: advance(c, clock, c.idle_timeout_s + 1), "a quiet minute")
+    yield Until(lambda: dialog.showing, "asked")
+    yield Shot("member_still_there_zh")
+    yield Tap(lambda: dialog.ids.keep_going, "continue")
+    yield Until(lambda: not dialog.showing, "answered")
+    yield Do(lambda: obs.__setitem__("kept", [f.showing("member"), member_screen(f).digits]), "note")
+    yield Do(lambda: advance(c, clock, c.idle_timeout_s + 1), "another quiet minute")
+    yield Until(lambda: dialog.showing, "asked again")
+    yield Do(lambda: advance(c, clock, c.still_there_s), "no answer")
+    yield Until(lambda: f.showing("attract") and not dialog.showing, "the sale ended")
+    yield Do(
+        lambda: obs.__setitem__(
+            "timed_out", {"state": c.state == co.Checkout(), "digits": member_screen(f).digits}
+        ),
+        "note",
+    )
+    yield Tap(lambda: tuple(f.app.sm.get_screen("attract").center), "next customer")
+    yield Until(lambda: f.showing("cart"), "cart")
+    yield Tap(lambda: tile(f, "CHIPS"), "tap CHIPS")
+    yield Until(lambda: c.state.cart.item_count == 1, "in the cart")
+    yield from open_member(f)
+    yield Do(
+        lambda: obs.__setitem__(
+            "next_customer",
+            {"display": member_screen(f).ids.display.text, "notice": screen_view(f)["notice"]},
+        ),
+        "note",
+    )
+    yield Do(lambda: obs.__setitem__("asked", list(directory.asked)), "note")
+
+
+def advance(c: FakeController, clock: list[float], seconds: float) -> None:
+    clock[0] += seconds
+    c.tick(clock[0])
+
+
 def hidden(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
     """A kiosk without ``[members] enabled``: no member button on the cart."""
     yield from start_and_fill(f, c, ("CHIPS",))
@@ -246,13 +355,15 @@ def hidden(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[floa
     yield Do(lambda: obs.__setitem__("button", member_button(f) is not None), "note")
 
 
-directory = FakeMemberDirectory({PHONE: "王小明"})
+MEMBER_CODE = member_code("00000012345")
+WECHAT_CODE = "134567890123456789"
+directory = FakeMemberDirectory({PHONE: "王小明"}, {MEMBER_CODE: "王小明"})
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--script", choices=("discounts", "member", "hidden"), required=True)
+    parser.add_argument("--script", choices=("discounts", "member", "member_qr", "hidden"), required=True)
     parser.add_argument("--width", type=int, default=800)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
@@ -261,17 +372,18 @@ def main() -> int:
     configure_kivy(ui, fullscreen=False)
     from kiosk.ui.app import KioskApp
 
+    clock = [1000.0]
     controller = FakeController(
         answer_delay_s=0.05,
         promotions=PROMOTIONS,
-        members=directory if args.script == "member" else None,
+        members=directory if args.script.startswith("member") else None,
+        clock=lambda: clock[0],
     )
     app = KioskApp(
         controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="便利店 Corner Shop")
     )
     obs: dict[str, Any] = {}
-    clock = [1000.0]
-    script = {"discounts": discounts, "member": member, "hidden": hidden}[args.script]
+    script = {"discounts": discounts, "member": member, "member_qr": member_qr, "hidden": hidden}[args.script]
     return run_script(
         app,
         args.out,

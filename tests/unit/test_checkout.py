@@ -225,6 +225,8 @@ def test_every_event_in_every_phase_is_handled() -> None:
         co.RecoveryStarted(),
         co.RecoveryFinished(("o1",), ("K1",)),
         co.MemberLookedUp(None),
+        co.MemberTapped(),
+        co.MemberBackTapped(),
         co.PrinterOfferAnswered(go=True),
         co.CameraFailed("camera: no frames"),
     ]
