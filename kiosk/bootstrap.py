@@ -62,6 +62,8 @@ from kiosk.store.tasks import TaskStore
 from kiosk.sync.credentials import Credentials, CredentialsError, load_credentials, same_hq
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
+from kiosk.sync.pictures import MANIFEST_NAME as PICTURES_MANIFEST
+from kiosk.sync.pictures import HqPictures
 from kiosk.sync.pusher import CatalogPuller, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
 from kiosk_common.signing import receipt_path, receipt_token
@@ -395,7 +397,18 @@ def build_kiosk(
         controller.post(controller.refresh_catalog)
         images.rescan()  # a new product's picture may have been copied in with it
 
-    puller = CatalogPuller(store, hq, on_applied=catalog_applied)
+    # only an enrolled kiosk fetches pictures (an unenrolled one has no HQ to ask)
+    hq_pictures = (
+        HqPictures(
+            settings.kiosk.data_dir / IMAGES_FOLDER,
+            settings.kiosk.data_dir / PICTURES_MANIFEST,
+            hq,
+            images.rescan,
+        )
+        if isinstance(hq, HttpHqClient)
+        else None
+    )
+    puller = CatalogPuller(store, hq, on_applied=catalog_applied, pictures=hq_pictures)
     probe = SystemProbe(
         printer.last_status,
         lambda: scanner.fault if scanner.running else None,
