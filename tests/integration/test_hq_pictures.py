@@ -279,6 +279,8 @@ def test_an_upload_for_a_product_hq_does_not_have_or_a_missing_file_is_refused(
     path.write_bytes(picture())
     code, _, err = cli(hq, capsys, "catalog", "image", "set", "NOPE1", str(path))
     assert code == 2 and "HQ has no product NOPE1" in err
+    code, _, err = cli(hq, capsys, "catalog", "image", "set", "../D001", str(path))
+    assert code == 2 and "'../D001' cannot name a picture file" in err
     code, _, err = cli(hq, capsys, "catalog", "image", "set", "D001", str(tmp_path / "missing.png"))
     assert code == 2 and "cannot read" in err and "missing.png" in err
     code, out, _ = cli(hq, capsys, "catalog", "image", "list")
