@@ -12,25 +12,28 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hq import metrics, rollouts
+from hq import i18n, metrics, rollouts
 from hq.auth import KioskAuth, SignedKiosk
 from hq.catalog_sync import catalog_for
 from hq.db import connected
-from hq.errors import errors
+from hq.errors import ApiError, ErrorOut, errors
 from hq.events import KINDS, CheckNowNoticeOut, EventBatchIn, EventBatchOut, ingest_events
 from hq.identity import KioskIdentity, kiosk_secret
 from hq.jsonbody import StrictJsonRoute
 from hq.models import utc_now
+from hq.pictures import picture_bytes
 from kiosk_common import signing
+from kiosk_common.pictures import SAFE_SKU
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/v1/sync/events"
 CATALOG_PATH = "/api/v1/sync/catalog"
+PICTURES_PATH = "/api/v1/sync/pictures"
 
 router = APIRouter(route_class=StrictJsonRoute)
 
@@ -39,6 +42,12 @@ class CategoryOut(BaseModel):
     code: str
     name_zh: str
     name_en: str
+
+
+class PictureRefOut(BaseModel):
+    name: str = Field(description="the file the kiosk writes: `<sku>.png` or `<sku>.jpg`, by the bytes")
+    sha256: str = Field(description="SHA-256 of the bytes, 64 lower-case hex digits: the kiosk checks it")
+    size: int = Field(description="bytes (at most 512 KiB)")
 
 
 class ProductOut(BaseModel):
@@ -52,6 +61,11 @@ class ProductOut(BaseModel):
     category: str
     image_url: str
     active: bool
+    picture: PictureRefOut | None = Field(
+        None,
+        description="the product's picture, fetched by sku from `GET /api/v1/sync/pictures/{sku}`; "
+        "null: none (a kiosk removes the copy it fetched)",
+    )
 
 
 class StaffOut(BaseModel):
@@ -160,3 +174,33 @@ def get_catalog(
     answer.badge_public_key = str(getattr(request.app.state, "badge_public_key", ""))
     body = CatalogOut.model_validate(answer, from_attributes=True).model_dump(mode="json")
     return JSONResponse(body, headers={"ETag": f'"{answer.version}"'})
+
+
+@router.get(
+    PICTURES_PATH + "/{sku}",
+    response_class=Response,
+    responses={
+        **errors(400, 401, 422, 429, 500, 503),
+        404: {"model": ErrorOut, "description": "The product has no picture (any more)"},
+        200: {
+            "description": "The picture's bytes (PNG or JPEG); the kiosk checks them against the "
+            "catalog's `sha256` before it writes the file",
+            "content": {"image/png": {}, "image/jpeg": {}},
+        },
+    },
+)
+def get_picture(
+    kiosk: SignedKiosk,
+    sku: Annotated[str, Path(pattern=SAFE_SKU.pattern, max_length=64)],
+) -> Response:
+    """A product's picture for a signed kiosk. Pictures are the same for every store, so there is
+    nothing to scope; the signature keeps the endpoint to enrolled kiosks like the rest of sync."""
+    with connected():
+        found = picture_bytes(sku)
+    if found is None:
+        raise ApiError(404, i18n.PICTURE_NONE.format(sku=sku))
+    return Response(
+        found.data,
+        media_type=found.media_type,
+        headers={"ETag": f'"{found.sha256}"', "Content-Disposition": f'inline; filename="{found.name}"'},
+    )

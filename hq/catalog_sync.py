@@ -26,6 +26,7 @@ from hq.catalog import CatalogImportError, RowProblem, parse_price
 from hq.i18n import Text
 from hq.jsonbody import loads_strict
 from hq.models import Category, Device, Product, ScopedSetting, Store, StorePrice, database
+from hq.pictures import pictures_of
 from hq.promotions import promotions_for_store
 from hq.staff import staff_for_store
 from hq.versioning import current_version, next_version
@@ -410,6 +411,9 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
     else:
         product_rows = products
     answer.categories = [{"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en} for c in categories]
+    product_rows = list(product_rows)
+    # without the bytes: the kiosk fetches each picture it lacks (GET /api/v1/sync/pictures/{sku})
+    pictures = pictures_of(None if snapshot else {p.sku for p in product_rows})
     answer.products = [
         {
             "sku": p.sku,
@@ -420,6 +424,9 @@ def catalog_for(store_id: int, device_id: int, since: int) -> CatalogAnswer | No
             "category": p.category,
             "image_url": p.image_url,
             "active": bool(p.active),
+            "picture": None
+            if (pic := pictures.get(p.sku)) is None
+            else {"name": pic.name, "sha256": pic.sha256, "size": pic.size},
         }
         for p in product_rows
     ]

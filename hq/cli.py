@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hq import admin_cli, cli_data, i18n, promo_cli, staff_cli, support_cli
+from hq import admin_cli, cli_data, i18n, picture_cli, promo_cli, staff_cli, support_cli
 from hq.catalog import CatalogImportError, RowProblem, import_products, read_catalog_csv, seed_demo
 from hq.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, MAX_PROBLEMS_SHOWN
 from hq.cli_common import say as _say
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--encoding", default="utf-8-sig", help="text encoding of the file (default UTF-8)")
     catalog.add_parser("seed-demo", parents=[common], help="add a dozen demo products")
     cli_data.add_parsers(commands, catalog, common)
+    picture_cli.add_parsers(catalog, common)
 
     openapi = commands.add_parser("openapi", help="print HQ's OpenAPI document (docs/hq-openapi.json)")
     openapi.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE instead of stdout")
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return promo_cli.run(args)
         if args.command == support_cli.COMMAND:
             return support_cli.run(args, settings)
+        if args.command == "catalog" and args.action == picture_cli.ACTION:
+            return picture_cli.run(args)
         if args.command in admin_cli.COMMANDS:
             return admin_cli.run(args)
         if args.action == "import":

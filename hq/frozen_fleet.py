@@ -13,6 +13,7 @@ from __future__ import annotations
 from peewee import (
     AutoField,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -414,6 +415,40 @@ class SaleDiscount(_Frozen):
     class Meta:
         table_name = "sale_discount"
         indexes = ((("sale", "line_no"), True),)
+
+
+class ProductPicture(_Frozen):
+    """The one picture of a product the kiosks show on its tile (``hq catalog image set``), stored
+    in the database as bytes rather than as a file under HQ's data folder: a picture is at most
+    512 KiB (``kiosk_common.pictures``), so a catalog's worth is a few hundred MB at the very most;
+    in the database it is written in the same transaction as the catalog version that announces it
+    (a kiosk is never told of a picture that is not there yet), it is in HQ's database backup with
+    the rest of the catalog, and HQ's workers on several machines (PostgreSQL) all see it without
+    a shared folder. The kiosks fetch it by sku (``GET /api/v1/sync/pictures/{sku}``) and check it
+    against ``sha256``. Added by migration 8."""
+
+    product = ForeignKeyField(
+        Product,
+        primary_key=True,
+        column_name="sku",
+        object_id_name="product_id",
+        backref="pictures",
+        on_delete="CASCADE",
+    )
+    #: the file name a kiosk writes: ``<sku>.png`` or ``<sku>.jpg``, by what the bytes are
+    name = CharField(max_length=80)
+    media_type = CharField(max_length=32)
+    sha256 = CharField(max_length=64)
+    size = IntegerField()
+    width = IntegerField()
+    height = IntegerField()
+    data = BlobField()
+    uploaded_at = DateTimeField(default=utc_now)
+
+    product_id: str
+
+    class Meta:
+        table_name = "product_picture"
 
 
 #: migration 3 adds the device's store column with this field (a foreign key to ``Store``)

@@ -753,3 +753,34 @@ ENROL_NO_URL = Text(
     "kiosk's enrolment screen can scan",
     "二维码只含注册码：加上 --hq-url 地址（收银机访问总部的地址），即可生成收银机登记界面能扫描的二维码",
 )
+# --- product pictures (hq.pictures, hq catalog image) ---------------------------------------------
+
+PICTURE_REFUSED = Text(
+    "picture for {sku} not saved: {reason}",
+    "商品 {sku} 的图片未保存：{reason}",
+)
+PICTURE_NO_PRODUCT = Text(
+    "HQ has no product {sku}; import it with hq catalog import first, then set its picture",
+    "HQ 中没有商品 {sku}；请先用 hq catalog import 导入，再设置图片",
+)
+PICTURE_BAD_SKU = Text(
+    "{sku!r} cannot name a picture file: a SKU for pictures is 1-64 letters, digits, '.', '_' or '-', "
+    "starting with a letter or digit",
+    "{sku!r} 不能作为图片文件名：带图片的 SKU 须为 1-64 个字母、数字、'.'、'_' 或 '-'，且以字母或数字开头",
+)
+PICTURE_NONE = Text(
+    "product {sku} has no picture (hq catalog image list shows those that do)",
+    "商品 {sku} 没有图片（hq catalog image list 列出有图片的商品）",
+)
+PICTURE_SET = Text(
+    "picture {name} ({width}×{height}, {size} bytes) set for {sku}; kiosks fetch it after their next "
+    "catalog pull",
+    "已为 {sku} 设置图片 {name}（{width}×{height}，{size} 字节）；收银机在下次同步商品目录后下载",
+)
+PICTURE_UNCHANGED = Text("{sku} already has this picture; nothing changed", "{sku} 已是这张图片；未作更改")
+PICTURE_REMOVED = Text(
+    "picture of {sku} removed; kiosks remove the copy they fetched after their next catalog pull",
+    "已删除 {sku} 的图片；收银机在下次同步商品目录后删除其下载的副本",
+)
+PICTURES_NONE = Text("no product has a picture", "没有商品设置了图片")
+PICTURE_FILE_UNREADABLE = Text("cannot read {path}: {reason}", "无法读取 {path}：{reason}")

@@ -98,6 +98,11 @@ def _m007_promotions(db: peewee.Database) -> None:
     _create(db, [fleet.Promotion, fleet.SaleDiscount])
 
 
+def _m008_product_pictures(db: peewee.Database) -> None:
+    """One picture per product, sent to the kiosks with the catalog (hq.pictures)."""
+    _create(db, [fleet.ProductPicture])
+
+
 MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m001_initial,
     _m002_refunds,
@@ -106,4 +111,5 @@ MIGRATIONS: tuple[Callable[[peewee.Database], None], ...] = (
     _m005_hq_audit,
     _m006_ota,
     _m007_promotions,
+    _m008_product_pictures,
 )

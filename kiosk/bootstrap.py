@@ -68,6 +68,8 @@ from kiosk.sync.credentials import Credentials, CredentialsError, NotEnrolled, l
 from kiosk.sync.enrolment import EnrolFailed, enrol
 from kiosk.sync.heartbeat import Heartbeats, SystemProbe
 from kiosk.sync.hq_client import HttpHqClient
+from kiosk.sync.pictures import MANIFEST_NAME as PICTURES_MANIFEST
+from kiosk.sync.pictures import HqPictures
 from kiosk.sync.pusher import CatalogPuller, LinkBackoff, OutboxPusher, SyncWorker
 from kiosk.sync.signed import HqSigner
 from kiosk_common.enrolment import EnrolPayload
@@ -154,6 +156,9 @@ class Kiosk:
         old, self.hq = self.hq, hq
         self.pusher.client = hq
         self.puller.client = hq
+        # HQ's product pictures come with the catalog from now on, as on a kiosk enrolled at start-up
+        if self.images is not None:
+            self.puller.pictures = build_hq_pictures(settings, hq, self.images)
         # the failures were the unenrolled client's, not the link's: the first upload goes at once
         self.pusher.backoff = LinkBackoff()
         self.controller.options = replace(self.controller.options, receipt_link=receipt_link(settings, creds))
@@ -447,7 +452,9 @@ def build_kiosk(
         controller.post(controller.refresh_catalog)
         images.rescan()  # a new product's picture may have been copied in with it
 
-    puller = CatalogPuller(store, hq, on_applied=catalog_applied)
+    puller = CatalogPuller(
+        store, hq, on_applied=catalog_applied, pictures=build_hq_pictures(settings, hq, images)
+    )
     probe = SystemProbe(
         printer.last_status,
         lambda: scanner.fault if scanner.running else None,
@@ -541,6 +548,17 @@ def build_kiosk(
         controller.enrolment = build_enrolment_desk(kiosk)
         controller.enrolment_changed()  # the first screen is the enrolment screen
     return kiosk
+
+
+def build_hq_pictures(
+    settings: Settings, hq: HttpHqClient | UnenrolledHqClient, images: ProductImages
+) -> HqPictures | None:
+    """HQ's product pictures, kept in step after each catalog pull; None for a kiosk that is not
+    enrolled (it has no HQ to ask). Used at start-up and again when the enrolment screen enrols."""
+    if not isinstance(hq, HttpHqClient):
+        return None
+    folder = settings.kiosk.data_dir
+    return HqPictures(folder / IMAGES_FOLDER, folder / PICTURES_MANIFEST, hq, images.rescan)
 
 
 def build_clock_sync(settings: Settings) -> ClockSync:

@@ -185,6 +185,15 @@ class StaffItem:
 
 
 @dataclass(frozen=True, slots=True)
+class PictureRef:
+    """A product's picture as the catalog names it; the bytes come from HQ by sku (kiosk.sync.pictures)."""
+
+    name: str  # "<sku>.png" | "<sku>.jpg"
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogItem:
     sku: str
     name_zh: str
@@ -193,6 +202,8 @@ class CatalogItem:
     barcode: str | None
     category: str
     active: bool = True
+    #: HQ's picture of the product (None: none, or one this kiosk could not use)
+    picture: PictureRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ The folder is read and every picture checked on a thread of its own (``start`` /
 the UI thread: a slow SD card or a thousand pictures must not freeze the catalog. Until a picture is
 checked, and whenever it is refused, the screen shows the product's initial instead. The screen asks
 ``path_for(sku)``, a dictionary look-up; Kivy's image loader then reads the file on its own thread.
+The answer is the file with its modification time after a ``#`` (``picture_file`` takes it off):
+the screen keeps each picture's texture by that source, so a picture replaced under the same name
+(HQ sent a new one, ``kiosk.sync.pictures``) gets a new source and is shown without a restart.
 
 Putting pictures there: copy them in (an installer, ``kiosk`` staff tools) and call ``rescan`` (the
 catalog puller does after each catalog it applies). A refused picture is logged once per scan with
@@ -19,7 +22,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.core.images import MAX_IMAGE_BYTES, ImageRefused, check_named, sku_for_file
+from kiosk.core.images import MAX_IMAGE_BYTES, ImageRefused, check_named, picture_file, sku_for_file
+
+__all__ = ["FOLDER_NAME", "MAX_FILES", "ProductImages", "picture_file", "scan_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,14 @@ log = logging.getLogger(__name__)
 FOLDER_NAME = "images"
 #: at most this many files are looked at per scan (a folder filled by mistake must not stall it)
 MAX_FILES = 20_000
+
+
+def _source(path: Path) -> str:
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:  # gone since the scan checked it: the next scan drops it
+        return str(path)
+    return f"{path}#{stamp}"
 
 
 def scan_folder(folder: Path) -> dict[str, Path]:
@@ -73,7 +86,8 @@ class ProductImages:
     def __init__(self, folder: Path, on_changed: Callable[[], None] | None = None) -> None:
         self.folder = folder
         self.on_changed = on_changed
-        self._paths: dict[str, Path] = {}
+        #: sku -> the picture's source (its file and modification time, see ``picture_file``)
+        self._paths: dict[str, str] = {}
         self._lock = threading.Lock()
         self._wanted = threading.Event()
         self._stop = threading.Event()
@@ -84,14 +98,14 @@ class ProductImages:
         self._thread: threading.Thread | None = None
 
     def path_for(self, sku: str) -> str:
-        """The checked picture of ``sku`` ("" for none): safe to call on the UI thread."""
+        """The checked picture of ``sku`` as a source for the screen ("" for none): its file with
+        its modification time after a ``#`` (``picture_file``). Safe to call on the UI thread."""
         with self._lock:
-            path = self._paths.get(sku)
-        return "" if path is None else str(path)
+            return self._paths.get(sku, "")
 
     def scan_now(self) -> None:
         """Scan on the calling thread (tests, ``kiosk`` commands); the UI uses ``rescan``."""
-        paths = scan_folder(self.folder)
+        paths = {sku: _source(path) for sku, path in scan_folder(self.folder).items()}
         with self._lock:
             changed = paths != self._paths
             self._paths = paths

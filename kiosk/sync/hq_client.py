@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from kiosk.core.pricing import PromotionError, promotion_from_dict
 from kiosk.maintenance.zreport import DayTotals
-from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, StaffItem
+from kiosk.ports import CatalogItem, CatalogUpdate, EventResult, HqError, OutEvent, PictureRef, StaffItem
 from kiosk.sync.signed import HqSigner
 from kiosk_common.codes import gtin_check_ok
+from kiosk_common.pictures import MAX_IMAGE_BYTES, sku_for_file
 from kiosk_common.signing import CHECK_NOW_TTL_S, parse_check_now
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/api/v1/sync/events"
 CATALOG_PATH = "/api/v1/sync/catalog"
 TOTALS_PATH = "/api/v1/sync/totals"
+PICTURES_PATH = "/api/v1/sync/pictures"
 #: HQ's limit for one POST /api/v1/sync/events
 MAX_EVENTS_PER_REQUEST = 1000
 #: longest Retry-After we honour; a larger (or absurd) value is clipped to it
@@ -63,6 +65,12 @@ class _EventsReply(_Strict):
     ota_check_now: Any = None
 
 
+class _PictureReply(_Strict):
+    name: StrictStr = Field(max_length=80)
+    sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
+    size: StrictInt = Field(ge=1, le=MAX_IMAGE_BYTES)
+
+
 class _ProductReply(_Strict):
     sku: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name_zh: StrictStr = Field(min_length=1, max_length=128)
@@ -71,6 +79,8 @@ class _ProductReply(_Strict):
     barcode: StrictStr | None
     category: StrictStr | None = None
     active: StrictBool
+    #: checked on its own (``_picture``): a bad reference costs the picture, never the catalog
+    picture: Any = None
 
 
 class _StaffReply(_Strict):
@@ -152,7 +162,16 @@ def check_catalog(reply: Any) -> CatalogUpdate:
             barcodes.add(p.barcode)
         skus.add(p.sku)
         items.append(
-            CatalogItem(p.sku, p.name_zh, p.name_en, p.price_fen, p.barcode, p.category or "", p.active)
+            CatalogItem(
+                p.sku,
+                p.name_zh,
+                p.name_en,
+                p.price_fen,
+                p.barcode,
+                p.category or "",
+                p.active,
+                _picture(p.sku, p.picture),
+            )
         )
     for key in parsed.settings:
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,58}", key):
@@ -175,6 +194,25 @@ def check_catalog(reply: Any) -> CatalogUpdate:
         parsed.badge_public_key,
         _promotions(parsed.promotions),
     )
+
+
+def _picture(sku: str, raw: Any) -> PictureRef | None:
+    """HQ's picture reference for ``sku``, or None (with a warning) when it is not one this kiosk can
+    fetch safely: the file name must be the sku with a picture suffix, so it cannot name another
+    product's file or climb out of the pictures folder. The tile then keeps its initial."""
+    if raw is None:
+        return None
+    try:
+        ref = _PictureReply.model_validate(raw)
+    except ValidationError as exc:
+        log.warning("HQ's picture of %s is not usable; its tile keeps its initial: %s", sku, _describe(exc))
+        return None
+    if sku_for_file(ref.name) != sku:
+        log.warning(
+            "HQ's picture of %s is named %r, not %s.png or %s.jpg; not fetched", sku, ref.name[:80], sku, sku
+        )
+        return None
+    return PictureRef(ref.name, ref.sha256, ref.size)
 
 
 def _promotions(bodies: list[dict[str, Any]] | None) -> tuple[dict[str, Any], ...] | None:
@@ -308,6 +346,33 @@ class HttpHqClient:
             raise HqError(f"HQ answered a delta from version {update.since} to a request since {since}")
         return update
 
+    def fetch_picture(self, sku: str, max_bytes: int) -> bytes:
+        """The bytes of the picture of ``sku`` (``GET /api/v1/sync/pictures/{sku}``), read no further
+        than ``max_bytes`` (a larger answer is refused, not held in memory). The caller checks them
+        against the catalog's SHA-256; HqError when HQ did not send them."""
+        if sku_for_file(f"{sku}.png") != sku:
+            raise ValueError(f"{sku!r} cannot name a picture")
+        response = self._request("GET", f"{PICTURES_PATH}/{sku}", b"", stream=True)
+        try:
+            if response.status_code != 200:
+                raise self._http_error(response, f"send the picture of {sku}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise HqError(f"HQ's picture of {sku} is {declared} bytes; at most {max_bytes} are taken")
+            data = bytearray()
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise HqError(f"HQ's picture of {sku} is over {max_bytes} bytes; not taken")
+            except requests.RequestException as exc:
+                raise HqError(
+                    f"the picture of {sku} did not arrive whole: {str(exc)[:200]}", unreachable=True
+                ) from None
+            return bytes(data)
+        finally:
+            response.close()
+
     def fetch_day_totals(self, day: date, tz: str) -> DayTotals:
         """HQ's count and sum of this kiosk's sales and refunds on ``day`` (the kiosk's calendar day
         in ``tz``): what the Z-report holds up against the ledger (``GET /api/v1/sync/totals``)."""
@@ -336,18 +401,19 @@ class HttpHqClient:
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: bytes) -> requests.Response:
+    def _request(self, method: str, path: str, body: bytes, stream: bool = False) -> requests.Response:
         """Send once; after a 401 ``clock`` refusal (the signer has just learnt HQ's clock from that
         very answer) send once more with a fresh signature."""
-        response = self._send(method, path, body)
+        response = self._send(method, path, body, stream)
         if response.status_code == 401 and self._refusal_reason(response) == "clock":
             log.warning(
                 "HQ refused this kiosk's clock (offset now %.1f s); signing again", self.signer.offset_s
             )
-            response = self._send(method, path, body)
+            response.close()
+            response = self._send(method, path, body, stream)
         return response
 
-    def _send(self, method: str, path: str, body: bytes) -> requests.Response:
+    def _send(self, method: str, path: str, body: bytes, stream: bool = False) -> requests.Response:
         url = self.base_url + path
         headers = {"Accept": "application/json"}
         if body:
@@ -362,6 +428,7 @@ class HttpHqClient:
                 auth=self.signer,
                 timeout=(self.timeout_s, self.timeout_s),
                 allow_redirects=False,
+                stream=stream,
             )
         except requests.Timeout:
             raise HqError(

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from kiosk.core.availability import hq_offline_after
 from kiosk.ports import CatalogSink, HqClient, HqError, Outbox, OutboxItem, OutEvent
+from kiosk.sync.pictures import HqPictures
 
 log = logging.getLogger(__name__)
 
@@ -220,14 +221,32 @@ class CatalogPuller:
     """One catalog pull: ask for what changed since the version held, apply it in one transaction."""
 
     def __init__(
-        self, sink: CatalogSink, client: HqClient, on_applied: Callable[[], None] | None = None
+        self,
+        sink: CatalogSink,
+        client: HqClient,
+        on_applied: Callable[[], None] | None = None,
+        pictures: HqPictures | None = None,
     ) -> None:
         self.sink = sink
         self.client = client
         self.on_applied = on_applied
+        #: HQ's product pictures, brought in step after every pull HQ answered (kiosk.sync.pictures)
+        self.pictures = pictures
 
     def pull_once(self) -> PullReport:
+        report = self._pull()
+        if self.pictures is not None and not report.unreachable and not report.refusal:
+            try:
+                self.pictures.sync_once()
+            except Exception:  # a picture never costs the catalog: the tiles keep their initials
+                log.exception("product pictures not brought in step with HQ")
+        return report
+
+    def _pull(self) -> PullReport:
         since = self.sink.catalog_version()
+        if self.pictures is not None and since > 0 and self._pictures_unknown():
+            log.info("asking HQ for the whole catalog once, to learn its product pictures")
+            since = 0
         try:
             update = self.client.fetch_catalog(since)
         except HqError as exc:
@@ -243,12 +262,25 @@ class CatalogPuller:
         log.info(
             "catalog %s applied: version %d -> %d, %d product(s)", update.kind, since, update.version, count
         )
+        if self.pictures is not None:
+            try:
+                self.pictures.take(update)
+            except Exception:
+                log.exception("catalog applied, but its product pictures could not be noted")
         if self.on_applied is not None:
             try:
                 self.on_applied()
             except Exception:
                 log.exception("catalog applied, but the screen did not take it")
         return PullReport(count, update.version)
+
+    def _pictures_unknown(self) -> bool:
+        assert self.pictures is not None
+        try:
+            return self.pictures.needs_snapshot
+        except Exception:
+            log.exception("product pictures' manifest could not be read")
+            return False
 
 
 def link_answer(push: PushReport, pull: PullReport | None) -> tuple[bool, bool]:

@@ -28,6 +28,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from kiosk.core.images import picture_file
 from kiosk.ui import busy, present, theme
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ def load_picture(source: str, done: Callable[[str, Texture | None], None]) -> No
 
     def work() -> None:
         try:
-            data = ImageLoader.load(source, keep_data=True)
+            data = ImageLoader.load(str(picture_file(source)), keep_data=True)
         except Exception:  # a damaged file: the initial shows
             log.warning("product picture %s cannot be decoded", source)
             data = None

@@ -9,6 +9,8 @@ which the test pumps, bounded, as the Kivy clock would.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import stat
 import time
 from collections.abc import Iterator
@@ -16,11 +18,14 @@ from pathlib import Path
 
 import pytest
 from hq_fixtures import LiveHq, closed_port, running_hq, sqlite_url
+from PIL import Image
 
 from drivers.camera.sources import HeldImageSource
+from hq.catalog import seed_demo
 from hq.db import connected
 from hq.devices import add_store, list_devices
 from hq.enrolment import make_code
+from hq.pictures import set_picture
 from kiosk.bootstrap import Kiosk, Overrides, build_kiosk
 from kiosk.core import checkout as co
 from kiosk.core.availability import OutOfService
@@ -102,6 +107,12 @@ def test_a_kiosk_without_credentials_shows_the_enrolment_screen_and_enrols_by_sc
     hq: LiveHq, tmp_path: Path
 ) -> None:
     s = kiosk_settings(tmp_path / "data", hq.url)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buf, "PNG")
+    png = buf.getvalue()
+    with connected():
+        seed_demo()
+        set_picture("D001", png)
     k = build(s)
     try:
         c, desk = k.controller, desk_of(k)
@@ -154,6 +165,13 @@ def test_a_kiosk_without_credentials_shows_the_enrolment_screen_and_enrols_by_sc
             "the enrolled kiosk's first upload waits out the unenrolled one's backoff"
         )
         assert k.puller.pull_once().error == ""
+        # ... and HQ's product pictures come with the catalog, as on a kiosk enrolled at start-up
+        pictures = s.kiosk.data_dir / "images"
+        assert [p.name for p in pictures.iterdir()] == ["D001.png"]
+        assert (
+            hashlib.sha256((pictures / "D001.png").read_bytes()).hexdigest()
+            == hashlib.sha256(png).hexdigest()
+        )
         assert c.e_receipt_possible()
         c.dispatch(co.StartTapped())
         assert c.state.phase is co.Phase.CART

@@ -100,7 +100,7 @@ def test_migration_3_upgrades_a_version_2_database_and_keeps_its_data(hq_db_url:
     _make_version_2(hq_db_url)
     db = open_database(hq_db_url)
     with connected():
-        assert db.execute_sql("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 7
+        assert db.execute_sql("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS) == 8
         _assert_schema_is_the_models(db)
         assert "api_key_hash" not in _columns(db, "device")
         device = Device.get(Device.kiosk_id == "kiosk-001")

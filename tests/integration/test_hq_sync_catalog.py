@@ -99,6 +99,7 @@ def test_each_kiosk_gets_its_own_stores_prices_and_settings(
         "category",
         "image_url",
         "active",
+        "picture",
     }
     assert one.headers["ETag"] == f'"{one.json()["version"]}"'
 

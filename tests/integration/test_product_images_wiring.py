@@ -19,6 +19,7 @@ from PIL import Image
 from drivers.camera.sources import HeldImageSource
 from kiosk.bootstrap import Overrides, build_kiosk
 from kiosk.ports import CatalogItem, CatalogUpdate
+from kiosk.product_images import picture_file
 from kiosk.settings import load_settings
 
 ITEMS = (
@@ -56,7 +57,7 @@ def test_pictures_reach_the_screens_checked_and_follow_catalog_updates(tmp_path:
     try:
         k.images.start()
         assert k.images.scanned.wait(10)
-        assert k.controller.product_image("COLA330") == str(folder / "COLA330.png")
+        assert picture_file(k.controller.product_image("COLA330")) == folder / "COLA330.png"
         assert k.controller.product_image("W550") == ""
         assert k.controller.product_image("TEA500") == ""
         assert k.controller.product_image("NOPE") == ""
@@ -72,7 +73,7 @@ def test_pictures_reach_the_screens_checked_and_follow_catalog_updates(tmp_path:
         assert k.puller.on_applied is not None
         k.puller.on_applied()
         assert k.images.scanned.wait(10)
-        assert k.controller.product_image("TEA500") == str(folder / "TEA500.png")
+        assert picture_file(k.controller.product_image("TEA500")) == folder / "TEA500.png"
     finally:
         k.images.stop()
         k.store.db.close()

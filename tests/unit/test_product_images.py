@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image
 
 from kiosk.core.images import MAX_IMAGE_BYTES, MAX_SIDE, ImageRefused, check_image, check_named, sku_for_file
-from kiosk.product_images import ProductImages, scan_folder
+from kiosk.product_images import ProductImages, picture_file, scan_folder
 
 
 def picture(fmt: str = "PNG", size: tuple[int, int] = (40, 30)) -> bytes:
@@ -116,7 +117,7 @@ def test_the_scanning_thread_finds_pictures_added_later_and_says_when_they_chang
         images.rescan()
         assert images.scanned.wait(10)
         assert changed.wait(10)
-        assert images.path_for("COLA330") == str(tmp_path / "COLA330.png")
+        assert picture_file(images.path_for("COLA330")) == tmp_path / "COLA330.png"
         (tmp_path / "COLA330.png").write_bytes(b"broken now")
         changed.clear()
         images.rescan()
@@ -124,3 +125,24 @@ def test_the_scanning_thread_finds_pictures_added_later_and_says_when_they_chang
         assert images.path_for("COLA330") == ""
     finally:
         images.stop()
+
+
+def test_a_picture_replaced_in_place_gets_a_new_source_so_the_screen_loads_it_again(tmp_path: Path) -> None:
+    """GIVEN a picture the screen shows (its texture is cached by its source)
+    WHEN  the file is replaced by another picture under the same name (HQ sent a new one)
+    THEN  a scan says the pictures changed and the sku's source differs, naming the same file."""
+    changed = threading.Event()
+    images = ProductImages(tmp_path, on_changed=changed.set)
+    path = tmp_path / "COLA330.png"
+    path.write_bytes(picture())
+    images.scan_now()
+    first = images.path_for("COLA330")
+    assert first.partition("#")[0] == str(path)
+    changed.clear()
+    path.write_bytes(picture("PNG", (30, 30)))
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9, path.stat().st_mtime_ns + 10**9))
+    images.scan_now()
+    assert changed.is_set()
+    second = images.path_for("COLA330")
+    assert second != first and second.partition("#")[0] == str(path)
+    assert picture_file(second) == path
