@@ -547,7 +547,7 @@ class ItConsole:
             )
             return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
         self._audit(actor, Action.SSH, file=chosen.name, after={"checked": [k.fingerprint for k in keys]})
-        text = "\n".join([self._t("it.ssh.keys", n=len(keys)), *(f"  {k.label()}" for k in keys)])
+        text = "\n".join([self._t("it.ssh.keys_in_file", n=len(keys)), *(f"  {k.label()}" for k in keys)])
         return ActionAnswer(ok=True, message=self._t("it.ssh.checked", n=len(keys)), text=text)
 
     def ssh_on(self, actor: str, file: str) -> ActionAnswer:

@@ -16,6 +16,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.i18n import t
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
 from kiosk.maintenance.roles import Action
+from kiosk.ui import theme
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem
 
 if TYPE_CHECKING:
@@ -149,8 +150,9 @@ def _restore(screen: MaintenanceScreen) -> None:
 
 def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
     """Where SSH stands (on until when, sshd, the keys let in) and the key files on the sticks. A
-    file picked is checked at once (its keys and fingerprints shown, or why it is refused); "Turn SSH
-    on" then asks twice. "Turn SSH off" needs one press: it only takes access away."""
+    file picked is checked at once (its keys and fingerprints replace the status, or the message says
+    why it is refused); "Turn SSH on" then asks twice. "Turn SSH off" needs one press: it only takes
+    access away."""
     lang = screen.language
     chosen: list[ActionItem] = []
 
@@ -160,7 +162,7 @@ def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
     def listed(answer: ActionAnswer) -> None:
         screen.panel.clear_widgets()
         screen.message = message or answer.message
-        row = BoxLayout(size_hint_y=None, height=dp(64), spacing=dp(8))
+        row = BoxLayout(size_hint_y=None, height=dp(theme.BUTTON_MIN_H), spacing=dp(8))
         row.add_widget(screen.button(t("it.refresh", lang), "it:refresh", lambda: _ssh(screen)))
         row.add_widget(
             screen.button(
@@ -170,12 +172,17 @@ def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
             )
         )
         screen.panel.add_widget(row)
-        status = screen.text_view(answer.text)
-        keys = screen.text_view("")
+        files = screen.item_list(answer.items, lambda item: pick(item), answer.message)
+        shown = max(1, min(len(answer.items), 3))  # every file within reach without scrolling, up to 3
+        files.size_hint_y, files.height = None, shown * dp(theme.BUTTON_MIN_H + 6)
+        screen.panel.add_widget(files)
+        details = screen.text_view(answer.text)
+        screen.panel.add_widget(details)
+        screen.panel.add_widget(screen.button(t("it.ssh.on_button", lang), "confirm", turn_on, primary=True))
 
         def checked(result: ActionAnswer) -> None:
             screen.message = result.message
-            keys.children[0].text = result.text
+            details.children[0].text = result.text or answer.text
             if not result.ok:
                 chosen.clear()
 
@@ -184,18 +191,13 @@ def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
             screen.disarm()
             screen.call(Action.SSH, {"file": item.key}, checked)
 
-        def turn_on() -> None:
-            if not chosen:
-                screen.message = t("it.ssh.pick_first", lang)
-                return
-            if not screen.confirmed(f"ssh:{chosen[0].key}", t("it.ssh.confirm_on", lang)):
-                return
-            screen.call(Action.SSH, {"file": chosen[0].key, "turn": "on"}, after)
-
-        screen.panel.add_widget(status)
-        screen.panel.add_widget(screen.item_list(answer.items, pick, answer.message))
-        screen.panel.add_widget(keys)
-        screen.panel.add_widget(screen.button(t("it.ssh.on_button", lang), "confirm", turn_on, primary=True))
+    def turn_on() -> None:
+        if not chosen:
+            screen.message = t("it.ssh.pick_first", lang)
+            return
+        if not screen.confirmed(f"ssh:{chosen[0].key}", t("it.ssh.confirm_on", lang)):
+            return
+        screen.call(Action.SSH, {"file": chosen[0].key, "turn": "on"}, after)
 
     screen.call(Action.SSH, {}, listed)
 
