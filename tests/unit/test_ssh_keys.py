@@ -55,6 +55,13 @@ RSA_2048 = rsa_key(2048)
         (ecdsa(ec.SECP521R1()) + " ops", "ecdsa-sha2-nistp521", 521),
         (RSA_3072 + " it@hq", "ssh-rsa", 3072),
     ],
+    ids=[
+        "ed25519",
+        "nistp256",
+        "nistp384",
+        "nistp521",
+        "rsa3072",
+    ],  # the keys are random: xdist needs fixed ids
 )
 def test_good_keys_are_taken_with_their_type_and_size(line: str, kind: str, bits: int) -> None:
     key = parse_key_line(line)
@@ -82,6 +89,7 @@ def test_good_keys_are_taken_with_their_type_and_size(line: str, kind: str, bits
         (ed() + " it@laptop\x1b[2J", "comment"),
         (ed() + " " + "x" * 101, "comment"),
     ],
+    ids=lambda v: None if isinstance(v, str) and " " not in v else "",
 )
 def test_bad_lines_are_refused_with_the_reason(line: str, reason: str) -> None:
     with pytest.raises(KeyFileError) as caught:
