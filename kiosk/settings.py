@@ -329,6 +329,13 @@ class MaintenanceSection(_Section):
     usb_roots: tuple[str, ...] = ("/media", "/run/media")
     #: how many lines of the kiosk's log IT's "Logs" shows at first ("more" doubles it)
     log_lines: int = Field(200, ge=10, le=5000)
+    #: IT's SSH switch (kiosk.staff_it, the image's kiosk-ssh): the request file ("on" and
+    #: "until=<epoch>") and the public keys; relative paths are inside kiosk.data_dir, so the
+    #: defaults are /var/lib/kiosk/it/ssh and /var/lib/kiosk/it/authorized_keys on the image
+    ssh_switch: Path = Path("it/ssh")
+    ssh_keys: Path = Path("it/authorized_keys")
+    #: SSH turned on from maintenance mode turns itself off after this many minutes
+    ssh_limit_min: int = Field(240, ge=15, le=1440)
 
     @model_validator(mode="after")
     def _order(self) -> MaintenanceSection:
@@ -394,6 +401,16 @@ class Settings(_Section):
         """``[hq] credentials_file``; a relative path is beside the store (its folder)."""
         p = self.hq.credentials_file
         return p if p.is_absolute() else self.store_path.parent / p
+
+    @property
+    def ssh_switch_path(self) -> Path:
+        p = self.maintenance.ssh_switch
+        return p if p.is_absolute() else self.kiosk.data_dir / p
+
+    @property
+    def ssh_keys_path(self) -> Path:
+        p = self.maintenance.ssh_keys
+        return p if p.is_absolute() else self.kiosk.data_dir / p
 
     @property
     def receipt_template_path(self) -> Path:

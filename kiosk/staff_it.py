@@ -1,5 +1,5 @@
 """IT's maintenance actions on the real kiosk: settings, network, logs, software version, support
-bundle, backup, restore and exit to desktop, answered as the staff menu shows them (``ActionAnswer``).
+bundle, backup, restore, SSH and exit to desktop, answered as the staff menu shows them (``ActionAnswer``).
 
 Everything here reuses the services the command line uses (``kiosk.maintenance.bundle``,
 ``backup``, ``upload`` and the diagnostics' network, HQ and gateway checks); the parsing and
@@ -12,6 +12,12 @@ pending-restore marker, and the kiosk stops; a backup at HQ is first downloaded 
 in the data folder and checked against HQ's listing and its manifest (``kiosk.maintenance.upload``),
 then goes the same way. At the next start :func:`apply_staged_restore` runs
 ``restore_store`` before the store is opened (the current store is kept aside, never deleted).
+
+SSH is turned on the way a restore gets its file: IT picks a key file on a mounted USB stick (only
+one the kiosk listed), every line is checked (``kiosk.maintenance.ssh_keys``) and the fingerprints
+shown; turning on writes the checked keys and the request file with its time limit, which the
+image's ``kiosk-ssh`` (root) applies. Turning off writes ``off`` and removes the keys file, the
+kiosk's own. The audit row names the keys by fingerprint, never the key.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any, Protocol
 
 from kiosk import __version__
 from kiosk.i18n import t
-from kiosk.maintenance import it_info
+from kiosk.maintenance import it_info, ssh_keys
 from kiosk.maintenance.backup import (
     MANIFEST_SUFFIX,
     BackupError,
@@ -74,6 +80,9 @@ HQ_DESTINATION = "hq"
 USB_PREFIX = "usb:"
 #: the key of a backup at HQ in the restore list: "hq:" + HQ's name for it
 HQ_PREFIX = "hq:"
+#: files on a USB stick's top folder offered as SSH keys
+SSH_KEY_NAMES = ("authorized_keys", "authorized_keys.txt")
+SSH_KEY_SUFFIX = ".pub"
 
 
 class Check(Protocol):
@@ -130,6 +139,25 @@ class SystemReaders:
     addresses: Callable[[], str] = _ip_addresses
     #: the kiosk's recent log, so many lines (the journal of the kiosk unit)
     logs: Callable[[int], str] | None = None
+    #: whether sshd runs now (``systemctl is-active ssh.service``: active, inactive, ...)
+    ssh_active: Callable[[], str] = lambda: _ssh_active()
+    #: the wall clock (UTC), for SSH's time limit
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def _ssh_active() -> str:
+    """``systemctl is-active ssh.service`` (any user may ask), or "unknown" without systemd."""
+    try:
+        done = subprocess.run(
+            ["systemctl", "is-active", "ssh.service"],
+            capture_output=True,
+            text=True,
+            timeout=10.0,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip()[:20] or "unknown"
 
 
 class ItConsole:
@@ -186,6 +214,8 @@ class ItConsole:
                     if not isinstance(file, str) or not file:
                         return self.backups()
                     return self.stage_restore(actor, file)
+                case Action.SSH:
+                    return self.ssh(actor, args)
                 case Action.EXIT_TO_DESKTOP:
                     self._audit(
                         actor, action, before={"running": True}, after={"exit_code": it_info.EXIT_TO_DESKTOP}
@@ -406,6 +436,176 @@ class ItConsole:
         )
         return ActionAnswer(ok=True, message=self._t("it.backup.done"), text=text)
 
+    # --- SSH ---------------------------------------------------------------------------------------
+
+    def ssh(self, actor: str, args: dict[str, ActionArg]) -> ActionAnswer:
+        """``ssh()``: where SSH stands and the key files on the sticks; ``ssh(file=F)``: F's keys
+        checked; ``ssh(file=F, turn="on")``: on with them for ``ssh_limit_min``; ``ssh(turn="off")``."""
+        turn, file = args.get("turn"), args.get("file")
+        if turn == "off":
+            return self.ssh_off(actor)
+        if isinstance(file, str) and file:
+            return self.ssh_on(actor, file) if turn == "on" else self.ssh_check(actor, file)
+        return self.ssh_status(actor)
+
+    def _ssh_key_files(self) -> list[Path]:
+        found: list[Path] = []
+        for stick in self.usb_sticks():
+            try:
+                names = sorted(p.name for p in stick.iterdir())
+            except OSError:
+                continue
+            for name in names:
+                path = stick / name
+                if (name in SSH_KEY_NAMES or name.endswith(SSH_KEY_SUFFIX)) and path.is_file():
+                    found.append(path)
+        return found
+
+    def _ssh_reason(self, exc: ssh_keys.KeyFileError) -> str:
+        reason = self._t(f"it.ssh.bad.{exc.reason}", **exc.fields)
+        return self._t("it.ssh.line", line=exc.line, reason=reason) if exc.line else reason
+
+    def _read_keys(self, file: str) -> tuple[Path, list[ssh_keys.PublicKey]]:
+        """The keys of a listed file on a mounted stick (outside input: checked); KeyFileError or
+        BackupError (its words) when it cannot be used."""
+        chosen = Path(file)
+        if chosen not in self._ssh_key_files():
+            raise localized_error("it.ssh.not_listed", path=chosen)
+        try:
+            if chosen.stat().st_size > ssh_keys.MAX_FILE_BYTES:
+                raise ssh_keys.KeyFileError(0, "too_big", most=ssh_keys.MAX_FILE_BYTES // 1024)
+            text = chosen.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ssh_keys.KeyFileError(0, "not_text") from None
+        except OSError as exc:
+            raise localized_error("it.ssh.unreadable", path=chosen, reason=exc.strerror or str(exc)) from None
+        return chosen, ssh_keys.parse_key_file(text)
+
+    def _ssh_state(self) -> tuple[ssh_keys.Request, list[ssh_keys.PublicKey] | None, str]:
+        """The request in force, the keys written (None: none or unusable), and why unusable."""
+        s = self.settings
+        try:
+            request = ssh_keys.parse_request(s.ssh_switch_path.read_text("utf-8", "replace")[:200])
+        except OSError:
+            request = ssh_keys.Request(False)
+        try:
+            keys = ssh_keys.parse_key_file(s.ssh_keys_path.read_text("utf-8", "replace"))
+        except FileNotFoundError:
+            return request, None, ""
+        except OSError as exc:
+            return request, None, exc.strerror or str(exc)
+        except ssh_keys.KeyFileError as exc:
+            return request, None, self._ssh_reason(exc)
+        return request, keys, ""
+
+    def _local(self, at: datetime) -> str:
+        from zoneinfo import ZoneInfo
+
+        return at.astimezone(ZoneInfo(self.settings.kiosk.timezone)).strftime("%Y-%m-%d %H:%M")
+
+    def _ssh_lines(self) -> tuple[list[str], bool, list[ssh_keys.PublicKey] | None]:
+        request, keys, bad = self._ssh_state()
+        now = self.readers.now()
+        on = request.in_force(now)
+        if on:
+            lines = [
+                self._t("it.ssh.on_until", until=self._local(request.until))
+                if request.until
+                else self._t("it.ssh.on_no_limit")
+            ]
+        elif request.on and request.until is not None:
+            lines = [self._t("it.ssh.expired", until=self._local(request.until))]
+        else:
+            lines = [self._t("it.ssh.off")]
+        lines.append(self._t("it.ssh.sshd", state=self.readers.ssh_active()))
+        if keys:
+            lines.append(self._t("it.ssh.keys", n=len(keys)))
+            lines += [f"  {k.label()}" for k in keys]
+        elif bad:
+            lines.append(self._t("it.ssh.keys_bad", path=self.settings.ssh_keys_path, reason=bad))
+        return lines, on, keys
+
+    def ssh_status(self, actor: str) -> ActionAnswer:
+        lines, on, keys = self._ssh_lines()
+        files = self._ssh_key_files()
+        items = tuple(ActionItem(str(p), f"{p.name}  ({p.parent})") for p in files)
+        message = self._t("it.ssh.pick") if files else self._t("it.ssh.insert")
+        self._audit(
+            actor,
+            Action.SSH,
+            after={"shown": "status", "on": on, "keys": [k.fingerprint for k in keys or []]},
+        )
+        return ActionAnswer(ok=True, message=message, text="\n".join(lines), items=items)
+
+    def ssh_check(self, actor: str, file: str) -> ActionAnswer:
+        """The chosen file's keys, checked, with their fingerprints: what turning on would let in."""
+        try:
+            chosen, keys = self._read_keys(file)
+        except ssh_keys.KeyFileError as exc:
+            self._audit(
+                actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line}
+            )
+            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
+        self._audit(actor, Action.SSH, file=chosen.name, after={"checked": [k.fingerprint for k in keys]})
+        text = "\n".join([self._t("it.ssh.keys_in_file", n=len(keys)), *(f"  {k.label()}" for k in keys)])
+        return ActionAnswer(ok=True, message=self._t("it.ssh.checked", n=len(keys)), text=text)
+
+    def ssh_on(self, actor: str, file: str) -> ActionAnswer:
+        from datetime import timedelta
+
+        s = self.settings
+        try:
+            chosen, keys = self._read_keys(file)
+        except ssh_keys.KeyFileError as exc:
+            self._audit(
+                actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line}
+            )
+            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
+        _lines, was_on, before_keys = self._ssh_lines()
+        until = self.readers.now() + timedelta(minutes=s.maintenance.ssh_limit_min)
+        try:
+            # the keys first: kiosk-ssh reads them when the request says on
+            _write_atomic(s.ssh_keys_path, ssh_keys.key_file_text(keys))
+            _write_atomic(s.ssh_switch_path, ssh_keys.request_text(until))
+        except OSError as exc:
+            raise localized_error(
+                "it.ssh.write_failed", path=s.ssh_switch_path.parent, reason=exc.strerror or str(exc)
+            ) from None
+        self._audit(
+            actor,
+            Action.SSH,
+            file=chosen.name,
+            source=USB_PREFIX + str(chosen.parent),
+            before={"on": was_on, "keys": [k.fingerprint for k in before_keys or []]},
+            after={
+                "on": True,
+                "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "keys": [k.label() for k in keys],
+            },
+        )
+        lines, _on, _keys = self._ssh_lines()
+        message = self._t("it.ssh.turned_on", n=len(keys), until=self._local(until))
+        return ActionAnswer(ok=True, message=message, text="\n".join(lines))
+
+    def ssh_off(self, actor: str) -> ActionAnswer:
+        s = self.settings
+        _lines, was_on, before_keys = self._ssh_lines()
+        try:
+            _write_atomic(s.ssh_switch_path, ssh_keys.OFF_TEXT)
+            s.ssh_keys_path.unlink(missing_ok=True)  # the kiosk's own copy: the stick keeps the original
+        except OSError as exc:
+            raise localized_error(
+                "it.ssh.write_failed", path=s.ssh_switch_path.parent, reason=exc.strerror or str(exc)
+            ) from None
+        self._audit(
+            actor,
+            Action.SSH,
+            before={"on": was_on, "keys": [k.fingerprint for k in before_keys or []]},
+            after={"on": False, "keys_removed": True},
+        )
+        lines, _on, _keys = self._ssh_lines()
+        return ActionAnswer(ok=True, message=self._t("it.ssh.turned_off"), text="\n".join(lines))
+
     # --- restore -----------------------------------------------------------------------------------
 
     def _backup_files(self) -> list[Path]:
@@ -529,6 +729,20 @@ class ItConsole:
             after={"staged": staged.name, "applied": "at the next start"},
         )
         return ActionAnswer(ok=True, message=self._t("it.restore.staged", name=chosen.name))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (a temporary file beside it, fsynced, renamed over it):
+    ``kiosk-ssh.path`` fires on the rename and never reads half a file. Mode 0640: root (kiosk-ssh)
+    reads it, other users do not."""
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.new")
+    with tmp.open("w", encoding="utf-8") as f:
+        os.chmod(tmp, 0o640)
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 # --- staged restore ------------------------------------------------------------------------------

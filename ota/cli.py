@@ -11,7 +11,9 @@
 - ``ota install-first BUNDLE`` installs a new kiosk's first release slot (the image's
   ``image/install-kiosk.sh`` runs it; the agent installs every later one);
 - ``ota in-window`` tells the image's OS updates (``kiosk-os-update``) whether the kiosk's local time
-  is inside ``[ota] maintenance_window``.
+  is inside ``[ota] maintenance_window``;
+- ``ota hold-kiosk`` asks the kiosk to hold (the agent's HOLD handshake, ``kiosk.ota_link``) before
+  ``kiosk-os-update`` reboots, and ``ota hold-kiosk --release`` gives the hold back.
 """
 
 from __future__ import annotations
@@ -139,6 +141,22 @@ def main(
         help="the window to use when the kiosk sets none (default: none, so any time is inside)",
     )
     window.add_argument("--at", metavar="HH:MM", help="this local time instead of now (for a check by hand)")
+    hold = sub.add_parser(
+        "hold-kiosk",
+        help="exit 0 once the kiosk is idle and holds (no new sale) for a reboot, 1 if it stayed busy",
+    )
+    hold.add_argument("--config", type=Path, help="the kiosk's settings file (as kiosk run --config)")
+    hold.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="the kiosk's data folder (default: [kiosk] data_dir of the kiosk's settings, /var/lib/kiosk)",
+    )
+    hold.add_argument(
+        "--wait-s", type=float, default=1800.0, help="how long to keep asking a busy kiosk (default 1800)"
+    )
+    hold.add_argument("--retry-s", type=float, default=15.0, help="seconds between questions (default 15)")
+    hold.add_argument("--release", action="store_true", help="give a hold back instead (the reboot failed)")
     agent = sub.add_parser(
         "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
     )
@@ -180,6 +198,10 @@ def main(
         return _boot_check(args)
     if args.command == "in-window":
         return _in_window(args)
+    if args.command == "hold-kiosk":
+        if args.data is None:
+            args.data = kiosk_settings(args).kiosk.data_dir if args.config is not None else DEFAULT_DATA
+        return _hold_kiosk(args)
     if args.command == "install-first":
         if args.data is None:
             args.data = DEFAULT_DATA
@@ -238,6 +260,29 @@ def _in_window(args: argparse.Namespace) -> int:
         f"{at.strftime('%H:%M')} is {'inside' if inside else 'outside'} the maintenance window {window or 'any time'}"
     )
     return 0 if inside else 1
+
+
+def _hold_kiosk(args: argparse.Namespace) -> int:
+    """0 once the kiosk answered HOLD with ``held`` (idle, and refusing new sales until it restarts or
+    is released), 1 when it stayed busy (or did not answer) for ``--wait-s``; ``--release`` gives the
+    hold back. The same handshake the update agent makes before it restarts the kiosk (docs/ota.md),
+    so an OS update never reboots a kiosk mid-sale."""
+    import time
+
+    from ota.agent import SOCKET_FILE, SocketKioskLink
+    from ota.hold import hold_when_idle
+
+    if args.wait_s < 0 or args.retry_s <= 0:
+        print("ota hold-kiosk: --wait-s must be 0 or more and --retry-s more than 0", file=sys.stderr)
+        return 2
+    link = SocketKioskLink(args.data / "ota" / SOCKET_FILE)
+    if args.release:
+        link.release()
+        print("ota hold-kiosk: hold given back; the kiosk sells again")
+        return 0
+    outcome = hold_when_idle(link, args.wait_s, args.retry_s, time.sleep)
+    print(f"ota hold-kiosk: {outcome.detail}")
+    return 0 if outcome.held else 1
 
 
 def _install_first(args: argparse.Namespace) -> int:

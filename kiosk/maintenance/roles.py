@@ -40,6 +40,7 @@ class Action(enum.StrEnum):
     DIAGNOSTICS = "diagnostics"
     SUPPORT_BUNDLE = "support_bundle"
     EXIT_TO_DESKTOP = "exit_to_desktop"
+    SSH = "ssh"  # turn SSH on (keys from a USB stick, for a time) or off
 
 
 #: IT's own actions beside diagnostics: answered by ``kiosk.staff_it``, each shown in IT's panel
@@ -54,6 +55,7 @@ IT_ACTIONS: frozenset[Action] = frozenset(
         Action.BACKUP,
         Action.RESTORE,
         Action.EXIT_TO_DESKTOP,
+        Action.SSH,
     }
 )
 
@@ -80,6 +82,7 @@ _FIRST_ROLE: dict[Action, Role] = {
     Action.DIAGNOSTICS: Role.IT,
     Action.SUPPORT_BUNDLE: Role.IT,
     Action.EXIT_TO_DESKTOP: Role.IT,
+    Action.SSH: Role.IT,
 }
 
 

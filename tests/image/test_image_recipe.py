@@ -79,11 +79,21 @@ def _enabled_by_installer() -> set[str]:
 
 def test_every_unit_is_enabled_or_started_by_one_that_is() -> None:
     enabled = _enabled_by_installer()
-    started_by = {"kiosk-os-update.service": "kiosk-os-update.timer"}
+    # kiosk-ssh starts (and stops) kiosk-ssh-expire.timer itself while SSH is on
+    started_by = {
+        "kiosk-os-update.service": "kiosk-os-update.timer",
+        "kiosk-ssh-expire.timer": "kiosk-ssh.service",
+        "kiosk-ssh-expire.service": "kiosk-ssh-expire.timer",
+    }
+    ssh = (ROOTFS / "usr/local/sbin/kiosk-ssh").read_text(encoding="utf-8")
+    assert '"$SYSTEMCTL" start kiosk-ssh-expire.timer' in ssh
     for unit in units():
-        if unit.name in enabled:
-            continue
-        assert started_by.get(unit.name) in enabled, f"{unit.name} is never enabled nor started"
+        name: str | None = unit.name
+        for _ in range(len(started_by) + 1):
+            if name is None or name in enabled:
+                break
+            name = started_by.get(name)
+        assert name in enabled, f"{unit.name} is never enabled nor started"
     for name in enabled:
         if name.startswith("kiosk"):
             assert (UNITS_DIR / name).is_file(), f"install-kiosk.sh enables {name}, which image/systemd lacks"

@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,7 +174,9 @@ def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPL it@laptop"
 
 
-def _ssh(tmp_path: Path, action: str, request: str | None, keys: str | None) -> tuple[int, str, Path]:
+def _ssh(
+    tmp_path: Path, action: str, request: str | None, keys: str | None, now: int | None = None
+) -> tuple[int, str, Path]:
     fake = tmp_path / "bin"
     _recorder(fake, "nft")
     _recorder(fake, "systemctl")
@@ -191,6 +194,7 @@ def _ssh(tmp_path: Path, action: str, request: str | None, keys: str | None) -> 
         "KIOSK_SSH_DEST": str(dest),
         "NFT": str(fake / "nft"),
         "SYSTEMCTL": str(fake / "systemctl"),
+        **({"KIOSK_SSH_NOW": str(now)} if now is not None else {}),
     }
     done = subprocess.run(
         [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -224,6 +228,43 @@ def test_ssh_turned_off_stops_sshd_closes_the_port_and_drops_the_keys(tmp_path: 
     assert "systemctl stop ssh.service ssh.socket" in out
     assert "nft flush set inet kiosk ssh_ports" in out
     assert not (dest / "it").exists()
+
+
+def test_ssh_on_starts_the_minute_check_of_its_time_limit(tmp_path: Path) -> None:
+    until = int(time.time()) + 3600
+    code, out, dest = _ssh(tmp_path, "apply", f"on\nuntil={until}\n", KEY + "\n")
+    assert code == 0, out
+    assert "systemctl start kiosk-ssh-expire.timer" in out
+    assert (dest / "it").exists()
+
+
+def test_ssh_past_its_time_limit_goes_off_and_the_request_and_keys_go(tmp_path: Path) -> None:
+    """GIVEN SSH on until a time WHEN the minute check runs before it, then after it
+    THEN nothing happens the first time; the second turns SSH off and removes both files, so a clock
+    that is behind after a reboot cannot turn it on again"""
+    until = int(time.time()) + 3600
+    _ssh(tmp_path, "apply", f"on\nuntil={until}\n", KEY + "\n")
+    (tmp_path / "bin" / "calls").unlink()
+    code, out, dest = _ssh(tmp_path, "expire", None, None, now=until - 60)
+    assert code == 0 and out == ""  # quiet while the limit is ahead
+    assert (dest / "it").exists()
+    code, out, dest = _ssh(tmp_path, "expire", None, None, now=until)
+    assert code == 0, out
+    assert "systemctl stop ssh.service ssh.socket" in out and "time limit ran out" in out
+    assert "systemctl stop kiosk-ssh-expire.timer" in out
+    assert not (dest / "it").exists()
+    assert not (tmp_path / "it" / "ssh").exists() and not (tmp_path / "it" / "authorized_keys").exists()
+
+
+def test_a_request_without_a_limit_lasts_four_hours_and_none_lasts_over_a_day(tmp_path: Path) -> None:
+    now = int(time.time())
+    code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now + 4 * 3600 - 120)
+    assert code == 0 and "SSH is on" in out
+    code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now + 4 * 3600 + 120)
+    assert "time limit ran out" in out
+    far = now + 30 * 86400
+    code, out, _ = _ssh(tmp_path, "apply", f"on\nuntil={far}\n", KEY + "\n", now=now + 86400 + 120)
+    assert "time limit ran out" in out
 
 
 # --- the installer and make image refuse clearly ----------------------------------------------------

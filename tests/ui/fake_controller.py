@@ -170,6 +170,8 @@ class FakeController:
         self.work_gate: threading.Event | None = None
         #: IT's actions: the folder reported as a mounted USB stick, and the restore staged
         self.usb_folder: Path | None = None
+        #: IT's real SSH action (kiosk.staff_it.ItConsole on temporary files), when a test sets one
+        self.it_console: Any = None
         self.staged_restore = ""
         # diagnostics: the camera view (on while open), the LED test, beeps, the decode figures
         self.diag_camera_on = False
@@ -445,6 +447,9 @@ class FakeController:
             return ActionAnswer(ok=False, message=f"{session.role.value} may not {action.value}")
         if action in FAKE_IT_ACTIONS:
             return self._it(action, args)
+        if action is Action.SSH and self.it_console is not None:
+            answer: ActionAnswer = self.it_console.run("staff:3", action, dict(args))
+            return answer
         order_id = str(args.get("order_id") or "")
         match action:
             case Action.TODAYS_SALES:

@@ -40,7 +40,8 @@ def test_settings_show_no_secret_and_say_they_are_read_only(tour: TourRun) -> No
 def test_a_backup_goes_to_the_usb_stick_with_its_checksum_shown(tour: TourRun) -> None:
     obs = tour.result["obs"]
     assert obs["backup_message"] == "backup done and verified"
-    assert len(obs["usb_files"]) == 2 and obs["usb_files"][1].endswith(".manifest.json")
+    backup = [n for n in obs["usb_files"] if not n.endswith(".pub")]  # the SSH key files stay beside it
+    assert len(backup) == 2 and backup[1].endswith(".manifest.json")
 
 
 def test_a_restore_asks_twice_then_stages_and_stops_the_kiosk_to_apply_it(tour: TourRun) -> None:
@@ -69,3 +70,28 @@ def test_exit_to_desktop_asks_twice_and_stops_the_app_with_its_exit_code(tour: T
 
 def test_the_update_screen_shows_the_agents_state_and_check_now_asks_the_kiosk(tour: TourRun) -> None:
     assert tour.result["obs"]["ota_calls"] == [{}, {"check": "now"}]
+
+
+def test_ssh_is_turned_on_by_touch_with_checked_keys_and_off_again(tour: TourRun) -> None:
+    """GIVEN a stick with a good key file and one whose line carries command= WHEN IT opens SSH,
+    picks the bad file, then the good one, presses "Turn SSH on" twice and then "Turn SSH off"
+    THEN the bad file is refused, the good one's fingerprint is shown, the first press writes
+    nothing, the second writes the keys and a time limit, and off writes off and removes the keys"""
+    obs = tour.result["obs"]
+    assert "SSH is off" in obs["ssh_status"]
+    assert sorted(obs["ssh_files"]) == [f"item:{obs['usb']}/bad.pub", f"item:{obs['usb']}/it.pub"]
+    assert "line 1: keys with options" in obs["ssh_bad_message"]
+    assert "SHA256:" in obs["ssh_checked_text"] and "zhang@laptop" in obs["ssh_checked_text"]
+    assert "Press again to confirm" in obs["ssh_first_message"]
+    assert obs["ssh_after_first"] == {"ssh": "", "authorized_keys": ""}
+    assert obs["ssh_on_message"].startswith("SSH is on for 1 key(s) until ")
+    assert obs["ssh_after_on"]["ssh"].startswith("on\nuntil=")
+    assert obs["ssh_after_on"]["authorized_keys"].endswith(" zhang@laptop\n")
+    assert "SSH is ON until" in obs["ssh_on_text"]
+    assert obs["ssh_after_off"] == {"ssh": "off\n", "authorized_keys": ""}
+    done = [
+        row["after"]
+        for row in obs["ssh_audit"]
+        if "on" in row.get("after", {}) and "shown" not in row["after"]
+    ]
+    assert [a["on"] for a in done] == [True, False]

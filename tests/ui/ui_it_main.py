@@ -12,6 +12,7 @@ exits to the desktop with two presses: the app really stops, and the JSON line n
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -63,6 +64,40 @@ def menu(f: Fingers, action: Action) -> Iterator[Step]:
     yield Tap(lambda: f.tagged(tag), action.value)
 
 
+def ssh_files(c: FakeController) -> dict[str, str]:
+    """The SSH request and keys files the real action wrote ("" when there is none)."""
+    s = c.it_console.settings
+    return {p.name: p.read_text() if p.exists() else "" for p in (s.ssh_switch_path, s.ssh_keys_path)}
+
+
+def ssh_console(usb: Path, data: Path, audit: list[tuple[str, str, str]]) -> Any:
+    """IT's real SSH action on temporary files, the stick (``usb``) in its mount table, with a good
+    key file and one whose line carries an option."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from kiosk.settings import load_settings
+    from kiosk.staff_it import ItConsole, SystemReaders
+
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    line = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    (usb / "it.pub").write_text(line + " zhang@laptop\n")
+    (usb / "bad.pub").write_text(f'command="/bin/sh" {line}\n')
+    settings = load_settings(
+        environ={},
+        overrides={"kiosk": {"data_dir": str(data)}, "maintenance": {"usb_roots": [str(usb.parent)]}},
+    )
+    return ItConsole(
+        settings,
+        lambda *row: audit.append(row),
+        lambda: "en",
+        checks=None,
+        hq_client=None,
+        bundle_sources=None,
+        readers=SystemReaders(mounts=lambda: f"/dev/sda1 {usb} vfat rw 0 0\n", ssh_active=lambda: "inactive"),
+    )
+
+
 def it_script(
     f: Fingers, c: FakeController, obs: dict[str, Any], clock: list[float], stops: list[int]
 ) -> Iterator[Step]:
@@ -80,6 +115,35 @@ def it_script(
     yield Until(lambda: "check with HQ now" in f.screen.message and not f.screen.busy, "check asked")
     yield Do(lambda: obs.__setitem__("ota_calls", [a for n, a in c.maint_calls if n == "ota_check"]), "note")
     yield Shot("it_updates")
+    # SSH: off; a file with an option is refused; a good one is checked, then two presses turn it on
+    yield from menu(f, Action.SSH)
+    yield Until(lambda: "SSH is off" in panel_text(f) and not f.screen.busy, "SSH status shown")
+    yield Do(lambda: obs.__setitem__("ssh_status", panel_text(f)), "note")
+    yield Shot("it_ssh")
+    yield Do(lambda: obs.__setitem__("ssh_files", f.tags("item:")), "note")
+    yield Do(lambda: obs.__setitem__("usb", str(c.usb_folder)), "note")
+    yield Tap(lambda: f.tagged(f"item:{c.usb_folder}/bad.pub"), "the key file with an option")
+    yield Until(lambda: "not accepted" in f.screen.message and not f.screen.busy, "refused")
+    yield Do(lambda: obs.__setitem__("ssh_bad_message", f.screen.message), "note")
+    yield Tap(lambda: f.tagged(f"item:{c.usb_folder}/it.pub"), "the good key file")
+    yield Until(lambda: "checked" in f.screen.message and not f.screen.busy, "keys checked")
+    yield Do(lambda: obs.__setitem__("ssh_checked_text", panel_text(f)), "note")
+    yield Shot("it_ssh_checked")
+    yield Tap(lambda: f.tagged("confirm"), "turn on once")
+    yield Do(lambda: obs.__setitem__("ssh_first_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("ssh_after_first", ssh_files(c)), "note")
+    yield Tap(lambda: f.tagged("confirm"), "turn on twice")
+    yield Until(lambda: "SSH is on" in f.screen.message and not f.screen.busy, "SSH on")
+    yield Do(lambda: obs.__setitem__("ssh_on_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("ssh_on_text", panel_text(f)), "note")
+    yield Do(lambda: obs.__setitem__("ssh_after_on", ssh_files(c)), "note")
+    yield Shot("it_ssh_on")
+    yield Tap(lambda: f.tagged("it:ssh_off"), "turn off")
+    yield Until(lambda: "turned off" in f.screen.message and not f.screen.busy, "SSH off")
+    yield Do(lambda: obs.__setitem__("ssh_after_off", ssh_files(c)), "note")
+    yield Do(
+        lambda: obs.__setitem__("ssh_audit", [json.loads(d) for _a, n, d in c.it_audit if n == "ssh"]), "note"
+    )
     # backup to the USB stick
     usb = f"usb:{c.usb_folder}"
     yield from menu(f, Action.BACKUP)
@@ -145,6 +209,8 @@ def main() -> int:
 
     controller = FakeController(answer_delay_s=0.05, language="en")
     controller.usb_folder = args.usb
+    controller.it_audit = []
+    controller.it_console = ssh_console(args.usb, args.out / "ssh-data", controller.it_audit)
     app = KioskApp(controller, ui, fullscreen=False, kiosk_settings=KioskSection(store_name="Corner Shop"))
     obs: dict[str, Any] = {}
     clock = [1000.0]

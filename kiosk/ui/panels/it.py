@@ -1,6 +1,7 @@
 """IT's panels: settings (read-only), network, logs, software version, support bundle and backup
 (a USB stick or HQ), restore (a backup on a USB stick or at HQ, two presses; one at HQ is downloaded
-and verified first, the screen saying so; staged for the next start) and
+and verified first, the screen saying so; staged for the next start), SSH (where it stands; pick a
+key file on a stick, its keys are checked and shown, two presses turn SSH on; one turns it off) and
 exit to desktop (two presses). The work is done by ``kiosk.staff_it`` through ``screen.call``.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kivy.app import App
+from kivy.metrics import dp
+from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import t
 from kiosk.maintenance.it_info import EXIT_TO_DESKTOP
 from kiosk.maintenance.roles import Action
+from kiosk.ui import theme
 from kiosk.ui.controller_api import ActionAnswer, ActionArg, ActionItem
 
 if TYPE_CHECKING:
@@ -51,6 +55,8 @@ def build(screen: MaintenanceScreen, action: Action) -> None:
         _destinations(screen, action)
     elif action is Action.RESTORE:
         _restore(screen)
+    elif action is Action.SSH:
+        _ssh(screen)
     elif action is Action.EXIT_TO_DESKTOP:
         _exit(screen)
 
@@ -140,6 +146,60 @@ def _restore(screen: MaintenanceScreen) -> None:
         screen.panel.add_widget(screen.button(t("it.restore.button", lang), "confirm", restore, primary=True))
 
     screen.call(Action.RESTORE, {}, listed)
+
+
+def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
+    """Where SSH stands (on until when, sshd, the keys let in) and the key files on the sticks. A
+    file picked is checked at once (its keys and fingerprints replace the status, or the message says
+    why it is refused); "Turn SSH on" then asks twice. "Turn SSH off" needs one press: it only takes
+    access away."""
+    lang = screen.language
+    chosen: list[ActionItem] = []
+
+    def after(answer: ActionAnswer) -> None:
+        _ssh(screen, answer.message)
+
+    def listed(answer: ActionAnswer) -> None:
+        screen.panel.clear_widgets()
+        screen.message = message or answer.message
+        row = BoxLayout(size_hint_y=None, height=dp(theme.BUTTON_MIN_H), spacing=dp(8))
+        row.add_widget(screen.button(t("it.refresh", lang), "it:refresh", lambda: _ssh(screen)))
+        row.add_widget(
+            screen.button(
+                t("it.ssh.off_button", lang),
+                "it:ssh_off",
+                lambda: screen.call(Action.SSH, {"turn": "off"}, after),
+            )
+        )
+        screen.panel.add_widget(row)
+        files = screen.item_list(answer.items, lambda item: pick(item), answer.message)
+        shown = max(1, min(len(answer.items), 3))  # every file within reach without scrolling, up to 3
+        files.size_hint_y, files.height = None, shown * dp(theme.BUTTON_MIN_H + 6)
+        screen.panel.add_widget(files)
+        details = screen.text_view(answer.text)
+        screen.panel.add_widget(details)
+        screen.panel.add_widget(screen.button(t("it.ssh.on_button", lang), "confirm", turn_on, primary=True))
+
+        def checked(result: ActionAnswer) -> None:
+            screen.message = result.message
+            details.children[0].text = result.text or answer.text
+            if not result.ok:
+                chosen.clear()
+
+        def pick(item: ActionItem) -> None:
+            chosen[:] = [item]
+            screen.disarm()
+            screen.call(Action.SSH, {"file": item.key}, checked)
+
+    def turn_on() -> None:
+        if not chosen:
+            screen.message = t("it.ssh.pick_first", lang)
+            return
+        if not screen.confirmed(f"ssh:{chosen[0].key}", t("it.ssh.confirm_on", lang)):
+            return
+        screen.call(Action.SSH, {"file": chosen[0].key, "turn": "on"}, after)
+
+    screen.call(Action.SSH, {}, listed)
 
 
 def _exit(screen: MaintenanceScreen) -> None:

@@ -1,0 +1,206 @@
+"""kiosk-os-update reboots only a kiosk that is idle: the real HOLD handshake, the real script.
+
+The kiosk side is real: a ``CheckoutController`` on a real store and its ``OtaLink`` socket in a
+temporary data folder, pumped on this (the UI) thread while the script runs. The script runs as on
+a kiosk, with the commands that would change this machine (apt-get, unattended-upgrade,
+overlayroot-chroot, mount, the reboot) replaced by recorders, the only fakes here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from drivers.gpio.indicators import NullIndicators
+from drivers.printer.file_printer import FileReceiptPrinter
+from kiosk.controller import CheckoutController, ControllerOptions
+from kiosk.core import checkout as co
+from kiosk.core.receipt import ReceiptTemplate
+from kiosk.ota_link import OtaLink
+from kiosk.ports import CatalogItem
+from kiosk.store.db import open_store
+from kiosk.store.sales import SaleStore
+from tests.fakes.clock import FakeClock
+from tests.fakes.payments import FakePaymentGateway
+from tests.image.recipe import ROOTFS
+from tests.image.test_image_scripts import _recorder
+
+SCRIPT = ROOTFS / "usr/local/sbin/kiosk-os-update"
+WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
+
+
+class Kiosk:
+    """A real checkout with its update socket, in ``tmp/data``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.data = tmp / "data"
+        store = SaleStore(open_store(tmp / "kiosk.sqlite3"), "k1")
+        store.replace_catalog([WATER])
+        self.controller = CheckoutController(
+            options=ControllerOptions(kiosk_id="k1", store_name="店", idle_timeout_s=60, done_timeout_s=5),
+            store=store,
+            gateway=FakePaymentGateway(),
+            printer=FileReceiptPrinter(tmp / "receipts"),
+            indicators=NullIndicators(),
+            template=ReceiptTemplate.default(),
+            clock=FakeClock(),
+            background=False,
+        )
+        self.link = OtaLink(self.data, self.controller, "1.0.0", answer_timeout_s=60)
+
+    def customer_with_a_cart(self) -> None:
+        self.controller.dispatch(co.StartTapped())
+        self.controller.dispatch(co.ProductTapped(self.controller.catalog()[0]))
+
+    def customer_leaves(self) -> None:
+        self.controller.dispatch(co.CancelTapped())
+        assert self.controller.state.phase is co.Phase.ATTRACT
+
+
+class Run:
+    """kiosk-os-update with recorded commands; ``run`` pumps the kiosk's UI thread meanwhile."""
+
+    def __init__(self, tmp: Path, kiosk: Kiosk) -> None:
+        self.tmp, self.kiosk = tmp, kiosk
+        self.bin = tmp / "bin"
+        self.state = tmp / "os-update"
+        self.reboot_required = tmp / "run" / "reboot-required"
+        self.reboot_required.parent.mkdir()
+        self.config = tmp / "kiosk.toml"
+        self.config.write_text(
+            f'[kiosk]\nid = "k1"\ndata_dir = "{kiosk.data}"\n\n[ota]\nmaintenance_window = "00:00-24:00"\n',
+            encoding="utf-8",
+        )
+        self.config.chmod(0o600)
+        self.mounts = tmp / "mounts"
+        self.mounts.write_text("/dev/mmcblk0p2 / ext4 rw 0 0\n", encoding="ascii")
+        self.lower = tmp / "root-ro"
+        _recorder(self.bin, "apt-get")
+        # a security update that needs a reboot, as Debian's packages say so
+        _recorder(self.bin, "unattended-upgrade", f'touch "{self.reboot_required}"\n')
+        _recorder(self.bin, "mount")
+        self.reboot_exit = 0
+
+    def overlay_root(self) -> None:
+        """The image's read-only root: the upgrade changes the lower root's dpkg status."""
+        self.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+        status = self.lower / "var/lib/dpkg/status"
+        status.parent.mkdir(parents=True)
+        status.write_text("Package: openssl\nVersion: 3.0.1\n", encoding="ascii")
+        _recorder(self.bin, "overlayroot-chroot", f'echo "Package: openssl\nVersion: 3.0.2" >"{status}"\n')
+
+    def calls(self) -> str:
+        path = self.bin / "calls"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def run(self, hold_wait_s: int = 0) -> tuple[int, str]:
+        _recorder(self.bin, "reboot", f"exit {self.reboot_exit}\n")
+        env = {
+            **os.environ,
+            "KIOSK_CONFIG": str(self.config),
+            "KIOSK_PYTHON": sys.executable,
+            "KIOSK_OS_UPDATE_STATE": str(self.state),
+            "KIOSK_OS_UPDATE_HOLD_WAIT_S": str(hold_wait_s),
+            "KIOSK_OS_UPDATE_HOLD_RETRY_S": "1",
+            "KIOSK_OS_UPDATE_LOWER": str(self.lower),
+            "KIOSK_OS_UPDATE_MOUNTS": str(self.mounts),
+            "KIOSK_OS_UPDATE_REBOOT_REQUIRED": str(self.reboot_required),
+            "KIOSK_OS_UPDATE_REBOOT": str(self.bin / "reboot"),
+            "APT_GET": str(self.bin / "apt-get"),
+            "UNATTENDED_UPGRADE": str(self.bin / "unattended-upgrade"),
+            "OVERLAYROOT_CHROOT": str(self.bin / "overlayroot-chroot"),
+            "MOUNT": str(self.bin / "mount"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+        proc = subprocess.Popen(
+            ["sh", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(12000):  # the kiosk's UI thread answers HOLD; bounded (about 2 min at most)
+            if proc.poll() is not None:
+                break
+            self.kiosk.controller.pump(timeout=0.01)
+        else:
+            proc.kill()
+        out, _ = proc.communicate(timeout=60)
+        return proc.returncode, out
+
+
+def _started(tmp_path: Path) -> tuple[Kiosk, Run]:
+    kiosk = Kiosk(tmp_path)
+    kiosk.link.start()
+    return kiosk, Run(tmp_path, kiosk)
+
+
+def test_a_kiosk_mid_sale_is_not_rebooted_and_the_next_run_reboots_it_once_it_is_idle(tmp_path: Path) -> None:
+    """GIVEN a security update that needs a reboot and a customer with a cart
+    WHEN  the OS update runs, and runs again (the next hour) after the customer left
+    THEN  the first run installs it but does not reboot (the reboot stays pending); the second asks
+          the kiosk again, which holds (starts no sale), and reboots, without upgrading again"""
+    kiosk, run = _started(tmp_path)
+    try:
+        kiosk.customer_with_a_cart()
+        code, out = run.run()
+        assert code == 0, out
+        assert "unattended-upgrade" in run.calls()
+        assert "reboot" not in run.calls().split()
+        assert "the kiosk was not idle" in out and "stayed busy" in out
+        assert (run.state / "reboot-pending").read_text(
+            encoding="utf-8"
+        ).strip() == "a package asks for a reboot"
+        assert kiosk.controller.update_hold is False
+        assert kiosk.controller.state.cart.item_count == 1  # the sale goes on
+
+        kiosk.customer_leaves()
+        upgrades = run.calls().count("unattended-upgrade")
+        code, out = run.run()
+        assert code == 0, out
+        assert run.calls().splitlines()[-1] == "reboot "
+        assert run.calls().count("unattended-upgrade") == upgrades  # the pending reboot, nothing else
+        assert not (run.state / "reboot-pending").exists()
+        assert kiosk.controller.update_hold is True
+        kiosk.controller.dispatch(co.StartTapped())
+        assert kiosk.controller.state.phase is co.Phase.ATTRACT  # no new sale before the reboot
+    finally:
+        kiosk.link.stop()
+
+
+def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        run.overlay_root()
+        code, out = run.run()
+        assert code == 0, out
+        calls = run.calls().splitlines()
+        assert calls[0] == "mount -o remount,rw /boot/firmware"
+        assert "overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade" in calls
+        assert calls[-1] == "reboot "
+        assert "the kiosk is idle and holds" in out
+        assert kiosk.controller.update_hold is True
+    finally:
+        kiosk.link.stop()
+
+
+def test_no_kiosk_answering_means_no_reboot(tmp_path: Path) -> None:
+    """A kiosk that is stopped or still starting cannot say it is idle: nothing is rebooted under it."""
+    kiosk, run = _started(tmp_path)
+    kiosk.link.stop()
+    code, out = run.run()
+    assert code == 0, out
+    assert "reboot" not in run.calls().split()
+    assert (run.state / "reboot-pending").exists()
+
+
+def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        run.reboot_exit = 1
+        code, out = run.run()
+        assert code == 1, out
+        assert run.calls().splitlines()[-1] == "reboot "
+        assert "the reboot failed" in out
+        assert (run.state / "reboot-pending").exists()
+        assert kiosk.controller.update_hold is False  # released: selling again
+    finally:
+        kiosk.link.stop()
