@@ -83,10 +83,11 @@ report() {
     if [ "$STEP" -lt "$STEPS" ]; then
         echo "   not run: steps $((STEP + 1))..$STEPS"
     fi
-    if [ "$status" -eq 0 ]; then
+    if [ "$status" -eq 0 ] && [ "$STEP" -eq "$STEPS" ] && [ -z "$CURRENT" ]; then
         echo "image-smoke: passed"
     else
         echo "image-smoke: FAILED at ${CURRENT:-the end}" >&2
+        return 1
     fi
 }
 
@@ -123,10 +124,14 @@ cleanup() {
         wait "$HQ_PID" 2>/dev/null || true
     fi
     unmount_root
-    report "$status"
+    report "$status" || [ "$status" -ne 0 ] || status=1
     exit "$status"
 }
 trap cleanup EXIT
+# a signal ends the run as a failure: without these the EXIT trap sees the status of the last
+# command (often 0) and would call an interrupted run passed
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 in_root() { # run a command in the root as root, with a plain environment
     chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
