@@ -138,9 +138,17 @@ in_root() { # run a command in the root as root, with a plain environment
         HOME=/root LANG=C.UTF-8 "$@"
 }
 
-as_kiosk() { # run a command in the root as the kiosk user
-    chroot --userspec=kiosk:kiosk "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/var/lib/kiosk \
-        LANG=C.UTF-8 "$@"
+as_kiosk() { # run a command in the root as the kiosk user, with its groups
+    # numeric ids from the root's own files: the host has no kiosk user for chroot to look up
+    local uid gid groups
+    uid=$(awk -F: '$1 == "kiosk" { print $3 }' "$ROOT/etc/passwd")
+    gid=$(awk -F: '$1 == "kiosk" { print $4 }' "$ROOT/etc/passwd")
+    groups=$(awk -F: '$1 == "kiosk" || ("," $4 ",") ~ /,kiosk,/ { print $3 }' "$ROOT/etc/group" | paste -sd, -)
+    if [ -z "$uid" ] || [ -z "$gid" ]; then
+        die "the root has no kiosk user (install-kiosk.sh makes it)"
+    fi
+    chroot --userspec="$uid:$gid" --groups="$groups" "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+        HOME=/var/lib/kiosk LANG=C.UTF-8 "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
