@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEBSTAMP := $(VENV)/.debian-deps
 PYTHON ?= python3
 
-.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots image
+.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots image image-smoke
 
 deps: $(STAMP)
 
@@ -56,6 +56,12 @@ openapi: deps
 ## Pass a bundle and the TUF root with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json".
 image: deps
 	bash image/build.sh $(IMAGE_ARGS)
+
+## The image's install path in an arm64 Debian 13 root (debootstrap; qemu on x86-64), as root:
+## install-kiosk.sh, systemd-analyze verify, first boot, kiosk doctor, a headless demo against a local HQ.
+## Tens of minutes under emulation, so not part of make test (docs/benchmarks.md, "Image smoke").
+image-smoke: deps
+	bash image/smoke.sh $(SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache *.egg-info

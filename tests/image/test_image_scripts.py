@@ -46,6 +46,7 @@ def test_the_script_list_holds_every_image_command() -> None:
     expected = {
         "image/install-kiosk.sh",
         "image/build.sh",
+        "image/smoke.sh",
         "image/boot/kiosk-cmdline.sh",
         "image/pi-gen/config",
         "image/pi-gen/stage-kiosk/prerun.sh",
