@@ -64,6 +64,8 @@ class WaitFor:
     phase: Phase | None
     #: an extra condition on the state (e.g. an order opened), checked with the phase
     until: Callable[[Checkout], bool] | None = None
+    #: the screen showing, when it is not the phase's own (out of service, the PIN pad, the staff menu)
+    screen: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class Shot:
     phase: Phase
     settle_s: float = 0.5
     until: Callable[[Checkout], bool] | None = None
+    #: the screen showing, when it is not the phase's own (out of service, the PIN pad, the staff menu)
+    screen: str | None = None
 
 
 Step = Do | WaitFor | Shot
@@ -189,7 +193,9 @@ class _TourRunner:
             case Do(label=label):
                 return f"action {label or 'unnamed'}"
 
-    def _showing(self, phase: Phase | None, until: Callable[[Checkout], bool] | None) -> bool:
+    def _showing(
+        self, phase: Phase | None, until: Callable[[Checkout], bool] | None, screen: str | None = None
+    ) -> bool:
         vm, sm = self.app.vm, self.app.sm
         if vm is None or sm is None:
             return False
@@ -197,7 +203,7 @@ class _TourRunner:
             return until is None or until(self.app.controller.state)
         return (
             vm.phase == phase.value
-            and sm.current == screen_for(phase)
+            and sm.current == (screen or screen_for(phase))
             and not sm.transition.is_active
             and (until is None or until(self.app.controller.state))
         )
@@ -220,11 +226,11 @@ class _TourRunner:
                 case Do(action=action):
                     action()
                     self.step = None
-                case WaitFor(phase=phase, until=until):
-                    if self._showing(phase, until):
+                case WaitFor(phase=phase, until=until, screen=screen):
+                    if self._showing(phase, until, screen):
                         self.step = None
-                case Shot(name=name, phase=phase, settle_s=settle, until=until):
-                    if not self._showing(phase, until):
+                case Shot(name=name, phase=phase, settle_s=settle, until=until, screen=screen):
+                    if not self._showing(phase, until, screen):
                         self.ready_since = None
                     elif self.ready_since is None:
                         self.ready_since = now
