@@ -60,10 +60,6 @@ def _toast_done() -> bool:
     return bool(toast.finished_for == app.vm.added_count > 0 and toast.shown == 0 and not app.vm.flash_sku)
 
 
-def _nothing(c: FakeController, gate: threading.Event) -> Iterator[Step]:
-    yield from ()
-
-
 def _recovering(c: FakeController, gate: threading.Event) -> Iterator[Step]:
     yield Do(lambda: c.dispatch(RecoveryStarted()), "restart")
 
@@ -144,6 +140,20 @@ def _printing(c: FakeController, gate: threading.Event) -> Iterator[Step]:
     yield Do(gate.set, "the password is typed")
 
 
+def _printed(c: FakeController, gate: threading.Event) -> Iterator[Step]:
+    yield Do(_open_gate(c.print_gate), "the receipt is printed")
+
+
+def _unresolved(c: FakeController, gate: threading.Event) -> Iterator[Step]:
+    yield Do(_open_gate(c.unresolved_gate), "the gateway never answered")
+
+
+def _open_gate(gate: threading.Event | None) -> Callable[[], None]:
+    if gate is None:
+        raise ValueError("the gallery's controller holds printing and unanswered payments at gates")
+    return gate.set
+
+
 def _printer_offer(c: FakeController, gate: threading.Event) -> Iterator[Step]:
     def printer_out() -> None:
         c.printer_ready = False  # asked before paying: out of paper
@@ -222,11 +232,11 @@ GALLERY: list[tuple[str, Prep, Phase, Callable[[Checkout], bool] | None, str | N
     ("pay", _pay, Phase.PAYING, lambda s: s.order_id is not None, None),
     ("pay-password", _password, Phase.PAYING, _stage(PayStage.USER_PAYING), None),
     ("printing", _printing, Phase.PRINTING, None, None),
-    ("done", _nothing, Phase.DONE, None, None),
+    ("done", _printed, Phase.DONE, None, None),
     ("printer-offer", _printer_offer, Phase.CART, lambda s: s.printer_offer and _toast_done(), None),
     ("done-e-receipt", _e_receipt, Phase.DONE, None, None),
     ("pay-checking", _help, Phase.PAYING, _stage(PayStage.CHECKING), None),
-    ("help", _nothing, Phase.NEEDS_HELP, None, None),
+    ("help", _unresolved, Phase.NEEDS_HELP, None, None),
     ("help-camera", _camera_fault, Phase.NEEDS_HELP, None, None),
     ("out-of-service", _out_of_service, Phase.ATTRACT, None, "out_of_service"),
     ("pin-pad", _pin, Phase.ATTRACT, None, "pin"),
@@ -255,8 +265,17 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1200.0)
     args = parser.parse_args()
     gate = threading.Event()
-    # slow enough that "checking your payment" and "printing" stay on screen for their pictures
-    controller = FakeController(print_delay_s=1.5, answer_delay_s=1.0, password_gate=gate)
+    # "the password is typed", "printed" and "no answer" wait for the script (gates), so the screens
+    # before them stay up however slow the machine; the idle timers' clock never moves, so no
+    # "still there?" or time-out takes a screen away (the still-there row asks for it itself)
+    printed, unresolved = threading.Event(), threading.Event()
+    controller = FakeController(
+        answer_delay_s=1.0,
+        password_gate=gate,
+        print_gate=printed,
+        unresolved_gate=unresolved,
+        clock=lambda: 0.0,
+    )
     ui = UiSection(fullscreen=False, width=args.width, height=args.height)
     kiosk = KioskSection(store_name="便利店 Corner Shop", language=args.language)
     suffix = f"{args.width}x{args.height}-{args.language}"
@@ -275,6 +294,8 @@ def main() -> int:
         return 3
     finally:
         gate.set()
+        printed.set()
+        unresolved.set()
     print(json.dumps({"shots": [p.name for p in shots], **obs}, ensure_ascii=False))
     return 0
 
