@@ -201,6 +201,9 @@ def _out_of_service(c: FakeController, gate: threading.Event) -> Iterator[Step]:
 
     yield Do(camera_back, "camera replugged")
     yield Do(lambda: _app().vm.resolve(), "staff resolved it")
+    # the cart was kept for after the camera fault: the customer leaves
+    yield WaitFor(Phase.CART)
+    yield Do(lambda: c.dispatch(CancelTapped()), "the customer leaves")
     yield WaitFor(Phase.ATTRACT)
     yield Do(lambda: c.set_out_of_service(OutOfService.STORE_NOT_WRITABLE), "the store cannot be written")
 
