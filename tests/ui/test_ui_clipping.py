@@ -56,7 +56,11 @@ def test_no_text_is_clipped_and_every_button_is_9_mm(
         "overflows its box",
         "shortened",
         "small touch target",
+        "word broken",
     ]
+    clean = result["obs"]["selftest_clean"]
+    assert clean["wrapped"] == [True, True, True], "the right-wrap labels must wrap to mean anything"
+    assert clean["problems"] == [], clean["problems"]
     sizes = RUNS[name][1].split(",")
     checked: dict[str, list[int]] = result["checked"]
     assert len(checked) == SCENES * 2 * len(sizes)
