@@ -33,12 +33,14 @@ def parse_yuan(text: str) -> Fen:
 CUSTOMER_SYMBOL = "¥"
 
 
-def format_money(fen: Fen, language: str) -> str:
+def format_money(fen: Fen, language: str, symbol: str = CUSTOMER_SYMBOL) -> str:
     """An amount as a customer reads it, in ``language``: "¥1,234.50" (zh_CN and en alike).
 
-    The one function every amount on the customer's screen goes through, so a locale that writes
-    amounts differently is a change here only. Thousands are grouped with "," in both languages
-    (Chinese shops write ¥1,234.00 too); exact integer arithmetic, as ``format_yuan``.
+    The one function every amount on the customer's screen and receipt goes through, so a locale
+    that writes amounts differently is a change here only. Thousands are grouped with "," in both
+    languages (Chinese shops write ¥1,234.00 too); exact integer arithmetic, as ``format_yuan``.
+    ``symbol`` is for the printed receipt, which writes the full-width "￥" its printers' Chinese
+    fonts have on the total and no sign on the item lines.
     """
     if language not in ("zh_CN", "en"):
         raise ValueError(f"language must be zh_CN or en, not {language!r}")
@@ -46,7 +48,7 @@ def format_money(fen: Fen, language: str) -> str:
         raise TypeError(f"amount must be integer fen, got {type(fen).__name__}")
     sign = "-" if fen < 0 else ""
     whole, part = divmod(abs(fen), 100)
-    return f"{sign}{CUSTOMER_SYMBOL}{whole:,}.{part:02d}"
+    return f"{sign}{symbol}{whole:,}.{part:02d}"
 
 
 def format_count(count: int, language: str) -> str:

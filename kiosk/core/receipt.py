@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.core.money import Fen, format_yuan
+from kiosk.core.money import Fen, format_money
 from kiosk_common.toml_text import TomlTextError, parse_document, shorten
 
 COLUMNS_BY_WIDTH_MM = {58: 32, 80: 48}
@@ -239,9 +239,15 @@ class ReceiptLayout:
         return "\n".join((*self.header, *self.body, *self.footer)) + "\n"
 
 
-def _amount(fen: Fen) -> str:
-    """A line amount: digits only (the yuan sign is on the total, as on Chinese till receipts)."""
-    return format_yuan(fen, "")
+def _amount(fen: Fen, language: str) -> str:
+    """A line amount: digits only (the yuan sign is on the total, as on Chinese till receipts),
+    grouped in thousands as the screens show it ("1,234.50")."""
+    return format_money(fen, language, symbol="")
+
+
+def _total(fen: Fen, language: str) -> str:
+    """The total with the full-width yuan sign: "￥1,234.50"."""
+    return format_money(fen, language, symbol=YUAN)
 
 
 def layout(
@@ -260,7 +266,7 @@ def layout(
         "kiosk_id": receipt.kiosk_id,
         "order_id": receipt.order_no,
         "time": receipt.time_local.strftime("%Y-%m-%d %H:%M:%S"),
-        "total": format_yuan(receipt.total_fen, YUAN),
+        "total": _total(receipt.total_fen, lang),
         "channel": channel,
     }
     rule = "-" * columns
@@ -274,18 +280,18 @@ def layout(
         body.extend(wrap(line.name, columns))
         body.append(
             pad_between(
-                f"  {line.qty} x {_amount(line.unit_fen)}",
-                _amount(line.total_fen),
+                f"  {line.qty} x {_amount(line.unit_fen, lang)}",
+                _amount(line.total_fen, lang),
                 columns,
             )
         )
     body.append(rule)
     if receipt.discounts:
         subtotal = sum(line.total_fen for line in receipt.lines)
-        body.append(pad_between(lab["subtotal"], _amount(subtotal), columns))
-        body.extend(pad_between(d.name, _amount(-d.amount_fen), columns) for d in receipt.discounts)
+        body.append(pad_between(lab["subtotal"], _amount(subtotal, lang), columns))
+        body.extend(pad_between(d.name, _amount(-d.amount_fen, lang), columns) for d in receipt.discounts)
     body += [
-        pad_between(lab["total"], format_yuan(receipt.total_fen, YUAN), columns),
+        pad_between(lab["total"], _total(receipt.total_fen, lang), columns),
         pad_between(lab["paid"], channel, columns),
         pad_between(lab["txn"], receipt.transaction_masked, columns),
         rule,

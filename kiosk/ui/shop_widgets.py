@@ -64,11 +64,15 @@ class AddedToast(Label):  # type: ignore[misc]
 
     #: the animation's opacity (the label's own opacity follows it)
     shown = NumericProperty(0)
+    #: the view-model's ``added_count`` whose toast last played to its end (an add while one shows
+    #: cancels it and plays again): whoever must see the screen without the toast (a screenshot)
+    #: waits for this to reach ``added_count``, an event rather than a guess at the duration
+    finished_for = NumericProperty(0)
 
     def on_kv_post(self, base_widget: Any) -> None:
         App.get_running_app().vm.bind(added_count=self.play)
 
-    def play(self, *_args: Any) -> None:
+    def play(self, _vm: Any = None, count: float = 0) -> None:
         Animation.cancel_all(self, "shown")
         self.shown = 0  # an add while the last toast still shows: it comes in again, so it is seen
         anim = (
@@ -76,6 +80,7 @@ class AddedToast(Label):  # type: ignore[misc]
             + Animation(shown=1, duration=TOAST_STAY_S)
             + Animation(shown=0, duration=TOAST_OUT_S)
         )
+        anim.bind(on_complete=lambda *_a: setattr(self, "finished_for", count))
         anim.start(self)
 
     def on_touch_down(self, touch: Any) -> bool:

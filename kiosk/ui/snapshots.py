@@ -64,6 +64,8 @@ class WaitFor:
     phase: Phase | None
     #: an extra condition on the state (e.g. an order opened), checked with the phase
     until: Callable[[Checkout], bool] | None = None
+    #: the screen showing, when it is not the phase's own (out of service, the PIN pad, the staff menu)
+    screen: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,8 @@ class Shot:
     phase: Phase
     settle_s: float = 0.5
     until: Callable[[Checkout], bool] | None = None
-    #: the screen, when it is not the phase's own (the out-of-service and enrolment screens stand
-    #: in for the attract screen)
+    #: the screen showing, when it is not the phase's own (out of service and the enrolment screen
+    #: stand in for the attract screen; the PIN pad, the staff menu)
     screen: str | None = None
 
 
@@ -225,8 +227,8 @@ class _TourRunner:
                 case Do(action=action):
                     action()
                     self.step = None
-                case WaitFor(phase=phase, until=until):
-                    if self._showing(phase, until):
+                case WaitFor(phase=phase, until=until, screen=screen):
+                    if self._showing(phase, until, screen):
                         self.step = None
                 case Shot(name=name, phase=phase, settle_s=settle, until=until, screen=screen):
                     if not self._showing(phase, until, screen):

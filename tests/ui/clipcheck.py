@@ -9,7 +9,10 @@ Used inside the Xvfb child processes (``ui_clip_main.py``); import it only after
   ``text_size`` height too small for the wrapped lines);
 - ``overflows its box``: the rendered texture is wider or taller than the label, so it spills over
   its neighbours or is cut by the screen;
-- ``off the window``: the label (outside any scrolling list) is not wholly inside the window.
+- ``off the window``: the label (outside any scrolling list) is not wholly inside the window;
+- ``word broken``: wrapping broke a Latin word or a number inside itself ("¥12.0" over "0" on a tile
+  price): a line ends and the next begins inside a token that had no space or hyphen there. Chinese
+  and other wide (CJK) characters may break anywhere, as Chinese typesetting does.
 
 ``check_touch_targets(root, min_px)`` finds buttons smaller than ``min_px`` on either side.
 A screen added later is covered by walking it too: nothing here knows any screen.
@@ -17,6 +20,7 @@ A screen added later is covered by walking it too: nothing here knows any screen
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -93,6 +97,49 @@ def rendered_text(label: Any) -> str:
     return "".join(word.text for line in lines for word in line.words)
 
 
+def _breaks_anywhere(ch: str) -> bool:
+    """A line may end or begin at this character whatever is next to it: a space, or a wide (CJK)
+    character, which Chinese typesetting breaks between."""
+    return ch.isspace() or unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def broken_words(text: str, lines: list[str]) -> list[str]:
+    """The tokens of ``text`` that its laid-out ``lines`` break inside, as "left|right".
+
+    Each line is found in the text after the previous one; a line that starts exactly where the
+    previous ended (no space or newline was used up between them) broke the text there. That break
+    is a broken word unless a hyphen ends the first part or a wide (CJK) character is on either
+    side. Pure: the unit tests and the self-test call it without a window.
+    """
+    found: list[str] = []
+    pos = 0
+    prev_end: int | None = None
+    for line in lines:
+        body = line.strip()
+        if not body:
+            continue
+        at = text.find(body, pos)
+        if at < 0:
+            return found  # the layout is not the text ("shortened" / "lines dropped" say so)
+        if prev_end is not None and at == prev_end and at > 0:
+            a, b = text[at - 1], text[at]
+            if not (_breaks_anywhere(a) or _breaks_anywhere(b) or a in "-\u2010"):
+                start, end = at, at
+                while start > 0 and not _breaks_anywhere(text[start - 1]):
+                    start -= 1
+                while end < len(text) and not _breaks_anywhere(text[end]):
+                    end += 1
+                found.append(f"{text[start:at]}|{text[at:end]}")
+        pos = prev_end = at + len(body)
+    return found
+
+
+def laid_out_lines(label: Any) -> list[str]:
+    """The label's text as Kivy laid it out, line by line."""
+    lines = getattr(label._label, "_cached_lines", None) or []
+    return ["".join(word.text for word in line.words) for line in lines]
+
+
 def window_rect(w: Any) -> tuple[float, float, float, float]:
     x, y = w.to_window(w.x, w.y)
     return x, y, x + w.width, y + w.height
@@ -120,6 +167,8 @@ def check_label(label: Any, window_size: tuple[int, int]) -> list[Problem]:
         problem(
             "overflows its box", f"text {tw:.0f}x{th:.0f} in a box of {label.width:.0f}x{label.height:.0f}"
         )
+    for token in broken_words(text, laid_out_lines(label)):
+        problem("word broken", f"wrapped inside {token!r}")
     if scroller_of(label) is None:
         x0, y0, x1, y1 = window_rect(label)
         w, h = window_size

@@ -61,6 +61,9 @@ CATALOG: tuple[Product, ...] = (
     Product("AA2", "南孚 5号电池 2粒", "Nanfu AA batteries, 2-pack", 990, None, "daily"),
 )
 
+#: the longest a gated answer (password typed, receipt printed, payment unresolved) waits for its gate
+GATE_LIMIT_S = 600.0
+
 SAMPLES: tuple[str, ...] = (
     "wechat_ok",
     "alipay_ok",
@@ -110,6 +113,8 @@ class FakeController:
         still_there_s: float = 20.0,
         clock: Callable[[], float] | None = None,
         password_gate: threading.Event | None = None,
+        print_gate: threading.Event | None = None,
+        unresolved_gate: threading.Event | None = None,
         promotions: tuple[Promotion, ...] = (),
         members: MemberDirectory | None = None,
     ) -> None:
@@ -119,6 +124,10 @@ class FakeController:
         self.still_there_s = still_there_s
         #: when set, a "password" payment stays "user paying" until a test sets it
         self.password_gate = password_gate
+        #: when set, the printer finishes a receipt only once a script sets it (printing stays up)
+        self.print_gate = print_gate
+        #: when set, a code the gateway never answers stays "checking" until a script sets it
+        self.unresolved_gate = unresolved_gate
         #: an enrolled kiosk's e-receipt address (None: no HQ, receipts name the order)
         self.receipt_base = receipt_base
         #: the printer fails every receipt (out of paper mid-job)
@@ -707,6 +716,8 @@ class FakeController:
                 if self.print_fails:
                     e_receipt = self.receipt_base is not None
                     self._pending.append(co.ReceiptFailed(oid, "paper: out", e_receipt=e_receipt))
+                elif self.print_gate is not None:
+                    self._after_gate(self.print_gate, co.ReceiptPrinted(oid), "fake-printer")
                 elif self.print_delay_s > 0:
                     self._later(self.print_delay_s, co.ReceiptPrinted(oid), "fake-printer")
                 else:
@@ -732,17 +743,17 @@ class FakeController:
                 gate = self.password_gate
                 paid = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
 
-                def typed() -> None:
-                    gate.wait(30)  # bounds a failing test only
-                    self._feed(paid)
-
-                threading.Thread(target=typed, name="fake-gateway", daemon=True).start()
+                self._after_gate(gate, paid, "fake-gateway")
                 return
         if outcome == "unknown":
             self._later(
                 self.answer_delay_s, co.PaymentProgressed(order_id, co.PayStage.CHECKING), "fake-gateway"
             )
             delay = self.answer_delay_s * 4
+            if self.unresolved_gate is not None:
+                unresolved = co.PaymentUnresolved(order_id, "no final answer from the gateway after 45 s")
+                self._after_gate(self.unresolved_gate, unresolved, "fake-gateway")
+                return
         if outcome in ("ok", "password"):
             answer = co.PaymentSucceeded(order_id, channel, f"4200{mask(code)}")
         elif outcome == "declined":
@@ -750,6 +761,16 @@ class FakeController:
         else:
             answer = co.PaymentUnresolved(order_id, "no final answer from the gateway after 45 s")
         self._later(delay, answer, "fake-gateway")
+
+    def _after_gate(self, gate: threading.Event, event: co.Event, thread_name: str) -> None:
+        """``event`` arrives on another thread once a script sets ``gate`` (a screen stays up for as
+        long as a slow machine needs to show it)."""
+
+        def fire() -> None:
+            gate.wait(GATE_LIMIT_S)  # bounds a failing script only
+            self._feed(event)
+
+        threading.Thread(target=fire, name=thread_name, daemon=True).start()
 
     def _later(self, delay_s: float, event: co.Event, thread_name: str) -> None:
         timer = threading.Timer(delay_s, self._feed, args=(event,))

@@ -64,7 +64,11 @@ def check_run(display: str, tmp: pytest.TempPathFactory, name: str) -> None:
         "overflows its box",
         "shortened",
         "small touch target",
+        "word broken",
     ]
+    clean = result["obs"]["selftest_clean"]
+    assert clean["wrapped"] == [True, True, True], "the right-wrap labels must wrap to mean anything"
+    assert clean["problems"] == [], clean["problems"]
     sizes = RUNS[name][1].split(",")
     checked: dict[str, list[int]] = result["checked"]
     assert len(checked) == SCENES * 2 * len(sizes)

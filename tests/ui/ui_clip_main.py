@@ -399,7 +399,8 @@ def matrix(
 
 def selftest(f: Fingers, obs: dict[str, Any]) -> Iterator[Step]:
     """The checker finds what it looks for: a shortened label, dropped lines, text bigger than its
-    box, a label off the window and a button under 9 mm, put on the window for one check."""
+    box, a label off the window, a price wrapped inside itself and a button under 9 mm, put on the
+    window for one check; and it passes labels wrapped where text may break."""
     from kivy.core.window import Window
     from kivy.uix.floatlayout import FloatLayout
     from kivy.uix.label import Label
@@ -419,14 +420,38 @@ def selftest(f: Fingers, obs: dict[str, Any]) -> Iterator[Step]:
     box.add_widget(Label(text=long, size_hint=(None, None), size=(40, 20), pos=(10, 110)))
     box.add_widget(Label(text="off", size_hint=(None, None), size=(60, 30), pos=(-50, 160)))
     box.add_widget(KButton(text="x", size_hint=(None, None), size=(20, 20), pos=(10, 200)))
-    yield Do(lambda: Window.add_widget(box), "self-test widgets up")
+    # a price wrapped inside itself, in a box tall enough that nothing else is wrong with it
+    box.add_widget(
+        Label(text="¥12.00", size_hint=(None, None), size=(30, 300), text_size=(30, None), pos=(200, 10))
+    )
+    # wraps that are right: at spaces, after a hyphen, and Chinese between any two characters
+    fine = FloatLayout()
+    for i, text in enumerate(("one two three four", "self-checkout-kiosk", "请向工作人员出示付款码")):
+        fine.add_widget(
+            Label(
+                text=text,
+                size_hint=(None, None),
+                size=(70, 300),
+                text_size=(70, None),
+                pos=(300 + 90 * i, 10),
+            )
+        )
+    yield Do(lambda: (Window.add_widget(box), Window.add_widget(fine)), "self-test widgets up")
     yield Frames(3, "laid out")
 
     def check_box() -> None:
         found, _ = clipcheck.check_tree(box, tuple(Window.size))
         small, _ = clipcheck.check_touch_targets(box, 48)
         obs["selftest"] = sorted({p.kind for p in found + small})
+        clean, count = clipcheck.check_tree(fine, tuple(Window.size))
+        wrapped = [len(label._label._cached_lines) > 1 for label in clipcheck.labels(fine)]
+        obs["selftest_clean"] = {
+            "problems": [p.as_dict() for p in clean],
+            "labels": count,
+            "wrapped": wrapped,
+        }
         Window.remove_widget(box)
+        Window.remove_widget(fine)
 
     yield Do(check_box, "self-test checked")
 

@@ -125,3 +125,58 @@ def test_discounts_show_subtotal_and_each_discount_aligned() -> None:
 
 def test_no_discount_lines_without_discounts() -> None:
     assert "小计" not in layout(_receipt(), ReceiptTemplate.default(), 32).text()
+
+
+def _big(language: str) -> Receipt:
+    """A receipt in the thousands: a television at ¥2,199.00 and a ¥12,345.67 total."""
+    return Receipt(
+        store_name="便利店",
+        kiosk_id="kiosk-001",
+        order_id="9f1c2d3e-0000-4000-8000-000000000000",
+        time_local=datetime(2026, 11, 24, 20, 5, 7),
+        lines=(ReceiptLine("小米电视 Xiaomi TV 55", 5, 219900), ReceiptLine("Cola", 1, 1234567 - 5 * 219900)),
+        total_fen=1234567,
+        channel="wechat",
+        transaction_masked="4200********1234",
+        language=language,
+    )
+
+
+@pytest.mark.parametrize("columns", [32, 48])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_amounts_are_grouped_in_thousands_as_on_the_screens(columns: int, language: str) -> None:
+    """The screens say "¥12,345.67" (money.format_money); the paper says the same amounts the same way,
+    still right-aligned to the paper's last column."""
+    template = ReceiptTemplate(header=("${store_name} ${total}",), footer=())
+    out = layout(_big(language), template, columns)
+    lines = out.text().splitlines()
+    assert all(display_width(line) <= columns for line in lines)
+    qty = next(line for line in lines if line.lstrip().startswith("5 x"))
+    assert qty.startswith("  5 x 2,199.00") and qty.endswith(" 10,995.00")
+    assert display_width(qty) == columns
+    total = next(line for line in lines if line.startswith(("合计", "TOTAL")))
+    assert total.endswith(" ￥12,345.67") and display_width(total) == columns
+    assert out.header == ("便利店 ￥12,345.67",)  # the template's ${total} too
+    assert "12345" not in out.text() and "2199.00" not in out.text()
+
+
+def test_a_small_amount_reads_as_before() -> None:
+    text = layout(_receipt(), ReceiptTemplate.default(), 32).text()
+    assert " 4.00" in text and "￥7.50" in text and "," not in text.replace("，", "")
+
+
+def test_the_preview_mirrors_the_printed_paper_with_grouped_amounts() -> None:
+    """What the done screen draws (receipt_view.paper_of) is, line for line, what the printer
+    (emulated, fed the driver's ESC/POS bytes) puts on paper, thousands separators included."""
+    from drivers.printer.commands import JobFormat
+    from kiosk.ui.receipt_view import paper_of
+    from printer_emulator.emulator import PrinterEmulator
+
+    for columns in (32, 48):
+        shown = layout(_big("en"), ReceiptTemplate.default(), columns)
+        emulator = PrinterEmulator(columns=columns)
+        emulator.feed(JobFormat("gb18030").job_bytes(shown))
+        (paper,) = emulator.receipts
+        preview = paper_of(shown)
+        assert [line.as_printed() for line in preview.lines] == paper.rstrip("\n").split("\n")[:-1]
+        assert "￥12,345.67" in paper and "10,995.00" in paper
