@@ -30,6 +30,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.core.images import picture_file
 from kiosk.ui import busy, present, theme
+from kiosk.ui.wrapping import breaks_a_word
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,8 @@ class CartRow(BoxLayout):  # type: ignore[misc]
 
 class FitLabel(Label):  # type: ignore[misc]
     """A label whose text always fits its box: wrapped to the box's width, and its font made smaller
-    (from ``base_font_size`` down to ``min_scale`` of it) until every line fits the box's height.
+    (from ``base_font_size`` down to ``min_scale`` of it) until every line fits the box's height
+    and no word is cut at the box's edge (``kiosk.ui.wrapping``).
 
     For text whose length the screen cannot know: product names, long English strings. Kivy's own
     answers cut the text ("..." from ``shorten``, lines dropped by ``max_lines``), which a customer
@@ -322,10 +324,13 @@ class FitLabel(Label):  # type: ignore[misc]
         )
         core.refresh()
         w, h = core.content_size
-        laid_out = "".join(word.text for line in core._cached_lines for word in line.words)
+        lines = ["".join(word.text for word in line.words) for line in core._cached_lines if line.words]
+        laid_out = "".join(lines)
         whole = len("".join(laid_out.split())) >= len("".join(self.text.split()))
-        lines = sum(1 for line in core._cached_lines if line.words)
-        return bool(whole and w <= self.width and h <= self.height and not (self.one_line and lines > 1))
+        if self.one_line and len(lines) > 1:
+            return False
+        # a word cut at the box's edge ("Coca-Co" over "la") reads as two wrong words: smaller instead
+        return bool(whole and w <= self.width and h <= self.height and not breaks_a_word(self.text, lines))
 
     def _fit(self, *_args: Any) -> None:
         base = float(self.base_font_size)

@@ -17,6 +17,7 @@ from ui_harness import distinct_colours, run_tour
 pytestmark = pytest.mark.ui
 
 SCREENS = [
+    "enrol",
     "recovering",
     "attract",
     "attract-offline",
@@ -24,6 +25,7 @@ SCREENS = [
     "search",
     "item-detail",
     "still-there",
+    "member",
     "cancel-confirm",
     "pay",
     "pay-password",

@@ -431,9 +431,11 @@ def selftest(f: Fingers, obs: dict[str, Any]) -> Iterator[Step]:
             Label(
                 text=text,
                 size_hint=(None, None),
-                size=(70, 300),
-                text_size=(70, None),
-                pos=(300 + 90 * i, 10),
+                # wide enough for "checkout-" whole (at 70 px Kivy had to break it), and inside
+                # the smallest window either way up (480 wide, 480 high)
+                size=(100, 200),
+                text_size=(100, None),
+                pos=(10 + 110 * i, 250),
             )
         )
     yield Do(lambda: (Window.add_widget(box), Window.add_widget(fine)), "self-test widgets up")
