@@ -11,27 +11,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
-from PIL import Image as PILImage
 
 from kiosk.ui.fonts import ReceiptPainter
 from kiosk.ui.qr import qr_picture
 from kiosk.ui.receipt_view import ReceiptPanel, paper_of, receipt_panel
+from kiosk.ui.widgets import picture_texture
 
 log = logging.getLogger(__name__)
-
-
-def _texture(picture: PILImage.Image, sharp: bool = False) -> Texture:
-    tex = Texture.create(size=picture.size, colorfmt="rgba")
-    # Pillow's row 0 is the top, OpenGL's the bottom
-    tex.blit_buffer(
-        picture.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM).tobytes(), colorfmt="rgba", bufferfmt="ubyte"
-    )
-    if sharp:
-        tex.mag_filter = "nearest"  # sharp QR modules, whatever the scale
-    return tex
 
 
 class DoneScreen(Screen):  # type: ignore[misc]
@@ -64,12 +52,12 @@ class DoneScreen(Screen):  # type: ignore[misc]
             try:
                 if self._painter is None:
                     self._painter = ReceiptPainter(self._font_path)
-                paper_tex = _texture(self._painter.paint_paper(paper_of(printed)))
+                paper_tex = picture_texture(self._painter.paint_paper(paper_of(printed)))
             except OSError:  # an unreadable font file: say so, keep the thank-you screen
                 log.exception("receipt could not be drawn with %s", self._font_path)
                 panel = receipt_panel(None, url)
         if panel is ReceiptPanel.E_RECEIPT:
-            qr_tex = _texture(qr_picture(url), sharp=True)
+            qr_tex = picture_texture(qr_picture(url), sharp=True)
         self.ids.receipt.texture = paper_tex
         self.ids.e_receipt_qr.texture = qr_tex
         self.has_receipt = panel is not ReceiptPanel.NONE

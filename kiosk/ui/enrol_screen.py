@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.graphics.texture import Texture
-from PIL import Image as PILImage
-
 from kiosk.ui.attract_screen import StaffCornerScreen
 from kiosk.ui.qr import qr_picture
+from kiosk.ui.widgets import picture_texture
 
 
 class EnrolScreen(StaffCornerScreen):
@@ -32,12 +30,4 @@ class EnrolScreen(StaffCornerScreen):
         if not text:
             image.texture = None
             return
-        picture = qr_picture(text)
-        tex = Texture.create(size=picture.size, colorfmt="rgba")
-        tex.blit_buffer(
-            picture.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM).tobytes(),
-            colorfmt="rgba",
-            bufferfmt="ubyte",
-        )
-        tex.mag_filter = "nearest"  # sharp modules, whatever the scale
-        image.texture = tex
+        image.texture = picture_texture(qr_picture(text), sharp=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
-from PIL import Image as PILImage
 
 from kiosk.i18n import t
 from kiosk.ui.qr import qr_picture
+from kiosk.ui.widgets import picture_texture
 
 
 class HelpScreen(Screen):  # type: ignore[misc]
@@ -35,15 +34,7 @@ class HelpScreen(Screen):  # type: ignore[misc]
             image.texture = None
             self.has_qr = False
             return
-        picture = qr_picture(url)
-        tex = Texture.create(size=picture.size, colorfmt="rgba")
-        tex.blit_buffer(
-            picture.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM).tobytes(),
-            colorfmt="rgba",
-            bufferfmt="ubyte",
-        )
-        tex.mag_filter = "nearest"  # sharp modules, whatever the scale
-        image.texture = tex
+        image.texture = picture_texture(qr_picture(url), sharp=True)
         self.has_qr = True
 
     @staticmethod

@@ -27,6 +27,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
+from PIL import Image as PILImage
 
 from kiosk.core.images import picture_file
 from kiosk.ui import busy, present, theme
@@ -349,6 +350,19 @@ class CheckMark(Widget):  # type: ignore[misc]
 
     #: the circle's diameter (set in widgets.kv from the widget's size)
     d = NumericProperty(0)
+
+
+def picture_texture(picture: PILImage.Image, sharp: bool = False) -> Texture:
+    """A Pillow RGBA picture (a QR, a painted receipt) as a texture; ``sharp`` keeps a QR's modules
+    crisp at any scale. The done, help and enrolment screens all draw their pictures this way."""
+    tex = Texture.create(size=picture.size, colorfmt="rgba")
+    # Pillow's row 0 is the top, OpenGL's the bottom
+    tex.blit_buffer(
+        picture.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM).tobytes(), colorfmt="rgba", bufferfmt="ubyte"
+    )
+    if sharp:
+        tex.mag_filter = "nearest"
+    return tex
 
 
 def show_frame(
