@@ -25,7 +25,7 @@ from ui_harness import run_tour
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
-SCENES = 32
+SCENES = 33
 #: every run of the matrix, in this file and the others: one Kivy process per size; large text on
 #: the small screens. A size here that no file runs fails test_every_run_is_in_a_file.
 RUNS: dict[str, tuple[str, ...]] = {

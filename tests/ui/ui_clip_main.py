@@ -145,6 +145,19 @@ class Scenes:
 
             return go
 
+        def members_on(state: co.Checkout) -> Callable[[], None]:
+            """The cart of a kiosk that offers members (its header has the member button too); the
+            next scene's put reads the controller again and hides the button."""
+
+            def go() -> None:
+                s.c.members_enabled = True
+                try:
+                    with_catalog(state)()
+                finally:
+                    s.c.members_enabled = False
+
+            return go
+
         def search(query: str) -> Callable[[], None]:
             def go() -> None:
                 s.vm.open_search()
@@ -178,6 +191,7 @@ class Scenes:
                 "cart",
                 with_catalog(co.Checkout(phase=co.Phase.CART, cart=cart, notice=co.Notice.UNKNOWN_PRODUCT)),
             ),
+            ("cart_members", "cart", members_on(co.Checkout(phase=co.Phase.CART, cart=cart))),
             (
                 "cart_cancel_confirm",
                 "cart",
