@@ -178,7 +178,10 @@ def test_no_reason_stops_a_sale_under_way_or_a_payment_being_settled(
 @pytest.mark.parametrize("reason", list(OutOfService))
 def test_every_reason_turns_the_next_customer_away(reason: OutOfService) -> None:
     assert turns_away(reason, co.Phase.ATTRACT)
-    assert present.customer_screen(co.Phase.ATTRACT, reason.value) == present.OUT_OF_SERVICE_SCREEN
+    # a kiosk not yet enrolled shows the installer's enrolment screen; every other reason the
+    # customer's "use another checkout"
+    wanted = present.ENROL_SCREEN if reason is OutOfService.NOT_ENROLLED else present.OUT_OF_SERVICE_SCREEN
+    assert present.customer_screen(co.Phase.ATTRACT, reason.value) == wanted
     assert not turns_away(None, co.Phase.ATTRACT)
 
 
