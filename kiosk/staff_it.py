@@ -537,15 +537,17 @@ class ItConsole:
         )
         return ActionAnswer(ok=True, message=message, text="\n".join(lines), items=items)
 
+    def _keys_refused(self, actor: str, file: str, exc: ssh_keys.KeyFileError) -> ActionAnswer:
+        """A key file that cannot be used (checking it, or turning SSH on with it): audited, and why."""
+        self._audit(actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line})
+        return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
+
     def ssh_check(self, actor: str, file: str) -> ActionAnswer:
         """The chosen file's keys, checked, with their fingerprints: what turning on would let in."""
         try:
             chosen, keys = self._read_keys(file)
         except ssh_keys.KeyFileError as exc:
-            self._audit(
-                actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line}
-            )
-            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
+            return self._keys_refused(actor, file, exc)
         self._audit(actor, Action.SSH, file=chosen.name, after={"checked": [k.fingerprint for k in keys]})
         text = "\n".join([self._t("it.ssh.keys_in_file", n=len(keys)), *(f"  {k.label()}" for k in keys)])
         return ActionAnswer(ok=True, message=self._t("it.ssh.checked", n=len(keys)), text=text)
@@ -557,10 +559,7 @@ class ItConsole:
         try:
             chosen, keys = self._read_keys(file)
         except ssh_keys.KeyFileError as exc:
-            self._audit(
-                actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line}
-            )
-            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
+            return self._keys_refused(actor, file, exc)
         _lines, was_on, before_keys = self._ssh_lines()
         until = self.readers.now() + timedelta(minutes=s.maintenance.ssh_limit_min)
         try:
