@@ -6,12 +6,18 @@ Fen = int
 
 
 def format_yuan(fen: Fen, symbol: str = "¥") -> str:
-    """Render fen as yuan with two decimals, exactly (no float ever touches the amount)."""
+    """Render fen as yuan with two decimals and thousands grouped: "¥1,234.50", exactly (no float
+    ever touches the amount).
+
+    For staff screens, the Z-report and logs; they group thousands as the customer's screen and
+    receipt do (``format_money``), so a shift's takings read the same on paper and on the screen.
+    Nothing parses this text back: ``parse_yuan`` takes the digits staff type, without commas.
+    """
     if not isinstance(fen, int) or isinstance(fen, bool):
         raise TypeError(f"amount must be integer fen, got {type(fen).__name__}")
     sign = "-" if fen < 0 else ""
     whole, part = divmod(abs(fen), 100)
-    return f"{sign}{symbol}{whole}.{part:02d}"
+    return f"{sign}{symbol}{whole:,}.{part:02d}"
 
 
 def parse_yuan(text: str) -> Fen:

@@ -224,7 +224,7 @@ def layout(report: ZReport, columns: int, language: str, tz_name: str, local: An
         return (dt.astimezone(local) if local is not None else dt).strftime("%Y-%m-%d %H:%M")
 
     def money(count: int, fen: int) -> str:
-        return f"{count} / {format_yuan(fen, YUAN)}"
+        return f"{count:,} / {format_yuan(fen, YUAN)}"
 
     body = [
         rule,

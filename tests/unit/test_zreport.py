@@ -87,3 +87,28 @@ def test_the_printed_report_fits_the_paper_in_both_languages() -> None:
         assert all(display_width(line) <= 32 for line in layout.body), text
     en = zreport.layout(build(None), 48, "en", "Asia/Shanghai", tz).text()
     assert "HQ not reachable" in en and "￥15.50" in en
+
+
+def test_a_big_day_groups_thousands_on_paper_as_the_screens_do() -> None:
+    """A canteen's day runs to tens of thousands of yuan and thousands of sales: "￥12,345.67" on
+    the report, not "￥12345.67", and it still fits 58 mm paper."""
+    big = [pay("wechat", 1_234_567)] + [pay("alipay", 100) for _ in range(1_200)]
+    report = zreport.build(
+        kiosk_id="k1",
+        shift_start=T0,
+        shift_end=T0 + timedelta(hours=8),
+        payments=big,
+        refunds=[],
+        voids_fen=[],
+        unresolved_payments=0,
+        day="2026-03-01",
+        ledger_day=zreport.day_totals(big, []),
+        hq_day=None,
+        outbox_pending=0,
+        closed_by="Li (staff:7)",
+    )
+    layout = zreport.layout(report, 32, "en", "Asia/Shanghai", ZoneInfo("Asia/Shanghai"))
+    text = layout.text()
+    assert "1 / ￥12,345.67" in text
+    assert "1,201 / ￥13,545.67" in text
+    assert all(display_width(line) <= 32 for line in layout.body), text
