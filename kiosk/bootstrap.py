@@ -129,9 +129,9 @@ class Kiosk:
 
     def start(self) -> None:
         """Settle what a crash left behind (in the background, while the screen says so), refresh the
-        catalog, then start scanning and syncing. Nothing here waits on the gateway."""
-        self.controller.start_recovery()
-        self._resume_refunds()
+        catalog, then start scanning and syncing. Nothing here waits on the gateway. The recovery and
+        the refunds to repeat wait for a trusted clock (``CheckoutController.start_recovery``)."""
+        self.controller.start_recovery(then=self._resume_refunds)
         self.refresh_catalog()
         if self.images is not None:
             self.images.start()

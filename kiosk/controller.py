@@ -142,6 +142,10 @@ class ControllerOptions:
     gateway_reach: GatewayReachRules = field(default_factory=GatewayReachRules)
 
 
+def _nothing() -> None:
+    """What a recovery with nothing to run after it runs."""
+
+
 @dataclass(slots=True)
 class StaffAlert:
     at: float
@@ -297,6 +301,9 @@ class CheckoutController:
         #: told the recovery's report on the worker as soon as it is made (``kiosk.bootstrap`` keeps
         #: its outcomes as staff tasks in the store, so a restart before anyone looks loses none)
         self.on_recovered: Callable[[service.RecoveryReport], None] | None = None
+        #: the start-up recovery waits for a trusted clock (``start_recovery``); this runs when it
+        #: starts. None: no recovery is waiting
+        self._recovery_waiting: Callable[[], None] | None = None
         #: who may enter maintenance mode (kiosk.maintenance.session); set by kiosk.bootstrap
         self.maintenance: MaintenanceLock | None = None
         #: maintenance mode in the screens' terms (kiosk.staff_console); set by kiosk.bootstrap
@@ -855,16 +862,42 @@ class CheckoutController:
             self.dispatch(event)
         self._camera_check()  # a charge that failed while the camera was down ends on the fault screen
         self._retry_store(now)
+        self._start_waiting_recovery()
         self._review_service(now)
 
     # --- start-up recovery ------------------------------------------------------------------------
 
-    def start_recovery(self) -> None:
+    def start_recovery(self, then: Callable[[], None] | None = None) -> None:
         """Settle what a crash or power cut left unfinished, on the worker, while the screen says
         "we are checking the last payment"; selling starts when it is done (bounded by the channels'
-        rules). Payments found paid get their receipt printed and staff are told."""
+        rules). Payments found paid get their receipt printed and staff are told.
+
+        Not before the clock is trusted (``_clock_trusted``): a Pi boots with no real-time clock,
+        and a query signed with a wrong time is refused (Alipay's ``timestamp``) or dates the sale
+        wrongly, which would leave a payment the gateway could have settled "unresolved" for staff.
+        Until then the kiosk is out of service for the clock (the reason staff read), and a tick that
+        finds the clock trusted starts the recovery. ``then`` (the refunds to repeat, which talk to the
+        gateway too) runs on the UI thread as the recovery starts.
+        """
+        if not self._clock_trusted():
+            if self._recovery_waiting is None:
+                log.warning("start-up recovery waits for network time: a wrong clock spoils gateway queries")
+            self._recovery_waiting = then or _nothing
+            self._review_service(self.clock.monotonic())
+            return
+        self._recovery_waiting = None
         self.dispatch(co.RecoveryStarted())
         self._submit(self._recovery_job, self._recovery_failed)
+        if then is not None:
+            then()
+
+    def _start_waiting_recovery(self) -> None:
+        """On a tick: the recovery that waited for the clock starts as soon as it is trusted, in the
+        same call that lifts the clock's out-of-service, so no customer starts before it."""
+        then = self._recovery_waiting
+        if then is not None and self._clock_trusted():
+            log.info("network time is set: the start-up recovery starts")
+            self.start_recovery(then)
 
     def _recovery_failed(self, exc: Exception) -> co.Event:
         if isinstance(exc, StoreFull):

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,31 @@ def check_camera(s: Settings, lang: str) -> Check:
     return Check("camera", "OK", t("doctor.camera.ok", lang, source=shown, width=w, height=h))
 
 
+def check_clock(s: Settings, lang: str, now: Callable[[], datetime] | None = None) -> Check:
+    """The clock the gateway signatures depend on: the release floor, then network time where the
+    settings ask for it (the same rules as the controller's ``CLOCK_NOT_SYNCED``), so an installer
+    sees why the kiosk is out of service before any customer does."""
+    from kiosk.clock import RELEASE_FLOOR_UTC, TimesyncdClockSync, time_sync_required
+
+    k = s.kiosk
+    at = (now or _utcnow)()
+    shown = at.strftime("%Y-%m-%d %H:%M UTC")
+    if at < RELEASE_FLOOR_UTC:
+        floor = RELEASE_FLOOR_UTC.strftime("%Y-%m-%d")
+        return Check("clock", "FAIL", t("doctor.clock.before_release", lang, now=shown, floor=floor))
+    if not time_sync_required(k.require_time_sync, k.time_sync_file):
+        return Check(
+            "clock", "OK", t("doctor.clock.not_required", lang, now=shown, setting=k.require_time_sync)
+        )
+    if TimesyncdClockSync(k.time_sync_file).synced():
+        return Check("clock", "OK", t("doctor.clock.synced", lang, now=shown))
+    return Check("clock", "FAIL", t("doctor.clock.not_synced", lang, path=k.time_sync_file))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def check_gateway(s: Settings, lang: str) -> Check:
     """Each configured channel must have loadable credentials and a reachable host; an uncommissioned
     kiosk (``payments.gateway = "none"``) fails with what to set.
@@ -224,6 +250,7 @@ CHECKS: tuple[_Spec, ...] = (
     _Spec("staff alerts", "alerts", check_recent_events, lambda s: {"path": s.store_path}),
     _Spec("printer", "printer", check_printer, lambda s: {"where": _printer_where(s)}),
     _Spec("camera", "camera", check_camera, lambda s: {"source": shorten(s.camera.source)}),
+    _Spec("clock", "clock", check_clock, lambda s: {"path": s.kiosk.time_sync_file}),
     _Spec("payment gateway", "gateway", check_gateway, lambda s: {"gateway": s.payments.gateway}),
     _Spec("HQ", "hq", check_hq, lambda s: {"url": s.hq.url}),
 )

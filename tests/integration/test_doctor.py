@@ -39,11 +39,15 @@ def _site(tmp_path: Path, catalog: bool) -> Iterator[tuple[Path, PrinterEmulator
         if catalog:
             with connected():
                 seed_demo()
+        timesync = tmp_path / "run" / "timesync"  # systemd-timesyncd's run folder, as on the image
+        timesync.mkdir(parents=True)
+        (timesync / "synchronized").touch()  # network time has set the clock
         creds = make_credentials(tmp_path / "paysim-keys")
         with GatewaySimulator.with_credentials(creds) as sim, PrinterEmulator() as printer:
             cfg = tmp_path / "kiosk.toml"
             cfg.write_text(
                 f'[kiosk]\nid = "kiosk-doc"\ndata_dir = "{tmp_path / "data"}"\nlanguage = "en"\n'
+                f'time_sync_file = "{timesync / "synchronized"}"\n'
                 f'[hq]\nurl = "{hq.url}"\n'
                 f'[printer]\ndevice = "{printer.device_path}"\nstatus_timeout_ms = 300\n'
                 f'[camera]\nsource = "{camera}"\n' + creds.kiosk_toml(sim.url)
@@ -109,6 +113,7 @@ def test_all_checks_pass(site: tuple[Path, PrinterEmulator]) -> None:
         "staff alerts": "OK",
         "printer": "OK",
         "camera": "OK",
+        "clock": "OK",
         "payment gateway": "OK",
         "HQ": "OK",
     }
@@ -264,3 +269,38 @@ def test_a_store_that_went_backwards_is_named_with_the_restore_step(
     assert result.returncode == 1 and store_check["status"] == "FAIL"
     assert "holds 0 paid sale(s)" in store_check["detail"] and "recorded 1" in store_check["detail"]
     assert "kiosk store accept" in store_check["detail"] and "backup" in store_check["detail"]
+
+
+def test_a_clock_network_time_has_not_set_fails_saying_what_to_check(
+    site: tuple[Path, PrinterEmulator],
+) -> None:
+    """Before, the doctor had no clock line: a kiosk out of service for CLOCK_NOT_SYNCED passed it.
+    The Pi has no real-time clock; systemd-timesyncd's flag file says whether NTP has set it."""
+    cfg, _ = site
+    flag = cfg.parent / "run" / "timesync" / "synchronized"
+    assert "set by network time" in _report(_doctor(cfg).stdout)["clock"]
+    flag.unlink()  # as after a boot with no NTP reachable
+    result = _doctor(cfg)
+    assert result.returncode == 1, result.stdout + result.stderr
+    clock = _report(result.stdout)["clock"]
+    assert clock.split()[0] == "FAIL" and str(flag) in clock and "UDP 123" in clock, clock
+    _set(cfg, "kiosk", "require_time_sync", '"no"')  # a development machine's choice
+    clock = _report(_doctor(cfg).stdout)["clock"]
+    assert clock.split()[0] == "OK" and "require_time_sync = no" in clock, clock
+
+
+def test_a_clock_earlier_than_the_release_fails_even_when_synced(tmp_path: Path) -> None:
+    """A Pi's clock after a boot reads 1970, or fake-hwclock's last shutdown: wrong whatever the flag
+    file says, as the controller decides (``availability.clock_trusted``)."""
+    from datetime import UTC, datetime
+
+    from kiosk.doctor import check_clock
+    from kiosk.settings import load_settings
+
+    flag = tmp_path / "synchronized"
+    flag.touch()
+    settings = load_settings(None, environ={"KIOSK_KIOSK__TIME_SYNC_FILE": str(flag)})
+    for language, words in (("en", "before this release"), ("zh_CN", "早于本版本发布日期")):
+        check = check_clock(settings, language, now=lambda: datetime(1970, 1, 1, 0, 0, 9, tzinfo=UTC))
+        assert check.status == "FAIL" and words in check.detail and "1970-01-01 00:00 UTC" in check.detail
+    assert check_clock(settings, "en", now=lambda: datetime(2027, 1, 5, tzinfo=UTC)).status == "OK"

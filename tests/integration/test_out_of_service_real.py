@@ -26,7 +26,7 @@ from kiosk.core.codes import CodeKind
 from kiosk.core.receipt import ReceiptLayout, ReceiptTemplate
 from kiosk.payments.reach import GatewayWatch, HttpGatewayProbe
 from kiosk.payments.service import build_gateway
-from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, PrinterError, PrinterStatus
+from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, PrinterError, PrinterStatus
 from kiosk.printing import PrintService
 from kiosk.settings import Settings, load_settings
 from kiosk.store.db import open_store
@@ -129,6 +129,46 @@ def test_without_timesyncd_the_kiosk_sells_at_once(tmp_path: Path) -> None:
     c = _controller(tmp_path, clock=FakeClock(), clock_sync=build_clock_sync(settings))  # type: ignore[arg-type]
     assert c.out_of_service is None
     assert _starts_a_sale(c)
+
+
+def test_the_start_up_recovery_waits_for_network_time_before_asking_the_gateway(tmp_path: Path) -> None:
+    """GIVEN a payment a power cut left open, and a Pi that booted without network time
+    WHEN  the kiosk starts (recovery, then the refunds to repeat)
+    THEN  nothing is asked of the gateway while the clock is untrusted: the kiosk is out of service
+          for the clock, the payment stays open, and the refunds wait; the tick after timesyncd's
+          flag appears runs the recovery, which settles the payment as paid and prints its receipt.
+
+    Before, the recovery queried the gateway at once, signed with the boot-time clock: a gateway
+    that checks the timestamp refuses that, and the payment was left "unresolved" for staff."""
+    from kiosk.core.cart import Cart
+
+    flag = tmp_path / "run" / "timesync" / "synchronized"
+    flag.parent.mkdir(parents=True)
+    c = _controller(tmp_path, clock=FakeClock(), clock_sync=TimesyncdClockSync(flag))
+    store = c.store
+    assert isinstance(store, SaleStore)
+    order_id = store.open_order(Cart().add(c.catalog()[0]))
+    left_open = store.begin_payment(order_id, "wechat", "fake", WX)
+    gateway = FakePaymentGateway(query=[ChargeResult(ChargeStatus.PAID, left_open.out_trade_no, "T9")])
+    c.gateway = gateway
+    refunds_started: list[str] = []
+
+    c.start_recovery(then=lambda: refunds_started.append("now"))
+    c.tick()
+    assert gateway.calls == [] and refunds_started == []
+    assert c.out_of_service is OutOfService.CLOCK_NOT_SYNCED
+    assert [p.out_trade_no for p in store.unfinished_payments()] == [left_open.out_trade_no]
+    assert not _starts_a_sale(c)
+
+    flag.touch()  # NTP answered
+    c.tick()
+    assert gateway.count("query", left_open.out_trade_no) == 1
+    assert refunds_started == ["now"]
+    assert store.unfinished_payments() == []
+    assert store.order(order_id).receipt_printed
+    assert c.state.phase is co.Phase.ATTRACT and c.out_of_service is None
+    c.tick()  # started once only
+    assert gateway.count("query") == 1 and refunds_started == ["now"]
 
 
 # --- the printer ------------------------------------------------------------------------------------
