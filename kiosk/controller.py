@@ -304,6 +304,8 @@ class CheckoutController:
         #: the start-up recovery waits for a trusted clock (``start_recovery``); this runs when it
         #: starts. None: no recovery is waiting
         self._recovery_waiting: Callable[[], None] | None = None
+        #: a member look-up is out (``member_checking``)
+        self._member_asking = False
         #: who may enter maintenance mode (kiosk.maintenance.session); set by kiosk.bootstrap
         self.maintenance: MaintenanceLock | None = None
         #: maintenance mode in the screens' terms (kiosk.staff_console); set by kiosk.bootstrap
@@ -415,7 +417,11 @@ class CheckoutController:
             log.info("member sign-in refused: %s (%s)", member_code_problem(code), mask(code))
             self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
             return
+        if self._member_asking:
+            return  # the answer to the first tap is on its way
         shown = mask_phone(phone) if phone else mask_member_code(code)
+        self._member_asking = True
+        self._notify()  # the member screen says "checking" in this frame
         self._submit(
             lambda: self._member_job(phone, code, shown),
             lambda exc: co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED),
@@ -535,6 +541,13 @@ class CheckoutController:
 
     def _awaits_order(self) -> bool:
         return self._state.phase is co.Phase.PAYING and self._state.order_id is None
+
+    @property
+    def member_checking(self) -> bool:
+        """True from "sign in" (or a member QR read) until the member directory has answered: HQ may
+        take its whole timeout, so the member screen says "checking" with the spinner, and a second
+        tap meanwhile is ignored."""
+        return self._member_asking
 
     @property
     def pay_checking(self) -> bool:
@@ -931,6 +944,8 @@ class CheckoutController:
     # --- the machine ------------------------------------------------------------------------------
 
     def _step(self, event: co.Event) -> None:
+        if isinstance(event, co.MemberLookedUp):
+            self._member_asking = False
         before = self._state
         after, effects = co.transition(before, event)
         self._state = after

@@ -14,16 +14,19 @@ from kiosk.core.checkout import Checkout, Phase
 TURN_S = 1.2
 
 
-def waiting(state: Checkout, *, pay_checking: bool = False, staff_busy: bool = False) -> bool:
+def waiting(
+    state: Checkout, *, pay_checking: bool = False, member_checking: bool = False, staff_busy: bool = False
+) -> bool:
     """True while the kiosk waits on something outside the screen:
 
     * ``pay_checking``: "pay" was tapped and the printer is asked whether it can print;
+    * ``member_checking``: the member directory (HQ) is asked about a number or a member QR;
     * the order is being written (paying, no order yet: the camera is not on);
     * a charge is at the gateway (``charging``), or the receipt is printing;
     * the start-up check of the last payment (recovering);
     * ``staff_busy``: a staff action runs (a PIN's hash, a refund, a report).
     """
-    if pay_checking or staff_busy or state.charging:
+    if pay_checking or member_checking or staff_busy or state.charging:
         return True
     if state.phase is Phase.PAYING and state.order_id is None:
         return True

@@ -108,6 +108,8 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
     #: the kiosk offers members (``[members] enabled``)
     member_text = StringProperty("")
     members_enabled = BooleanProperty(False)
+    #: the member directory is asked (the member screen says "checking" and Sign in waits)
+    member_checking = BooleanProperty(False)
     #: large-text mode ("大字 / Aa"), for this customer only: the next customer starts without it
     large_text = BooleanProperty(False)
     #: what every customer-screen font size is multiplied by (``sp(theme.FONT_BODY) * app.vm.text_scale``)
@@ -266,7 +268,12 @@ class KioskViewModel(EventDispatcher):  # type: ignore[misc]
                 self._reset_language()
                 self.large_text = False  # the next customer starts at the normal size
         # set while this state is applied, so the spinner shows in the very frame the wait starts
-        self.busy = waiting(state, pay_checking=bool(getattr(self.controller, "pay_checking", False)))
+        self.member_checking = bool(getattr(self.controller, "member_checking", False))
+        self.busy = waiting(
+            state,
+            pay_checking=bool(getattr(self.controller, "pay_checking", False)),
+            member_checking=self.member_checking,
+        )
         # the phase last, so screens entered on its change see every other value already updated
         self.phase = state.phase.value
         self.screen = present.customer_screen(state.phase, self.out_of_service, state.member_screen)

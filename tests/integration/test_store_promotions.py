@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,6 +152,52 @@ def test_without_a_directory_the_customer_is_told_membership_is_not_offered(tmp_
     assert c.state.member is None and c.state.notice is co.Notice.MEMBERS_NOT_OFFERED
     c.member_sign_in(phone="12345")
     assert c.state.notice is co.Notice.MEMBER_NOT_FOUND
+
+
+def test_while_hq_looks_the_member_up_the_screen_is_told_and_a_second_tap_asks_nothing(
+    tmp_path: Path,
+) -> None:
+    """Before, nothing showed between "sign in" and HQ's answer (up to its timeout): no spinner, no
+    "checking", and every further tap sent the same question again."""
+    from kiosk.controller import wait_until
+    from kiosk.ui.busy import waiting
+
+    release = threading.Event()
+    directory = FakeMemberDirectory({"13812345678": "王小明"}, answer_when=release)
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    store.replace_catalog([CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")])
+    c = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=FakePaymentGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=FakeClock(),
+        background=True,
+        utcnow=lambda: NOW,
+        members=directory,
+    )
+    seen: list[bool] = []
+    c.subscribe(lambda _state: seen.append(c.member_checking))
+    try:
+        c.dispatch(co.StartTapped())
+        c.dispatch(co.MemberTapped())
+        assert not c.member_checking
+        c.member_sign_in(phone="13812345678")
+        assert c.member_checking and seen[-1] is True  # told in the same call: the spinner's frame
+        assert waiting(c.state, member_checking=c.member_checking)
+        assert directory.question_in.wait(10), "the directory was never asked"
+        c.member_sign_in(phone="13812345678")  # the customer taps again
+        c.member_sign_in(code=member_code("00000012345"))  # or shows a member QR meanwhile
+        release.set()
+        assert wait_until(c, lambda: c.state.member is not None, 10), "the answer never came back"
+        assert not c.member_checking and seen[-1] is False
+        assert directory.asked == [("13812345678", "")]
+        assert not c.state.member_screen
+    finally:
+        release.set()
+        c.close(timeout_s=5)
 
 
 def test_phone_numbers_never_reach_the_log_in_full(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

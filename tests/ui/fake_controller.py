@@ -138,6 +138,8 @@ class FakeController:
         #: the member directory (None: the kiosk's default, "not offered"); the button shows with one
         self.members: MemberDirectory = members or NoMemberDirectory()
         self.members_enabled = members is not None
+        #: a member look-up is out, as the real controller's ``member_checking``
+        self.member_checking = False
         self._samples = list(samples)
         self._language = language
         self.printer_ready = printer_ready
@@ -221,6 +223,10 @@ class FakeController:
         if not phone and not is_member_code(code):
             self.dispatch(co.MemberLookedUp(None, co.Notice.NOT_A_MEMBER_CODE))
             return
+        if self.member_checking:
+            return
+        self.member_checking = True
+        self._notify()
 
         def ask() -> co.Event:
             try:
@@ -230,7 +236,8 @@ class FakeController:
             except Exception:
                 return co.MemberLookedUp(None, co.Notice.MEMBER_LOOKUP_FAILED)
 
-        self._later(0.0, ask(), "fake-members")
+        # off the UI thread, as the real controller: a slow HQ must leave the screen drawing
+        threading.Thread(target=lambda: self._feed(ask()), name="fake-members", daemon=True).start()
 
     @property
     def state(self) -> co.Checkout:
@@ -676,6 +683,8 @@ class FakeController:
                 while self._pending:
                     ev = self._pending.popleft()
                     self.events.append(ev)
+                    if isinstance(ev, co.MemberLookedUp):
+                        self.member_checking = False
                     before = self._state
                     self._state, effects = co.transition(before, ev)
                     if self._state.phase is not before.phase:

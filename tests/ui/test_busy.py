@@ -20,6 +20,8 @@ CART = Cart().add(WATER)
         (Checkout(), {}, False),
         (Checkout(phase=Phase.CART, cart=CART), {}, False),
         (Checkout(phase=Phase.CART, cart=CART), {"pay_checking": True}, True),
+        (Checkout(phase=Phase.CART, cart=CART, member_screen=True), {}, False),
+        (Checkout(phase=Phase.CART, cart=CART, member_screen=True), {"member_checking": True}, True),
         (Checkout(phase=Phase.PAYING, cart=CART), {}, True),  # the order is being written
         (Checkout(phase=Phase.PAYING, cart=CART, order_id="o1"), {}, False),  # waits for the customer
         (Checkout(phase=Phase.PAYING, cart=CART, order_id="o1", charging=True), {}, True),

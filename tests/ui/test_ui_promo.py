@@ -62,6 +62,10 @@ def test_member_screen_keypad_signs_a_member_in_for_one_sale(
     assert obs["eleven_digits"]["display"] == "138****5678" and obs["eleven_digits"]["sign_in_enabled"]
     assert obs["eleven_digits"]["display_fits"]
     assert obs["eleven_digits"]["keys_min_h"] >= 34  # 9 mm at the 96 dpi of the virtual screen
+    # HQ slow to answer: the screen says so with the spinner, and Sign in waits (before, nothing showed)
+    checking = obs["checking"]
+    assert checking["hint"] == "正在查询会员…" and checking["spinner"]
+    assert not checking["sign_in_enabled"] and checking["display"] == "138****5678"
     signed = obs["signed_in"]
     assert not signed["button"]
     assert "会员：王*明" in signed["items_line"] and "王小明" not in signed["items_line"]

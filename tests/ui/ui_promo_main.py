@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -239,7 +240,24 @@ def member(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[floa
     yield Frames(QUIET_FRAMES, "frames")
     yield Do(lambda: obs.__setitem__("eleven_digits", screen_view(f)), "note")
     yield Shot("member_typed_zh")
+    hq_answers = threading.Event()  # HQ is slow this time: the screen says it is checking
+    yield Do(lambda: setattr(directory, "answer_when", hq_answers), "slow HQ")
     yield Tap(lambda: sign_in_button(f), "sign in")
+    yield Until(lambda: f.app.vm.member_checking, "checking")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(
+        lambda: obs.__setitem__(
+            "checking",
+            {
+                **screen_view(f),
+                "hint": member_screen(f).ids.qr_hint.text,
+                "spinner": bool(f.app.spinner.active) and f.app.spinner.opacity > 0,
+            },
+        ),
+        "note",
+    )
+    yield Shot("member_checking_zh")
+    yield Do(hq_answers.set, "HQ answers")
     yield Until(lambda: c.state.member is not None, "signed in")
     yield Until(lambda: f.showing("cart"), "the cart again")
     yield Frames(QUIET_FRAMES, "frames")
