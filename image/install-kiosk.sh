@@ -117,6 +117,22 @@ rm -rf "$APP_ROOT/.venv"
     --find-links "$work/wheels" "$work/wheels/$app"
 "$APP_ROOT/.venv/bin/python" -m ota --version
 
+echo "== the OS's Python modules every release sees ($APP_ROOT/os-python)"
+# lgpio, gpiozero's pin backend on a Pi, is on PyPI only as source, so no bundle can carry it: the
+# releases take Raspberry Pi OS's python3-lgpio (the stage's 01-packages) through links in this
+# folder, which ota puts on each release venv's path (ota/slots.py, docs/adr/0016-lgpio-from-the-os.md).
+# Made afresh each run: it only ever holds links this script makes.
+rm -rf "$APP_ROOT/os-python"
+install -d -m 0755 -o root -g root "$APP_ROOT/os-python"
+if lgpio_files=$("$PYTHON" -c 'import lgpio, _lgpio; print(lgpio.__file__); print(_lgpio.__file__)' 2>/dev/null); then
+    while read -r f; do
+        ln -s "$f" "$APP_ROOT/os-python/$(basename "$f")"
+    done <<<"$lgpio_files"
+    echo "lgpio from the OS: $(echo "$lgpio_files" | paste -sd' ' -)"
+else
+    echo "no lgpio in $PYTHON (python3-lgpio comes from Raspberry Pi OS's archive): GPIO uses gpiozero's other pin backends"
+fi
+
 echo "== the first release slot"
 if [ -L "$APP_ROOT/current" ]; then
     echo "kept: $APP_ROOT/current -> $(readlink "$APP_ROOT/current") (later releases come from the update agent)"

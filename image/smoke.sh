@@ -198,9 +198,9 @@ fi
 ok "$HOST_ARCH, $(debootstrap --version 2>/dev/null | head -n 1 || echo debootstrap)"
 
 # ---------------------------------------------------------------------------------------------
-begin "release bundle of this checkout (aarch64, Python 3.13, without the [pi] extra)"
-# Without [pi]: lgpio has no wheel on PyPI (image/README.md, "Known gap, lgpio"), so a bundle with
-# it cannot be built here. The kiosk then has gpiozero without its Pi backend, as on any non-Pi.
+begin "release bundle of this checkout (aarch64, Python 3.13, as ota release build makes it)"
+# lgpio is not in it: releases take the OS's (docs/adr/0016-lgpio-from-the-os.md), which plain
+# Debian does not have, so the smoke's kiosk has gpiozero without its Pi backend, as on any non-Pi.
 rm -rf "$WORK/bundle"
 version=$("$PY" -c 'import kiosk; print(kiosk.__version__)')
 "$PY" - "$version" "$WORK/bundle" <<'PYTHON'
@@ -210,7 +210,7 @@ from pathlib import Path
 from ota import release
 
 built = release.build(
-    sys.argv[1], Path(sys.argv[2]), platform="manylinux_2_28_aarch64", python="3.13", extras=()
+    sys.argv[1], Path(sys.argv[2]), platform="manylinux_2_28_aarch64", python="3.13"
 )
 print(release.bundle_summary(built))
 PYTHON
@@ -253,6 +253,7 @@ ok "$(in_root python3 --version), systemd $systemd_version, $(du -sm "$ROOT" | c
 begin "the stage's packages with apt-get (image/pi-gen/stage-kiosk/00-kiosk/00-packages)"
 # as pi-gen installs them: apt-get install with the file's names (apt, unlike debootstrap, takes a
 # name that only one package provides). The downloaded .debs are kept in build/ for the next run.
+# Not 01-packages: python3-lgpio is in Raspberry Pi OS's archive only (docs/adr/0016-lgpio-from-the-os.md).
 mapfile -t stage_packages < <(sed -e 's/#.*//' "$REPO/image/pi-gen/stage-kiosk/00-kiosk/00-packages" | tr -s '[:blank:]' '\n' | sed '/^$/d')
 mount_into_root
 mkdir -p "$WORK/apt-archives/partial"
@@ -280,7 +281,12 @@ cp "$BUNDLE" "$staging/bundle.tar"
 in_root bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar
 rm -rf "$staging"
 current=$(readlink "$ROOT/opt/kiosk/current")
-ok "current -> $current"
+# every release venv sees the OS's modules (lgpio on the image; none in plain Debian)
+pth=$(find "$ROOT/opt/kiosk/current/venv/lib" -path '*/site-packages/kiosk-os-python.pth' | head -n 1)
+if [ -z "$pth" ] || ! grep -qx /opt/kiosk/os-python "$pth"; then
+    die "the release venv has no kiosk-os-python.pth naming /opt/kiosk/os-python (ota/slots.py)"
+fi
+ok "current -> $current; os-python on the venv's path"
 
 # ---------------------------------------------------------------------------------------------
 begin "systemd-analyze verify on the installed units (any output fails)"

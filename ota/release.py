@@ -40,7 +40,7 @@ from ota.repo import Published, Repository
 
 DEFAULT_PLATFORM = "manylinux_2_17_aarch64"
 DEFAULT_PYTHON = "3.11"
-#: the extras the kiosk installs: the Pi's GPIO backend and USB printers
+#: the extras the kiosk installs: USB printers (the Pi's GPIO backend, lgpio, is the OS's: ADR 0016)
 DEFAULT_EXTRAS = ("pi",)
 _PLATFORM = re.compile(r"^[a-z0-9_]{3,64}$")
 _MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")

@@ -21,6 +21,12 @@ Why it is safe to cut the power anywhere:
   the newest complete slot that has not failed), and a switch whose health deadline passed without a
   health file is rolled back.
 
+Every venv also sees ``os-python/`` beside ``releases/``, when it exists, through a ``.pth`` file:
+the Python modules a release takes from the operating system rather than from its wheels. On the
+image that is Raspberry Pi OS's lgpio (gpiozero's pin backend), which PyPI has only as source
+(docs/adr/0016-lgpio-from-the-os.md). The folder comes after the venv's own packages on the path,
+so a wheel of the same name always wins.
+
 The venv is built in ``staging/<V>/venv`` and then renamed: its ``bin/python`` (a link to the
 system interpreter) keeps working, but pip's console scripts name the staging path in their ``#!``
 line, so services start a release as ``releases/<V>/venv/bin/python -m kiosk``, never ``bin/kiosk``.
@@ -69,6 +75,12 @@ class PowerCut(BaseException):
     """Raised by a test's crash hook: the step stops there, with no clean-up, as a power cut would."""
 
 
+#: the folder beside ``releases/`` of the operating system's Python modules every release sees
+OS_PYTHON = "os-python"
+#: the file in a venv's site-packages that puts ``OS_PYTHON`` on its path
+OS_PYTHON_PTH = "kiosk-os-python.pth"
+
+
 class SlotError(RuntimeError):
     """A slot cannot be installed or switched to; the message says why and what to do."""
 
@@ -88,7 +100,8 @@ class VenvInstaller:
     """The real installer: ``python -m venv`` then ``pip install --no-index --find-links wheels APP``.
 
     Offline by construction (``--no-index``): every dependency must be one of the bundle's wheels,
-    whose checksums ``unpack_bundle`` already proved.
+    whose checksums ``unpack_bundle`` already proved. The root's ``os-python/`` (``OS_PYTHON``)
+    joins the venv's path when it exists (the module's docstring says why).
     """
 
     python: str = sys.executable
@@ -103,6 +116,9 @@ class VenvInstaller:
             "PIP_NO_CACHE_DIR": "1",
         }
         self._run([self.python, "-m", "venv", str(venv)], env)
+        os_python = slot.parent.parent / OS_PYTHON  # releases/<V> or staging/<V>, under the root
+        if os_python.is_dir():
+            self._see_os_python(venv, os_python.resolve())
         self._run(
             [
                 str(venv / "bin" / "python"),
@@ -119,7 +135,15 @@ class VenvInstaller:
             env,
         )
 
-    def _run(self, argv: list[str], env: dict[str, str]) -> None:
+    def _see_os_python(self, venv: Path, folder: Path) -> None:
+        """Put ``folder`` on the venv's path with a ``.pth`` file in its site-packages (the one the
+        venv's own Python names, so the Python version needs no guessing here)."""
+        code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+        site = Path(self._run([str(venv / "bin" / "python"), "-c", code], dict(os.environ)).strip())
+        (site / OS_PYTHON_PTH).write_text(f"{folder}\n", encoding="utf-8")
+
+    def _run(self, argv: list[str], env: dict[str, str]) -> str:
+        """Run ``argv``; its standard output, or ``SlotError`` with the end of what it said."""
         try:
             done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=self.timeout_s)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -127,6 +151,7 @@ class VenvInstaller:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip()[-600:]
             raise SlotError(f"{' '.join(argv[:4])} failed ({done.returncode}): {tail}")
+        return done.stdout
 
 
 @dataclass(frozen=True, slots=True)
