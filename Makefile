@@ -53,7 +53,7 @@ openapi: deps
 	$(VENV)/bin/hq openapi --out docs/hq-openapi.json
 
 ## The Raspberry Pi SD-card image (pi-gen in Docker; image/README.md says what the host needs).
-## Pass a bundle and the TUF root with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json".
+## Pass a bundle, the TUF root and IT's SSH keys with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json --it-keys it.pub".
 image: deps
 	bash image/build.sh $(IMAGE_ARGS)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make image`: build the kiosk's SD-card image with pi-gen (docs/adr/0014-pi-image-with-pi-gen.md).
 #
-#   image/build.sh [--bundle kiosk-V.tar] [--ota-root 1.root.json] [--out DIR]
+#   image/build.sh [--bundle kiosk-V.tar] [--ota-root 1.root.json] [--it-keys keys.pub] [--out DIR]
 #
 # Needs (image/README.md): Linux on x86-64 or arm64, Docker that can run privileged containers
 # (pi-gen's build-docker.sh mounts loop devices), binfmt_misc with qemu-aarch64 on an x86 host, git,
@@ -18,6 +18,7 @@ WORK=${KIOSK_IMAGE_WORK:-$REPO/build/image-work}
 OUT=$REPO/build/image
 BUNDLE=""
 OTA_ROOT=""
+IT_KEYS=""
 
 die() {
     echo "make image: $*" >&2
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --bundle) BUNDLE=${2:?--bundle needs a file}; shift 2 ;;
         --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
+        --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
         --out) OUT=${2:?--out needs a folder}; shift 2 ;;
         -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (image/build.sh --help)" ;;
@@ -47,6 +49,7 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ];
     die "this x86-64 host cannot run arm64 programs: apt-get install qemu-user-static binfmt-support (then /proc/sys/fs/binfmt_misc/qemu-aarch64 exists)"
 fi
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
+[ -z "$IT_KEYS" ] || [ -r "$IT_KEYS" ] || die "cannot read IT's keys $IT_KEYS"
 
 mkdir -p "$WORK" "$OUT"
 
@@ -74,6 +77,7 @@ cp -a "$REPO/image" "$files/kiosk/image"
 cp "$REPO/docs/operations.md" "$REPO/docs/ota.md" "$files/kiosk/docs/"
 cp "$BUNDLE" "$files/bundle.tar"
 [ -z "$OTA_ROOT" ] || cp "$OTA_ROOT" "$files/ota-root.json"
+[ -z "$IT_KEYS" ] || cp "$IT_KEYS" "$files/it-ssh-keys"
 touch "$WORK/pi-gen/stage2/SKIP_IMAGES"
 {
     cat "$REPO/image/pi-gen/config"

@@ -3,12 +3,14 @@
 # the image being built (image/pi-gen/stage-kiosk), `make image-smoke` will run it in a debootstrap
 # arm64 root, and IT can run it on a Pi that runs Raspberry Pi OS Lite (64-bit).
 #
-#   install-kiosk.sh --bundle kiosk-V.tar [--ota-root 1.root.json] [--no-enable]
+#   install-kiosk.sh --bundle kiosk-V.tar [--ota-root 1.root.json] [--it-keys keys.pub] [--no-enable]
 #
 # --bundle    a release bundle from `ota release build` (the kiosk's wheels for aarch64 and the
 #             target's Python); its wheels build both venvs below, offline
 # --ota-root  the TUF repository's first root (1.root.json from `ota repo init` at HQ), installed as
 #             /etc/kiosk/ota-root.json; without it the update agent waits for one
+# --it-keys   IT's public keys (OpenSSH, one a line), installed as /etc/kiosk/it-ssh-keys (root's):
+#             maintenance mode's SSH switch then lets in only keys on this list (kiosk-ssh)
 # --no-enable install only, leave the units' enablement as it is (a system without systemd)
 #
 # What it makes (image/README.md has the why):
@@ -26,6 +28,7 @@ SOURCE=$(cd "$(dirname "$0")/.." && pwd)
 MANIFEST="$SOURCE/image/files.manifest"
 BUNDLE=""
 OTA_ROOT=""
+IT_KEYS=""
 ENABLE=1
 PYTHON=${PYTHON:-python3}
 APP_ROOT=/opt/kiosk
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --bundle) BUNDLE=${2:?--bundle needs a file}; shift 2 ;;
         --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
+        --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
         --no-enable) ENABLE=0; shift ;;
         -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (install-kiosk.sh --help)" ;;
@@ -51,6 +55,11 @@ done
 [ -n "$BUNDLE" ] || die "--bundle FILE is required: build one with ota release build --version V --python 3.13 --out DIR"
 [ -r "$BUNDLE" ] || die "cannot read the bundle $BUNDLE"
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
+if [ -n "$IT_KEYS" ]; then
+    [ -r "$IT_KEYS" ] || die "cannot read IT's keys $IT_KEYS"
+    grep -Eq '^(ssh-ed25519|sk-ssh-ed25519@openssh\.com|ecdsa-sha2-nistp(256|384|521)|sk-ecdsa-sha2-nistp256@openssh\.com|ssh-rsa) [A-Za-z0-9+/]+={0,3}( |$)' "$IT_KEYS" ||
+        die "$IT_KEYS holds no OpenSSH public key (one a line, e.g. ssh-ed25519 AAAA... it@laptop)"
+fi
 [ -r "$MANIFEST" ] || die "$MANIFEST is missing: run the script from a checkout of the kiosk's repository"
 "$PYTHON" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
     die "$PYTHON 3.11 or newer with venv is needed: apt-get install python3 python3-venv"
@@ -91,6 +100,10 @@ while read -r mode owner group src dest keep; do
     fi
     install -D -m "$mode" -o "$owner" -g "$group" "$SOURCE/$src" "$dest"
 done <"$MANIFEST"
+if [ -n "$IT_KEYS" ]; then
+    install -m 0644 -o root -g root "$IT_KEYS" /etc/kiosk/it-ssh-keys
+    echo "IT's SSH allow-list: /etc/kiosk/it-ssh-keys ($(grep -c . "$IT_KEYS") line(s))"
+fi
 if [ -n "$OTA_ROOT" ]; then
     if [ -e /etc/kiosk/ota-root.json ] && ! cmp -s "$OTA_ROOT" /etc/kiosk/ota-root.json; then
         echo "kept /etc/kiosk/ota-root.json: it differs from $OTA_ROOT; the agent moves its root forward itself"

@@ -176,7 +176,12 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEE
 
 
 def _ssh(
-    tmp_path: Path, action: str, request: str | None, keys: str | None, now: int | None = None
+    tmp_path: Path,
+    action: str,
+    request: str | None,
+    keys: str | None,
+    now: int | None = None,
+    allowed: Path | None = None,
 ) -> tuple[int, str, Path]:
     fake = tmp_path / "bin"
     _recorder(fake, "nft")
@@ -196,6 +201,7 @@ def _ssh(
         "NFT": str(fake / "nft"),
         "SYSTEMCTL": str(fake / "systemctl"),
         **({"KIOSK_SSH_NOW": str(now)} if now is not None else {}),
+        "KIOSK_SSH_ALLOWED": str(allowed or tmp_path / "no-allow-list"),
     }
     done = subprocess.run(
         [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -212,6 +218,46 @@ def test_ssh_turned_on_with_a_key_opens_port_22_for_that_key_only(tmp_path: Path
     assert stat.S_IMODE((dest / "it").stat().st_mode) == 0o644
     assert "nft add element inet kiosk ssh_ports { 22 }" in out
     assert "systemctl start ssh.service" in out
+
+
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOTHEROTHEROTHEROTHEROTHEROTHEROTHEROTHE intruder@far"
+
+
+def _allow_list(tmp_path: Path, text: str) -> Path:
+    """The image's /etc/kiosk/it-ssh-keys: root's, in a folder only root may change."""
+    etc = tmp_path / "etc-kiosk"
+    etc.mkdir(mode=0o750, exist_ok=True)
+    etc.chmod(0o750)
+    allowed = etc / "it-ssh-keys"
+    allowed.write_text(text, encoding="ascii")
+    allowed.chmod(0o644)
+    return allowed
+
+
+def test_with_the_images_allow_list_only_its_keys_are_let_in(tmp_path: Path) -> None:
+    """The kiosk user writes the key file, so before, whoever controlled the kiosk's app could let a
+    key of their own in (and ``it`` may use sudo). With the image's list, a key the list does not
+    name stays out; one it names is let in whatever its comment."""
+    allowed = _allow_list(tmp_path, KEY.rsplit(" ", 1)[0] + " it@hq\n")
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", f"{OTHER_KEY}\n{KEY}\n", allowed=allowed)
+    assert code == 0, out
+    assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", OTHER_KEY + "\n", allowed=allowed)
+    assert code == 1 and "none of the keys" in out and str(allowed) in out
+    assert "systemctl start" not in out.split("systemctl stop ssh.service")[-1]
+    assert not (dest / "it").exists()
+
+
+def test_an_allow_list_others_may_change_keeps_ssh_off(tmp_path: Path) -> None:
+    allowed = _allow_list(tmp_path, KEY + "\n")
+    allowed.chmod(0o666)
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=allowed)
+    assert code == 1 and "only root can change" in out
+    assert not (dest / "it").exists()
+    allowed.chmod(0o644)
+    allowed.parent.chmod(0o770)  # the kiosk group could swap the file
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=allowed)
+    assert code == 1 and not (dest / "it").exists()
 
 
 def test_ssh_without_a_usable_key_stays_off(tmp_path: Path) -> None:

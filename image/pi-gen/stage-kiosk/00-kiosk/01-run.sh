@@ -13,9 +13,14 @@ if [ -f "${FILES}/ota-root.json" ]; then
     cp "${FILES}/ota-root.json" "${STAGING}/"
     ota_root=(--ota-root /tmp/kiosk-install/ota-root.json)
 fi
+it_keys=()
+if [ -f "${FILES}/it-ssh-keys" ]; then
+    cp "${FILES}/it-ssh-keys" "${STAGING}/"
+    it_keys=(--it-keys /tmp/kiosk-install/it-ssh-keys)
+fi
 
 on_chroot <<CHROOT
-bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar ${ota_root[*]}
+bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar ${ota_root[*]} ${it_keys[*]}
 plymouth-set-default-theme spinner || true
 # no SSH host keys in the image: every kiosk makes its own on the data partition (kiosk-firstboot)
 rm -f /etc/ssh/ssh_host_*
