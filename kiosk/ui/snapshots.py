@@ -9,7 +9,8 @@ at what earlier steps did (the catalog, the samples) before it is chosen:
 * ``WaitFor(phase)`` waits until that phase's screen is showing;
 * ``Shot(name, phase)`` waits like ``WaitFor``, lets the screen settle, and saves ``name.png``.
 
-The whole tour is bounded by ``timeout_s``; a tour that does not finish stops the app and raises
+Each step is bounded by ``timeout_s`` from when it began (a stalled tour, not a slow machine, is what
+it catches: a loaded Pi draws slowly but keeps moving); a tour that stalls stops the app and raises
 ``SnapshotTourIncomplete`` naming the step it was waiting for and the screens it never reached.
 ``tour.json`` in the output folder records the shots, the screens visited and the smallest
 button height seen on each shot (touch targets must stay at least 60 px high).
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: the longest one step may wait for its screen
 DEFAULT_TIMEOUT_S = 60.0
 POLL_S = 0.05
 
@@ -163,6 +165,7 @@ class _TourRunner:
         self.app = app
         self.steps = steps
         self.out_dir = out_dir
+        self.step_limit_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
         self.step: Step | None = None
         self.ready_since: float | None = None
@@ -218,8 +221,12 @@ class _TourRunner:
                 self._finish()
                 return
             self.ready_since = None
+            self.deadline = now + self.step_limit_s
         if now > self.deadline:
-            self._finish(f"time limit reached while waiting for {self._describe(self.step)}")
+            self._finish(
+                f"time limit reached while waiting for {self._describe(self.step)} "
+                f"(no progress for {self.step_limit_s:.0f} s)"
+            )
             return
         step = self.step
         try:

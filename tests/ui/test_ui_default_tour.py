@@ -39,3 +39,13 @@ def test_a_tour_that_cannot_finish_stops_at_its_time_limit(
     assert "phase done" in run.manifest["failure"]
     assert run.manifest["shots"] == ["attract"]
     assert "cart" in run.result["error"] and "help" in run.result["error"]
+
+
+def test_the_limit_is_per_step_so_a_slow_tour_that_keeps_moving_finishes(
+    xvfb_display: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Before, the limit ran from the tour's start: a long tour on a loaded 2-core machine hit it
+    while still moving (the cart test stopped at "category picked"). Each step has the limit now."""
+    run = run_tour(xvfb_display, tmp_path_factory.mktemp("slow"), "ui_tour_main.py", "--script", "slow")
+    assert run.returncode == 0, run.result.get("error") or run.log[-3000:]
+    assert run.manifest["complete"] is True and run.manifest["shots"] == ["attract"]

@@ -49,7 +49,7 @@ def test_the_gallery_saves_every_screen_and_the_cart_without_the_toast(
         xvfb_display,
         tmp_path_factory.mktemp("gallery"),
         "ui_gallery_main.py",
-        *("--width", "800", "--height", "480", "--language", "en", "--timeout", "380"),
+        *("--width", "800", "--height", "480", "--language", "en", "--timeout", "120"),
     )
     assert run.returncode == 0, run.result.get("error") or run.log[-3000:]
     assert run.manifest["shots"] == [f"{name}-800x480-en" for name in SCREENS]

@@ -19,8 +19,10 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-#: longer than any script's own limit (SCRIPT_LIMIT_S), so a stuck script reports where it stuck
-CHILD_TIMEOUT_S = 420.0
+#: only for a child that hangs outside its script (Kivy not starting, a deadlock): a script bounds
+#: each of its steps itself (SCRIPT_LIMIT_S) and reports where it stuck, so this is far longer than
+#: any script takes on a loaded machine
+CHILD_TIMEOUT_S = 1200.0
 
 
 @dataclass

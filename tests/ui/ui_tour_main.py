@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,14 +85,26 @@ def stuck_tour(c: FakeController) -> Iterator[Step]:
     yield Shot("done", Phase.DONE)
 
 
-#: bounds a tour that cannot finish, nothing more (see ui_maint_main.SCRIPT_LIMIT_S)
-SCRIPT_LIMIT_S = 300.0
+def slow_tour(_c: FakeController) -> Iterator[Step]:
+    """Four steps of 1.5 s each under a 4 s limit: a tour that takes longer than its limit in all,
+    as on a loaded machine, but never stalls, must finish."""
+    for i in range(4):
+        began: list[float] = []
+        yield Do(lambda began=began: began.append(time.monotonic()), f"step {i}")
+        yield WaitFor(None, until=lambda _state, began=began: time.monotonic() - began[0] >= 1.5)
+    yield Shot("attract", Phase.ATTRACT)
+
+
+#: bounds one step of a tour that cannot go on, nothing more (see ui_maint_main.SCRIPT_LIMIT_S)
+SCRIPT_LIMIT_S = 120.0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
-    parser.add_argument("--script", choices=("full", "default", "stuck", "receipt_qr"), default="full")
+    parser.add_argument(
+        "--script", choices=("full", "default", "stuck", "slow", "receipt_qr"), default="full"
+    )
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=600)
     parser.add_argument("--timeout", type=float, default=SCRIPT_LIMIT_S)
@@ -104,10 +117,9 @@ def main() -> int:
     )
     ui = UiSection(fullscreen=False, width=args.width, height=args.height)
     kiosk = KioskSection(store_name="便利店 Corner Shop")
-    script = {"full": full_tour, "default": None, "stuck": stuck_tour, "receipt_qr": receipt_qr_tour}[
-        args.script
-    ]
-    timeout = 4.0 if args.script == "stuck" else args.timeout
+    scripts = {"full": full_tour, "default": None, "stuck": stuck_tour, "slow": slow_tour}
+    script = (scripts | {"receipt_qr": receipt_qr_tour})[args.script]
+    timeout = {"stuck": 8.0, "slow": 4.0}.get(args.script, args.timeout)
     result: dict[str, object] = {}
     try:
         shots = run_snapshot_tour(controller, ui, args.out, script, timeout_s=timeout, kiosk_settings=kiosk)  # type: ignore[arg-type]
