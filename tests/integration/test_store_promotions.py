@@ -102,7 +102,9 @@ def test_migration_9_adds_the_tables_to_a_schema_8_store(tmp_path: Path) -> None
     assert store.order(order_id).total_fen == 150
 
 
-def _controller(tmp_path: Path, members: FakeMemberDirectory | None = None) -> CheckoutController:
+def _controller(
+    tmp_path: Path, members: FakeMemberDirectory | None = None, background: bool = False
+) -> CheckoutController:
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
     store.replace_catalog([CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")])
     store.apply_catalog(_update(1, HALF_WATER, MEMBER_OFF))
@@ -114,7 +116,7 @@ def _controller(tmp_path: Path, members: FakeMemberDirectory | None = None) -> C
         indicators=NullIndicators(),
         template=ReceiptTemplate.default(),
         clock=FakeClock(),
-        background=False,
+        background=background,
         utcnow=lambda: NOW,
         members=members,
     )
@@ -164,20 +166,7 @@ def test_while_hq_looks_the_member_up_the_screen_is_told_and_a_second_tap_asks_n
 
     release = threading.Event()
     directory = FakeMemberDirectory({"13812345678": "王小明"}, answer_when=release)
-    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
-    store.replace_catalog([CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")])
-    c = CheckoutController(
-        options=ControllerOptions(kiosk_id="k1", store_name="店"),
-        store=store,
-        gateway=FakePaymentGateway(),
-        printer=FileReceiptPrinter(tmp_path / "receipts"),
-        indicators=NullIndicators(),
-        template=ReceiptTemplate.default(),
-        clock=FakeClock(),
-        background=True,
-        utcnow=lambda: NOW,
-        members=directory,
-    )
+    c = _controller(tmp_path, directory, background=True)
     seen: list[bool] = []
     c.subscribe(lambda _state: seen.append(c.member_checking))
     try:
