@@ -247,7 +247,7 @@ arch=$(in_root dpkg --print-architecture)
 [ "$arch" = arm64 ] || die "the root's dpkg says $arch, not arm64"
 # shellcheck disable=SC2016 # dpkg-query's own ${Version}
 systemd_version=$(in_root dpkg-query -W -f='${Version}' systemd)
-ok "$(in_root python3 --version), systemd $systemd_version, $(du -sm "$ROOT" | cut -f1) MB"
+ok "$(in_root python3 --version), systemd $systemd_version, $(du -smx "$ROOT" | cut -f1) MB"
 
 # ---------------------------------------------------------------------------------------------
 begin "the stage's packages with apt-get (image/pi-gen/stage-kiosk/00-kiosk/00-packages)"
@@ -269,7 +269,8 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-re
     { tail -n 30 "$WORK/apt.log" >&2; die "apt-get install of the stage's packages failed: $WORK/apt.log"; }
 grep -i '^Note, selecting' "$WORK/apt.log" || true
 rm -f "$ROOT/usr/sbin/policy-rc.d"
-ok "${#stage_packages[@]} packages, root now $(du -sm --exclude=var/cache/apt/archives "$ROOT" | cut -f1) MB"
+# -x: /proc, /sys and /dev are mounted in the root now (du read the host's processes through them)
+ok "${#stage_packages[@]} names, root now $(du -smx --exclude=var/cache/apt/archives "$ROOT" | cut -f1) MB"
 
 # ---------------------------------------------------------------------------------------------
 begin "install-kiosk.sh in the root (as the image's stage runs it)"
