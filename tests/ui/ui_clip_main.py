@@ -503,6 +503,16 @@ def large_text_by_touch(f: Fingers, c: FakeController, scenes: Scenes, obs: dict
     yield Do(lambda: obs.__setitem__("size_for_next", title_size()), "note")
 
 
+def skip_drawing() -> None:
+    """No frame is drawn: what is checked here is the layout (each label's box, its text's texture,
+    each button's size), which Kivy works out on its clock whether or not the window is painted.
+    Painting a full-HD window in software (Xvfb's llvmpipe) was most of this script's time; with
+    ``--shots`` the window is painted, for the pictures."""
+    from kivy.core.window import Window
+
+    Window.on_draw = lambda *_args: None  # type: ignore[method-assign]
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     sizes = []
     for part in text.split(","):
@@ -536,6 +546,8 @@ def main() -> int:
     checked: dict[str, Any] = {}
     obs: dict[str, Any] = {}
     shots = args.out / "clip" if args.shots else None
+    if shots is None:
+        skip_drawing()
     return run_script(
         app,
         args.out,
