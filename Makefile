@@ -30,10 +30,11 @@ test: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	# two worker processes, one test file each at a time: the suite waits on servers, subprocesses and
-	# Xvfb far more than it computes, so two workers halve its time even on a busy 2-core machine;
-	# the slow and Kivy files go first (tests/conftest.py) so that both workers finish together
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+	# three worker processes, one test file each at a time: the suite waits on servers, subprocesses
+	# and Xvfb more than it computes, so on a 2-core machine with a CPU-bound process beside it three
+	# workers took 808 s where two took 964 s (2026-12-02, docs/benchmarks.md "Test suite"); the slow
+	# and Kivy files go first (tests/conftest.py) so that the workers finish together
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile
 
 lint: deps
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

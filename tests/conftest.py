@@ -1,10 +1,10 @@
 """Suite-wide test plumbing: the order in which files are handed to the xdist workers.
 
-``make test`` runs ``pytest -n 2 --dist loadfile``: each worker takes a whole file, then the next in
+``make test`` runs ``pytest -n 3 --dist loadfile``: each worker takes a whole file, then the next in
 collection order (``--no-loadscope-reorder`` in pyproject.toml keeps that order). A minutes-long
 file handed out near the end keeps one worker busy while the other has long finished, so the files
 holding a test marked ``slow`` go first, then those marked ``ui`` (Kivy under Xvfb, seconds to
-minutes each), then the rest, many short files that let both workers finish together.
+minutes each), then the rest, many short files that let the workers finish together.
 """
 
 from __future__ import annotations
