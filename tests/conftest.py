@@ -2,7 +2,7 @@
 
 ``make test`` runs ``pytest -n 3 --dist loadfile``: each worker takes a whole file, then the next in
 collection order (``--no-loadscope-reorder`` in pyproject.toml keeps that order). A minutes-long
-file handed out near the end keeps one worker busy while the other has long finished, so the files
+file handed out near the end keeps one worker busy while the others have long finished, so the files
 holding a test marked ``slow`` go first, then those marked ``ui`` (Kivy under Xvfb, seconds to
 minutes each), then the rest, many short files that let the workers finish together.
 """
