@@ -273,21 +273,45 @@ rm -f "$ROOT/usr/sbin/policy-rc.d"
 ok "${#stage_packages[@]} names, root now $(du -smx --exclude=var/cache/apt/archives "$ROOT" | cut -f1) MB"
 
 # ---------------------------------------------------------------------------------------------
-begin "install-kiosk.sh in the root (as the image's stage runs it)"
-staging=$ROOT/tmp/kiosk-install
-rm -rf "$staging"
-mkdir -p "$staging/kiosk"
-cp -a "$REPO/image" "$REPO/docs" "$staging/kiosk/"
-cp "$BUNDLE" "$staging/bundle.tar"
-in_root bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar
-rm -rf "$staging"
+begin "the stage's 01-run.sh in the root: install-kiosk.sh, boot partition, fstab"
+# pi-gen runs the stage's script on the host with ROOTFS_DIR and an on_chroot that reads commands
+# from its stdin; so does this, with the files/ folder image/build.sh fills, and the boot partition
+# and fstab pi-gen's stage1 leaves (labels, not pi-gen's PARTUUIDs: make image-boot's disk has them)
+mkdir -p "$ROOT/boot/firmware"
+printf 'console=serial0,115200 console=tty1 root=LABEL=rootfs rootfstype=ext4 fsck.repair=yes rootwait\n' >"$ROOT/boot/firmware/cmdline.txt"
+printf '# pi-gen stage1 config.txt (abridged)\narm_64bit=1\n' >"$ROOT/boot/firmware/config.txt"
+cat >"$ROOT/etc/fstab" <<'FSTAB'
+proc            /proc           proc    defaults          0       0
+LABEL=bootfs    /boot/firmware  vfat    defaults          0       2
+LABEL=rootfs    /               ext4    defaults,noatime  0       1
+FSTAB
+stage=$WORK/stage-kiosk
+rm -rf "$stage"
+cp -a "$REPO/image/pi-gen/stage-kiosk/00-kiosk" "$stage"
+mkdir -p "$stage/files/kiosk"
+cp -a "$REPO/image" "$REPO/docs" "$stage/files/kiosk/"
+cp "$BUNDLE" "$stage/files/bundle.tar"
+on_chroot() {
+    chroot "$ROOTFS_DIR" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root LANG=C.UTF-8 /bin/bash -e "$@"
+}
+export -f on_chroot
+ROOTFS_DIR=$ROOT bash -e "$stage/01-run.sh"
+rm -rf "$stage"
 current=$(readlink "$ROOT/opt/kiosk/current")
 # every release venv sees the OS's modules (lgpio on the image; none in plain Debian)
 pth=$(find "$ROOT/opt/kiosk/current/venv/lib" -path '*/site-packages/kiosk-os-python.pth' | head -n 1)
 if [ -z "$pth" ] || ! grep -qx /opt/kiosk/os-python "$pth"; then
     die "the release venv has no kiosk-os-python.pth naming /opt/kiosk/os-python (ota/slots.py)"
 fi
-ok "current -> $current; os-python on the venv's path"
+grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the data partition to /etc/fstab"
+grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
+# the root as the image holds it, before anything below changes it: make image-boot boots this
+unmount_root
+tar -C "$ROOT" --numeric-owner --xattrs --acls -cf "$WORK/installed-root.tar.part" .
+mv "$WORK/installed-root.tar.part" "$WORK/installed-root.tar"
+mount_into_root
+ok "current -> $current; os-python on the venv's path; root saved as installed-root.tar ($(($(stat -c %s "$WORK/installed-root.tar") / 1048576)) MB)"
 
 # ---------------------------------------------------------------------------------------------
 begin "systemd-analyze verify on the installed units (any output fails)"
