@@ -1,0 +1,216 @@
+"""kiosk-storage, run for real on a disk laid out as the Raspberry Pi image is.
+
+The disk is a sparse file on a loop device (root only: make test runs as root, as the README says),
+partitioned as pi-gen does (boot at 4 MiB, then the root), with labels of this test's own so that
+nothing else on the host is ever touched. The script makes the third partition, formats it and
+seeds it from a scratch tree (``KIOSK_SEED_FROM``) in place of the image's folders.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.image.recipe import ROOTFS
+
+SCRIPT = ROOTFS / "usr/local/sbin/kiosk-storage"
+MIB = 1024 * 1024
+SECTOR = 512
+
+
+def _run(
+    *argv: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=check, timeout=120)
+
+
+@dataclass
+class Card:
+    loop: str
+    root_label: str
+    data_label: str
+    seed_from: Path
+
+    def storage(self, min_mb: int = 64) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "KIOSK_ROOT_LABEL": self.root_label,
+            "KIOSK_DATA_LABEL": self.data_label,
+            "KIOSK_SEED_FROM": str(self.seed_from),
+            "KIOSK_DATA_MIN_MB": str(min_mb),
+        }
+        return _run("sh", str(SCRIPT), env=env, check=False)
+
+    def partitions(self) -> list[tuple[int, int]]:
+        """(start, size) in sectors of each partition, as the kernel sees them."""
+        name = Path(self.loop).name
+        out = []
+        for part in sorted(Path("/sys/class/block", name).glob(f"{name}p*")):
+            out.append((int((part / "start").read_text()), int((part / "size").read_text())))
+        return out
+
+    def mounted(self, tmp: Path, number: int) -> _Mounted:
+        return _Mounted(f"{self.loop}p{number}", tmp / f"mnt{number}")
+
+
+class _Mounted:
+    def __init__(self, device: str, where: Path) -> None:
+        self.device, self.where = device, where
+
+    def __enter__(self) -> Path:
+        self.where.mkdir(exist_ok=True)
+        _run("mount", self.device, str(self.where))
+        return self.where
+
+    def __exit__(self, *_exc: object) -> None:
+        _run("umount", str(self.where))
+
+
+def _seed_tree(top: Path) -> Path:
+    """What the image holds in the three folders kiosk-storage copies, with their modes."""
+    (top / "opt/kiosk/releases/1.0.0/venv").mkdir(parents=True)
+    (top / "opt/kiosk/releases/1.0.0/venv/marker").write_text("release 1.0.0\n")
+    (top / "opt/kiosk/current").symlink_to("releases/1.0.0")
+    lib = top / "var/lib/kiosk"
+    lib.mkdir(parents=True)
+    (lib / "kiosk.sqlite3.key").write_text("k" * 32)
+    os.chown(lib / "kiosk.sqlite3.key", 4242, 4242)
+    (lib / "kiosk.sqlite3.key").chmod(0o600)
+    os.chown(lib, 4242, 4242)
+    lib.chmod(0o750)
+    etc = top / "etc/kiosk"
+    etc.mkdir(parents=True)
+    (etc / "kiosk.toml").write_text('[kiosk]\nid = "@KIOSK_ID@"\n')
+    (etc / "kiosk.toml").chmod(0o600)
+    return top
+
+
+def _need_root_and_loop() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("kiosk-storage partitions a loop device: run make test as root (README)")
+    for tool in ("losetup", "sfdisk", "partx", "mkfs.ext4", "blkid", "lsblk"):
+        if shutil.which(tool) is None:
+            pytest.fail(
+                f"{tool} is missing (util-linux, fdisk and e2fsprogs: scripts/install-debian-deps.sh)"
+            )
+
+
+def _make_card(tmp_path: Path, *, size_mb: int, extra_partition: bool = False) -> Iterator[Card]:
+    _need_root_and_loop()
+    image = tmp_path / "card.img"
+    with image.open("wb") as f:
+        f.truncate(size_mb * MIB)
+    # pi-gen's layout: the boot partition at 4 MiB (so sectors 2048..8191 are free), then the root
+    layout = "label: dos\nstart=8192, size=65536, type=c\nstart=73728, size=131072, type=83\n"
+    if extra_partition:
+        layout += "start=212992, size=65536, type=83\n"
+    subprocess.run(
+        ["sfdisk", "--quiet", str(image)],
+        input=layout,
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    loop = _run("losetup", "--find", "--show", "--partscan", str(image)).stdout.strip()
+    # --partscan does not always make the partitions' nodes (seen on a 6.18 kernel): partx does
+    _run("partx", "--add", loop, check=False)
+    if not Path(f"{loop}p2").exists():
+        _run("losetup", "-d", loop)
+        pytest.fail(f"{loop} shows no partitions after losetup --partscan and partx --add")
+    suffix = secrets.token_hex(3)
+    card = Card(loop, f"ktroot{suffix}", f"ktdata{suffix}", _seed_tree(tmp_path / "from"))
+    try:
+        _run("mkfs.ext4", "-q", "-F", "-L", card.root_label, f"{loop}p2")
+        yield card
+    finally:
+        for mnt in tmp_path.glob("mnt*"):
+            subprocess.run(["umount", str(mnt)], capture_output=True, timeout=60)
+        subprocess.run(["losetup", "-d", loop], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def card(tmp_path: Path) -> Iterator[Card]:
+    yield from _make_card(tmp_path, size_mb=512)
+
+
+def test_the_data_partition_takes_the_rest_of_the_card_after_the_root(card: Card, tmp_path: Path) -> None:
+    done = card.storage()
+    assert done.returncode == 0, done.stderr
+    parts = card.partitions()
+    assert len(parts) == 3
+    (_, _), (root_start, root_size), (data_start, data_size) = parts
+    # after the root, not in the 3 MiB gap before the boot partition where sfdisk would put it
+    assert data_start >= root_start + root_size
+    assert data_start % 8192 == 0
+    assert data_size * SECTOR > 200 * MIB
+    label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
+    assert label == card.data_label
+
+
+def test_the_seed_keeps_owners_and_modes_and_is_marked_complete(card: Card, tmp_path: Path) -> None:
+    assert card.storage().returncode == 0
+    with card.mounted(tmp_path, 3) as data:
+        assert (data / "opt-kiosk/releases/1.0.0/venv/marker").read_text() == "release 1.0.0\n"
+        assert os.readlink(data / "opt-kiosk/current") == "releases/1.0.0"
+        key = (data / "lib-kiosk/kiosk.sqlite3.key").stat()
+        assert (key.st_uid, key.st_mode & 0o777) == (4242, 0o600)
+        lib = (data / "lib-kiosk").stat()
+        assert (lib.st_uid, lib.st_mode & 0o777) == (4242, 0o750)
+        assert (data / "etc-kiosk/kiosk.toml").stat().st_mode & 0o777 == 0o600
+        for folder in ("journal", "ssh", "os-update"):
+            assert (data / folder).is_dir()
+        assert (data / ".kiosk-seeded").exists()
+
+
+def test_a_second_boot_changes_nothing(card: Card, tmp_path: Path) -> None:
+    assert card.storage().returncode == 0
+    with card.mounted(tmp_path, 3) as data:
+        (data / "lib-kiosk/kiosk.sqlite3").write_text("sales")
+    again = card.storage()
+    assert again.returncode == 0, again.stderr
+    assert "making" not in again.stdout and "seeding" not in again.stdout
+    assert len(card.partitions()) == 3
+    with card.mounted(tmp_path, 3) as data:
+        assert (data / "lib-kiosk/kiosk.sqlite3").read_text() == "sales"
+
+
+def test_a_seed_cut_short_is_completed_on_the_next_boot(card: Card, tmp_path: Path) -> None:
+    assert card.storage().returncode == 0
+    with card.mounted(tmp_path, 3) as data:
+        # what a power cut in the middle of the copy leaves: part of the files, no marker
+        (data / ".kiosk-seeded").unlink()
+        shutil.rmtree(data / "etc-kiosk")
+        (data / "lib-kiosk/kiosk.sqlite3.key").unlink()
+    again = card.storage()
+    assert again.returncode == 0, again.stderr
+    assert "seeding" in again.stdout
+    assert len(card.partitions()) == 3
+    with card.mounted(tmp_path, 3) as data:
+        assert (data / "etc-kiosk/kiosk.toml").exists()
+        assert (data / "lib-kiosk/kiosk.sqlite3.key").stat().st_mode & 0o777 == 0o600
+        assert (data / ".kiosk-seeded").exists()
+
+
+def test_a_card_too_small_for_the_data_is_refused_untouched(card: Card) -> None:
+    refused = card.storage(min_mb=4096)
+    assert refused.returncode == 1
+    assert "use a larger card" in refused.stderr
+    assert len(card.partitions()) == 2
+
+
+def test_a_card_with_a_third_partition_of_its_own_is_never_formatted(tmp_path: Path) -> None:
+    for card in _make_card(tmp_path, size_mb=512, extra_partition=True):
+        _run("mkfs.ext4", "-q", "-F", "-L", "theirs", f"{card.loop}p3")
+        refused = card.storage()
+        assert refused.returncode == 1
+        assert "Re-flash the card" in refused.stderr
+        label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
+        assert label == "theirs"
