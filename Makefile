@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEBSTAMP := $(VENV)/.debian-deps
 PYTHON ?= python3
 
-.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots image image-smoke
+.PHONY: demo demo-ui test lint typecheck bench deps clean openapi screenshots image image-smoke image-boot
 
 deps: $(STAMP)
 
@@ -63,6 +63,12 @@ image: deps
 ## Tens of minutes under emulation, so not part of make test (docs/benchmarks.md, "Image smoke").
 image-smoke: deps
 	bash image/smoke.sh $(SMOKE_ARGS)
+
+## Boots the root image-smoke saved, as a disk in qemu-system-aarch64, twice, as root: the data partition,
+## the read-only root, the kiosk up (Type=notify), the watchdog restarting a hung kiosk, what a reboot keeps.
+## Run image-smoke first. Tens of minutes under emulation (docs/benchmarks.md, "Image boot").
+image-boot: deps
+	bash image/qemu-boot/run.sh $(BOOT_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache *.egg-info

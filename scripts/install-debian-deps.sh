@@ -11,6 +11,7 @@ PKGS=(
   socat                                  # pseudo-terminal pairs and systemd notify sockets in tests
   postgresql                             # HQ's tests run each HQ test on a throwaway PostgreSQL cluster too
   shellcheck nftables systemd openssh-client   # the Pi image's checks: scripts, firewall, units, first boot
+  fdisk e2fsprogs util-linux             # kiosk-storage run on a loop device (sfdisk, mkfs.ext4, losetup, partx)
 )
 missing=()
 for p in "${PKGS[@]}"; do
