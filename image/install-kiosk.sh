@@ -157,7 +157,7 @@ echo "release $version is in the bundle; current: $(readlink "$APP_ROOT/current"
 if [ "$ENABLE" -eq 1 ]; then
     echo "== systemd units"
     command -v systemctl >/dev/null || die "systemctl is missing: install systemd, or pass --no-enable"
-    systemctl enable kiosk-storage.service kiosk-firstboot.service kiosk.service kiosk-ota.service \
+    systemctl enable kiosk-storage.service kiosk-machine-id.service kiosk-firstboot.service kiosk.service kiosk-ota.service \
         kiosk-firewall.service kiosk-firewall.timer kiosk-os-update.timer kiosk-ssh.service kiosk-ssh.path \
         kiosk-lockdown.service nftables.service systemd-timesyncd.service systemd-time-wait-sync.service
     # SSH only when IT turns it on (kiosk-ssh); no logins on the screen or the printer's UART; no
