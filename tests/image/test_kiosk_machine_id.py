@@ -69,11 +69,13 @@ def test_this_boots_id_is_written_into_the_real_root_which_stays_read_only(
     root_ro: Path, tmp_path: Path
 ) -> None:
     assert "ro" in _options(root_ro)
-    done = _keep(root_ro, tmp_path, ID)
+    # on the kiosk the overlay holds the root's /etc/machine-id open; a new file renamed over it
+    # would leave an unlinked inode in use, and ext4 then refuses to go back to read-only
+    with (root_ro / "etc/machine-id").open("rb"):
+        done = _keep(root_ro, tmp_path, ID)
     assert done.returncode == 0, done.stderr
     assert (root_ro / "etc/machine-id").read_text() == ID + "\n"
     assert "ro" in _options(root_ro)
-    assert not (root_ro / "etc/machine-id.kiosk-new").exists()
 
 
 def test_an_id_already_kept_is_never_replaced(root_ro: Path, tmp_path: Path) -> None:
