@@ -252,7 +252,9 @@ ok "$(in_root python3 --version), systemd $systemd_version, $(du -smx "$ROOT" | 
 # ---------------------------------------------------------------------------------------------
 begin "the stage's packages with apt-get (image/pi-gen/stage-kiosk/00-kiosk/00-packages)"
 # as pi-gen installs them: apt-get install with the file's names (apt, unlike debootstrap, takes a
-# name that only one package provides). The downloaded .debs are kept in build/ for the next run.
+# name that only one package provides). pi-gen also installs what they recommend; this does not, so
+# the list must name every package the kiosk needs (busybox, for one). The downloaded .debs are
+# kept in build/ for the next run.
 # Not 01-packages: python3-lgpio is in Raspberry Pi OS's archive only (docs/adr/0016-lgpio-from-the-os.md).
 mapfile -t stage_packages < <(sed -e 's/#.*//' "$REPO/image/pi-gen/stage-kiosk/00-kiosk/00-packages" | tr -s '[:blank:]' '\n' | sed '/^$/d')
 mount_into_root

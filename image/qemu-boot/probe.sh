@@ -1,0 +1,173 @@
+#!/bin/sh
+# make image-boot's probe: runs inside the booted kiosk (kiosk-boot-probe.service, root) and reports
+# what the booted system does, one line at a time, on the virtio port the host reads
+# (image/qemu-boot/drive.py). It is installed only into make image-boot's copy of the root, never
+# into an image.
+#
+# Lines: "boot N", "check NAME ok|FAIL DETAIL", "figure NAME VALUE", "screen NAME" (the host saves
+# the screen as NAME.png), "info TEXT", and last "next reboot" or "next poweroff".
+#
+# Boot 1 (the first boot): the data partition, the binds, the read-only root, the kiosk up
+# (Type=notify), the lock-down, then a hung kiosk (SIGSTOP) that the notify watchdog must restart;
+# then it leaves marks on the data partition and on the root's RAM overlay and reboots.
+# Boot 2: the marks (the data partition kept, the overlay gone), the journal of boot 1 still there,
+# the first boot not run again; then it powers off.
+set -u
+
+PORT=${PROBE_PORT:-/dev/virtio-ports/kiosk.probe}
+MARK=/data/boot-probe
+WAIT_KIOSK_S=${PROBE_WAIT_KIOSK_S:-1200}
+WAIT_RESTART_S=${PROBE_WAIT_RESTART_S:-900}
+
+say() {
+    printf '%s\n' "$*" >"$PORT"
+    printf '%s\n' "probe: $*"
+}
+
+check() { # check NAME CONDITION-EXIT-STATUS DETAIL
+    if [ "$2" -eq 0 ]; then
+        say "check $1 ok $3"
+    else
+        say "check $1 FAIL $3"
+    fi
+}
+
+uptime_s() {
+    cut -d' ' -f1 /proc/uptime
+}
+
+# kiosk.service active: the app sent READY=1 (Type=notify), which it does once its screen is drawn
+wait_active() { # wait_active SECONDS -> 0 once kiosk.service is active
+    n=0
+    while [ "$n" -lt "$1" ]; do
+        [ "$(systemctl is-active kiosk.service)" = active ] && return 0
+        sleep 2
+        n=$((n + 2))
+    done
+    return 1
+}
+
+prop() { # prop UNIT PROPERTY
+    systemctl show -p "$2" --value "$1"
+}
+
+if [ -f "$MARK" ]; then BOOT=2; else BOOT=1; fi
+say "boot $BOOT"
+say "info kernel $(uname -r), $(systemctl --version | head -n 1)"
+
+# --- storage: the data partition (made by kiosk-storage on boot 1), its binds, the read-only root
+findmnt -n -o FSTYPE / | grep -qx overlay
+check root-overlay $? "/ is $(findmnt -n -o FSTYPE,SOURCE / | tr -s ' ')"
+lower=$(findmnt -n -o OPTIONS /media/root-ro 2>/dev/null)
+case ",$lower," in *,ro,*) ok=0 ;; *) ok=1 ;; esac
+check root-read-only "$ok" "/media/root-ro: ${lower:-not mounted}"
+data=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS /data)
+case $data in *ext4*data=journal*) ok=0 ;; *) ok=1 ;; esac
+check data-partition "$ok" "/data: ${data:-not mounted}"
+data_dev=$(findmnt -n -o SOURCE /data)
+for d in /opt/kiosk /var/lib/kiosk /etc/kiosk /var/log/journal; do
+    src=$(findmnt -n -o SOURCE "$d")
+    case $src in "$data_dev"\[*) ok=0 ;; *) ok=1 ;; esac
+    check "bind:$d" "$ok" "${src:-not mounted}"
+done
+disk=/dev/$(lsblk -ndo PKNAME "$data_dev" 2>/dev/null)
+parts=$(lsblk -lno TYPE "$disk" 2>/dev/null | grep -c part)
+[ "$parts" -eq 3 ]
+check partitions $? "$disk has $parts partitions"
+
+# --- first boot: the kiosk's id and its store
+id=$(sed -n 's/^id = "\(.*\)".*/\1/p' /etc/kiosk/kiosk.toml | head -n 1)
+case $id in kiosk-?*) ok=0 ;; *) ok=1 ;; esac
+check kiosk-id "$ok" "id = $id"
+[ -f /var/lib/kiosk/.first-boot-done ]
+check first-boot-done $? "/var/lib/kiosk/.first-boot-done"
+if [ "$BOOT" -eq 2 ]; then
+    [ "$(prop kiosk-firstboot.service ConditionResult)" = no ]
+    check first-boot-once $? "kiosk-firstboot on boot 2: ConditionResult=$(prop kiosk-firstboot.service ConditionResult)"
+fi
+
+# --- the kiosk: Type=notify, so active means READY=1 came
+if wait_active "$WAIT_KIOSK_S"; then
+    ready=$(prop kiosk.service ActiveEnterTimestampMonotonic)
+    say "figure boot${BOOT}-kiosk-ready-s $(awk -v u="$ready" 'BEGIN { printf "%.1f", u / 1e6 }')"
+    check kiosk-ready 0 "active after READY=1, pid $(prop kiosk.service MainPID), $(prop kiosk.service NRestarts) restarts"
+    # the screen as the kiosk drew it, and again later (llvmpipe draws slowly under emulation)
+    say "screen boot$BOOT"
+    sleep 30
+    say "screen boot$BOOT-30s"
+else
+    check kiosk-ready 1 "kiosk.service is $(systemctl is-active kiosk.service) after ${WAIT_KIOSK_S} s ($(prop kiosk.service NRestarts) restarts): $(journalctl -b -u kiosk.service -n 5 --no-pager -q -o cat | tr '\n' '|')"
+fi
+[ "$(prop kiosk.service WatchdogUSec)" = 30s ] || [ "$(prop kiosk.service WatchdogUSec)" = 30000000 ]
+check notify-watchdog-set $? "WatchdogUSec=$(prop kiosk.service WatchdogUSec)"
+
+# --- lock-down
+state=$(systemctl is-active ssh.service)
+[ "$state" != active ]
+check ssh-off $? "ssh.service $state"
+state=$(systemctl is-active getty@tty1.service)
+[ "$state" != active ]
+check no-getty-on-screen $? "getty@tty1 $state"
+[ "$(cat /proc/sys/kernel/sysrq)" = 0 ]
+check sysrq-off $? "kernel.sysrq=$(cat /proc/sys/kernel/sysrq)"
+policy=$(nft list chain inet kiosk output 2>&1 | sed -n 's/.*policy \([a-z]*\);.*/\1/p')
+[ "$policy" = drop ]
+check firewall $? "inet kiosk output policy ${policy:-missing}"
+failed=$(systemctl --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
+[ -z "$failed" ]
+check no-unit-failed $? "failed units: ${failed:-none}"
+
+# --- the hardware watchdog: systemd pets it (RuntimeWatchdogSec); here a PCI i6300esb stands for bcm2835
+rw=$(systemctl show -p RuntimeWatchdogUSec --value)
+[ -e /dev/watchdog0 ] && [ "$rw" = 15s ]
+check hardware-watchdog $? "/dev/watchdog0 $([ -e /dev/watchdog0 ] && echo present || echo missing), RuntimeWatchdogUSec=$rw"
+
+# --- logs on the data partition, kept across the reboot
+boots=$(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)
+if [ "$BOOT" -eq 2 ]; then
+    [ "$boots" -ge 2 ]
+    check journal-survives-reboot $? "journalctl --list-boots: $boots boots"
+    prev=$(journalctl -b -1 -u kiosk.service --no-pager -q -o cat 2>/dev/null | wc -l)
+    [ "$prev" -gt 0 ]
+    check journal-of-boot-1 $? "$prev lines of kiosk.service from boot 1"
+    [ "$(sed -n 1p "$MARK")" = "$id" ]
+    check data-kept "$?" "$MARK says $(sed -n 1p "$MARK"), this boot's id is $id"
+    [ "$(sed -n 2p "$MARK")" = "$(cat /etc/machine-id)" ]
+    check machine-id-kept $? "boot 1: $(sed -n 2p "$MARK"), boot 2: $(cat /etc/machine-id)"
+    [ ! -e /probe-root-write ]
+    check overlay-discarded $? "/probe-root-write $([ -e /probe-root-write ] && echo survived || echo gone)"
+    say "next poweroff"
+    systemctl poweroff
+    exit 0
+fi
+
+# --- boot 1: a hung main loop stops sending WATCHDOG=1; systemd must kill and restart the kiosk
+pid=$(prop kiosk.service MainPID)
+before=$(prop kiosk.service NRestarts)
+if [ "$pid" -gt 0 ] 2>/dev/null; then
+    t0=$(uptime_s)
+    kill -STOP "$pid"
+    n=0
+    while [ "$n" -lt "$WAIT_RESTART_S" ]; do
+        now=$(prop kiosk.service NRestarts)
+        if [ "$now" -gt "$before" ] && [ "$(systemctl is-active kiosk.service)" = active ]; then
+            break
+        fi
+        sleep 2
+        n=$((n + 2))
+    done
+    t1=$(uptime_s)
+    said=$(journalctl -b -u kiosk.service --no-pager -q -o cat | grep -c -i 'watchdog timeout')
+    new=$(prop kiosk.service MainPID)
+    [ "$said" -gt 0 ] && [ "$new" != "$pid" ] && [ "$(systemctl is-active kiosk.service)" = active ]
+    check watchdog-restarts-hung-kiosk $? "pid $pid stopped; systemd logged $said watchdog timeout(s); now pid $new, $(prop kiosk.service NRestarts) restarts"
+    say "figure hung-to-ready-again-s $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+else
+    check watchdog-restarts-hung-kiosk 1 "kiosk.service has no main process to stop"
+fi
+
+printf '%s\n%s\n' "$id" "$(cat /etc/machine-id)" >"$MARK"
+sync -f "$MARK"
+touch /probe-root-write
+say "next reboot"
+systemctl reboot
