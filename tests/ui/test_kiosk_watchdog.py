@@ -103,7 +103,11 @@ def test_a_hung_main_loop_stops_the_beats_and_they_resume_after(
     )
     assert proc.stdin is not None
     try:
-        _until(sock, "READY=1")
+        # READY=1 lets the splash go: the customer's screen must already be on the display
+        before_ready = _until(sock, "READY=1")
+        assert "STATUS=first-frame-flipped" in before_ready, (
+            f"READY=1 before the first frame was shown: {before_ready}"
+        )
         _until(sock, "WATCHDOG=1")
         proc.stdin.write("hang\n")
         proc.stdin.flush()
