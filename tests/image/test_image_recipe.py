@@ -155,6 +155,11 @@ def test_the_data_partition_is_mounted_for_durability() -> None:
     assert {"noatime", "data=journal", "barrier=1", "errors=remount-ro"} <= options
     assert "x-systemd.requires=kiosk-storage.service" in options
     assert any(o.startswith("commit=") for o in options)
+    # the label exists only once kiosk-storage has formatted the partition: the device wait must
+    # last as long as kiosk-storage may (formatting a large, slow card can take over a minute)
+    unit = (UNITS_DIR / "kiosk-storage.service").read_text(encoding="utf-8")
+    assert "TimeoutStartSec=10min" in unit
+    assert "x-systemd.device-timeout=10min" in options
     binds = {r[1]: r[0] for r in rows if "bind" in r[3].split(",")}
     assert binds == {
         "/opt/kiosk": "/data/opt-kiosk",
