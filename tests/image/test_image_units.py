@@ -114,6 +114,30 @@ def test_kiosk_service_is_a_watched_notify_service() -> None:
     assert unit_value(unit, "User") == "kiosk"
 
 
+def _unit_list(unit: Path, key: str) -> set[str]:
+    """Every name ``key`` lists in ``unit``: list keys such as After= add up over their lines."""
+    lines = re.findall(rf"^{re.escape(key)}=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE)
+    return {name for line in lines for name in line.split()}
+
+
+def test_the_splash_stays_until_the_kiosk_takes_the_screen() -> None:
+    """Plymouth's plymouth-quit.service ends the splash (without keeping its frame) once the boot
+    reaches multi-user.target, a minute before the kiosk draws under emulation: a black screen in
+    a qemu boot. kiosk.service conflicts with it, so the boot drops it; waiting for
+    plymouth-quit-wait.service (the splash's end) would then wait for ever. The kiosk deactivates
+    the splash before it starts (plymouthd keeps the display open, so its frame stays: quitting
+    there, even with --retain-splash, gave the screen back to the kernel's blank console) and
+    quits it after READY=1 (ExecStartPost runs once a Type=notify service is ready)."""
+    unit = REPO / "image/systemd/kiosk.service"
+    assert "plymouth-quit.service" in _unit_list(unit, "Conflicts")
+    assert "plymouth-quit.service" in _unit_list(unit, "After")
+    assert "plymouth-quit-wait.service" not in _unit_list(unit, "After")
+    assert unit_value(unit, "Type") == "notify"
+    assert _unit_list(unit, "ExecStartPre") >= {"-+/usr/bin/plymouth", "deactivate"}
+    assert "quit" not in _unit_list(unit, "ExecStartPre")
+    assert _unit_list(unit, "ExecStartPost") == {"-+/usr/bin/plymouth", "quit", "--retain-splash"}
+
+
 def test_the_stop_timeout_covers_the_apps_clean_shutdown() -> None:
     """kiosk run stops on SIGTERM within [kiosk] stop_timeout_s (at most what the settings allow) plus
     about a second of sync and device shutdown; systemd must not SIGKILL it before that."""
