@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 
@@ -52,6 +53,74 @@ def qemu_command(args: argparse.Namespace, out: Path) -> list[str]:
         "-display", "none",
         "-qmp", f"unix:{out / 'qmp.sock'},server=on,wait=off",
     ]  # fmt: skip
+
+
+def lit_fraction(png: Path) -> float:
+    """The share of the picture's pixels that are not pure black, read from qemu's screendump PNG
+    (8-bit RGB or RGBA, not interlaced) with zlib alone: enough to tell a black screen from a
+    splash (a small spinner on black) and from the kiosk's own screen (mostly coloured)."""
+    data = png.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{png} is not a PNG")
+    pos, idat, width, height, channels = 8, b"", 0, 0, 0
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[0:4], "big"), int.from_bytes(body[4:8], "big")
+            depth, colour, interlace = body[8], body[9], body[12]
+            if depth != 8 or colour not in (2, 6) or interlace:
+                raise ValueError(f"{png}: only 8-bit RGB(A) without interlace is read here")
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    prev = bytearray(stride)
+    lit = 0
+    for y in range(height):
+        filt, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = row[i - channels] if i >= channels else 0
+            up = prev[i]
+            if filt == 1:
+                row[i] = (row[i] + left) & 0xFF
+            elif filt == 2:
+                row[i] = (row[i] + up) & 0xFF
+            elif filt == 3:
+                row[i] = (row[i] + (left + up) // 2) & 0xFF
+            elif filt == 4:
+                corner = prev[i - channels] if i >= channels else 0
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                best = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                row[i] = (row[i] + best) & 0xFF
+        lit += sum(1 for x in range(0, stride, channels) if row[x] or row[x + 1] or row[x + 2])
+        prev = row
+    return lit / (width * height) if width and height else 0.0
+
+
+#: the share of lit pixels above which the screen is the kiosk's own (the splash lights a spinner)
+KIOSK_DRAWN = 0.5
+
+
+def screen_check(name: str, png: Path | None) -> dict[str, str]:
+    """The verdict on a saved screen. At READY (``bootN``) the screen must not be black: the
+    splash stays until the kiosk's frame replaces it. Later (``bootN-30s``) it must be the
+    kiosk's own screen."""
+    if png is None:
+        return {"name": f"screen:{name}", "verdict": "FAIL", "detail": "qemu saved no screen"}
+    lit = lit_fraction(png)
+    if name.endswith("-30s"):
+        ok, want = lit > KIOSK_DRAWN, f"the kiosk's screen (more than {KIOSK_DRAWN:.0%} lit)"
+    else:
+        ok, want = lit > 0, "the splash or the kiosk's screen, never black"
+    return {
+        "name": f"screen:{name}",
+        "verdict": "ok" if ok else "FAIL",
+        "detail": f"{lit:.2%} of the pixels lit; wanted {want} ({png.name})",
+    }
 
 
 def connect(path: Path, deadline: float) -> socket.socket:
@@ -177,6 +246,10 @@ def main() -> int:
                     target = out / f"{rest}.png"
                     reply = qmp.call("screendump", filename=str(target), format="png")
                     note(f"screen saved: {target}" if "return" in reply else f"screendump failed: {reply}")
+                    check = screen_check(rest, target if "return" in reply else None)
+                    check["boot"] = boots[-1] if boots else "?"
+                    note(f"check {check['name']} {check['verdict']} {check['detail']}")
+                    checks.append(check)
                 elif word == "next":
                     nexts.append(rest)
         if problem:
