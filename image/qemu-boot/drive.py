@@ -245,8 +245,9 @@ def main() -> int:
                 elif word == "screen":
                     target = out / f"{rest}.png"
                     reply = qmp.call("screendump", filename=str(target), format="png")
-                    note(f"screen saved: {target}" if "return" in reply else f"screendump failed: {reply}")
-                    check = screen_check(rest, target if "return" in reply else None)
+                    saved = "return" in reply
+                    note(f"screen saved: {target}" if saved else f"screendump failed: {reply}")
+                    check = screen_check(rest, target if saved else None)
                     check["boot"] = boots[-1] if boots else "?"
                     note(f"check {check['name']} {check['verdict']} {check['detail']}")
                     checks.append(check)

@@ -58,7 +58,13 @@ def exec_paths(unit: Path) -> list[str]:
     return found
 
 
+def unit_values(unit: Path, key: str) -> list[str]:
+    """Every value ``key`` has in the unit, one per line, in order."""
+    values = re.findall(rf"^{re.escape(key)}=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE)
+    return [value.strip() for value in values]
+
+
 def unit_value(unit: Path, key: str) -> str | None:
     """The last value of ``key`` in the unit (later lines win, as in systemd)."""
-    values = re.findall(rf"^{re.escape(key)}=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE)
-    return values[-1].strip() if values else None
+    values = unit_values(unit, key)
+    return values[-1] if values else None

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.settings import KioskSection
-from tests.image.recipe import REPO, ROOTFS, exec_paths, manifest, unit_value, units
+from tests.image.recipe import REPO, ROOTFS, exec_paths, manifest, unit_value, unit_values, units
 
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 
@@ -116,8 +116,7 @@ def test_kiosk_service_is_a_watched_notify_service() -> None:
 
 def _unit_list(unit: Path, key: str) -> set[str]:
     """Every name ``key`` lists in ``unit``: list keys such as After= add up over their lines."""
-    lines = re.findall(rf"^{re.escape(key)}=(.*)$", unit.read_text(encoding="utf-8"), re.MULTILINE)
-    return {name for line in lines for name in line.split()}
+    return {name for line in unit_values(unit, key) for name in line.split()}
 
 
 def test_the_splash_stays_until_the_kiosk_takes_the_screen() -> None:
