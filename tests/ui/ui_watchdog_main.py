@@ -1,7 +1,7 @@
 """Child-process entry point of the watchdog test: the real KioskApp with the FakeController and
 systemd's notifications bound the way ``kiosk run`` binds them (``kiosk.ui.systemd.bind_systemd``).
 
-It sends ``STATUS=first-frame-flipped`` right after the window's first buffer swap. Run with
+It sends ``STATUS=frame-flipped-N`` right after each of the window's first buffer swaps. Run with
 ``NOTIFY_SOCKET``, ``WATCHDOG_USEC``, ``KIVY_HOME`` and a ``DISPLAY`` (Xvfb). It obeys
 lines on stdin: ``hang`` blocks the UI's main loop (from a Kivy clock callback, as a stuck call on
 the UI thread would) after sending ``STATUS=hanging``; ``go`` lets it run on; ``quit`` stops the app.
@@ -35,7 +35,7 @@ def main() -> int:
     notifier = SystemdNotifier.from_env()
     bind_systemd(app, notifier)
 
-    # says when the first frame has really gone to the screen: the buffer swap itself
+    # says when each of the first frames has really gone to the screen: the buffer swap itself
     from kivy.core.window import Window
 
     real_flip = Window.flip
@@ -44,8 +44,8 @@ def main() -> int:
     def flip_and_say() -> None:
         real_flip()
         flips.append(1)
-        if len(flips) == 1:
-            notifier.status("first-frame-flipped")
+        if len(flips) <= 3:
+            notifier.status(f"frame-flipped-{len(flips)}")
 
     Window.flip = flip_and_say
     commands: queue.Queue[str] = queue.Queue()
