@@ -9,15 +9,18 @@
 #
 # Boot 1 (the first boot): the data partition, the binds, the read-only root, the kiosk up
 # (Type=notify), the lock-down, then a hung kiosk (SIGSTOP) that the notify watchdog must restart;
-# then it leaves marks on the data partition and on the root's RAM overlay and reboots.
+# then it leaves marks on the data partition and on the root's RAM overlay and starts the OS's
+# security update (kiosk-os-update.service, against run.sh's stand-in for Debian's security
+# archive), whose reboot after the kiosk holds starts boot 2 (the probe reboots itself otherwise).
 # Boot 2: the marks (the data partition kept, the overlay gone), the journal of boot 1 still there,
-# the first boot not run again; then it powers off.
+# the first boot not run again, the update installed on the read-only root; then it powers off.
 set -u
 
 PORT=${PROBE_PORT:-/dev/virtio-ports/kiosk.probe}
 MARK=/data/boot-probe
 WAIT_KIOSK_S=${PROBE_WAIT_KIOSK_S:-1200}
 WAIT_RESTART_S=${PROBE_WAIT_RESTART_S:-900}
+UPDATE_PACKAGE=kiosk-boot-probe-update
 
 say() {
     printf '%s\n' "$*" >"$PORT"
@@ -136,6 +139,17 @@ if [ "$BOOT" -eq 2 ]; then
     check machine-id-kept $? "boot 1: $(sed -n 2p "$MARK"), boot 2: $(cat /etc/machine-id)"
     [ ! -e /probe-root-write ]
     check overlay-discarded $? "/probe-root-write $([ -e /probe-root-write ] && echo survived || echo gone)"
+    # the OS update of boot 1: installed into the read-only root, through the reboot it asked for
+    version=$(dpkg-query -W -f='${Version}' "$UPDATE_PACKAGE" 2>/dev/null)
+    [ "$version" = 2.0 ]
+    check os-update-installed $? "$UPDATE_PACKAGE ${version:-missing} (1.0 before kiosk-os-update, 2.0 offered)"
+    lower=$(awk -v p="$UPDATE_PACKAGE" '$1 == "Package:" { on = ($2 == p) } on && $1 == "Version:" { print $2; exit }' \
+        /media/root-ro/var/lib/dpkg/status 2>/dev/null)
+    [ "$lower" = 2.0 ]
+    check os-update-on-read-only-root $? "/media/root-ro/var/lib/dpkg/status: $UPDATE_PACKAGE ${lower:-missing}"
+    said=$(journalctl -b -1 -u kiosk-os-update.service --no-pager -q -o cat 2>/dev/null)
+    printf '%s\n' "$said" | grep -q 'the kiosk is idle and holds; rebooting'
+    check os-update-reboot-after-hold $? "boot 1's kiosk-os-update: $(printf '%s\n' "$said" | tail -n 4 | tr '\n' '|')"
     say "next poweroff"
     systemctl poweroff
     exit 0
@@ -169,5 +183,22 @@ fi
 printf '%s\n%s\n' "$id" "$(cat /etc/machine-id)" >"$MARK"
 sync -f "$MARK"
 touch /probe-root-write
+
+# --- the OS's security update: kiosk-os-update waits for time-sync.target (there is no NTP here:
+# the clock, from qemu's RTC, is marked synchronised as systemd-timesyncd would), upgrades the
+# read-only root through overlayroot-chroot, asks the kiosk to hold, and reboots
+say "info $UPDATE_PACKAGE $(dpkg-query -W -f='${Version}' "$UPDATE_PACKAGE" 2>/dev/null) before kiosk-os-update"
+mkdir -p /run/systemd/timesync
+touch /run/systemd/timesync/synchronized
 say "next reboot"
+t0=$(uptime_s)
+systemctl start kiosk-os-update.service
+# its reboot is under way once the system is stopping (this probe is stopped with it)
+n=0
+while [ "$n" -lt 120 ]; do
+    [ "$(systemctl is-system-running)" = stopping ] && sleep 600
+    sleep 2
+    n=$((n + 2))
+done
+check os-update-reboots 1 "kiosk-os-update ended after $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }') s without a reboot ($(systemctl is-active kiosk-os-update.service)): $(journalctl -b -u kiosk-os-update.service -n 6 --no-pager -q -o cat | tr '\n' '|')"
 systemctl reboot

@@ -19,7 +19,9 @@
 # config.txt, plymouth's theme on the Pi's screen, the UART, the camera, lgpio.
 #
 # Boot 1 is the first boot (data partition, first-boot identity, the kiosk up, a hung kiosk that the
-# watchdog restarts); boot 2 checks what a reboot keeps and drops. drive.py prints every check; the
+# watchdog restarts, then the OS's security update, whose reboot starts boot 2: os-update-repo.sh
+# stands in for Debian's security archive); boot 2 checks what a reboot keeps and drops, and that
+# the update is on the read-only root. drive.py prints every check; the
 # screen at each "kiosk up" is saved as build/image-boot/boot1.png and boot2.png.
 #
 # KIOSK_BOOT_DEBUG=1 puts systemd's status and the journal on the console log (no splash then).
@@ -47,7 +49,7 @@ die() {
 while [ $# -gt 0 ]; do
     case $1 in
         --keep) KEEP=1; shift ;;
-        -h | --help) sed -n "2,31p" "$0"; exit 0 ;;
+        -h | --help) sed -n "2,32p" "$0"; exit 0 ;;
         *) die "unknown argument $1 (image/qemu-boot/run.sh --help)" ;;
     esac
 done
@@ -118,6 +120,8 @@ in_root() {
 in_root apt-get update -q >"$WORK/apt.log" 2>&1 || { tail -n 20 "$WORK/apt.log" >&2; die "apt-get update failed"; }
 in_root apt-get install -y -q --no-install-recommends -o APT::Keep-Downloaded-Packages=true \
     linux-image-arm64 >>"$WORK/apt.log" 2>&1 || { tail -n 30 "$WORK/apt.log" >&2; die "the kernel's install failed: $WORK/apt.log"; }
+# kiosk-os-update's stand-in for Debian's security archive (the probe runs the update on boot 1)
+"$REPO/image/qemu-boot/os-update-repo.sh" "$ROOT" || die "the OS update's stand-in could not be set up"
 rm -f "$ROOT/usr/sbin/policy-rc.d"
 unmount_root
 kernel=$(find "$ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' | sort | tail -n 1)

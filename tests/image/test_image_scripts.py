@@ -52,6 +52,9 @@ def test_the_script_list_holds_every_image_command() -> None:
         "image/pi-gen/stage-kiosk/prerun.sh",
         "image/pi-gen/stage-kiosk/EXPORT_IMAGE",
         "image/pi-gen/stage-kiosk/00-kiosk/01-run.sh",
+        "image/qemu-boot/run.sh",
+        "image/qemu-boot/probe.sh",
+        "image/qemu-boot/os-update-repo.sh",
         "scripts/install-debian-deps.sh",
     } | {f"image/rootfs/usr/local/sbin/{p.name}" for p in SBIN.iterdir()}
     assert expected <= names
