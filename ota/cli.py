@@ -57,15 +57,40 @@ def kiosk_settings(args: argparse.Namespace) -> Settings:
 
 def production_edges(args: argparse.Namespace) -> Edges:
     """HQ's signed OTA API and the TUF updater, built from the kiosk's enrolment and settings
-    (``ota.edges``); exits with what to do when there is no trusted root or no enrolment."""
-    from ota.edges import EdgeError, build_edges
+    (``ota.edges``); raises ``ota.edges.EdgeError`` saying what to do when there is no trusted root
+    or no enrolment yet."""
+    from ota.edges import build_edges
 
-    settings = kiosk_settings(args)
-    try:
-        hq, fetch = build_edges(settings, args.data)
-    except EdgeError as exc:
-        raise SystemExit(str(exc)) from None
+    hq, fetch = build_edges(kiosk_settings(args), args.data)
     return Edges(hq=hq, fetch=fetch)
+
+
+#: how often a waiting agent looks again for its trusted root and the kiosk's enrolment
+SETUP_RETRY_S = 60.0
+
+
+def edges_when_set_up(
+    build: Callable[[], Edges], wait: Callable[[float], bool], say: Callable[[str], None]
+) -> Edges | None:
+    """The agent's edges once the kiosk has what they need, or None when ``wait`` says stop.
+
+    A new kiosk is not enrolled until the installer scans HQ's code, and an image may be built
+    without the TUF root; exiting then made systemd start the agent again every 10 s, all day
+    (a boot test's journal: a Python start-up and three lines each time). Waiting in one process
+    costs nothing and still picks the enrolment up within ``SETUP_RETRY_S``. The reason is said
+    once, and again only when it changes."""
+    from ota.edges import EdgeError
+
+    said = ""
+    while True:
+        try:
+            return build()
+        except EdgeError as exc:
+            if str(exc) != said:
+                said = str(exc)
+                say(f"{said} (the agent waits: it looks again every {SETUP_RETRY_S:.0f} s)")
+        if wait(SETUP_RETRY_S):
+            return None
 
 
 def _paths(sub: argparse.ArgumentParser) -> None:
@@ -214,7 +239,17 @@ def main(
             args.store = settings.store_path
         if args.poll_s is None:
             args.poll_s = settings.ota.poll_s if settings is not None else 300.0
-        return _agent(args, (edges or production_edges)(args))
+        if edges is not None:
+            return _agent(args, edges(args))
+        if args.once:
+            from ota.edges import EdgeError
+
+            try:
+                return _agent(args, production_edges(args))
+            except EdgeError as exc:
+                raise SystemExit(str(exc)) from None
+        ready = _wait_for_edges(args)
+        return 0 if ready is None else _agent(args, ready)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -309,6 +344,22 @@ def _install_first(args: argparse.Namespace) -> int:
         return 1
     print(f"installed release {manifest.version} in {slots.slot(manifest.version)}; current -> it")
     return 0
+
+
+def _wait_for_edges(args: argparse.Namespace) -> Edges | None:
+    """``edges_when_set_up`` for the service: SIGTERM or SIGINT (systemctl stop) ends the wait."""
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    return edges_when_set_up(
+        lambda: production_edges(args), stop.wait, lambda text: print(text, file=sys.stderr, flush=True)
+    )
 
 
 def _agent(args: argparse.Namespace, edges: Edges) -> int:

@@ -148,8 +148,7 @@ def install_trusted_root(metadata_dir: Path, root_file: Path) -> None:
     except OSError as exc:
         raise EdgeError(
             f"ota agent: no trusted TUF root at {root_file} ({exc.strerror or exc}); copy the root.json "
-            "that 'ota repo init' printed there (or set [ota] trusted_root), then start the agent again. "
-            "Nothing was changed."
+            "that 'ota repo init' printed there (or set [ota] trusted_root). Nothing was changed."
         ) from None
     try:
         trust_root(metadata_dir, root)

@@ -348,6 +348,42 @@ def test_the_ota_command_runs_the_boot_check_and_one_agent_poll(
     assert not (data / "ota" / "tuf").exists()
 
 
+def test_the_service_agent_waits_for_its_trusted_root_instead_of_exiting(tmp_path: Path) -> None:
+    # kiosk-ota.service restarts an agent that exits: without the root (or before enrolment) that
+    # was a new process every 10 s, all day (a boot test's journal). Now it waits and says why once.
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[ota]\ntrusted_root = "{tmp_path / "no-root.json"}"\n')
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ota",
+            "agent",
+            "--root",
+            str(tmp_path / "opt"),
+            "--data",
+            str(tmp_path / "data"),
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        line = proc.stderr.readline()
+        assert "no trusted TUF root at" in line and "the agent waits: it looks again every 60 s" in line, line
+        assert proc.poll() is None, f"the agent exited ({proc.returncode}) instead of waiting"
+        proc.terminate()  # systemctl stop ends the wait
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr.read() == ""  # said once
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class BusyLink:
     """A kiosk that stays busy until ``idle_from`` questions have been asked."""
 
