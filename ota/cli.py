@@ -245,9 +245,10 @@ def main(
             from ota.edges import EdgeError
 
             try:
-                return _agent(args, production_edges(args))
+                built = production_edges(args)
             except EdgeError as exc:
                 raise SystemExit(str(exc)) from None
+            return _agent(args, built)
         ready = _wait_for_edges(args)
         return 0 if ready is None else _agent(args, ready)
     return 2  # pragma: no cover - argparse rejects unknown commands
@@ -347,19 +348,38 @@ def _install_first(args: argparse.Namespace) -> int:
 
 
 def _wait_for_edges(args: argparse.Namespace) -> Edges | None:
-    """``edges_when_set_up`` for the service: SIGTERM or SIGINT (systemctl stop) ends the wait."""
-    import threading
+    """``edges_when_set_up`` for the service: SIGTERM or SIGINT (systemctl stop) ends the wait,
+    SIGUSR1 (IT's "check now", as for the running agent) makes it look again at once.
 
-    stop = threading.Event()
+    The wait selects on the signal wakeup pipe, whose bytes are the signals' numbers: a signal
+    the kernel hands to another thread of the process does not interrupt the main thread's wait,
+    so a Python handler would only run when the wait times out (a test saw a stop sent right
+    after a SIGUSR1 wait its full minute). The handlers only keep the default actions away."""
+    import os
+    import select
 
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    read_end, write_end = os.pipe()
+    for end in (read_end, write_end):
+        os.set_blocking(end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, lambda _signum, _frame: None)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
-    return edges_when_set_up(
-        lambda: production_edges(args), stop.wait, lambda text: print(text, file=sys.stderr, flush=True)
-    )
+    def wait(seconds: float) -> bool:
+        ready, _, _ = select.select([read_end], [], [], seconds)
+        if not ready:
+            return False
+        got = os.read(read_end, 4096)
+        return signal.SIGTERM in got or signal.SIGINT in got
+
+    try:
+        return edges_when_set_up(
+            lambda: production_edges(args), wait, lambda text: print(text, file=sys.stderr, flush=True)
+        )
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def _agent(args: argparse.Namespace, edges: Edges) -> int:
