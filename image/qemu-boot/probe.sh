@@ -54,6 +54,10 @@ prop() { # prop UNIT PROPERTY
     systemctl show -p "$2" --value "$1"
 }
 
+update_version() { # the installed version of run.sh's stand-in security update
+    dpkg-query -W -f='${Version}' "$UPDATE_PACKAGE" 2>/dev/null
+}
+
 if [ -f "$MARK" ]; then BOOT=2; else BOOT=1; fi
 say "boot $BOOT"
 say "info kernel $(uname -r), $(systemctl --version | head -n 1)"
@@ -140,7 +144,7 @@ if [ "$BOOT" -eq 2 ]; then
     [ ! -e /probe-root-write ]
     check overlay-discarded $? "/probe-root-write $([ -e /probe-root-write ] && echo survived || echo gone)"
     # the OS update of boot 1: installed into the read-only root, through the reboot it asked for
-    version=$(dpkg-query -W -f='${Version}' "$UPDATE_PACKAGE" 2>/dev/null)
+    version=$(update_version)
     [ "$version" = 2.0 ]
     check os-update-installed $? "$UPDATE_PACKAGE ${version:-missing} (1.0 before kiosk-os-update, 2.0 offered)"
     lower=$(awk -v p="$UPDATE_PACKAGE" '$1 == "Package:" { on = ($2 == p) } on && $1 == "Version:" { print $2; exit }' \
@@ -187,7 +191,7 @@ touch /probe-root-write
 # --- the OS's security update: kiosk-os-update waits for time-sync.target (there is no NTP here:
 # the clock, from qemu's RTC, is marked synchronised as systemd-timesyncd would), upgrades the
 # read-only root through overlayroot-chroot, asks the kiosk to hold, and reboots
-say "info $UPDATE_PACKAGE $(dpkg-query -W -f='${Version}' "$UPDATE_PACKAGE" 2>/dev/null) before kiosk-os-update"
+say "info $UPDATE_PACKAGE $(update_version) before kiosk-os-update"
 mkdir -p /run/systemd/timesync
 touch /run/systemd/timesync/synchronized
 say "next reboot"

@@ -1,9 +1,11 @@
-"""Ties systemd's notifications to the UI's main loop: ready once the screen is shown, beats from the loop.
+"""Ties systemd's notifications to the UI's main loop: ready once the screen is shown, beats from
+the loop.
 
 ``READY=1`` goes out once the app's screen has been drawn and swapped onto the display twice (the
 splash stays until the customer's screen is really there; why twice: ``bind_systemd``),
-``WATCHDOG=1`` from a Kivy clock callback, which only runs while the main loop runs: a UI thread stuck in a blocking call or a deadlock stops the beats and
-systemd restarts the kiosk after ``WatchdogSec``. ``STOPPING=1`` goes out when the app stops.
+``WATCHDOG=1`` from a Kivy clock callback, which only runs while the main loop runs: a UI thread
+stuck in a blocking call or a deadlock stops the beats and systemd restarts the kiosk after
+``WatchdogSec``. ``STOPPING=1`` goes out when the app stops.
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ def bind_systemd(app: App, notifier: SystemdNotifier) -> None:
         # window's on_flip is dispatched before the buffer swap, hence the next tick.
         from kivy.core.window import Window
 
-        flips: list[int] = []
+        flips = 0
 
         def flipping(*_flip: Any) -> None:
-            flips.append(1)
-            if len(flips) < FRAMES_BEFORE_READY:
+            nonlocal flips
+            flips += 1
+            if flips < FRAMES_BEFORE_READY:
                 Window.canvas.ask_update()
                 return
             Window.unbind(on_flip=flipping)

@@ -1,5 +1,6 @@
 """make image-boot's verdict on the screens it saves (image/qemu-boot/drive.py): qemu's screendump
-PNG read with zlib alone, and the rule it checks: the kiosk's own screen at READY and 30 s later. The PNGs here are written by OpenCV, which picks the row filters itself."""
+PNG read with zlib alone, and the rule it checks: the kiosk's own screen at READY and 30 s later.
+The PNGs here are written by OpenCV, which picks the row filters itself."""
 
 from __future__ import annotations
 
