@@ -126,7 +126,7 @@ def _installed(as_json: bool) -> int:
 
 if TYPE_CHECKING:
     from kiosk.settings import Settings
-    from ota.agent import Fetch, Hq
+    from ota.agent import Agent, Fetch, Hq
     from ota.slots import Slots
 
 
@@ -347,29 +347,74 @@ def _install_first(args: argparse.Namespace) -> int:
     return 0
 
 
+class SignalPipe:
+    """The agent's signals as bytes on a pipe (``signal.set_wakeup_fd``), read by ``wait``.
+
+    A Python signal handler runs in the main thread between two bytecodes, so one that takes a
+    lock (``threading.Event.set``) can deadlock against the main thread holding it, and a signal
+    the kernel hands to another thread of the process does not interrupt the main thread's wait:
+    the handler only runs when that wait times out (a test saw a stop sent right after a SIGUSR1
+    wait out its full minute). The C-level handler writes every signal's number to the pipe
+    whichever thread it lands on; the Python handlers installed here do nothing but keep the
+    default actions (exit, for SIGTERM and SIGUSR1) away. Main thread only, like ``signal``."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+    #: the byte ``close`` writes to end a ``wait`` with no timeout (no signal has number 0)
+    CLOSED = 0
+
+    def __init__(self) -> None:
+        import os
+
+        self._read_end, self._write_end = os.pipe()
+        for end in (self._read_end, self._write_end):
+            os.set_blocking(end, False)
+        self._previous_fd = signal.set_wakeup_fd(self._write_end, warn_on_full_buffer=False)
+        self._previous = {signum: signal.signal(signum, _ignore_signal) for signum in self.SIGNALS}
+
+    def wait(self, seconds: float | None) -> bytes:
+        """The signal numbers received, waiting up to ``seconds`` (``None``: until one comes or
+        ``close``); empty when the time ran out."""
+        import os
+        import select
+
+        ready, _, _ = select.select([self._read_end], [], [], seconds)
+        if not ready:
+            return b""
+        try:
+            return os.read(self._read_end, 4096)
+        except BlockingIOError:  # another reader took them
+            return b""
+
+    def close(self) -> None:
+        """Give the signals back to their previous handlers and wake a reader blocked in ``wait``."""
+        import contextlib
+        import os
+
+        signal.set_wakeup_fd(self._previous_fd)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        with contextlib.suppress(BlockingIOError):  # full: the reader wakes anyway
+            os.write(self._write_end, bytes([self.CLOSED]))
+
+    def release(self) -> None:
+        """Close the pipe (after ``close`` and after its reader has gone)."""
+        import os
+
+        os.close(self._read_end)
+        os.close(self._write_end)
+
+
+def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
+    """The Python-level handler of ``SignalPipe``'s signals: the pipe carries them."""
+
+
 def _wait_for_edges(args: argparse.Namespace) -> Edges | None:
     """``edges_when_set_up`` for the service: SIGTERM or SIGINT (systemctl stop) ends the wait,
-    SIGUSR1 (IT's "check now", as for the running agent) makes it look again at once.
-
-    The wait selects on the signal wakeup pipe, whose bytes are the signals' numbers: a signal
-    the kernel hands to another thread of the process does not interrupt the main thread's wait,
-    so a Python handler would only run when the wait times out (a test saw a stop sent right
-    after a SIGUSR1 wait its full minute). The handlers only keep the default actions away."""
-    import os
-    import select
-
-    read_end, write_end = os.pipe()
-    for end in (read_end, write_end):
-        os.set_blocking(end, False)
-    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(signum, lambda _signum, _frame: None)
+    SIGUSR1 (IT's "check now", as for the running agent) makes it look again at once."""
+    signals = SignalPipe()
 
     def wait(seconds: float) -> bool:
-        ready, _, _ = select.select([read_end], [], [], seconds)
-        if not ready:
-            return False
-        got = os.read(read_end, 4096)
+        got = signals.wait(seconds)
         return signal.SIGTERM in got or signal.SIGINT in got
 
     try:
@@ -377,9 +422,25 @@ def _wait_for_edges(args: argparse.Namespace) -> Edges | None:
             lambda: production_edges(args), wait, lambda text: print(text, file=sys.stderr, flush=True)
         )
     finally:
-        signal.set_wakeup_fd(previous)
-        os.close(read_end)
-        os.close(write_end)
+        signals.close()
+        signals.release()
+
+
+def _forward_signals(signals: SignalPipe, agent: Agent) -> None:
+    """The agent's signal thread: SIGUSR1 is IT's "check now", SIGTERM or SIGINT stops the agent.
+
+    Called from an ordinary thread, ``Agent.check_now`` and ``Agent.stop`` (``threading.Event``)
+    are safe; from a signal handler they were not (``SignalPipe``)."""
+    while True:
+        got = signals.wait(None)
+        for signum in got:
+            if signum == signal.SIGUSR1:
+                agent.check_now()
+            elif signum in (signal.SIGTERM, signal.SIGINT):
+                agent.stop()
+                return
+            elif signum == SignalPipe.CLOSED:
+                return
 
 
 def _agent(args: argparse.Namespace, edges: Edges) -> int:
@@ -413,15 +474,20 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
         print(f"ota agent: {agent.state.phase.value}, running {agent.slots.current() or 'none'}")
         return 0
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if signum == signal.SIGUSR1:
-            agent.check_now()
-        else:
-            agent.stop()
+    import threading
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(signum, on_signal)
-    agent.run()
+    signals = SignalPipe()
+    forwarder = threading.Thread(
+        target=_forward_signals, args=(signals, agent), name="ota-signals", daemon=True
+    )
+    forwarder.start()
+    try:
+        agent.run()
+    finally:
+        signals.close()
+        forwarder.join(timeout=10)
+        if not forwarder.is_alive():
+            signals.release()
     return 0
 
 

@@ -388,6 +388,27 @@ def test_the_service_agent_waits_for_its_trusted_root_instead_of_exiting(tmp_pat
             proc.wait(timeout=10)
 
 
+def test_the_running_agent_takes_signals_that_land_on_another_thread(tmp_path: Path) -> None:
+    # systemctl stop sends SIGTERM to the process; the kernel may run the handler on any thread.
+    # The agent's Python-level handlers (Event.set) then waited for the main thread's next file
+    # check, and a handler that ran while the main thread held the Event's lock would deadlock.
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("ota_signal_main.py")), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+        pytest.fail(f"the agent did not take its signals within a minute; it said: {out!r} {err!r}")
+    # SIGUSR1 made it ask HQ again at once (the next poll was an hour away), SIGTERM stopped it
+    assert out.split("\n")[:3] == ["polled 1", "polled 2", "stopped"], (out, err)
+    assert proc.returncode == 0, err
+
+
 class BusyLink:
     """A kiosk that stays busy until ``idle_from`` questions have been asked."""
 
