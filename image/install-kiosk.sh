@@ -21,6 +21,7 @@
 #   /etc/kiosk                  settings (root:kiosk 0750; kiosk.toml 0600 kiosk), never overwritten
 #   /var/lib/kiosk              the kiosk's data (kiosk:kiosk 0750)
 #   every file in image/files.manifest, with the mode and owner it names
+#   the boot splash  Plymouth theme kiosk (its picture, the spinner's frames), in the initramfs
 # Running it again is safe: settings are kept, a current release is kept, the image venv is rebuilt.
 set -euo pipefail
 
@@ -110,6 +111,21 @@ if [ -n "$OTA_ROOT" ]; then
     else
         install -m 0644 -o root -g kiosk "$OTA_ROOT" /etc/kiosk/ota-root.json
     fi
+fi
+
+echo "== the boot splash (Plymouth theme kiosk)"
+themes=/usr/share/plymouth/themes
+if command -v plymouth-set-default-theme >/dev/null && [ -d "$themes/spinner" ]; then
+    # two-step draws the spinner from the theme's own folder: the spinner theme's frames go beside
+    # the kiosk's picture
+    cp "$themes"/spinner/throbber-*.png "$themes"/spinner/animation-*.png "$themes/kiosk/"
+    plymouth-set-default-theme kiosk
+    if command -v update-initramfs >/dev/null && [ -n "$(ls -A /var/lib/initramfs-tools 2>/dev/null)" ]; then
+        echo "rebuilding the initramfs: the splash starts from it (a minute or more)"
+        update-initramfs -u -k all
+    fi
+else
+    echo "no boot splash: plymouth or its spinner theme is missing (apt-get install plymouth plymouth-themes, then run this again)"
 fi
 
 echo "== the image's venv ($APP_ROOT/.venv) from the bundle's wheels"

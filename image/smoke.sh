@@ -308,6 +308,9 @@ if [ -z "$pth" ] || ! grep -qx /opt/kiosk/os-python "$pth"; then
 fi
 grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the data partition to /etc/fstab"
 grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
+theme=$(in_root plymouth-set-default-theme)
+[ "$theme" = kiosk ] || die "the boot splash is Plymouth theme '$theme', not kiosk (install-kiosk.sh sets it)"
+[ -f "$ROOT/usr/share/plymouth/themes/kiosk/throbber-0001.png" ] || die "the kiosk splash has no spinner frames"
 # the root as the image holds it, before anything below changes it: make image-boot boots this
 unmount_root
 tar -C "$ROOT" --numeric-owner --xattrs --acls -cf "$WORK/installed-root.tar.part" .

@@ -93,6 +93,23 @@ if [ "$BOOT" -eq 2 ]; then
     check first-boot-once $? "kiosk-firstboot on boot 2: ConditionResult=$(prop kiosk-firstboot.service ConditionResult)"
 fi
 
+# --- the hand-over from the splash: the app runs (plymouth deactivated by ExecStartPre) and has
+# not sent READY=1; the screen is saved for the record (what shows then is a matter of timing)
+n=0
+while [ "$n" -lt "$WAIT_KIOSK_S" ]; do
+    sub=$(prop kiosk.service SubState)
+    if [ "$sub" = start ]; then
+        say "screen boot$BOOT-handover"
+        break
+    fi
+    if [ "$sub" = running ]; then
+        say "info the kiosk was ready before the probe saw its start: no hand-over screen"
+        break
+    fi
+    sleep 1
+    n=$((n + 1))
+done
+
 # --- the kiosk: Type=notify, so active means READY=1 came
 if wait_active "$WAIT_KIOSK_S"; then
     ready=$(prop kiosk.service ActiveEnterTimestampMonotonic)

@@ -131,6 +131,8 @@ if [ -z "$kernel" ] || [ -z "$initrd" ]; then
 fi
 in_root lsinitramfs "/boot/$(basename "$initrd")" >"$WORK/initramfs.list"
 grep -q overlayroot "$WORK/initramfs.list" || die "the initramfs has no overlayroot ($initrd, $WORK/initramfs.list)"
+grep -q usr/share/plymouth/themes/kiosk/watermark.png "$WORK/initramfs.list" ||
+    die "the initramfs has no kiosk splash ($initrd, $WORK/initramfs.list)"
 install -m 0755 "$REPO/image/qemu-boot/probe.sh" "$ROOT/usr/local/sbin/kiosk-boot-probe"
 install -m 0644 "$REPO/image/qemu-boot/kiosk-boot-probe.service" "$ROOT/etc/systemd/system/"
 mkdir -p "$ROOT/etc/systemd/system/graphical.target.wants"

@@ -43,6 +43,21 @@ def _spinner() -> np.ndarray:
     return picture
 
 
+def _splash() -> np.ndarray:
+    """The kiosk's splash as plymouth leaves it: its blue, the picture, no spinner (BGR)."""
+    picture = np.full((80, 128, 3), (0x7A, 0x4B, 0x13), np.uint8)
+    picture[20:40, 30:98] = 255
+    return picture
+
+
+def _attract() -> np.ndarray:
+    """The attract screen: the same blue on about half, a darker circle, white words."""
+    picture = _splash()
+    cv2.circle(picture, (128, 80), 60, (0x57, 0x35, 0x0C), -1)
+    picture[50:60, 10:60] = 255
+    return picture
+
+
 def _kiosk() -> np.ndarray:
     rng = np.random.default_rng(7)
     picture = np.full((80, 128, 3), (80, 48, 16), np.uint8)  # the kiosk's dark blue
@@ -51,14 +66,26 @@ def _kiosk() -> np.ndarray:
     return picture
 
 
-@pytest.mark.parametrize("picture", [_black, _spinner, _kiosk], ids=["black", "spinner", "kiosk"])
-def test_the_lit_share_matches_opencvs_reading(
+PICTURES = [_black, _spinner, _splash, _attract, _kiosk]
+
+
+@pytest.mark.parametrize("picture", PICTURES, ids=[p.__name__[1:] for p in PICTURES])
+def test_the_shares_match_opencvs_reading(
     drive: ModuleType, tmp_path: Path, picture: Callable[[], np.ndarray]
 ) -> None:
     pixels = picture()
     path = _png(tmp_path, "screen.png", pixels)
-    expected = float((pixels.max(axis=2) > 0).mean())
-    assert drive.lit_fraction(path) == pytest.approx(expected, abs=1e-12)
+    lit = float((pixels.max(axis=2) > 0).mean())
+    rgb = pixels[:, :, ::-1].astype(int)
+    splash = float((np.abs(rgb - np.array(drive.SPLASH_RGB)) <= 3).all(axis=2).mean())
+    assert drive.screen_shares(path) == pytest.approx((lit, splash), abs=1e-12)
+    assert drive.lit_fraction(path) == pytest.approx(lit, abs=1e-12)
+
+
+def test_the_splash_colour_is_the_themes(drive: ModuleType) -> None:
+    theme = (REPO / "image/rootfs/usr/share/plymouth/themes/kiosk/kiosk.plymouth").read_text()
+    colour = int(theme.split("BackgroundStartColor=", 1)[1].split()[0], 16)
+    assert ((colour >> 16) & 0xFF, (colour >> 8) & 0xFF, colour & 0xFF) == drive.SPLASH_RGB
 
 
 def test_an_rgba_screendump_is_read_too(drive: ModuleType, tmp_path: Path) -> None:
@@ -73,8 +100,22 @@ def test_at_ready_only_the_kiosks_own_screen_passes(drive: ModuleType, tmp_path:
     black = drive.screen_check("boot1", _png(tmp_path, "boot1.png", _black()))
     assert (black["name"], black["verdict"]) == ("screen:boot1", "FAIL")
     assert "0.00% of the pixels lit" in black["detail"]
-    assert drive.screen_check("boot1", _png(tmp_path, "splash.png", _spinner()))["verdict"] == "FAIL"
+    assert drive.screen_check("boot1", _png(tmp_path, "spinner.png", _spinner()))["verdict"] == "FAIL"
     assert drive.screen_check("boot1", _png(tmp_path, "kiosk.png", _kiosk()))["verdict"] == "ok"
+
+
+def test_the_splash_left_on_the_display_is_not_the_kiosks_screen(drive: ModuleType, tmp_path: Path) -> None:
+    # the kiosk's splash is blue with a picture and stays after `plymouth deactivate`: lit, and
+    # still not the kiosk; the attract screen, in the same blue, is
+    splash = drive.screen_check("boot1", _png(tmp_path, "splash.png", _splash()))
+    assert splash["verdict"] == "FAIL" and "the splash's blue" in splash["detail"]
+    assert drive.screen_check("boot1", _png(tmp_path, "attract.png", _attract()))["verdict"] == "ok"
+
+
+def test_the_hand_over_screen_is_recorded_not_judged(drive: ModuleType, tmp_path: Path) -> None:
+    shown = drive.screen_figure(_png(tmp_path, "boot1-handover.png", _splash()))
+    assert shown.startswith("100.0% lit, ") and shown.endswith("the splash's blue (boot1-handover.png)")
+    assert drive.screen_figure(None) == "no screen saved"
 
 
 def test_30_s_later_only_the_kiosks_own_screen_passes(drive: ModuleType, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ only files that exist, and the settings, firewall, udev rules and boot fragments
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shutil
@@ -280,3 +281,35 @@ def test_sysrq_is_off_and_apt_takes_security_updates_only(tmp_path: Path) -> Non
     installer = (IMAGE / "install-kiosk.sh").read_text(encoding="utf-8")
     for masked in ("apt-daily.timer", "apt-daily-upgrade.timer", "getty@tty1.service", "ctrl-alt-del.target"):
         assert masked in installer.split("systemctl mask", 1)[1], f"{masked} is not masked"
+
+
+def test_the_boot_splash_is_the_kiosks_picture_on_the_attract_screens_blue() -> None:
+    # the spinner theme was a throbber on black: after `plymouth deactivate` the screen went black
+    # until the kiosk's first frame. The kiosk's theme leaves its name on the brand blue.
+    from PIL import Image
+
+    from kiosk.ui import theme
+
+    folder = ROOTFS / "usr/share/plymouth/themes/kiosk"
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(folder / "kiosk.plymouth", encoding="utf-8")
+    assert config["Plymouth Theme"]["ModuleName"] == "two-step"
+    two_step = config["two-step"]
+    # two-step takes watermark.png and the spinner's frames from ImageDir: the theme's own folder
+    assert two_step["ImageDir"] == "/usr/share/plymouth/themes/kiosk"
+    brand = "0x" + "".join(f"{round(c * 255):02x}" for c in theme.BRAND[:3])
+    assert two_step["BackgroundStartColor"] == two_step["BackgroundEndColor"] == brand
+    with Image.open(folder / "watermark.png") as picture:
+        assert picture.format == "PNG" and picture.mode == "RGBA"
+        # it fits the 800 x 480 touch display with the spinner below it (at .82 of the height)
+        assert picture.width <= 800 and picture.height <= 480 * 0.82 - 24
+        lit = picture.getchannel("A").getbbox()
+        assert lit is not None, "the picture is empty"
+    installed = {e.dest for e in manifest()}
+    assert {
+        "/usr/share/plymouth/themes/kiosk/kiosk.plymouth",
+        "/usr/share/plymouth/themes/kiosk/watermark.png",
+        "/etc/initramfs-tools/hooks/kiosk-splash",
+    } <= installed
+    install = (IMAGE / "install-kiosk.sh").read_text(encoding="utf-8")
+    assert "plymouth-set-default-theme kiosk" in install

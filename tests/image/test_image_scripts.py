@@ -55,6 +55,7 @@ def test_the_script_list_holds_every_image_command() -> None:
         "image/qemu-boot/run.sh",
         "image/qemu-boot/probe.sh",
         "image/qemu-boot/os-update-repo.sh",
+        "image/rootfs/etc/initramfs-tools/hooks/kiosk-splash",
         "scripts/install-debian-deps.sh",
     } | {f"image/rootfs/usr/local/sbin/{p.name}" for p in SBIN.iterdir()}
     assert expected <= names
@@ -380,3 +381,32 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path)
     assert secret[:16] not in done.stdout + done.stderr  # the device key is never printed
     assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234 --hq-url URL" in done.stdout
     assert (data / ".first-boot-done").exists()
+
+
+@pytest.mark.parametrize("theme", ["kiosk", "spinner"])
+def test_the_initramfs_hook_puts_the_kiosks_picture_back(tmp_path: Path, theme: str) -> None:
+    # plymouth's own hook writes Debian's logo over a two-step theme's watermark.png when
+    # desktop-base is installed; ours runs after it and puts the kiosk's picture back, and leaves
+    # an initramfs alone when the kiosk's theme is not the one chosen
+    hook = IMAGE / "rootfs/etc/initramfs-tools/hooks/kiosk-splash"
+    dest = tmp_path / "initramfs"
+    landed = dest / "usr/share/plymouth/themes/kiosk/watermark.png"
+    landed.parent.mkdir(parents=True)
+    landed.write_bytes(b"debian logo")
+    set_theme = tmp_path / "plymouth-set-default-theme"
+    set_theme.write_text(f"#!/bin/sh\necho {theme}\n")
+    set_theme.chmod(0o755)
+    source = IMAGE / "rootfs/usr/share/plymouth/themes/kiosk"
+    env = {
+        "PATH": os.environ["PATH"],
+        "DESTDIR": str(dest),
+        "KIOSK_SPLASH_SOURCE": str(source),
+        "KIOSK_SPLASH_SET_THEME": str(set_theme),
+    }
+    assert (
+        subprocess.run([str(hook), "prereqs"], capture_output=True, text=True, env=env, check=True).stdout
+        == "\n"
+    )
+    subprocess.run([str(hook)], env=env, check=True, timeout=60)
+    expected = (source / "watermark.png").read_bytes() if theme == "kiosk" else b"debian logo"
+    assert landed.read_bytes() == expected

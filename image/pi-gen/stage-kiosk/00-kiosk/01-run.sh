@@ -21,7 +21,6 @@ fi
 
 on_chroot <<CHROOT
 bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar ${ota_root[*]} ${it_keys[*]}
-plymouth-set-default-theme spinner || true
 # no SSH host keys in the image: every kiosk makes its own on the data partition (kiosk-firstboot)
 rm -f /etc/ssh/ssh_host_*
 CHROOT
