@@ -115,10 +115,16 @@ fi
 
 echo "== the boot splash (Plymouth theme kiosk)"
 themes=/usr/share/plymouth/themes
-if command -v plymouth-set-default-theme >/dev/null && [ -d "$themes/spinner" ]; then
-    # two-step draws the spinner from the theme's own folder: the spinner theme's frames go beside
-    # the kiosk's picture
-    cp "$themes"/spinner/throbber-*.png "$themes"/spinner/animation-*.png "$themes/kiosk/"
+if command -v plymouth-set-default-theme >/dev/null && [ -f "$themes/spinner/throbber-0001.png" ]; then
+    # two-step loads every image from the theme's own folder, and starts only with all of them
+    # (lock.png, entry.png, bullet.png for its password prompt too): the spinner theme's images go
+    # beside the kiosk's picture, all but its own watermark and background
+    for image in "$themes"/spinner/*.png; do
+        case ${image##*/} in
+            watermark.png | background-tile.png) ;;
+            *) cp "$image" "$themes/kiosk/" ;;
+        esac
+    done
     plymouth-set-default-theme kiosk
     if command -v update-initramfs >/dev/null && [ -n "$(ls -A /var/lib/initramfs-tools 2>/dev/null)" ]; then
         echo "rebuilding the initramfs: the splash starts from it (a minute or more)"

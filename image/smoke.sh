@@ -310,7 +310,11 @@ grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the d
 grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
 theme=$(in_root plymouth-set-default-theme)
 [ "$theme" = kiosk ] || die "the boot splash is Plymouth theme '$theme', not kiosk (install-kiosk.sh sets it)"
-[ -f "$ROOT/usr/share/plymouth/themes/kiosk/throbber-0001.png" ] || die "the kiosk splash has no spinner frames"
+for image in throbber-0001.png animation-0001.png lock.png entry.png bullet.png watermark.png; do
+    [ -f "$ROOT/usr/share/plymouth/themes/kiosk/$image" ] || die "the kiosk splash has no $image (two-step needs it)"
+done
+cmp -s "$ROOT/usr/share/plymouth/themes/kiosk/watermark.png" "$REPO/image/rootfs/usr/share/plymouth/themes/kiosk/watermark.png" ||
+    die "the kiosk splash's watermark.png is not the kiosk's picture"
 # the root as the image holds it, before anything below changes it: make image-boot boots this
 unmount_root
 tar -C "$ROOT" --numeric-owner --xattrs --acls -cf "$WORK/installed-root.tar.part" .

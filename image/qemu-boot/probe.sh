@@ -102,16 +102,22 @@ while [ "$n" -lt "$WAIT_KIOSK_S" ]; do
         say "screen boot$BOOT-handover"
         break
     fi
-    if [ "$sub" = running ]; then
-        say "info the kiosk was ready before the probe saw its start: no hand-over screen"
-        break
-    fi
+    case $sub in
+        running)
+            say "info the kiosk was ready before the probe saw its start: no hand-over screen"
+            break
+            ;;
+        failed | auto-restart)
+            say "info kiosk.service is $sub before the hand-over: no hand-over screen"
+            break
+            ;;
+    esac
     sleep 1
     n=$((n + 1))
 done
 
-# --- the kiosk: Type=notify, so active means READY=1 came
-if wait_active "$WAIT_KIOSK_S"; then
+# --- the kiosk: Type=notify, so active means READY=1 came (one time budget with the wait above)
+if wait_active "$((WAIT_KIOSK_S - n))"; then
     ready=$(prop kiosk.service ActiveEnterTimestampMonotonic)
     say "figure boot${BOOT}-kiosk-ready-s $(awk -v u="$ready" 'BEGIN { printf "%.1f", u / 1e6 }')"
     check kiosk-ready 0 "active after READY=1, pid $(prop kiosk.service MainPID), $(prop kiosk.service NRestarts) restarts"

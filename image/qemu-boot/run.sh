@@ -131,8 +131,18 @@ if [ -z "$kernel" ] || [ -z "$initrd" ]; then
 fi
 in_root lsinitramfs "/boot/$(basename "$initrd")" >"$WORK/initramfs.list"
 grep -q overlayroot "$WORK/initramfs.list" || die "the initramfs has no overlayroot ($initrd, $WORK/initramfs.list)"
-grep -q usr/share/plymouth/themes/kiosk/watermark.png "$WORK/initramfs.list" ||
-    die "the initramfs has no kiosk splash ($initrd, $WORK/initramfs.list)"
+# the splash in the initramfs: the theme's images, and the kiosk's picture, not Debian's logo
+for image in watermark.png lock.png entry.png bullet.png throbber-0001.png; do
+    grep -q "usr/share/plymouth/themes/kiosk/$image\$" "$WORK/initramfs.list" ||
+        die "the initramfs has no $image of the kiosk splash ($initrd, $WORK/initramfs.list)"
+done
+rm -rf "$ROOT/tmp/kiosk-initramfs"
+in_root unmkinitramfs "/boot/$(basename "$initrd")" /tmp/kiosk-initramfs ||
+    die "unmkinitramfs could not unpack $initrd"
+picture=$(find "$ROOT/tmp/kiosk-initramfs" -path '*/usr/share/plymouth/themes/kiosk/watermark.png' | head -n 1)
+cmp -s "$picture" "$REPO/image/rootfs/usr/share/plymouth/themes/kiosk/watermark.png" ||
+    die "the initramfs's splash picture ${picture:-(none)} is not the kiosk's"
+rm -rf "$ROOT/tmp/kiosk-initramfs"
 install -m 0755 "$REPO/image/qemu-boot/probe.sh" "$ROOT/usr/local/sbin/kiosk-boot-probe"
 install -m 0644 "$REPO/image/qemu-boot/kiosk-boot-probe.service" "$ROOT/etc/systemd/system/"
 mkdir -p "$ROOT/etc/systemd/system/graphical.target.wants"
