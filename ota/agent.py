@@ -297,7 +297,8 @@ class Agent:
         return True
 
     def check_now(self) -> None:
-        """Poll HQ now instead of at the end of the interval (a signal handler may call this)."""
+        """Poll HQ now instead of at the end of the interval (the service's signal thread calls
+        this on SIGUSR1; never call it from a signal handler: ``Event.set`` takes a lock)."""
         self._wake.set()
 
     def stop(self) -> None:

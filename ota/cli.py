@@ -239,18 +239,17 @@ def main(
             args.store = settings.store_path
         if args.poll_s is None:
             args.poll_s = settings.ota.poll_s if settings is not None else 300.0
-        if edges is not None:
-            return _agent(args, edges(args))
         if args.once:
             from ota.edges import EdgeError
 
             try:
-                built = production_edges(args)
+                built = edges(args) if edges is not None else production_edges(args)
             except EdgeError as exc:
                 raise SystemExit(str(exc)) from None
             return _agent(args, built)
-        ready = _wait_for_edges(args)
-        return 0 if ready is None else _agent(args, ready)
+        with SignalPipe() as signals:
+            ready = edges(args) if edges is not None else _wait_for_edges(args, signals)
+            return 0 if ready is None else _agent(args, ready, signals)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -356,11 +355,13 @@ class SignalPipe:
     the handler only runs when that wait times out (a test saw a stop sent right after a SIGUSR1
     wait out its full minute). The C-level handler writes every signal's number to the pipe
     whichever thread it lands on; the Python handlers installed here do nothing but keep the
-    default actions (exit, for SIGTERM and SIGUSR1) away. Main thread only, like ``signal``."""
+    default actions (exit, for SIGTERM and SIGUSR1) away. One pipe serves the service's whole
+    life, the set-up wait and the agent after it, so no signal falls between the two. Main thread
+    only, like ``signal``; a context manager."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
-    #: the byte ``close`` writes to end a ``wait`` with no timeout (no signal has number 0)
-    CLOSED = 0
+    #: the byte ``interrupt`` writes to end a ``wait`` (no signal has number 0)
+    INTERRUPT = 0
 
     def __init__(self) -> None:
         import os
@@ -371,9 +372,15 @@ class SignalPipe:
         self._previous_fd = signal.set_wakeup_fd(self._write_end, warn_on_full_buffer=False)
         self._previous = {signum: signal.signal(signum, _ignore_signal) for signum in self.SIGNALS}
 
+    def __enter__(self) -> SignalPipe:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def wait(self, seconds: float | None) -> bytes:
         """The signal numbers received, waiting up to ``seconds`` (``None``: until one comes or
-        ``close``); empty when the time ran out."""
+        ``interrupt``); empty when the time ran out."""
         import os
         import select
 
@@ -385,21 +392,22 @@ class SignalPipe:
         except BlockingIOError:  # another reader took them
             return b""
 
-    def close(self) -> None:
-        """Give the signals back to their previous handlers and wake a reader blocked in ``wait``."""
+    def interrupt(self) -> None:
+        """Wake a reader blocked in ``wait`` (it reads ``INTERRUPT``)."""
         import contextlib
         import os
 
-        signal.set_wakeup_fd(self._previous_fd)
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
         with contextlib.suppress(BlockingIOError):  # full: the reader wakes anyway
-            os.write(self._write_end, bytes([self.CLOSED]))
+            os.write(self._write_end, bytes([self.INTERRUPT]))
 
-    def release(self) -> None:
-        """Close the pipe (after ``close`` and after its reader has gone)."""
+    def close(self) -> None:
+        """Give the signals back to their previous handlers, then stop writing to the pipe and
+        close it (in that order: a signal in between still reaches a handler that acts)."""
         import os
 
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_fd)
         os.close(self._read_end)
         os.close(self._write_end)
 
@@ -408,42 +416,43 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     """The Python-level handler of ``SignalPipe``'s signals: the pipe carries them."""
 
 
-def _wait_for_edges(args: argparse.Namespace) -> Edges | None:
+def _wait_for_edges(args: argparse.Namespace, signals: SignalPipe) -> Edges | None:
     """``edges_when_set_up`` for the service: SIGTERM or SIGINT (systemctl stop) ends the wait,
     SIGUSR1 (IT's "check now", as for the running agent) makes it look again at once."""
-    signals = SignalPipe()
 
     def wait(seconds: float) -> bool:
         got = signals.wait(seconds)
         return signal.SIGTERM in got or signal.SIGINT in got
 
-    try:
-        return edges_when_set_up(
-            lambda: production_edges(args), wait, lambda text: print(text, file=sys.stderr, flush=True)
-        )
-    finally:
-        signals.close()
-        signals.release()
+    return edges_when_set_up(
+        lambda: production_edges(args), wait, lambda text: print(text, file=sys.stderr, flush=True)
+    )
 
 
 def _forward_signals(signals: SignalPipe, agent: Agent) -> None:
     """The agent's signal thread: SIGUSR1 is IT's "check now", SIGTERM or SIGINT stops the agent.
 
     Called from an ordinary thread, ``Agent.check_now`` and ``Agent.stop`` (``threading.Event``)
-    are safe; from a signal handler they were not (``SignalPipe``)."""
-    while True:
-        got = signals.wait(None)
-        for signum in got:
-            if signum == signal.SIGUSR1:
-                agent.check_now()
-            elif signum in (signal.SIGTERM, signal.SIGINT):
-                agent.stop()
-                return
-            elif signum == SignalPipe.CLOSED:
-                return
+    are safe; from a signal handler they were not (``SignalPipe``). Should this thread fail, it
+    stops the agent (systemd starts it again) rather than leave it deaf to ``systemctl stop``."""
+    try:
+        while True:
+            got = signals.wait(None)
+            for signum in got:
+                if signum == signal.SIGUSR1:
+                    agent.check_now()
+                elif signum in (signal.SIGTERM, signal.SIGINT):
+                    agent.stop()
+                    return
+                elif signum == SignalPipe.INTERRUPT:
+                    return
+    except Exception:
+        logging.getLogger(__name__).exception("the agent's signal thread failed; stopping the agent")
+        agent.stop()
 
 
-def _agent(args: argparse.Namespace, edges: Edges) -> int:
+def _agent(args: argparse.Namespace, edges: Edges, signals: SignalPipe | None = None) -> int:
+    """Run the agent: one poll with ``--once``, else until SIGTERM, reading ``signals``."""
     import shlex
     import subprocess
 
@@ -476,7 +485,8 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
 
     import threading
 
-    signals = SignalPipe()
+    if signals is None:
+        raise ValueError("the running agent needs its SignalPipe")
     forwarder = threading.Thread(
         target=_forward_signals, args=(signals, agent), name="ota-signals", daemon=True
     )
@@ -484,10 +494,8 @@ def _agent(args: argparse.Namespace, edges: Edges) -> int:
     try:
         agent.run()
     finally:
-        signals.close()
+        signals.interrupt()
         forwarder.join(timeout=10)
-        if not forwarder.is_alive():
-            signals.release()
     return 0
 
 
