@@ -177,6 +177,10 @@ if [ "$BOOT" -eq 2 ]; then
     said=$(journalctl -b -1 -u kiosk-os-update.service --no-pager -q -o cat 2>/dev/null)
     printf '%s\n' "$said" | grep -q 'the kiosk is idle and holds; rebooting'
     check os-update-reboot-after-hold $? "boot 1's kiosk-os-update: $(printf '%s\n' "$said" | tail -n 4 | tr '\n' '|')"
+    # the lower root read-only again after the upgrade, by overlayroot-chroot or by kiosk-os-update's
+    # second try (it says when both failed)
+    if printf '%s\n' "$said" | grep -q 'stays writable until the reboot'; then ok=1; else ok=0; fi
+    check os-update-root-read-only-again "$ok" "boot 1's kiosk-os-update: $(printf '%s\n' "$said" | grep -E 'read-only again|stays writable|busy' | tail -n 2 | tr '\n' '|')"
     say "next poweroff"
     systemctl poweroff
     exit 0
