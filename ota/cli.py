@@ -359,7 +359,9 @@ class SignalPipe:
     life, the set-up wait and the agent after it, so no signal falls between the two. Main thread
     only, like ``signal``; a context manager."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+    #: systemctl stop, Ctrl-C: the service ends
+    STOP = (signal.SIGTERM, signal.SIGINT)
+    SIGNALS = (*STOP, signal.SIGUSR1)
     #: the byte ``interrupt`` writes to end a ``wait`` (no signal has number 0)
     INTERRUPT = 0
 
@@ -421,8 +423,7 @@ def _wait_for_edges(args: argparse.Namespace, signals: SignalPipe) -> Edges | No
     SIGUSR1 (IT's "check now", as for the running agent) makes it look again at once."""
 
     def wait(seconds: float) -> bool:
-        got = signals.wait(seconds)
-        return signal.SIGTERM in got or signal.SIGINT in got
+        return any(signum in SignalPipe.STOP for signum in signals.wait(seconds))
 
     return edges_when_set_up(
         lambda: production_edges(args), wait, lambda text: print(text, file=sys.stderr, flush=True)
@@ -441,7 +442,7 @@ def _forward_signals(signals: SignalPipe, agent: Agent) -> None:
             for signum in got:
                 if signum == signal.SIGUSR1:
                     agent.check_now()
-                elif signum in (signal.SIGTERM, signal.SIGINT):
+                elif signum in SignalPipe.STOP:
                     agent.stop()
                     return
                 elif signum == SignalPipe.INTERRUPT:

@@ -113,11 +113,6 @@ def screen_shares(png: Path) -> tuple[float, float]:
     return (lit / pixels, splash / pixels) if pixels else (0.0, 0.0)
 
 
-def lit_fraction(png: Path) -> float:
-    """The share of the picture's pixels that are not pure black (``screen_shares``)."""
-    return screen_shares(png)[0]
-
-
 #: the share of lit pixels above which the screen may be the kiosk's own (the spinner on black
 #: lights a few)
 KIOSK_DRAWN = 0.5

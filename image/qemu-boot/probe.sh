@@ -98,11 +98,11 @@ fi
 n=0
 while [ "$n" -lt "$WAIT_KIOSK_S" ]; do
     sub=$(prop kiosk.service SubState)
-    if [ "$sub" = start ]; then
-        say "screen boot$BOOT-handover"
-        break
-    fi
     case $sub in
+        start)
+            say "screen boot$BOOT-handover"
+            break
+            ;;
         running)
             say "info the kiosk was ready before the probe saw its start: no hand-over screen"
             break

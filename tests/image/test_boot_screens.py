@@ -79,7 +79,6 @@ def test_the_shares_match_opencvs_reading(
     rgb = pixels[:, :, ::-1].astype(int)
     splash = float((np.abs(rgb - np.array(drive.SPLASH_RGB)) <= 3).all(axis=2).mean())
     assert drive.screen_shares(path) == pytest.approx((lit, splash), abs=1e-12)
-    assert drive.lit_fraction(path) == pytest.approx(lit, abs=1e-12)
 
 
 def test_the_splash_colour_is_the_themes(drive: ModuleType) -> None:
@@ -91,7 +90,7 @@ def test_the_splash_colour_is_the_themes(drive: ModuleType) -> None:
 def test_an_rgba_screendump_is_read_too(drive: ModuleType, tmp_path: Path) -> None:
     pixels = cv2.cvtColor(_kiosk(), cv2.COLOR_BGR2BGRA)
     path = _png(tmp_path, "screen.png", pixels)
-    assert drive.lit_fraction(path) == pytest.approx(float((pixels[:, :, :3].max(axis=2) > 0).mean()))
+    assert drive.screen_shares(path)[0] == pytest.approx(float((pixels[:, :, :3].max(axis=2) > 0).mean()))
 
 
 def test_at_ready_only_the_kiosks_own_screen_passes(drive: ModuleType, tmp_path: Path) -> None:
@@ -131,4 +130,4 @@ def test_something_else_than_a_png_is_refused(drive: ModuleType, tmp_path: Path)
     path = tmp_path / "screen.png"
     path.write_bytes(b"P6\n1 1\n255\n\x00\x00\x00")
     with pytest.raises(ValueError, match="not a PNG"):
-        drive.lit_fraction(path)
+        drive.screen_shares(path)
