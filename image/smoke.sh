@@ -333,6 +333,50 @@ said=$(in_root systemd-analyze verify --man=no "${units[@]/#//etc/systemd/system
 ok "${#units[@]} units, no output"
 
 # ---------------------------------------------------------------------------------------------
+begin "which archives the OS updates take (unattended-upgrades' own matching, the root's apt configuration)"
+# Debian's security suite and the Raspberry Pi archive (its kernel and firmware), nothing else
+# (ADR 0017): decided by the root's unattended-upgrades on Release fields as each archive publishes them
+cat >"$ROOT/tmp/kiosk-smoke-origins.py" <<'PYTHON'
+import importlib.machinery
+import importlib.util
+import sys
+import types
+
+loader = importlib.machinery.SourceFileLoader("unattended_upgrade", "/usr/bin/unattended-upgrade")
+uu = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+loader.exec_module(uu)
+allowed = uu.get_allowed_origins()
+n = uu.DISTRO_CODENAME
+
+
+def archive(origin, label, suite, codename, site):
+    return types.SimpleNamespace(origin=origin, label=label, archive=suite, codename=codename, component="main", site=site)
+
+
+pi = "Raspberry Pi Foundation"
+cases = [
+    ("Debian's security suite", archive("Debian", "Debian-Security", "stable-security", f"{n}-security", "security.debian.org"), True),
+    ("the Raspberry Pi archive", archive(pi, pi, "stable", n, "archive.raspberrypi.com"), True),
+    ("Debian's point releases", archive("Debian", "Debian", "stable", n, "deb.debian.org"), False),
+    ("Debian's -updates", archive("Debian", "Debian", "stable-updates", f"{n}-updates", "deb.debian.org"), False),
+    ("the Raspberry Pi archive of another release", archive(pi, pi, "oldoldstable", "buster", "archive.raspberrypi.com"), False),
+]
+wrong = 0
+for name, origin, wanted in cases:
+    taken = uu.is_allowed_origin(origin, allowed)
+    print(f"{'taken' if taken else 'left'}: {name}{'' if taken == wanted else '  <- wrong'}")
+    wrong += taken != wanted
+print("patterns: " + "; ".join(allowed))
+sys.exit(1 if wrong else 0)
+PYTHON
+said=$(in_root python3 /tmp/kiosk-smoke-origins.py 2>&1) || {
+    echo "$said" >&2
+    die "unattended-upgrades takes the wrong archives (above; image/rootfs/etc/apt/apt.conf.d/52kiosk-unattended-upgrades)"
+}
+rm -f "$ROOT/tmp/kiosk-smoke-origins.py"
+ok "$(echo "$said" | grep -c '^taken') taken, $(echo "$said" | grep -c '^left') left, as meant"
+
+# ---------------------------------------------------------------------------------------------
 begin "first boot: kiosk-firstboot, ota boot-check"
 in_root /usr/local/sbin/kiosk-firstboot
 grep -q '@KIOSK_ID@' "$ROOT/etc/kiosk/kiosk.toml" && die "kiosk-firstboot left id = \"@KIOSK_ID@\" in /etc/kiosk/kiosk.toml"

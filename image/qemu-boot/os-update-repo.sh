@@ -4,11 +4,12 @@
 #   image/qemu-boot/os-update-repo.sh ROOT
 #
 # kiosk-os-update (run by the probe at the end of boot 1) upgrades the read-only root through
-# overlayroot-chroot with unattended-upgrades, which takes only Debian-Security's origin, label and
-# codename (apt.conf.d/52kiosk-unattended-upgrades). Here:
+# overlayroot-chroot with unattended-upgrades, which takes Debian-Security's origin, label and
+# codename (and the Raspberry Pi archive's, which a Debian root has not: apt.conf.d/52kiosk-unattended-upgrades). Here:
 # - a probe package, kiosk-boot-probe-update 1.0, is installed in ROOT;
 # - a local repository in ROOT/srv/kiosk-boot-repo offers its 2.0 under that origin, label and
-#   "<codename>-security" (the codename from ROOT's os-release);
+#   "<codename>-security" (the codename from ROOT's os-release); 2.0's postinst writes
+#   /boot/firmware/kiosk-boot-probe-update, as a kernel update writes the boot partition;
 # - ROOT's other apt sources are set aside in ROOT/etc/apt/boot-test-off (the guest has no network,
 #   and one failed source makes `apt-get update` fail, so no upgrade would run);
 # - kiosk-os-update.service gets an all-day window and waits at most 10 minutes for the kiosk to hold.
@@ -45,6 +46,19 @@ Description: make image-boot's stand-in for a security update
  Installed only in make image-boot's copy of the root, never in an image.
 CONTROL
     echo "$1" >"$tree/usr/share/$PACKAGE/version"
+    if [ "$1" != 1.0 ]; then
+        # as a kernel's or the firmware's package does, the update writes the boot partition; and
+        # it says whether the upgrade saw udev's /dev: boot 2's probe checks both were bound in
+        cat >"$tree/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+    if [ -d /dev/disk/by-label ]; then dev=udev; else dev=root-folder; fi
+    echo "configured from ${2:-nothing} dev=$dev" >/boot/firmware/kiosk-boot-probe-update
+fi
+POSTINST
+        chmod 0755 "$tree/DEBIAN/postinst"
+    fi
     dpkg-deb --root-owner-group -Zxz -b "$tree" "$out" >/dev/null
     echo "$out"
 }

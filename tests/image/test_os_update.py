@@ -9,8 +9,10 @@ overlayroot-chroot, mount, the reboot) replaced by recorders, the only fakes her
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from drivers.gpio.indicators import NullIndicators
@@ -82,15 +84,26 @@ class Run:
         # a security update that needs a reboot, as Debian's packages say so
         _recorder(self.bin, "unattended-upgrade", f'touch "{self.reboot_required}"\n')
         _recorder(self.bin, "mount")
+        _recorder(self.bin, "umount")
         self.reboot_exit = 0
+        # (file, action): once a recorder creates the file, the action gets the script's process
+        self.on_marker: tuple[Path, Callable[[subprocess.Popen[str]], None]] | None = None
 
-    def overlay_root(self) -> None:
-        """The image's read-only root: the upgrade changes the lower root's dpkg status."""
-        self.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+    def overlay_root(self, chroot_body: str = "") -> None:
+        """The image's read-only root with its boot partition mounted: the upgrade changes the lower
+        root's dpkg status (then runs ``chroot_body``)."""
+        self.mounts.write_text(
+            "overlayroot / overlay rw 0 0\n/dev/mmcblk0p1 /boot/firmware vfat rw,relatime 0 0\n",
+            encoding="ascii",
+        )
         status = self.lower / "var/lib/dpkg/status"
-        status.parent.mkdir(parents=True)
+        status.parent.mkdir(parents=True, exist_ok=True)
         status.write_text("Package: openssl\nVersion: 3.0.1\n", encoding="ascii")
-        _recorder(self.bin, "overlayroot-chroot", f'echo "Package: openssl\nVersion: 3.0.2" >"{status}"\n')
+        _recorder(
+            self.bin,
+            "overlayroot-chroot",
+            f'echo "Package: openssl\nVersion: 3.0.2" >"{status}"\n' + chroot_body,
+        )
 
     def calls(self) -> str:
         path = self.bin / "calls"
@@ -113,15 +126,25 @@ class Run:
             "UNATTENDED_UPGRADE": str(self.bin / "unattended-upgrade"),
             "OVERLAYROOT_CHROOT": str(self.bin / "overlayroot-chroot"),
             "MOUNT": str(self.bin / "mount"),
+            "UMOUNT": str(self.bin / "umount"),
             "KIOSK_OS_UPDATE_DROP_CACHES": str(self.drop_caches),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         }
         proc = subprocess.Popen(
-            ["sh", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            ["sh", str(SCRIPT)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         for _ in range(12000):  # the kiosk's UI thread answers HOLD; bounded (about 2 min at most)
             if proc.poll() is not None:
                 break
+            if self.on_marker is not None and self.on_marker[0].exists():
+                act = self.on_marker[1]
+                self.on_marker = None
+                act(proc)
             self.kiosk.controller.pump(timeout=0.01)
         else:
             proc.kill()
@@ -175,8 +198,19 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -
         code, out = run.run()
         assert code == 0, out
         calls = run.calls().splitlines()
-        assert calls[0] == "mount -o remount,rw /boot/firmware"
-        assert "overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade" in calls
+        lower = run.lower
+        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        # /dev and the boot partition (writable) in the lower root for the upgrade, undone after it
+        assert calls[:chroot] == [
+            f"mount --bind /dev {lower}/dev",
+            "mount -o remount,rw /boot/firmware",
+            f"mount --bind /boot/firmware {lower}/boot/firmware",
+        ]
+        assert calls[chroot + 1 : chroot + 4] == [
+            f"umount {lower}/boot/firmware",
+            f"umount {lower}/dev",
+            "mount -o remount,ro /boot/firmware",
+        ]
         assert calls[-1] == "reboot "
         assert "the kiosk is idle and holds" in out
         assert kiosk.controller.update_hold is True
@@ -233,5 +267,77 @@ def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(tmp_path: Path) 
         assert "the reboot failed" in out
         assert (run.state / "reboot-pending").exists()
         assert kiosk.controller.update_hold is False  # released: selling again
+    finally:
+        kiosk.link.stop()
+
+
+def test_no_boot_partition_mounted_means_only_dev_is_bound(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        run.overlay_root()
+        run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+        code, out = run.run()
+        assert code == 0, out
+        calls = run.calls().splitlines()
+        assert "/boot/firmware" not in run.calls()
+        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        assert calls[chroot - 1 : chroot + 2] == [
+            f"mount --bind /dev {run.lower}/dev",
+            calls[chroot],
+            f"umount {run.lower}/dev",
+        ]
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_dev_unbound(tmp_path: Path) -> None:
+    """A kernel update with the boot partition missing from the chroot would put the new kernel in
+    the root's empty /boot/firmware folder: no upgrade at all that day is the better outcome."""
+    kiosk, run = _started(tmp_path)
+    try:
+        run.overlay_root()
+        _recorder(run.bin, "mount", 'case "$*" in *"--bind /boot/firmware"*) exit 32 ;; esac\n')
+        code, out = run.run()
+        assert code == 1, out
+        assert "cannot bind /boot/firmware" in out and "no update today" in out
+        calls = run.calls()
+        assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
+        assert calls.splitlines()[-1] == f"umount {run.lower}/dev"
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_failed_upgrade_still_unbinds(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        run.overlay_root(chroot_body="exit 100\n")
+        code, out = run.run()
+        assert code == 100, out  # unattended-upgrade's own status, for systemd to show
+        assert "unattended-upgrade failed (100)" in out
+        calls = run.calls().splitlines()
+        assert f"umount {run.lower}/boot/firmware" in calls and f"umount {run.lower}/dev" in calls
+    finally:
+        kiosk.link.stop()
+
+
+def test_stopping_the_update_mid_upgrade_unbinds(tmp_path: Path) -> None:
+    """systemd stops the unit with SIGTERM to its whole control group: the upgrade ends, and the
+    binds go with the script rather than staying under the lower root until the next boot."""
+    kiosk, run = _started(tmp_path)
+    started = tmp_path / "upgrade-started"
+    # the upgrade says it started, then waits (bounded) for the signal that ends it
+    run.overlay_root(chroot_body=f'touch "{started}"\nfor _ in $(seq 600); do sleep 0.1; done\n')
+
+    def stop(proc: subprocess.Popen[str]) -> None:
+        os.killpg(proc.pid, signal.SIGTERM)
+
+    run.on_marker = (started, stop)
+    try:
+        code, out = run.run()
+        assert started.exists(), out
+        assert code != 0, out
+        calls = run.calls().splitlines()
+        assert calls[-2:] == [f"umount {run.lower}/boot/firmware", f"umount {run.lower}/dev"], calls
+        assert "reboot" not in run.calls().split()
     finally:
         kiosk.link.stop()

@@ -58,6 +58,32 @@ def test_the_old_version_is_installed_in_the_root_and_the_new_one_offered(tmp_pa
     assert [p.name for p in (root / "srv/kiosk-boot-repo").glob("*.deb")] == [f"{PACKAGE}_2.0_all.deb"]
 
 
+def test_the_new_version_writes_the_boot_partition_when_configured(tmp_path: Path) -> None:
+    # boot 2's probe reads what 2.0's postinst wrote to /boot/firmware: only a boot partition bound
+    # into the upgrade's chroot gets it (kiosk-os-update; docs/adr/0017)
+    root = _root(tmp_path)
+    assert _run(tmp_path, root).returncode == 0
+    control = tmp_path / "control"
+    deb = root / f"srv/kiosk-boot-repo/{PACKAGE}_2.0_all.deb"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True, timeout=60)
+    postinst = control / "postinst"
+    assert postinst.stat().st_mode & 0o111
+    # run it as dpkg would, with /boot/firmware pointed at a folder of this test
+    boot = tmp_path / "boot-firmware"
+    boot.mkdir()
+    script = postinst.read_text(encoding="ascii").replace("/boot/firmware/", f"{boot}/")
+    done = subprocess.run(
+        ["sh", "-c", script, "postinst", "configure", "1.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    said = (boot / PACKAGE).read_text(encoding="ascii")
+    assert said.startswith("configured from 1.0 dev=")
+
+
 def test_apt_takes_the_repository_as_debian_security(tmp_path: Path) -> None:
     root = _root(tmp_path)
     assert _run(tmp_path, root).returncode == 0
