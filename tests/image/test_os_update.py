@@ -78,6 +78,7 @@ class Run:
         self.config.chmod(0o600)
         self.mounts = tmp / "mounts"
         self.mounts.write_text("/dev/mmcblk0p2 / ext4 rw 0 0\n", encoding="ascii")
+        self.fstab = tmp / "fstab"  # the root's own, for a root without overlay (none: nothing listed)
         self.lower = tmp / "root-ro"
         self.drop_caches = tmp / "drop_caches"
         _recorder(self.bin, "apt-get")
@@ -120,6 +121,7 @@ class Run:
             "KIOSK_OS_UPDATE_HOLD_RETRY_S": "1",
             "KIOSK_OS_UPDATE_LOWER": str(self.lower),
             "KIOSK_OS_UPDATE_MOUNTS": str(self.mounts),
+            "KIOSK_OS_UPDATE_FSTAB": str(self.fstab),
             "KIOSK_OS_UPDATE_REBOOT_REQUIRED": str(self.reboot_required),
             "KIOSK_OS_UPDATE_REBOOT": str(self.bin / "reboot"),
             "APT_GET": str(self.bin / "apt-get"),
@@ -202,8 +204,8 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -
         chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
         # /dev and the boot partition (writable) in the lower root for the upgrade, undone after it
         assert calls[:chroot] == [
-            f"mount --bind /dev {lower}/dev",
             "mount -o remount,rw /boot/firmware",
+            f"mount --bind /dev {lower}/dev",
             f"mount --bind /boot/firmware {lower}/boot/firmware",
         ]
         assert calls[chroot + 1 : chroot + 4] == [
@@ -271,7 +273,7 @@ def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(tmp_path: Path) 
         kiosk.link.stop()
 
 
-def test_no_boot_partition_mounted_means_only_dev_is_bound(tmp_path: Path) -> None:
+def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(tmp_path: Path) -> None:
     kiosk, run = _started(tmp_path)
     try:
         run.overlay_root()
@@ -290,9 +292,25 @@ def test_no_boot_partition_mounted_means_only_dev_is_bound(tmp_path: Path) -> No
         kiosk.link.stop()
 
 
-def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_dev_unbound(tmp_path: Path) -> None:
-    """A kernel update with the boot partition missing from the chroot would put the new kernel in
-    the root's empty /boot/firmware folder: no upgrade at all that day is the better outcome."""
+def test_a_boot_partition_in_fstab_but_not_mounted_means_no_upgrade(tmp_path: Path) -> None:
+    """A kernel update would land beside the partition the Pi boots from: better none that day."""
+    kiosk, run = _started(tmp_path)
+    try:
+        run.overlay_root()
+        run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+        (run.lower / "etc").mkdir()
+        (run.lower / "etc/fstab").write_text(
+            "# pi-gen's\nLABEL=bootfs /boot/firmware vfat defaults,ro 0 2\n", encoding="ascii"
+        )
+        code, out = run.run()
+        assert code == 1, out
+        assert "/boot/firmware is in" in out and "not mounted; no update today" in out
+        assert run.calls() == ""  # nothing bound, nothing upgraded
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_all_undone(tmp_path: Path) -> None:
     kiosk, run = _started(tmp_path)
     try:
         run.overlay_root()
@@ -302,12 +320,13 @@ def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_dev_unbound(
         assert "cannot bind /boot/firmware" in out and "no update today" in out
         calls = run.calls()
         assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
-        assert calls.splitlines()[-1] == f"umount {run.lower}/dev"
+        # /dev unbound and the boot partition read-only again
+        assert calls.splitlines()[-2:] == [f"umount {run.lower}/dev", "mount -o remount,ro /boot/firmware"]
     finally:
         kiosk.link.stop()
 
 
-def test_a_failed_upgrade_still_unbinds(tmp_path: Path) -> None:
+def test_a_failed_upgrade_still_undoes_what_it_needed(tmp_path: Path) -> None:
     kiosk, run = _started(tmp_path)
     try:
         run.overlay_root(chroot_body="exit 100\n")
@@ -315,29 +334,85 @@ def test_a_failed_upgrade_still_unbinds(tmp_path: Path) -> None:
         assert code == 100, out  # unattended-upgrade's own status, for systemd to show
         assert "unattended-upgrade failed (100)" in out
         calls = run.calls().splitlines()
-        assert f"umount {run.lower}/boot/firmware" in calls and f"umount {run.lower}/dev" in calls
+        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        assert calls[chroot + 1 : chroot + 4] == [
+            f"umount {run.lower}/boot/firmware",
+            f"umount {run.lower}/dev",
+            "mount -o remount,ro /boot/firmware",
+        ]
     finally:
         kiosk.link.stop()
 
 
-def test_stopping_the_update_mid_upgrade_unbinds(tmp_path: Path) -> None:
-    """systemd stops the unit with SIGTERM to its whole control group: the upgrade ends, and the
-    binds go with the script rather than staying under the lower root until the next boot."""
+def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Path) -> None:
+    """systemd stops the unit with SIGTERM to the script alone (KillMode=mixed): dpkg must not be
+    cut off mid-package, and the binds must outlive the upgrade, or a kernel hook still running would
+    write the root's empty /boot/firmware folder."""
     kiosk, run = _started(tmp_path)
-    started = tmp_path / "upgrade-started"
-    # the upgrade says it started, then waits (bounded) for the signal that ends it
-    run.overlay_root(chroot_body=f'touch "{started}"\nfor _ in $(seq 600); do sleep 0.1; done\n')
+    started, go = tmp_path / "upgrade-started", tmp_path / "upgrade-go"
+    # the upgrade says it started, then goes on until the test lets it finish (bounded: 60 s)
+    run.overlay_root(
+        chroot_body=f'touch "{started}"\n'
+        f'i=0; while [ ! -e "{go}" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n'
+        f'echo "upgrade finished" >>"{run.bin}/calls"\n'
+    )
 
     def stop(proc: subprocess.Popen[str]) -> None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
+        go.touch()
 
     run.on_marker = (started, stop)
     try:
         code, out = run.run()
-        assert started.exists(), out
-        assert code != 0, out
+        assert code == -signal.SIGTERM, out  # ended by the stop, as systemd expects
         calls = run.calls().splitlines()
-        assert calls[-2:] == [f"umount {run.lower}/boot/firmware", f"umount {run.lower}/dev"], calls
+        finished = calls.index("upgrade finished")
+        assert calls[finished + 1 :] == [
+            f"umount {run.lower}/boot/firmware",
+            f"umount {run.lower}/dev",
+            "mount -o remount,ro /boot/firmware",
+        ], calls
+        assert "stopping once the upgrade under way has finished" in out
+        unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
+        assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        kiosk.customer_with_a_cart()  # busy: the hold would be asked for for ten minutes
+        pending = run.state / "reboot-pending"
+
+        def stop(proc: subprocess.Popen[str]) -> None:
+            proc.send_signal(signal.SIGTERM)
+
+        run.on_marker = (pending, stop)
+        code, out = run.run(hold_wait_s=600)
+        assert code == -signal.SIGTERM, out
         assert "reboot" not in run.calls().split()
+        assert pending.exists()  # tried again at the next run inside a window
+        assert "kiosk-os-update: stopped" in out
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrade(tmp_path: Path) -> None:
+    kiosk, run = _started(tmp_path)
+    try:
+        run.mounts.write_text(
+            "/dev/mmcblk0p2 / ext4 rw 0 0\n/dev/mmcblk0p1 /boot/firmware vfat ro,relatime 0 0\n",
+            encoding="ascii",
+        )
+        code, out = run.run()
+        assert code == 0, out
+        calls = run.calls().splitlines()
+        assert calls[:3] == [
+            "mount -o remount,rw /boot/firmware",
+            "apt-get update -qq",
+            "unattended-upgrade ",
+        ]
+        assert calls[3] == "mount -o remount,ro /boot/firmware"
     finally:
         kiosk.link.stop()
