@@ -42,7 +42,7 @@ done
 
 # --- progress: every step says what it did and how long it took
 STEP=0
-STEPS=11
+STEPS=$(grep -c '^begin "' "${BASH_SOURCE[0]}") # the steps below, counted, so that none is left out
 RUN_START=$(date +%s.%N)
 SUMMARY=()
 CURRENT=""
