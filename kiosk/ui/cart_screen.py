@@ -13,7 +13,7 @@ from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import shop_widgets  # noqa: F401  (the search, detail and toast classes shop.kv names)
-from kiosk.ui.widgets import CategoryTab, DiscountRow
+from kiosk.ui.widgets import CategoryTab, DiscountRow, rewind
 
 
 class CartScreen(Screen):  # type: ignore[misc]
@@ -43,5 +43,4 @@ class CartScreen(Screen):  # type: ignore[misc]
         """A new customer: every list back to its start (the first tab, the grid's first row)."""
         self.ids.tab_bar.reset()
         for view in (self.ids.grid, self.ids.cart_list):
-            view.effect_y.velocity = 0
-            view.scroll_y = 1
+            rewind(view, y=1.0)

@@ -83,6 +83,24 @@ class CategoryTab(KButton):
         App.get_running_app().vm.select_category(self.code)
 
 
+def rewind(view: Any, *, x: float | None = None, y: float | None = None) -> None:
+    """Put a ScrollView at ``x`` and/or ``y`` and stop its scroll effects there.
+
+    Setting ``scroll_x``/``scroll_y`` alone leaves each scroll effect at its own old position: a
+    spring back still under way (a finger flung the view past its end) then carried the view back to
+    where the last customer left it. So the effect is stopped and moved too: its velocity, and its
+    value where Kivy's ScrollView puts it for that scroll position (which ends any overscroll).
+    """
+    if x is not None:
+        view.effect_x.velocity = 0
+        view.effect_x.value = (view.width - view.viewport_size[0]) * x
+        view.scroll_x = x
+    if y is not None:
+        view.effect_y.velocity = 0
+        view.effect_y.value = (view.height - view.viewport_size[1]) * y
+        view.scroll_y = y
+
+
 class TabBar(ScrollView):  # type: ignore[misc]
     """The category tabs' sideways bar: a finger drags it, and so does a mouse wheel, including the
     ordinary vertical wheel (Kivy's ScrollView ignores a vertical wheel on a sideways view)."""
@@ -103,8 +121,7 @@ class TabBar(ScrollView):  # type: ignore[misc]
 
     def reset(self) -> None:
         """Back to the first tab (a new customer)."""
-        self.effect_x.velocity = 0
-        self.scroll_x = 0
+        rewind(self, x=0.0)
 
 
 class ConfirmOverlay(FloatLayout):  # type: ignore[misc]

@@ -41,6 +41,11 @@ def test_the_next_customer_starts_at_the_first_row_and_the_first_tab(
     }
     assert obs["third_first_tab_fits"]["text"] == "全部"
     assert obs["third_first_tab_fits"]["fits"]
+    # the fourth customer came while the third's fling still sprang back from the bar's end
+    assert obs["fourth_spring"] != 0
+    assert obs["fourth_tabs"]["scroll_x"] == 0.0 and obs["fourth_tabs"]["first_tab_left_in_bar"], obs[
+        "fourth_tabs"
+    ]
 
 
 @pytest.mark.parametrize("size", [("800", "480"), ("1024", "600")])

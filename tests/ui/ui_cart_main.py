@@ -227,6 +227,22 @@ def reset(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float
     yield Do(lambda: obs.__setitem__("third_tabs", tab_state(f)), "note")
     yield Do(lambda: obs.__setitem__("third_first_tab_fits", _tab_fit(f)[0]), "note")
     yield Shot("cart_third")
+    # the third customer flings the tab bar past its end and leaves at once, and the fourth starts
+    # while the bar still springs back from that end: the spring must not carry the new customer's
+    # bar back there (seen on a busy machine, once in twelve runs, before the reset stopped it)
+    yield Do(lambda: held.append(drag(tabs(f)[1], -400, 0)), "fling the tab bar past its end")
+    yield Frames(2, "frames")
+
+    def leave_and_next() -> None:
+        held.pop().touch_up()
+        obs["fourth_spring"] = round(float(tab_bar(f).effect_x.overscroll), 2)
+        c.dispatch(co.TimedOut())
+        c.dispatch(co.StartTapped())
+
+    yield Do(leave_and_next, "lift, walk away, the next customer at once")
+    yield Until(lambda: f.showing("cart"), "cart a fourth time")
+    yield Frames(QUIET_FRAMES, "frames")
+    yield Do(lambda: obs.__setitem__("fourth_tabs", tab_state(f)), "note")
 
 
 def fit(f: Fingers, c: FakeController, obs: dict[str, Any], _clock: list[float]) -> Iterator[Step]:
