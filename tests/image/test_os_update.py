@@ -30,6 +30,8 @@ from tests.image.recipe import ROOTFS
 from tests.image.test_image_scripts import _recorder
 
 SCRIPT = ROOTFS / "usr/local/sbin/kiosk-os-update"
+#: the upgrade as the overlayroot-chroot recorder logs it
+UPGRADE = "overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade"
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
 
 
@@ -105,6 +107,14 @@ class Run:
             "overlayroot-chroot",
             f'echo "Package: openssl\nVersion: 3.0.2" >"{status}"\n' + chroot_body,
         )
+
+    def undone(self) -> list[str]:
+        """What the script logs when it undoes the upgrade's binds and writable boot partition."""
+        return [
+            f"umount {self.lower}/boot/firmware",
+            f"umount {self.lower}/dev",
+            "mount -o remount,ro /boot/firmware",
+        ]
 
     def calls(self) -> str:
         path = self.bin / "calls"
@@ -201,18 +211,14 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -
         assert code == 0, out
         calls = run.calls().splitlines()
         lower = run.lower
-        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        chroot = calls.index(UPGRADE)
         # /dev and the boot partition (writable) in the lower root for the upgrade, undone after it
         assert calls[:chroot] == [
             "mount -o remount,rw /boot/firmware",
             f"mount --bind /dev {lower}/dev",
             f"mount --bind /boot/firmware {lower}/boot/firmware",
         ]
-        assert calls[chroot + 1 : chroot + 4] == [
-            f"umount {lower}/boot/firmware",
-            f"umount {lower}/dev",
-            "mount -o remount,ro /boot/firmware",
-        ]
+        assert calls[chroot + 1 : chroot + 4] == run.undone()
         assert calls[-1] == "reboot "
         assert "the kiosk is idle and holds" in out
         assert kiosk.controller.update_hold is True
@@ -232,7 +238,7 @@ def test_a_lower_root_left_writable_after_the_upgrade_is_put_back_read_only(tmp_
         code, out = run.run()
         assert code == 0, out
         calls = run.calls().splitlines()
-        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        chroot = calls.index(UPGRADE)
         assert f"mount -o remount,ro {run.lower}" in calls[chroot:]
         assert run.drop_caches.read_text(encoding="ascii") == "2\n"
         assert f"{run.lower} is read-only again" in out
@@ -282,7 +288,7 @@ def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(tmp_path: P
         assert code == 0, out
         calls = run.calls().splitlines()
         assert "/boot/firmware" not in run.calls()
-        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
+        chroot = calls.index(UPGRADE)
         assert calls[chroot - 1 : chroot + 2] == [
             f"mount --bind /dev {run.lower}/dev",
             calls[chroot],
@@ -334,12 +340,8 @@ def test_a_failed_upgrade_still_undoes_what_it_needed(tmp_path: Path) -> None:
         assert code == 100, out  # unattended-upgrade's own status, for systemd to show
         assert "unattended-upgrade failed (100)" in out
         calls = run.calls().splitlines()
-        chroot = calls.index("overlayroot-chroot sh -c apt-get update -qq && unattended-upgrade")
-        assert calls[chroot + 1 : chroot + 4] == [
-            f"umount {run.lower}/boot/firmware",
-            f"umount {run.lower}/dev",
-            "mount -o remount,ro /boot/firmware",
-        ]
+        chroot = calls.index(UPGRADE)
+        assert calls[chroot + 1 : chroot + 4] == run.undone()
     finally:
         kiosk.link.stop()
 
@@ -367,11 +369,7 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
         assert code == -signal.SIGTERM, out  # ended by the stop, as systemd expects
         calls = run.calls().splitlines()
         finished = calls.index("upgrade finished")
-        assert calls[finished + 1 :] == [
-            f"umount {run.lower}/boot/firmware",
-            f"umount {run.lower}/dev",
-            "mount -o remount,ro /boot/firmware",
-        ], calls
+        assert calls[finished + 1 :] == run.undone(), calls
         assert "stopping once the upgrade under way has finished" in out
         unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
         assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit

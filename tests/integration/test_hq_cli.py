@@ -111,15 +111,21 @@ def test_enroll_code_prints_only_the_code_on_stdout_and_its_qr_on_stderr(
         assert [r.expires_at - r.created_at for r in EnrolCode.select()] == [timedelta(minutes=5)]
 
 
+def _qr_texts(picture: Path) -> list[str]:
+    """What the kiosk's own decoder (zxing, the camera's default backend) reads in a saved picture."""
+    import cv2
+
+    from drivers.camera.decoders import make_decoder
+
+    return [d.text for d in make_decoder("zxing").decode(cv2.imread(str(picture)))]
+
+
 def test_enroll_code_with_hq_url_prints_the_payload_and_saves_its_qr(
     capsys: pytest.CaptureFixture[str], hq_db_url: str, tmp_path: Path
 ) -> None:
     """GIVEN --hq-url and --qr-file WHEN a code is made THEN stdout is still only the code, stderr
     names the payload the kiosk's screen scans, and the saved pictures decode to exactly it, read
     by the kiosk's own decoder (the camera's default backend: what the installer's scan meets)."""
-    import cv2
-
-    from drivers.camera.decoders import make_decoder
     from kiosk_common.enrolment import parse_enrol_payload
 
     run(capsys, "store", "add", "s01", "--name", "Main street", "--db", hq_db_url)
@@ -136,7 +142,7 @@ def test_enroll_code_with_hq_url_prints_the_payload_and_saves_its_qr(
         assert parse_enrol_payload(payload).code == out.strip()
         pictures[suffix] = (path, payload)
     png, payload = pictures["png"]
-    assert [d.text for d in make_decoder("zxing").decode(cv2.imread(str(png)))] == [payload]
+    assert _qr_texts(png) == [payload]
     svg, payload = pictures["svg"]
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text("utf-8")
 
@@ -146,15 +152,11 @@ def test_a_saved_enrolment_qr_that_opencvs_detector_misses_reads_with_the_kiosks
 ) -> None:
     # a CI run drew this code at random and OpenCV's QRCodeDetector read '' from its picture (the
     # test above decoded with it then); the kiosk scans with its own decoder, which reads it
-    import cv2
-
-    from drivers.camera.decoders import make_decoder
     from hq.admin_cli import save_qr
 
     payload = "KIOSKENROL1:https://hq.example.cn:GSMX-52SK-P22V-VPBV"
     save_qr(payload, tmp_path / "enrol.png")
-    picture = cv2.imread(str(tmp_path / "enrol.png"))
-    assert [d.text for d in make_decoder("zxing").decode(picture)] == [payload]
+    assert _qr_texts(tmp_path / "enrol.png") == [payload]
 
 
 def test_enroll_code_refuses_an_unsafe_hq_url_or_an_existing_qr_file_before_making_a_code(
