@@ -41,7 +41,10 @@ def run(display: str, tmp: pytest.TempPathFactory, lang: str, width: str, height
         "--height",
         height,
     )
-    assert tour.returncode == 0, tour.result.get("failure") or tour.log[-3000:]
+    failure = tour.result.get("failure")
+    assert tour.returncode == 0, (
+        f"{failure}; observed: {tour.result.get('obs')}" if failure else tour.log[-3000:]
+    )
     obs: dict[str, Any] = tour.result["obs"]
     return obs
 

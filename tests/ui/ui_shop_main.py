@@ -22,6 +22,7 @@ from typing import Any
 
 from fake_controller import FakeController
 from PIL import Image
+from shown_edges import RisingEdges
 from ui_maint_main import (
     QUIET_FRAMES,
     SCRIPT_LIMIT_S,
@@ -115,11 +116,13 @@ def clipped(root: Any) -> list[str]:
 
 def watch(f: Fingers, toasts: list[dict[str, Any]], flashes: list[str]) -> None:
     """Record every toast the moment it is fully shown (with what was open under it) and every tile
-    that flashed: on the property changes themselves, so a slow frame cannot hide one."""
+    that flashed: on the property changes themselves, so a slow frame cannot hide one, and once per
+    showing (``RisingEdges``), so a frame that lands near full cannot count one twice."""
     toast = ids(f).added_toast
+    edges = RisingEdges()
 
     def shown(_w: Any, value: float) -> None:
-        if value >= 0.999:
+        if edges.rose(value):
             vm = f.app.vm
             toasts.append({"text": toast.text, "searching": vm.searching, "detail": vm.detail is not None})
 
