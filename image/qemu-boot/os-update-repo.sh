@@ -48,13 +48,15 @@ CONTROL
     echo "$1" >"$tree/usr/share/$PACKAGE/version"
     if [ "$1" != 1.0 ]; then
         # as a kernel's or the firmware's package does, the update writes the boot partition; and
-        # it says whether the upgrade saw udev's /dev: boot 2's probe checks both were bound in
+        # it says whether the upgrade saw udev's /dev and the pseudo-terminals (apt's log needs
+        # one): boot 2's probe checks all were bound in
         cat >"$tree/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e
 if [ "$1" = configure ]; then
     if [ -d /dev/disk/by-label ]; then dev=udev; else dev=root-folder; fi
-    echo "configured from ${2:-nothing} dev=$dev" >/boot/firmware/kiosk-boot-probe-update
+    if [ -e /dev/pts/ptmx ]; then pts=devpts; else pts=none; fi
+    echo "configured from ${2:-nothing} dev=$dev pts=$pts" >/boot/firmware/kiosk-boot-probe-update
 fi
 POSTINST
         chmod 0755 "$tree/DEBIAN/postinst"

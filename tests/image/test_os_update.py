@@ -96,7 +96,8 @@ class Run:
         """The image's read-only root with its boot partition mounted: the upgrade changes the lower
         root's dpkg status (then runs ``chroot_body``)."""
         self.mounts.write_text(
-            "overlayroot / overlay rw 0 0\n/dev/mmcblk0p1 /boot/firmware vfat rw,relatime 0 0\n",
+            "overlayroot / overlay rw 0 0\ndevpts /dev/pts devpts rw,nosuid,noexec 0 0\n"
+            "/dev/mmcblk0p1 /boot/firmware vfat rw,relatime 0 0\n",
             encoding="ascii",
         )
         status = self.lower / "var/lib/dpkg/status"
@@ -112,6 +113,7 @@ class Run:
         """What the script logs when it undoes the upgrade's binds and writable boot partition."""
         return [
             f"umount {self.lower}/boot/firmware",
+            f"umount {self.lower}/dev/pts",
             f"umount {self.lower}/dev",
             "mount -o remount,ro /boot/firmware",
         ]
@@ -212,13 +214,15 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -
         calls = run.calls().splitlines()
         lower = run.lower
         chroot = calls.index(UPGRADE)
-        # /dev and the boot partition (writable) in the lower root for the upgrade, undone after it
+        # /dev, its /dev/pts and the boot partition (writable) in the lower root for the upgrade,
+        # undone after it
         assert calls[:chroot] == [
             "mount -o remount,rw /boot/firmware",
             f"mount --bind /dev {lower}/dev",
+            f"mount --bind /dev/pts {lower}/dev/pts",
             f"mount --bind /boot/firmware {lower}/boot/firmware",
         ]
-        assert calls[chroot + 1 : chroot + 4] == run.undone()
+        assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
         assert calls[-1] == "reboot "
         assert "the kiosk is idle and holds" in out
         assert kiosk.controller.update_hold is True
@@ -280,6 +284,7 @@ def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(tmp_path: Path) 
 
 
 def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(tmp_path: Path) -> None:
+    """Nor is /dev/pts bound where nothing is mounted there."""
     kiosk, run = _started(tmp_path)
     try:
         run.overlay_root()
@@ -327,7 +332,7 @@ def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_all_undone(t
         calls = run.calls()
         assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
         # /dev unbound and the boot partition read-only again
-        assert calls.splitlines()[-2:] == [f"umount {run.lower}/dev", "mount -o remount,ro /boot/firmware"]
+        assert calls.splitlines()[-3:] == run.undone()[1:]
     finally:
         kiosk.link.stop()
 
@@ -341,7 +346,7 @@ def test_a_failed_upgrade_still_undoes_what_it_needed(tmp_path: Path) -> None:
         assert "unattended-upgrade failed (100)" in out
         calls = run.calls().splitlines()
         chroot = calls.index(UPGRADE)
-        assert calls[chroot + 1 : chroot + 4] == run.undone()
+        assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
     finally:
         kiosk.link.stop()
 
