@@ -89,6 +89,8 @@ class Run:
         _recorder(self.bin, "mount")
         _recorder(self.bin, "umount")
         self.reboot_exit = 0
+        #: the kiosk's Python, which ``ota hold-kiosk`` runs in
+        self.python = sys.executable
         # (file, action): once a recorder creates the file, the action gets the script's process
         self.on_marker: tuple[Path, Callable[[subprocess.Popen[str]], None]] | None = None
 
@@ -127,7 +129,7 @@ class Run:
         env = {
             **os.environ,
             "KIOSK_CONFIG": str(self.config),
-            "KIOSK_PYTHON": sys.executable,
+            "KIOSK_PYTHON": self.python,
             "KIOSK_OS_UPDATE_STATE": str(self.state),
             "KIOSK_OS_UPDATE_HOLD_WAIT_S": str(hold_wait_s),
             "KIOSK_OS_UPDATE_HOLD_RETRY_S": "1",
@@ -397,6 +399,41 @@ def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(tmp_pat
         assert "reboot" not in run.calls().split()
         assert pending.exists()  # tried again at the next run inside a window
         assert "kiosk-os-update: stopped" in out
+    finally:
+        kiosk.link.stop()
+
+
+def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path) -> None:
+    """GIVEN an idle kiosk that has just answered "held" (it starts no new sale from then on)
+    WHEN  the OS update is stopped before it could ask for the reboot
+    THEN  the kiosk gets its hold back and sells again, rather than turning customers away until
+          someone notices; the reboot stays pending for the next run"""
+    kiosk, run = _started(tmp_path)
+    try:
+        held = tmp_path / "held"
+        # `ota hold-kiosk` itself, which then lingers as if the stop came before the script saw it end
+        run.python = str(
+            _recorder(
+                tmp_path / "python",
+                "python",
+                f'"{sys.executable}" "$@" || exit $?\n'
+                f'case "$*" in *--release*) ;; *hold-kiosk*) touch "{held}"; exec sleep 60 ;; esac\n',
+            )
+        )
+
+        def stop(proc: subprocess.Popen[str]) -> None:
+            assert kiosk.controller.update_hold is True  # the kiosk did hold
+            proc.send_signal(signal.SIGTERM)
+
+        run.on_marker = (held, stop)
+        code, out = run.run()
+        assert code == -signal.SIGTERM, out
+        assert "reboot" not in run.calls().split()
+        assert "giving the kiosk its hold back" in out
+        assert kiosk.controller.update_hold is False  # selling again
+        kiosk.controller.dispatch(co.StartTapped())
+        assert kiosk.controller.state.phase is not co.Phase.ATTRACT
+        assert (run.state / "reboot-pending").exists()
     finally:
         kiosk.link.stop()
 
