@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
@@ -168,102 +170,99 @@ class Run:
         return proc.returncode, out
 
 
-def _started(tmp_path: Path) -> tuple[Kiosk, Run]:
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Run]:
+    """The OS update's run beside a kiosk answering on its update socket (``run.kiosk``)."""
     kiosk = Kiosk(tmp_path)
     kiosk.link.start()
-    return kiosk, Run(tmp_path, kiosk)
+    try:
+        yield Run(tmp_path, kiosk)
+    finally:
+        kiosk.link.stop()
 
 
-def test_a_kiosk_mid_sale_is_not_rebooted_and_the_next_run_reboots_it_once_it_is_idle(tmp_path: Path) -> None:
+def test_a_kiosk_mid_sale_is_not_rebooted_and_the_next_run_reboots_it_once_it_is_idle(
+    run: Run,
+) -> None:
     """GIVEN a security update that needs a reboot and a customer with a cart
     WHEN  the OS update runs, and runs again (the next hour) after the customer left
     THEN  the first run installs it but does not reboot (the reboot stays pending); the second asks
           the kiosk again, which holds (starts no sale), and reboots, without upgrading again"""
-    kiosk, run = _started(tmp_path)
-    try:
-        kiosk.customer_with_a_cart()
-        code, out = run.run()
-        assert code == 0, out
-        assert "unattended-upgrade" in run.calls()
-        assert "reboot" not in run.calls().split()
-        assert "the kiosk was not idle" in out and "stayed busy" in out
-        assert (run.state / "reboot-pending").read_text(
-            encoding="utf-8"
-        ).strip() == "a package asks for a reboot"
-        assert kiosk.controller.update_hold is False
-        assert kiosk.controller.state.cart.item_count == 1  # the sale goes on
+    kiosk = run.kiosk
+    kiosk.customer_with_a_cart()
+    code, out = run.run()
+    assert code == 0, out
+    assert "unattended-upgrade" in run.calls()
+    assert "reboot" not in run.calls().split()
+    assert "the kiosk was not idle" in out and "stayed busy" in out
+    assert (run.state / "reboot-pending").read_text(encoding="utf-8").strip() == "a package asks for a reboot"
+    assert kiosk.controller.update_hold is False
+    assert kiosk.controller.state.cart.item_count == 1  # the sale goes on
 
-        kiosk.customer_leaves()
-        upgrades = run.calls().count("unattended-upgrade")
-        code, out = run.run()
-        assert code == 0, out
-        assert run.calls().splitlines()[-1] == "reboot "
-        assert run.calls().count("unattended-upgrade") == upgrades  # the pending reboot, nothing else
-        assert not (run.state / "reboot-pending").exists()
-        assert kiosk.controller.update_hold is True
-        kiosk.controller.dispatch(co.StartTapped())
-        assert kiosk.controller.state.phase is co.Phase.ATTRACT  # no new sale before the reboot
-    finally:
-        kiosk.link.stop()
+    kiosk.customer_leaves()
+    upgrades = run.calls().count("unattended-upgrade")
+    code, out = run.run()
+    assert code == 0, out
+    assert run.calls().splitlines()[-1] == "reboot "
+    assert run.calls().count("unattended-upgrade") == upgrades  # the pending reboot, nothing else
+    assert not (run.state / "reboot-pending").exists()
+    assert kiosk.controller.update_hold is True
+    kiosk.controller.dispatch(co.StartTapped())
+    assert kiosk.controller.state.phase is co.Phase.ATTRACT  # no new sale before the reboot
 
 
-def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root()
-        code, out = run.run()
-        assert code == 0, out
-        calls = run.calls().splitlines()
-        lower = run.lower
-        chroot = calls.index(UPGRADE)
-        # /dev, its /dev/pts and the boot partition (writable) in the lower root for the upgrade,
-        # undone after it
-        assert calls[:chroot] == [
-            "mount -o remount,rw /boot/firmware",
-            f"mount --bind /dev {lower}/dev",
-            f"mount --bind /dev/pts {lower}/dev/pts",
-            f"mount --bind /boot/firmware {lower}/boot/firmware",
-        ]
-        assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
-        assert calls[-1] == "reboot "
-        assert "the kiosk is idle and holds" in out
-        assert kiosk.controller.update_hold is True
-    finally:
-        kiosk.link.stop()
+def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(run: Run) -> None:
+    kiosk = run.kiosk
+    run.overlay_root()
+    code, out = run.run()
+    assert code == 0, out
+    calls = run.calls().splitlines()
+    lower = run.lower
+    chroot = calls.index(UPGRADE)
+    # /dev, its /dev/pts and the boot partition (writable) in the lower root for the upgrade,
+    # undone after it
+    assert calls[:chroot] == [
+        "mount -o remount,rw /boot/firmware",
+        f"mount --bind /dev {lower}/dev",
+        f"mount --bind /dev/pts {lower}/dev/pts",
+        f"mount --bind /boot/firmware {lower}/boot/firmware",
+    ]
+    assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
+    assert calls[-1] == "reboot "
+    assert "the kiosk is idle and holds" in out
+    assert kiosk.controller.update_hold is True
 
 
-def test_a_lower_root_left_writable_after_the_upgrade_is_put_back_read_only(tmp_path: Path) -> None:
+def test_a_lower_root_left_writable_after_the_upgrade_is_put_back_read_only(
+    run: Run,
+) -> None:
     # overlayroot-chroot's own remount to read-only failed ("busy") in a boot test: the lower root
     # then stayed writable under the overlay until the reboot
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root()
-        run.mounts.write_text(
-            f"overlayroot / overlay rw 0 0\n/dev/vda2 {run.lower} ext4 rw,relatime 0 0\n", encoding="ascii"
-        )
-        code, out = run.run()
-        assert code == 0, out
-        calls = run.calls().splitlines()
-        chroot = calls.index(UPGRADE)
-        assert f"mount -o remount,ro {run.lower}" in calls[chroot:]
-        assert run.drop_caches.read_text(encoding="ascii") == "2\n"
-        assert f"{run.lower} is read-only again" in out
-        # already read-only (overlayroot-chroot managed): nothing more
-        run.bin.joinpath("calls").unlink()
-        (run.state / "last-run").unlink()
-        run.mounts.write_text(
-            f"overlayroot / overlay rw 0 0\n/dev/vda2 {run.lower} ext4 ro,relatime 0 0\n", encoding="ascii"
-        )
-        code, out = run.run()
-        assert code == 0, out
-        assert f"mount -o remount,ro {run.lower}" not in run.calls().splitlines()
-    finally:
-        kiosk.link.stop()
+    run.overlay_root()
+    run.mounts.write_text(
+        f"overlayroot / overlay rw 0 0\n/dev/vda2 {run.lower} ext4 rw,relatime 0 0\n", encoding="ascii"
+    )
+    code, out = run.run()
+    assert code == 0, out
+    calls = run.calls().splitlines()
+    chroot = calls.index(UPGRADE)
+    assert f"mount -o remount,ro {run.lower}" in calls[chroot:]
+    assert run.drop_caches.read_text(encoding="ascii") == "2\n"
+    assert f"{run.lower} is read-only again" in out
+    # already read-only (overlayroot-chroot managed): nothing more
+    run.bin.joinpath("calls").unlink()
+    (run.state / "last-run").unlink()
+    run.mounts.write_text(
+        f"overlayroot / overlay rw 0 0\n/dev/vda2 {run.lower} ext4 ro,relatime 0 0\n", encoding="ascii"
+    )
+    code, out = run.run()
+    assert code == 0, out
+    assert f"mount -o remount,ro {run.lower}" not in run.calls().splitlines()
 
 
-def test_no_kiosk_answering_means_no_reboot(tmp_path: Path) -> None:
+def test_no_kiosk_answering_means_no_reboot(run: Run) -> None:
     """A kiosk that is stopped or still starting cannot say it is idle: nothing is rebooted under it."""
-    kiosk, run = _started(tmp_path)
+    kiosk = run.kiosk
     kiosk.link.stop()
     code, out = run.run()
     assert code == 0, out
@@ -271,93 +270,75 @@ def test_no_kiosk_answering_means_no_reboot(tmp_path: Path) -> None:
     assert (run.state / "reboot-pending").exists()
 
 
-def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        run.reboot_exit = 1
-        code, out = run.run()
-        assert code == 1, out
-        assert run.calls().splitlines()[-1] == "reboot "
-        assert "the reboot failed" in out
-        assert (run.state / "reboot-pending").exists()
-        assert kiosk.controller.update_hold is False  # released: selling again
-    finally:
-        kiosk.link.stop()
+def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(run: Run) -> None:
+    kiosk = run.kiosk
+    run.reboot_exit = 1
+    code, out = run.run()
+    assert code == 1, out
+    assert run.calls().splitlines()[-1] == "reboot "
+    assert "the reboot failed" in out
+    assert (run.state / "reboot-pending").exists()
+    assert kiosk.controller.update_hold is False  # released: selling again
 
 
-def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(tmp_path: Path) -> None:
+def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(run: Run) -> None:
     """Nor is /dev/pts bound where nothing is mounted there."""
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root()
-        run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
-        code, out = run.run()
-        assert code == 0, out
-        calls = run.calls().splitlines()
-        assert "/boot/firmware" not in run.calls()
-        chroot = calls.index(UPGRADE)
-        assert calls[chroot - 1 : chroot + 2] == [
-            f"mount --bind /dev {run.lower}/dev",
-            calls[chroot],
-            f"umount {run.lower}/dev",
-        ]
-    finally:
-        kiosk.link.stop()
+    run.overlay_root()
+    run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+    code, out = run.run()
+    assert code == 0, out
+    calls = run.calls().splitlines()
+    assert "/boot/firmware" not in run.calls()
+    chroot = calls.index(UPGRADE)
+    assert calls[chroot - 1 : chroot + 2] == [
+        f"mount --bind /dev {run.lower}/dev",
+        calls[chroot],
+        f"umount {run.lower}/dev",
+    ]
 
 
-def test_a_boot_partition_in_fstab_but_not_mounted_means_no_upgrade(tmp_path: Path) -> None:
+def test_a_boot_partition_in_fstab_but_not_mounted_means_no_upgrade(run: Run) -> None:
     """A kernel update would land beside the partition the Pi boots from: better none that day."""
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root()
-        run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
-        (run.lower / "etc").mkdir()
-        (run.lower / "etc/fstab").write_text(
-            "# pi-gen's\nLABEL=bootfs /boot/firmware vfat defaults,ro 0 2\n", encoding="ascii"
-        )
-        code, out = run.run()
-        assert code == 1, out
-        assert "/boot/firmware is in" in out and "not mounted; no update today" in out
-        assert run.calls() == ""  # nothing bound, nothing upgraded
-    finally:
-        kiosk.link.stop()
+    run.overlay_root()
+    run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
+    (run.lower / "etc").mkdir()
+    (run.lower / "etc/fstab").write_text(
+        "# pi-gen's\nLABEL=bootfs /boot/firmware vfat defaults,ro 0 2\n", encoding="ascii"
+    )
+    code, out = run.run()
+    assert code == 1, out
+    assert "/boot/firmware is in" in out and "not mounted; no update today" in out
+    assert run.calls() == ""  # nothing bound, nothing upgraded
 
 
-def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_all_undone(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root()
-        _recorder(run.bin, "mount", 'case "$*" in *"--bind /boot/firmware"*) exit 32 ;; esac\n')
-        code, out = run.run()
-        assert code == 1, out
-        assert "cannot bind /boot/firmware" in out and "no update today" in out
-        calls = run.calls()
-        assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
-        # /dev unbound and the boot partition read-only again
-        assert calls.splitlines()[-3:] == run.undone()[1:]
-    finally:
-        kiosk.link.stop()
+def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_all_undone(
+    run: Run,
+) -> None:
+    run.overlay_root()
+    _recorder(run.bin, "mount", 'case "$*" in *"--bind /boot/firmware"*) exit 32 ;; esac\n')
+    code, out = run.run()
+    assert code == 1, out
+    assert "cannot bind /boot/firmware" in out and "no update today" in out
+    calls = run.calls()
+    assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
+    # /dev unbound and the boot partition read-only again
+    assert calls.splitlines()[-3:] == run.undone()[1:]
 
 
-def test_a_failed_upgrade_still_undoes_what_it_needed(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        run.overlay_root(chroot_body="exit 100\n")
-        code, out = run.run()
-        assert code == 100, out  # unattended-upgrade's own status, for systemd to show
-        assert "unattended-upgrade failed (100)" in out
-        calls = run.calls().splitlines()
-        chroot = calls.index(UPGRADE)
-        assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
-    finally:
-        kiosk.link.stop()
+def test_a_failed_upgrade_still_undoes_what_it_needed(run: Run) -> None:
+    run.overlay_root(chroot_body="exit 100\n")
+    code, out = run.run()
+    assert code == 100, out  # unattended-upgrade's own status, for systemd to show
+    assert "unattended-upgrade failed (100)" in out
+    calls = run.calls().splitlines()
+    chroot = calls.index(UPGRADE)
+    assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
 
 
-def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Path) -> None:
+def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Path, run: Run) -> None:
     """systemd stops the unit with SIGTERM to the script alone (KillMode=mixed): dpkg must not be
     cut off mid-package, and the binds must outlive the upgrade, or a kernel hook still running would
     write the root's empty /boot/firmware folder."""
-    kiosk, run = _started(tmp_path)
     started, go = tmp_path / "upgrade-started", tmp_path / "upgrade-go"
     # the upgrade says it started, then goes on until the test lets it finish (bounded: 60 s)
     run.overlay_root(
@@ -371,88 +352,77 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
         go.touch()
 
     run.on_marker = (started, stop)
-    try:
-        code, out = run.run()
-        assert code == -signal.SIGTERM, out  # ended by the stop, as systemd expects
-        calls = run.calls().splitlines()
-        finished = calls.index("upgrade finished")
-        assert calls[finished + 1 :] == run.undone(), calls
-        assert "stopping once the upgrade under way has finished" in out
-        unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
-        assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
-    finally:
-        kiosk.link.stop()
+    code, out = run.run()
+    assert code == -signal.SIGTERM, out  # ended by the stop, as systemd expects
+    calls = run.calls().splitlines()
+    finished = calls.index("upgrade finished")
+    assert calls[finished + 1 :] == run.undone(), calls
+    assert "stopping once the upgrade under way has finished" in out
+    unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
+    assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
 
 
-def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        kiosk.customer_with_a_cart()  # busy: the hold would be asked for for ten minutes
-        pending = run.state / "reboot-pending"
+def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(run: Run) -> None:
+    kiosk = run.kiosk
+    kiosk.customer_with_a_cart()  # busy: the hold would be asked for for ten minutes
+    pending = run.state / "reboot-pending"
 
-        def stop(proc: subprocess.Popen[str]) -> None:
-            proc.send_signal(signal.SIGTERM)
+    def stop(proc: subprocess.Popen[str]) -> None:
+        proc.send_signal(signal.SIGTERM)
 
-        run.on_marker = (pending, stop)
-        code, out = run.run(hold_wait_s=600)
-        assert code == -signal.SIGTERM, out
-        assert "reboot" not in run.calls().split()
-        assert pending.exists()  # tried again at the next run inside a window
-        assert "kiosk-os-update: stopped" in out
-    finally:
-        kiosk.link.stop()
+    run.on_marker = (pending, stop)
+    code, out = run.run(hold_wait_s=600)
+    assert code == -signal.SIGTERM, out
+    assert "reboot" not in run.calls().split()
+    assert pending.exists()  # tried again at the next run inside a window
+    assert "kiosk-os-update: stopped" in out
 
 
-def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path) -> None:
+def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path, run: Run) -> None:
     """GIVEN an idle kiosk that has just answered "held" (it starts no new sale from then on)
     WHEN  the OS update is stopped before it could ask for the reboot
     THEN  the kiosk gets its hold back and sells again, rather than turning customers away until
           someone notices; the reboot stays pending for the next run"""
-    kiosk, run = _started(tmp_path)
-    try:
-        held = tmp_path / "held"
-        # `ota hold-kiosk` itself, which then lingers as if the stop came before the script saw it end
-        run.python = str(
-            _recorder(
-                tmp_path / "python",
-                "python",
-                f'"{sys.executable}" "$@" || exit $?\n'
-                f'case "$*" in *--release*) ;; *hold-kiosk*) touch "{held}"; exec sleep 60 ;; esac\n',
-            )
+    kiosk = run.kiosk
+    held = tmp_path / "held"
+    # `ota hold-kiosk` itself, which then lingers as if the stop came before the script saw it end
+    run.python = str(
+        _recorder(
+            tmp_path / "python",
+            "python",
+            f'"{sys.executable}" "$@" || exit $?\n'
+            f'case "$*" in *--release*) ;; *hold-kiosk*) touch "{held}"; exec sleep 60 ;; esac\n',
         )
+    )
 
-        def stop(proc: subprocess.Popen[str]) -> None:
-            assert kiosk.controller.update_hold is True  # the kiosk did hold
-            proc.send_signal(signal.SIGTERM)
+    def stop(proc: subprocess.Popen[str]) -> None:
+        assert kiosk.controller.update_hold is True  # the kiosk did hold
+        proc.send_signal(signal.SIGTERM)
 
-        run.on_marker = (held, stop)
-        code, out = run.run()
-        assert code == -signal.SIGTERM, out
-        assert "reboot" not in run.calls().split()
-        assert "giving the kiosk its hold back" in out
-        assert kiosk.controller.update_hold is False  # selling again
-        kiosk.controller.dispatch(co.StartTapped())
-        assert kiosk.controller.state.phase is not co.Phase.ATTRACT
-        assert (run.state / "reboot-pending").exists()
-    finally:
-        kiosk.link.stop()
+    run.on_marker = (held, stop)
+    code, out = run.run()
+    assert code == -signal.SIGTERM, out
+    assert "reboot" not in run.calls().split()
+    assert "giving the kiosk its hold back" in out
+    assert kiosk.controller.update_hold is False  # selling again
+    kiosk.controller.dispatch(co.StartTapped())
+    assert kiosk.controller.state.phase is not co.Phase.ATTRACT
+    assert (run.state / "reboot-pending").exists()
 
 
-def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrade(tmp_path: Path) -> None:
-    kiosk, run = _started(tmp_path)
-    try:
-        run.mounts.write_text(
-            "/dev/mmcblk0p2 / ext4 rw 0 0\n/dev/mmcblk0p1 /boot/firmware vfat ro,relatime 0 0\n",
-            encoding="ascii",
-        )
-        code, out = run.run()
-        assert code == 0, out
-        calls = run.calls().splitlines()
-        assert calls[:3] == [
-            "mount -o remount,rw /boot/firmware",
-            "apt-get update -qq",
-            "unattended-upgrade ",
-        ]
-        assert calls[3] == "mount -o remount,ro /boot/firmware"
-    finally:
-        kiosk.link.stop()
+def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrade(
+    run: Run,
+) -> None:
+    run.mounts.write_text(
+        "/dev/mmcblk0p2 / ext4 rw 0 0\n/dev/mmcblk0p1 /boot/firmware vfat ro,relatime 0 0\n",
+        encoding="ascii",
+    )
+    code, out = run.run()
+    assert code == 0, out
+    calls = run.calls().splitlines()
+    assert calls[:3] == [
+        "mount -o remount,rw /boot/firmware",
+        "apt-get update -qq",
+        "unattended-upgrade ",
+    ]
+    assert calls[3] == "mount -o remount,ro /boot/firmware"
