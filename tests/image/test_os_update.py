@@ -9,6 +9,7 @@ overlayroot-chroot, mount, the reboot) replaced by recorders, the only fakes her
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,8 +92,12 @@ class Run:
         _recorder(self.bin, "mount")
         _recorder(self.bin, "umount")
         self.reboot_exit = 0
+        #: what the reboot stand-in does before it exits with ``reboot_exit``
+        self.reboot_body = ""
         #: the kiosk's Python, which ``ota hold-kiosk`` runs in
         self.python = sys.executable
+        #: folders searched before $PATH for the programs the script runs by name
+        self.path_first: list[Path] = []
         # (file, action): once a recorder creates the file, the action gets the script's process
         self.on_marker: tuple[Path, Callable[[subprocess.Popen[str]], None]] | None = None
 
@@ -127,7 +132,7 @@ class Run:
         return path.read_text(encoding="utf-8") if path.exists() else ""
 
     def run(self, hold_wait_s: int = 0) -> tuple[int, str]:
-        _recorder(self.bin, "reboot", f"exit {self.reboot_exit}\n")
+        _recorder(self.bin, "reboot", f"{self.reboot_body}exit {self.reboot_exit}\n")
         env = {
             **os.environ,
             "KIOSK_CONFIG": str(self.config),
@@ -147,6 +152,8 @@ class Run:
             "UMOUNT": str(self.bin / "umount"),
             "KIOSK_OS_UPDATE_DROP_CACHES": str(self.drop_caches),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            # programs the script runs by name (rm): a test's stand-ins first, when it has any
+            "PATH": os.pathsep.join([*map(str, self.path_first), os.environ["PATH"]]),
         }
         proc = subprocess.Popen(
             ["sh", str(SCRIPT)],
@@ -156,16 +163,21 @@ class Run:
             text=True,
             start_new_session=True,
         )
-        for _ in range(12000):  # the kiosk's UI thread answers HOLD; bounded (about 2 min at most)
-            if proc.poll() is not None:
-                break
-            if self.on_marker is not None and self.on_marker[0].exists():
-                act = self.on_marker[1]
-                self.on_marker = None
-                act(proc)
-            self.kiosk.controller.pump(timeout=0.01)
-        else:
-            proc.kill()
+        try:
+            for _ in range(12000):  # the kiosk's UI thread answers HOLD; bounded (about 2 min at most)
+                if proc.poll() is not None:
+                    break
+                if self.on_marker is not None and self.on_marker[0].exists():
+                    act = self.on_marker[1]
+                    self.on_marker = None
+                    act(proc)
+                self.kiosk.controller.pump(timeout=0.01)
+            else:
+                proc.kill()
+        except BaseException:
+            proc.kill()  # an action's assertion failed: no script left running
+            proc.communicate(timeout=60)
+            raise
         out, _ = proc.communicate(timeout=60)
         return proc.returncode, out
 
@@ -407,7 +419,45 @@ def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path, run: Ru
     assert kiosk.controller.update_hold is False  # selling again
     kiosk.controller.dispatch(co.StartTapped())
     assert kiosk.controller.state.phase is not co.Phase.ATTRACT
-    assert (run.state / "reboot-pending").exists()
+    assert (run.state / "reboot-pending").read_text(encoding="utf-8") == "a package asks for a reboot\n"
+
+
+def test_a_stop_just_after_the_pending_mark_was_cleared_keeps_the_reboot_pending(
+    tmp_path: Path, run: Run
+) -> None:
+    """The kiosk held and the script has just cleared reboot-pending, about to reboot, when the stop
+    comes: the hold is given back and the reboot is marked pending again; without the mark, the
+    next run would see it had run today, and the next night's would find nothing new to install,
+    so the packages installed would wait for some unrelated reboot."""
+    kiosk = run.kiosk
+    real_rm = shutil.which("rm")
+    assert real_rm is not None
+    # the stop arrives the moment rm has removed the mark (a signal to the script that ran it)
+    _recorder(
+        tmp_path / "path",
+        "rm",
+        f'"{real_rm}" "$@" || exit $?\ncase "$*" in *reboot-pending*) kill -s TERM "$PPID" ;; esac\n',
+    )
+    run.path_first = [tmp_path / "path"]
+    code, out = run.run()
+    assert code == -signal.SIGTERM, out
+    assert "reboot" not in run.calls().split()
+    assert "the kiosk is idle and holds" in out and "giving the kiosk its hold back" in out
+    assert kiosk.controller.update_hold is False
+    assert (run.state / "reboot-pending").read_text(encoding="utf-8") == "a package asks for a reboot\n"
+
+
+def test_the_shutdown_the_reboot_starts_does_not_give_the_hold_back(tmp_path: Path, run: Run) -> None:
+    """``systemctl reboot`` stops this unit among the rest: the kiosk must stay held until it is
+    stopped itself, or a customer could start a sale in the seconds before the reboot."""
+    kiosk = run.kiosk
+    run.reboot_body = 'kill -s TERM "$PPID"\n'  # the shutdown's stop reaches the script
+    code, out = run.run()
+    assert code == -signal.SIGTERM, out
+    assert run.calls().splitlines()[-1] == "reboot "
+    assert "giving the kiosk its hold back" not in out
+    assert kiosk.controller.update_hold is True
+    assert not (run.state / "reboot-pending").exists()
 
 
 def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrade(
