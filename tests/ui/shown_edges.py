@@ -1,10 +1,10 @@
 """When an animated 0..1 value (an overlay's ``shown``, a toast's opacity) has come up to full: once
 per showing, whatever values the frames happen to land on.
 
-A linear animation lands wherever the frame times put it: a frame just short of its end gives 0.9992,
-the next 1.0, and a fade-out's first frame can give 0.9995 again. A watcher that takes "at least
-0.999" as "shown" would count one showing two or three times, and a tour that waits for exactly N
-showings would wait forever (seen once in CI, on a machine slow enough to put a frame there).
+A linear animation lands wherever the frame times put it: a frame just short of a fade-in's end gives
+0.9996, the next 1.0. A watcher that takes every change to "at least 0.999" as a showing counts that
+one twice, and a tour that waits for exactly N showings waits forever: the likely cause of the shop
+tour's stall at "toast shown", seen once in CI on a busy machine (not reproduced).
 """
 
 from __future__ import annotations
