@@ -86,6 +86,9 @@ class Run:
         self.fstab = tmp / "fstab"  # the root's own, for a root without overlay (none: nothing listed)
         self.lower = tmp / "root-ro"
         self.drop_caches = tmp / "drop_caches"
+        #: this boot's id, as the kernel gives it
+        self.boot_id = tmp / "boot_id"
+        self.boot_id.write_text("8f0c1a52-6a3e-4a61-9a0e-2f4f2b1f0c11\n", encoding="ascii")
         _recorder(self.bin, "apt-get")
         # a security update that needs a reboot, as Debian's packages say so
         _recorder(self.bin, "unattended-upgrade", f'touch "{self.reboot_required}"\n')
@@ -151,6 +154,7 @@ class Run:
             "MOUNT": str(self.bin / "mount"),
             "UMOUNT": str(self.bin / "umount"),
             "KIOSK_OS_UPDATE_DROP_CACHES": str(self.drop_caches),
+            "KIOSK_OS_UPDATE_BOOT_ID": str(self.boot_id),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
             # programs the script runs by name (rm): a test's stand-ins first, when it has any
             "PATH": os.pathsep.join([*map(str, self.path_first), os.environ["PATH"]]),
@@ -370,6 +374,13 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
     finished = calls.index("upgrade finished")
     assert calls[finished + 1 :] == run.undone(), calls
     assert "stopping once the upgrade under way has finished" in out
+    # what it installed still gets its reboot, at the next run inside a window
+    assert "its reboot (packages changed on the read-only root) waits for the next run" in out
+    pending = run.state / "reboot-pending"
+    assert pending.read_text(encoding="utf-8") == "packages changed on the read-only root\n"
+    assert run.state.joinpath("reboot-pending-boot").read_text(encoding="ascii") == run.boot_id.read_text(
+        encoding="ascii"
+    )
     unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
     assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
 
@@ -458,6 +469,29 @@ def test_the_shutdown_the_reboot_starts_does_not_give_the_hold_back(tmp_path: Pa
     assert "giving the kiosk its hold back" not in out
     assert kiosk.controller.update_hold is True
     assert not (run.state / "reboot-pending").exists()
+
+
+def test_a_pending_reboot_from_an_earlier_boot_is_not_done_again(run: Run) -> None:
+    """GIVEN a reboot marked pending in an earlier boot (the kiosk was busy), and the kiosk since
+          rebooted for another reason (a power cut), which applied what was installed
+    WHEN  the OS update runs inside the window
+    THEN  it drops the mark instead of rebooting the kiosk once more, and goes on with the day's run"""
+    run.kiosk.customer_with_a_cart()  # busy: this run's own update cannot reboot it either
+    code, out = run.run()
+    assert code == 0, out
+    assert (run.state / "reboot-pending").exists()
+    run.boot_id.write_text("1d9e7b40-0c55-4f0e-8f43-0b6f5d2a9e77\n", encoding="ascii")  # rebooted
+    (run.state / "last-run").unlink()  # a new day
+    run.reboot_required.unlink()  # the reboot cleared it
+    _recorder(run.bin, "unattended-upgrade")  # nothing new today
+    upgrades = run.calls().count("unattended-upgrade")
+    code, out = run.run()
+    assert code == 0, out
+    assert "the pending reboot (a package asks for a reboot) has happened since" in out
+    assert not (run.state / "reboot-pending").exists()
+    assert not (run.state / "reboot-pending-boot").exists()
+    assert run.calls().count("unattended-upgrade") == upgrades + 1  # the day's run went on
+    assert "reboot" not in run.calls().split()
 
 
 def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrade(
