@@ -181,7 +181,11 @@ def main(
         "--wait-s", type=float, default=1800.0, help="how long to keep asking a busy kiosk (default 1800)"
     )
     hold.add_argument("--retry-s", type=float, default=15.0, help="seconds between questions (default 15)")
-    hold.add_argument("--release", action="store_true", help="give a hold back instead (no reboot after all: it failed, or the OS update was stopped)")
+    hold.add_argument(
+        "--release",
+        action="store_true",
+        help="give a hold back instead (no reboot after all: it failed, or the OS update was stopped)",
+    )
     agent = sub.add_parser(
         "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
     )
