@@ -73,6 +73,9 @@ class Run:
         self.tmp, self.kiosk = tmp, kiosk
         self.bin = tmp / "bin"
         self.state = tmp / "os-update"
+        #: the mark of a reboot still to come (its reason), and the boot it was made in
+        self.pending = self.state / "reboot-pending"
+        self.pending_boot = self.state / "reboot-pending-boot"
         self.reboot_required = tmp / "run" / "reboot-required"
         self.reboot_required.parent.mkdir()
         self.config = tmp / "kiosk.toml"
@@ -211,7 +214,7 @@ def test_a_kiosk_mid_sale_is_not_rebooted_and_the_next_run_reboots_it_once_it_is
     assert "unattended-upgrade" in run.calls()
     assert "reboot" not in run.calls().split()
     assert "the kiosk was not idle" in out and "stayed busy" in out
-    assert (run.state / "reboot-pending").read_text(encoding="utf-8").strip() == "a package asks for a reboot"
+    assert run.pending.read_text(encoding="utf-8").strip() == "a package asks for a reboot"
     assert kiosk.controller.update_hold is False
     assert kiosk.controller.state.cart.item_count == 1  # the sale goes on
 
@@ -221,7 +224,7 @@ def test_a_kiosk_mid_sale_is_not_rebooted_and_the_next_run_reboots_it_once_it_is
     assert code == 0, out
     assert run.calls().splitlines()[-1] == "reboot "
     assert run.calls().count("unattended-upgrade") == upgrades  # the pending reboot, nothing else
-    assert not (run.state / "reboot-pending").exists()
+    assert not run.pending.exists()
     assert kiosk.controller.update_hold is True
     kiosk.controller.dispatch(co.StartTapped())
     assert kiosk.controller.state.phase is co.Phase.ATTRACT  # no new sale before the reboot
@@ -283,7 +286,7 @@ def test_no_kiosk_answering_means_no_reboot(run: Run) -> None:
     code, out = run.run()
     assert code == 0, out
     assert "reboot" not in run.calls().split()
-    assert (run.state / "reboot-pending").exists()
+    assert run.pending.exists()
 
 
 def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(run: Run) -> None:
@@ -293,7 +296,7 @@ def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(run: Run) -> Non
     assert code == 1, out
     assert run.calls().splitlines()[-1] == "reboot "
     assert "the reboot failed" in out
-    assert (run.state / "reboot-pending").exists()
+    assert run.pending.exists()
     assert kiosk.controller.update_hold is False  # released: selling again
 
 
@@ -376,11 +379,9 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
     assert "stopping once the upgrade under way has finished" in out
     # what it installed still gets its reboot, at the next run inside a window
     assert "its reboot (packages changed on the read-only root) waits for the next run" in out
-    pending = run.state / "reboot-pending"
+    pending = run.pending
     assert pending.read_text(encoding="utf-8") == "packages changed on the read-only root\n"
-    assert run.state.joinpath("reboot-pending-boot").read_text(encoding="ascii") == run.boot_id.read_text(
-        encoding="ascii"
-    )
+    assert run.pending_boot.read_text(encoding="ascii") == run.boot_id.read_text(encoding="ascii")
     unit = (ROOTFS.parent / "systemd/kiosk-os-update.service").read_text(encoding="utf-8")
     assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
 
@@ -388,7 +389,7 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
 def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(run: Run) -> None:
     kiosk = run.kiosk
     kiosk.customer_with_a_cart()  # busy: the hold would be asked for for ten minutes
-    pending = run.state / "reboot-pending"
+    pending = run.pending
 
     def stop(proc: subprocess.Popen[str]) -> None:
         proc.send_signal(signal.SIGTERM)
@@ -430,7 +431,7 @@ def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path, run: Ru
     assert kiosk.controller.update_hold is False  # selling again
     kiosk.controller.dispatch(co.StartTapped())
     assert kiosk.controller.state.phase is not co.Phase.ATTRACT
-    assert (run.state / "reboot-pending").read_text(encoding="utf-8") == "a package asks for a reboot\n"
+    assert run.pending.read_text(encoding="utf-8") == "a package asks for a reboot\n"
 
 
 def test_a_stop_just_after_the_pending_mark_was_cleared_keeps_the_reboot_pending(
@@ -455,7 +456,7 @@ def test_a_stop_just_after_the_pending_mark_was_cleared_keeps_the_reboot_pending
     assert "reboot" not in run.calls().split()
     assert "the kiosk is idle and holds" in out and "giving the kiosk its hold back" in out
     assert kiosk.controller.update_hold is False
-    assert (run.state / "reboot-pending").read_text(encoding="utf-8") == "a package asks for a reboot\n"
+    assert run.pending.read_text(encoding="utf-8") == "a package asks for a reboot\n"
 
 
 def test_the_shutdown_the_reboot_starts_does_not_give_the_hold_back(tmp_path: Path, run: Run) -> None:
@@ -468,7 +469,7 @@ def test_the_shutdown_the_reboot_starts_does_not_give_the_hold_back(tmp_path: Pa
     assert run.calls().splitlines()[-1] == "reboot "
     assert "giving the kiosk its hold back" not in out
     assert kiosk.controller.update_hold is True
-    assert not (run.state / "reboot-pending").exists()
+    assert not run.pending.exists()
 
 
 def test_a_pending_reboot_from_an_earlier_boot_is_not_done_again(run: Run) -> None:
@@ -479,7 +480,7 @@ def test_a_pending_reboot_from_an_earlier_boot_is_not_done_again(run: Run) -> No
     run.kiosk.customer_with_a_cart()  # busy: this run's own update cannot reboot it either
     code, out = run.run()
     assert code == 0, out
-    assert (run.state / "reboot-pending").exists()
+    assert run.pending.exists()
     run.boot_id.write_text("1d9e7b40-0c55-4f0e-8f43-0b6f5d2a9e77\n", encoding="ascii")  # rebooted
     (run.state / "last-run").unlink()  # a new day
     run.reboot_required.unlink()  # the reboot cleared it
@@ -488,8 +489,8 @@ def test_a_pending_reboot_from_an_earlier_boot_is_not_done_again(run: Run) -> No
     code, out = run.run()
     assert code == 0, out
     assert "the pending reboot (a package asks for a reboot) has happened since" in out
-    assert not (run.state / "reboot-pending").exists()
-    assert not (run.state / "reboot-pending-boot").exists()
+    assert not run.pending.exists()
+    assert not run.pending_boot.exists()
     assert run.calls().count("unattended-upgrade") == upgrades + 1  # the day's run went on
     assert "reboot" not in run.calls().split()
 
