@@ -3,12 +3,20 @@
 The update agent (``ota agent``, another process) switches releases only when the kiosk says it is
 idle. It connects to ``<data>/ota/kiosk.sock`` and sends one line:
 
-- ``HOLD``: answered ``held`` when the checkout is idle (attract phase, empty cart, no payment or
-  receipt job in flight, nobody in maintenance mode), and from then on the attract screen starts no
-  sale and says "updating" until ``RELEASE`` or a restart; ``busy`` otherwise. The question is
-  answered on the UI thread (``controller.post``), which owns the checkout state: the socket
-  thread never reads it itself.
-- ``RELEASE``: the hold ends (``released``).
+- ``HOLD [HOLDER]``: answered ``held`` when the checkout is idle (attract phase, empty cart, no
+  payment or receipt job in flight, nobody in maintenance mode), and from then on the attract screen
+  starts no sale and says "updating" until every holder has sent ``RELEASE`` or the kiosk restarts;
+  ``busy`` otherwise. The question is answered on the UI thread (``controller.post``), which owns
+  the checkout state: the socket thread never reads it itself.
+- ``RELEASE [HOLDER]``: that holder's hold ends: ``released`` when nobody holds the kiosk any more,
+  ``still held by NAME[,NAME]`` when another holder does.
+
+Two updaters hold the kiosk: the update agent (which sends no holder: ``agent``, as it always has)
+and the image's OS updates (``os-update``). Each hold is the holder's own, so one that gives its
+hold back (its update failed, or it was stopped) never frees the other's in the middle of its
+switch or reboot. A holder is a short lower-case name (``HOLDER_NAME``); anything else is answered
+``unknown``, as a kiosk from before holders answers ``HOLD os-update``: the client then asks again
+without one.
 
 With ``[ota] maintenance_window`` set (``"02:00-05:00"``, the kiosk's local time), HOLD outside it
 is answered ``busy outside window`` without asking the checkout: the agent keeps waiting (and
@@ -25,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -32,17 +41,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as Time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kiosk.core.checkout import Phase
 from kiosk.core.window import Window, in_window
 from kiosk_common.ota_states import REPORT_STATES
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: how long the socket thread waits for the UI thread to answer HOLD before saying busy
 ANSWER_TIMEOUT_S = 5.0
 MAX_LINE = 64
+#: who holds the kiosk when HOLD or RELEASE names nobody: the update agent, which never names itself
+AGENT_HOLDER = "agent"
+#: a holder's name on the socket: short, lower-case, so it is safe in a log line
+HOLDER_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 
 #: the request file the update agent looks for between polls (``ota.agent.CHECK_NOW_FILE``)
@@ -126,6 +140,9 @@ class OtaLink:
         self._health_lock = threading.Lock()
         #: probes for the parts that answer in the background; checked on the socket thread's ticks
         self.watch: HealthWatch | None = None
+        #: who holds the kiosk now (``controller.update_hold`` is "anyone"); read and written on the
+        #: UI thread only
+        self._holders: set[str] = set()
 
     # --- the socket --------------------------------------------------------------------------------
 
@@ -174,19 +191,27 @@ class OtaLink:
 
     def answer(self, command: str) -> str:
         """The reply to one command line (on the socket thread; the state is read on the UI thread)."""
-        if command == "HOLD":
+        verb, _, holder = command.partition(" ")
+        holder = holder or AGENT_HOLDER
+        if verb not in ("HOLD", "RELEASE") or not HOLDER_NAME.fullmatch(holder):
+            return "unknown"
+        if verb == "HOLD":
             if not in_window(self.window, self._local_time()):
-                log.info("update link: HOLD outside the maintenance window %s: busy", self.window)
+                log.info(
+                    "update link: HOLD by %s outside the maintenance window %s: busy", holder, self.window
+                )
                 return "busy outside window"
-            return "held" if self._ask_ui(self._hold) else "busy"
-        if command == "RELEASE":
-            self._ask_ui(self._release)
-            return "released"
-        return "unknown"
+            return "held" if self._ask_ui(lambda: self._hold(holder)) else "busy"
+        others = self._ask_ui(lambda: self._release(holder))
+        if others is None:
+            # the UI thread is stuck: the hold stays, and a restart (the watchdog's) ends it
+            return "unanswered"
+        return f"still held by {others}" if others else "released"
 
-    def _ask_ui(self, question: Callable[[], bool]) -> bool:
+    def _ask_ui(self, question: Callable[[], _T]) -> _T | None:
+        """``question()`` run on the UI thread; None when it did not answer in time."""
         answered = threading.Event()
-        result: list[bool] = []
+        result: list[_T] = []
 
         def ask() -> None:
             try:
@@ -195,26 +220,37 @@ class OtaLink:
                 answered.set()
 
         self.controller.post(ask)
-        if not answered.wait(self._answer_timeout_s):
+        if not answered.wait(self._answer_timeout_s) or not result:
             log.info("update link: the UI thread did not answer in time; said busy")
-            return False
-        return bool(result and result[0])
+            return None
+        return result[0]
 
-    def _hold(self) -> bool:
+    def _hold(self, holder: str) -> bool:
         if not idle(self.controller, self._maintenance_open):
             return False
-        if not self.controller.update_hold:
-            log.info("update link: holding the kiosk for an update (no new sale until it restarts)")
+        if not self._holders:
+            log.info("update link: %s holds the kiosk for an update (no new sale until it restarts)", holder)
+        elif holder not in self._holders:
+            log.info(
+                "update link: %s holds the kiosk too (held by %s)", holder, ", ".join(sorted(self._holders))
+            )
+        self._holders.add(holder)
         self.controller.update_hold = True
         self._notify()
         return True
 
-    def _release(self) -> bool:
-        if self.controller.update_hold:
-            log.info("update link: hold released, selling again")
-        self.controller.update_hold = False
+    def _release(self, holder: str) -> str:
+        """Ends ``holder``'s hold; returns who still holds the kiosk (``""``: nobody, it sells)."""
+        self._holders.discard(holder)
+        others = ",".join(sorted(self._holders))
+        if others:
+            log.info("update link: %s gave its hold back; still held by %s", holder, others)
+        else:
+            if self.controller.update_hold:
+                log.info("update link: hold released by %s, selling again", holder)
+            self.controller.update_hold = False
         self._notify()
-        return True
+        return others
 
     # --- health ------------------------------------------------------------------------------------
 

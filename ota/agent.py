@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 SOCKET_FILE = "kiosk.sock"
+#: the OS update's name on the kiosk's socket (``ota hold-kiosk``; the agent names nobody)
+OS_UPDATE_HOLDER = "os-update"
 #: written by the kiosk (IT's "check now"): the agent polls HQ at once and removes it
 CHECK_NOW_FILE = "check-now"
 HEALTH_DIR = "health"
@@ -101,15 +103,23 @@ class KioskLink(Protocol):
     def hold(self) -> bool:
         """True when the kiosk is idle and now refuses new sales; False when busy or not answering."""
 
-    def release(self) -> None: ...
+    def release(self) -> str | None:
+        """Gives this holder's hold back: the kiosk's answer (``released``, or ``still held by
+        NAME`` while another updater holds it); None when it did not answer."""
 
 
 class SocketKioskLink:
-    """The kiosk's socket ``<data>/ota/kiosk.sock``: one line out, one line back."""
+    """The kiosk's socket ``<data>/ota/kiosk.sock``: one line out, one line back.
 
-    def __init__(self, path: Path, timeout_s: float = 10.0) -> None:
+    ``holder`` names who holds (``kiosk.ota_link``: each holder's hold is its own). The agent names
+    nobody, as it always has, which the kiosk takes as ``agent``; the OS update names
+    ``os-update``, and asks again without a name should the kiosk be from before holders
+    (``unknown``): then it shares the agent's hold, as it did then."""
+
+    def __init__(self, path: Path, timeout_s: float = 10.0, holder: str | None = None) -> None:
         self.path = path
         self.timeout_s = timeout_s
+        self.holder = holder
 
     def ask(self, command: str) -> str:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -124,19 +134,29 @@ class SocketKioskLink:
                 data += chunk
         return data.decode("ascii", "replace").strip()
 
+    def _ask_as_holder(self, verb: str) -> str:
+        if self.holder is None:
+            return self.ask(verb)
+        answer = self.ask(f"{verb} {self.holder}")
+        if answer == "unknown":
+            log.info("the kiosk takes no holder's name (a release from before holders): %s without one", verb)
+            answer = self.ask(verb)
+        return answer
+
     def hold(self) -> bool:
         try:
-            answer = self.ask("HOLD")
+            answer = self._ask_as_holder("HOLD")
         except OSError as exc:
             log.info("the kiosk did not answer HOLD (%s): waiting", exc)
             return False
         return answer == "held"
 
-    def release(self) -> None:
+    def release(self) -> str | None:
         try:
-            self.ask("RELEASE")
+            return self._ask_as_holder("RELEASE")
         except OSError as exc:
             log.info("the kiosk did not take RELEASE (%s); a restart ends the hold anyway", exc)
+            return None
 
 
 def systemctl_restart(unit: str = "kiosk.service") -> Callable[[], None]:

@@ -12,8 +12,9 @@
   ``image/install-kiosk.sh`` runs it; the agent installs every later one);
 - ``ota in-window`` tells the image's OS updates (``kiosk-os-update``) whether the kiosk's local time
   is inside ``[ota] maintenance_window``;
-- ``ota hold-kiosk`` asks the kiosk to hold (the agent's HOLD handshake, ``kiosk.ota_link``) before
-  ``kiosk-os-update`` reboots, and ``ota hold-kiosk --release`` gives the hold back.
+- ``ota hold-kiosk`` asks the kiosk to hold (the agent's HOLD handshake, ``kiosk.ota_link``, as
+  holder ``os-update``) before ``kiosk-os-update`` reboots, and ``ota hold-kiosk --release`` gives
+  that hold back (the agent's own hold, if it has one, stays).
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ def main(
     hold.add_argument(
         "--release",
         action="store_true",
-        help="give a hold back instead (no reboot after all: it failed, or the OS update was stopped)",
+        help="give the OS update's hold back instead (no reboot after all: it failed, or the OS update "
+        "was stopped); a hold the update agent has stays",
     )
     agent = sub.add_parser(
         "agent", help="the update agent (kiosk-ota.service): poll HQ, install, switch, roll back"
@@ -308,16 +310,21 @@ def _hold_kiosk(args: argparse.Namespace) -> int:
     so an OS update never reboots a kiosk mid-sale."""
     import time
 
-    from ota.agent import SOCKET_FILE, SocketKioskLink
+    from ota.agent import OS_UPDATE_HOLDER, SOCKET_FILE, SocketKioskLink
     from ota.hold import hold_when_idle
 
     if args.wait_s < 0 or args.retry_s <= 0:
         print("ota hold-kiosk: --wait-s must be 0 or more and --retry-s more than 0", file=sys.stderr)
         return 2
-    link = SocketKioskLink(args.data / "ota" / SOCKET_FILE)
+    link = SocketKioskLink(args.data / "ota" / SOCKET_FILE, holder=OS_UPDATE_HOLDER)
     if args.release:
-        link.release()
-        print("ota hold-kiosk: hold given back; the kiosk sells again")
+        answer = link.release()
+        if answer == "released":
+            print("ota hold-kiosk: hold given back; the kiosk sells again")
+        elif answer is None:
+            print("ota hold-kiosk: the kiosk did not answer; it holds nothing once it restarts")
+        else:  # "still held by agent": the update agent is switching releases; it restarts the kiosk
+            print(f"ota hold-kiosk: hold given back; the kiosk is {answer}")
         return 0
     outcome = hold_when_idle(link, args.wait_s, args.retry_s, time.sleep)
     print(f"ota hold-kiosk: {outcome.detail}")

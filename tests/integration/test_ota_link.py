@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 from drivers.gpio.indicators import NullIndicators
 from drivers.printer.file_printer import FileReceiptPrinter
@@ -16,10 +21,11 @@ from kiosk.ports import CatalogItem
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
 from kiosk.sync.heartbeat import Readings, heartbeat_body
-from ota.agent import SocketKioskLink
+from ota.agent import OS_UPDATE_HOLDER, SocketKioskLink
 from tests.fakes.clock import FakeClock
 from tests.fakes.payments import FakePaymentGateway
 
+_T = TypeVar("_T")
 WATER = CatalogItem("w", "矿泉水", "Water", 200, "6901234567892", "drinks")
 
 
@@ -186,5 +192,124 @@ def test_hold_outside_the_maintenance_window_is_busy_and_inside_it_held(tmp_path
         now[0] = time(2, 10)
         assert _ask(controller, link, "HOLD") == "held"
         assert controller.update_hold
+    finally:
+        ota.stop()
+
+
+def _meanwhile(controller: CheckoutController, fn: Callable[[], _T]) -> _T:
+    """``fn()`` on another thread (an updater's process) while this thread (the UI) pumps."""
+    result: list[_T] = []
+    thread = threading.Thread(target=lambda: result.append(fn()))
+    thread.start()
+    for _ in range(6000):
+        if result:
+            break
+        controller.pump(timeout=0.01)
+    thread.join(timeout=30)
+    return result[0]
+
+
+def test_the_os_update_giving_its_hold_back_leaves_the_agents_hold(tmp_path: Path) -> None:
+    """GIVEN the update agent and the OS update both hold an idle kiosk WHEN the OS update gives its
+    hold back (its reboot failed, or it was stopped) THEN the kiosk stays held for the agent, which
+    is about to restart it, and starts no sale; once the agent releases too, it sells again.
+    Found: the kiosk had one hold, so the OS update's RELEASE freed the agent's mid-switch."""
+    controller = _controller(tmp_path)
+    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
+    ota.start()
+    try:
+        agent = SocketKioskLink(ota.socket_path, timeout_s=60)
+        os_update = SocketKioskLink(ota.socket_path, timeout_s=60, holder=OS_UPDATE_HOLDER)
+        assert _meanwhile(controller, agent.hold)
+        assert _meanwhile(controller, os_update.hold)
+        assert _meanwhile(controller, os_update.release) == "still held by agent"
+        assert controller.update_hold
+        controller.dispatch(co.StartTapped())
+        assert controller.state.phase is co.Phase.ATTRACT  # still no sale
+        assert _meanwhile(controller, agent.release) == "released"
+        assert not controller.update_hold
+        controller.dispatch(co.StartTapped())
+        assert controller.state.phase is co.Phase.CART
+    finally:
+        ota.stop()
+
+
+def test_each_holder_gives_back_only_its_own_hold_in_either_order(tmp_path: Path) -> None:
+    controller = _controller(tmp_path)
+    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
+    ota.start()
+    try:
+        link = SocketKioskLink(ota.socket_path, timeout_s=60)
+        assert _ask(controller, link, "HOLD os-update") == "held"
+        assert _ask(controller, link, "HOLD agent") == "held"  # the agent by name is the bare HOLD's
+        assert _ask(controller, link, "RELEASE") == "still held by os-update"
+        assert _ask(controller, link, "RELEASE") == "still held by os-update"  # twice: still one hold
+        assert controller.update_hold
+        assert _ask(controller, link, "RELEASE os-update") == "released"
+        assert not controller.update_hold
+        # a holder that holds nothing gives back nothing, and the kiosk says it sells
+        assert _ask(controller, link, "RELEASE os-update") == "released"
+    finally:
+        ota.stop()
+
+
+def test_a_holder_that_is_no_short_lower_case_name_is_unknown(tmp_path: Path) -> None:
+    controller = _controller(tmp_path)
+    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
+    for line in ("HOLD OS-Update", "HOLD os update", "HOLD " + "a" * 33, "HOLD -x", "RELEASE a;b", "HOLDx"):
+        assert ota.answer(line) == "unknown", line
+    assert not controller.update_hold  # answered without asking the checkout
+
+
+def test_the_os_update_asks_a_kiosk_from_before_holders_without_a_name(tmp_path: Path) -> None:
+    """A kiosk release from before holders answers ``HOLD os-update`` with ``unknown``; the OS update
+    then asks plain ``HOLD``, as it did before, rather than waiting 30 minutes for nothing."""
+    heard: list[str] = []
+    old = {"HOLD": "held", "RELEASE": "released"}
+    path = tmp_path / "kiosk.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+
+    def serve(count: int) -> None:
+        for _ in range(count):
+            conn, _ = server.accept()
+            with conn:
+                line = conn.recv(64).decode("ascii").strip()
+                heard.append(line)
+                conn.sendall(old.get(line, "unknown").encode("ascii") + b"\n")
+
+    thread = threading.Thread(target=serve, args=(4,))
+    thread.start()
+    try:
+        os_update = SocketKioskLink(path, timeout_s=60, holder=OS_UPDATE_HOLDER)
+        assert os_update.hold()
+        assert os_update.release() == "released"
+    finally:
+        thread.join(timeout=30)
+        server.close()
+    assert heard == ["HOLD os-update", "HOLD", "RELEASE os-update", "RELEASE"]
+
+
+def test_ota_hold_kiosk_release_says_when_the_agent_still_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ota hold-kiosk --release`` (kiosk-os-update's give-back) tells the journal the truth: the
+    kiosk sells again only when nobody else holds it."""
+    from ota.cli import main
+
+    controller = _controller(tmp_path)
+    data = tmp_path / "data"
+    ota = OtaLink(data, controller, "1.0.0", answer_timeout_s=60)
+    ota.start()
+    try:
+        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--wait-s", "0"])) == 0
+        assert _ask(controller, SocketKioskLink(ota.socket_path, timeout_s=60), "HOLD") == "held"
+        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--release"])) == 0
+        assert "hold given back; the kiosk is still held by agent" in capsys.readouterr().out
+        assert controller.update_hold
+        assert _ask(controller, SocketKioskLink(ota.socket_path, timeout_s=60), "RELEASE") == "released"
+        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--release"])) == 0
+        assert "hold given back; the kiosk sells again" in capsys.readouterr().out
     finally:
         ota.stop()
