@@ -48,15 +48,19 @@ CONTROL
     echo "$1" >"$tree/usr/share/$PACKAGE/version"
     if [ "$1" != 1.0 ]; then
         # as a kernel's or the firmware's package does, the update writes the boot partition; and
-        # it says whether the upgrade saw udev's /dev and the pseudo-terminals (apt's log needs
-        # one): boot 2's probe checks all were bound in
+        # it says whether the upgrade saw udev's /dev, the pseudo-terminals (apt's log needs one)
+        # and /dev/shm, and how many mounts the host (PID 1, outside the chroot) has on /dev/pts:
+        # one, unless the bind under the chroot's /dev reached it. Boot 2's probe checks them
         cat >"$tree/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e
 if [ "$1" = configure ]; then
     if [ -d /dev/disk/by-label ]; then dev=udev; else dev=root-folder; fi
     if [ -e /dev/pts/ptmx ]; then pts=devpts; else pts=none; fi
-    echo "configured from ${2:-nothing} dev=$dev pts=$pts" >/boot/firmware/kiosk-boot-probe-update
+    shm=$(awk '$5 == "/dev/shm" { for (i = 7; i < NF; i++) if ($i == "-") { print $(i + 1); exit } }' /proc/self/mountinfo)
+    host_pts=$(awk '$5 == "/dev/pts" { n++ } END { print n + 0 }' /proc/1/mountinfo)
+    echo "configured from ${2:-nothing} dev=$dev pts=$pts shm=${shm:-none} host_pts=$host_pts" \
+        >/boot/firmware/kiosk-boot-probe-update
 fi
 POSTINST
         chmod 0755 "$tree/DEBIAN/postinst"

@@ -112,6 +112,7 @@ class Run:
         root's dpkg status (then runs ``chroot_body``)."""
         self.mounts.write_text(
             "overlayroot / overlay rw 0 0\ndevpts /dev/pts devpts rw,nosuid,noexec 0 0\n"
+            "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
             "/dev/mmcblk0p1 /boot/firmware vfat rw,relatime 0 0\n",
             encoding="ascii",
         )
@@ -128,6 +129,7 @@ class Run:
         """What the script logs when it undoes the upgrade's binds and writable boot partition."""
         return [
             f"umount {self.lower}/boot/firmware",
+            f"umount {self.lower}/dev/shm",
             f"umount {self.lower}/dev/pts",
             f"umount {self.lower}/dev",
             "mount -o remount,ro /boot/firmware",
@@ -238,13 +240,19 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(run: Run) -> None
     calls = run.calls().splitlines()
     lower = run.lower
     chroot = calls.index(UPGRADE)
-    # /dev, its /dev/pts and the boot partition (writable) in the lower root for the upgrade,
-    # undone after it
+    # /dev, what is mounted under it (here /dev/pts and /dev/shm, not /dev/mqueue) and the boot
+    # partition (writable) in the lower root for the upgrade, each bind a slave of the host's mount
+    # before anything is mounted under it; undone after it
     assert calls[:chroot] == [
         "mount -o remount,rw /boot/firmware",
         f"mount --bind /dev {lower}/dev",
+        f"mount --make-rslave {lower}/dev",
         f"mount --bind /dev/pts {lower}/dev/pts",
+        f"mount --make-rslave {lower}/dev/pts",
+        f"mount --bind /dev/shm {lower}/dev/shm",
+        f"mount --make-rslave {lower}/dev/shm",
         f"mount --bind /boot/firmware {lower}/boot/firmware",
+        f"mount --make-rslave {lower}/boot/firmware",
     ]
     assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
     assert calls[-1] == "reboot "
@@ -301,7 +309,7 @@ def test_a_failed_reboot_gives_the_kiosk_back_and_stays_pending(run: Run) -> Non
 
 
 def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(run: Run) -> None:
-    """Nor is /dev/pts bound where nothing is mounted there."""
+    """Nor are /dev/pts and /dev/shm bound where nothing is mounted there."""
     run.overlay_root()
     run.mounts.write_text("overlayroot / overlay rw 0 0\n", encoding="ascii")
     code, out = run.run()
@@ -309,8 +317,9 @@ def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(run: Run) -
     calls = run.calls().splitlines()
     assert "/boot/firmware" not in run.calls()
     chroot = calls.index(UPGRADE)
-    assert calls[chroot - 1 : chroot + 2] == [
+    assert calls[chroot - 2 : chroot + 2] == [
         f"mount --bind /dev {run.lower}/dev",
+        f"mount --make-rslave {run.lower}/dev",
         calls[chroot],
         f"umount {run.lower}/dev",
     ]
@@ -341,7 +350,24 @@ def test_a_boot_partition_that_cannot_be_bound_means_no_upgrade_and_all_undone(
     calls = run.calls()
     assert "overlayroot-chroot" not in calls and "reboot" not in calls.split()
     # /dev unbound and the boot partition read-only again
-    assert calls.splitlines()[-3:] == run.undone()[1:]
+    assert calls.splitlines()[-len(run.undone()) + 1 :] == run.undone()[1:]
+
+
+def test_a_bind_that_cannot_be_made_a_slave_means_no_upgrade_and_all_undone(run: Run) -> None:
+    """A bind that stayed a peer of the host's /dev would carry what is mounted under it (the
+    /dev/pts bind next) to the host's /dev/pts: nothing more is bound, and nothing upgraded."""
+    run.overlay_root()
+    _recorder(run.bin, "mount", 'case "$*" in *"--make-rslave"*) exit 32 ;; esac\n')
+    code, out = run.run()
+    assert code == 1, out
+    assert f"cannot keep {run.lower}/dev from reaching /dev" in out and "no update today" in out
+    assert run.calls().splitlines() == [
+        "mount -o remount,rw /boot/firmware",
+        f"mount --bind /dev {run.lower}/dev",
+        f"mount --make-rslave {run.lower}/dev",
+        f"umount {run.lower}/dev",
+        "mount -o remount,ro /boot/firmware",
+    ]
 
 
 def test_a_failed_upgrade_still_undoes_what_it_needed(run: Run) -> None:

@@ -81,7 +81,9 @@ def test_the_new_version_writes_the_boot_partition_when_configured(tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr
     said = (boot / PACKAGE).read_text(encoding="ascii")
-    assert re.fullmatch(r"configured from 1\.0 dev=(udev|root-folder) pts=(devpts|none)\n", said), said
+    assert re.fullmatch(
+        r"configured from 1\.0 dev=(udev|root-folder) pts=(devpts|none) shm=\S+ host_pts=\d+\n", said
+    ), said
 
 
 def test_apt_takes_the_repository_as_debian_security(tmp_path: Path) -> None:
