@@ -9,7 +9,10 @@ idle. It connects to ``<data>/ota/kiosk.sock`` and sends one line:
   ``busy`` otherwise. The question is answered on the UI thread (``controller.post``), which owns
   the checkout state: the socket thread never reads it itself.
 - ``RELEASE [HOLDER]``: that holder's hold ends: ``released`` when nobody holds the kiosk any more,
-  ``still held by NAME[,NAME]`` when another holder does.
+  ``still held by NAME[,NAME]`` when another holder does, ``unanswered`` when the UI thread did not
+  answer in time (the hold ends once it gets to the release).
+
+A HOLD the UI thread did not answer in time is answered ``busy`` and never takes effect later.
 
 Two updaters hold the kiosk: the update agent (which sends no holder: ``agent``, as it always has)
 and the image's OS updates (``os-update``). Each hold is the holder's own, so one that gives its
@@ -128,7 +131,8 @@ class OtaLink:
         self.version = version
         self._maintenance_open = maintenance_open
         self._notify = notify
-        self._answer_timeout_s = answer_timeout_s
+        #: how long the socket thread waits for the UI thread's answer
+        self.answer_timeout_s = answer_timeout_s
         #: the maintenance window (None: any time) and the kiosk's local time of day
         self.window = window
         self._local_time = local_time
@@ -183,7 +187,7 @@ class OtaLink:
                 return
             with conn:
                 try:
-                    conn.settimeout(self._answer_timeout_s)
+                    conn.settimeout(self.answer_timeout_s)
                     line = conn.recv(MAX_LINE).decode("ascii", "replace").strip()
                     conn.sendall(self.answer(line).encode("ascii") + b"\n")
                 except OSError as exc:
@@ -201,29 +205,45 @@ class OtaLink:
                     "update link: HOLD by %s outside the maintenance window %s: busy", holder, self.window
                 )
                 return "busy outside window"
-            return "held" if self._ask_ui(lambda: self._hold(holder)) else "busy"
-        others = self._ask_ui(lambda: self._release(holder))
+            # a HOLD answered busy for want of time must not hold later: its holder would never
+            # give back a hold it was told it did not get
+            return "held" if self._ask_ui("HOLD", lambda: self._hold(holder), late=False) else "busy"
+        others = self._ask_ui("RELEASE", lambda: self._release(holder), late=True)
         if others is None:
-            # the UI thread is stuck: the hold stays, and a restart (the watchdog's) ends it
+            # the UI thread is slow or stuck: the hold ends once it runs the release (or at a
+            # restart, the watchdog's if it is stuck)
             return "unanswered"
         return f"still held by {others}" if others else "released"
 
-    def _ask_ui(self, question: Callable[[], _T]) -> _T | None:
-        """``question()`` run on the UI thread; None when it did not answer in time."""
+    def _ask_ui(self, verb: str, question: Callable[[], _T], *, late: bool) -> _T | None:
+        """``question()`` run on the UI thread; None when it did not answer in time, and then,
+        unless ``late``, it is not run at all once the UI thread gets to it."""
+        lock = threading.Lock()
         answered = threading.Event()
         result: list[_T] = []
+        gave_up: list[bool] = []
 
         def ask() -> None:
             try:
-                result.append(question())
+                with lock:
+                    if not gave_up:
+                        result.append(question())
             finally:
                 answered.set()
 
         self.controller.post(ask)
-        if not answered.wait(self._answer_timeout_s) or not result:
-            log.info("update link: the UI thread did not answer in time; said busy")
-            return None
-        return result[0]
+        answered.wait(self.answer_timeout_s)
+        with lock:  # either the question has run, or it never will (late=False)
+            if result:
+                return result[0]
+            if not late:
+                gave_up.append(True)
+        log.info(
+            "update link: the UI thread did not answer %s in time; %s",
+            verb,
+            "it runs once the UI thread gets to it" if late else "said busy",
+        )
+        return None
 
     def _hold(self, holder: str) -> bool:
         if not idle(self.controller, self._maintenance_open):

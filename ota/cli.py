@@ -14,7 +14,8 @@
   is inside ``[ota] maintenance_window``;
 - ``ota hold-kiosk`` asks the kiosk to hold (the agent's HOLD handshake, ``kiosk.ota_link``, as
   holder ``os-update``) before ``kiosk-os-update`` reboots, and ``ota hold-kiosk --release`` gives
-  that hold back (the agent's own hold, if it has one, stays).
+  that hold back (the agent's own hold, if it has one, stays; a kiosk release from before holders
+  has one hold for both).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import json
 import logging
 import platform
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -316,19 +318,33 @@ def _hold_kiosk(args: argparse.Namespace) -> int:
     if args.wait_s < 0 or args.retry_s <= 0:
         print("ota hold-kiosk: --wait-s must be 0 or more and --retry-s more than 0", file=sys.stderr)
         return 2
+    # the link's own lines (a kiosk from before holders, one that does not answer) go to the journal
+    logging.basicConfig(level=logging.INFO, format="ota hold-kiosk: %(message)s")
     link = SocketKioskLink(args.data / "ota" / SOCKET_FILE, holder=OS_UPDATE_HOLDER)
     if args.release:
-        answer = link.release()
-        if answer == "released":
-            print("ota hold-kiosk: hold given back; the kiosk sells again")
-        elif answer is None:
-            print("ota hold-kiosk: the kiosk did not answer; it holds nothing once it restarts")
-        else:  # "still held by agent": the update agent is switching releases; it restarts the kiosk
-            print(f"ota hold-kiosk: hold given back; the kiosk is {answer}")
+        print(f"ota hold-kiosk: {_release_said(link.release())}")
         return 0
     outcome = hold_when_idle(link, args.wait_s, args.retry_s, time.sleep)
     print(f"ota hold-kiosk: {outcome.detail}")
     return 0 if outcome.held else 1
+
+
+_STILL_HELD = re.compile(r"still held by [a-z0-9,-]{1,100}")
+
+
+def _release_said(answer: str | None) -> str:
+    """What the kiosk's answer to RELEASE means, for the journal. Only known answers are repeated:
+    the kiosk's app runs as another user, and its text must not forge the journal's lines."""
+    if answer == "released":
+        return "hold given back; the kiosk sells again"
+    if answer is None:
+        return "the kiosk did not answer; it holds nothing once it restarts"
+    if answer == "unanswered":
+        return "hold given back; the kiosk sells again once its screen answers (it is slow or stuck)"
+    if _STILL_HELD.fullmatch(answer):
+        # the update agent is switching releases, and restarts the kiosk or gives its hold back
+        return f"hold given back; the kiosk is {answer}"
+    return f"the kiosk answered RELEASE with {answer[:40]!r}, which this release does not know"
 
 
 def _install_first(args: argparse.Namespace) -> int:

@@ -179,7 +179,7 @@ if [ "$BOOT" -eq 2 ]; then
     # pseudo-terminals and /dev/shm, while the host's /dev/pts kept its one mount
     fw=$(cat "/boot/firmware/$UPDATE_PACKAGE" 2>/dev/null)
     if [ -e "/media/root-ro/boot/firmware/$UPDATE_PACKAGE" ]; then beside=present; else beside=absent; fi
-    case $fw in *"dev=udev pts=devpts shm=tmpfs host_pts=1"*) [ "$beside" = absent ] ;; *) false ;; esac
+    case $fw in *" dev=udev pts=devpts shm=tmpfs host_pts=1") [ "$beside" = absent ] ;; *) false ;; esac
     check os-update-boot-partition $? "/boot/firmware/$UPDATE_PACKAGE: ${fw:-missing}; in the root's own /boot/firmware folder: $beside"
     said=$(journalctl -b -1 -u kiosk-os-update.service --no-pager -q -o cat 2>/dev/null)
     printf '%s\n' "$said" | grep -q 'the kiosk is idle and holds; rebooting'

@@ -112,7 +112,7 @@ class Run:
         root's dpkg status (then runs ``chroot_body``)."""
         self.mounts.write_text(
             "overlayroot / overlay rw 0 0\ndevpts /dev/pts devpts rw,nosuid,noexec 0 0\n"
-            "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
+            "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\nmqueue /dev/mqueue mqueue rw 0 0\n"
             "/dev/mmcblk0p1 /boot/firmware vfat rw,relatime 0 0\n",
             encoding="ascii",
         )
@@ -129,6 +129,7 @@ class Run:
         """What the script logs when it undoes the upgrade's binds and writable boot partition."""
         return [
             f"umount {self.lower}/boot/firmware",
+            f"umount {self.lower}/dev/mqueue",
             f"umount {self.lower}/dev/shm",
             f"umount {self.lower}/dev/pts",
             f"umount {self.lower}/dev",
@@ -240,7 +241,7 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(run: Run) -> None
     calls = run.calls().splitlines()
     lower = run.lower
     chroot = calls.index(UPGRADE)
-    # /dev, what is mounted under it (here /dev/pts and /dev/shm, not /dev/mqueue) and the boot
+    # /dev, what is mounted under it (/dev/pts, /dev/shm, /dev/mqueue) and the boot
     # partition (writable) in the lower root for the upgrade, each bind a slave of the host's mount
     # before anything is mounted under it; undone after it
     assert calls[:chroot] == [
@@ -251,6 +252,8 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(run: Run) -> None
         f"mount --make-rslave {lower}/dev/pts",
         f"mount --bind /dev/shm {lower}/dev/shm",
         f"mount --make-rslave {lower}/dev/shm",
+        f"mount --bind /dev/mqueue {lower}/dev/mqueue",
+        f"mount --make-rslave {lower}/dev/mqueue",
         f"mount --bind /boot/firmware {lower}/boot/firmware",
         f"mount --make-rslave {lower}/boot/firmware",
     ]

@@ -270,6 +270,7 @@ def test_the_os_update_asks_a_kiosk_from_before_holders_without_a_name(tmp_path:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen(4)
+    server.settimeout(60)  # ends a failing test's accept (one question fewer than expected)
 
     def serve(count: int) -> None:
         for _ in range(count):
@@ -279,14 +280,14 @@ def test_the_os_update_asks_a_kiosk_from_before_holders_without_a_name(tmp_path:
                 heard.append(line)
                 conn.sendall(old.get(line, "unknown").encode("ascii") + b"\n")
 
-    thread = threading.Thread(target=serve, args=(4,))
+    thread = threading.Thread(target=serve, args=(4,), daemon=True)
     thread.start()
     try:
         os_update = SocketKioskLink(path, timeout_s=60, holder=OS_UPDATE_HOLDER)
         assert os_update.hold()
         assert os_update.release() == "released"
     finally:
-        thread.join(timeout=30)
+        thread.join(timeout=90)
         server.close()
     assert heard == ["HOLD os-update", "HOLD", "RELEASE os-update", "RELEASE"]
 
@@ -313,3 +314,49 @@ def test_ota_hold_kiosk_release_says_when_the_agent_still_holds(
         assert "hold given back; the kiosk sells again" in capsys.readouterr().out
     finally:
         ota.stop()
+
+
+def test_a_hold_the_ui_thread_did_not_answer_in_time_never_takes_effect_later(tmp_path: Path) -> None:
+    """GIVEN a UI thread too busy to answer HOLD within the link's time WHEN it gets to the question
+    later THEN it does not hold: the updater was told busy and will never give that hold back, so the
+    kiosk would have sold nothing until its restart. Found in review: the late HOLD held the kiosk.
+    A timeout of 0 and a pump afterwards make "later" certain, without a clock."""
+    controller = _controller(tmp_path)
+    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=0)
+    assert ota.answer("HOLD os-update") == "busy"
+    controller.pump(timeout=0)  # the UI thread gets to the question now
+    assert not controller.update_hold
+    controller.dispatch(co.StartTapped())
+    assert controller.state.phase is co.Phase.CART
+
+
+def test_a_release_the_ui_thread_did_not_answer_in_time_still_ends_the_hold(tmp_path: Path) -> None:
+    controller = _controller(tmp_path)
+    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
+    assert _meanwhile(controller, lambda: ota.answer("HOLD os-update")) == "held"
+    ota.answer_timeout_s = 0  # the UI thread is too slow from now on
+    assert ota.answer("RELEASE os-update") == "unanswered"
+    assert controller.update_hold  # not yet
+    controller.pump(timeout=0)
+    assert not controller.update_hold  # given back once the UI thread got to it
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ("released", "hold given back; the kiosk sells again"),
+        (None, "the kiosk did not answer; it holds nothing once it restarts"),
+        ("unanswered", "the kiosk sells again once its screen answers"),
+        ("still held by agent", "hold given back; the kiosk is still held by agent"),
+        ("still held by agent\nkiosk-os-update: forged", "which this release does not know"),
+        ("x" * 300, "'" + "x" * 40 + "', which"),
+    ],
+)
+def test_ota_hold_kiosk_release_repeats_only_answers_it_knows(answer: str | None, said: str) -> None:
+    """The kiosk's app runs as another user than the OS update: its answer reaches the root unit's
+    journal only when it is one the CLI knows, never a line of its own making."""
+    from ota.cli import _release_said
+
+    line = _release_said(answer)
+    assert said in line
+    assert "\n" not in line and len(line) < 120
