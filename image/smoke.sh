@@ -280,7 +280,7 @@ begin "the stage's 01-run.sh in the root: install-kiosk.sh, boot partition, fsta
 # from its stdin; so does this, with the files/ folder image/build.sh fills, and the boot partition
 # and fstab pi-gen's stage1 leaves (labels, not pi-gen's PARTUUIDs: make image-boot's disk has them)
 mkdir -p "$ROOT/boot/firmware"
-printf 'console=serial0,115200 console=tty1 root=LABEL=rootfs rootfstype=ext4 fsck.repair=yes rootwait\n' >"$ROOT/boot/firmware/cmdline.txt"
+printf 'console=serial0,115200 console=tty1 root=LABEL=rootfs rootfstype=ext4 fsck.repair=yes rootwait resize\n' >"$ROOT/boot/firmware/cmdline.txt"
 printf '# pi-gen stage1 config.txt (abridged)\narm_64bit=1\n' >"$ROOT/boot/firmware/config.txt"
 cat >"$ROOT/etc/fstab" <<'FSTAB'
 proc            /proc           proc    defaults          0       0
@@ -308,6 +308,9 @@ if [ -z "$pth" ] || ! grep -qx /opt/kiosk/os-python "$pth"; then
 fi
 grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the data partition to /etc/fstab"
 grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
+if grep -qw resize "$ROOT/boot/firmware/cmdline.txt"; then
+    die "cmdline.txt still asks for Raspberry Pi OS's first-boot resize, which would take the data partition's space"
+fi
 theme=$(in_root plymouth-set-default-theme)
 [ "$theme" = kiosk ] || die "the boot splash is Plymouth theme '$theme', not kiosk (install-kiosk.sh sets it)"
 for image in throbber-0001.png animation-0001.png lock.png entry.png bullet.png watermark.png; do

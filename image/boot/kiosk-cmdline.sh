@@ -6,8 +6,9 @@
 # - quiet boot, Plymouth splash, no penguin logo, no blinking cursor, no console blanking;
 # - overlayroot=tmpfs:recurse=0: the root is read-only under a RAM overlay, and recurse=0 keeps the
 #   data partition (/data) an ordinary read-write mount;
-# - no raspberrypi-sys-mods first-boot init: it would grow the root over the whole card, where the
-#   data partition goes (kiosk-storage makes it instead).
+# - no first-boot root resize, neither bookworm's (init=/usr/lib/raspberrypi-sys-mods/firstboot) nor
+#   trixie's (the word "resize", for the initramfs): it would grow the root over the whole card,
+#   where the data partition goes (kiosk-storage makes it instead).
 set -eu
 
 file=${1:?usage: kiosk-cmdline.sh CMDLINE.TXT}
@@ -23,7 +24,7 @@ out=""
 for word in $line; do
     case $word in
         console=serial0* | console=ttyAMA0* | console=ttyS0* | console=tty1 | console=tty0) continue ;;
-        init=/usr/lib/raspberrypi-sys-mods/firstboot) continue ;;
+        init=/usr/lib/raspberrypi-sys-mods/firstboot | resize) continue ;;
         quiet | splash | logo.nologo | plymouth.ignore-serial-consoles) continue ;;
         vt.global_cursor_default=* | consoleblank=* | overlayroot=* | loglevel=*) continue ;;
     esac

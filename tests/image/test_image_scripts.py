@@ -88,21 +88,32 @@ def _recorder(folder: Path, name: str, body: str = "") -> Path:
 
 # --- kiosk-cmdline.sh -------------------------------------------------------------------------------
 
+#: pi-gen's line for bookworm, once its stage1 has put the root in: the first-boot resize is an init=
 PI_GEN_CMDLINE = (
     "console=serial0,115200 console=tty1 root=PARTUUID=6c586e13-02 rootfstype=ext4 fsck.repair=yes "
     "rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot\n"
 )
+#: pi-gen's stage1 cmdline.txt for trixie: the first-boot resize is the word "resize", which the
+#: initramfs acts on
+PI_GEN_TRIXIE_CMDLINE = (
+    "console=serial0,115200 console=tty1 root=PARTUUID=6c586e13-02 rootfstype=ext4 fsck.repair=yes "
+    "rootwait resize\n"
+)
 
 
-def test_cmdline_has_no_console_on_the_screen_or_the_printers_uart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("given", [PI_GEN_CMDLINE, PI_GEN_TRIXIE_CMDLINE], ids=["bookworm", "trixie"])
+def test_cmdline_has_no_console_on_the_screen_or_the_printers_uart(tmp_path: Path, given: str) -> None:
+    """Nor Raspberry Pi OS's first-boot resize in either form: it would grow the root over the
+    space kiosk-storage makes the data partition in, and first boot would stop ("use a larger card").
+    Found in review: trixie's "resize" was left in."""
     cmdline = tmp_path / "cmdline.txt"
-    cmdline.write_text(PI_GEN_CMDLINE, encoding="ascii")
+    cmdline.write_text(given, encoding="ascii")
     subprocess.run(["sh", str(IMAGE / "boot/kiosk-cmdline.sh"), str(cmdline)], check=True, timeout=30)
     once = cmdline.read_text(encoding="ascii")
     words = once.split()
     assert once.count("\n") == 1 and once.endswith("\n")  # the firmware reads one line
     assert not [w for w in words if w.startswith("console=")]
-    assert "init=/usr/lib/raspberrypi-sys-mods/firstboot" not in words
+    assert "init=/usr/lib/raspberrypi-sys-mods/firstboot" not in words and "resize" not in words
     assert {"root=PARTUUID=6c586e13-02", "rootwait", "fsck.repair=yes"} <= set(words)
     assert {"quiet", "splash", "logo.nologo", "vt.global_cursor_default=0", "consoleblank=0"} <= set(words)
     assert "overlayroot=tmpfs:recurse=0" in words
