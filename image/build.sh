@@ -16,6 +16,7 @@ PIGEN_URL=${PIGEN_URL:-https://github.com/RPi-Distro/pi-gen.git}
 PIGEN_REF=${PIGEN_REF:-arm64}
 WORK=${KIOSK_IMAGE_WORK:-$REPO/build/image-work}
 OUT=$REPO/build/image
+MIN_FREE_GB=${KIOSK_IMAGE_MIN_FREE_GB:-20}
 BUNDLE=""
 OTA_ROOT=""
 IT_KEYS=""
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
         --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
         --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
         --out) OUT=${2:?--out needs a folder}; shift 2 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (image/build.sh --help)" ;;
     esac
 done
@@ -43,6 +44,11 @@ case $(uname -m) in
     *) die "pi-gen's Docker build needs an x86-64 or arm64 host (this is $(uname -m))" ;;
 esac
 command -v git >/dev/null || die "git is missing: apt-get install git"
+where=$WORK # the disk the work folder will be on: its nearest folder that exists
+while [ ! -d "$where" ]; do where=$(dirname "$where"); done
+free_gb=$(df --output=avail -B1G "$where" | tail -n 1 | tr -d ' ')
+[ "${free_gb:-0}" -ge "$MIN_FREE_GB" ] ||
+    die "$where has ${free_gb:-no} GB free; pi-gen needs about $MIN_FREE_GB GB: free some, or set KIOSK_IMAGE_WORK to a larger disk"
 command -v docker >/dev/null || die "docker is missing: install Docker (docs.docker.com/engine/install/debian)"
 docker info >/dev/null 2>&1 || die "Docker is installed but its daemon does not answer (docker info failed): start it (systemctl start docker) or add this user to the docker group"
 if [ "$(uname -m)" = x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then

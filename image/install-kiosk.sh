@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" -eq 0 ] || die "run it as root (in the image's chroot, or with sudo on a Pi)"
-[ -n "$BUNDLE" ] || die "--bundle FILE is required: build one with ota release build --version V --python 3.13 --out DIR"
+[ -n "$BUNDLE" ] || die "--bundle FILE is required: build one with ota release build --version V --python 3.13 --platform manylinux_2_28_aarch64 --out DIR"
 [ -r "$BUNDLE" ] || die "cannot read the bundle $BUNDLE"
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
 if [ -n "$IT_KEYS" ]; then

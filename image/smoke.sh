@@ -35,7 +35,7 @@ die() {
 while [ $# -gt 0 ]; do
     case $1 in
         --keep) KEEP=1; shift ;;
-        -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (image/smoke.sh --help)" ;;
     esac
 done
@@ -406,13 +406,13 @@ for _ in $(seq 1 120); do
 done
 "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$HQ_URL/healthz" ||
     die "HQ at $HQ_URL did not answer /healthz within 60 s ($hq_dir/serve.log)"
-as_kiosk /opt/kiosk/current/venv/bin/python -m kiosk enroll "$code" --hq "$HQ_URL" --config /etc/kiosk/kiosk.toml
+as_kiosk /usr/local/bin/kiosk enroll "$code" --hq "$HQ_URL" --config /etc/kiosk/kiosk.toml
 ok "enrolled $kiosk_id at $HQ_URL"
 
 # ---------------------------------------------------------------------------------------------
 begin "kiosk doctor (no printer or camera here: it must run and report them, exit 0 or 1)"
 set +e
-as_kiosk KIOSK_HQ__URL="$HQ_URL" /opt/kiosk/current/venv/bin/python -m kiosk doctor --config /etc/kiosk/kiosk.toml --json \
+as_kiosk KIOSK_HQ__URL="$HQ_URL" /usr/local/bin/kiosk doctor --config /etc/kiosk/kiosk.toml --json \
     >"$WORK/doctor.json" 2>"$WORK/doctor.err"
 doctor_rc=$?
 set -e

@@ -345,12 +345,32 @@ def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:
     """A docker whose daemon does not answer: the build stops before it clones or builds anything."""
     fake = tmp_path / "bin"
     _recorder(fake, "docker", "exit 1\n")
-    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "KIOSK_IMAGE_WORK": str(tmp_path / "work")}
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "KIOSK_IMAGE_WORK": str(tmp_path / "work"),
+        "KIOSK_IMAGE_MIN_FREE_GB": "0",  # whatever this machine's disk has
+    }
     done = subprocess.run(
         ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 1
     assert "daemon does not answer" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def test_make_image_stops_where_the_disk_is_too_small(tmp_path: Path) -> None:
+    """Before Docker is asked, and before pi-gen fills the disk an hour in."""
+    env = {
+        **os.environ,
+        "KIOSK_IMAGE_WORK": str(tmp_path / "work" / "deeper"),
+        "KIOSK_IMAGE_MIN_FREE_GB": str(10**9),
+    }
+    done = subprocess.run(
+        ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert f"{tmp_path} has " in done.stderr and "set KIOSK_IMAGE_WORK to a larger disk" in done.stderr
     assert not (tmp_path / "work").exists()
 
 

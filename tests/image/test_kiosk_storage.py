@@ -38,13 +38,20 @@ class Card:
     data_label: str
     seed_from: Path
 
-    def storage(self, min_mb: int = 64) -> subprocess.CompletedProcess[str]:
+    def storage(self, min_mb: int = 64, fstab: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Runs kiosk-storage; ``fstab`` is /etc/fstab's text (default: the image's, which mounts
+        the data partition)."""
+        fstab_file = self.seed_from.parent / "fstab"
+        if fstab is None:
+            fstab = f"LABEL={self.root_label} / ext4 defaults 0 1\nLABEL={self.data_label} /data ext4 defaults 0 2\n"
+        fstab_file.write_text(fstab, encoding="ascii")
         env = {
             **os.environ,
             "KIOSK_ROOT_LABEL": self.root_label,
             "KIOSK_DATA_LABEL": self.data_label,
             "KIOSK_SEED_FROM": str(self.seed_from),
             "KIOSK_DATA_MIN_MB": str(min_mb),
+            "KIOSK_FSTAB": str(fstab_file),
         }
         return _run("sh", str(SCRIPT), env=env, check=False)
 
@@ -95,14 +102,16 @@ def _seed_tree(top: Path) -> Path:
 def _need_root_and_loop() -> None:
     if os.geteuid() != 0:
         pytest.fail("kiosk-storage partitions a loop device: run make test as root (README)")
-    for tool in ("losetup", "sfdisk", "partx", "mkfs.ext4", "blkid", "lsblk"):
+    for tool in ("losetup", "sfdisk", "partx", "mkfs.ext4", "blkid", "lsblk", "wipefs"):
         if shutil.which(tool) is None:
             pytest.fail(
                 f"{tool} is missing (util-linux, fdisk and e2fsprogs: scripts/install-debian-deps.sh)"
             )
 
 
-def _make_card(tmp_path: Path, *, size_mb: int, extra_partition: bool = False) -> Iterator[Card]:
+def _make_card(
+    tmp_path: Path, *, size_mb: int, extra_partition: bool = False, extra_start: int = 212992
+) -> Iterator[Card]:
     _need_root_and_loop()
     image = tmp_path / "card.img"
     with image.open("wb") as f:
@@ -110,7 +119,7 @@ def _make_card(tmp_path: Path, *, size_mb: int, extra_partition: bool = False) -
     # pi-gen's layout: the boot partition at 4 MiB (so sectors 2048..8191 are free), then the root
     layout = "label: dos\nstart=8192, size=65536, type=c\nstart=73728, size=131072, type=83\n"
     if extra_partition:
-        layout += "start=212992, size=65536, type=83\n"
+        layout += f"start={extra_start}, size=65536, type=83\n"
     subprocess.run(
         ["sfdisk", "--quiet", str(image)],
         input=layout,
@@ -199,6 +208,16 @@ def test_a_seed_cut_short_is_completed_on_the_next_boot(card: Card, tmp_path: Pa
         assert (data / ".kiosk-seeded").exists()
 
 
+def test_a_kiosk_installed_by_hand_gets_no_partition_nothing_would_mount(card: Card) -> None:
+    """Raspberry Pi OS's own fstab (a hand install, image/README.md) mounts no data partition: one
+    made here would be formatted and never used, or, on a card whose root was grown, the unit would
+    fail at every boot with "use a larger card". Found in review."""
+    done = card.storage(fstab=f"LABEL={card.root_label} / ext4 defaults 0 1\n")
+    assert done.returncode == 0, done.stderr
+    assert "installed by hand" in done.stdout and "nothing to do" in done.stdout
+    assert len(card.partitions()) == 2
+
+
 def test_a_card_too_small_for_the_data_is_refused_untouched(card: Card) -> None:
     refused = card.storage(min_mb=4096)
     assert refused.returncode == 1
@@ -208,6 +227,34 @@ def test_a_card_too_small_for_the_data_is_refused_untouched(card: Card) -> None:
 
 def test_a_card_with_a_third_partition_of_its_own_is_never_formatted(tmp_path: Path) -> None:
     for card in _make_card(tmp_path, size_mb=512, extra_partition=True):
+        _run("mkfs.ext4", "-q", "-F", "-L", "theirs", f"{card.loop}p3")
+        refused = card.storage()
+        assert refused.returncode == 1
+        assert "Re-flash the card" in refused.stderr
+        label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
+        assert label == "theirs"
+
+
+#: where kiosk-storage puts the data partition on the card above: just after the root, 4 MiB aligned
+DATA_START = 73728 + 131072
+
+
+def test_a_first_boot_cut_short_before_the_file_system_is_finished_at_the_next(tmp_path: Path) -> None:
+    """GIVEN power lost after the data partition was made and before mkfs wrote its file system
+    (on a large, slow card that takes over a minute) WHEN the next boot runs kiosk-storage THEN it
+    formats and seeds that partition, its own. Found in review: it stopped with "Re-flash the card"."""
+    for card in _make_card(tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START):
+        done = card.storage()
+        assert done.returncode == 0, done.stderr
+        assert "cut short" in done.stdout
+        label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
+        assert label == card.data_label
+        with card.mounted(tmp_path, 3) as data:
+            assert (data / ".kiosk-seeded").exists()
+
+
+def test_a_third_partition_where_ours_goes_but_with_a_file_system_is_never_formatted(tmp_path: Path) -> None:
+    for card in _make_card(tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START):
         _run("mkfs.ext4", "-q", "-F", "-L", "theirs", f"{card.loop}p3")
         refused = card.storage()
         assert refused.returncode == 1
