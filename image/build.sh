@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image`: build the kiosk's SD-card image with pi-gen (docs/adr/0014-pi-image-with-pi-gen.md).
 #
-#   image/build.sh [--bundle kiosk-V.tar] [--ota-root 1.root.json] [--it-keys keys.pub] [--out DIR]
+#   image/build.sh [--bundle kiosk-V.tar] [--ota-root 1.root.json] [--it-keys keys.pub]
+#                  [--hq-url https://hq.example.cn] [--out DIR]
 #
 # Needs (image/README.md): Linux on x86-64 or arm64, Docker that can run privileged containers
 # (pi-gen's build-docker.sh mounts loop devices), binfmt_misc with qemu-aarch64 on an x86 host, git,
@@ -20,6 +21,7 @@ MIN_FREE_GB=${KIOSK_IMAGE_MIN_FREE_GB:-20}
 BUNDLE=""
 OTA_ROOT=""
 IT_KEYS=""
+HQ_URL=""
 
 die() {
     echo "make image: $*" >&2
@@ -31,8 +33,9 @@ while [ $# -gt 0 ]; do
         --bundle) BUNDLE=${2:?--bundle needs a file}; shift 2 ;;
         --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
         --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
+        --hq-url) HQ_URL=${2:?--hq-url needs a URL}; shift 2 ;;
         --out) OUT=${2:?--out needs a folder}; shift 2 ;;
-        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (image/build.sh --help)" ;;
     esac
 done
@@ -56,6 +59,7 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ];
 fi
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
 [ -z "$IT_KEYS" ] || [ -r "$IT_KEYS" ] || die "cannot read IT's keys $IT_KEYS"
+[ -z "$HQ_URL" ] || sh "$REPO/image/check-hq-url.sh" "$HQ_URL" || die "--hq-url: see the line above"
 
 mkdir -p "$WORK" "$OUT"
 
@@ -84,6 +88,7 @@ cp "$REPO/docs/operations.md" "$REPO/docs/ota.md" "$files/kiosk/docs/"
 cp "$BUNDLE" "$files/bundle.tar"
 [ -z "$OTA_ROOT" ] || cp "$OTA_ROOT" "$files/ota-root.json"
 [ -z "$IT_KEYS" ] || cp "$IT_KEYS" "$files/it-ssh-keys"
+[ -z "$HQ_URL" ] || printf '%s\n' "$HQ_URL" >"$files/hq-url"
 touch "$WORK/pi-gen/stage2/SKIP_IMAGES"
 {
     cat "$REPO/image/pi-gen/config"

@@ -3,7 +3,8 @@
 # the image being built (image/pi-gen/stage-kiosk), `make image-smoke` will run it in a debootstrap
 # arm64 root, and IT can run it on a Pi that runs Raspberry Pi OS Lite (64-bit).
 #
-#   install-kiosk.sh --bundle kiosk-V.tar [--ota-root 1.root.json] [--it-keys keys.pub] [--no-enable]
+#   install-kiosk.sh --bundle kiosk-V.tar [--ota-root 1.root.json] [--it-keys keys.pub]
+#                    [--hq-url URL] [--no-enable]
 #
 # --bundle    a release bundle from `ota release build` (the kiosk's wheels for aarch64 and the
 #             target's Python); its wheels build both venvs below, offline
@@ -11,6 +12,8 @@
 #             /etc/kiosk/ota-root.json; without it the update agent waits for one
 # --it-keys   IT's public keys (OpenSSH, one a line), installed as /etc/kiosk/it-ssh-keys (root's):
 #             maintenance mode's SSH switch then lets in only keys on this list (kiosk-ssh)
+# --hq-url    the fleet's HQ (https://hq.example.cn), written as [hq] url into a kiosk.toml that
+#             still has the template's: the kiosk enrols at first boot with nothing to edit
 # --no-enable install only, leave the units' enablement as it is (a system without systemd)
 #
 # What it makes (image/README.md has the why):
@@ -30,6 +33,7 @@ MANIFEST="$SOURCE/image/files.manifest"
 BUNDLE=""
 OTA_ROOT=""
 IT_KEYS=""
+HQ_URL=""
 ENABLE=1
 PYTHON=${PYTHON:-python3}
 APP_ROOT=/opt/kiosk
@@ -46,12 +50,16 @@ while [ $# -gt 0 ]; do
         --bundle) BUNDLE=${2:?--bundle needs a file}; shift 2 ;;
         --ota-root) OTA_ROOT=${2:?--ota-root needs a file}; shift 2 ;;
         --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
+        --hq-url) HQ_URL=${2:?--hq-url needs a URL}; shift 2 ;;
         --no-enable) ENABLE=0; shift ;;
-        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (install-kiosk.sh --help)" ;;
     esac
 done
 
+if [ -n "$HQ_URL" ]; then
+    sh "$SOURCE/image/check-hq-url.sh" "$HQ_URL" || die "--hq-url: see the line above"
+fi
 [ "$(id -u)" -eq 0 ] || die "run it as root (in the image's chroot, or with sudo on a Pi)"
 [ -n "$BUNDLE" ] || die "--bundle FILE is required: build one with ota release build --version V --python 3.13 --platform manylinux_2_28_aarch64 --out DIR"
 [ -r "$BUNDLE" ] || die "cannot read the bundle $BUNDLE"
@@ -101,6 +109,17 @@ while read -r mode owner group src dest keep; do
     fi
     install -D -m "$mode" -o "$owner" -g "$group" "$SOURCE/$src" "$dest"
 done <"$MANIFEST"
+if [ -n "$HQ_URL" ]; then
+    # only the template's placeholder is replaced: settings someone already set are never overwritten
+    if grep -q '^url = "https://hq.example.com"' /etc/kiosk/kiosk.toml; then
+        sed -i "s|^url = \"https://hq.example.com\"|url = \"$HQ_URL\"|" /etc/kiosk/kiosk.toml
+        chown kiosk:kiosk /etc/kiosk/kiosk.toml
+        chmod 0600 /etc/kiosk/kiosk.toml
+        echo "HQ: [hq] url = \"$HQ_URL\" in /etc/kiosk/kiosk.toml"
+    else
+        echo "kept [hq] url in /etc/kiosk/kiosk.toml (set already); --hq-url $HQ_URL not applied"
+    fi
+fi
 if [ -n "$IT_KEYS" ]; then
     install -m 0644 -o root -g root "$IT_KEYS" /etc/kiosk/it-ssh-keys
     echo "IT's SSH allow-list: /etc/kiosk/it-ssh-keys ($(grep -c . "$IT_KEYS") line(s))"

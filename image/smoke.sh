@@ -293,6 +293,9 @@ cp -a "$REPO/image/pi-gen/stage-kiosk/00-kiosk" "$stage"
 mkdir -p "$stage/files/kiosk"
 cp -a "$REPO/image" "$REPO/docs" "$stage/files/kiosk/"
 cp "$BUNDLE" "$stage/files/bundle.tar"
+# as make image --hq-url leaves it; the steps below reach the host's HQ through KIOSK_HQ__URL
+SMOKE_HQ_URL=https://hq.smoke.invalid
+printf '%s\n' "$SMOKE_HQ_URL" >"$stage/files/hq-url"
 on_chroot() {
     chroot "$ROOTFS_DIR" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 /bin/bash -e "$@"
@@ -308,6 +311,8 @@ if [ -z "$pth" ] || ! grep -qx /opt/kiosk/os-python "$pth"; then
 fi
 grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the data partition to /etc/fstab"
 grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
+grep -q "^url = \"$SMOKE_HQ_URL\"" "$ROOT/etc/kiosk/kiosk.toml" || die "kiosk.toml's [hq] url is not the image's --hq-url ($SMOKE_HQ_URL)"
+[ "$(stat -c '%a %U' "$ROOT/etc/kiosk/kiosk.toml")" = "600 kiosk" ] || die "kiosk.toml is not 0600 kiosk after --hq-url"
 if grep -qw resize "$ROOT/boot/firmware/cmdline.txt"; then
     die "cmdline.txt still asks for Raspberry Pi OS's first-boot resize, which would take the data partition's space"
 fi

@@ -46,6 +46,7 @@ def test_the_script_list_holds_every_image_command() -> None:
     expected = {
         "image/install-kiosk.sh",
         "image/build.sh",
+        "image/check-hq-url.sh",
         "image/smoke.sh",
         "image/boot/kiosk-cmdline.sh",
         "image/pi-gen/config",
@@ -339,6 +340,52 @@ def test_the_installer_says_what_it_needs(tmp_path: Path) -> None:
     assert done.returncode == 1
     expected = "--bundle FILE is required" if os.geteuid() == 0 else "run it as root"
     assert expected in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://hq.example.cn", True),
+        ("http://127.0.0.1:8080", True),
+        ("https://hq-1.corp.example.cn:8443/kiosk_api/v1", True),
+        ("hq.example.cn", False),
+        ("ftp://hq.example.cn", False),
+        ("https://", False),
+        ("https:///path", False),
+        ('https://hq"; rm -rf /', False),
+        ("https://hq$(reboot)", False),
+        ("https://hq.example.cn/a b", False),
+        ("https://hq|x", False),
+        ("https://hq.example.cn\n[payments]", False),
+    ],
+)
+def test_the_hq_url_an_image_is_built_with_is_checked(url: str, ok: bool) -> None:
+    """--hq-url ends in kiosk.toml (a TOML string), in a sed replacement and on the stage's chroot
+    command line: only what a URL needs gets through, so none of those can be broken out of."""
+    done = subprocess.run(
+        ["sh", str(IMAGE / "check-hq-url.sh"), url], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert (done.returncode == 0) is ok, done.stderr
+    assert bool(done.stderr) is not ok
+
+
+def test_the_installer_refuses_a_bad_hq_url_before_it_does_anything(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            "bash",
+            str(IMAGE / "install-kiosk.sh"),
+            "--bundle",
+            str(tmp_path / "none.tar"),
+            "--hq-url",
+            "hq.cn",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "must start with https://" in done.stderr and "--hq-url" in done.stderr
 
 
 def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:

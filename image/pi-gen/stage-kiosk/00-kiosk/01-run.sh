@@ -19,8 +19,13 @@ if [ -f "${FILES}/it-ssh-keys" ]; then
     it_keys=(--it-keys /tmp/kiosk-install/it-ssh-keys)
 fi
 
+hq_url=()
+if [ -f "${FILES}/hq-url" ]; then
+    hq_url=(--hq-url "$(cat "${FILES}/hq-url")")
+fi
+
 on_chroot <<CHROOT
-bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar ${ota_root[*]} ${it_keys[*]}
+bash /tmp/kiosk-install/kiosk/image/install-kiosk.sh --bundle /tmp/kiosk-install/bundle.tar ${ota_root[*]} ${it_keys[*]} ${hq_url[*]}
 # no SSH host keys in the image: every kiosk makes its own on the data partition (kiosk-firstboot)
 rm -f /etc/ssh/ssh_host_*
 CHROOT
