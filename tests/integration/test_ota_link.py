@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,40 +45,68 @@ def _controller(tmp_path: Path) -> CheckoutController:
     )
 
 
-def _ask(controller: CheckoutController, link: SocketKioskLink, command: str) -> str:
-    """Send ``command`` from another thread (the agent) while this thread (the UI) pumps."""
-    answer: list[str] = []
-    thread = threading.Thread(target=lambda: answer.append(link.ask(command)))
+def _meanwhile(controller: CheckoutController, fn: Callable[[], _T]) -> _T:
+    """``fn()`` on another thread (an updater's process) while this thread (the UI) pumps."""
+    result: list[_T] = []
+    thread = threading.Thread(target=lambda: result.append(fn()))
     thread.start()
     for _ in range(6000):
-        if answer:
+        if result:
             break
         controller.pump(timeout=0.01)
     thread.join(timeout=30)
-    return answer[0]
+    return result[0]
 
 
-def test_hold_is_refused_with_a_cart_and_granted_when_idle_then_released(tmp_path: Path) -> None:
+def _ask(controller: CheckoutController, link: SocketKioskLink, command: str) -> str:
+    """Send ``command`` from another thread (the agent) while this thread (the UI) pumps."""
+    return _meanwhile(controller, lambda: link.ask(command))
+
+
+@dataclass
+class Live:
+    """A kiosk's checkout with its update link serving on a real socket; ``ask`` sends one line."""
+
+    controller: CheckoutController
+    ota: OtaLink
+
+    def link(self, holder: str | None = None) -> SocketKioskLink:
+        return SocketKioskLink(self.ota.socket_path, timeout_s=60, holder=holder)
+
+    def ask(self, command: str) -> str:
+        return _ask(self.controller, self.link(), command)
+
+    def meanwhile(self, fn: Callable[[], _T]) -> _T:
+        return _meanwhile(self.controller, fn)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
     controller = _controller(tmp_path)
     ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
     ota.start()
     try:
-        link = SocketKioskLink(ota.socket_path, timeout_s=60)
-        controller.dispatch(co.StartTapped())
-        controller.dispatch(co.ProductTapped(controller.catalog()[0]))
-        assert _ask(controller, link, "HOLD") == "busy"  # a customer with a cart
-        controller.dispatch(co.CancelTapped())
-        assert controller.state.phase is co.Phase.ATTRACT
-        assert _ask(controller, link, "HOLD") == "held"
-        controller.dispatch(co.StartTapped())
-        assert controller.state.phase is co.Phase.ATTRACT  # no sale while held
-        assert _ask(controller, link, "RELEASE") == "released"
-        controller.dispatch(co.StartTapped())
-        assert controller.state.phase is co.Phase.CART
-        assert _ask(controller, link, "NONSENSE") == "unknown"
+        yield Live(controller, ota)
     finally:
         ota.stop()
-    assert not ota.socket_path.exists()
+
+
+def test_hold_is_refused_with_a_cart_and_granted_when_idle_then_released(live: Live) -> None:
+    controller = live.controller
+    controller.dispatch(co.StartTapped())
+    controller.dispatch(co.ProductTapped(controller.catalog()[0]))
+    assert live.ask("HOLD") == "busy"  # a customer with a cart
+    controller.dispatch(co.CancelTapped())
+    assert controller.state.phase is co.Phase.ATTRACT
+    assert live.ask("HOLD") == "held"
+    controller.dispatch(co.StartTapped())
+    assert controller.state.phase is co.Phase.ATTRACT  # no sale while held
+    assert live.ask("RELEASE") == "released"
+    controller.dispatch(co.StartTapped())
+    assert controller.state.phase is co.Phase.CART
+    assert live.ask("NONSENSE") == "unknown"
+    live.ota.stop()
+    assert not live.ota.socket_path.exists()
 
 
 def test_the_health_file_is_written_once_every_part_answered(tmp_path: Path) -> None:
@@ -196,61 +225,35 @@ def test_hold_outside_the_maintenance_window_is_busy_and_inside_it_held(tmp_path
         ota.stop()
 
 
-def _meanwhile(controller: CheckoutController, fn: Callable[[], _T]) -> _T:
-    """``fn()`` on another thread (an updater's process) while this thread (the UI) pumps."""
-    result: list[_T] = []
-    thread = threading.Thread(target=lambda: result.append(fn()))
-    thread.start()
-    for _ in range(6000):
-        if result:
-            break
-        controller.pump(timeout=0.01)
-    thread.join(timeout=30)
-    return result[0]
-
-
-def test_the_os_update_giving_its_hold_back_leaves_the_agents_hold(tmp_path: Path) -> None:
+def test_the_os_update_giving_its_hold_back_leaves_the_agents_hold(live: Live) -> None:
     """GIVEN the update agent and the OS update both hold an idle kiosk WHEN the OS update gives its
     hold back (its reboot failed, or it was stopped) THEN the kiosk stays held for the agent, which
     is about to restart it, and starts no sale; once the agent releases too, it sells again.
     Found: the kiosk had one hold, so the OS update's RELEASE freed the agent's mid-switch."""
-    controller = _controller(tmp_path)
-    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
-    ota.start()
-    try:
-        agent = SocketKioskLink(ota.socket_path, timeout_s=60)
-        os_update = SocketKioskLink(ota.socket_path, timeout_s=60, holder=OS_UPDATE_HOLDER)
-        assert _meanwhile(controller, agent.hold)
-        assert _meanwhile(controller, os_update.hold)
-        assert _meanwhile(controller, os_update.release) == "still held by agent"
-        assert controller.update_hold
-        controller.dispatch(co.StartTapped())
-        assert controller.state.phase is co.Phase.ATTRACT  # still no sale
-        assert _meanwhile(controller, agent.release) == "released"
-        assert not controller.update_hold
-        controller.dispatch(co.StartTapped())
-        assert controller.state.phase is co.Phase.CART
-    finally:
-        ota.stop()
+    controller = live.controller
+    agent, os_update = live.link(), live.link(OS_UPDATE_HOLDER)
+    assert live.meanwhile(agent.hold)
+    assert live.meanwhile(os_update.hold)
+    assert live.meanwhile(os_update.release) == "still held by agent"
+    assert controller.update_hold
+    controller.dispatch(co.StartTapped())
+    assert controller.state.phase is co.Phase.ATTRACT  # still no sale
+    assert live.meanwhile(agent.release) == "released"
+    assert not controller.update_hold
+    controller.dispatch(co.StartTapped())
+    assert controller.state.phase is co.Phase.CART
 
 
-def test_each_holder_gives_back_only_its_own_hold_in_either_order(tmp_path: Path) -> None:
-    controller = _controller(tmp_path)
-    ota = OtaLink(tmp_path / "data", controller, "1.0.0", answer_timeout_s=60)
-    ota.start()
-    try:
-        link = SocketKioskLink(ota.socket_path, timeout_s=60)
-        assert _ask(controller, link, "HOLD os-update") == "held"
-        assert _ask(controller, link, "HOLD agent") == "held"  # the agent by name is the bare HOLD's
-        assert _ask(controller, link, "RELEASE") == "still held by os-update"
-        assert _ask(controller, link, "RELEASE") == "still held by os-update"  # twice: still one hold
-        assert controller.update_hold
-        assert _ask(controller, link, "RELEASE os-update") == "released"
-        assert not controller.update_hold
-        # a holder that holds nothing gives back nothing, and the kiosk says it sells
-        assert _ask(controller, link, "RELEASE os-update") == "released"
-    finally:
-        ota.stop()
+def test_each_holder_gives_back_only_its_own_hold_in_either_order(live: Live) -> None:
+    assert live.ask("HOLD os-update") == "held"
+    assert live.ask("HOLD agent") == "held"  # the agent by name is the bare HOLD's
+    assert live.ask("RELEASE") == "still held by os-update"
+    assert live.ask("RELEASE") == "still held by os-update"  # twice: still one hold
+    assert live.controller.update_hold
+    assert live.ask("RELEASE os-update") == "released"
+    assert not live.controller.update_hold
+    # a holder that holds nothing gives back nothing, and the kiosk says it sells
+    assert live.ask("RELEASE os-update") == "released"
 
 
 def test_a_holder_that_is_no_short_lower_case_name_is_unknown(tmp_path: Path) -> None:
@@ -293,27 +296,21 @@ def test_the_os_update_asks_a_kiosk_from_before_holders_without_a_name(tmp_path:
 
 
 def test_ota_hold_kiosk_release_says_when_the_agent_still_holds(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    live: Live, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``ota hold-kiosk --release`` (kiosk-os-update's give-back) tells the journal the truth: the
     kiosk sells again only when nobody else holds it."""
     from ota.cli import main
 
-    controller = _controller(tmp_path)
-    data = tmp_path / "data"
-    ota = OtaLink(data, controller, "1.0.0", answer_timeout_s=60)
-    ota.start()
-    try:
-        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--wait-s", "0"])) == 0
-        assert _ask(controller, SocketKioskLink(ota.socket_path, timeout_s=60), "HOLD") == "held"
-        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--release"])) == 0
-        assert "hold given back; the kiosk is still held by agent" in capsys.readouterr().out
-        assert controller.update_hold
-        assert _ask(controller, SocketKioskLink(ota.socket_path, timeout_s=60), "RELEASE") == "released"
-        assert _meanwhile(controller, lambda: main(["hold-kiosk", "--data", str(data), "--release"])) == 0
-        assert "hold given back; the kiosk sells again" in capsys.readouterr().out
-    finally:
-        ota.stop()
+    data = str(live.ota.folder.parent)
+    assert live.meanwhile(lambda: main(["hold-kiosk", "--data", data, "--wait-s", "0"])) == 0
+    assert live.ask("HOLD") == "held"
+    assert live.meanwhile(lambda: main(["hold-kiosk", "--data", data, "--release"])) == 0
+    assert "hold given back; the kiosk is still held by agent" in capsys.readouterr().out
+    assert live.controller.update_hold
+    assert live.ask("RELEASE") == "released"
+    assert live.meanwhile(lambda: main(["hold-kiosk", "--data", data, "--release"])) == 0
+    assert "hold given back; the kiosk sells again" in capsys.readouterr().out
 
 
 def test_a_hold_the_ui_thread_did_not_answer_in_time_never_takes_effect_later(tmp_path: Path) -> None:
