@@ -8,6 +8,7 @@ seeds it from a scratch tree (``KIOSK_SEED_FROM``) in place of the image's folde
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -102,7 +103,7 @@ def _seed_tree(top: Path) -> Path:
 def _need_root_and_loop() -> None:
     if os.geteuid() != 0:
         pytest.fail("kiosk-storage partitions a loop device: run make test as root (README)")
-    for tool in ("losetup", "sfdisk", "partx", "mkfs.ext4", "blkid", "lsblk", "wipefs"):
+    for tool in ("losetup", "sfdisk", "partx", "mkfs.ext4", "blkid", "lsblk"):
         if shutil.which(tool) is None:
             pytest.fail(
                 f"{tool} is missing (util-linux, fdisk and e2fsprogs: scripts/install-debian-deps.sh)"
@@ -110,7 +111,12 @@ def _need_root_and_loop() -> None:
 
 
 def _make_card(
-    tmp_path: Path, *, size_mb: int, extra_partition: bool = False, extra_start: int = 212992
+    tmp_path: Path,
+    *,
+    size_mb: int,
+    extra_partition: bool = False,
+    extra_start: int = 212992,
+    extra_type: str = "83",
 ) -> Iterator[Card]:
     _need_root_and_loop()
     image = tmp_path / "card.img"
@@ -119,7 +125,7 @@ def _make_card(
     # pi-gen's layout: the boot partition at 4 MiB (so sectors 2048..8191 are free), then the root
     layout = "label: dos\nstart=8192, size=65536, type=c\nstart=73728, size=131072, type=83\n"
     if extra_partition:
-        layout += f"start={extra_start}, size=65536, type=83\n"
+        layout += f"start={extra_start}, size=65536, type={extra_type}\n"
     subprocess.run(
         ["sfdisk", "--quiet", str(image)],
         input=layout,
@@ -162,6 +168,11 @@ def test_the_data_partition_takes_the_rest_of_the_card_after_the_root(card: Card
     assert data_size * SECTOR > 200 * MIB
     label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
     assert label == card.data_label
+    assert _entry_type(f"{card.loop}p3") == "0x83"  # marked finished
+
+
+def _entry_type(node: str) -> str:
+    return _run("blkid", "-p", "-o", "value", "-s", "PART_ENTRY_TYPE", node).stdout.strip()
 
 
 def test_the_seed_keeps_owners_and_modes_and_is_marked_complete(card: Card, tmp_path: Path) -> None:
@@ -230,17 +241,56 @@ DATA_START = 73728 + 131072
 
 
 def test_a_first_boot_cut_short_before_the_file_system_is_finished_at_the_next(tmp_path: Path) -> None:
-    """GIVEN power lost after the data partition was made and before mkfs wrote its file system
-    (on a large, slow card that takes over a minute) WHEN the next boot runs kiosk-storage THEN it
-    formats and seeds that partition, its own. Found in review: it stopped with "Re-flash the card"."""
-    for card in _make_card(tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START):
+    """GIVEN power lost after the data partition was made (type da, "not finished") and before its
+    file system was WHEN the next boot runs kiosk-storage THEN it formats and seeds that partition,
+    its own, and marks it finished. Found in review: it stopped with "Re-flash the card"."""
+    for card in _make_card(
+        tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START, extra_type="da"
+    ):
         done = card.storage()
         assert done.returncode == 0, done.stderr
         assert "cut short" in done.stdout
         label = _run("blkid", "-o", "value", "-s", "LABEL", f"{card.loop}p3").stdout.strip()
         assert label == card.data_label
+        assert _entry_type(f"{card.loop}p3") == "0x83"
         with card.mounted(tmp_path, 3) as data:
             assert (data / ".kiosk-seeded").exists()
+
+
+def test_an_unfinished_partition_over_an_earlier_cards_data_is_made_afresh(tmp_path: Path) -> None:
+    """A re-flashed card: the earlier kiosk's data partition is still on the card where the new one
+    goes. Cut short before mkfs, the new partition shows that old file system, label and all; it is
+    formatted again rather than taken, so the kiosk never comes up with another kiosk's store."""
+    for card in _make_card(
+        tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START, extra_type="da"
+    ):
+        _run("mkfs.ext4", "-q", "-F", "-L", card.data_label, f"{card.loop}p3")
+        with card.mounted(tmp_path, 3) as old:
+            (old / "from-the-earlier-kiosk").write_text("sales")
+            (old / ".kiosk-seeded").write_text("")
+        done = card.storage()
+        assert done.returncode == 0, done.stderr
+        assert "cut short" in done.stdout
+        with card.mounted(tmp_path, 3) as data:
+            assert not (data / "from-the-earlier-kiosk").exists()
+            assert (data / "lib-kiosk/kiosk.sqlite3.key").exists()
+
+
+def test_a_data_partition_with_a_damaged_superblock_is_never_formatted(tmp_path: Path) -> None:
+    """A finished data partition whose primary superblock is damaged (a failing card) shows no file
+    system to blkid or wipefs: it is refused, its bytes untouched, so e2fsck -b can still recover it.
+    Found in review: an earlier fix would have formatted it."""
+    for card in _make_card(tmp_path, size_mb=512, extra_partition=True, extra_start=DATA_START):
+        node = f"{card.loop}p3"
+        _run("mkfs.ext4", "-q", "-F", "-L", card.data_label, node)
+        with open(node, "r+b") as dev:  # the ext4 magic, 0x438 into the partition
+            dev.seek(0x438)
+            dev.write(b"\0\0")
+        before = hashlib.sha256(Path(node).read_bytes()).hexdigest()
+        refused = card.storage()
+        assert refused.returncode == 1
+        assert "Re-flash the card" in refused.stderr
+        assert hashlib.sha256(Path(node).read_bytes()).hexdigest() == before
 
 
 @pytest.mark.parametrize("start", [212992, DATA_START], ids=["elsewhere", "where-ours-goes"])
