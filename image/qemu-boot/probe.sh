@@ -69,9 +69,11 @@ lower=$(findmnt -n -o OPTIONS /media/root-ro 2>/dev/null)
 case ",$lower," in *,ro,*) ok=0 ;; *) ok=1 ;; esac
 check root-read-only "$ok" "/media/root-ro: ${lower:-not mounted}"
 data=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS /data)
-case $data in *ext4*data=journal*) ok=0 ;; *) ok=1 ;; esac
-check data-partition "$ok" "/data: ${data:-not mounted}"
 data_dev=$(findmnt -n -o SOURCE /data)
+# kiosk-storage marks the partition finished (Linux, 0x83) once its file system is complete
+data_type=$(blkid -p -o value -s PART_ENTRY_TYPE "$data_dev" 2>/dev/null)
+case "$data $data_type" in *ext4*data=journal*" 0x83") ok=0 ;; *) ok=1 ;; esac
+check data-partition "$ok" "/data: ${data:-not mounted}, partition type ${data_type:-unknown}"
 for d in /opt/kiosk /var/lib/kiosk /etc/kiosk /var/log/journal; do
     src=$(findmnt -n -o SOURCE "$d")
     case $src in "$data_dev"\[*) ok=0 ;; *) ok=1 ;; esac
