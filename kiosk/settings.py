@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk_common.settings import SettingsError, load_layered, packaged_file
 from kiosk_common.toml_text import shorten
@@ -71,13 +72,48 @@ class StoreSection(_Section):
 _HQ_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
 
 
+def _host_and_port(url: str) -> str:
+    """The parts the pattern cannot check: a host, and a port (when given) from 1 to 65535. The
+    kiosk, its firewall (``kiosk firewall-hosts``) and the update agent all read these URLs; one that
+    fails here would fail each of them later, the firewall at every boot. No user name or password
+    either: they would be logged wherever the URL is."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError("http(s)://host[:port][/path] with no user name or password (user@) in it")
+    if not parts.hostname:
+        raise ValueError("http(s)://host[:port][/path] with a host name or address")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("http(s)://host[:port][/path] with a port from 1 to 65535")
+    return url
+
+
+def _hide_url_password(value: Any) -> Any:
+    """A refused value as the settings error shows it: a URL's ``user:password@`` part hidden."""
+    if isinstance(value, str) and "://" in value:
+        scheme, _, rest = value.partition("://")
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            return f"{scheme}://(hidden)@{netloc.rpartition('@')[2]}{slash}{path}"
+    return value
+
+
+#: an http(s) URL whose host and port are checked too (the ``pattern=`` beside it checks the shape)
+_Url = Annotated[str, AfterValidator(_host_and_port)]
+
+
 class HqSection(_Section):
-    url: str = Field("http://127.0.0.1:8080", pattern=_HQ_URL)
+    url: _Url = Field("http://127.0.0.1:8080", pattern=_HQ_URL)
     #: the enrolment's secret, written by ``kiosk enroll`` (0600, outside the database); a relative
     #: path is taken in the store's folder
     credentials_file: Path = Path("hq-credentials.json")
     #: the address phones reach HQ's e-receipts at (the receipt's QR); "" means ``url``
-    public_url: str = Field("", pattern=r"^$|" + _HQ_URL)
+    public_url: _Url = Field("", pattern=r"^$|" + _HQ_URL)
     timeout_s: float = Field(5.0, gt=0, le=120)
     sync_interval_s: float = Field(10.0, gt=0, le=3600)
     heartbeat_s: float = Field(60.0, gt=0, le=3600)
@@ -114,7 +150,7 @@ _GATEWAY_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
 
 class WechatPaySection(_Section):
     #: base address: https://api.mch.weixin.qq.com, the sandbox, or the simulator; paths are appended
-    gateway_url: str = Field("https://api.mch.weixin.qq.com", pattern=_GATEWAY_URL)
+    gateway_url: _Url = Field("https://api.mch.weixin.qq.com", pattern=_GATEWAY_URL)
     appid: str = Field("", max_length=32)
     mch_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
     api_key: str = Field("", max_length=32)
@@ -140,7 +176,7 @@ class WechatPaySection(_Section):
 
 class AlipaySection(_Section):
     #: base address: https://openapi.alipay.com, the sandbox, or the simulator; /gateway.do is appended
-    gateway_url: str = Field("https://openapi.alipay.com", pattern=_GATEWAY_URL)
+    gateway_url: _Url = Field("https://openapi.alipay.com", pattern=_GATEWAY_URL)
     app_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
     app_private_key_file: str = ""
     alipay_public_key_file: str = ""
@@ -353,8 +389,8 @@ class OtaSection(_Section):
     #: the TUF root the image ships (``ota repo init`` prints it): installed once, then TUF rotates it
     trusted_root: Path = Path("/etc/kiosk/ota-root.json")
     #: a mirror of HQ's TUF repository; "" = HQ's ``[hq] url`` + /tuf/metadata/ and /tuf/targets/
-    metadata_url: str = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
-    targets_url: str = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
+    metadata_url: _Url = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
+    targets_url: _Url = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
     #: local time of day in which an update may restart the kiosk, "02:00-05:00"; "" = any time
     maintenance_window: str = ""
     #: seconds between the agent's questions to HQ (also while it waits for the kiosk to be idle)
@@ -436,6 +472,7 @@ def load_settings(
         environ=os.environ if environ is None else environ,
         env_prefix=ENV_PREFIX,
         overrides=overrides,
+        redact=_hide_url_password,
     )
     if config is not None:
         check_secret_file(config)

@@ -156,3 +156,32 @@ def test_shorten_cuts_text_lists_and_nesting() -> None:
     assert shorten("x" * 1000).endswith("(1000 characters)") and len(shorten("x" * 1000)) < 80
     assert len(shorten(list(range(1000)))) < 40
     assert len(shorten([[[[[[1]]]]]])) < 20
+
+
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("https://hq:abc", "with a port from 1 to 65535"),
+        ("https://hq.example.cn:99999", "with a port from 1 to 65535"),
+        ("http://127.0.0.1:0", "with a port from 1 to 65535"),
+        ("https://:8080", "with a host name or address"),
+        ("https://@", "with no user name or password"),
+        ("https://it:secret@hq.example.cn", "with no user name or password"),
+    ],
+)
+def test_a_url_with_no_host_a_bad_port_or_a_password_is_refused(url: str, wanted: str) -> None:
+    """The pattern passed these, and each then failed later: the firewall's host list at every boot
+    (a bad port), the firewall silently (no host), or a log line (a password). Found in review."""
+    for key in ("KIOSK_HQ__URL", "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL", "KIOSK_OTA__METADATA_URL"):
+        msg = _error(environ={key: url})
+        assert f"environment variable {key}" in msg and wanted in msg
+    # the refused value is shown, but never a password in it
+    msg = _error(environ={"KIOSK_HQ__URL": "https://it:secret@hq.example.cn/x"})
+    assert "secret" not in msg and "'https://(hidden)@hq.example.cn/x'" in msg
+
+
+@pytest.mark.parametrize(
+    "url", ["https://hq.example.cn", "http://127.0.0.1:8080/api", "https://[::1]:8443", "https://hq:"]
+)
+def test_urls_with_a_host_and_a_good_port_are_taken(url: str) -> None:
+    assert load_settings(None, environ={"KIOSK_HQ__URL": url}).hq.url == url
