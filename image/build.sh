@@ -6,7 +6,8 @@
 #
 # Needs (image/README.md): Linux on x86-64 or arm64, Docker that can run privileged containers
 # (pi-gen's build-docker.sh mounts loop devices), binfmt_misc with qemu-aarch64 on an x86 host, git,
-# about 20 GB of disk, and the network (pi-gen and Debian/Raspberry Pi archives). Without --bundle it
+# about 20 GB free for Docker's data and 4 GB in the work folder, and the network (pi-gen and
+# Debian/Raspberry Pi archives). Without --bundle it
 # builds one from this checkout with `ota release build` for Python 3.13 (trixie's) on aarch64.
 # It stops with what is missing; it never pretends to have built an image.
 set -euo pipefail
@@ -18,6 +19,7 @@ PIGEN_REF=${PIGEN_REF:-arm64}
 WORK=${KIOSK_IMAGE_WORK:-$REPO/build/image-work}
 OUT=$REPO/build/image
 MIN_FREE_GB=${KIOSK_IMAGE_MIN_FREE_GB:-20}
+MIN_WORK_GB=${KIOSK_IMAGE_MIN_WORK_GB:-4}
 BUNDLE=""
 OTA_ROOT=""
 IT_KEYS=""
@@ -47,13 +49,26 @@ case $(uname -m) in
     *) die "pi-gen's Docker build needs an x86-64 or arm64 host (this is $(uname -m))" ;;
 esac
 command -v git >/dev/null || die "git is missing: apt-get install git"
-where=$WORK # the disk the work folder will be on: its nearest folder that exists
-while [ ! -d "$where" ]; do where=$(dirname "$where"); done
-free_gb=$(df --output=avail -B1G "$where" | tail -n 1 | tr -d ' ')
-[ "${free_gb:-0}" -ge "$MIN_FREE_GB" ] ||
-    die "$where has ${free_gb:-no} GB free; pi-gen needs about $MIN_FREE_GB GB: free some, or set KIOSK_IMAGE_WORK to a larger disk"
+free_mb() { # free_mb DIR: MB free on the disk DIR is (or will be) on, from its nearest folder that exists
+    where=$1
+    while [ ! -d "$where" ]; do where=$(dirname "$where"); done
+    df --output=avail -BM "$where" | tail -n 1 | tr -dc '0-9'
+}
+# the work folder holds pi-gen's checkout, the bundle and the finished image
+work_mb=$(free_mb "$WORK")
+[ "${work_mb:-0}" -ge $((MIN_WORK_GB * 1024)) ] ||
+    die "$WORK has ${work_mb:-no} MB free; the build needs about $MIN_WORK_GB GB there: free some, or set KIOSK_IMAGE_WORK to a larger disk"
 command -v docker >/dev/null || die "docker is missing: install Docker (docs.docker.com/engine/install/debian)"
 docker info >/dev/null 2>&1 || die "Docker is installed but its daemon does not answer (docker info failed): start it (systemctl start docker) or add this user to the docker group"
+# pi-gen builds the image's root inside its container, in a Docker volume: on Docker's own disk
+docker_root=$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || true)
+if [ -n "$docker_root" ] && [ -d "$docker_root" ]; then
+    docker_mb=$(free_mb "$docker_root")
+    [ "${docker_mb:-0}" -ge $((MIN_FREE_GB * 1024)) ] ||
+        die "Docker's data ($docker_root) has ${docker_mb:-no} MB free; pi-gen builds there and needs about $MIN_FREE_GB GB: free some (docker system prune), or move Docker's data-root"
+else
+    echo "make image: cannot see Docker's data folder (${docker_root:-unknown}) from here; pi-gen needs about $MIN_FREE_GB GB free there" >&2
+fi
 if [ "$(uname -m)" = x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     die "this x86-64 host cannot run arm64 programs: apt-get install qemu-user-static binfmt-support (then /proc/sys/fs/binfmt_misc/qemu-aarch64 exists)"
 fi

@@ -357,6 +357,13 @@ def test_the_installer_says_what_it_needs(tmp_path: Path) -> None:
         ("https://hq.example.cn/a b", False),
         ("https://hq|x", False),
         ("https://hq.example.cn\n[payments]", False),
+        ("https://hq:abc", False),
+        ("https://hq.example.cn:99999", False),
+        ("https://hq:0", False),
+        ("https://:8080", False),
+        ("https://it@hq.example.cn", False),
+        ("https://-hq", False),
+        ("https://hq.example.cn:65535/a", True),
     ],
 )
 def test_the_hq_url_an_image_is_built_with_is_checked(url: str, ok: bool) -> None:
@@ -396,7 +403,7 @@ def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:
         **os.environ,
         "PATH": f"{fake}:{os.environ['PATH']}",
         "KIOSK_IMAGE_WORK": str(tmp_path / "work"),
-        "KIOSK_IMAGE_MIN_FREE_GB": "0",  # whatever this machine's disk has
+        "KIOSK_IMAGE_MIN_WORK_GB": "0",  # whatever this machine's disk has
     }
     done = subprocess.run(
         ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -406,19 +413,58 @@ def test_make_image_stops_where_docker_cannot_build(tmp_path: Path) -> None:
     assert not (tmp_path / "work").exists()
 
 
-def test_make_image_stops_where_the_disk_is_too_small(tmp_path: Path) -> None:
+def test_make_image_stops_where_the_work_folder_is_too_small(tmp_path: Path) -> None:
     """Before Docker is asked, and before pi-gen fills the disk an hour in."""
     env = {
         **os.environ,
         "KIOSK_IMAGE_WORK": str(tmp_path / "work" / "deeper"),
+        "KIOSK_IMAGE_MIN_WORK_GB": str(10**9),
+    }
+    done = subprocess.run(
+        ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "MB free; the build needs about" in done.stderr and "set KIOSK_IMAGE_WORK" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def test_make_image_stops_where_dockers_own_disk_is_too_small(tmp_path: Path) -> None:
+    """pi-gen builds the root in a Docker volume, on Docker's data disk, not in the work folder:
+    that disk is the one checked for the 20 GB. Found in review: the work folder's was."""
+    docker_data = tmp_path / "docker-data"
+    docker_data.mkdir()
+    fake = tmp_path / "bin"
+    _recorder(fake, "docker", f'case "$*" in *DockerRootDir*) echo "{docker_data}" ;; esac\nexit 0\n')
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "KIOSK_IMAGE_WORK": str(tmp_path / "work"),
+        "KIOSK_IMAGE_MIN_WORK_GB": "0",
         "KIOSK_IMAGE_MIN_FREE_GB": str(10**9),
     }
     done = subprocess.run(
         ["bash", str(IMAGE / "build.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 1
-    assert f"{tmp_path} has " in done.stderr and "set KIOSK_IMAGE_WORK to a larger disk" in done.stderr
+    assert f"Docker's data ({docker_data}) has " in done.stderr and "docker system prune" in done.stderr
     assert not (tmp_path / "work").exists()
+
+
+def test_the_kiosk_command_refuses_root(tmp_path: Path) -> None:
+    """``sudo kiosk ...`` would leave root's files in the kiosk's data, which the kiosk then cannot
+    open; the wrapper says how to run it instead."""
+    fake = tmp_path / "bin"
+    _recorder(fake, "id", "echo 0\n")
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["sh", str(ROOTFS / "usr/local/bin/kiosk"), "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "sudo -u kiosk kiosk doctor" in done.stderr
 
 
 # --- kiosk-firstboot ------------------------------------------------------------------------------

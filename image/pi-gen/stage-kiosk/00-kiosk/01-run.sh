@@ -21,7 +21,10 @@ fi
 
 hq_url=()
 if [ -f "${FILES}/hq-url" ]; then
-    hq_url=(--hq-url "$(cat "${FILES}/hq-url")")
+    url=$(cat "${FILES}/hq-url")
+    # checked here too, before it stands in the chroot's command line below
+    sh "${FILES}/kiosk/image/check-hq-url.sh" "$url"
+    hq_url=(--hq-url "$url")
 fi
 
 on_chroot <<CHROOT
