@@ -97,9 +97,12 @@ def _hide_url_password(value: Any) -> Any:
     """A refused value as the settings error shows it: a URL's ``user:password@`` part hidden."""
     if isinstance(value, str) and "://" in value:
         scheme, _, rest = value.partition("://")
-        netloc, slash, path = rest.partition("/")
-        if "@" in netloc:
-            return f"{scheme}://(hidden)@{netloc.rpartition('@')[2]}{slash}{path}"
+        # up to the query or fragment, everything before the last "@" may be a user and password,
+        # even one with a "/" in it: hiding too much in an error message costs nothing
+        cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        at = rest.rfind("@", 0, cut)
+        if at >= 0:
+            return f"{scheme}://(hidden)@{rest[at + 1 :]}"
     return value
 
 

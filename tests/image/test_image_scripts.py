@@ -470,16 +470,37 @@ def test_the_kiosk_command_refuses_root(tmp_path: Path) -> None:
 # --- kiosk-firstboot ------------------------------------------------------------------------------
 
 
-def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("hq_url", "told"),
+    [
+        (
+            None,
+            "Set [hq] url in {config}, then make a code at HQ:\n    hq device enroll-code --store STORE "
+            "--kiosk-id kiosk-abcd1234 --hq-url URL",
+        ),
+        (
+            "https://hq.corp.example.cn",
+            "It enrols at HQ https://hq.corp.example.cn. Make a code at HQ:\n"
+            "    hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234 --hq-url https://hq.corp.example.cn",
+        ),
+    ],
+    ids=["template", "built-with-hq-url"],
+)
+def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(
+    tmp_path: Path, hq_url: str | None, told: str
+) -> None:
     """GIVEN the image's settings (id "@KIOSK_ID@") WHEN first boot runs THEN the kiosk is named after
     the Pi's serial number, has SSH host keys of its own, a store with its device key (0600), the
-    installer is told what to do, and the marker that keeps it from running again is written."""
+    installer is told what to do (no url to set when the image was built with --hq-url), and the
+    marker that keeps it from running again is written."""
     import getpass
 
     data = tmp_path / "data"
     data.mkdir()
     config = tmp_path / "kiosk.toml"
     text = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
+    if hq_url is not None:  # as install-kiosk.sh --hq-url leaves it
+        text = text.replace('url = "https://hq.example.com"', f'url = "{hq_url}"')
     config.write_text(text + f'\n[store]\npath = "{data / "kiosk.sqlite3"}"\n', encoding="utf-8")
     config.chmod(0o600)
     env = {
@@ -503,7 +524,7 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(tmp_path: Path)
     assert key.is_file() and stat.S_IMODE(key.stat().st_mode) == 0o600
     secret = key.read_text("ascii").strip()
     assert secret[:16] not in done.stdout + done.stderr  # the device key is never printed
-    assert "hq device enroll-code --store STORE --kiosk-id kiosk-abcd1234 --hq-url URL" in done.stdout
+    assert told.format(config=config) in done.stdout
     assert (data / ".first-boot-done").exists()
 
 

@@ -463,6 +463,31 @@ def test_a_stop_after_the_kiosk_held_gives_the_hold_back(tmp_path: Path, run: Ru
     assert run.pending.read_text(encoding="utf-8") == "a package asks for a reboot\n"
 
 
+def test_a_held_answer_lost_on_its_way_is_given_back(tmp_path: Path, run: Run) -> None:
+    """GIVEN an idle kiosk whose "held" never reached the OS update (the socket failed on the last
+    try), so the update counts it as busy
+    WHEN  the run ends without a reboot
+    THEN  the kiosk is not left held: it sells again. Before, the update agent's own RELEASE freed
+          any hold; each holder's hold being its own (kiosk.ota_link), only this one can. Found in
+          review."""
+    kiosk = run.kiosk
+    run.python = str(
+        _recorder(
+            tmp_path / "python",
+            "python",
+            f'"{sys.executable}" "$@" || exit $?\n'
+            'case "$*" in *--release*) ;; *hold-kiosk*) exit 1 ;; esac\n',  # held, but "not held"
+        )
+    )
+    code, out = run.run()
+    assert code == 0, out
+    assert "the kiosk was not idle" in out and "reboot" not in run.calls().split()
+    assert kiosk.controller.update_hold is False  # selling again
+    kiosk.controller.dispatch(co.StartTapped())
+    assert kiosk.controller.state.phase is not co.Phase.ATTRACT
+    assert run.pending.read_text(encoding="utf-8") == "a package asks for a reboot\n"
+
+
 def test_a_stop_just_after_the_pending_mark_was_cleared_keeps_the_reboot_pending(
     tmp_path: Path, run: Run
 ) -> None:

@@ -175,9 +175,11 @@ def test_a_url_with_no_host_a_bad_port_or_a_password_is_refused(url: str, wanted
     for key in ("KIOSK_HQ__URL", "KIOSK_PAYMENTS__WECHAT__GATEWAY_URL", "KIOSK_OTA__METADATA_URL"):
         msg = _error(environ={key: url})
         assert f"environment variable {key}" in msg and wanted in msg
-    # the refused value is shown, but never a password in it
+    # the refused value is shown, but never a password in it, even one with a "/"
     msg = _error(environ={"KIOSK_HQ__URL": "https://it:secret@hq.example.cn/x"})
     assert "secret" not in msg and "'https://(hidden)@hq.example.cn/x'" in msg
+    msg = _error(environ={"KIOSK_HQ__URL": "https://it:se/cret@hq:99999/x"})
+    assert "cret" not in msg and "'https://(hidden)@hq:99999/x'" in msg
 
 
 @pytest.mark.parametrize(
