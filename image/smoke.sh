@@ -312,7 +312,10 @@ fi
 grep -q '^LABEL=KIOSKDATA' "$ROOT/etc/fstab" || die "01-run.sh did not add the data partition to /etc/fstab"
 grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh did not edit cmdline.txt"
 grep -q "^url = \"$SMOKE_HQ_URL\"" "$ROOT/etc/kiosk/kiosk.toml" || die "kiosk.toml's [hq] url is not the image's --hq-url ($SMOKE_HQ_URL)"
-[ "$(stat -c '%a %U' "$ROOT/etc/kiosk/kiosk.toml")" = "600 kiosk" ] || die "kiosk.toml is not 0600 kiosk after --hq-url"
+# numeric: the host has no kiosk user to name the owner by
+kiosk_uid=$(awk -F: '$1 == "kiosk" { print $3 }' "$ROOT/etc/passwd")
+[ "$(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")" = "600 $kiosk_uid" ] ||
+    die "kiosk.toml is not 0600 and the kiosk user's ($kiosk_uid) after --hq-url: $(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")"
 if grep -qw resize "$ROOT/boot/firmware/cmdline.txt"; then
     die "cmdline.txt still asks for Raspberry Pi OS's first-boot resize, which would take the data partition's space"
 fi
