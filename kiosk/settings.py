@@ -69,7 +69,8 @@ class StoreSection(_Section):
     path: Path = Path("kiosk.sqlite3")
 
 
-_HQ_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
+#: the shape of every http(s) URL in the settings; ``_host_and_port`` checks what a pattern cannot
+_HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
 
 
 def _host_and_port(url: str) -> str:
@@ -106,17 +107,19 @@ def _hide_url_password(value: Any) -> Any:
     return value
 
 
-#: an http(s) URL whose host and port are checked too (the ``pattern=`` beside it checks the shape)
-_Url = Annotated[str, AfterValidator(_host_and_port)]
+#: an http(s) URL: its shape, then its host and port
+_Url = Annotated[str, Field(pattern=_HTTP_URL), AfterValidator(_host_and_port)]
+#: the same, or "" (not set)
+_UrlOrEmpty = Annotated[str, Field(pattern=r"^$|" + _HTTP_URL), AfterValidator(_host_and_port)]
 
 
 class HqSection(_Section):
-    url: _Url = Field("http://127.0.0.1:8080", pattern=_HQ_URL)
+    url: _Url = "http://127.0.0.1:8080"
     #: the enrolment's secret, written by ``kiosk enroll`` (0600, outside the database); a relative
     #: path is taken in the store's folder
     credentials_file: Path = Path("hq-credentials.json")
     #: the address phones reach HQ's e-receipts at (the receipt's QR); "" means ``url``
-    public_url: _Url = Field("", pattern=r"^$|" + _HQ_URL)
+    public_url: _UrlOrEmpty = ""
     timeout_s: float = Field(5.0, gt=0, le=120)
     sync_interval_s: float = Field(10.0, gt=0, le=3600)
     heartbeat_s: float = Field(60.0, gt=0, le=3600)
@@ -148,12 +151,9 @@ def _credential_file(value: str, private: bool) -> str:
     return value
 
 
-_GATEWAY_URL = r"^https?://[^\s/]+(:\d+)?(/.*)?$"
-
-
 class WechatPaySection(_Section):
     #: base address: https://api.mch.weixin.qq.com, the sandbox, or the simulator; paths are appended
-    gateway_url: _Url = Field("https://api.mch.weixin.qq.com", pattern=_GATEWAY_URL)
+    gateway_url: _Url = "https://api.mch.weixin.qq.com"
     appid: str = Field("", max_length=32)
     mch_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
     api_key: str = Field("", max_length=32)
@@ -179,7 +179,7 @@ class WechatPaySection(_Section):
 
 class AlipaySection(_Section):
     #: base address: https://openapi.alipay.com, the sandbox, or the simulator; /gateway.do is appended
-    gateway_url: _Url = Field("https://openapi.alipay.com", pattern=_GATEWAY_URL)
+    gateway_url: _Url = "https://openapi.alipay.com"
     app_id: str = Field("", max_length=32, pattern=r"^[0-9]*$")
     app_private_key_file: str = ""
     alipay_public_key_file: str = ""
@@ -392,8 +392,8 @@ class OtaSection(_Section):
     #: the TUF root the image ships (``ota repo init`` prints it): installed once, then TUF rotates it
     trusted_root: Path = Path("/etc/kiosk/ota-root.json")
     #: a mirror of HQ's TUF repository; "" = HQ's ``[hq] url`` + /tuf/metadata/ and /tuf/targets/
-    metadata_url: _Url = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
-    targets_url: _Url = Field("", pattern=r"^(https?://[^\s/]+(:\d+)?(/.*)?)?$")
+    metadata_url: _UrlOrEmpty = ""
+    targets_url: _UrlOrEmpty = ""
     #: local time of day in which an update may restart the kiosk, "02:00-05:00"; "" = any time
     maintenance_window: str = ""
     #: seconds between the agent's questions to HQ (also while it waits for the kiosk to be idle)
