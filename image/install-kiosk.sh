@@ -111,14 +111,9 @@ while read -r mode owner group src dest keep; do
 done <"$MANIFEST"
 if [ -n "$HQ_URL" ]; then
     # only the template's placeholder is replaced: settings someone already set are never overwritten
-    if grep -q '^url = "https://hq.example.com"' /etc/kiosk/kiosk.toml; then
-        sed -i "s|^url = \"https://hq.example.com\"|url = \"$HQ_URL\"|" /etc/kiosk/kiosk.toml
-        chown kiosk:kiosk /etc/kiosk/kiosk.toml
-        chmod 0600 /etc/kiosk/kiosk.toml
-        echo "HQ: [hq] url = \"$HQ_URL\" in /etc/kiosk/kiosk.toml"
-    else
-        echo "kept [hq] url in /etc/kiosk/kiosk.toml (set already); --hq-url $HQ_URL not applied"
-    fi
+    sh "$SOURCE/image/set-hq-url.sh" /etc/kiosk/kiosk.toml "$HQ_URL"
+    chown kiosk:kiosk /etc/kiosk/kiosk.toml
+    chmod 0600 /etc/kiosk/kiosk.toml
 fi
 if [ -n "$IT_KEYS" ]; then
     install -m 0644 -o root -g root "$IT_KEYS" /etc/kiosk/it-ssh-keys

@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def test_the_script_list_holds_every_image_command() -> None:
         "image/install-kiosk.sh",
         "image/build.sh",
         "image/check-hq-url.sh",
+        "image/set-hq-url.sh",
         "image/smoke.sh",
         "image/boot/kiosk-cmdline.sh",
         "image/pi-gen/config",
@@ -374,6 +376,58 @@ def test_the_hq_url_an_image_is_built_with_is_checked(url: str, ok: bool) -> Non
     )
     assert (done.returncode == 0) is ok, done.stderr
     assert bool(done.stderr) is not ok
+
+
+def _set_hq_url(toml: Path, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(IMAGE / "set-hq-url.sh"), str(toml), url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_hq_url_goes_into_the_template_and_nowhere_else(tmp_path: Path) -> None:
+    """GIVEN the image's kiosk.toml WHEN install-kiosk.sh --hq-url writes the fleet's HQ THEN [hq] url
+    is that HQ, as the kiosk's own settings read it, and every other line is as the template has it."""
+    from kiosk.settings import HqSection
+
+    template = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(template, encoding="utf-8")
+    toml.chmod(0o600)
+    url = "https://hq-1.corp.example.cn:8443/kiosk_api"
+    done = _set_hq_url(toml, url)
+    assert done.returncode == 0, done.stderr
+    assert f'[hq] url = "{url}"' in done.stdout
+    written = toml.read_text(encoding="utf-8")
+    assert tomllib.loads(written)["hq"]["url"] == url
+    assert HqSection.model_validate(tomllib.loads(written)["hq"]).url == url
+    changed = [(a, b) for a, b in zip(template.splitlines(), written.splitlines(), strict=True) if a != b]
+    assert [b.split("#")[0].strip() for _, b in changed] == [f'url = "{url}"']
+    assert stat.S_IMODE(toml.stat().st_mode) == 0o600
+
+
+def test_an_hq_url_already_set_is_kept(tmp_path: Path) -> None:
+    """Running the installer again with another --hq-url never overwrites what is set."""
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text((ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert _set_hq_url(toml, "https://hq.example.cn").returncode == 0
+    before = toml.read_bytes()
+    again = _set_hq_url(toml, "https://other.example.cn")
+    assert again.returncode == 0 and "kept [hq] url" in again.stdout
+    assert toml.read_bytes() == before
+
+
+@pytest.mark.parametrize("url", ["https://hq|x", 'https://hq"\n[payments]', "hq.example.cn"])
+def test_a_bad_hq_url_leaves_the_settings_as_they_were(tmp_path: Path, url: str) -> None:
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text((ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    before = toml.read_bytes()
+    done = _set_hq_url(toml, url)
+    assert done.returncode == 1 and "HQ url" in done.stderr
+    assert toml.read_bytes() == before
 
 
 def test_the_installer_refuses_a_bad_hq_url_before_it_does_anything(tmp_path: Path) -> None:
