@@ -415,6 +415,28 @@ def test_a_stop_lets_the_upgrade_finish_then_undoes_what_it_needed(tmp_path: Pat
     assert "\nKillMode=mixed\n" in unit and "\nTimeoutStopSec=" in unit
 
 
+def test_a_stop_as_the_upgrade_starts_still_lets_it_finish(tmp_path: Path, run: Run) -> None:
+    """The stop reaches the script as the upgrade is being started (here the upgrade sends it, first
+    thing): it is acted on once the script knows the upgrade's process, so the upgrade finishes
+    before the binds it runs on are undone. A stop before the script had noted that process used to
+    undo the binds under the upgrade and leave dpkg to systemd's kill. The signal cannot be placed
+    inside that gap on purpose; this checks the stop is handled the same on either side of it."""
+    started, go = tmp_path / "upgrade-started", tmp_path / "upgrade-go"
+    run.overlay_root(
+        chroot_body='kill -s TERM "$PPID"\n'  # the script: this recorder is its child
+        f'touch "{started}"\n'
+        f'i=0; while [ ! -e "{go}" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n'
+        f'echo "upgrade finished" >>"{run.bin}/calls"\n'
+    )
+    run.on_marker = (started, lambda _proc: go.touch())
+    code, out = run.run()
+    assert code == -signal.SIGTERM, out
+    calls = run.calls().splitlines()
+    assert calls[calls.index("upgrade finished") + 1 :] == run.undone(), calls
+    assert "stopping once the upgrade under way has finished" in out
+    assert run.pending.read_text(encoding="utf-8") == "packages changed on the read-only root\n"
+
+
 def test_a_stop_while_waiting_for_the_hold_ends_at_once_without_a_reboot(run: Run) -> None:
     kiosk = run.kiosk
     kiosk.customer_with_a_cart()  # busy: the hold would be asked for for ten minutes
