@@ -79,6 +79,13 @@ for d in /opt/kiosk /var/lib/kiosk /etc/kiosk /var/log/journal; do
     case $src in "$data_dev"\[*) ok=0 ;; *) ok=1 ;; esac
     check "bind:$d" "$ok" "${src:-not mounted}"
 done
+# the data partition's fsck (fstab pass 2) starts only once kiosk-storage has done with the partition:
+# side by side, the one or the other failed ("in use", "already mounted") and the boot with it
+fsck_unit='systemd-fsck@dev-disk-by\x2dlabel-KIOSKDATA.service'
+storage_done=$(prop kiosk-storage.service ExecMainExitTimestampMonotonic)
+fsck_start=$(prop "$fsck_unit" ExecMainStartTimestampMonotonic)
+[ "${storage_done:-0}" -gt 0 ] && [ "${fsck_start:-0}" -ge "$storage_done" ]
+check fsck-after-storage $? "kiosk-storage done at ${storage_done:-?} us, the fsck of /data started at ${fsck_start:-?} us"
 disk=/dev/$(lsblk -ndo PKNAME "$data_dev" 2>/dev/null)
 parts=$(lsblk -lno TYPE "$disk" 2>/dev/null | grep -c part)
 [ "$parts" -eq 3 ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.settings import KioskSection
-from tests.image.recipe import REPO, ROOTFS, exec_paths, manifest, unit_value, unit_values, units
+from tests.image.recipe import REPO, ROOTFS, UNITS_DIR, exec_paths, manifest, unit_value, unit_values, units
 
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 
@@ -209,3 +209,38 @@ def test_the_journal_is_kept_on_the_data_partition_within_limits() -> None:
     assert re.search(r"^SystemMaxUse=\d+M$", conf, re.MULTILINE)
     fstab = (REPO / "image/boot/fstab-kiosk").read_text(encoding="utf-8")
     assert re.search(r"^/data/journal\s+/var/log/journal\s+none\s+bind", fstab, re.MULTILINE)
+
+
+def _fstab_generator(tmp_path: Path) -> Path:
+    """The mount units systemd's own fstab generator makes of the image's fstab lines."""
+    generator = Path("/usr/lib/systemd/system-generators/systemd-fstab-generator")
+    if not generator.is_file():
+        pytest.fail(f"{generator} is missing: install systemd (scripts/install-debian-deps.sh)")
+    out = tmp_path / "normal"
+    for d in ("normal", "early", "late"):
+        (tmp_path / d).mkdir()
+    done = subprocess.run(
+        [str(generator), str(out), str(tmp_path / "early"), str(tmp_path / "late")],
+        env={
+            "SYSTEMD_FSTAB": str(REPO / "image/boot/fstab-kiosk"),
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        },  # the fsck is added only where fsck.ext4 is found,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_the_data_partition_is_checked_only_after_kiosk_storage_has_done_with_it(tmp_path: Path) -> None:
+    """/data waits for both kiosk-storage (which mounts the partition, to seed it or to see it is
+    seeded) and the partition's fsck. Unordered, the two ran side by side, and the one that lost
+    ("in use", "already mounted") failed /data and the boot with it: emergency mode, a dark screen.
+    Found in review; the fsck unit's name is the one systemd's fstab generator gives it."""
+    data_mount = (_fstab_generator(tmp_path) / "data.mount").read_text(encoding="utf-8")
+    fscks = set(re.findall(r"^After=(systemd-fsck@\S+\.service)$", data_mount, re.MULTILINE))
+    assert fscks, f"the generator gave /data no fsck: {data_mount}"
+    before = {u for line in unit_values(UNITS_DIR / "kiosk-storage.service", "Before") for u in line.split()}
+    assert fscks <= before, f"kiosk-storage.service is not ordered before {fscks - before}"

@@ -194,12 +194,24 @@ def test_a_second_boot_changes_nothing(card: Card, tmp_path: Path) -> None:
     assert card.storage().returncode == 0
     with card.mounted(tmp_path, 3) as data:
         (data / "lib-kiosk/kiosk.sqlite3").write_text("sales")
+    before = _superblock(f"{card.loop}p3")
     again = card.storage()
     assert again.returncode == 0, again.stderr
     assert "making" not in again.stdout and "seeding" not in again.stdout
     assert len(card.partitions()) == 3
+    # it looked for the seed's marker read-only: the partition was not written before its fsck
+    assert _superblock(f"{card.loop}p3") == before
     with card.mounted(tmp_path, 3) as data:
         assert (data / "lib-kiosk/kiosk.sqlite3").read_text() == "sales"
+
+
+def _superblock(node: str) -> dict[str, str]:
+    """What a read-write mount changes in an ext4 superblock: its mount count and times."""
+    fields = ("Mount count", "Last mount time", "Last write time")
+    header = _run("dumpe2fs", "-h", node).stdout
+    found = dict(line.split(":", 1) for line in header.splitlines() if line.startswith(fields))
+    assert set(found) == set(fields), header
+    return found
 
 
 def test_a_seed_cut_short_is_completed_on_the_next_boot(card: Card, tmp_path: Path) -> None:
