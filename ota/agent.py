@@ -8,8 +8,9 @@ new release writes. No health by the deadline: switch back, restart, report.
 
 The edges are small protocols so the loop runs for real in tests: ``Fetch`` (version, target name ->
 a verified bundle file), ``Hq`` (assignment, report), ``KioskLink`` (hold, release), and the restart
-command, the wall clock and the sleeper, all injected. The state is written to
-``<data>/ota/state.json`` (atomically) after every step; the kiosk's heartbeat carries it to HQ.
+command, the wall clock and the sleeper, all injected. The state is written to the agent's own
+folder (``state_path``: root's alone, ``ota.kiosk_files``) after every step, atomically, and a copy
+is published to ``<data>/ota/state.json`` for the kiosk, whose heartbeat carries it to HQ.
 Reports that cannot reach HQ wait in that file and are sent before the next poll: reaching HQ
 is never a reason to stop an update or a rollback.
 """
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 
 from ota import agent_core as core
 from ota.bundle import BundleError, parse_version, read_manifest
+from ota.kiosk_files import present, publish, take
 from ota.slots import SlotError, Slots, write_durable
 
 log = logging.getLogger(__name__)
@@ -225,6 +227,7 @@ class Agent:
         link: KioskLink,
         state_path: Path,
         restart: Callable[[], None],
+        kiosk_dir: Path | None = None,
         store_schema: Callable[[], int],
         config: AgentConfig | None = None,
         now: Callable[[], float] = time.time,
@@ -247,8 +250,9 @@ class Agent:
         self._bundle: Path | None = None
         #: every state entered, in order (for logs and tests)
         self.history: list[core.Phase] = []
-        #: the kiosk's "check now" request (IT's update screen): ``<data>/ota/check-now``
-        self.check_file = state_path.parent / CHECK_NOW_FILE
+        #: the kiosk's folder (``<data>/ota``): its check-now request (IT's update screen) and the
+        #: copy of the state it reads; the kiosk user owns it, so no link there is followed
+        self.kiosk_dir = kiosk_dir or state_path.parent
         #: when HQ was last asked for the assignment (the agent's clock); while it waits for the
         #: kiosk to be idle it asks again every ``poll_s`` so a newer release or an abort reaches it
         self._polled_at: float | None = None
@@ -301,7 +305,7 @@ class Agent:
             step = min(left, self.config.check_file_s)
             if self._wake.wait(step):
                 break
-            if self.check_file.exists():
+            if present(self.kiosk_dir, CHECK_NOW_FILE):
                 log.info("the kiosk asked for an update check now")
                 break
             left -= step
@@ -309,12 +313,10 @@ class Agent:
 
     def _take_check_request(self) -> bool:
         try:
-            self.check_file.unlink()
-        except FileNotFoundError:
-            return False
+            return take(self.kiosk_dir, CHECK_NOW_FILE)
         except OSError as exc:
-            log.warning("cannot remove %s: %s", self.check_file, exc)
-        return True
+            log.warning("cannot remove %s: %s", self.kiosk_dir / CHECK_NOW_FILE, exc)
+            return present(self.kiosk_dir, CHECK_NOW_FILE)
 
     def check_now(self) -> None:
         """Poll HQ now instead of at the end of the interval (the service's signal thread calls
@@ -435,7 +437,7 @@ class Agent:
         release or an abort that arrives meanwhile is fed to the core (which gives the hold back and
         decides afresh); the same assignment lets the wait go on."""
         due = self._polled_at is None or self.now() - self._polled_at >= self.config.poll_s
-        if not due and not self._wake.is_set() and not self.check_file.exists():
+        if not due and not self._wake.is_set() and not present(self.kiosk_dir, CHECK_NOW_FILE):
             return None
         self._wake.clear()
         self._flush()
@@ -517,8 +519,14 @@ class Agent:
             .replace("+00:00", "Z"),
             "unsent": list(self._outbox.reports),
         }
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        write_durable(self.state_path, (json.dumps(body, indent=1) + "\n").encode())
+        data = (json.dumps(body, indent=1) + "\n").encode()
+        self.state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_durable(self.state_path, data)
+        if self.kiosk_dir != self.state_path.parent:
+            try:
+                publish(self.kiosk_dir, STATE_FILE, data)
+            except OSError as exc:  # the kiosk's screen and heartbeat lag; the update goes on
+                log.warning("cannot publish the state to %s: %s", self.kiosk_dir, exc)
 
     def _load(self) -> None:
         try:

@@ -64,7 +64,8 @@ def production_edges(args: argparse.Namespace) -> Edges:
     or no enrolment yet."""
     from ota.edges import build_edges
 
-    hq, fetch = build_edges(kiosk_settings(args), args.data)
+    state = getattr(args, "state", None) or args.data / "ota"
+    hq, fetch = build_edges(kiosk_settings(args), state, getattr(args, "trusted_root", None))
     return Edges(hq=hq, fetch=fetch)
 
 
@@ -196,6 +197,20 @@ def main(
     _paths(agent)
     agent.add_argument("--config", type=Path, help="the kiosk's settings file (as kiosk run --config)")
     agent.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the agent's own folder: its state, TUF metadata and downloads; only root may change it "
+        "or any folder above it (default <data>/ota, for a kiosk run by hand; the image: /data/ota-agent)",
+    )
+    agent.add_argument(
+        "--trusted-root",
+        type=Path,
+        default=None,
+        help="the image's first TUF root, installed once (default: [ota] trusted_root, which the kiosk "
+        "user can change; the image names /etc/kiosk/ota-root.json here)",
+    )
+    agent.add_argument(
         "--store", type=Path, default=None, help="the kiosk store (default: the kiosk's [store] path)"
     )
     agent.add_argument("--once", action="store_true", help="one poll, carried as far as it goes, then exit")
@@ -247,6 +262,9 @@ def main(
             args.store = settings.store_path
         if args.poll_s is None:
             args.poll_s = settings.ota.poll_s if settings is not None else 300.0
+        if args.state is None:
+            args.state = args.data / "ota"
+        _refuse_shared_trust(args)
         if args.once:
             from ota.edges import EdgeError
 
@@ -259,6 +277,24 @@ def main(
             ready = edges(args) if edges is not None else _wait_for_edges(args, signals)
             return 0 if ready is None else _agent(args, ready, signals)
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _refuse_shared_trust(args: argparse.Namespace) -> None:
+    """Exit saying why when the agent's folder or trusted root could be changed by another user
+    than root: the agent runs as root and trusts both (``ota.kiosk_files``)."""
+    from ota.kiosk_files import NotPrivate, check_private
+
+    for what, path in (("--state", args.state), ("--trusted-root", args.trusted_root)):
+        if path is None:
+            continue
+        try:
+            check_private(path)
+        except NotPrivate as exc:
+            raise SystemExit(
+                f"ota agent: {what} {path}: {exc}. The agent trusts what is there, and it runs as "
+                "root: give it a folder and file only root can change (the image: --state "
+                "/data/ota-agent --trusted-root /etc/kiosk/ota-root.json). Nothing was changed."
+            ) from None
 
 
 def _slots(args: argparse.Namespace) -> Slots:
@@ -500,7 +536,8 @@ def _agent(args: argparse.Namespace, edges: Edges, signals: SignalPipe | None = 
         fetch=fetch,
         hq=hq,
         link=SocketKioskLink(args.data / "ota" / SOCKET_FILE),
-        state_path=args.data / "ota" / STATE_FILE,
+        state_path=args.state / STATE_FILE,
+        kiosk_dir=args.data / "ota",
         restart=restart,
         store_schema=lambda: store_needs(store),
         config=AgentConfig(poll_s=args.poll_s, health_deadline_s=args.health_deadline_s),

@@ -9,8 +9,9 @@
   store schema its manifest does. Anything else is refused (``TargetRefused``) and the agent
   reports it as failed; nothing is installed.
 - ``build_edges`` makes both from the kiosk's settings (``[hq]``, ``[ota]``) and enrolment. It
-  installs the image's trusted root (``[ota] trusted_root``) into ``<data>/ota/tuf/`` the first
-  time and refuses to run without one.
+  installs the image's trusted root (``ota agent --trusted-root``, else ``[ota] trusted_root``) into
+  the agent's own folder (``<state>/tuf/``, ``ota.kiosk_files``) the first time and refuses to run
+  without one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 ASSIGNMENT_PATH = "/api/v1/ota/assignment"
 REPORT_PATH = "/api/v1/ota/report"
-#: the agent's TUF metadata folder and downloads, under ``<data>/ota/``
+#: the agent's TUF metadata folder and downloads, in its own folder (``ota agent --state``)
 TUF_DIR = "tuf"
 DOWNLOADS_DIR = "downloads"
 
@@ -157,13 +158,18 @@ def install_trusted_root(metadata_dir: Path, root_file: Path) -> None:
     log.info("trusting the TUF root from %s", root_file)
 
 
-def build_edges(settings: Settings, data_dir: Path) -> tuple[SignedHq, TufFetch]:
-    """The production ``Hq`` and ``Fetch`` for the kiosk these settings describe."""
+def build_edges(
+    settings: Settings, state_dir: Path, trusted_root: Path | None = None
+) -> tuple[SignedHq, TufFetch]:
+    """The production ``Hq`` and ``Fetch`` for the kiosk these settings describe, keeping the TUF
+    metadata and downloads in ``state_dir`` (root's alone); ``trusted_root`` is the image's first
+    root (default: ``[ota] trusted_root``, which the kiosk user can change: the image names it on
+    the agent's command line instead)."""
     from kiosk.bootstrap import build_hq_client
     from kiosk.sync.credentials import CredentialsError
 
-    folder = data_dir / "ota"
-    install_trusted_root(folder / TUF_DIR, settings.ota.trusted_root)
+    folder = state_dir
+    install_trusted_root(folder / TUF_DIR, trusted_root or settings.ota.trusted_root)
     try:
         client = build_hq_client(settings)
     except CredentialsError as exc:

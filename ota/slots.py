@@ -200,9 +200,13 @@ def fsync_tree(top: Path) -> None:
 
 
 def write_durable(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary name, fsync it, rename it, fsync the folder."""
+    """Write ``path`` through a temporary name, fsync it, rename it, fsync the folder. The temporary
+    file is made new (a link or file left under its name is removed first, never written through)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

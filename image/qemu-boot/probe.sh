@@ -155,6 +155,13 @@ check firewall $? "inet kiosk output policy ${policy:-missing}"
 failed=$(systemctl --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
 [ -z "$failed" ]
 check no-unit-failed $? "failed units: ${failed:-none}"
+# the update agent runs (it waits for the TUF root and the enrolment) and has not been restarted: it
+# refuses to start when its own folder or trusted root could be changed by another user than root
+ota_state=$(prop kiosk-ota.service ActiveState)/$(prop kiosk-ota.service SubState)
+ota_restarts=$(prop kiosk-ota.service NRestarts)
+ota_dir=$(stat -c '%U %a' /data/ota-agent 2>/dev/null || echo "not made yet")
+[ "$ota_state" = active/running ] && [ "$ota_restarts" = 0 ]
+check ota-agent $? "kiosk-ota.service $ota_state, $ota_restarts restart(s); /data/ota-agent: $ota_dir"
 
 # --- the hardware watchdog: systemd pets it (RuntimeWatchdogSec); here a PCI i6300esb stands for bcm2835
 rw=$(systemctl show -p RuntimeWatchdogUSec --value)

@@ -27,7 +27,7 @@ from kiosk.ota_link import OtaLink
 from kiosk.ports import CatalogItem, Decoded
 from kiosk.store.db import open_store
 from kiosk.store.sales import SaleStore
-from ota.agent import Agent, AgentConfig, Assignment, SocketKioskLink
+from ota.agent import CHECK_NOW_FILE, Agent, AgentConfig, Assignment, SocketKioskLink
 from ota.agent_core import Phase
 from ota.slots import Slots
 from tests.fakes.clock import FakeClock, SetTime
@@ -490,7 +490,9 @@ def test_the_kiosks_check_now_file_makes_the_waiting_agent_ask_hq_at_once(tmp_pa
 
     def hold() -> bool:
         if link.asked == 3:
-            agent.check_file.write_text("")  # IT pressed "check now" while the kiosk is busy
+            (agent.kiosk_dir / CHECK_NOW_FILE).write_text(
+                ""
+            )  # IT pressed "check now" while the kiosk is busy
         return original()
 
     link.hold = hold  # type: ignore[method-assign]
@@ -498,7 +500,7 @@ def test_the_kiosks_check_now_file_makes_the_waiting_agent_ask_hq_at_once(tmp_pa
     agent.start()
     agent.poll_once()
     assert agent.state.phase is Phase.IDLE and clock.now - start < 60
-    assert not agent.check_file.exists()
+    assert not (agent.kiosk_dir / CHECK_NOW_FILE).exists()
 
 
 def test_a_report_is_kept_with_the_state_that_owes_it_when_the_agent_dies_between_them(
