@@ -98,6 +98,9 @@ install -d -m 0750 -o root -g kiosk /etc/kiosk
 install -d -m 0750 -o kiosk -g kiosk "$DATA"
 # maintenance mode writes IT's SSH switch here (kiosk-ssh)
 install -d -m 0750 -o kiosk -g kiosk "$DATA/it"
+# the kiosk's update socket, health files and check-now; the agent (root) only publishes its state
+# here and never makes this folder, which must be the kiosk's (ota/kiosk_files.py)
+install -d -m 0750 -o kiosk -g kiosk "$DATA/ota"
 
 echo "== files (image/files.manifest)"
 while read -r mode owner group src dest keep; do

@@ -316,6 +316,12 @@ grep -q "^url = \"$SMOKE_HQ_URL\"" "$ROOT/etc/kiosk/kiosk.toml" || die "kiosk.to
 kiosk_uid=$(awk -F: '$1 == "kiosk" { print $3 }' "$ROOT/etc/passwd")
 [ "$(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")" = "600 $kiosk_uid" ] ||
     die "kiosk.toml is not 0600 and the kiosk user's ($kiosk_uid) after --hq-url: $(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")"
+# the kiosk's folders the root services read (its update socket and health files, IT's SSH switch)
+# are the kiosk user's: the update agent never makes them (ota/kiosk_files.py)
+for d in var/lib/kiosk/ota var/lib/kiosk/it; do
+    [ "$(stat -c '%a %u' "$ROOT/$d")" = "750 $kiosk_uid" ] ||
+        die "/$d is not 0750 and the kiosk user's ($kiosk_uid): $(stat -c '%a %u' "$ROOT/$d" 2>&1)"
+done
 if grep -qw resize "$ROOT/boot/firmware/cmdline.txt"; then
     die "cmdline.txt still asks for Raspberry Pi OS's first-boot resize, which would take the data partition's space"
 fi

@@ -56,29 +56,34 @@ def check_private(path: Path, euid: int | None = None) -> None:
             )
 
 
+#: how the kiosk's folder is opened: it must be a real folder, not a link to one
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
 @contextlib.contextmanager
-def _folder(folder: Path, make: bool) -> Iterator[int]:
+def _folder(folder: Path) -> Iterator[int]:
     """An open descriptor of ``folder``, which must be a real folder, not a link to one."""
-    parent = os.open(folder.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if make:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(folder.name, 0o755, dir_fd=parent)
-        fd = os.open(folder.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
-    finally:
-        os.close(parent)
+    fd = os.open(folder, _FOLDER)
     try:
         yield fd
     finally:
         os.close(fd)
 
 
-def publish(folder: Path, name: str, data: bytes) -> None:
+def publish(folder: Path, name: str, data: bytes) -> bool:
     """Write ``folder/name`` (readable by all) for the kiosk, durably and atomically, following no
     link: not ``folder`` itself (``OSError`` ELOOP or ENOTDIR when it is one), not the temporary
     file (a link the kiosk user left under its name is removed, never written through), and the
-    rename replaces whatever ``name`` is, a link included, without touching what it points to."""
-    with _folder(folder, make=True) as fd:
+    rename replaces whatever ``name`` is, a link included, without touching what it points to.
+
+    False, with nothing written, while ``folder`` does not exist: the kiosk makes it (its update
+    socket, ``kiosk.ota_link``). Made here it would be root's, and the kiosk could then put
+    neither its socket nor its health files in it; the agent publishes again at its next poll."""
+    try:
+        fd = os.open(folder, _FOLDER)
+    except FileNotFoundError:
+        return False
+    try:
         tmp = f".{name}.tmp"
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=fd)
@@ -89,12 +94,15 @@ def publish(folder: Path, name: str, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
 
 
 def present(folder: Path, name: str) -> bool:
     """Whether the kiosk has left ``folder/name`` (of any kind: only its name counts)."""
     try:
-        with _folder(folder, make=False) as fd:
+        with _folder(folder) as fd:
             os.stat(name, dir_fd=fd, follow_symlinks=False)
     except OSError:
         return False
@@ -106,7 +114,7 @@ def take(folder: Path, name: str) -> bool:
     in its place is removed itself; a link in the place of ``folder`` is never followed (``OSError``,
     nothing removed), nor is any other failure hidden."""
     try:
-        with _folder(folder, make=False) as fd:
+        with _folder(folder) as fd:
             os.unlink(name, dir_fd=fd)
     except FileNotFoundError:
         return False

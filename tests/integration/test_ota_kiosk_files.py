@@ -108,6 +108,23 @@ def test_a_kiosk_folder_that_is_a_link_gets_nothing_and_the_update_goes_on(tmp_p
         publish(tmp_path / "data" / "ota", STATE_FILE, b"{}")
 
 
+def test_the_agent_never_makes_the_kiosks_folder_root_s(tmp_path: Path) -> None:
+    """GIVEN a kiosk that has not yet made ``<data>/ota`` (it does at its start: its update socket)
+    WHEN the agent saves its state THEN the folder is not made: made by root, the kiosk could put
+    neither its socket nor its health files there, and every update would roll back. The copy is
+    published at the agent's next save once the kiosk has made it."""
+    (tmp_path / "data").mkdir()
+    kiosk_dir = tmp_path / "data" / "ota"
+    agent = _agent(tmp_path, tmp_path / "agent-state", kiosk_dir)
+    agent.start()
+    assert not kiosk_dir.exists()
+    assert json.loads((tmp_path / "agent-state" / STATE_FILE).read_text())["running"] == "1.0.0"
+    assert not publish(kiosk_dir, STATE_FILE, b"{}")
+    kiosk_dir.mkdir()  # the kiosk starts
+    agent.poll_once()
+    assert json.loads((kiosk_dir / STATE_FILE).read_text())["running"] == "1.0.0"
+
+
 def test_the_kiosks_check_now_request_is_taken_without_following_links(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "ota"
     folder.mkdir(parents=True)
