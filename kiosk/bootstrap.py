@@ -24,7 +24,7 @@ from drivers.printer.factory import PrinterConfig, PrinterDriver, open_printer
 from drivers.scanners.hid_wedge import HidWedgeScanner
 from drivers.scanners.serial_scanner import SerialScanner
 from kiosk import __version__, crashpoints
-from kiosk.clock import SyncNotRequired, SystemClock, TimesyncdClockSync, time_sync_required
+from kiosk.clock import AutoClockSync, SystemClock, TimesyncdClockSync, clock_sync_for
 from kiosk.controller import CheckoutController, ControllerOptions, SampleCodes
 from kiosk.core.availability import GatewayReachRules
 from kiosk.core.checkout import Checkout, Phase, ReceiptPrinted
@@ -562,13 +562,16 @@ def build_hq_pictures(
 
 
 def build_clock_sync(settings: Settings) -> ClockSync:
-    """``[kiosk] require_time_sync``: systemd-timesyncd's flag file, or no sync required (the release
-    floor still applies in the controller)."""
+    """``[kiosk] require_time_sync``: systemd-timesyncd's flag file ("yes"), no sync required ("no";
+    the release floor still applies in the controller), or required once timesyncd is seen ("auto",
+    decided on every check so it cannot switch itself off)."""
     k = settings.kiosk
-    if time_sync_required(k.require_time_sync, k.time_sync_file):
+    sync = clock_sync_for(k.require_time_sync, k.time_sync_file)
+    if isinstance(sync, TimesyncdClockSync):
         log.info("payments wait for network time (%s)", k.time_sync_file)
-        return TimesyncdClockSync(k.time_sync_file)
-    return SyncNotRequired()
+    elif isinstance(sync, AutoClockSync):
+        log.info("payments wait for network time (%s) wherever systemd-timesyncd runs", k.time_sync_file)
+    return sync
 
 
 def build_gateway_watch(settings: Settings, on_result: Callable[[bool], None]) -> GatewayWatch | None:

@@ -58,7 +58,8 @@ class KioskSection(_Section):
     #: parked for the next start's recovery; keep it under the unit's TimeoutStopSec
     stop_timeout_s: float = Field(3.0, gt=0, le=30)
     #: no payment before network time set the clock (the gateways check signed timestamps): "auto"
-    #: requires it where systemd-timesyncd runs (the folder of ``time_sync_file`` exists), "yes", "no"
+    #: requires it once systemd-timesyncd is seen running (the folder of ``time_sync_file`` exists;
+    #: asked on every check, never switched off again), "yes" (the image), "no"
     require_time_sync: Literal["auto", "yes", "no"] = "auto"
     #: the file whose existence says the clock is synced (systemd-timesyncd's)
     time_sync_file: Path = Path("/run/systemd/timesync/synchronized")

@@ -135,6 +135,9 @@ def test_the_settings_template_is_valid_once_first_boot_names_the_kiosk(tmp_path
     assert settings.kiosk.id == "kiosk-1a2b3c4d"
     assert str(settings.printer.device) == "/dev/kiosk-printer"
     assert str(settings.ota.trusted_root) == "/etc/kiosk/ota-root.json"
+    # the image always waits for network time before the first payment, whether or not
+    # systemd-timesyncd's run folder exists when the kiosk starts (it may not yet, or be restarting)
+    assert settings.kiosk.require_time_sync == "yes"
 
 
 def test_config_txt_gives_the_printer_the_uart_and_turns_the_camera_on() -> None:

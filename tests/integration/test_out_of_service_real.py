@@ -26,7 +26,15 @@ from kiosk.core.codes import CodeKind
 from kiosk.core.receipt import ReceiptLayout, ReceiptTemplate
 from kiosk.payments.reach import GatewayWatch, HttpGatewayProbe
 from kiosk.payments.service import build_gateway
-from kiosk.ports import CatalogItem, ChargeRequest, ChargeResult, ChargeStatus, PrinterError, PrinterStatus
+from kiosk.ports import (
+    CatalogItem,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    ClockSync,
+    PrinterError,
+    PrinterStatus,
+)
 from kiosk.printing import PrintService
 from kiosk.settings import Settings, load_settings
 from kiosk.store.db import open_store
@@ -49,7 +57,7 @@ def _controller(
     clock: FakeClock,
     printer: object | None = None,
     e_receipt: bool = False,
-    clock_sync: TimesyncdClockSync | None = None,
+    clock_sync: ClockSync | None = None,
     utcnow: datetime = AFTER_FLOOR,
     gateway: object | None = None,
     background: bool = False,
@@ -96,7 +104,6 @@ def test_before_network_time_no_sale_starts_and_selling_starts_by_itself_once_sy
     flag.parent.mkdir(parents=True)
     settings = load_settings(None, environ={"KIOSK_KIOSK__TIME_SYNC_FILE": str(flag)})
     sync = build_clock_sync(settings)  # "auto": required, timesyncd's folder is there
-    assert isinstance(sync, TimesyncdClockSync)
     c = _controller(tmp_path, clock=FakeClock(), clock_sync=sync)
     assert c.out_of_service is OutOfService.CLOCK_NOT_SYNCED
     assert not _starts_a_sale(c)
@@ -106,6 +113,29 @@ def test_before_network_time_no_sale_starts_and_selling_starts_by_itself_once_sy
     c.tick()
     assert c.out_of_service is None
     assert _starts_a_sale(c)
+
+
+def test_auto_waits_for_network_time_when_timesyncd_starts_after_the_kiosk(tmp_path: Path) -> None:
+    """GIVEN "auto" and a kiosk that started before systemd-timesyncd made its run folder
+    WHEN  the folder appears (timesyncd running, not synced yet), then timesyncd restarts
+    THEN  the kiosk goes out of service (CLOCK_NOT_SYNCED) at the next tick and stays so while the
+          folder is gone: "auto" is not decided once at start-up."""
+    flag = tmp_path / "run" / "timesync" / "synchronized"
+    settings = load_settings(None, environ={"KIOSK_KIOSK__TIME_SYNC_FILE": str(flag)})
+    assert settings.kiosk.require_time_sync == "auto"
+    c = _controller(tmp_path, clock=FakeClock(), clock_sync=build_clock_sync(settings))
+    assert c.out_of_service is None  # no timesyncd seen yet
+    flag.parent.mkdir(parents=True)
+    c.tick()
+    assert c.out_of_service is OutOfService.CLOCK_NOT_SYNCED
+    assert not _starts_a_sale(c)
+    flag.parent.rmdir()  # timesyncd restarting: its RuntimeDirectory is gone for a moment
+    c.tick()
+    assert c.out_of_service is OutOfService.CLOCK_NOT_SYNCED
+    flag.parent.mkdir()
+    flag.touch()
+    c.tick()
+    assert c.out_of_service is None
 
 
 def test_a_clock_earlier_than_the_release_is_not_trusted_even_when_synced(tmp_path: Path) -> None:
@@ -126,7 +156,7 @@ def test_without_timesyncd_the_kiosk_sells_at_once(tmp_path: Path) -> None:
     settings = load_settings(
         None, environ={"KIOSK_KIOSK__TIME_SYNC_FILE": str(tmp_path / "no-timesyncd" / "synchronized")}
     )
-    c = _controller(tmp_path, clock=FakeClock(), clock_sync=build_clock_sync(settings))  # type: ignore[arg-type]
+    c = _controller(tmp_path, clock=FakeClock(), clock_sync=build_clock_sync(settings))
     assert c.out_of_service is None
     assert _starts_a_sale(c)
 

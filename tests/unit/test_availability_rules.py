@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.clock import SyncNotRequired, TimesyncdClockSync, time_sync_required
+from kiosk.clock import AutoClockSync, SyncNotRequired, TimesyncdClockSync, clock_sync_for, time_sync_required
 from kiosk.core import checkout as co
 from kiosk.core.availability import (
     GatewayReach,
@@ -75,6 +75,36 @@ def test_auto_requires_time_sync_only_where_timesyncd_runs(tmp_path: Path) -> No
     assert time_sync_required("auto", flag) is True  # systemd-timesyncd's run folder: the image
     assert time_sync_required("no", flag) is False
     assert time_sync_required("yes", tmp_path / "nowhere" / "synchronized") is True
+
+
+def test_auto_is_decided_on_every_check_and_never_switches_itself_off(tmp_path: Path) -> None:
+    """GIVEN "auto" and a kiosk that started before systemd-timesyncd made its run folder
+    WHEN  the folder appears, NTP answers, then timesyncd restarts (its folder goes and comes back)
+    THEN  sync is required from the moment timesyncd is seen, and stays required while it is gone."""
+    flag = tmp_path / "timesync" / "synchronized"
+    probe = clock_sync_for("auto", flag)
+    assert isinstance(probe, AutoClockSync)
+    assert probe.synced() is True  # timesyncd never seen: a development box, the demo
+    flag.parent.mkdir()  # timesyncd started after the kiosk
+    assert probe.synced() is False
+    flag.touch()  # NTP answered
+    assert probe.synced() is True
+    flag.unlink()
+    flag.parent.rmdir()  # timesyncd stopped: its RuntimeDirectory is removed
+    assert probe.synced() is False
+    flag.parent.mkdir()  # restarted, not synced again yet
+    assert probe.synced() is False
+    flag.touch()
+    assert probe.synced() is True
+
+
+def test_yes_and_no_are_fixed(tmp_path: Path) -> None:
+    flag = tmp_path / "timesync" / "synchronized"
+    yes, no = clock_sync_for("yes", flag), clock_sync_for("no", flag)
+    assert yes.synced() is False and no.synced() is True  # no run folder at all: "yes" still waits
+    flag.parent.mkdir()
+    flag.touch()
+    assert yes.synced() is True and no.synced() is True
 
 
 # --- the printer ------------------------------------------------------------------------------------
