@@ -95,8 +95,11 @@ check partitions $? "$disk has $parts partitions"
 id=$(sed -n 's/^id = "\(.*\)".*/\1/p' /etc/kiosk/kiosk.toml | head -n 1)
 case $id in kiosk-?*) ok=0 ;; *) ok=1 ;; esac
 check kiosk-id "$ok" "id = $id"
-[ -f /var/lib/kiosk/.first-boot-done ]
-check first-boot-done $? "/var/lib/kiosk/.first-boot-done"
+# the marker is root's, at the top of /data (not in the kiosk user's /var/lib/kiosk, no longer written)
+first_mark=$(stat -c '%U %F' /data/.first-boot-done 2>/dev/null)
+[ "$first_mark" = "root regular empty file" ] && [ ! -e /var/lib/kiosk/.first-boot-done ] &&
+    [ ! -L /var/lib/kiosk/.first-boot-done ]
+check first-boot-done $? "/data/.first-boot-done: ${first_mark:-missing}; /var/lib/kiosk/.first-boot-done: $(stat -c %F /var/lib/kiosk/.first-boot-done 2>/dev/null || echo none)"
 if [ "$BOOT" -eq 2 ]; then
     [ "$(prop kiosk-firstboot.service ConditionResult)" = no ]
     check first-boot-once $? "kiosk-firstboot on boot 2: ConditionResult=$(prop kiosk-firstboot.service ConditionResult)"

@@ -9,6 +9,7 @@ fakes here: what they were asked to do is the result.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import stat
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image.recipe import IMAGE, REPO, ROOTFS
+from tests.image.recipe import IMAGE, REPO, ROOTFS, UNITS_DIR, unit_values
 
 SBIN = ROOTFS / "usr/local/sbin"
 
@@ -547,11 +548,10 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(
     the Pi's serial number, has SSH host keys of its own, a store with its device key (0600), the
     installer is told what to do (no url to set when the image was built with --hq-url), and the
     marker that keeps it from running again is written."""
-    import getpass
-
     data = tmp_path / "data"
     data.mkdir()
     config = tmp_path / "kiosk.toml"
+    mark = tmp_path / "root-data" / ".first-boot-done"  # /data's top, root's
     text = (ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
     if hq_url is not None:  # as install-kiosk.sh --hq-url leaves it
         text = text.replace('url = "https://hq.example.com"', f'url = "{hq_url}"')
@@ -565,6 +565,7 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(
         "KIOSK_APP": sys.executable,
         "KIOSK_USER": getpass.getuser(),
         "KIOSK_SERIAL": "10000000ABCD1234",
+        "KIOSK_FIRSTBOOT_MARK": str(mark),
     }
     done = subprocess.run(
         [str(SBIN / "kiosk-firstboot")], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -579,7 +580,65 @@ def test_first_boot_names_the_kiosk_and_makes_its_keys_and_store(
     secret = key.read_text("ascii").strip()
     assert secret[:16] not in done.stdout + done.stderr  # the device key is never printed
     assert told.format(config=config) in done.stdout
-    assert (data / ".first-boot-done").exists()
+    assert mark.is_file() and not mark.is_symlink()
+    assert not (data / ".first-boot-done").exists()  # not in the kiosk user's folder any more
+
+
+def _first_boot_env(tmp_path: Path, mark: Path) -> dict[str, str]:
+    """kiosk-firstboot's overrides for a kiosk already named, whose store check is a recorder."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nid = "kiosk-abcd1234"\n', encoding="utf-8")
+    app = _recorder(tmp_path / "bin", "app")
+    for key in ("ssh_host_ed25519_key", "ssh_host_rsa_key"):  # made already: no key generation here
+        (tmp_path / "ssh").mkdir(exist_ok=True)
+        (tmp_path / "ssh" / key).touch()
+    return {
+        **os.environ,
+        "KIOSK_CONFIG": str(config),
+        "KIOSK_DATA": str(tmp_path / "data"),
+        "KIOSK_SSH_DIR": str(tmp_path / "ssh"),
+        "KIOSK_APP": str(app),
+        "KIOSK_USER": getpass.getuser(),
+        "KIOSK_FIRSTBOOT_MARK": str(mark),
+    }
+
+
+def test_a_link_put_where_the_marker_was_does_not_make_first_boot_write_through_it(tmp_path: Path) -> None:
+    """GIVEN the kiosk user (who owns /var/lib/kiosk) replaced the old marker there with a dangling
+    link to a path only root may create (the unit's condition takes it for a missing marker)
+    WHEN  first boot runs again, as root
+    THEN  nothing is made at the link's target: the marker goes to root's /data only, and a link
+          found where that marker goes is replaced, not followed."""
+    data = tmp_path / "data"
+    data.mkdir()
+    target = tmp_path / "etc" / "nologin"
+    target.parent.mkdir()
+    (data / ".first-boot-done").symlink_to(target)
+    mark = tmp_path / "root-data" / ".first-boot-done"
+    mark.parent.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    mark.symlink_to(elsewhere)
+    done = subprocess.run(
+        [str(SBIN / "kiosk-firstboot")],
+        env=_first_boot_env(tmp_path, mark),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not target.exists() and not elsewhere.exists()
+    assert mark.is_file() and not mark.is_symlink()
+
+
+def test_the_unit_skips_first_boot_on_either_marker_and_the_script_writes_the_one_it_checks() -> None:
+    """Kiosks set up before the marker moved have it in /var/lib/kiosk: still a done first boot."""
+    unit = UNITS_DIR / "kiosk-firstboot.service"
+    conditions = set(unit_values(unit, "ConditionPathExists"))
+    assert conditions == {"!/data/.first-boot-done", "!/var/lib/kiosk/.first-boot-done"}
+    script = (SBIN / "kiosk-firstboot").read_text(encoding="utf-8")
+    assert "MARK=${KIOSK_FIRSTBOOT_MARK:-/data/.first-boot-done}" in script
+    assert "/data" in set(" ".join(unit_values(unit, "RequiresMountsFor")).split())
 
 
 @pytest.mark.parametrize("theme", ["kiosk", "spinner"])
