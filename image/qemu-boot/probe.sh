@@ -152,6 +152,11 @@ state=$(systemctl is-active getty@tty1.service)
 check no-getty-on-screen $? "getty@tty1 $state"
 [ "$(cat /proc/sys/kernel/sysrq)" = 0 ]
 check sysrq-off $? "kernel.sysrq=$(cat /proc/sys/kernel/sysrq)"
+# kiosk-lockdown ran after console-setup's keymap and left no key, in any plane, that switches VTs
+keymap=$(dumpkeys 2>&1)
+switching=$(printf '%s\n' "$keymap" | grep -cE '\b(Console_[0-9]+|Incr_Console|Decr_Console|Last_Console)\b')
+case $keymap in *keycode*) [ "$switching" -eq 0 ] ;; *) false ;; esac
+check no-vt-switch-keys $? "dumpkeys: $switching lines with Console_N, Incr/Decr/Last_Console; $(printf '%s\n' "$keymap" | grep -c keycode) keycode lines"
 policy=$(nft list chain inet kiosk output 2>&1 | sed -n 's/.*policy \([a-z]*\);.*/\1/p')
 [ "$policy" = drop ]
 check firewall $? "inet kiosk output policy ${policy:-missing}"

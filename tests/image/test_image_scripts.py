@@ -641,6 +641,73 @@ def test_the_unit_skips_first_boot_on_either_marker_and_the_script_writes_the_on
     assert "/data" in set(" ".join(unit_values(unit, "RequiresMountsFor")).split())
 
 
+# --- kiosk-lockdown ---------------------------------------------------------------------------------
+
+#: what dumpkeys prints with Raspberry Pi OS's console-setup keymap ("us") loaded, cut to its first 16
+#: of 128 modifier planes (plain, shift, altgr, shift+altgr, control, ..., alt = 8, control+alt = 12)
+#: and to the keys that matter: F1 and F12, SysRq under Alt (84), PrintScreen (99), Left (105), Delete
+#: (111), and one ordinary key
+CONSOLE_SETUP_KEYMAP = """keymaps 0-15
+keycode 30 = +a +A +a +A Control_a Control_a Control_a Control_a Meta_a Meta_A Meta_a Meta_A Meta_Control_a Meta_Control_a Meta_Control_a Meta_Control_a
+keycode 59 = F1 F13 Console_13 Console_25 F25 F37 Console_13 Console_25 Console_1 Console_13 F1 F1 Console_1 Console_13 F1 F1
+keycode 88 = F12 F24 Console_24 Console_36 F36 F48 Console_24 Console_36 Console_12 Console_24 F12 F12 Console_12 Console_24 F12 F12
+keycode 84 = Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console Last_Console
+keycode 99 = VoidSymbol VoidSymbol Control_backslash Control_backslash Control_backslash Control_backslash Control_backslash Control_backslash Last_Console Last_Console Last_Console Last_Console Meta_Control_backslash Meta_Control_backslash Meta_Control_backslash Meta_Control_backslash
+keycode 105 = Left Left Left Left Left Left Left Left Decr_Console Left Left Left Left Left Left Left
+keycode 111 = Remove Remove Remove Remove Remove Remove Remove Remove Remove Remove Remove Remove Boot Boot Remove Remove
+string F1 = "\033[[A"
+compose '`' 'A' to U+00C0
+"""
+
+
+def _lockdown(tmp_path: Path, loads: bool = True) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """kiosk-lockdown against a console whose keymap is the file ``keymap``: dumpkeys prints it,
+    loadkeys (unless ``loads`` is False: a console that ignores it) replaces it with its input."""
+    keymap = tmp_path / "keymap"
+    keymap.write_text(CONSOLE_SETUP_KEYMAP, encoding="utf-8")
+    bin_ = tmp_path / "bin"
+    dumpkeys = _recorder(bin_, "dumpkeys", f'cat "{keymap}"\n')
+    loadkeys = _recorder(bin_, "loadkeys", f'cat >"{keymap}"\n' if loads else "cat >/dev/null\n")
+    done = subprocess.run(
+        [str(SBIN / "kiosk-lockdown")],
+        env={**os.environ, "KIOSK_DUMPKEYS": str(dumpkeys), "KIOSK_LOADKEYS": str(loadkeys)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done, keymap
+
+
+def test_the_lock_down_voids_vt_switching_in_every_plane_of_the_loaded_keymap(tmp_path: Path) -> None:
+    """GIVEN console-setup's keymap, with Console_N on Shift+Alt+Fn, AltGr+Fn, Ctrl+AltGr+Fn... (a
+    map of fixed lines for Alt, Ctrl+Alt and AltGr left those)
+    WHEN  kiosk-lockdown runs
+    THEN  no key in any plane switches virtual terminals or reboots, and every other key, plane by
+          plane, is as it was."""
+    done, keymap = _lockdown(tmp_path)
+    assert done.returncode == 0, done.stderr
+    after = keymap.read_text(encoding="utf-8").splitlines()
+    before = CONSOLE_SETUP_KEYMAP.splitlines()
+    assert len(after) == len(before)
+    switching = {"Last_Console", "Incr_Console", "Decr_Console", "Boot"}
+    for old, new in zip(before, after, strict=True):
+        old_words, new_words = old.split(), new.split()
+        assert len(old_words) == len(new_words), new
+        for was, now in zip(old_words, new_words, strict=True):
+            if was in switching or was.startswith("Console_"):
+                assert now == "VoidSymbol", new
+            else:
+                assert now == was, new
+    assert "Console_" not in keymap.read_text(encoding="utf-8")
+
+
+def test_the_lock_down_fails_when_the_keymap_still_switches_after_it(tmp_path: Path) -> None:
+    done, _ = _lockdown(tmp_path, loads=False)
+    assert done.returncode == 1
+    assert "still switch virtual terminals" in done.stderr
+
+
 @pytest.mark.parametrize("theme", ["kiosk", "spinner"])
 def test_the_initramfs_hook_puts_the_kiosks_picture_back(tmp_path: Path, theme: str) -> None:
     # plymouth's own hook writes Debian's logo over a two-step theme's watermark.png when

@@ -137,6 +137,61 @@ def test_the_splash_stays_until_the_kiosk_takes_the_screen() -> None:
     assert _unit_list(unit, "ExecStartPost") == {"-+/usr/bin/plymouth", "quit", "--retain-splash"}
 
 
+#: Raspberry Pi OS's console-setup units, as Debian's console-setup-linux (1.221) orders them: what
+#: matters here is when they run. keyboard-setup runs setupcon -k early; console-setup runs setupcon
+#: once local file systems are up (when its cache is stale); either loads the full keymap, whose
+#: Ctrl+Alt+Fn switches virtual terminals. Written only where this machine has no such unit.
+CONSOLE_SETUP_UNITS = {
+    "keyboard-setup.service": (
+        "[Unit]\nDefaultDependencies=no\nBefore=local-fs-pre.target\nWants=local-fs-pre.target\n"
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExit=yes\n"
+        "[Install]\nWantedBy=sysinit.target\n"
+    ),
+    "console-setup.service": (
+        "[Unit]\nDefaultDependencies=no\nAfter=console-screen.service kbd.service local-fs.target\n"
+        "Before=display-manager.service\nRequiresMountsFor=/usr\n"
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExit=yes\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    ),
+}
+
+
+def _enable(system: Path, unit: Path) -> None:
+    for line in unit_values(unit, "WantedBy"):
+        for target in line.split():
+            wants = system / f"{target}.wants"
+            wants.mkdir(exist_ok=True)
+            (wants / unit.name).symlink_to(unit)
+
+
+def test_the_keymap_lock_down_comes_after_every_full_keymap_without_an_ordering_cycle(
+    verify_root: Path, tmp_path: Path
+) -> None:
+    """GIVEN Raspberry Pi OS's console-setup beside systemd's vconsole setup
+    WHEN  the boot starts multi-user.target with the image's units enabled
+    THEN  kiosk-lockdown loads its keymap after each of them (else their full keymap, with VT
+          switching, replaces it) and the boot's transaction has no ordering cycle (systemd would
+          drop a job to break it: verify says "Found ordering cycle")."""
+    unit = UNITS_DIR / "kiosk-lockdown.service"
+    assert {
+        "systemd-vconsole-setup.service",
+        "keyboard-setup.service",
+        "console-setup.service",
+    } <= _unit_list(unit, "After")
+    root = tmp_path / "root"
+    shutil.copytree(verify_root, root, symlinks=True)
+    stock = root / "usr/lib/systemd/system"
+    for name, text in CONSOLE_SETUP_UNITS.items():
+        if not (stock / name).exists():
+            (stock / name).write_text(text, encoding="ascii")
+    system = root / "etc/systemd/system"
+    for u in [*(system / u.name for u in units()), *(stock / n for n in CONSOLE_SETUP_UNITS)]:
+        _enable(system, u)
+    done = _verify(root, ["multi-user.target"])
+    said = (done.stdout + done.stderr).strip()
+    assert done.returncode == 0 and said == "", said
+
+
 def test_the_stop_timeout_covers_the_apps_clean_shutdown() -> None:
     """kiosk run stops on SIGTERM within [kiosk] stop_timeout_s (at most what the settings allow) plus
     about a second of sync and device shutdown; systemd must not SIGKILL it before that."""
