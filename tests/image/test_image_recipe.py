@@ -11,6 +11,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -201,35 +202,76 @@ def test_the_firewall_drops_by_default_and_names_the_sets_its_scripts_fill() -> 
 
 UDEV_KEYS = {
     "match": {"SUBSYSTEM", "KERNEL", "ATTR", "ENV", "SUBSYSTEMS", "ATTRS", "DRIVERS", "ACTION", "KERNELS"},
-    "assign": {"SYMLINK", "GROUP", "MODE", "OWNER", "ENV", "TAG", "RUN"},
+    "assign": {"SYMLINK", "GROUP", "MODE", "OWNER", "ENV", "TAG", "RUN", "OPTIONS"},
 }
 _UDEV_TOKEN = re.compile(r'^([A-Z]+)(\{[^}]+\})?(==|!=|\+=|-=|:=|=)"([^"]*)"$')
+UDEV_RULES = ROOTFS / "etc/udev/rules.d/70-kiosk-devices.rules"
 
 
-def test_udev_rules_are_well_formed_and_name_the_three_devices() -> None:
+def _udev_rule(line: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A rule line's matches and assignments (KEY or KEY{attr} -> value); fails on a malformed token."""
+    matches: dict[str, str] = {}
+    assigned: dict[str, str] = {}
+    for token in (t.strip() for t in line.split(", ")):
+        m = _UDEV_TOKEN.match(token)
+        assert m, f"not a udev token: {token!r}"
+        key, attr, op, value = m.groups()
+        kind = "match" if op in ("==", "!=") else "assign"
+        assert key in UDEV_KEYS[kind], f"{key}{op}: not a {kind} key"
+        (matches if kind == "match" else assigned)[key + (attr or "")] = value
+    return matches, assigned
+
+
+def _udev_rules() -> list[tuple[dict[str, str], dict[str, str]]]:
+    lines = UDEV_RULES.read_text(encoding="utf-8").splitlines()
+    return [_udev_rule(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_udev_rules_are_well_formed_and_name_each_device() -> None:
     """systemd 252 (Debian 12) has no `udevadm verify` (it came in 254), so the rules are checked
     here: each token is KEY{attr}OP"value" with a key udev knows, matched with == / != and assigned
     with = / += / :=."""
-    rules = (ROOTFS / "etc/udev/rules.d/70-kiosk-devices.rules").read_text(encoding="utf-8")
     names: dict[str, set[str]] = {}
-    for line in rules.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        assigned: dict[str, str] = {}
-        for token in (t.strip() for t in line.split(", ")):
-            m = _UDEV_TOKEN.match(token)
-            assert m, f"not a udev token: {token!r}"
-            key, _attr, op, value = m.groups()
-            kind = "match" if op in ("==", "!=") else "assign"
-            assert key in UDEV_KEYS[kind], f"{key}{op}: not a {kind} key"
-            assigned[key] = value
-        assert {"SYMLINK", "GROUP", "MODE"} <= assigned.keys(), line
+    for _matches, assigned in _udev_rules():
+        assert {"SYMLINK", "GROUP", "MODE"} <= assigned.keys(), assigned
         assert assigned["MODE"] == "0660"
         names.setdefault(assigned["SYMLINK"], set()).add(assigned["GROUP"])
-    assert names == {"kiosk-printer": {"dialout"}, "kiosk-scanner": {"dialout"}, "kiosk-camera": {"video"}}
+    assert names == {
+        "kiosk-printer": {"dialout"},
+        "kiosk-usb-printer": {"dialout"},
+        "kiosk-usb-serial": {"dialout"},
+        "kiosk-scanner": {"dialout"},
+        "kiosk-camera": {"video"},
+    }
     kiosk = (UNITS_DIR / "kiosk.service").read_text(encoding="utf-8")
     groups = re.search(r"^SupplementaryGroups=(.*)$", kiosk, re.MULTILINE)
     assert groups and {"dialout", "video"} <= set(groups.group(1).split())
+
+
+def test_each_printer_name_is_one_kind_of_device_the_settings_can_open() -> None:
+    """/dev/kiosk-printer was both the UART (always there with enable_uart=1) and any USB printer-class
+    device, with the same link priority: which one it named was chance, and a usblp device needs
+    transport "usb" where the image says "serial". Now each name has one rule and one kind."""
+    claimed: dict[str, list[tuple[str, str]]] = {}
+    for matches, assigned in _udev_rules():
+        claimed.setdefault(assigned["SYMLINK"], []).append((matches["SUBSYSTEM"], matches["KERNEL"]))
+    assert claimed["kiosk-printer"] == [("tty", "ttyAMA0")]
+    assert claimed["kiosk-usb-printer"] == [("usbmisc", "lp[0-9]*")]
+    assert claimed["kiosk-usb-serial"] == [("tty", "ttyUSB[0-9]*")]
+    settings = tomllib.loads((ROOTFS / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8"))["printer"]
+    assert (settings["transport"], settings["device"]) == ("serial", "/dev/kiosk-printer")
+    # the pinning example the rules file gives a site is a rule udev reads, of higher link priority
+    example = next(
+        line.lstrip("# ")
+        for line in UDEV_RULES.read_text(encoding="utf-8").splitlines()
+        if "link_priority" in line
+    )
+    matches, assigned = _udev_rule(example)
+    assert {"ENV{ID_VENDOR_ID}", "ENV{ID_MODEL_ID}"} <= matches.keys()
+    assert assigned["SYMLINK"] == "kiosk-usb-serial" and assigned["OPTIONS"].startswith("link_priority=")
+    printer_doc = (REPO / "docs/printer.md").read_text(encoding="utf-8")
+    for told in ('device = "/dev/kiosk-usb-printer"', 'device = "/dev/kiosk-usb-serial"', "ID_VENDOR_ID"):
+        assert told in printer_doc, told
 
 
 def test_sshd_takes_keys_only_from_it_and_never_root() -> None:
