@@ -83,6 +83,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: how long stopping waits for the sync thread's pass (an upload cut short is sent again)
+SYNC_STOP_S = 1.0
+
 
 @dataclass(slots=True)
 class Overrides:
@@ -201,8 +204,11 @@ class Kiosk:
         return not self.puller.pull_once().error
 
     def stop(self) -> None:
-        """Stop everything within about ``kiosk.stop_timeout_s`` plus a second: the job in flight (a
-        charge, a receipt) first, so that its time is not spent waiting on the sync thread."""
+        """Stop everything: the job in flight (a charge, a receipt) before the sync thread, so its
+        time is not spent waiting on sync. Every wait here is bounded: at worst ``kiosk.stop_timeout_s``
+        for the checkout's workers together, plus each part's own stop timeout (the constants named
+        ``STOP_*`` in their modules, and ``SYNC_STOP_S``); tests/image/test_image_units.py adds them
+        up against kiosk.service's ``TimeoutStopSec``."""
         if self.ota is not None:
             self.ota.stop()
         if self.gateway_watch is not None:
@@ -213,7 +219,7 @@ class Kiosk:
         self.controller.close(timeout_s=self.settings.kiosk.stop_timeout_s)
         if self.images is not None:
             self.images.stop()
-        self.sync.stop(timeout_s=1.0)  # an upload cut short is sent again: the outbox keeps it
+        self.sync.stop(timeout_s=SYNC_STOP_S)  # an upload cut short is sent again: the outbox keeps it
         self.printer.close()
         self.indicators.close()
         if self.inputs is not None:

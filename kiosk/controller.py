@@ -200,14 +200,24 @@ class _Worker:
     def busy(self) -> bool:
         return not self._idle.is_set()
 
-    def stop(self, timeout_s: float) -> bool:
-        """Ask the worker to stop after the queued jobs; True if it did within ``timeout_s``."""
+    def request_stop(self) -> None:
+        """Ask the worker to end after the job in flight; jobs still queued are dropped."""
         if self._thread is None:
-            return True
+            return
         self._stopping.set()
         self._jobs.put(None)
+
+    def join(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the thread asked to stop; True once it has ended."""
+        if self._thread is None:
+            return True
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
+
+    def stop(self, timeout_s: float) -> bool:
+        """Ask the worker to stop after the queued jobs; True if it did within ``timeout_s``."""
+        self.request_stop()
+        return self.join(timeout_s)
 
 
 #: the gateway states the customer is told about (the rest need nothing of them)
@@ -1220,7 +1230,9 @@ class CheckoutController:
         self._staff_worker.submit(run)
 
     def close(self, timeout_s: float = 3.0) -> bool:
-        """Stop the worker; a job still running after ``timeout_s`` is parked (see ``_Worker``).
+        """Stop the workers within ``timeout_s`` in all: each is asked at once and all share one
+        deadline (one after another, three stuck workers took three times as long, past the unit's
+        ``TimeoutStopSec``). A job still running then is parked (see ``_Worker``).
 
         True when nothing was left running.
         """
@@ -1228,14 +1240,16 @@ class CheckoutController:
             self._closed = True
             return True
         self._closed = True
-        if self._staff_worker is not None:
-            self._staff_worker.stop(timeout_s)
-        if self._store_worker is not None:
-            self._store_worker.stop(timeout_s)
-        finished = self._worker.stop(timeout_s)
-        if not finished:
+        workers = [w for w in (self._staff_worker, self._store_worker, self._worker) if w is not None]
+        for worker in workers:
+            worker.request_stop()
+        deadline = self.clock.monotonic() + timeout_s
+        left = [w.name for w in workers if not w.join(max(0.0, deadline - self.clock.monotonic()))]
+        if self._worker.name in left:
             log.warning("a background job (charge or receipt) was still running at shutdown; parked")
-        return finished
+        if left:
+            log.warning("still running after %.1f s at shutdown: %s", timeout_s, ", ".join(left))
+        return not left
 
 
 def wait_until(

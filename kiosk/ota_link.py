@@ -55,6 +55,8 @@ _T = TypeVar("_T")
 
 #: how long the socket thread waits for the UI thread to answer HOLD before saying busy
 ANSWER_TIMEOUT_S = 5.0
+#: how long stop() waits for the link's thread (it polls for the stop every 0.5 s)
+STOP_JOIN_S = 2.0
 MAX_LINE = 64
 #: who holds the kiosk when HOLD or RELEASE names nobody: the update agent, which never names itself
 AGENT_HOLDER = "agent"
@@ -166,7 +168,7 @@ class OtaLink:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=STOP_JOIN_S)
         if self._server is not None:
             self._server.close()
         with contextlib.suppress(FileNotFoundError):

@@ -43,6 +43,8 @@ DEFAULT_POLL_S = 2.0
 #: A printer has received a receipt before it has printed it (a short receipt prints in 1-3 s at
 #: 50-100 mm/s), so a fault seen this soon after a receipt was sent may have cut it short
 SETTLE_S = 5.0
+#: how long stop() (and so close()) waits for the printing thread
+STOP_TIMEOUT_S = 5.0
 
 
 def layout_to_json(layout: ReceiptLayout) -> str:
@@ -255,7 +257,7 @@ class PrintService:
         self._thread = threading.Thread(target=self._run, name="kiosk-printing", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 FOLDER_NAME = "images"
 #: at most this many files are looked at per scan (a folder filled by mistake must not stall it)
 MAX_FILES = 20_000
+#: how long stop() waits for the scanning thread
+STOP_TIMEOUT_S = 5.0
 
 
 def _source(path: Path) -> str:
@@ -133,7 +135,7 @@ class ProductImages:
         self._stop.set()
         self._wanted.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=STOP_TIMEOUT_S)
             self._thread = None
 
     def _run(self) -> None:

@@ -55,7 +55,8 @@ class KioskSection(_Section):
     still_there_s: float = Field(20.0, gt=0, le=600)
     done_timeout_s: float = Field(6.0, gt=0, le=600)
     #: on SIGTERM (systemctl stop), how long to let a charge or receipt in flight finish before it is
-    #: parked for the next start's recovery; keep it under the unit's TimeoutStopSec
+    #: parked for the next start's recovery (one deadline for all the checkout's workers); with the
+    #: rest of the stop it must fit in the unit's TimeoutStopSec (tests/image/test_image_units.py)
     stop_timeout_s: float = Field(3.0, gt=0, le=30)
     #: no payment before network time set the clock (the gateways check signed timestamps): "auto"
     #: requires it once systemd-timesyncd is seen running (the folder of ``time_sync_file`` exists;

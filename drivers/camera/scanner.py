@@ -150,6 +150,10 @@ class _Slot:
             self._item = None
 
 
+#: how long stop() waits for the capture and decode threads, in all
+STOP_TIMEOUT_S = 2.0
+
+
 class CameraScanner:
     """Reads ``source`` at up to ``fps`` frames a second and decodes on a worker; nothing starts until ``start``.
 
@@ -223,7 +227,7 @@ class CameraScanner:
         for thread in self._threads:
             thread.start()
 
-    def stop(self, timeout: float = 2.0) -> bool:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
         """Ask both threads to end and wait up to ``timeout`` s in all. True when they ended.
 
         The source is not closed: whoever opened it closes it. A thread stuck inside a driver call is

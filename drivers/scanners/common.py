@@ -17,6 +17,9 @@ from drivers.camera.decoders import normalise
 from drivers.camera.types import Decoded
 from kiosk_common.codes import MAX_TEXT_LEN, gtin_check_ok, upce_to_upca
 
+#: how long a hand scanner's stop() waits for its reading thread
+STOP_TIMEOUT_S = 2.0
+
 log = logging.getLogger(__name__)
 
 
@@ -92,7 +95,7 @@ class ScannerWorker:
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> bool:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
         self._stop.set()
         thread = self._thread
         if thread is None:

@@ -21,6 +21,9 @@ import requests
 
 from kiosk.ports import GatewayProbe
 
+#: how long stop() waits for the probe thread (a probe in its own timeout is left to finish)
+STOP_TIMEOUT_S = 1.0
+
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +86,7 @@ class GatewayWatch:
         self._thread = threading.Thread(target=self._run, name="kiosk-gateway-watch", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 1.0) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Stop waiting; a probe in its timeout is left to finish on the daemon thread."""
         self._stop.set()
         thread, self._thread = self._thread, None

@@ -285,6 +285,87 @@ def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_pat
         release.set()
 
 
+class _StuckThread:
+    """A worker thread stuck in its job: each join waits out all the time it is given, on the
+    controller's clock (which it moves on by that much), and the thread is still alive after."""
+
+    def __init__(self, clock: FakeClock, waits: list[float]) -> None:
+        self.clock, self.waits = clock, waits
+
+    def join(self, timeout: float | None = None) -> None:
+        assert timeout is not None, "an unbounded join at shutdown"
+        self.waits.append(timeout)
+        self.clock.advance(timeout)
+
+    def is_alive(self) -> bool:
+        return True
+
+
+def test_stopping_waits_for_all_the_workers_within_one_timeout_not_one_each(tmp_path: Path) -> None:
+    """GIVEN the charge, store and staff workers each stuck in a job
+    WHEN  the kiosk stops with stop_timeout_s = 2
+    THEN  the waits add up to 2 s, not 2 s per worker (three in turn took 6 s), and close() says
+          something was left running."""
+    clock = FakeClock()
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    c = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=FakePaymentGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=clock,
+        background=True,
+    )
+    waits: list[float] = []
+    workers = [c._worker, c._staff_worker, c._store_worker]
+    for worker in workers:
+        assert worker is not None
+        worker._thread = _StuckThread(clock, waits)  # type: ignore[assignment]
+    started = clock.monotonic()
+    assert c.close(timeout_s=2.0) is False
+    assert len(waits) == 3
+    assert sum(waits) == pytest.approx(2.0)
+    assert clock.monotonic() - started == pytest.approx(2.0)
+
+
+def test_stopping_stuck_workers_parks_their_jobs_and_they_end_once_free(tmp_path: Path) -> None:
+    """The same with real threads: close() returns with each worker still in its job (no job queued
+    behind it runs), and each thread ends once its job does."""
+    import threading
+
+    release = threading.Event()
+    ran_after: list[str] = []
+    store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
+    c = CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=FakePaymentGateway(),
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=FakeClock(),
+        background=True,
+    )
+    workers = [c._worker, c._staff_worker, c._store_worker]
+    inside = [threading.Event() for _ in workers]
+    for worker, entered in zip(workers, inside, strict=True):
+        assert worker is not None
+        worker.submit(lambda e=entered: (e.set(), release.wait(30)))
+        worker.submit(lambda w=worker: ran_after.append(w.name))
+    try:
+        assert all(e.wait(10) for e in inside)
+        assert c.close(timeout_s=0.05) is False
+    finally:
+        release.set()
+    for worker in workers:
+        assert worker is not None and worker._thread is not None
+        worker._thread.join(10)
+        assert not worker._thread.is_alive()
+    assert ran_after == []  # queued behind a stuck job at shutdown: dropped, not run
+
+
 def test_a_sale_paid_just_before_a_crash_gets_its_receipt_at_the_next_start(tmp_path: Path) -> None:
     """GIVEN a sale committed as paid whose receipt never printed (the kiosk died in between), and one
     whose receipt is already in the reprint queue WHEN the kiosk starts THEN the first is printed and
