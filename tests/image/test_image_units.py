@@ -314,10 +314,35 @@ def test_the_hardware_watchdog_fits_the_pis_chip() -> None:
     assert "dtparam=watchdog=on" in (REPO / "image/boot/config-kiosk.txt").read_text(encoding="utf-8")
 
 
+def _megabytes(text: str) -> float:
+    match = re.fullmatch(r"(\d+)([MG])", text)
+    assert match, f"cannot read {text!r} as a size in M or G"
+    return float(match.group(1)) * (1024 if match.group(2) == "G" else 1)
+
+
 def test_the_journal_is_kept_on_the_data_partition_within_limits() -> None:
+    """On the smallest data partition kiosk-storage accepts, the journal's limit and the room it
+    leaves free add up to well under the partition (the release slots and the store need the rest),
+    and it leaves more free than maintenance mode's "nearly full" mark. SystemKeepFree=1G on a 1 GB
+    partition left the journal almost nothing."""
+    from kiosk.maintenance.diagnostics import LOW_DISK_MB
+
     conf = (ROOTFS / "etc/systemd/journald.conf.d/kiosk.conf").read_text(encoding="utf-8")
-    assert "Storage=persistent" in conf
-    assert re.search(r"^SystemMaxUse=\d+M$", conf, re.MULTILINE)
+    keys = dict(re.findall(r"^(\w+)=(.*)$", conf, re.MULTILINE))
+    assert keys["Storage"] == "persistent"
+    storage = (ROOTFS / "usr/local/sbin/kiosk-storage").read_text(encoding="utf-8")
+    found = re.search(r"^MIN_MB=\$\{KIOSK_DATA_MIN_MB:-(\d+)\}$", storage, re.MULTILINE)
+    assert found, "kiosk-storage's minimum data partition"
+    smallest = float(found.group(1))
+    max_use, keep_free = _megabytes(keys["SystemMaxUse"]), _megabytes(keys["SystemKeepFree"])
+    assert max_use <= smallest / 10
+    assert keep_free > LOW_DISK_MB
+    assert max_use + keep_free <= smallest / 2
+    assert _megabytes(keys["SystemMaxFileSize"]) <= max_use / 8  # several files: vacuuming is gradual
+    # SyncIntervalSec's default is 5 min: setting it to that changes nothing; and only CRIT, ALERT
+    # and EMERG are synced at once (journald.conf(5)), not ERR
+    assert keys.get("SyncIntervalSec") not in ("5min", "5m", "300", "300s")
+    assert "ERR and worse" not in conf
     fstab = (REPO / "image/boot/fstab-kiosk").read_text(encoding="utf-8")
     assert re.search(r"^/data/journal\s+/var/log/journal\s+none\s+bind", fstab, re.MULTILINE)
 
