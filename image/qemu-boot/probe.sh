@@ -173,8 +173,9 @@ check ota-agent $? "kiosk-ota.service $ota_state, $ota_restarts restart(s); /dat
 
 # --- the hardware watchdog: systemd pets it (RuntimeWatchdogSec); here a PCI i6300esb stands for bcm2835
 rw=$(systemctl show -p RuntimeWatchdogUSec --value)
-[ -e /dev/watchdog0 ] && [ "$rw" = 15s ]
-check hardware-watchdog $? "/dev/watchdog0 $([ -e /dev/watchdog0 ] && echo present || echo missing), RuntimeWatchdogUSec=$rw"
+rbw=$(systemctl show -p RebootWatchdogUSec --value)
+[ -e /dev/watchdog0 ] && [ "$rw" = 15s ] && [ "$rbw" = 15s ]
+check hardware-watchdog $? "/dev/watchdog0 $([ -e /dev/watchdog0 ] && echo present || echo missing), RuntimeWatchdogUSec=$rw, RebootWatchdogUSec=$rbw"
 
 # --- logs on the data partition, kept across the reboot
 boots=$(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)
