@@ -192,53 +192,6 @@ def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
 # --- kiosk-ssh ------------------------------------------------------------------------------------
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPL it@laptop"
-
-
-def _ssh(
-    tmp_path: Path,
-    action: str,
-    request: str | None,
-    keys: str | None,
-    now: int | None = None,
-    allowed: Path | None = None,
-) -> tuple[int, str, Path]:
-    fake = tmp_path / "bin"
-    _recorder(fake, "nft")
-    _recorder(fake, "systemctl")
-    it = tmp_path / "it"
-    it.mkdir(exist_ok=True)
-    if request is not None:
-        (it / "ssh").write_text(request, encoding="ascii")
-    if keys is not None:
-        (it / "authorized_keys").write_text(keys, encoding="ascii")
-    dest = tmp_path / "data-ssh"
-    env = {
-        **os.environ,
-        "KIOSK_SSH_REQUEST": str(it / "ssh"),
-        "KIOSK_SSH_KEYS": str(it / "authorized_keys"),
-        "KIOSK_SSH_DEST": str(dest),
-        "NFT": str(fake / "nft"),
-        "SYSTEMCTL": str(fake / "systemctl"),
-        **({"KIOSK_SSH_NOW": str(now)} if now is not None else {}),
-        "KIOSK_SSH_ALLOWED": str(allowed or tmp_path / "no-allow-list"),
-    }
-    done = subprocess.run(
-        [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    calls = (fake / "calls").read_text(encoding="ascii") if (fake / "calls").exists() else ""
-    return done.returncode, calls + done.stdout, dest
-
-
-def test_ssh_turned_on_with_a_key_opens_port_22_for_that_key_only(tmp_path: Path) -> None:
-    keys = f'{KEY}\ncommand="/bin/sh" {KEY}\nnot a key\n'
-    code, out, dest = _ssh(tmp_path, "apply", "on\n", keys)
-    assert code == 0, out
-    assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"  # options and junk are dropped
-    assert stat.S_IMODE((dest / "it").stat().st_mode) == 0o644
-    assert "nft add element inet kiosk ssh_ports { 22 }" in out
-    assert "systemctl start ssh.service" in out
-
-
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOTHEROTHEROTHEROTHEROTHEROTHEROTHEROTHE intruder@far"
 
 
@@ -248,22 +201,94 @@ def _allow_list(tmp_path: Path, text: str) -> Path:
     etc.mkdir(mode=0o750, exist_ok=True)
     etc.chmod(0o750)
     allowed = etc / "it-ssh-keys"
-    allowed.write_text(text, encoding="ascii")
+    allowed.write_text(text, encoding="ascii", newline="")
     allowed.chmod(0o644)
     return allowed
 
 
-def test_with_the_images_allow_list_only_its_keys_are_let_in(tmp_path: Path) -> None:
-    """The kiosk user writes the key file, so before, whoever controlled the kiosk's app could let a
-    key of their own in (and ``it`` may use sudo). With the image's list, a key the list does not
-    name stays out; one it names is let in whatever its comment."""
+def _ssh(
+    tmp_path: Path,
+    action: str,
+    request: str | None,
+    keys: str | None,
+    now: int | None = None,
+    allowed: Path | None = None,
+    systemctl: str = "",
+) -> tuple[int, str, Path]:
+    """kiosk-ssh ``action`` with nft and systemctl recorded (``systemctl``: more for its body), the
+    kiosk's folder ``it`` under tmp_path holding ``request`` and ``keys`` (None: as it is), and
+    ``allowed`` as IT's list (None: one that names KEY). The output is what was recorded in this
+    run, then what kiosk-ssh printed."""
+    fake = tmp_path / "bin"
+    _recorder(fake, "nft")
+    _recorder(fake, "systemctl", systemctl)
+    it = tmp_path / "it"
+    if request is not None or keys is not None:
+        it.mkdir(exist_ok=True)
+    if request is not None:
+        (it / "ssh").write_text(request, encoding="ascii", newline="")
+    if keys is not None:
+        (it / "authorized_keys").write_text(keys, encoding="ascii", newline="")
+    if allowed is None:
+        allowed = _allow_list(tmp_path, KEY + "\n")
+    dest = tmp_path / "data-ssh"
+    env = {
+        **os.environ,
+        "KIOSK_SSH_REQUEST": str(it / "ssh"),
+        "KIOSK_SSH_KEYS": str(it / "authorized_keys"),
+        "KIOSK_SSH_DEST": str(dest),
+        "KIOSK_SSH_STATE": str(tmp_path / "data-ssh-state" / "kiosk-ssh.state"),
+        "NFT": str(fake / "nft"),
+        "SYSTEMCTL": str(fake / "systemctl"),
+        **({"KIOSK_SSH_NOW": str(now)} if now is not None else {}),
+        "KIOSK_SSH_ALLOWED": str(allowed),
+    }
+    done = subprocess.run(
+        [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    calls = fake / "calls"
+    recorded = calls.read_text(encoding="ascii") if calls.exists() else ""
+    calls.unlink(missing_ok=True)
+    return done.returncode, recorded + done.stdout + done.stderr, dest
+
+
+def _on(out: str) -> bool:
+    """Whether the run left SSH on: its last word to systemctl about ssh.service was a start."""
+    said = [line for line in out.splitlines() if line.startswith("systemctl ") and "ssh.service" in line]
+    return bool(said) and said[-1] == "systemctl start ssh.service"
+
+
+def test_ssh_turned_on_with_a_key_opens_port_22_for_that_key_only(tmp_path: Path) -> None:
+    keys = f'{KEY}\ncommand="/bin/sh" {KEY}\nnot a key\n'
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", keys)
+    assert code == 0, out
+    assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"  # options and junk are dropped
+    assert stat.S_IMODE((dest / "it").stat().st_mode) == 0o644
+    assert "nft add element inet kiosk ssh_ports { 22 }" in out
+    assert _on(out)
+
+
+def test_without_a_list_of_its_keys_ssh_stays_off_whatever_the_kiosk_wrote(tmp_path: Path) -> None:
+    """The kiosk user writes the request and the keys, and ``it`` may use sudo: without IT's list
+    (an image built without --it-keys), a key the app wrote let whoever controlled the app in as
+    root. Now SSH stays off, and the log says why and what to do."""
+    missing = tmp_path / "etc-kiosk" / "it-ssh-keys"
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", OTHER_KEY + "\n", allowed=missing)
+    assert code == 1, out
+    assert f"this kiosk has no list of IT's keys ({missing})" in out and "--it-keys" in out
+    assert not _on(out) and "nft add" not in out
+    assert not (dest / "it").exists()
+
+
+def test_with_the_allow_list_only_its_keys_are_let_in(tmp_path: Path) -> None:
+    """A key the list does not name stays out; one it names is let in whatever its comment."""
     allowed = _allow_list(tmp_path, KEY.rsplit(" ", 1)[0] + " it@hq\n")
     code, out, dest = _ssh(tmp_path, "apply", "on\n", f"{OTHER_KEY}\n{KEY}\n", allowed=allowed)
     assert code == 0, out
     assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"
     code, out, dest = _ssh(tmp_path, "apply", "on\n", OTHER_KEY + "\n", allowed=allowed)
     assert code == 1 and "none of the keys" in out and str(allowed) in out
-    assert "systemctl start" not in out.split("systemctl stop ssh.service")[-1]
+    assert not _on(out)
     assert not (dest / "it").exists()
 
 
@@ -277,6 +302,15 @@ def test_an_allow_list_others_may_change_keeps_ssh_off(tmp_path: Path) -> None:
     allowed.parent.chmod(0o770)  # the kiosk group could swap the file
     code, out, dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=allowed)
     assert code == 1 and not (dest / "it").exists()
+
+
+def test_keys_and_a_list_with_windows_line_ends_are_taken(tmp_path: Path) -> None:
+    """A key file or a list saved on Windows (CRLF): its lines end in \r, which the key pattern
+    refused, so IT was locked out."""
+    allowed = _allow_list(tmp_path, KEY + "\r\n")
+    code, out, dest = _ssh(tmp_path, "apply", "on\r\n", KEY + "\r\n", allowed=allowed)
+    assert code == 0, out
+    assert (dest / "it").read_text(encoding="ascii") == KEY + "\n"
 
 
 def test_ssh_without_a_usable_key_stays_off(tmp_path: Path) -> None:
@@ -294,23 +328,27 @@ def test_ssh_turned_off_stops_sshd_closes_the_port_and_drops_the_keys(tmp_path: 
     assert "systemctl stop ssh.service ssh.socket" in out
     assert "nft flush set inet kiosk ssh_ports" in out
     assert not (dest / "it").exists()
+    assert not (tmp_path / "data-ssh-state" / "kiosk-ssh.state").exists()  # the request is forgotten
 
 
-def test_ssh_on_starts_the_minute_check_of_its_time_limit(tmp_path: Path) -> None:
+def test_ssh_on_starts_the_minute_check_first_without_waiting_for_it(tmp_path: Path) -> None:
+    """A blocking start of the timer could hang kiosk-ssh.service (a calendar timer waited for
+    time-sync.target); the check must be running before SSH is."""
     until = int(time.time()) + 3600
     code, out, dest = _ssh(tmp_path, "apply", f"on\nuntil={until}\n", KEY + "\n")
     assert code == 0, out
-    assert "systemctl start kiosk-ssh-expire.timer" in out
+    assert out.index("systemctl --no-block start kiosk-ssh-expire.timer") < out.index(
+        "systemctl start ssh.service"
+    )
     assert (dest / "it").exists()
 
 
 def test_ssh_past_its_time_limit_goes_off_and_the_request_and_keys_go(tmp_path: Path) -> None:
     """GIVEN SSH on until a time WHEN the minute check runs before it, then after it
-    THEN nothing happens the first time; the second turns SSH off and removes both files, so a clock
-    that is behind after a reboot cannot turn it on again"""
-    until = int(time.time()) + 3600
-    _ssh(tmp_path, "apply", f"on\nuntil={until}\n", KEY + "\n")
-    (tmp_path / "bin" / "calls").unlink()
+    THEN nothing happens the first time; the second turns SSH off and removes both files"""
+    now = int(time.time())
+    until = now + 3600
+    _ssh(tmp_path, "apply", f"on\nuntil={until}\n", KEY + "\n", now=now)
     code, out, dest = _ssh(tmp_path, "expire", None, None, now=until - 60)
     assert code == 0 and out == ""  # quiet while the limit is ahead
     assert (dest / "it").exists()
@@ -322,15 +360,125 @@ def test_ssh_past_its_time_limit_goes_off_and_the_request_and_keys_go(tmp_path: 
     assert not (tmp_path / "it" / "ssh").exists() and not (tmp_path / "it" / "authorized_keys").exists()
 
 
-def test_a_request_without_a_limit_lasts_four_hours_and_none_lasts_over_a_day(tmp_path: Path) -> None:
+def test_the_limit_counts_from_when_root_first_saw_the_request_not_from_its_time_stamp(
+    tmp_path: Path,
+) -> None:
+    """The request's time stamp is the kiosk user's to set: ``touch -d +365d`` kept SSH on for a
+    year. Without until= a request lasts 4 hours from when kiosk-ssh first saw it."""
     now = int(time.time())
-    code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now + 4 * 3600 - 120)
-    assert code == 0 and "SSH is on" in out
-    code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now + 4 * 3600 + 120)
-    assert "time limit ran out" in out
+    code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now)
+    assert code == 0 and _on(out), out
+    year = now + 365 * 86400
+    os.utime(tmp_path / "it" / "ssh", (year, year))
+    code, out, _ = _ssh(tmp_path, "expire", None, None, now=now + 4 * 3600 - 120)
+    assert code == 0 and out == ""
+    code, out, dest = _ssh(tmp_path, "expire", None, None, now=now + 4 * 3600 + 120)
+    assert "time limit ran out" in out and not (dest / "it").exists()
+    assert not (tmp_path / "it" / "ssh").exists()
+
+
+def test_no_request_lasts_over_a_day_from_when_it_was_first_seen(tmp_path: Path) -> None:
+    now = int(time.time())
     far = now + 30 * 86400
-    code, out, _ = _ssh(tmp_path, "apply", f"on\nuntil={far}\n", KEY + "\n", now=now + 86400 + 120)
-    assert "time limit ran out" in out
+    code, out, _ = _ssh(tmp_path, "apply", f"on\nuntil={far}\n", KEY + "\n", now=now)
+    assert code == 0 and _on(out), out
+    os.utime(tmp_path / "it" / "ssh", (far, far))
+    code, out, _ = _ssh(tmp_path, "expire", None, None, now=now + 86400 - 60)
+    assert out == ""
+    code, out, _ = _ssh(tmp_path, "expire", None, None, now=now + 86400 + 60)
+    assert "time limit ran out" in out and not _on(out)
+
+
+def test_a_new_request_counts_afresh_and_one_removed_is_forgotten(tmp_path: Path) -> None:
+    now = int(time.time())
+    _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now)
+    later = now + 3 * 3600
+    code, out, _ = _ssh(tmp_path, "apply", f"on\nuntil={later + 3 * 3600}\n", KEY + "\n", now=later)
+    assert code == 0 and _on(out), out
+    code, out, _ = _ssh(tmp_path, "expire", None, None, now=now + 5 * 3600)  # past the first's 4 h
+    assert code == 0 and out == ""
+    state = tmp_path / "data-ssh-state" / "kiosk-ssh.state"
+    assert f"seen={later}\n" in state.read_text(encoding="ascii")
+    _ssh(tmp_path, "apply", "off\n", None, now=now + 5 * 3600)
+    assert not state.exists()
+
+
+def test_a_clock_behind_the_requests_first_sighting_turns_ssh_off_for_good(tmp_path: Path) -> None:
+    """A Pi has no real-time clock: after a reboot its clock starts behind until NTP answers. A
+    request seen before the reboot must not come back on that clock: SSH goes off, the request goes,
+    and the log says why."""
+    now = int(time.time())
+    _ssh(tmp_path, "apply", f"on\nuntil={now + 3 * 3600}\n", KEY + "\n", now=now)
+    code, out, dest = _ssh(tmp_path, "apply", None, None, now=now - 3600)  # the boot's apply
+    assert code == 0, out
+    assert "is behind the time this request was first seen" in out and not _on(out)
+    assert not (dest / "it").exists()
+    assert not (tmp_path / "it" / "ssh").exists() and not (tmp_path / "it" / "authorized_keys").exists()
+    code, out, _ = _ssh(tmp_path, "apply", None, None, now=now + 60)  # the clock right again
+    assert not _on(out)
+
+
+def test_the_minute_check_turns_ssh_off_when_the_off_was_missed(tmp_path: Path) -> None:
+    """systemd's PathChanged= does not look again after kiosk-ssh ran, so IT's "off" written while
+    it ran was lost and SSH stayed on for hours. The minute check applies what changed."""
+    now = int(time.time())
+    _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now)
+    (tmp_path / "it" / "ssh").write_text("off\n", encoding="ascii")  # as kiosk/staff_it.py turns off
+    (tmp_path / "it" / "authorized_keys").unlink()
+    code, out, dest = _ssh(tmp_path, "expire", None, None, now=now + 60)
+    assert code == 0, out
+    assert "systemctl stop ssh.service ssh.socket" in out and "nft flush set inet kiosk ssh_ports" in out
+    assert "systemctl stop kiosk-ssh-expire.timer" in out
+    assert not (dest / "it").exists()
+
+
+def test_the_minute_check_applies_a_list_that_no_longer_names_the_key(tmp_path: Path) -> None:
+    now = int(time.time())
+    _ssh(tmp_path, "apply", "on\n", KEY + "\n", now=now)
+    allowed = _allow_list(tmp_path, OTHER_KEY + "\n")  # IT took the key off the list
+    code, out, dest = _ssh(tmp_path, "expire", None, None, now=now + 60, allowed=allowed)
+    assert code == 1 and "none of the keys" in out and not _on(out)
+    assert not (dest / "it").exists()
+
+
+def test_a_change_made_while_kiosk_ssh_ran_is_applied_before_it_ends(tmp_path: Path) -> None:
+    """GIVEN IT turns SSH off while kiosk-ssh is turning it on (here: while it starts sshd) WHEN
+    kiosk-ssh finishes THEN it has read the files again and SSH is off"""
+    request = tmp_path / "it" / "ssh"
+    writes_off = f'if [ "$1 $2" = "start ssh.service" ]; then printf "off\\n" >"{request}"; fi\n'
+    code, out, dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", systemctl=writes_off)
+    assert code == 0, out
+    assert "changed meanwhile" in out
+    assert out.index("systemctl start ssh.service") < out.rindex("systemctl stop ssh.service")
+    assert not _on(out) and not (dest / "it").exists()
+
+
+def test_a_request_folder_that_is_a_link_keeps_ssh_off_and_nothing_there_is_touched(tmp_path: Path) -> None:
+    """The kiosk user owns the request's folder and could make it a link to a folder of root's:
+    kiosk-ssh (root) then neither reads it nor removes anything through it."""
+    roots = tmp_path / "root-ssh"
+    roots.mkdir()
+    (roots / "ssh").write_text(f"on\nuntil={int(time.time()) - 60}\n", encoding="ascii")  # ran out
+    (roots / "authorized_keys").write_text(KEY + "\n", encoding="ascii")
+    (tmp_path / "it").symlink_to(roots)
+    code, out, dest = _ssh(tmp_path, "apply", None, None)
+    assert code == 1, out
+    assert "is a link or not a folder" in out and not _on(out)
+    assert (roots / "ssh").exists() and (roots / "authorized_keys").exists()
+    assert not (dest / "it").exists()
+    (tmp_path / "it").unlink()
+    (tmp_path / "it").write_text("on\n", encoding="ascii")
+    code, out, _ = _ssh(tmp_path, "apply", None, None)
+    assert code == 1 and "is a link or not a folder" in out
+
+
+def test_a_request_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "it").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("on\n", encoding="ascii")
+    (tmp_path / "it" / "ssh").symlink_to(elsewhere)
+    code, out, dest = _ssh(tmp_path, "apply", None, KEY + "\n")
+    assert code == 0 and not _on(out) and not (dest / "it").exists()
 
 
 # --- the installer and make image refuse clearly ----------------------------------------------------

@@ -24,7 +24,7 @@ from kiosk.store.models import AuditLog
 from kiosk.store.sales import SaleStore
 from kiosk.ui.controller_api import ActionAnswer
 from tests.image.recipe import ROOTFS
-from tests.image.test_image_scripts import _recorder
+from tests.image.test_image_scripts import _allow_list, _recorder
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 ACTOR = "staff:9"
@@ -201,8 +201,10 @@ def test_past_its_time_limit_the_screen_says_it_ran_out(kiosk: Kiosk) -> None:
 
 
 def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) -> None:
-    """The root side takes the kiosk's file as it is: every checked key, port 22, sshd, the timer."""
+    """The root side takes the kiosk's file as it is: every checked key on IT's list, port 22, sshd,
+    the timer."""
     (kiosk.stick / "authorized_keys").write_text(f"{ED}\n{RSA}\n")
+    allowed = _allow_list(tmp_path, f"{ED}\n{RSA}\n")
     kiosk.now = datetime.now(UTC)  # kiosk-ssh compares with the real clock
     assert kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on").ok
     fake = tmp_path / "bin"
@@ -214,6 +216,8 @@ def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) ->
         "KIOSK_SSH_REQUEST": str(kiosk.request),
         "KIOSK_SSH_KEYS": str(kiosk.keys),
         "KIOSK_SSH_DEST": str(dest),
+        "KIOSK_SSH_STATE": str(tmp_path / "data-ssh-state"),
+        "KIOSK_SSH_ALLOWED": str(allowed),
         "NFT": str(fake / "nft"),
         "SYSTEMCTL": str(fake / "systemctl"),
     }
@@ -222,7 +226,10 @@ def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert (dest / "it").read_text() == f"{ED}\n{RSA}\n"
     calls = (fake / "calls").read_text()
-    assert "systemctl start ssh.service" in calls and "systemctl start kiosk-ssh-expire.timer" in calls
+    assert (
+        "systemctl start ssh.service" in calls
+        and "systemctl --no-block start kiosk-ssh-expire.timer" in calls
+    )
     assert "with 2 key(s)" in done.stdout
 
     assert kiosk.ssh(turn="off").ok
