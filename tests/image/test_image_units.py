@@ -306,6 +306,21 @@ def test_a_drop_in_sets_only_keys_systemd_documents(drop_in: Path) -> None:
             assert known.get(m.group(1)) == section, f"{drop_in.name}: {m.group(1)} is not a {section} key"
 
 
+def test_the_ssh_minute_check_does_not_wait_for_network_time() -> None:
+    """systemd.timer(5): a timer with OnCalendar= is ordered after time-set.target and
+    time-sync.target, and the image enables systemd-time-wait-sync, so without NTP time-sync.target
+    never comes: SSH's minute check never ran, and kiosk-ssh's blocking start of it hung
+    kiosk-ssh.service. A monotonic timer has no such order, and kiosk-ssh does not wait for it."""
+    timer = UNITS_DIR / "kiosk-ssh-expire.timer"
+    assert unit_value(timer, "OnCalendar") is None
+    assert unit_value(timer, "OnActiveSec") == "1min"
+    assert unit_value(timer, "OnUnitActiveSec") == "1min"
+    assert not re.search(r"time-(set|sync)\.target", timer.read_text(encoding="utf-8").split("[Timer]")[0])
+    ssh = (ROOTFS / "usr/local/sbin/kiosk-ssh").read_text(encoding="utf-8")
+    starts = re.findall(r'"\$SYSTEMCTL" (.*)start kiosk-ssh-expire\.timer', ssh)
+    assert starts == ["--no-block "], starts
+
+
 def test_the_hardware_watchdog_fits_the_pis_chip() -> None:
     conf = (ROOTFS / "etc/systemd/system.conf.d/kiosk-watchdog.conf").read_text(encoding="utf-8")
     for key in ("RuntimeWatchdogSec", "RebootWatchdogSec"):
