@@ -73,7 +73,11 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ];
     die "this x86-64 host cannot run arm64 programs: apt-get install qemu-user-static binfmt-support (then /proc/sys/fs/binfmt_misc/qemu-aarch64 exists)"
 fi
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
-[ -z "$IT_KEYS" ] || [ -r "$IT_KEYS" ] || die "cannot read IT's keys $IT_KEYS"
+if [ -n "$IT_KEYS" ]; then
+    sh "$REPO/image/set-it-keys.sh" --check "$IT_KEYS" || die "--it-keys: see the line above"
+else
+    echo "make image: no --it-keys: SSH cannot be turned on on this image's kiosks until /etc/kiosk/it-ssh-keys is put on the card (docs/operations.md, \"IT's allow-list\")" >&2
+fi
 [ -z "$HQ_URL" ] || sh "$REPO/image/check-hq-url.sh" "$HQ_URL" || die "--hq-url: see the line above"
 
 mkdir -p "$WORK" "$OUT"

@@ -11,7 +11,8 @@
 # --ota-root  the TUF repository's first root (1.root.json from `ota repo init` at HQ), installed as
 #             /etc/kiosk/ota-root.json; without it the update agent waits for one
 # --it-keys   IT's public keys (OpenSSH, one a line), installed as /etc/kiosk/it-ssh-keys (root's):
-#             maintenance mode's SSH switch then lets in only keys on this list (kiosk-ssh)
+#             maintenance mode's SSH switch lets in only keys on this list, and without one SSH
+#             stays off (kiosk-ssh; docs/operations.md "IT's allow-list" for adding it later)
 # --hq-url    the fleet's HQ (https://hq.example.cn), written as [hq] url into a kiosk.toml that
 #             still has the template's: the kiosk enrols at first boot with nothing to edit
 # --no-enable install only, leave the units' enablement as it is (a system without systemd)
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
         --it-keys) IT_KEYS=${2:?--it-keys needs a file}; shift 2 ;;
         --hq-url) HQ_URL=${2:?--hq-url needs a URL}; shift 2 ;;
         --no-enable) ENABLE=0; shift ;;
-        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (install-kiosk.sh --help)" ;;
     esac
 done
@@ -65,9 +66,7 @@ fi
 [ -r "$BUNDLE" ] || die "cannot read the bundle $BUNDLE"
 [ -z "$OTA_ROOT" ] || [ -r "$OTA_ROOT" ] || die "cannot read the TUF root $OTA_ROOT"
 if [ -n "$IT_KEYS" ]; then
-    [ -r "$IT_KEYS" ] || die "cannot read IT's keys $IT_KEYS"
-    grep -Eq '^(ssh-ed25519|sk-ssh-ed25519@openssh\.com|ecdsa-sha2-nistp(256|384|521)|sk-ecdsa-sha2-nistp256@openssh\.com|ssh-rsa) [A-Za-z0-9+/]+={0,3}( |$)' "$IT_KEYS" ||
-        die "$IT_KEYS holds no OpenSSH public key (one a line, e.g. ssh-ed25519 AAAA... it@laptop)"
+    sh "$SOURCE/image/set-it-keys.sh" --check "$IT_KEYS" || die "--it-keys: see the line above"
 fi
 [ -r "$MANIFEST" ] || die "$MANIFEST is missing: run the script from a checkout of the kiosk's repository"
 "$PYTHON" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
@@ -119,8 +118,11 @@ if [ -n "$HQ_URL" ]; then
     chmod 0600 /etc/kiosk/kiosk.toml
 fi
 if [ -n "$IT_KEYS" ]; then
-    install -m 0644 -o root -g root "$IT_KEYS" /etc/kiosk/it-ssh-keys
-    echo "IT's SSH allow-list: /etc/kiosk/it-ssh-keys ($(grep -c . "$IT_KEYS") line(s))"
+    # CRLF made plain (kiosk-ssh would take no key from a line ending in \r)
+    sh "$SOURCE/image/set-it-keys.sh" "$IT_KEYS" /etc/kiosk/it-ssh-keys
+    chown root:root /etc/kiosk/it-ssh-keys
+else
+    echo "no --it-keys: SSH stays off on this kiosk until /etc/kiosk/it-ssh-keys holds IT's keys (docs/operations.md, \"IT's allow-list\")"
 fi
 if [ -n "$OTA_ROOT" ]; then
     if [ -e /etc/kiosk/ota-root.json ] && ! cmp -s "$OTA_ROOT" /etc/kiosk/ota-root.json; then

@@ -50,6 +50,7 @@ def test_the_script_list_holds_every_image_command() -> None:
         "image/build.sh",
         "image/check-hq-url.sh",
         "image/set-hq-url.sh",
+        "image/set-it-keys.sh",
         "image/smoke.sh",
         "image/boot/kiosk-cmdline.sh",
         "image/pi-gen/config",
@@ -479,6 +480,57 @@ def test_a_request_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
     (tmp_path / "it" / "ssh").symlink_to(elsewhere)
     code, out, dest = _ssh(tmp_path, "apply", None, KEY + "\n")
     assert code == 0 and not _on(out) and not (dest / "it").exists()
+
+
+# --- set-it-keys.sh (install-kiosk.sh --it-keys) ------------------------------------------------------
+
+
+def _set_it_keys(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(IMAGE / "set-it-keys.sh"), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def _key_line(script: Path) -> str:
+    return next(
+        line for line in script.read_text(encoding="utf-8").splitlines() if line.startswith("KEY_LINE=")
+    )
+
+
+def test_a_list_saved_on_windows_is_installed_plain_and_lets_its_key_in(tmp_path: Path) -> None:
+    """GIVEN IT's keys saved with CRLF line ends WHEN the installer puts them on the image THEN the
+    list holds no \r and kiosk-ssh lets the key in (a \r at the end of a key line locked IT out)."""
+    assert _key_line(IMAGE / "set-it-keys.sh") == _key_line(SBIN / "kiosk-ssh")
+    keys = tmp_path / "it-keys.pub"
+    keys.write_bytes(f"# IT's laptops\r\n\r\n{KEY}\r\n".encode("ascii"))
+    allowed = _allow_list(tmp_path, "")
+    done = _set_it_keys(str(keys), str(allowed))
+    assert done.returncode == 0, done.stderr
+    assert "(1 key(s))" in done.stdout
+    assert allowed.read_bytes() == f"# IT's laptops\n\n{KEY}\n".encode("ascii")
+    assert stat.S_IMODE(allowed.stat().st_mode) == 0o644
+    code, out, _dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=allowed)
+    assert code == 0 and _on(out), out
+    assert _set_it_keys("--check", str(keys)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (f'{KEY}\ncommand="/bin/sh" {KEY}\n', "line 2 is not an OpenSSH public key without options"),
+        ("# nothing yet\n", "holds no OpenSSH public key"),
+    ],
+)
+def test_a_list_kiosk_ssh_would_not_take_whole_is_refused_and_nothing_written(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    keys = tmp_path / "it-keys.pub"
+    keys.write_text(text, encoding="ascii")
+    dest = tmp_path / "it-ssh-keys"
+    for args in ((str(keys), str(dest)), ("--check", str(keys))):
+        done = _set_it_keys(*args)
+        assert done.returncode == 1 and said in done.stderr, done.stderr
+    assert not dest.exists()
 
 
 # --- the installer and make image refuse clearly ----------------------------------------------------
