@@ -17,7 +17,9 @@ SSH is turned on the way a restore gets its file: IT picks a key file on a mount
 one the kiosk listed), every line is checked (``kiosk.maintenance.ssh_keys``) and the fingerprints
 shown; turning on writes the checked keys and the request file with its time limit, which the
 image's ``kiosk-ssh`` (root) applies. Turning off writes ``off`` and removes the keys file, the
-kiosk's own. The audit row names the keys by fingerprint, never the key.
+kiosk's own. The audit row names the keys by fingerprint, never the key. ``kiosk-ssh`` lets in only
+keys on IT's list (``[maintenance] ssh_allow_list``, root's), so without that list SSH cannot be
+turned on: the SSH screen says so up front and turning on is refused.
 """
 
 from __future__ import annotations
@@ -439,7 +441,8 @@ class ItConsole:
     # --- SSH ---------------------------------------------------------------------------------------
 
     def ssh(self, actor: str, args: dict[str, ActionArg]) -> ActionAnswer:
-        """``ssh()``: where SSH stands and the key files on the sticks; ``ssh(file=F)``: F's keys
+        """``ssh()``: where SSH stands and the key files on the sticks (not ok, and no files, when
+        this kiosk has no list of IT's keys: SSH cannot be turned on); ``ssh(file=F)``: F's keys
         checked; ``ssh(file=F, turn="on")``: on with them for ``ssh_limit_min``; ``ssh(turn="off")``."""
         turn, file = args.get("turn"), args.get("file")
         if turn == "off":
@@ -447,6 +450,12 @@ class ItConsole:
         if isinstance(file, str) and file:
             return self.ssh_on(actor, file) if turn == "on" else self.ssh_check(actor, file)
         return self.ssh_status(actor)
+
+    def _no_allow_list(self) -> str:
+        """Why SSH cannot be turned on when the image's list of IT's keys is missing, else "".
+        (/etc/kiosk is root:kiosk 0750 on the image: the kiosk may see the file, never change it.)"""
+        path = self.settings.maintenance.ssh_allow_list
+        return "" if os.path.isfile(path) else self._t("it.ssh.no_list", path=path)
 
     def _ssh_key_files(self) -> list[Path]:
         found: list[Path] = []
@@ -527,14 +536,17 @@ class ItConsole:
 
     def ssh_status(self, actor: str) -> ActionAnswer:
         lines, on, keys = self._ssh_lines()
-        files = self._ssh_key_files()
-        items = tuple(ActionItem(str(p), f"{p.name}  ({p.parent})") for p in files)
-        message = self._t("it.ssh.pick") if files else self._t("it.ssh.insert")
         self._audit(
             actor,
             Action.SSH,
             after={"shown": "status", "on": on, "keys": [k.fingerprint for k in keys or []]},
         )
+        no_list = self._no_allow_list()
+        if no_list:
+            return ActionAnswer(ok=False, message=no_list, text="\n".join([no_list, *lines]))
+        files = self._ssh_key_files()
+        items = tuple(ActionItem(str(p), f"{p.name}  ({p.parent})") for p in files)
+        message = self._t("it.ssh.pick") if files else self._t("it.ssh.insert")
         return ActionAnswer(ok=True, message=message, text="\n".join(lines), items=items)
 
     def _keys_refused(self, actor: str, file: str, exc: ssh_keys.KeyFileError) -> ActionAnswer:
@@ -556,6 +568,10 @@ class ItConsole:
         from datetime import timedelta
 
         s = self.settings
+        no_list = self._no_allow_list()
+        if no_list:
+            self._audit(actor, Action.SSH, file=Path(file).name, after={"refused": "no_allow_list"})
+            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=no_list))
         try:
             chosen, keys = self._read_keys(file)
         except ssh_keys.KeyFileError as exc:

@@ -49,6 +49,10 @@ class Kiosk:
         self.stick.mkdir(parents=True)
         self.data = tmp / "data"
         self.data.mkdir()
+        #: IT's list of keys as the image holds it (root's): the app only looks whether it is there
+        self.allow_list = tmp / "etc-kiosk" / "it-ssh-keys"
+        self.allow_list.parent.mkdir()
+        self.allow_list.write_text(f"{ED}\n{RSA}\n")
         self.settings: Settings = load_settings(
             environ={},
             overrides={
@@ -58,7 +62,11 @@ class Kiosk:
                     "language": "en",
                     "timezone": "Asia/Shanghai",
                 },
-                "maintenance": {"usb_roots": [str(tmp / "media")], "ssh_limit_min": 240},
+                "maintenance": {
+                    "usb_roots": [str(tmp / "media")],
+                    "ssh_limit_min": 240,
+                    "ssh_allow_list": str(self.allow_list),
+                },
             },
         )
         self.store = SaleStore(open_store(self.data / "kiosk.sqlite3"), "k1")
@@ -106,6 +114,8 @@ def test_the_default_paths_are_the_images(tmp_path: Path) -> None:
     script = (ROOTFS / "usr/local/sbin/kiosk-ssh").read_text(encoding="utf-8")
     assert "${KIOSK_SSH_REQUEST:-/var/lib/kiosk/it/ssh}" in script
     assert "${KIOSK_SSH_KEYS:-/var/lib/kiosk/it/authorized_keys}" in script
+    assert s.maintenance.ssh_allow_list == Path("/etc/kiosk/it-ssh-keys")
+    assert "${KIOSK_SSH_ALLOWED:-/etc/kiosk/it-ssh-keys}" in script
 
 
 def test_ssh_is_off_and_the_sticks_key_files_are_offered(kiosk: Kiosk) -> None:
@@ -116,6 +126,28 @@ def test_ssh_is_off_and_the_sticks_key_files_are_offered(kiosk: Kiosk) -> None:
     assert "SSH is off" in answer.text and "sshd on this kiosk: inactive" in answer.text
     assert [i.key for i in answer.items] == [str(kiosk.stick / "it.pub")]
     assert audited()[-1]["after"] == {"shown": "status", "on": False, "keys": []}
+
+
+def test_without_a_list_of_its_keys_the_screen_says_so_up_front_and_turning_on_is_refused(
+    kiosk: Kiosk,
+) -> None:
+    """The image's kiosk-ssh lets in only keys on IT's list, so on a kiosk without one (an image
+    built without --it-keys) SSH cannot be turned on: the screen says why and what to do before IT
+    picks anything, offers no file, and turning on writes nothing. Turning off still works."""
+    kiosk.allow_list.unlink()
+    (kiosk.stick / "it.pub").write_text(ED + "\n")
+    answer = kiosk.ssh()
+    assert not answer.ok and answer.items == ()
+    said = f"this kiosk has no list of IT's keys ({kiosk.allow_list}), so SSH cannot be turned on"
+    assert answer.message.startswith(said) and "--it-keys" in answer.message
+    assert answer.text.splitlines()[0] == answer.message and "SSH is off" in answer.text
+    refused = kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on")
+    assert not refused.ok and refused.message.startswith(f"SSH not turned on: {said}")
+    assert not kiosk.request.exists() and not kiosk.keys.exists()
+    assert audited()[-1]["after"] == {"refused": "no_allow_list"}
+    assert kiosk.ssh(turn="off").ok
+    kiosk.console._language = lambda: "zh_CN"
+    assert kiosk.ssh().message.startswith(f"本机没有 IT 的密钥清单（{kiosk.allow_list}），无法开启 SSH")
 
 
 def test_turning_on_writes_checked_keys_and_a_time_limit_and_audits_fingerprints_only(kiosk: Kiosk) -> None:

@@ -72,6 +72,16 @@ def test_the_update_screen_shows_the_agents_state_and_check_now_asks_the_kiosk(t
     assert tour.result["obs"]["ota_calls"] == [{}, {"check": "now"}]
 
 
+def test_without_its_list_of_keys_the_ssh_screen_says_so_and_offers_no_way_on(tour: TourRun) -> None:
+    """GIVEN a kiosk without IT's list of keys WHEN IT opens SSH THEN the message and the first line
+    say there is no list and what to do, and no key file nor "Turn SSH on" is offered"""
+    obs = tour.result["obs"]
+    assert obs["ssh_no_list_message"].startswith("this kiosk has no list of IT's keys (")
+    assert "--it-keys" in obs["ssh_no_list_message"]
+    assert obs["ssh_no_list_message"] in obs["ssh_no_list_text"] and "SSH is off" in obs["ssh_no_list_text"]
+    assert obs["ssh_no_list_tags"] == []
+
+
 def test_ssh_is_turned_on_by_touch_with_checked_keys_and_off_again(tour: TourRun) -> None:
     """GIVEN a stick with a good key file and one whose line carries command= WHEN IT opens SSH,
     picks the bad file, then the good one, presses "Turn SSH on" twice and then "Turn SSH off"

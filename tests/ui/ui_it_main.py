@@ -70,9 +70,21 @@ def ssh_files(c: FakeController) -> dict[str, str]:
     return {p.name: p.read_text() if p.exists() else "" for p in (s.ssh_switch_path, s.ssh_keys_path)}
 
 
+def allow_list(data: Path) -> Path:
+    return data.parent / "etc-kiosk" / "it-ssh-keys"
+
+
+def put_allow_list(c: FakeController) -> None:
+    """IT's list of keys appears (as IT puts it on the card); the app only looks whether it is there."""
+    path = c.it_console.settings.maintenance.ssh_allow_list
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((c.usb_folder / "it.pub").read_text())
+
+
 def ssh_console(usb: Path, data: Path, audit: list[tuple[str, str, str]]) -> Any:
     """IT's real SSH action on temporary files, the stick (``usb``) in its mount table, with a good
-    key file and one whose line carries an option."""
+    key file and one whose line carries an option. IT's list of keys (``allow_list``, the image's
+    /etc/kiosk/it-ssh-keys) is not there yet."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -85,7 +97,10 @@ def ssh_console(usb: Path, data: Path, audit: list[tuple[str, str, str]]) -> Any
     (usb / "bad.pub").write_text(f'command="/bin/sh" {line}\n')
     settings = load_settings(
         environ={},
-        overrides={"kiosk": {"data_dir": str(data)}, "maintenance": {"usb_roots": [str(usb.parent)]}},
+        overrides={
+            "kiosk": {"data_dir": str(data)},
+            "maintenance": {"usb_roots": [str(usb.parent)], "ssh_allow_list": str(allow_list(data))},
+        },
     )
     return ItConsole(
         settings,
@@ -115,8 +130,16 @@ def it_script(
     yield Until(lambda: "check with HQ now" in f.screen.message and not f.screen.busy, "check asked")
     yield Do(lambda: obs.__setitem__("ota_calls", [a for n, a in c.maint_calls if n == "ota_check"]), "note")
     yield Shot("it_updates")
-    # SSH: off; a file with an option is refused; a good one is checked, then two presses turn it on
+    # SSH without IT's list of keys: the screen says so first, and offers neither a file nor "on"
     yield from menu(f, Action.SSH)
+    yield Until(lambda: "no list of IT's keys" in f.screen.message and not f.screen.busy, "no list said")
+    yield Do(lambda: obs.__setitem__("ssh_no_list_message", f.screen.message), "note")
+    yield Do(lambda: obs.__setitem__("ssh_no_list_text", panel_text(f)), "note")
+    yield Do(lambda: obs.__setitem__("ssh_no_list_tags", f.tags("item:") + f.tags("confirm")), "note")
+    yield Shot("it_ssh_no_list")
+    # with the list: off; a file with an option is refused; a good one is checked, two presses: on
+    yield Do(lambda: put_allow_list(c), "IT's list is put on the card")
+    yield Tap(lambda: f.tagged("it:refresh"), "refresh")
     yield Until(lambda: "SSH is off" in panel_text(f) and not f.screen.busy, "SSH status shown")
     yield Do(lambda: obs.__setitem__("ssh_status", panel_text(f)), "note")
     yield Shot("it_ssh")

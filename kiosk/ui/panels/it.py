@@ -152,7 +152,8 @@ def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
     """Where SSH stands (on until when, sshd, the keys let in) and the key files on the sticks. A
     file picked is checked at once (its keys and fingerprints replace the status, or the message says
     why it is refused); "Turn SSH on" then asks twice. "Turn SSH off" needs one press: it only takes
-    access away."""
+    access away. On a kiosk without IT's list of keys the status says so first, and no file nor
+    "Turn SSH on" is offered (SSH could not be turned on)."""
     lang = screen.language
     chosen: list[ActionItem] = []
 
@@ -172,6 +173,10 @@ def _ssh(screen: MaintenanceScreen, message: str = "") -> None:
             )
         )
         screen.panel.add_widget(row)
+        if not answer.ok:
+            # SSH cannot be turned on here (no list of IT's keys): where it stands and why, no files
+            screen.panel.add_widget(screen.text_view(answer.text))
+            return
         files = screen.item_list(answer.items, lambda item: pick(item), answer.message)
         shown = max(1, min(len(answer.items), 3))  # every file within reach without scrolling, up to 3
         files.size_hint_y, files.height = None, shown * dp(theme.BUTTON_MIN_H + 6)
