@@ -54,7 +54,7 @@ openapi: deps
 	$(VENV)/bin/hq openapi --out docs/hq-openapi.json
 
 ## The Raspberry Pi SD-card image (pi-gen in Docker; image/README.md says what the host needs).
-## Pass a bundle, the TUF root and IT's SSH keys with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json --it-keys it.pub".
+## Pass a bundle, the TUF root and IT's SSH keys with IMAGE_ARGS="--bundle kiosk.tar --ota-root 1.root.json --it-keys it.pub" (without --it-keys SSH stays off until IT's list is put on the card).
 image: deps
 	bash image/build.sh $(IMAGE_ARGS)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.image.recipe import ROOTFS
+from tests.image.test_image_scripts import KEY, _on, _ssh
 
 SCRIPT = ROOTFS / "usr/local/sbin/kiosk-storage"
 MIB = 1024 * 1024
@@ -95,8 +96,13 @@ def _seed_tree(top: Path) -> Path:
     lib.chmod(0o750)
     etc = top / "etc/kiosk"
     etc.mkdir(parents=True)
+    os.chown(etc, 0, 4242)  # root:kiosk 0750, as install-kiosk.sh makes it
+    etc.chmod(0o750)
     (etc / "kiosk.toml").write_text('[kiosk]\nid = "@KIOSK_ID@"\n')
     (etc / "kiosk.toml").chmod(0o600)
+    # IT's list of keys, as --it-keys leaves it or as IT puts it in the card's root partition
+    (etc / "it-ssh-keys").write_text(KEY + "\n")
+    (etc / "it-ssh-keys").chmod(0o644)
     return top
 
 
@@ -185,6 +191,10 @@ def test_the_seed_keeps_owners_and_modes_and_is_marked_complete(card: Card, tmp_
         lib = (data / "lib-kiosk").stat()
         assert (lib.st_uid, lib.st_mode & 0o777) == (4242, 0o750)
         assert (data / "etc-kiosk/kiosk.toml").stat().st_mode & 0o777 == 0o600
+        # IT's list of keys in the card's root partition reaches the data partition at first boot
+        # as a list kiosk-ssh takes (root's, in a folder only root can change)
+        code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=data / "etc-kiosk/it-ssh-keys")
+        assert code == 0 and _on(out), out
         for folder in ("journal", "ssh", "os-update"):
             assert (data / folder).is_dir()
         assert (data / ".kiosk-seeded").exists()
