@@ -9,6 +9,7 @@ fakes here: what they were asked to do is the result.
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
 import shutil
@@ -215,6 +216,7 @@ def _ssh(
     now: int | None = None,
     allowed: Path | None = None,
     systemctl: str = "",
+    more_env: dict[str, str] | None = None,
 ) -> tuple[int, str, Path]:
     """kiosk-ssh ``action`` with nft and systemctl recorded (``systemctl``: more for its body), the
     kiosk's folder ``it`` under tmp_path holding ``request`` and ``keys`` (None: as it is), and
@@ -243,6 +245,7 @@ def _ssh(
         "SYSTEMCTL": str(fake / "systemctl"),
         **({"KIOSK_SSH_NOW": str(now)} if now is not None else {}),
         "KIOSK_SSH_ALLOWED": str(allowed),
+        **(more_env or {}),
     }
     done = subprocess.run(
         [str(SBIN / "kiosk-ssh"), action], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -452,6 +455,20 @@ def test_a_change_made_while_kiosk_ssh_ran_is_applied_before_it_ends(tmp_path: P
     assert "changed meanwhile" in out
     assert out.index("systemctl start ssh.service") < out.rindex("systemctl stop ssh.service")
     assert not _on(out) and not (dest / "it").exists()
+
+
+def test_apply_and_the_minute_check_take_turns(tmp_path: Path) -> None:
+    """kiosk-ssh.service and kiosk-ssh-expire.service may start together; side by side, one could
+    turn SSH on again after the other turned it off. A run waits for the other (here: no wait)."""
+    lock = tmp_path / "data-ssh-state" / "kiosk-ssh.state.lock"
+    lock.parent.mkdir()
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code, out, dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", more_env={"KIOSK_SSH_LOCK_WAIT_S": "0"})
+    assert code == 1 and "another kiosk-ssh has been running" in out
+    assert "systemctl" not in out and "nft" not in out and not (dest / "it").exists()
+    code, out, _ = _ssh(tmp_path, "apply", None, None, more_env={"KIOSK_SSH_LOCK_WAIT_S": "0"})
+    assert code == 0 and _on(out), out
 
 
 def test_a_request_folder_that_is_a_link_keeps_ssh_off_and_nothing_there_is_touched(tmp_path: Path) -> None:
