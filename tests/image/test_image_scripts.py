@@ -184,6 +184,32 @@ def test_a_host_that_does_not_resolve_keeps_what_was_allowed(tmp_path: Path) -> 
     assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128 }" in calls
 
 
+def test_a_port_outside_1_to_65535_skips_its_line_and_nothing_else(tmp_path: Path) -> None:
+    """One bad line in firewall-extra must not cost HQ and the gateways their holes: a port of 70000
+    made the one nft transaction fail ("Service out of range") and left the sets empty, and port 0
+    was let through to nft as well."""
+    (tmp_path / "extra").write_text(
+        "proxy.test 70000\nproxy.zero 0\nproxy.shop.lan 3128\nproxy.max 65535\n", encoding="ascii"
+    )
+    code, calls, err = _firewall(
+        tmp_path,
+        "https://hq.example.com",
+        {
+            "hq.example.com": ["192.0.2.10"],
+            "proxy.test": ["10.9.9.9"],
+            "proxy.zero": ["10.8.8.8"],
+            "proxy.shop.lan": ["10.1.2.3"],
+            "proxy.max": ["10.7.7.7"],
+        },
+    )
+    assert code == 0, err
+    assert calls.count("nft -f") == 1
+    assert "192.0.2.10 . 443" in calls and "10.1.2.3 . 3128" in calls and "10.7.7.7 . 65535" in calls
+    assert "10.9.9.9" not in calls and "10.8.8.8" not in calls
+    assert '"proxy.test 70000": the port must be a number from 1 to 65535; line skipped' in err
+    assert '"proxy.zero 0": the port must be a number from 1 to 65535; line skipped' in err
+
+
 def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
     code, calls, err = _firewall(tmp_path, "ftp://not-an-hq", {})
     assert code == 1
