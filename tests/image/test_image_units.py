@@ -222,6 +222,36 @@ def _stop_waits() -> dict[str, float]:
 STOP_MARGIN_S = 5.0
 
 
+def _reads_the_settings(unit: Path) -> bool:
+    """Whether a unit's commands read the kiosk's settings: named on an Exec line, or read by one of
+    the image's own commands the unit runs (its ``KIOSK_CONFIG`` default)."""
+    installed = {e.dest: REPO / e.source for e in manifest()}
+    if "/etc/kiosk/kiosk.toml" in "\n".join(
+        unit_values(unit, "ExecStart") + unit_values(unit, "ExecStartPre")
+    ):
+        return True
+    return any(
+        program in installed and "/etc/kiosk/kiosk.toml" in installed[program].read_text(encoding="utf-8")
+        for program in exec_paths(unit)
+    )
+
+
+def test_every_unit_that_reads_the_settings_waits_for_the_first_boot() -> None:
+    """kiosk-firstboot turns the image's id = "@KIOSK_ID@" into the kiosk's id; the settings are
+    invalid until then. kiosk-firewall ran beside it on the first boot, `kiosk firewall-hosts` failed
+    on the placeholder and HQ stayed blocked until the timer's first run two minutes later. (That
+    the orderings make no cycle is test_every_unit_verifies_without_a_word: verify reports one.)"""
+    readers = {u.name for u in units() if u.name != "kiosk-firstboot.service" and _reads_the_settings(u)}
+    assert {
+        "kiosk.service",
+        "kiosk-ota.service",
+        "kiosk-firewall.service",
+        "kiosk-os-update.service",
+    } <= readers
+    late = sorted(n for n in readers if "kiosk-firstboot.service" not in _unit_list(UNITS_DIR / n, "After"))
+    assert late == [], f"not ordered after kiosk-firstboot.service: {late}"
+
+
 def test_the_stop_timeout_covers_the_apps_clean_shutdown() -> None:
     """kiosk run stops on SIGTERM by stopping each part in turn, each wait bounded (the checkout's
     three workers share one deadline, [kiosk] stop_timeout_s); systemd must not SIGKILL it before
