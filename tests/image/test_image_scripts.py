@@ -168,10 +168,9 @@ def test_the_firewall_allows_hq_by_address_in_one_transaction(tmp_path: Path) ->
     )
     assert code == 0, err
     assert calls.count("nft -f") == 1
-    assert "flush set inet kiosk allowed4" in calls
-    assert "add element inet kiosk allowed4 { 192.0.2.10 . 8443 }" in calls
+    assert "flush" not in calls  # added to, never replaced (tests/image/test_firewall_netns.py)
+    assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128,192.0.2.10 . 8443 }" in calls
     assert "add element inet kiosk allowed6 { 2001:db8::10 . 8443 }" in calls
-    assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128 }" in calls
 
 
 def test_a_host_that_does_not_resolve_keeps_what_was_allowed(tmp_path: Path) -> None:
@@ -182,6 +181,7 @@ def test_a_host_that_does_not_resolve_keeps_what_was_allowed(tmp_path: Path) -> 
     assert "hq.example.com does not resolve now" in err
     assert "flush" not in calls
     assert "add element inet kiosk allowed4 { 10.1.2.3 . 3128 }" in calls
+    assert "192.0.2" not in calls
 
 
 def test_a_port_outside_1_to_65535_skips_its_line_and_nothing_else(tmp_path: Path) -> None:
@@ -214,7 +214,7 @@ def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
     code, calls, err = _firewall(tmp_path, "ftp://not-an-hq", {})
     assert code == 1
     assert calls == ""
-    assert "stay as they were" in err
+    assert "stay until their hour is up" in err
 
 
 # --- kiosk-ssh ------------------------------------------------------------------------------------
