@@ -48,6 +48,92 @@ def elements(ns: Netns, name: str) -> dict[tuple[str, int], int]:
     return found
 
 
+class Lan:
+    """The kiosk's namespace joined by a veth pair to a second one, the shop's LAN and beyond: the
+    kiosk is 192.0.2.1 and 2001:db8::1 (link-local fe80::1), the far side answers on 192.0.2.2/.3
+    and 2001:db8::2/::3 (fe80::2). Addresses are added without duplicate detection, so they are
+    usable at once."""
+
+    KIOSK_IF = "kiosk0"
+    FAR_IF = "lan0"
+
+    def __init__(self, kiosk: Netns) -> None:
+        self.kiosk = kiosk
+        self.far = Netns(parent=kiosk)
+        ip = need("ip")
+        kiosk.run(
+            [
+                ip,
+                "link",
+                "add",
+                self.KIOSK_IF,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                self.FAR_IF,
+                "netns",
+                str(self.far.pid),
+            ]
+        )
+        for ns, dev, hosts in ((kiosk, self.KIOSK_IF, ("1",)), (self.far, self.FAR_IF, ("2", "3"))):
+            ns.run([ip, "link", "set", "lo", "up"])
+            ns.run([ip, "link", "set", dev, "addrgenmode", "none"])  # no automatic link-local (no DAD wait)
+            for h in hosts:
+                ns.run([ip, "address", "add", f"192.0.2.{h}/24", "dev", dev])
+                ns.run([ip, "-6", "address", "add", f"2001:db8::{h}/64", "dev", dev, "nodad"])
+            ns.run([ip, "-6", "address", "add", f"fe80::{hosts[0]}/64", "dev", dev, "nodad"])
+            ns.run([ip, "link", "set", dev, "up"])
+
+    def close(self) -> None:
+        self.far.close()
+
+
+@pytest.fixture
+def lan(kiosk: Netns) -> Iterator[Lan]:
+    net = Lan(kiosk)
+    try:
+        yield net
+    finally:
+        net.close()
+
+
+#: run in the kiosk's namespace: a TCP connection to argv[1] port argv[2]. The SYN passes the output
+#: hook inside connect() itself, so whether the firewall dropped it is known as connect() returns:
+#: from the drop counter at the output chain's end (``count_drops``). Prints "blocked" then, else
+#: waits for the far side's answer (a connection, or a refusal: nothing listens there) and prints
+#: "through". A dropped SYN gives no error of its own: TCP would only retry until its timeout.
+CONNECT = """
+import json, select, socket, subprocess, sys
+host, port, nft = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def drops():
+    out = subprocess.run([nft, "-j", "list", "counter", "inet", "kiosk", "test_drops"], capture_output=True, text=True, check=True).stdout
+    return next(i["counter"]["packets"] for i in json.loads(out)["nftables"] if "counter" in i)
+before = drops()
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setblocking(False)
+s.connect_ex((host, port))
+if drops() != before:
+    print("blocked")
+    sys.exit(0)
+select.select([], [s], [], 20)
+error = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+print("through" if error in (0, 111) else f"error {error}")
+"""
+
+
+def count_drops(ns: Netns) -> None:
+    """A counter at the end of the kiosk's output chain, after every rule: what reaches it is dropped
+    (the policy). It changes no verdict."""
+    nft = need("nft")
+    ns.run([nft, "add", "counter", "inet", "kiosk", "test_drops"])
+    ns.run([nft, "add", "rule", "inet", "kiosk", "output", "counter", "name", "test_drops"])
+
+
+def connect(ns: Netns, host: str, port: int) -> str:
+    return ns.run([sys.executable, "-c", CONNECT, host, str(port), need("nft")]).stdout.strip()
+
+
 class Refresh:
     """kiosk-firewall in the kiosk's namespace, resolving names with the answers the test gives."""
 
@@ -69,6 +155,9 @@ class Refresh:
         self.config.chmod(0o600)
         self.extra = tmp_path / "firewall-extra"
         self.extra.write_text("api.pay.example.cn 443\n", encoding="ascii")
+        #: apt's folder (no sources until a test writes some)
+        self.apt = tmp_path / "apt"
+        (self.apt / "sources.list.d").mkdir(parents=True)
 
     def answer(self, name: str, v4: list[str] | None, v6: list[str] | None) -> None:
         """What the next lookups of ``name`` give; None: that lookup fails (no answer at all)."""
@@ -81,6 +170,7 @@ class Refresh:
 
     def run(self) -> subprocess.CompletedProcess[str]:
         env = {
+            "KIOSK_APT_DIR": str(self.apt),
             **os.environ,
             "KIOSK_CONFIG": str(self.config),
             "KIOSK_PYTHON": sys.executable,
@@ -150,3 +240,26 @@ def test_an_address_seen_again_gets_a_new_hour_and_one_not_seen_keeps_its_own(
     allowed4 = elements(kiosk, "allowed4")
     assert allowed4[("192.0.2.11", 443)] > HOUR - 300
     assert 0 < allowed4[("192.0.2.10", 443)] <= 300  # still allowed, for the rest of its hour
+
+
+def test_the_os_archives_are_reached_on_port_80_once_kiosk_firewall_has_run(tmp_path: Path, lan: Lan) -> None:
+    """GIVEN the image's ruleset, HQ on 443, and apt's sources naming http://deb.debian.org/
+    WHEN  kiosk-firewall has run (the archive's name resolving to the far side of the LAN)
+    THEN  a connection to the archive's port 80 goes out, as one to HQ's 443 does; before, only
+          HQ's port was let out, and apt-get update in kiosk-os-update failed on every kiosk."""
+    refresh = Refresh(tmp_path, lan.kiosk)
+    (refresh.apt / "sources.list.d/debian.sources").write_text(
+        "Types: deb\nURIs: http://deb.debian.org/debian/\nSuites: trixie\nComponents: main\n",
+        encoding="ascii",
+    )
+    (refresh.apt / "sources.list.d/debian.sources").chmod(0o644)
+    refresh.answer("hq.example.com", ["192.0.2.2"], None)
+    refresh.answer("deb.debian.org", ["192.0.2.3"], ["2001:db8::3"])
+    count_drops(lan.kiosk)
+    assert connect(lan.kiosk, "192.0.2.3", 80) == "blocked"  # nothing allowed yet
+    done = refresh.run()
+    assert done.returncode == 0, done.stderr
+    assert connect(lan.kiosk, "192.0.2.2", 443) == "through"
+    assert connect(lan.kiosk, "192.0.2.3", 80) == "through"
+    assert connect(lan.kiosk, "2001:db8::3", 80) == "through"
+    assert connect(lan.kiosk, "192.0.2.3", 443) == "blocked"  # the archive's own port only

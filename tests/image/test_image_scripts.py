@@ -130,7 +130,16 @@ def test_cmdline_has_no_console_on_the_screen_or_the_printers_uart(tmp_path: Pat
 # --- kiosk-firewall -------------------------------------------------------------------------------
 
 
-def _firewall(tmp_path: Path, hq_url: str, resolves: dict[str, list[str]]) -> tuple[int, str, str]:
+def _firewall(
+    tmp_path: Path, hq_url: str, resolves: dict[str, list[str]], apt: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """kiosk-firewall with recorded nft and the DNS answers given; ``apt``: the files of its apt
+    folder (sources.list.d/NAME: text), root's as on the image."""
+    apt_dir = tmp_path / "apt"
+    (apt_dir / "sources.list.d").mkdir(parents=True, exist_ok=True)
+    for name, text in (apt or {}).items():
+        (apt_dir / name).write_text(text, encoding="utf-8")
+        (apt_dir / name).chmod(0o644)
     fake = tmp_path / "bin"
     _recorder(fake, "nft")
     lines = "\n".join(
@@ -149,6 +158,7 @@ def _firewall(tmp_path: Path, hq_url: str, resolves: dict[str, list[str]]) -> tu
         "KIOSK_CONFIG": str(config),
         "KIOSK_PYTHON": sys.executable,
         "KIOSK_FIREWALL_EXTRA": str(tmp_path / "extra"),
+        "KIOSK_APT_DIR": str(apt_dir),
         "NFT": str(fake / "nft"),
         "KIOSK_RESOLVE": str(getent),
     }
@@ -210,10 +220,49 @@ def test_a_port_outside_1_to_65535_skips_its_line_and_nothing_else(tmp_path: Pat
     assert '"proxy.zero 0": the port must be a number from 1 to 65535; line skipped' in err
 
 
-def test_unreadable_settings_leave_the_firewall_alone(tmp_path: Path) -> None:
-    code, calls, err = _firewall(tmp_path, "ftp://not-an-hq", {})
+#: Raspberry Pi OS trixie's apt sources as pi-gen writes them (stage0/00-configure-apt), in short
+IMAGE_APT = {
+    "sources.list.d/debian.sources": (
+        "Types: deb\nURIs: http://deb.debian.org/debian/\nSuites: trixie trixie-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://deb.debian.org/debian-security/\nSuites: trixie-security\nComponents: main\n"
+    ),
+    "sources.list.d/raspi.sources": (
+        "Types: deb\nURIs: http://archive.raspberrypi.com/debian/\nSuites: trixie\nComponents: main\n"
+    ),
+}
+
+
+def test_the_os_archives_in_apts_sources_are_let_through_on_their_port(tmp_path: Path) -> None:
+    """kiosk-os-update's apt-get update must reach the archives: before, nothing let port 80 out to
+    them, and the OS updates failed on every kiosk."""
+    code, calls, err = _firewall(
+        tmp_path,
+        "https://hq.example.com",
+        {
+            "hq.example.com": ["192.0.2.10"],
+            "deb.debian.org": ["151.101.2.132", "2a04:4e42::644"],
+            "archive.raspberrypi.com": ["93.93.128.193"],
+        },
+        apt=IMAGE_APT,
+    )
+    assert code == 0, err
+    assert calls.count("nft -f") == 1
+    assert (
+        "add element inet kiosk allowed4 { 151.101.2.132 . 80,192.0.2.10 . 443,93.93.128.193 . 80 }" in calls
+    )
+    assert "add element inet kiosk allowed6 { 2a04:4e42::644 . 80 }" in calls
+
+
+def test_unreadable_settings_renew_only_the_os_archives(tmp_path: Path) -> None:
+    code, calls, err = _firewall(tmp_path, "ftp://not-an-hq", {"hq.example.com": ["192.0.2.10"]})
     assert code == 1
     assert calls == ""
+    assert "stay until their hour is up" in err
+    code, calls, err = _firewall(
+        tmp_path, "ftp://not-an-hq", {"archive.raspberrypi.com": ["93.93.128.193"]}, apt=IMAGE_APT
+    )
+    assert code == 1
+    assert "add element inet kiosk allowed4 { 93.93.128.193 . 80 }" in calls
     assert "stay until their hour is up" in err
 
 

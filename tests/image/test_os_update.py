@@ -97,6 +97,8 @@ class Run:
         _recorder(self.bin, "unattended-upgrade", f'touch "{self.reboot_required}"\n')
         _recorder(self.bin, "mount")
         _recorder(self.bin, "umount")
+        #: kiosk-firewall, which puts the archives' current addresses in the firewall's sets
+        _recorder(self.bin, "kiosk-firewall")
         self.reboot_exit = 0
         #: what the reboot stand-in does before it exits with ``reboot_exit``
         self.reboot_body = ""
@@ -159,6 +161,7 @@ class Run:
             "OVERLAYROOT_CHROOT": str(self.bin / "overlayroot-chroot"),
             "MOUNT": str(self.bin / "mount"),
             "UMOUNT": str(self.bin / "umount"),
+            "KIOSK_OS_UPDATE_FIREWALL": str(self.bin / "kiosk-firewall"),
             "KIOSK_OS_UPDATE_DROP_CACHES": str(self.drop_caches),
             "KIOSK_OS_UPDATE_BOOT_ID": str(self.boot_id),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
@@ -256,6 +259,7 @@ def test_an_update_on_the_read_only_root_reboots_an_idle_kiosk(run: Run) -> None
         f"mount --make-rslave {lower}/dev/mqueue",
         f"mount --bind /boot/firmware {lower}/boot/firmware",
         f"mount --make-rslave {lower}/boot/firmware",
+        "kiosk-firewall ",  # the archives' current addresses let through, right before apt-get update
     ]
     assert calls[chroot + 1 : chroot + 1 + len(run.undone())] == run.undone()
     assert calls[-1] == "reboot "
@@ -320,9 +324,10 @@ def test_no_boot_partition_mounted_or_listed_means_only_dev_is_bound(run: Run) -
     calls = run.calls().splitlines()
     assert "/boot/firmware" not in run.calls()
     chroot = calls.index(UPGRADE)
-    assert calls[chroot - 2 : chroot + 2] == [
+    assert calls[chroot - 3 : chroot + 2] == [
         f"mount --bind /dev {run.lower}/dev",
         f"mount --make-rslave {run.lower}/dev",
+        "kiosk-firewall ",
         calls[chroot],
         f"umount {run.lower}/dev",
     ]
@@ -581,9 +586,21 @@ def test_a_root_without_overlay_makes_the_boot_partition_writable_for_the_upgrad
     code, out = run.run()
     assert code == 0, out
     calls = run.calls().splitlines()
-    assert calls[:3] == [
+    assert calls[:4] == [
         "mount -o remount,rw /boot/firmware",
+        "kiosk-firewall ",
         "apt-get update -qq",
         "unattended-upgrade ",
     ]
-    assert calls[3] == "mount -o remount,ro /boot/firmware"
+    assert calls[4] == "mount -o remount,ro /boot/firmware"
+
+
+def test_a_firewall_refresh_that_fails_is_said_and_the_update_goes_on(run: Run) -> None:
+    """The sets still hold what the last refresh (at most 10 minutes ago) put in."""
+    _recorder(run.bin, "kiosk-firewall", "exit 1\n")
+    code, out = run.run()
+    assert code == 0, out
+    calls = run.calls().splitlines()
+    assert calls.index("kiosk-firewall ") + 1 == calls.index("apt-get update -qq")
+    assert "the firewall's addresses could not be refreshed" in out
+    assert "unattended-upgrade " in calls
