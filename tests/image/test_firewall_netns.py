@@ -84,6 +84,14 @@ class Lan:
                 ns.run([ip, "-6", "address", "add", f"2001:db8::{h}/64", "dev", dev, "nodad"])
             ns.run([ip, "-6", "address", "add", f"fe80::{hosts[0]}/64", "dev", dev, "nodad"])
             ns.run([ip, "link", "set", dev, "up"])
+        # the kernel takes the pair's carrier up in its own time (link watch, up to a second later);
+        # until then what either side sends is dropped
+        for ns, dev in ((kiosk, self.KIOSK_IF), (self.far, self.FAR_IF)):
+            for _ in range(2000):
+                if json.loads(ns.run([ip, "-j", "link", "show", "dev", dev]).stdout)[0]["operstate"] == "UP":
+                    break
+            else:
+                pytest.fail(f"{dev} did not come up")
 
     def close(self) -> None:
         self.far.close()
@@ -263,3 +271,132 @@ def test_the_os_archives_are_reached_on_port_80_once_kiosk_firewall_has_run(tmp_
     assert connect(lan.kiosk, "192.0.2.3", 80) == "through"
     assert connect(lan.kiosk, "2001:db8::3", 80) == "through"
     assert connect(lan.kiosk, "192.0.2.3", 443) == "blocked"  # the archive's own port only
+
+
+def _one_cpu() -> str:
+    """Python that pins the process to one CPU: the packets it sends are then taken in on one CPU's
+    queue, in the order they were sent (from two CPUs, veth may deliver them out of order)."""
+    return "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+
+
+#: on the LAN side: listens for MLDv2 reports (ICMPv6 143, sent to ff02::16, which it joins) and
+#: prints the source of the first that names the group argv[1], or "nothing" after 20 s
+MLD_LISTEN = """
+import socket, sys
+group = socket.inet_pton(socket.AF_INET6, sys.argv[1])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+index = socket.if_nametoindex(sys.argv[2])
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, "ff02::16") + index.to_bytes(4, sys.byteorder))
+print("listening", flush=True)
+s.settimeout(20)
+try:
+    while True:
+        data, source = s.recvfrom(2048)
+        if data[0] == 143 and group in data:
+            print(source[0].split("%")[0], flush=True)
+            break
+except TimeoutError:
+    print("nothing", flush=True)
+"""
+
+#: on the kiosk: joins the group argv[1] on argv[2] (the kernel reports it at once) and holds it until
+#: its stdin closes
+MLD_JOIN = """
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+index = socket.if_nametoindex(sys.argv[2])
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, sys.argv[1]) + index.to_bytes(4, sys.byteorder))
+print("joined", flush=True)
+sys.stdin.read()
+"""
+
+#: on the kiosk: prints the multicast address of the first MLD query (ICMPv6 130) that reaches it,
+#: or "nothing" after 20 s
+QUERY_LISTEN = """
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+print("listening", flush=True)
+s.settimeout(20)
+try:
+    while True:
+        data, source = s.recvfrom(2048)
+        if data[0] == 130:
+            print(socket.inet_ntop(socket.AF_INET6, data[8:24]), source[0].split("%")[0], flush=True)
+            break
+except TimeoutError:
+    print("nothing", flush=True)
+"""
+
+#: on the LAN side: MLDv1 queries to ff02::1 on argv[1], each "SOURCE HOPLIMIT GROUP" of argv[2:], in
+#: that order (one CPU: they arrive in it)
+QUERY_SEND = (
+    _one_cpu()
+    + """
+import socket, sys
+index = socket.if_nametoindex(sys.argv[1])
+for spec in sys.argv[2:]:
+    source, hops, group = spec.split()
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.bind((source, 0, 0, index))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(hops))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    # type 130, code 0, checksum (the kernel's), max response delay 1 ms, reserved, the group
+    query = bytes([130, 0, 0, 0, 0, 1, 0, 0]) + socket.inet_pton(socket.AF_INET6, group)
+    s.sendto(query, ("ff02::1", 0, 0, index))
+    s.close()
+"""
+)
+
+
+def _started(ns: Netns, code: str, *args: str) -> subprocess.Popen[str]:
+    """``code`` running in ``ns``, once it has said its first line (it is ready)."""
+    proc = ns.popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    assert first in ("listening", "joined"), first
+    return proc
+
+
+def _ended(proc: subprocess.Popen[str]) -> None:
+    """``proc`` told to end (its stdin closed), and waited for."""
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=60)
+    proc.stdout.close()
+
+
+def _said(proc: subprocess.Popen[str]) -> str:
+    """The next line ``proc`` says (it says one within its own 20 s), then it is ended."""
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    _ended(proc)
+    return line
+
+
+def test_ipv6_multicast_listener_discovery_passes_on_the_link_only(lan: Lan) -> None:
+    """RFC 4890: MLD must pass, link-local, or a switch with MLD snooping stops forwarding the
+    kiosk's multicast, neighbour discovery's solicitations among it, and IPv6 breaks. Before, the
+    kiosk's reports were dropped on the way out and the router's queries on the way in.
+    The kiosk's reports go out (from its link-local address); a query comes in only from a
+    link-local address with hop limit 1: the LAN side sends one from its global address, one with hop
+    limit 255 and then a good one, in that order, and the good one is the first the kiosk gets."""
+    listener = _started(lan.far, MLD_LISTEN, "ff02::4242", Lan.FAR_IF)
+    joined = _started(lan.kiosk, MLD_JOIN, "ff02::4242", Lan.KIOSK_IF)
+    try:
+        assert _said(listener) == "fe80::1"
+    finally:
+        _ended(joined)
+
+    listener = _started(lan.kiosk, QUERY_LISTEN)
+    lan.far.run(
+        [
+            sys.executable,
+            "-c",
+            QUERY_SEND,
+            Lan.FAR_IF,
+            "2001:db8::2 1 ff02::a",
+            "fe80::2 255 ff02::b",
+            "fe80::2 1 ff02::c",
+        ]
+    )
+    assert _said(listener) == "ff02::c fe80::2"
