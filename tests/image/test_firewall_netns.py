@@ -400,3 +400,77 @@ def test_ipv6_multicast_listener_discovery_passes_on_the_link_only(lan: Lan) -> 
         ]
     )
     assert _said(listener) == "ff02::c fe80::2"
+
+
+#: on the LAN side: from argv[1], 20 connections to the kiosk's SSH port at once; then one from argv[2]
+#: (argv[3]: the kiosk's address). Prints "let in" if that one's SYN was let in (the kiosk answers:
+#: nothing listens there, so it refuses), else "blocked" (no answer within 5 s, while a SYN let in
+#: is answered at once: the kiosk's limit gives a new token only every 6 s)
+SSH_BURST = (
+    _one_cpu()
+    + """
+import socket, sys
+x, y, kiosk = sys.argv[1:4]
+family = socket.AF_INET6 if ":" in kiosk else socket.AF_INET
+burst = []
+for _ in range(20):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((x, 0))
+    s.setblocking(False)
+    s.connect_ex((kiosk, 22))
+    burst.append(s)
+s = socket.socket(family, socket.SOCK_STREAM)
+s.bind((y, 0))
+s.settimeout(5)
+try:
+    s.connect((kiosk, 22))
+    print("let in")
+except ConnectionRefusedError:
+    print("let in")
+except TimeoutError:
+    print("blocked")
+"""
+)
+
+
+def _counter(ns: Netns, name: str) -> int:
+    listed = json.loads(ns.run([need("nft"), "-j", "list", "counter", "inet", "kiosk", name]).stdout)
+    return int(next(i["counter"]["packets"] for i in listed["nftables"] if "counter" in i))
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "kiosk_address"),
+    [("192.0.2.2", "192.0.2.3", "192.0.2.1"), ("2001:db8::2", "2001:db8::3", "2001:db8::1")],
+    ids=["ipv4", "ipv6"],
+)
+def test_a_burst_of_ssh_connections_from_one_address_does_not_lock_another_out(
+    lan: Lan, x: str, y: str, kiosk_address: str
+) -> None:
+    """GIVEN SSH on (port 22 in @ssh_ports) and the firewall's limit of 10 new connections a minute
+    WHEN  one address on the LAN opens 20 at once, and then another address one
+    THEN  the first is held to its limit (SYNs of its reach the end of the input chain: dropped) and
+          the second is let in at once. Before, the limit was one for everybody: anyone on the LAN
+          could keep IT out of SSH."""
+    nft = need("nft")
+    lan.kiosk.run([nft, "add", "element", "inet", "kiosk", "ssh_ports", "{ 22 }"])
+    # after every rule of the input chain: what reaches it is dropped by the policy
+    lan.kiosk.run([nft, "add", "counter", "inet", "kiosk", "test_ssh_drops"])
+    lan.kiosk.run(
+        [
+            nft,
+            "add",
+            "rule",
+            "inet",
+            "kiosk",
+            "input",
+            "tcp",
+            "dport",
+            "22",
+            "counter",
+            "name",
+            "test_ssh_drops",
+        ]
+    )
+    said = lan.far.run([sys.executable, "-c", SSH_BURST, x, y, kiosk_address]).stdout.strip()
+    assert said == "let in"
+    assert _counter(lan.kiosk, "test_ssh_drops") >= 10  # the first address got 5 or so of its 20
