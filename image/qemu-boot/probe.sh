@@ -163,13 +163,6 @@ check firewall $? "inet kiosk output policy ${policy:-missing}"
 failed=$(systemctl --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
 [ -z "$failed" ]
 check no-unit-failed $? "failed units: ${failed:-none}"
-# the update agent runs (it waits for the TUF root and the enrolment) and has not been restarted: it
-# refuses to start when its own folder or trusted root could be changed by another user than root
-ota_state=$(prop kiosk-ota.service ActiveState)/$(prop kiosk-ota.service SubState)
-ota_restarts=$(prop kiosk-ota.service NRestarts)
-ota_dir=$(stat -c '%U %a' /data/ota-agent 2>/dev/null || echo "not made yet")
-[ "$ota_state" = active/running ] && [ "$ota_restarts" = 0 ]
-check ota-agent $? "kiosk-ota.service $ota_state, $ota_restarts restart(s); /data/ota-agent: $ota_dir"
 
 # --- the hardware watchdog: systemd pets it (RuntimeWatchdogSec); here a PCI i6300esb stands for bcm2835
 rw=$(systemctl show -p RuntimeWatchdogUSec --value)
@@ -253,6 +246,19 @@ touch /probe-root-write
 say "info $UPDATE_PACKAGE $(update_version) before kiosk-os-update"
 mkdir -p /run/systemd/timesync
 touch /run/systemd/timesync/synchronized
+# the update agent starts once the clock is synced (After=time-sync.target). This image has no TUF
+# root: the agent says so and waits, which it does only once past its own checks (it refuses to run
+# with a folder or trusted root another user than root could change, ota/kiosk_files.py)
+n=0
+until journalctl -b -u kiosk-ota.service -o cat -q | grep -q "no trusted TUF root" || [ "$n" -ge 300 ]; do
+    sleep 2
+    n=$((n + 2))
+done
+ota_said=$(journalctl -b -u kiosk-ota.service -o cat -q | tail -n 1)
+ota_state=$(prop kiosk-ota.service ActiveState)/$(prop kiosk-ota.service SubState)
+ota_restarts=$(prop kiosk-ota.service NRestarts)
+[ "$ota_state" = active/running ] && [ "$ota_restarts" = 0 ] && case $ota_said in *"no trusted TUF root"*) true ;; *) false ;; esac
+check ota-agent $? "kiosk-ota.service $ota_state, $ota_restarts restart(s): ${ota_said:-nothing logged}"
 say "next reboot"
 t0=$(uptime_s)
 systemctl start kiosk-os-update.service
