@@ -237,6 +237,22 @@ def test_start_up_recovery_settles_a_payment_left_open_and_prints_its_receipt(tm
     assert any(pending.order_id in a.reason for a in c.alerts)
 
 
+def _background(
+    store: SaleStore, tmp_path: Path, gateway: FakePaymentGateway, clock: FakeClock
+) -> CheckoutController:
+    """A controller with its workers on threads, as ``kiosk run`` has it."""
+    return CheckoutController(
+        options=ControllerOptions(kiosk_id="k1", store_name="店"),
+        store=store,
+        gateway=gateway,
+        printer=FileReceiptPrinter(tmp_path / "receipts"),
+        indicators=NullIndicators(),
+        template=ReceiptTemplate.default(),
+        clock=clock,
+        background=True,
+    )
+
+
 def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_path: Path) -> None:
     """GIVEN a charge whose pay call has not come back WHEN the kiosk stops (SIGTERM) THEN stopping
     waits only its bounded time, the payment stays committed as "submitted", and the next start's
@@ -253,16 +269,7 @@ def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_pat
 
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
     store.replace_catalog([WATER])
-    c = CheckoutController(
-        options=ControllerOptions(kiosk_id="k1", store_name="店"),
-        store=store,
-        gateway=HangingGateway(),
-        printer=FileReceiptPrinter(tmp_path / "receipts"),
-        indicators=NullIndicators(),
-        template=ReceiptTemplate.default(),
-        clock=FakeClock(),
-        background=True,
-    )
+    c = _background(store, tmp_path, HangingGateway(), FakeClock())
     c.dispatch(co.StartTapped())
     c.dispatch(co.ProductTapped(c.catalog()[0]))
     c.dispatch(co.PayTapped())
@@ -308,16 +315,7 @@ def test_stopping_waits_for_all_the_workers_within_one_timeout_not_one_each(tmp_
           something was left running."""
     clock = FakeClock()
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
-    c = CheckoutController(
-        options=ControllerOptions(kiosk_id="k1", store_name="店"),
-        store=store,
-        gateway=FakePaymentGateway(),
-        printer=FileReceiptPrinter(tmp_path / "receipts"),
-        indicators=NullIndicators(),
-        template=ReceiptTemplate.default(),
-        clock=clock,
-        background=True,
-    )
+    c = _background(store, tmp_path, FakePaymentGateway(), clock)
     waits: list[float] = []
     workers = [c._worker, c._staff_worker, c._store_worker]
     for worker in workers:
@@ -338,16 +336,7 @@ def test_stopping_stuck_workers_parks_their_jobs_and_they_end_once_free(tmp_path
     release = threading.Event()
     ran_after: list[str] = []
     store = SaleStore(open_store(tmp_path / "kiosk.sqlite3"), "k1")
-    c = CheckoutController(
-        options=ControllerOptions(kiosk_id="k1", store_name="店"),
-        store=store,
-        gateway=FakePaymentGateway(),
-        printer=FileReceiptPrinter(tmp_path / "receipts"),
-        indicators=NullIndicators(),
-        template=ReceiptTemplate.default(),
-        clock=FakeClock(),
-        background=True,
-    )
+    c = _background(store, tmp_path, FakePaymentGateway(), FakeClock())
     workers = [c._worker, c._staff_worker, c._store_worker]
     inside = [threading.Event() for _ in workers]
     for worker, entered in zip(workers, inside, strict=True):
