@@ -574,6 +574,44 @@ def test_a_request_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
     assert code == 0 and not _on(out) and not (dest / "it").exists()
 
 
+def test_a_link_swapped_in_after_the_request_was_checked_is_not_read(tmp_path: Path) -> None:
+    """GIVEN a request "off", which the kiosk user replaces by a link to a file saying "on" just after
+    kiosk-ssh has checked it is a plain file (here: as the read starts, by a stand-in for `timeout`
+    that kiosk-ssh runs the read under)
+    WHEN  kiosk-ssh applies it
+    THEN  the link is not followed: SSH stays off. Root read through such a link before, and
+          went on with what it pointed at (reproduced 66 times in 300 runs with a swapping loop).
+          Found in review."""
+    (tmp_path / "it").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("on\n", encoding="ascii")
+    real = shutil.which("timeout")
+    assert real is not None
+    _recorder(
+        tmp_path / "path",
+        "timeout",
+        f'case "$*" in *./ssh*) rm -f ssh && ln -s "{elsewhere}" ssh ;; esac\nexec "{real}" "$@"\n',
+    )
+    _, out, dest = _ssh(
+        tmp_path,
+        "apply",
+        "off\n",
+        KEY + "\n",
+        more_env={"PATH": f"{tmp_path / 'path'}:{os.environ['PATH']}"},
+    )
+    assert "timeout 5" in (tmp_path / "path" / "calls").read_text(encoding="ascii")  # the swap came
+    assert (tmp_path / "it" / "ssh").is_symlink()
+    # never on, not even until the next look at the files turns it off again
+    assert "systemctl start ssh.service" not in out and not (dest / "it").exists(), out
+
+
+def test_only_a_request_that_says_on_turns_ssh_on(tmp_path: Path) -> None:
+    _, out, dest = _ssh(tmp_path, "apply", "only if asked\n", KEY + "\n")
+    assert not _on(out) and not (dest / "it").exists(), out
+    code, out, dest = _ssh(tmp_path, "apply", "on\r\n", KEY + "\n")  # saved on Windows: still on
+    assert code == 0 and _on(out), out
+
+
 # --- set-it-keys.sh (install-kiosk.sh --it-keys) ------------------------------------------------------
 
 
