@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from ota import agent_core as core
 from ota.bundle import BundleError, parse_version, read_manifest
-from ota.kiosk_files import present, publish, take
+from ota.kiosk_files import connect, present, publish, take
 from ota.slots import SlotError, Slots, write_durable
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class SocketKioskLink:
     def ask(self, command: str) -> str:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.timeout_s)
-            sock.connect(str(self.path))
+            connect(sock, self.path)  # the kiosk user owns its folder: no link is followed
             sock.sendall(command.encode("ascii") + b"\n")
             data = b""
             while not data.endswith(b"\n") and len(data) < 200:

@@ -11,14 +11,17 @@ the kiosk user's own, which the agent would then trust.
 So the agent keeps everything it trusts (its state, its TUF metadata, its downloads) in a folder of
 its own that only root can change (``--state``, ``/data/ota-agent`` on the image), and only
 publishes a copy of its state into the kiosk's folder, without following any link there
-(``publish``), and takes the kiosk's check-now request the same way (``take``). ``check_private``
+(``publish``), takes the kiosk's check-now request the same way (``take``), and talks to the kiosk's
+update socket only when it is one, not a link to another (``connect``). ``check_private``
 refuses to run with a folder or trusted root someone other than root could change.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +122,16 @@ def take(folder: Path, name: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def connect(sock: socket.socket, path: Path) -> None:
+    """Connect ``sock`` to the kiosk's socket ``path`` when that is a socket in a real folder: a link
+    in either place (to another root service's socket, say) is refused with ``OSError``, not
+    followed. The folder is reached through its open descriptor, so it cannot be swapped after
+    the look; a link put in the socket's place in the instant between the look and the connect
+    would still be followed (a Unix socket cannot be connected without following links)."""
+    with _folder(path.parent) as fd:
+        st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISSOCK(st.st_mode):
+            raise OSError(errno.ENOTSOCK, f"{path} is not the kiosk's socket")
+        sock.connect(f"/proc/self/fd/{fd}/{path.name}")

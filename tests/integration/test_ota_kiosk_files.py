@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
 import pytest
 
-from ota.agent import CHECK_NOW_FILE, STATE_FILE, Agent, AgentConfig, Assignment
+from ota.agent import CHECK_NOW_FILE, SOCKET_FILE, STATE_FILE, Agent, AgentConfig, Assignment, SocketKioskLink
 from ota.cli import main
 from ota.kiosk_files import NotPrivate, check_private, present, publish, take
 from ota.slots import Slots
@@ -205,3 +206,30 @@ def test_the_agent_refuses_a_trusted_root_others_can_change(tmp_path: Path) -> N
         main([*argv, "--state", str(tmp_path / "state"), "--trusted-root", str(root_file)])
     assert "--trusted-root" in str(refused.value.code)
     assert list((tmp_path / "state").iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["socket", "folder"])
+def test_the_agent_talks_only_to_the_kiosks_own_socket_not_through_a_link(tmp_path: Path, where: str) -> None:
+    """GIVEN another root service's socket, and a link to it where the kiosk's socket belongs (or the
+    kiosk's folder a link to that service's folder) WHEN the agent asks the kiosk to HOLD THEN it
+    connects to nothing and writes nothing there: the kiosk "did not answer". Before, root followed
+    the link and wrote its HOLD line to whatever socket the kiosk user named. Found in review."""
+    service = tmp_path / "run" / "service"
+    service.mkdir(parents=True)
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(str(service / SOCKET_FILE))
+    other.listen(1)
+    other.setblocking(False)
+    kiosk_dir = tmp_path / "data" / "ota"
+    if where == "socket":
+        kiosk_dir.mkdir(parents=True)
+        (kiosk_dir / SOCKET_FILE).symlink_to(service / SOCKET_FILE)
+    else:
+        kiosk_dir.parent.mkdir(parents=True)
+        kiosk_dir.symlink_to(service)
+    try:
+        assert SocketKioskLink(kiosk_dir / SOCKET_FILE, timeout_s=5).hold() is False
+        with pytest.raises(BlockingIOError):
+            other.accept()  # nobody came
+    finally:
+        other.close()
