@@ -13,10 +13,12 @@ dependencies, and that each command they run is a file the image provides.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -428,3 +430,38 @@ def test_the_data_partition_is_checked_only_after_kiosk_storage_has_done_with_it
     assert fscks, f"the generator gave /data no fsck: {data_mount}"
     before = {u for line in unit_values(UNITS_DIR / "kiosk-storage.service", "Before") for u in line.split()}
     assert fscks <= before, f"kiosk-storage.service is not ordered before {fscks - before}"
+
+
+def _firings(calendar: str, base: str, count: int) -> list[datetime]:
+    """When systemd's own calendar parser says ``calendar`` elapses after ``base`` (UTC)."""
+    done = subprocess.run(
+        [_need("systemd-analyze"), "calendar", f"--iterations={count}", f"--base-time={base} UTC", calendar],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "TZ": "UTC", "SYSTEMD_COLORS": "0"},
+    )
+    found = re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", done.stdout)
+    return [datetime.fromisoformat(f) for f in found]
+
+
+@pytest.mark.parametrize("window", ["02:30-03:00", "02:00-05:00", "23:50-00:20", "04:05-04:25"])
+def test_the_os_update_timer_fires_inside_every_window_of_twenty_minutes_or_more(window: str) -> None:
+    """A run counts when it starts inside the window even at the timer's largest random delay.
+    The timer was hourly with 20 minutes of spread: a window such as 02:30-03:00 never saw a run,
+    so the kiosk's OS was never updated. Found in review."""
+    timer = UNITS_DIR / "kiosk-os-update.timer"
+    calendar, delay = unit_value(timer, "OnCalendar"), unit_value(timer, "RandomizedDelaySec")
+    assert calendar is not None and delay is not None
+    start_s, end_s = window.split("-")
+    start = datetime.fromisoformat(f"2026-12-04 {start_s}:00")
+    end = datetime.fromisoformat(f"2026-12-04 {end_s}:00")
+    if end <= start:
+        end += timedelta(days=1)
+    largest = timedelta(seconds=_seconds(delay))
+    fired = _firings(calendar, (start - timedelta(hours=2)).isoformat(sep=" "), 60)
+    assert fired, f"systemd-analyze gave no elapse times for {calendar}"
+    assert any(start <= t and t + largest < end for t in fired), (
+        f"no run of {calendar} (+{delay}) in {window}"
+    )
