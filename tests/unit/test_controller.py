@@ -290,6 +290,9 @@ def test_stopping_parks_a_charge_in_flight_and_the_next_start_settles_it(tmp_pat
         assert report.resolved == [parked.out_trade_no]
     finally:
         release.set()
+        # the parked charge ends here, not after the test: its last log line went to a closed stream
+        assert c._worker is not None
+        assert c._worker.join(30), "the parked charge never ended"
 
 
 class _StuckThread:
