@@ -149,7 +149,8 @@ def install_trusted_root(metadata_dir: Path, root_file: Path) -> None:
     except OSError as exc:
         raise EdgeError(
             f"ota agent: no trusted TUF root at {root_file} ({exc.strerror or exc}); copy the root.json "
-            "that 'ota repo init' printed there (or set [ota] trusted_root). Nothing was changed."
+            "that 'ota repo init' printed there (the image's agent names it with --trusted-root; an agent "
+            "run without that option takes [ota] trusted_root). Nothing was changed."
         ) from None
     try:
         trust_root(metadata_dir, root)
