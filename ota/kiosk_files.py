@@ -26,6 +26,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ota.slots import write_durable_at
+
 
 class NotPrivate(RuntimeError):
     """A folder or file the agent must trust can be changed by someone other than root."""
@@ -87,16 +89,7 @@ def publish(folder: Path, name: str, data: bytes) -> bool:
     except FileNotFoundError:
         return False
     try:
-        tmp = f".{name}.tmp"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=fd)
-        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=fd)
-        with os.fdopen(out, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        os.fsync(fd)
+        write_durable_at(fd, name, data)
     finally:
         os.close(fd)
     return True

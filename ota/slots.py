@@ -200,18 +200,30 @@ def fsync_tree(top: Path) -> None:
 
 
 def write_durable(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary name, fsync it, rename it, fsync the folder. The temporary
-    file is made new (a link or file left under its name is removed first, never written through)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write ``path`` through a temporary name, fsync it, rename it, fsync the folder
+    (``write_durable_at`` in ``path``'s folder)."""
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        write_durable_at(folder, path.name, data)
+    finally:
+        os.close(folder)
+
+
+def write_durable_at(folder: int, name: str, data: bytes) -> None:
+    """Write ``name`` in the open folder ``folder`` (0644) through a temporary name, fsync it, rename
+    it over ``name``, fsync the folder. The temporary file is made new: a link or file left under its
+    name is removed first, never written through; the rename replaces whatever ``name`` is, a link
+    included, without touching what it points to."""
+    tmp = f".{name}.tmp"
     with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        os.unlink(tmp, dir_fd=folder)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+    os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    os.fsync(folder)
 
 
 class Slots:
