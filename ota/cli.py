@@ -64,9 +64,15 @@ def production_edges(args: argparse.Namespace) -> Edges:
     or no enrolment yet."""
     from ota.edges import build_edges
 
-    state = getattr(args, "state", None) or args.data / "ota"
-    hq, fetch = build_edges(kiosk_settings(args), state, getattr(args, "trusted_root", None))
+    hq, fetch = build_edges(kiosk_settings(args), agent_state_dir(args), getattr(args, "trusted_root", None))
     return Edges(hq=hq, fetch=fetch)
+
+
+def agent_state_dir(args: argparse.Namespace) -> Path:
+    """The agent's own folder: ``--state``, else ``<data>/ota`` (an agent run by hand; callers that
+    build their own arguments may have no ``state`` at all)."""
+    state: Path | None = getattr(args, "state", None)
+    return state if state is not None else args.data / "ota"
 
 
 #: how often a waiting agent looks again for its trusted root and the kiosk's enrolment
@@ -262,8 +268,7 @@ def main(
             args.store = settings.store_path
         if args.poll_s is None:
             args.poll_s = settings.ota.poll_s if settings is not None else 300.0
-        if args.state is None:
-            args.state = args.data / "ota"
+        args.state = agent_state_dir(args)
         _refuse_shared_trust(args)
         if args.once:
             from ota.edges import EdgeError

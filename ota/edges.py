@@ -169,18 +169,17 @@ def build_edges(
     from kiosk.bootstrap import build_hq_client
     from kiosk.sync.credentials import CredentialsError
 
-    folder = state_dir
-    install_trusted_root(folder / TUF_DIR, trusted_root or settings.ota.trusted_root)
+    install_trusted_root(state_dir / TUF_DIR, trusted_root or settings.ota.trusted_root)
     try:
         client = build_hq_client(settings)
     except CredentialsError as exc:
         raise EdgeError(f"ota agent: this kiosk cannot sign to HQ: {exc}") from None
     metadata_url, targets_url = tuf_urls(settings)
     updater = TufUpdater(
-        folder / TUF_DIR,
+        state_dir / TUF_DIR,
         metadata_url,
         targets_url,
-        folder / DOWNLOADS_DIR,
+        state_dir / DOWNLOADS_DIR,
         timeout_s=max(settings.hq.timeout_s, 30.0),
     )
     from ota.agent import store_needs
