@@ -9,20 +9,10 @@ with ``nsenter`` as the namespace's root.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-def need(tool: str) -> str:
-    """The path of ``tool`` (also in /usr/sbin, which a user's PATH may lack); a missing one fails."""
-    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
-    if path is None:
-        pytest.fail(f"{tool} is missing: run bash scripts/install-debian-deps.sh (it installs it)")
-    return path
 
 
 class Netns:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "image"
 UNITS_DIR = IMAGE / "systemd"
 ROOTFS = IMAGE / "rootfs"
 MANIFEST = IMAGE / "files.manifest"
+
+
+def need(tool: str) -> str:
+    """The path of ``tool`` (also in /usr/sbin, which a user's PATH may lack); a missing one fails the
+    test, never skips it."""
+    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
+    if path is None:
+        pytest.fail(f"{tool} is missing: run bash scripts/install-debian-deps.sh (it installs it)")
+    return path
+
 
 _EXEC = re.compile(r"^Exec\w+=(.*)$", re.MULTILINE)
 

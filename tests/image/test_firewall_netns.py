@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.image.netns import Netns, need
-from tests.image.recipe import REPO, ROOTFS
+from tests.image.netns import Netns
+from tests.image.recipe import REPO, ROOTFS, need
 
 RULESET = ROOTFS / "etc/nftables.conf"
 FIREWALL = ROOTFS / "usr/local/sbin/kiosk-firewall"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import shutil
 import stat
 import subprocess
 import tomllib
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.settings import load_settings
-from tests.image.recipe import IMAGE, REPO, ROOTFS, UNITS_DIR, Entry, exec_paths, manifest, units
+from tests.image.recipe import IMAGE, REPO, ROOTFS, UNITS_DIR, Entry, exec_paths, manifest, need, units
 
 ENTRIES = manifest()
 
@@ -178,9 +177,7 @@ def test_the_data_partition_is_mounted_for_durability() -> None:
 def test_the_firewall_ruleset_is_valid_nftables() -> None:
     """nft -c parses and checks the ruleset without loading it. It needs CAP_NET_ADMIN even for a
     check, so a non-root run does it in a user and network namespace of its own (unshare -rn)."""
-    nft = shutil.which("nft") or ("/usr/sbin/nft" if Path("/usr/sbin/nft").exists() else None)
-    if nft is None:
-        pytest.fail("nft is missing: run bash scripts/install-debian-deps.sh (it installs nftables)")
+    nft = need("nft")
     ruleset = str(ROOTFS / "etc/nftables.conf")
     argv = [nft, "-c", "-f", ruleset] if os.geteuid() == 0 else ["unshare", "-rn", nft, "-c", "-f", ruleset]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)

@@ -24,16 +24,19 @@ from pathlib import Path
 import pytest
 
 from kiosk.settings import KioskSection
-from tests.image.recipe import REPO, ROOTFS, UNITS_DIR, exec_paths, manifest, unit_value, unit_values, units
+from tests.image.recipe import (
+    REPO,
+    ROOTFS,
+    UNITS_DIR,
+    exec_paths,
+    manifest,
+    need,
+    unit_value,
+    unit_values,
+    units,
+)
 
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
-
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is missing: run bash scripts/install-debian-deps.sh (it installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def verify_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _verify(root: Path, names: list[str]) -> subprocess.CompletedProcess[str]:
-    tool = _need("systemd-analyze")
+    tool = need("systemd-analyze")
     paths = [str(root / "etc/systemd/system" / n) for n in names]
     return subprocess.run(
         [tool, "verify", "--man=no", f"--root={root}", *paths],
@@ -435,7 +438,7 @@ def test_the_data_partition_is_checked_only_after_kiosk_storage_has_done_with_it
 def _firings(calendar: str, base: str, count: int) -> list[datetime]:
     """When systemd's own calendar parser says ``calendar`` elapses after ``base`` (UTC)."""
     done = subprocess.run(
-        [_need("systemd-analyze"), "calendar", f"--iterations={count}", f"--base-time={base} UTC", calendar],
+        [need("systemd-analyze"), "calendar", f"--iterations={count}", f"--base-time={base} UTC", calendar],
         capture_output=True,
         text=True,
         timeout=60,
