@@ -22,7 +22,7 @@
 #              gpio); kiosk-it (the group SSH lets in); root and the IT user get locked passwords
 #   /opt/kiosk/.venv            the image's venv: the update agent and the boot check run from it
 #   /opt/kiosk/releases/V       the first release slot (its own venv), current -> releases/V
-#   /etc/kiosk                  settings (root:kiosk 0750; kiosk.toml 0600 kiosk), never overwritten
+#   /etc/kiosk                  settings (root:kiosk 0750; kiosk.toml 0640 root:kiosk), never overwritten
 #   /var/lib/kiosk              the kiosk's data (kiosk:kiosk 0750)
 #   every file in image/files.manifest, with the mode and owner it names
 #   the boot splash  Plymouth theme kiosk (its picture, the spinner's frames), in the initramfs
@@ -114,9 +114,12 @@ done <"$MANIFEST"
 if [ -n "$HQ_URL" ]; then
     # only the template's placeholder is replaced: settings someone already set are never overwritten
     sh "$SOURCE/image/set-hq-url.sh" /etc/kiosk/kiosk.toml "$HQ_URL"
-    chown kiosk:kiosk /etc/kiosk/kiosk.toml
-    chmod 0600 /etc/kiosk/kiosk.toml
 fi
+# the settings are root's to change and the kiosk's to read: they name the hosts the firewall lets
+# the kiosk reach (kiosk firewall-hosts refuses them otherwise). Kept settings of an earlier install
+# (0600 kiosk:kiosk) are made so too; their contents are left as they are.
+chown root:kiosk /etc/kiosk/kiosk.toml
+chmod 0640 /etc/kiosk/kiosk.toml
 if [ -n "$IT_KEYS" ]; then
     # CRLF made plain (kiosk-ssh would take no key from a line ending in \r)
     sh "$SOURCE/image/set-it-keys.sh" "$IT_KEYS" /etc/kiosk/it-ssh-keys

@@ -314,8 +314,13 @@ grep -q 'overlayroot=tmpfs' "$ROOT/boot/firmware/cmdline.txt" || die "01-run.sh 
 grep -q "^url = \"$SMOKE_HQ_URL\"" "$ROOT/etc/kiosk/kiosk.toml" || die "kiosk.toml's [hq] url is not the image's --hq-url ($SMOKE_HQ_URL)"
 # numeric: the host has no kiosk user to name the owner by
 kiosk_uid=$(awk -F: '$1 == "kiosk" { print $3 }' "$ROOT/etc/passwd")
-[ "$(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")" = "600 $kiosk_uid" ] ||
-    die "kiosk.toml is not 0600 and the kiosk user's ($kiosk_uid) after --hq-url: $(stat -c '%a %u' "$ROOT/etc/kiosk/kiosk.toml")"
+kiosk_gid=$(awk -F: '$1 == "kiosk" { print $3 }' "$ROOT/etc/group")
+# root's to change, the kiosk's to read: the firewall lets the kiosk reach the hosts they name
+settings_owned() {
+    [ "$(stat -c '%a %u %g' "$ROOT/etc/kiosk/kiosk.toml")" = "640 0 $kiosk_gid" ] ||
+        die "kiosk.toml is not 0640 root:kiosk ($kiosk_gid) $1: $(stat -c '%a %u %g' "$ROOT/etc/kiosk/kiosk.toml")"
+}
+settings_owned "after --hq-url"
 # the kiosk's folders the root services read (its update socket and health files, IT's SSH switch)
 # are the kiosk user's: the update agent never makes them (ota/kiosk_files.py)
 for d in var/lib/kiosk/ota var/lib/kiosk/it; do
@@ -398,6 +403,12 @@ begin "first boot: kiosk-firstboot, ota boot-check"
 in_root /usr/local/sbin/kiosk-firstboot
 grep -q '@KIOSK_ID@' "$ROOT/etc/kiosk/kiosk.toml" && die "kiosk-firstboot left id = \"@KIOSK_ID@\" in /etc/kiosk/kiosk.toml"
 kiosk_id=$(sed -n 's/^id = "\(.*\)".*/\1/p' "$ROOT/etc/kiosk/kiosk.toml" | head -n 1)
+settings_owned "after kiosk-firstboot named the kiosk"
+# what kiosk-firewall lets through, from the installed settings (root's alone, so they count)
+in_root /opt/kiosk/.venv/bin/python -m kiosk firewall-hosts --config /etc/kiosk/kiosk.toml >"$WORK/firewall-hosts" ||
+    die "kiosk firewall-hosts refused the installed settings (above): HQ would stay blocked"
+grep -qx "${SMOKE_HQ_URL#https://} 443" "$WORK/firewall-hosts" ||
+    die "kiosk firewall-hosts does not let HQ ($SMOKE_HQ_URL) through: $(tr '\n' ' ' <"$WORK/firewall-hosts")"
 in_root /opt/kiosk/.venv/bin/python -m ota boot-check --root /opt/kiosk --data /var/lib/kiosk
 ok "kiosk id $kiosk_id"
 

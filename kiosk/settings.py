@@ -15,7 +15,7 @@ Environment variables use a double underscore between levels: ``KIOSK_PRINTER__B
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -487,14 +487,37 @@ def load_settings(
     return settings
 
 
-def check_secret_file(path: Path) -> None:
-    """Refuse a config file that holds an API key while other users may read it."""
+def group_is_private(gid: int, groups: Any = None, accounts: Any = None) -> bool:
+    """Whether group ``gid`` is one account's own: nobody is added to it and at most one account has it
+    as its primary group (the image's ``kiosk`` group). A file of such a group that the group may read
+    is readable by its owner and that account alone. ``groups`` and ``accounts`` stand for the
+    ``grp`` and ``pwd`` modules (their ``getgrgid`` and ``getpwall``)."""
+    import grp
+    import pwd
+
+    groups = grp if groups is None else groups
+    accounts = pwd if accounts is None else accounts
+    try:
+        members = groups.getgrgid(gid).gr_mem
+    except KeyError:  # a group with no name: nobody can say who is in it
+        return False
+    return not members and sum(1 for a in accounts.getpwall() if a.pw_gid == gid) <= 1
+
+
+def check_secret_file(path: Path, private_group: Callable[[int], bool] = group_is_private) -> None:
+    """Refuse a config file that holds an API key while other users may read it.
+
+    Its group may read it when that group is one account's own: the image's settings are
+    ``root:kiosk 0640``, so that the kiosk reads them and only root changes them (the firewall's hosts
+    come from them; ``kiosk firewall-hosts``)."""
     import stat
 
     from kiosk_common.settings import read_toml
 
-    mode = path.stat().st_mode
-    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+    info = path.stat()
+    mode = info.st_mode
+    shared_with_group = bool(mode & stat.S_IRWXG) and not private_group(info.st_gid)
+    if not mode & stat.S_IRWXO and not shared_with_group:
         return
     data = read_toml(path)
     held = []
@@ -507,5 +530,5 @@ def check_secret_file(path: Path) -> None:
     if held:
         raise SettingsError(
             f"{path}: holds {', '.join(held)} but other users can read it (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path} (owned by the kiosk user)"
+            f"run: chmod 600 {path} (or 640, in a group of the kiosk user's alone: root:kiosk on the image)"
         )

@@ -95,6 +95,11 @@ check partitions $? "$disk has $parts partitions"
 id=$(sed -n 's/^id = "\(.*\)".*/\1/p' /etc/kiosk/kiosk.toml | head -n 1)
 case $id in kiosk-?*) ok=0 ;; *) ok=1 ;; esac
 check kiosk-id "$ok" "id = $id"
+# root's to change, the kiosk's to read (on the data partition's copy too): kiosk firewall-hosts
+# lets the hosts they name through only then (kiosk-firewall fails otherwise: no-unit-failed)
+settings=$(stat -c '%a %U %G' /etc/kiosk/kiosk.toml 2>&1)
+[ "$settings" = "640 root kiosk" ]
+check settings-root-owned $? "/etc/kiosk/kiosk.toml: $settings"
 # the marker is root's, at the top of /data (not in the kiosk user's /var/lib/kiosk, no longer written)
 first_mark=$(stat -c '%U %F' /data/.first-boot-done 2>/dev/null)
 [ "$first_mark" = "root regular empty file" ] && [ ! -e /var/lib/kiosk/.first-boot-done ] &&

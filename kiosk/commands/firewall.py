@@ -13,9 +13,14 @@ reach the archives in apt's sources, so their hosts are listed too: the ``http(s
 root owns and nobody else may change count (and only in folders alike): the firewall runs as root,
 and a file the kiosk's user could write would let it open the firewall to any host.
 
+The settings file counts only when root owns it and its folder and nobody else may change them (the
+image's ``/etc/kiosk/kiosk.toml`` is ``root:kiosk 0640``): the kiosk user reads it but cannot add a
+host to the firewall.
+
 Output: one ``HOST PORT`` line per endpoint, sorted, no duplicates; a skipped source on stderr. Exit 2
-with the settings' own error when the file is invalid, after printing the archives' endpoints all the
-same: the firewall then renews those, and keeps the rest until it times out.
+with the settings' own error when the file is invalid or not root's alone, after printing the
+archives' endpoints all the same: the firewall then renews those, and keeps the rest until it times
+out.
 """
 
 from __future__ import annotations
@@ -184,17 +189,33 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     return parser
 
 
+def settings_refused(config: Path, owner: int = 0) -> str:
+    """Why the hosts in ``config`` must not be let through ("" when they may): the file, or its
+    folder, may be changed by another user than ``owner``. The kiosk's settings name the hosts this
+    command opens the firewall to; were they the kiosk user's to write (as the image's were before
+    ``root:kiosk 0640``), whoever controls the app could let it reach any host."""
+    for path in (config.parent, config):
+        if path.exists() and not _trusted(path, owner):
+            return (
+                f"{path}: others than root may change it, so the hosts it names are not let through; "
+                f"make it root's: chown root:kiosk {path} && chmod g-w,o-w {path}"
+            )
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     archives, notes = apt_archives(args.apt_dir)
     for note in notes:
         print(f"kiosk firewall-hosts: {note}", file=sys.stderr)
     found = set(archives)
-    status = 0
     try:
-        found.update(outbound(load_settings(args.config)))
+        refused = settings_refused(args.config) if args.config is not None else ""
+        if not refused:
+            found.update(outbound(load_settings(args.config)))
     except (SettingsError, OSError) as exc:
-        print(f"kiosk firewall-hosts: {exc}", file=sys.stderr)
-        status = 2
+        refused = str(exc)
+    if refused:
+        print(f"kiosk firewall-hosts: {refused}", file=sys.stderr)
     for e in sorted(found):
         print(f"{e.host} {e.port}")
-    return status
+    return 2 if refused else 0

@@ -190,3 +190,35 @@ def test_the_command_lists_the_archives_with_the_settings_hosts_and_alone_when_t
     config.write_text('[hq]\nurl = "ftp://nope"\n', encoding="utf-8")
     assert main(["firewall-hosts", "--config", str(config), "--apt-dir", str(apt)]) == 2
     assert capsys.readouterr().out == "archive.raspberrypi.com 80\n"
+
+
+def test_settings_others_than_root_may_change_open_no_hole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The settings name the hosts the firewall lets the kiosk reach. The image's were the kiosk
+    user's (0600 kiosk): whoever controlled the app could add a host and reach it. Now a file, or a
+    folder, that another user than root may change gives no hole (exit 2, the archives still listed)."""
+    if os.getuid() != 0:
+        pytest.fail("the command trusts root's files only: run make test as root (README)")
+    apt = _apt(tmp_path, {"sources.list.d/raspi.sources": RASPI_SOURCES})
+    etc = tmp_path / "etc-kiosk"
+    etc.mkdir(mode=0o750)
+    config = etc / "kiosk.toml"
+    config.write_text('[hq]\nurl = "https://evil.example.net"\n', encoding="utf-8")
+    config.chmod(0o640)
+    command = ["firewall-hosts", "--config", str(config), "--apt-dir", str(apt)]
+    assert main(command) == 0  # root's alone (root:kiosk 0640 on the image)
+    assert capsys.readouterr().out == "archive.raspberrypi.com 80\nevil.example.net 443\n"
+    for change, undo in (
+        (lambda: os.chown(config, 999, -1), lambda: os.chown(config, 0, -1)),  # the kiosk user's file
+        (lambda: config.chmod(0o660), lambda: config.chmod(0o640)),  # its group may write it
+        (lambda: etc.chmod(0o770), lambda: etc.chmod(0o750)),  # its group may swap it in the folder
+        (lambda: os.chown(etc, 999, -1), lambda: os.chown(etc, 0, -1)),
+    ):
+        change()
+        assert main(command) == 2
+        out, err = capsys.readouterr()
+        assert out == "archive.raspberrypi.com 80\n"
+        assert "others than root may change it" in err and "chown root:kiosk" in err
+        undo()
+    assert main(command) == 0

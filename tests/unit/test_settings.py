@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.settings import SettingsError, load_settings
+from kiosk.settings import SettingsError, check_secret_file, group_is_private, load_settings
 
 
 def test_defaults_load_and_are_frozen() -> None:
@@ -116,3 +116,39 @@ def test_a_config_file_with_a_key_must_be_private(tmp_path: Path) -> None:
     public.write_text("[printer]\nbaudrate = 19200\n")  # no secret: any mode is fine
     public.chmod(0o644)
     assert load_settings(public, environ={}).printer.baudrate == 19200
+
+
+def test_a_config_file_with_a_key_may_be_read_by_a_group_of_one_account(tmp_path: Path) -> None:
+    """The image's settings are root:kiosk 0640, so that only root changes them (the firewall lets the
+    kiosk reach the hosts they name) and the kiosk reads them: that is not "other users"."""
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[payments.wechat]\napi_key = "s3cret-key-value"\n')
+    cfg.chmod(0o640)
+    check_secret_file(cfg, private_group=lambda gid: True)
+    with pytest.raises(SettingsError) as err:
+        check_secret_file(cfg, private_group=lambda gid: False)
+    assert "640" in str(err.value) and "s3cret-key-value" not in str(err.value)
+    cfg.chmod(0o644)  # others may read it, whatever its group
+    with pytest.raises(SettingsError):
+        check_secret_file(cfg, private_group=lambda gid: True)
+
+
+def test_a_group_is_one_accounts_own_only_with_no_added_member_and_one_primary_account() -> None:
+    from types import SimpleNamespace
+
+    def db(members: list[str], primaries: int) -> tuple[SimpleNamespace, SimpleNamespace]:
+        group = SimpleNamespace(gr_gid=900, gr_mem=members)
+        accounts = [SimpleNamespace(pw_gid=900) for _ in range(primaries)] + [SimpleNamespace(pw_gid=0)]
+
+        def getgrgid(gid: int) -> SimpleNamespace:
+            if gid != 900:
+                raise KeyError(gid)
+            return group
+
+        return SimpleNamespace(getgrgid=getgrgid), SimpleNamespace(getpwall=lambda: accounts)
+
+    assert group_is_private(900, *db([], 1))  # kiosk:kiosk, nobody added
+    assert group_is_private(900, *db([], 0))
+    assert not group_is_private(900, *db(["it"], 1))  # IT added to the kiosk's group
+    assert not group_is_private(900, *db([], 2))  # two accounts share it as their own
+    assert not group_is_private(901, *db([], 1))  # a group with no entry
