@@ -74,7 +74,7 @@ data_dev=$(findmnt -n -o SOURCE /data)
 data_type=$(blkid -p -o value -s PART_ENTRY_TYPE "$data_dev" 2>/dev/null)
 case "$data $data_type" in *ext4*data=journal*" 0x83") ok=0 ;; *) ok=1 ;; esac
 check data-partition "$ok" "/data: ${data:-not mounted}, partition type ${data_type:-unknown}"
-for d in /opt/kiosk /var/lib/kiosk /etc/kiosk /var/log/journal; do
+for d in /opt/kiosk /var/lib/kiosk /etc/kiosk /var/log/journal /var/lib/systemd/timesync; do
     src=$(findmnt -n -o SOURCE "$d")
     case $src in "$data_dev"\[*) ok=0 ;; *) ok=1 ;; esac
     check "bind:$d" "$ok" "${src:-not mounted}"
@@ -187,6 +187,13 @@ if [ "$BOOT" -eq 2 ]; then
     check data-kept "$?" "$MARK says $(sed -n 1p "$MARK"), this boot's id is $id"
     [ "$(sed -n 2p "$MARK")" = "$(cat /etc/machine-id)" ]
     check machine-id-kept $? "boot 1: $(sed -n 2p "$MARK"), boot 2: $(cat /etc/machine-id)"
+    # timesyncd's record, kept on the data partition: boot 1 left it an hour ahead of its clock (as
+    # NTP would have left it); qemu's clock now is minutes after boot 1's, so only the kept record
+    # puts the clock at or past it
+    ahead=$(sed -n 3p "$MARK")
+    now=$(date +%s)
+    [ -n "$ahead" ] && [ "$now" -ge "$ahead" ]
+    check clock-from-record $? "clock $now, boot 1's record ${ahead:-missing}; timesyncd: $(journalctl -b -u systemd-timesyncd.service --no-pager -q -o cat | grep -i -m 1 'recorded\|restor' || echo 'said nothing of its record')"
     [ ! -e /probe-root-write ]
     check overlay-discarded $? "/probe-root-write $([ -e /probe-root-write ] && echo survived || echo gone)"
     # the OS update of boot 1: installed into the read-only root, through the reboot it asked for
@@ -241,8 +248,15 @@ else
     check watchdog-restarts-hung-kiosk 1 "kiosk.service has no main process to stop"
 fi
 
-printf '%s\n%s\n' "$id" "$(cat /etc/machine-id)" >"$MARK"
-sync -f "$MARK"
+# timesyncd's record of the last synced time, as NTP would leave it an hour from now: boot 2's clock
+# must start there (clock-from-record). timesyncd rewrites it only once NTP synced, which never
+# happens here (no network).
+systemctl is-active --quiet systemd-timesyncd.service
+check timesyncd-running $? "systemd-timesyncd.service $(systemctl is-active systemd-timesyncd.service), record $(stat -c '%U %y' /var/lib/systemd/timesync/clock 2>&1)"
+ahead=$(($(date +%s) + 3600))
+touch -d "@$ahead" /var/lib/systemd/timesync/clock
+printf '%s\n%s\n%s\n' "$id" "$(cat /etc/machine-id)" "$ahead" >"$MARK"
+sync -f "$MARK" /var/lib/systemd/timesync/clock
 touch /probe-root-write
 
 # --- the OS's security update: kiosk-os-update waits for time-sync.target (there is no NTP here:

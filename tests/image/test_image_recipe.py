@@ -172,6 +172,7 @@ def test_the_data_partition_is_mounted_for_durability() -> None:
         "/var/lib/kiosk": "/data/lib-kiosk",
         "/etc/kiosk": "/data/etc-kiosk",
         "/var/log/journal": "/data/journal",
+        "/var/lib/systemd/timesync": "/data/timesync",
     }
     # kiosk-storage makes and seeds those folders: tests/image/test_kiosk_storage.py runs it
 

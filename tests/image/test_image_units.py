@@ -104,6 +104,72 @@ def test_the_check_is_not_blind_to_a_missing_command(verify_root: Path) -> None:
     assert "kiosk-firewall is not executable" in done.stdout + done.stderr
 
 
+#: drop-ins the image puts beside units of the OS (systemd's own): each is checked with the stock unit
+STOCK_DROP_INS = sorted((ROOTFS / "etc/systemd/system").glob("*.service.d/*.conf"))
+
+
+@pytest.mark.parametrize("drop_in", STOCK_DROP_INS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_drop_in_of_a_stock_unit_verifies_without_a_word(drop_in: Path, tmp_path: Path) -> None:
+    """systemd-analyze verify reads a unit's drop-ins by name: the stock unit of this machine's
+    systemd, with the image's drop-in beside it, must verify without a word (a misspelt key in a
+    drop-in is only a warning on the kiosk, and the setting silently not there)."""
+    unit = drop_in.parent.name.removesuffix(".d")
+    stock = SYSTEM_UNITS / unit
+    if not stock.is_file():
+        pytest.fail(f"{stock} is missing: install the package that ships it (scripts/install-debian-deps.sh)")
+    root = tmp_path / "root"
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    shutil.copytree(SYSTEM_UNITS, root / "usr/lib/systemd/system", symlinks=True)
+    placed = root / "etc/systemd/system" / drop_in.parent.name
+    placed.mkdir(parents=True)
+    shutil.copy(drop_in, placed / drop_in.name)
+    for program in exec_paths(stock):
+        target = root / program.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("#!/bin/sh\n", encoding="ascii")
+        target.chmod(0o755)
+
+    def verify() -> str:
+        done = subprocess.run(
+            [
+                need("systemd-analyze"),
+                "verify",
+                "--man=no",
+                f"--root={root}",
+                str(root / "usr/lib/systemd/system" / unit),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return (done.stdout + done.stderr).strip() + (
+            "" if done.returncode == 0 else f" (exit {done.returncode})"
+        )
+
+    assert verify() == ""
+    # and the check sees the drop-in: a misspelt key in it is reported
+    with (placed / drop_in.name).open("a", encoding="utf-8") as f:
+        f.write("RequiresMountFor=/nowhere\n")
+    assert "Unknown key 'RequiresMountFor'" in verify()
+
+
+def test_timesyncds_record_of_the_time_is_kept_on_the_data_partition(tmp_path: Path) -> None:
+    """timesyncd sets the clock forward to its record (/var/lib/systemd/timesync/clock) when it
+    starts. On the root's RAM overlay the record was lost at every reboot, and a Pi (no real-time
+    clock) started at the image's build time until NTP answered. It is bound from the data
+    partition, and timesyncd waits for that mount."""
+    generated = _fstab_generator(tmp_path) / "var-lib-systemd-timesync.mount"
+    assert generated.is_file(), "the image's fstab binds nothing on /var/lib/systemd/timesync"
+    text = generated.read_text(encoding="utf-8")
+    assert "What=/data/timesync" in text and "RequiresMountsFor=/data" in text, text
+    drop_in = ROOTFS / "etc/systemd/system/systemd-timesyncd.service.d/kiosk-clock.conf"
+    assert unit_values(drop_in, "RequiresMountsFor") == ["/var/lib/systemd/timesync"]
+    # kiosk-storage makes the folder (on a new partition, and on one an earlier image seeded)
+    storage = (ROOTFS / "usr/local/sbin/kiosk-storage").read_text(encoding="utf-8")
+    assert re.search(r'^LATER="[^"]*\btimesync\b[^"]*"$', storage, re.MULTILINE)
+
+
 def _seconds(text: str) -> float:
     match = re.fullmatch(r"(\d+)\s*(s|min)?", text)
     assert match, f"cannot read {text!r} as a time span"

@@ -195,7 +195,7 @@ def test_the_seed_keeps_owners_and_modes_and_is_marked_complete(card: Card, tmp_
         # as a list kiosk-ssh takes (root's, in a folder only root can change)
         code, out, _ = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=data / "etc-kiosk/it-ssh-keys")
         assert code == 0 and _on(out), out
-        for folder in ("journal", "ssh", "os-update"):
+        for folder in ("journal", "ssh", "os-update", "timesync"):
             assert (data / folder).is_dir()
         assert (data / ".kiosk-seeded").exists()
 
@@ -213,6 +213,25 @@ def test_a_second_boot_changes_nothing(card: Card, tmp_path: Path) -> None:
     assert _superblock(f"{card.loop}p3") == before
     with card.mounted(tmp_path, 3) as data:
         assert (data / "lib-kiosk/kiosk.sqlite3").read_text() == "sales"
+
+
+def test_a_partition_an_earlier_image_seeded_gets_the_folders_it_lacks(card: Card, tmp_path: Path) -> None:
+    """/etc/fstab binds /data/timesync (timesyncd's record of the time); a partition seeded before
+    that folder existed would fail the bind, and timesyncd with it. It is added once, the rest kept."""
+    assert card.storage().returncode == 0
+    with card.mounted(tmp_path, 3) as data:
+        (data / "timesync").rmdir()
+        (data / "lib-kiosk/kiosk.sqlite3").write_text("sales")
+    again = card.storage()
+    assert again.returncode == 0, again.stderr
+    assert "adding timesync" in again.stdout and "seeding" not in again.stdout
+    with card.mounted(tmp_path, 3) as data:
+        info = (data / "timesync").stat()
+        assert (info.st_uid, info.st_mode & 0o777) == (0, 0o755)
+        assert (data / "lib-kiosk/kiosk.sqlite3").read_text() == "sales"
+    before = _superblock(f"{card.loop}p3")
+    assert "adding" not in card.storage().stdout
+    assert _superblock(f"{card.loop}p3") == before
 
 
 def _superblock(node: str) -> dict[str, str]:
