@@ -14,6 +14,11 @@ refused whole, so what IT sees (the fingerprints) is exactly what will be let in
 The request file (``[maintenance] ssh_switch``) is two lines, ``on`` and ``until=<UTC epoch
 seconds>``; ``kiosk-ssh`` turns SSH off (and removes both files) once that time has passed,
 checked every minute while SSH is on (``kiosk-ssh-expire.timer``), and at boot.
+
+IT's list (``[maintenance] ssh_allow_list``, root's): ``kiosk-ssh`` lets in only the written keys
+whose type and base64 are also on it, whatever their comments. :func:`allow_list` reads it the same
+way, so the kiosk can tell IT up front which keys would be let in instead of writing a request that
+``kiosk-ssh`` then refuses where only its journal says so.
 """
 
 from __future__ import annotations
@@ -166,6 +171,29 @@ def parse_key_file(text: str) -> list[PublicKey]:
     if not keys:
         raise KeyFileError(0, "no_key")
     return keys
+
+
+# --- IT's list --------------------------------------------------------------------------------------
+
+#: a line of IT's list as ``kiosk-ssh`` takes it (its KEY_LINE, after removing every CR): a known
+#: type, one space, base64, optionally a space and a comment without control characters
+_LIST_LINE = re.compile(
+    r"(ssh-ed25519|sk-ssh-ed25519@openssh\.com|ecdsa-sha2-nistp(?:256|384|521)"
+    r"|sk-ecdsa-sha2-nistp256@openssh\.com|ssh-rsa) ([A-Za-z0-9+/]+={0,3})(?: [^\x00-\x1f\x7f]*)?"
+)
+
+
+def allow_list(text: str) -> frozenset[tuple[str, str]]:
+    """The keys on IT's list, as (type, base64) pairs: what ``kiosk-ssh`` compares, so comments
+    do not matter; lines that are not a key (blank, ``#``, anything else) are passed over as it does."""
+    lines = text.replace("\r", "").split("\n")
+    return frozenset((m[1], m[2]) for line in lines if (m := _LIST_LINE.fullmatch(line)))
+
+
+def on_list(key: PublicKey, allowed: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``kiosk-ssh`` would let ``key`` in: the line the kiosk writes for it
+    (:meth:`PublicKey.line`) has its type and base64 on the list."""
+    return (key.kind, key.blob) in allowed
 
 
 def key_file_text(keys: list[PublicKey]) -> str:

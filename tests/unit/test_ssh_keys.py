@@ -16,7 +16,9 @@ from kiosk.maintenance.ssh_keys import (
     MAX_KEYS,
     KeyFileError,
     Request,
+    allow_list,
     key_file_text,
+    on_list,
     parse_key_file,
     parse_key_line,
     parse_request,
@@ -155,3 +157,25 @@ def test_the_request_file_round_trips_and_expires() -> None:
     assert parse_request("off\n") == Request(False)
     assert parse_request("") == Request(False)
     assert parse_request("on\n").in_force(until)  # by hand, no limit written: kiosk-ssh applies its own
+
+
+def test_its_list_is_read_as_kiosk_ssh_reads_it_type_and_base64_whatever_the_comment() -> None:
+    """kiosk-ssh (image/rootfs/usr/local/sbin/kiosk-ssh, KEY_LINE) removes every CR, takes each line
+    that is one key without options, and compares type and base64: so does ``allow_list``."""
+    a, b, c, d = ed(), ed(), ed(), ed()
+    text = (
+        "# IT's keys\r\n"
+        f"{a} zhao@desk\r\n"  # Windows line ends
+        f"{RSA_3072}\n"  # no comment
+        f'command="/bin/sh" {b}\n'  # options: kiosk-ssh passes the line over
+        f"  {c}\n"  # leading blanks: so does it
+        f"{d} bell\x07\n"  # a control character in the comment: and this
+        "\n"
+    )
+    listed = allow_list(text)
+    assert listed == {tuple(a.split()), tuple(RSA_3072.split())}
+    assert on_list(parse_key_line(a + " zhao@laptop"), listed)  # the comment does not matter
+    assert on_list(parse_key_line(RSA_3072), listed)
+    for other in (b, c, d):
+        assert not on_list(parse_key_line(other), listed)
+    assert allow_list("") == frozenset()
