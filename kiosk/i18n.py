@@ -1216,6 +1216,17 @@ _ZH.update(
         "it.ssh.off_button": "关闭 SSH",
         "it.ssh.pick_first": "请先选择一个密钥文件",
         "it.ssh.confirm_on": "用上面列出的密钥开启 SSH？再按一次确认",
+        "it.ssh.list_unreadable": "无法读取 IT 的密钥清单 {path}（{reason}），本机无法核对密钥，因此不能开启 SSH：清单应归 root 所有、权限 0644（见运维手册“IT's allow-list”）",
+        "it.ssh.none_listed": "{file} 中的密钥都不在 IT 的密钥清单 {path} 上：请以 root 身份把该密钥加入清单后再试（见运维手册“IT's allow-list”）",
+        "it.ssh.check_none": "这些密钥无法开启 SSH：{reason}",
+        "it.ssh.checked_some": "{n} 个密钥检查通过，其中 {left} 个不在 IT 的密钥清单上，开启时将被略去：按两次“开启 SSH”",
+        "it.ssh.mark.on_list": "[在 IT 清单上]",
+        "it.ssh.mark.off_list": "[不在 IT 清单上]",
+        "it.ssh.asked_not_running": "已请求开启 SSH（到 {until}），但 SSH 没有运行：本机的 SSH 服务没有开启它（密钥不在 IT 的清单上，或见 journalctl -u kiosk-ssh）",
+        "it.ssh.asked_not_running_no_limit": "已请求开启 SSH，但 SSH 没有运行：本机的 SSH 服务没有开启它（密钥不在 IT 的清单上，或见 journalctl -u kiosk-ssh）",
+        "it.ssh.not_started": "已请求开启 SSH（{n} 个密钥，到 {until}），但 {s} 秒后 sshd 仍未运行：本机的 SSH 服务没有开启它（见 journalctl -u kiosk-ssh）；可按“刷新”再看",
+        "it.ssh.left_out": "{said}。不在 IT 清单上、已略去的密钥：{fingerprints}",
+        "it.ssh.left_out_keys": "已略去的密钥（{n} 个，不在 IT 的清单上）：",
     }
 )
 _EN.update(
@@ -1257,5 +1268,16 @@ _EN.update(
         "it.ssh.off_button": "Turn SSH off",
         "it.ssh.pick_first": "pick a key file first",
         "it.ssh.confirm_on": "Turn SSH on with the keys listed above? Press again to confirm",
+        "it.ssh.list_unreadable": "cannot read IT's list of keys {path} ({reason}), so the kiosk cannot check keys against it and SSH cannot be turned on: the list must be root's with mode 0644 (operations guide, \"IT's allow-list\")",
+        "it.ssh.none_listed": "none of the keys in {file} is on IT's list of keys {path}: add the key to that list as root, then try again (operations guide, \"IT's allow-list\")",
+        "it.ssh.check_none": "these keys cannot turn SSH on: {reason}",
+        "it.ssh.checked_some": "{n} key(s) checked, {left} of them not on IT's list of keys and left out when SSH is turned on: press Turn SSH on twice",
+        "it.ssh.mark.on_list": "[on IT's list]",
+        "it.ssh.mark.off_list": "[NOT on IT's list]",
+        "it.ssh.asked_not_running": "SSH was asked on (until {until}) but is not running: the kiosk's SSH service did not turn it on (keys not on IT's list, or see journalctl -u kiosk-ssh)",
+        "it.ssh.asked_not_running_no_limit": "SSH was asked on but is not running: the kiosk's SSH service did not turn it on (keys not on IT's list, or see journalctl -u kiosk-ssh)",
+        "it.ssh.not_started": "SSH was asked on for {n} key(s) until {until}, but sshd is still not running after {s} s: the kiosk's SSH service did not turn it on (see journalctl -u kiosk-ssh); press Refresh to look again",
+        "it.ssh.left_out": "{said}. Left out, not on IT's list: {fingerprints}",
+        "it.ssh.left_out_keys": "Left out ({n}, not on IT's list):",
     }
 )

@@ -375,8 +375,9 @@ class MaintenanceSection(_Section):
     #: defaults are /var/lib/kiosk/it/ssh and /var/lib/kiosk/it/authorized_keys on the image
     ssh_switch: Path = Path("it/ssh")
     ssh_keys: Path = Path("it/authorized_keys")
-    #: IT's list of keys (root's; the image's --it-keys): the image's kiosk-ssh lets in only keys on
-    #: it, and without it SSH cannot be turned on, which the SSH screen says up front
+    #: IT's list of keys (root's, 0644; the image's --it-keys): the image's kiosk-ssh lets in only
+    #: keys on it, so the SSH screen reads it too: it marks each key on or not on it, writes only the
+    #: listed ones, and without the list (or unable to read it) refuses to turn SSH on, up front
     ssh_allow_list: Path = Path("/etc/kiosk/it-ssh-keys")
     #: SSH turned on from maintenance mode turns itself off after this many minutes
     ssh_limit_min: int = Field(240, ge=15, le=1440)

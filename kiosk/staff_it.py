@@ -18,8 +18,12 @@ one the kiosk listed), every line is checked (``kiosk.maintenance.ssh_keys``) an
 shown; turning on writes the checked keys and the request file with its time limit, which the
 image's ``kiosk-ssh`` (root) applies. Turning off writes ``off`` and removes the keys file, the
 kiosk's own. The audit row names the keys by fingerprint, never the key. ``kiosk-ssh`` lets in only
-keys on IT's list (``[maintenance] ssh_allow_list``, root's), so without that list SSH cannot be
-turned on: the SSH screen says so up front and turning on is refused.
+keys on IT's list (``[maintenance] ssh_allow_list``, root's, readable by all), so the kiosk reads
+that list too: without it (or when it cannot be read) the SSH screen says so up front and turning on
+is refused; a file none of whose keys is on it is refused before anything is written; only the
+listed keys of a file are written, and the screen names the ones left out. The screen calls SSH on
+only when the request is in force AND sshd runs: ``kiosk-ssh`` may still refuse (a list only root
+may change, the firewall, sshd itself), and then only its journal said why.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +90,12 @@ HQ_PREFIX = "hq:"
 #: files on a USB stick's top folder offered as SSH keys
 SSH_KEY_NAMES = ("authorized_keys", "authorized_keys.txt")
 SSH_KEY_SUFFIX = ".pub"
+#: after turning SSH on, how long to wait for ``kiosk-ssh`` to start sshd (it is started by a path
+#: unit and usually runs within a second or two), and how often to look
+SSH_START_WAIT_S = 10.0
+SSH_POLL_S = 0.5
+#: what ``ssh_active`` says when it cannot tell (no systemd: a development machine)
+SSHD_UNKNOWN = "unknown"
 
 
 class Check(Protocol):
@@ -145,6 +156,8 @@ class SystemReaders:
     ssh_active: Callable[[], str] = lambda: _ssh_active()
     #: the wall clock (UTC), for SSH's time limit
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: waiting between looks at sshd after turning SSH on
+    sleep: Callable[[float], None] = time.sleep
 
 
 def _ssh_active() -> str:
@@ -158,8 +171,14 @@ def _ssh_active() -> str:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip()[:20] or "unknown"
+        return SSHD_UNKNOWN
+    return done.stdout.strip()[:20] or SSHD_UNKNOWN
+
+
+def _sshd_runs(state: str) -> bool:
+    """Whether the screen may call SSH on: sshd active, or no way to tell (no systemd), where the
+    request is all there is to go by."""
+    return state in ("active", SSHD_UNKNOWN)
 
 
 class ItConsole:
@@ -442,8 +461,9 @@ class ItConsole:
 
     def ssh(self, actor: str, args: dict[str, ActionArg]) -> ActionAnswer:
         """``ssh()``: where SSH stands and the key files on the sticks (not ok, and no files, when
-        this kiosk has no list of IT's keys: SSH cannot be turned on); ``ssh(file=F)``: F's keys
-        checked; ``ssh(file=F, turn="on")``: on with them for ``ssh_limit_min``; ``ssh(turn="off")``."""
+        this kiosk has no list of IT's keys or cannot read it: SSH cannot be turned on);
+        ``ssh(file=F)``: F's keys checked, and against IT's list; ``ssh(file=F, turn="on")``: on with
+        its listed keys for ``ssh_limit_min``; ``ssh(turn="off")``."""
         turn, file = args.get("turn"), args.get("file")
         if turn == "off":
             return self.ssh_off(actor)
@@ -451,11 +471,29 @@ class ItConsole:
             return self.ssh_on(actor, file) if turn == "on" else self.ssh_check(actor, file)
         return self.ssh_status(actor)
 
-    def _no_allow_list(self) -> str:
-        """Why SSH cannot be turned on when the image's list of IT's keys is missing, else "".
-        (/etc/kiosk is root:kiosk 0750 on the image: the kiosk may see the file, never change it.)"""
+    def _allow_list(self) -> tuple[frozenset[tuple[str, str]] | None, str, str]:
+        """IT's list of keys as ``kiosk-ssh`` reads it, or None with why SSH cannot be turned on:
+        the audit's word for it (``no_allow_list``, ``allow_list_unreadable``) and IT's. The list is
+        root's and 0644 on the image, so the kiosk reads it but never changes it; a list it cannot
+        read is said to be so, not guessed at."""
         path = self.settings.maintenance.ssh_allow_list
-        return "" if os.path.isfile(path) else self._t("it.ssh.no_list", path=path)
+        try:
+            with path.open("rb") as f:
+                text = f.read(4 * ssh_keys.MAX_FILE_BYTES).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return None, "no_allow_list", self._t("it.ssh.no_list", path=path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            return None, "allow_list_unreadable", self._t("it.ssh.list_unreadable", path=path, reason=reason)
+        return ssh_keys.allow_list(text), "", ""
+
+    def _key_line(self, key: ssh_keys.PublicKey, allowed: frozenset[tuple[str, str]] | None) -> str:
+        """One key as the screen lists it, marked on or not on IT's list (unmarked when the list
+        could not be read)."""
+        if allowed is None:
+            return f"  {key.label()}"
+        mark = "it.ssh.mark.on_list" if ssh_keys.on_list(key, allowed) else "it.ssh.mark.off_list"
+        return f"  {key.label()}  {self._t(mark)}"
 
     def _ssh_key_files(self) -> list[Path]:
         found: list[Path] = []
@@ -513,23 +551,35 @@ class ItConsole:
         return at.astimezone(ZoneInfo(self.settings.kiosk.timezone)).strftime("%Y-%m-%d %H:%M")
 
     def _ssh_lines(self) -> tuple[list[str], bool, list[ssh_keys.PublicKey] | None]:
+        """Where SSH stands, the written keys (each marked on or not on IT's list), and whether the
+        request is in force. On means in force AND sshd active: the request alone is only what the
+        kiosk asked, which ``kiosk-ssh`` may have refused. Where sshd's state is unknown (no
+        systemd), the request is all there is, and the sshd line says "unknown"."""
         request, keys, bad = self._ssh_state()
         now = self.readers.now()
         on = request.in_force(now)
-        if on:
+        sshd = self.readers.ssh_active()
+        if on and _sshd_runs(sshd):
             lines = [
                 self._t("it.ssh.on_until", until=self._local(request.until))
                 if request.until
                 else self._t("it.ssh.on_no_limit")
             ]
+        elif on:
+            lines = [
+                self._t("it.ssh.asked_not_running", until=self._local(request.until))
+                if request.until
+                else self._t("it.ssh.asked_not_running_no_limit")
+            ]
         elif request.on and request.until is not None:
             lines = [self._t("it.ssh.expired", until=self._local(request.until))]
         else:
             lines = [self._t("it.ssh.off")]
-        lines.append(self._t("it.ssh.sshd", state=self.readers.ssh_active()))
+        lines.append(self._t("it.ssh.sshd", state=sshd))
         if keys:
+            allowed = self._allow_list()[0]
             lines.append(self._t("it.ssh.keys", n=len(keys)))
-            lines += [f"  {k.label()}" for k in keys]
+            lines += [self._key_line(k, allowed) for k in keys]
         elif bad:
             lines.append(self._t("it.ssh.keys_bad", path=self.settings.ssh_keys_path, reason=bad))
         return lines, on, keys
@@ -541,9 +591,9 @@ class ItConsole:
             Action.SSH,
             after={"shown": "status", "on": on, "keys": [k.fingerprint for k in keys or []]},
         )
-        no_list = self._no_allow_list()
-        if no_list:
-            return ActionAnswer(ok=False, message=no_list, text="\n".join([no_list, *lines]))
+        allowed, _why, problem = self._allow_list()
+        if allowed is None:
+            return ActionAnswer(ok=False, message=problem, text="\n".join([problem, *lines]))
         files = self._ssh_key_files()
         items = tuple(ActionItem(str(p), f"{p.name}  ({p.parent})") for p in files)
         message = self._t("it.ssh.pick") if files else self._t("it.ssh.insert")
@@ -554,28 +604,75 @@ class ItConsole:
         self._audit(actor, Action.SSH, file=Path(file).name, after={"refused": exc.reason, "line": exc.line})
         return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=self._ssh_reason(exc)))
 
+    def _none_listed(self, chosen: Path) -> str:
+        return self._t("it.ssh.none_listed", file=chosen.name, path=self.settings.maintenance.ssh_allow_list)
+
     def ssh_check(self, actor: str, file: str) -> ActionAnswer:
-        """The chosen file's keys, checked, with their fingerprints: what turning on would let in."""
+        """The chosen file's keys, checked, with their fingerprints, each marked on or not on IT's
+        list: what turning on would let in. Not ok when none would be (or the list is missing or
+        unreadable), so the screen does not offer to turn on with it."""
         try:
             chosen, keys = self._read_keys(file)
         except ssh_keys.KeyFileError as exc:
             return self._keys_refused(actor, file, exc)
-        self._audit(actor, Action.SSH, file=chosen.name, after={"checked": [k.fingerprint for k in keys]})
-        text = "\n".join([self._t("it.ssh.keys_in_file", n=len(keys)), *(f"  {k.label()}" for k in keys)])
-        return ActionAnswer(ok=True, message=self._t("it.ssh.checked", n=len(keys)), text=text)
+        allowed, why, problem = self._allow_list()
+        text = "\n".join(
+            [self._t("it.ssh.keys_in_file", n=len(keys)), *(self._key_line(k, allowed) for k in keys)]
+        )
+        checked = [k.fingerprint for k in keys]
+        if allowed is None:
+            self._audit(actor, Action.SSH, file=chosen.name, after={"checked": checked, "allow_list": why})
+            return ActionAnswer(ok=False, message=problem, text=text)
+        left = [k.fingerprint for k in keys if not ssh_keys.on_list(k, allowed)]
+        self._audit(actor, Action.SSH, file=chosen.name, after={"checked": checked, "not_on_list": left})
+        if len(left) == len(keys):
+            message = self._t("it.ssh.check_none", reason=self._none_listed(chosen))
+            return ActionAnswer(ok=False, message=message, text=text)
+        if left:
+            message = self._t("it.ssh.checked_some", n=len(keys), left=len(left))
+        else:
+            message = self._t("it.ssh.checked", n=len(keys))
+        return ActionAnswer(ok=True, message=message, text=text)
+
+    def _sshd_after_asking(self) -> str:
+        """sshd's state once ``kiosk-ssh`` has had time to act on the request just written: it
+        starts sshd within a second or two, so "SSH is on" waits for sshd to say so, at most
+        ``SSH_START_WAIT_S``. Without systemd ("unknown") there is nothing to wait for."""
+        state = self.readers.ssh_active()
+        waited = 0.0
+        while not _sshd_runs(state) and waited < SSH_START_WAIT_S:
+            self.readers.sleep(SSH_POLL_S)
+            waited += SSH_POLL_S
+            state = self.readers.ssh_active()
+        return state
 
     def ssh_on(self, actor: str, file: str) -> ActionAnswer:
         from datetime import timedelta
 
         s = self.settings
-        no_list = self._no_allow_list()
-        if no_list:
-            self._audit(actor, Action.SSH, file=Path(file).name, after={"refused": "no_allow_list"})
-            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=no_list))
+        allowed, why, problem = self._allow_list()
+        if allowed is None:
+            self._audit(actor, Action.SSH, file=Path(file).name, after={"refused": why})
+            return ActionAnswer(ok=False, message=self._t("it.ssh.refused", reason=problem))
         try:
-            chosen, keys = self._read_keys(file)
+            chosen, checked = self._read_keys(file)
         except ssh_keys.KeyFileError as exc:
             return self._keys_refused(actor, file, exc)
+        # only what kiosk-ssh would let in is written: a request it refuses would look like SSH on
+        keys = [k for k in checked if ssh_keys.on_list(k, allowed)]
+        left = [k for k in checked if not ssh_keys.on_list(k, allowed)]
+        if not keys:
+            self._audit(
+                actor,
+                Action.SSH,
+                file=chosen.name,
+                after={"refused": "not_on_list", "keys": [k.fingerprint for k in left]},
+            )
+            text = "\n".join(
+                [self._t("it.ssh.keys_in_file", n=len(left)), *(self._key_line(k, allowed) for k in left)]
+            )
+            message = self._t("it.ssh.refused", reason=self._none_listed(chosen))
+            return ActionAnswer(ok=False, message=message, text=text)
         _lines, was_on, before_keys = self._ssh_lines()
         until = self.readers.now() + timedelta(minutes=s.maintenance.ssh_limit_min)
         try:
@@ -596,11 +693,25 @@ class ItConsole:
                 "on": True,
                 "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "keys": [k.label() for k in keys],
+                "not_on_list": [k.fingerprint for k in left],
             },
         )
+        sshd = self._sshd_after_asking()
         lines, _on, _keys = self._ssh_lines()
-        message = self._t("it.ssh.turned_on", n=len(keys), until=self._local(until))
-        return ActionAnswer(ok=True, message=message, text="\n".join(lines))
+        running = _sshd_runs(sshd)
+        if running:
+            message = self._t("it.ssh.turned_on", n=len(keys), until=self._local(until))
+        else:
+            message = self._t(
+                "it.ssh.not_started", n=len(keys), until=self._local(until), s=int(SSH_START_WAIT_S)
+            )
+        if left:
+            message = self._t(
+                "it.ssh.left_out", said=message, fingerprints=", ".join(k.fingerprint for k in left)
+            )
+            lines.append(self._t("it.ssh.left_out_keys", n=len(left)))
+            lines += [self._key_line(k, allowed) for k in left]
+        return ActionAnswer(ok=running, message=message, text="\n".join(lines))
 
     def ssh_off(self, actor: str) -> ActionAnswer:
         s = self.settings

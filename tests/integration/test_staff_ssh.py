@@ -1,6 +1,11 @@
 """IT's SSH switch on real files: the ItConsole action with a real store's audit log, a folder the
-mount table reports as a USB stick, and the request and keys files in a temporary data folder; then
-the image's own kiosk-ssh (with nft and systemctl recorded) applies what the kiosk wrote."""
+mount table reports as a USB stick, IT's list of keys and the request and keys files in a temporary
+data folder; then the image's own kiosk-ssh (with nft and systemctl recorded) applies what the kiosk
+wrote.
+
+sshd's state is the fixture's ``sshd``; while the kiosk waits for sshd after turning SSH on, each
+wait stands for ``kiosk-ssh`` having run: with ``kiosk_ssh_starts_sshd`` it starts sshd when the
+request says on (as it does for keys on IT's list), else sshd stays as it was (as when it refuses)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from kiosk.maintenance.roles import Action
+from kiosk.maintenance.ssh_keys import parse_key_line
 from kiosk.settings import Settings, load_settings
 from kiosk.staff_it import ItConsole, SystemReaders
 from kiosk.store.db import open_store
@@ -40,6 +46,8 @@ def public(key: object) -> str:
 
 ED = public(ed25519.Ed25519PrivateKey.generate()) + " zhao@laptop"
 RSA = public(rsa.generate_private_key(public_exponent=65537, key_size=3072)) + " ops@hq"
+#: a good key that is not on IT's list
+OTHER = public(ed25519.Ed25519PrivateKey.generate()) + " guest@laptop"
 RSA_SHORT = public(rsa.generate_private_key(public_exponent=65537, key_size=2048)) + " old@pc"
 
 
@@ -49,7 +57,7 @@ class Kiosk:
         self.stick.mkdir(parents=True)
         self.data = tmp / "data"
         self.data.mkdir()
-        #: IT's list of keys as the image holds it (root's): the app only looks whether it is there
+        #: IT's list of keys as the image holds it (root's, readable by the kiosk)
         self.allow_list = tmp / "etc-kiosk" / "it-ssh-keys"
         self.allow_list.parent.mkdir()
         self.allow_list.write_text(f"{ED}\n{RSA}\n")
@@ -71,6 +79,9 @@ class Kiosk:
         )
         self.store = SaleStore(open_store(self.data / "kiosk.sqlite3"), "k1")
         self.now = NOW
+        self.sshd = "inactive"
+        self.kiosk_ssh_starts_sshd = True
+        self.waits: list[float] = []
         self.console = ItConsole(
             self.settings,
             self.store.audit,
@@ -80,10 +91,17 @@ class Kiosk:
             bundle_sources=lambda: pytest.fail("no bundle"),
             readers=SystemReaders(
                 mounts=lambda: f"/dev/sda1 {self.stick} vfat rw,nosuid 0 0\n",
-                ssh_active=lambda: "inactive",
+                ssh_active=lambda: self.sshd,
                 now=lambda: self.now,
+                sleep=self.wait,
             ),
         )
+
+    def wait(self, seconds: float) -> None:
+        """The kiosk waits for sshd: meanwhile kiosk-ssh ran (see the module's docstring)."""
+        self.waits.append(seconds)
+        if self.kiosk_ssh_starts_sshd and self.request.read_text().startswith("on"):
+            self.sshd = "active"
 
     def ssh(self, **args: str) -> ActionAnswer:
         return self.console.run(ACTOR, Action.SSH, dict(args))
@@ -148,6 +166,156 @@ def test_without_a_list_of_its_keys_the_screen_says_so_up_front_and_turning_on_i
     assert kiosk.ssh(turn="off").ok
     kiosk.console._language = lambda: "zh_CN"
     assert kiosk.ssh().message.startswith(f"本机没有 IT 的密钥清单（{kiosk.allow_list}），无法开启 SSH")
+
+
+def fingerprint(line: str) -> str:
+    return parse_key_line(line).fingerprint
+
+
+def test_a_list_the_kiosk_cannot_read_is_said_to_be_so_and_turning_on_is_refused(kiosk: Kiosk) -> None:
+    """A list that is there but cannot be read (here a folder in its place) is not "no list": the
+    screen says it cannot read it, and turning on is refused since the keys cannot be checked."""
+    kiosk.allow_list.unlink()
+    kiosk.allow_list.mkdir()
+    (kiosk.stick / "it.pub").write_text(ED + "\n")
+    answer = kiosk.ssh()
+    said = (
+        f"cannot read IT's list of keys {kiosk.allow_list} (Is a directory), so the kiosk cannot check keys"
+    )
+    assert not answer.ok and answer.items == ()
+    assert answer.message.startswith(said) and "mode 0644" in answer.message
+    assert answer.text.splitlines()[0] == answer.message
+    checked = kiosk.ssh(file=str(kiosk.stick / "it.pub"))
+    assert not checked.ok and checked.message.startswith(said)
+    assert "[on IT's list]" not in checked.text and "[NOT on IT's list]" not in checked.text
+    refused = kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on")
+    assert not refused.ok and refused.message.startswith(f"SSH not turned on: {said}")
+    assert not kiosk.request.exists() and not kiosk.keys.exists()
+    assert audited()[-1]["after"] == {"refused": "allow_list_unreadable"}
+    kiosk.console._language = lambda: "zh_CN"
+    assert kiosk.ssh().message.startswith(f"无法读取 IT 的密钥清单 {kiosk.allow_list}（Is a directory）")
+
+
+def test_a_file_with_no_key_on_its_list_is_refused_up_front_and_nothing_is_written(kiosk: Kiosk) -> None:
+    """kiosk-ssh lets in only keys on IT's list: a request with none of them would only be refused
+    in its journal while the screen said SSH was on. The check already says so, and turning on is
+    refused with what to do, audited by fingerprint."""
+    (kiosk.stick / "guest.pub").write_text(OTHER + "\n")
+    file = str(kiosk.stick / "guest.pub")
+    checked = kiosk.ssh(file=file)
+    assert not checked.ok
+    said = f"none of the keys in guest.pub is on IT's list of keys {kiosk.allow_list}: add the key to that list as root"
+    assert checked.message.startswith(f"these keys cannot turn SSH on: {said}")
+    assert f"{fingerprint(OTHER)} guest@laptop  [NOT on IT's list]" in checked.text
+    assert audited()[-1]["after"] == {"checked": [fingerprint(OTHER)], "not_on_list": [fingerprint(OTHER)]}
+
+    refused = kiosk.ssh(file=file, turn="on")
+    assert not refused.ok and refused.message.startswith(f"SSH not turned on: {said}")
+    assert "IT's allow-list" in refused.message
+    assert "[NOT on IT's list]" in refused.text
+    assert not kiosk.request.exists() and not kiosk.keys.exists()
+    assert kiosk.waits == []  # nothing asked, nothing waited for
+    assert audited()[-1]["after"] == {"refused": "not_on_list", "keys": [fingerprint(OTHER)]}
+    assert OTHER.split()[1][:40] not in json.dumps(audited())  # fingerprints only, never the key
+
+    kiosk.console._language = lambda: "zh_CN"
+    zh = kiosk.ssh(file=file, turn="on").message
+    assert zh.startswith(
+        f"未开启 SSH：guest.pub 中的密钥都不在 IT 的密钥清单 {kiosk.allow_list} 上：请以 root 身份"
+    )
+
+
+def test_only_the_listed_keys_are_written_and_the_ones_left_out_are_named(kiosk: Kiosk) -> None:
+    """Same key = same type and base64: the list's comment and Windows line ends do not matter."""
+    kiosk.allow_list.write_bytes(f"# IT\r\n{ED.rsplit(' ', 1)[0]} zhao@desk\r\n".encode())
+    (kiosk.stick / "authorized_keys").write_text(f"{OTHER}\n{ED}\n")
+    file = str(kiosk.stick / "authorized_keys")
+    checked = kiosk.ssh(file=file)
+    assert checked.ok and checked.message.startswith("2 key(s) checked, 1 of them not on IT's list of keys")
+    assert f"{fingerprint(ED)} zhao@laptop  [on IT's list]" in checked.text
+    assert f"{fingerprint(OTHER)} guest@laptop  [NOT on IT's list]" in checked.text
+
+    on = kiosk.ssh(file=file, turn="on")
+    assert on.ok, on.message
+    assert kiosk.keys.read_text() == f"{ED}\n"
+    assert on.message.startswith("SSH is on for 1 key(s) until 2026-12-02 18:00")
+    assert on.message.endswith(f"Left out, not on IT's list: {fingerprint(OTHER)}")
+    assert f"{fingerprint(ED)} zhao@laptop  [on IT's list]" in on.text
+    assert f"Left out (1, not on IT's list):\n  ed25519 256 {fingerprint(OTHER)} guest@laptop" in on.text
+    row = audited()[-1]["after"]
+    assert [k.split()[2] for k in row["keys"]] == [fingerprint(ED)]
+    assert row["not_on_list"] == [fingerprint(OTHER)]
+    kiosk.console._language = lambda: "zh_CN"
+    kiosk.ssh(turn="off")
+    zh = kiosk.ssh(file=file, turn="on").message
+    assert zh.endswith(f"。不在 IT 清单上、已略去的密钥：{fingerprint(OTHER)}")
+
+
+def test_the_status_says_on_only_when_sshd_runs(kiosk: Kiosk) -> None:
+    """The request in force is what the kiosk asked; kiosk-ssh may still have refused it (a list
+    only root may change, the firewall, sshd). On a machine without systemd sshd's state is unknown
+    and the request is all the screen has."""
+    (kiosk.stick / "it.pub").write_text(ED + "\n")
+    assert kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on").ok
+    kiosk.sshd = "inactive"  # kiosk-ssh turned it off again (or never kept it on)
+    status = kiosk.ssh().text.splitlines()
+    assert status[0] == (
+        "SSH was asked on (until 2026-12-02 18:00) but is not running: the kiosk's SSH service did"
+        " not turn it on (keys not on IT's list, or see journalctl -u kiosk-ssh)"
+    )
+    assert status[1] == "sshd on this kiosk: inactive"
+    assert "SSH is ON" not in "\n".join(status)
+    kiosk.console._language = lambda: "zh_CN"
+    assert kiosk.ssh().text.startswith("已请求开启 SSH（到 2026-12-02 18:00），但 SSH 没有运行")
+    kiosk.console._language = lambda: "en"
+
+    kiosk.sshd = "active"
+    assert kiosk.ssh().text.splitlines()[:2] == [
+        "SSH is ON until 2026-12-02 18:00, then it turns itself off",
+        "sshd on this kiosk: active",
+    ]
+    kiosk.sshd = "unknown"
+    assert kiosk.ssh().text.splitlines()[:2] == [
+        "SSH is ON until 2026-12-02 18:00, then it turns itself off",
+        "sshd on this kiosk: unknown",
+    ]
+
+
+def test_each_written_key_is_marked_on_or_not_on_its_list(kiosk: Kiosk) -> None:
+    """The list is root's and may change while SSH is on: the status marks each written key."""
+    (kiosk.stick / "authorized_keys").write_text(f"{ED}\n{RSA}\n")
+    kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on")
+    kiosk.allow_list.write_text(f"{RSA}\n")  # root took ED off the list
+    text = kiosk.ssh().text
+    assert f"{fingerprint(ED)} zhao@laptop  [NOT on IT's list]" in text
+    assert f"{fingerprint(RSA)} ops@hq  [on IT's list]" in text
+
+
+def test_when_sshd_does_not_start_turning_on_says_so(kiosk: Kiosk) -> None:
+    """kiosk-ssh can refuse what the kiosk cannot see (a list another user may change, the
+    firewall, sshd): the kiosk waits for sshd a while, then says it is not running and where to look."""
+    (kiosk.stick / "it.pub").write_text(ED + "\n")
+    kiosk.kiosk_ssh_starts_sshd = False
+    on = kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on")
+    assert not on.ok
+    assert on.message == (
+        "SSH was asked on for 1 key(s) until 2026-12-02 18:00, but sshd is still not running after 10 s:"
+        " the kiosk's SSH service did not turn it on (see journalctl -u kiosk-ssh); press Refresh to look again"
+    )
+    assert sum(kiosk.waits) == 10 and set(kiosk.waits) == {0.5}
+    assert on.text.startswith("SSH was asked on (until 2026-12-02 18:00) but is not running")
+    # what IT asked stays (kiosk-ssh tries it again at boot); "Turn SSH off" withdraws it
+    assert kiosk.request.read_text().startswith("on\n")
+
+
+def test_turning_on_waits_only_until_sshd_runs(kiosk: Kiosk) -> None:
+    (kiosk.stick / "it.pub").write_text(ED + "\n")
+    assert kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on").ok
+    assert kiosk.waits == [0.5]
+    kiosk.waits.clear()
+    kiosk.sshd = "unknown"  # no systemd: nothing to wait for
+    assert kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on").ok
+    assert kiosk.waits == []
 
 
 def test_turning_on_writes_checked_keys_and_a_time_limit_and_audits_fingerprints_only(kiosk: Kiosk) -> None:
@@ -267,6 +435,38 @@ def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) ->
     assert kiosk.ssh(turn="off").ok
     done = subprocess.run([script, "apply"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and not (dest / "it").exists()
+
+
+def test_kiosk_ssh_lets_in_exactly_the_keys_the_kiosk_wrote_from_a_partly_listed_file(
+    kiosk: Kiosk, tmp_path: Path
+) -> None:
+    """The kiosk's reading of IT's list is kiosk-ssh's: from a file with a key not on the list, and a
+    list whose comments and line ends differ, sshd gets exactly the keys the kiosk wrote and said."""
+    (kiosk.stick / "authorized_keys").write_text(f"{OTHER}\n{RSA}\n{ED}\n")
+    listed = f"# IT\r\n{RSA.rsplit(' ', 1)[0]} ops@elsewhere\r\n\r\n{ED.rsplit(' ', 1)[0]}\r\n"
+    assert _allow_list(tmp_path, listed) == kiosk.allow_list  # rewritten with root's modes
+    kiosk.now = datetime.now(UTC)  # kiosk-ssh compares with the real clock
+    on = kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on")
+    assert on.ok and on.message.endswith(f"Left out, not on IT's list: {fingerprint(OTHER)}")
+    assert kiosk.keys.read_text() == f"{RSA}\n{ED}\n"
+    fake = tmp_path / "bin"
+    _recorder(fake, "nft")
+    _recorder(fake, "systemctl")
+    dest = tmp_path / "data-ssh"
+    env = {
+        **os.environ,
+        "KIOSK_SSH_REQUEST": str(kiosk.request),
+        "KIOSK_SSH_KEYS": str(kiosk.keys),
+        "KIOSK_SSH_DEST": str(dest),
+        "KIOSK_SSH_STATE": str(tmp_path / "data-ssh-state"),
+        "KIOSK_SSH_ALLOWED": str(kiosk.allow_list),
+        "NFT": str(fake / "nft"),
+        "SYSTEMCTL": str(fake / "systemctl"),
+    }
+    script = str(ROOTFS / "usr/local/sbin/kiosk-ssh")
+    done = subprocess.run([script, "apply"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (dest / "it").read_text() == kiosk.keys.read_text()
 
 
 def test_the_answers_are_in_the_kiosks_language(kiosk: Kiosk) -> None:

@@ -91,13 +91,13 @@ def test_ssh_is_turned_on_by_touch_with_checked_keys_and_off_again(tour: TourRun
     assert "SSH is off" in obs["ssh_status"]
     assert sorted(obs["ssh_files"]) == [f"item:{obs['usb']}/bad.pub", f"item:{obs['usb']}/it.pub"]
     assert "line 1: keys with options" in obs["ssh_bad_message"]
-    assert "SHA256:" in obs["ssh_checked_text"] and "zhang@laptop" in obs["ssh_checked_text"]
+    assert "SHA256:" in obs["ssh_checked_text"] and "zhang@laptop  [on IT's list]" in obs["ssh_checked_text"]
     assert "Press again to confirm" in obs["ssh_first_message"]
     assert obs["ssh_after_first"] == {"ssh": "", "authorized_keys": ""}
     assert obs["ssh_on_message"].startswith("SSH is on for 1 key(s) until ")
     assert obs["ssh_after_on"]["ssh"].startswith("on\nuntil=")
     assert obs["ssh_after_on"]["authorized_keys"].endswith(" zhang@laptop\n")
-    assert "SSH is ON until" in obs["ssh_on_text"]
+    assert "SSH is ON until" in obs["ssh_on_text"] and "sshd on this kiosk: active" in obs["ssh_on_text"]
     assert obs["ssh_after_off"] == {"ssh": "off\n", "authorized_keys": ""}
     done = [
         row["after"]

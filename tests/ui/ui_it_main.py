@@ -75,7 +75,7 @@ def allow_list(data: Path) -> Path:
 
 
 def put_allow_list(c: FakeController) -> None:
-    """IT's list of keys appears (as IT puts it on the card); the app only looks whether it is there."""
+    """IT's list of keys appears (as IT puts it on the card), holding the stick's good key."""
     path = c.it_console.settings.maintenance.ssh_allow_list
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text((c.usb_folder / "it.pub").read_text())
@@ -109,8 +109,19 @@ def ssh_console(usb: Path, data: Path, audit: list[tuple[str, str, str]]) -> Any
         checks=None,
         hq_client=None,
         bundle_sources=None,
-        readers=SystemReaders(mounts=lambda: f"/dev/sda1 {usb} vfat rw 0 0\n", ssh_active=lambda: "inactive"),
+        readers=SystemReaders(
+            mounts=lambda: f"/dev/sda1 {usb} vfat rw 0 0\n",
+            ssh_active=lambda: sshd(settings),
+            sleep=lambda _s: None,
+        ),
     )
+
+
+def sshd(settings: Any) -> str:
+    """sshd as the image's kiosk-ssh leaves it: running while the request says on (the tour turns
+    SSH on only with a key on IT's list)."""
+    request = settings.ssh_switch_path
+    return "active" if request.exists() and request.read_text().startswith("on") else "inactive"
 
 
 def it_script(
