@@ -612,6 +612,35 @@ def test_only_a_request_that_says_on_turns_ssh_on(tmp_path: Path) -> None:
     assert code == 0 and _on(out), out
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        KEY,
+        KEY.rsplit(" ", 1)[0],  # no comment
+        KEY.rsplit(" ", 1)[0] + " ops@elsewhere",  # another comment
+        KEY + "\r",  # saved on Windows
+        "  " + KEY,  # leading blanks
+        'command="/bin/sh" ' + KEY,  # options
+        KEY + "\x07",  # a control character in the comment
+        KEY.replace(" ", "  ", 1),  # two spaces after the type
+        OTHER_KEY,
+    ],
+    ids=lambda line: repr(line[:12] + "..." + line[-6:]),
+)
+def test_the_kiosk_reads_its_list_as_kiosk_ssh_does(tmp_path: Path, line: str) -> None:
+    """Maintenance mode tells IT up front whether a key is on IT's list (kiosk.maintenance.ssh_keys
+    .allow_list) instead of writing a request kiosk-ssh refuses: the two must agree on every kind of
+    line, or the screen says "on" for a key kiosk-ssh turns away (or refuses one it would take)."""
+    from kiosk.maintenance.ssh_keys import allow_list
+
+    allowed = _allow_list(tmp_path, f"# IT's keys\n{line}\n")
+    code, out, _dest = _ssh(tmp_path, "apply", "on\n", KEY + "\n", allowed=allowed)
+    assert code in (0, 1), out  # 1: SSH stays off, none of the keys is on the list
+    # what on_list compares (the test's keys are made up: no PublicKey can be parsed from them)
+    kind, blob = KEY.split()[:2]
+    assert _on(out) == ((kind, blob) in allow_list(allowed.read_text(encoding="ascii"))), out
+
+
 # --- set-it-keys.sh (install-kiosk.sh --it-keys) ------------------------------------------------------
 
 
