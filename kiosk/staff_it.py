@@ -572,9 +572,11 @@ class ItConsole:
                 else self._t("it.ssh.asked_not_running_no_limit")
             ]
         elif request.on and request.until is not None:
-            lines = [self._t("it.ssh.expired", until=self._local(request.until))]
+            # run out; kiosk-ssh's minute check stops sshd (not "off" while sshd still runs)
+            key = "it.ssh.expired_still_running" if sshd == "active" else "it.ssh.expired"
+            lines = [self._t(key, until=self._local(request.until))]
         else:
-            lines = [self._t("it.ssh.off")]
+            lines = [self._t("it.ssh.off_still_running" if sshd == "active" else "it.ssh.off")]
         lines.append(self._t("it.ssh.sshd", state=sshd))
         if keys:
             allowed = self._allow_list()[0]

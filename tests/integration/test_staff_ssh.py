@@ -279,6 +279,16 @@ def test_the_status_says_on_only_when_sshd_runs(kiosk: Kiosk) -> None:
         "SSH is ON until 2026-12-02 18:00, then it turns itself off",
         "sshd on this kiosk: unknown",
     ]
+    # turned off, and kiosk-ssh has not stopped sshd yet (or failed to): not simply "off"
+    assert kiosk.ssh(turn="off").ok
+    kiosk.sshd = "active"
+    assert kiosk.ssh().text.splitlines()[:2] == [
+        "SSH is being turned off: sshd still runs, and the kiosk's SSH service stops it within a"
+        " minute (if it does not, see journalctl -u kiosk-ssh)",
+        "sshd on this kiosk: active",
+    ]
+    kiosk.sshd = "inactive"
+    assert kiosk.ssh().text.splitlines()[0] == "SSH is off"
 
 
 def test_each_written_key_is_marked_on_or_not_on_its_list(kiosk: Kiosk) -> None:
@@ -396,8 +406,14 @@ def test_past_its_time_limit_the_screen_says_it_ran_out(kiosk: Kiosk) -> None:
     kiosk.ssh(file=str(kiosk.stick / "it.pub"), turn="on")
     kiosk.now = NOW + timedelta(hours=4, minutes=1)
     answer = kiosk.ssh()
-    assert "time limit ran out at 2026-12-02 18:00" in answer.text
+    # sshd still runs until kiosk-ssh's minute check stops it: the screen says both
+    assert answer.text.splitlines()[0] == (
+        "SSH's time limit ran out at 2026-12-02 18:00: sshd still runs, and the kiosk's SSH service"
+        " stops it within a minute (if it does not, see journalctl -u kiosk-ssh)"
+    )
     assert audited()[-1]["after"]["on"] is False
+    kiosk.sshd = "inactive"
+    assert kiosk.ssh().text.splitlines()[0] == "SSH is off: its time limit ran out at 2026-12-02 18:00"
 
 
 def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) -> None:
