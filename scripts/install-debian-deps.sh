@@ -10,7 +10,7 @@ PKGS=(
   fonts-wqy-microhei                     # a CJK font for the screen and the receipt preview
   socat                                  # pseudo-terminal pairs and systemd notify sockets in tests
   postgresql                             # HQ's tests run each HQ test on a throwaway PostgreSQL cluster too
-  shellcheck nftables systemd openssh-client   # the Pi image's checks: scripts, firewall, units, first boot
+  shellcheck nftables systemd udev openssh-client   # the Pi image's checks: scripts, firewall, units, udev rules, first boot
   fdisk e2fsprogs util-linux             # kiosk-storage run on a loop device (sfdisk, mkfs.ext4, losetup, partx)
 )
 missing=()
