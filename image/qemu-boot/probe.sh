@@ -187,13 +187,14 @@ if [ "$BOOT" -eq 2 ]; then
     check data-kept "$?" "$MARK says $(sed -n 1p "$MARK"), this boot's id is $id"
     [ "$(sed -n 2p "$MARK")" = "$(cat /etc/machine-id)" ]
     check machine-id-kept $? "boot 1: $(sed -n 2p "$MARK"), boot 2: $(cat /etc/machine-id)"
-    # timesyncd's record, kept on the data partition: boot 1 left it an hour ahead of its clock (as
-    # NTP would have left it); qemu's clock now is minutes after boot 1's, so only the kept record
-    # puts the clock at or past it
+    # timesyncd's record, kept on the data partition: boot 1 left it an hour ahead of its clock;
+    # qemu's clock now is minutes after boot 1's, so only the kept record, read by this boot's
+    # timesyncd, puts the clock at or past it
     ahead=$(sed -n 3p "$MARK")
     now=$(date +%s)
-    [ -n "$ahead" ] && [ "$now" -ge "$ahead" ]
-    check clock-from-record $? "clock $now, boot 1's record ${ahead:-missing}; timesyncd: $(journalctl -b -u systemd-timesyncd.service --no-pager -q -o cat | grep -i -m 1 'recorded\|restor' || echo 'said nothing of its record')"
+    bumped=$(journalctl -b -u systemd-timesyncd.service --no-pager -q -o cat | grep -m 1 'advanced to recorded timestamp')
+    [ -n "$ahead" ] && [ "$now" -ge "$ahead" ] && [ -n "$bumped" ]
+    check clock-from-record $? "clock $now, boot 1's record ${ahead:-missing}; timesyncd: ${bumped:-said nothing of its record}"
     [ ! -e /probe-root-write ]
     check overlay-discarded $? "/probe-root-write $([ -e /probe-root-write ] && echo survived || echo gone)"
     # the OS update of boot 1: installed into the read-only root, through the reboot it asked for
@@ -248,11 +249,13 @@ else
     check watchdog-restarts-hung-kiosk 1 "kiosk.service has no main process to stop"
 fi
 
-# timesyncd's record of the last synced time, as NTP would leave it an hour from now: boot 2's clock
-# must start there (clock-from-record). timesyncd rewrites it only once NTP synced, which never
-# happens here (no network).
+# timesyncd's record of the time (its file's mtime): timesyncd writes the current time there every
+# minute and when it stops, so it is stopped first; then the record is left an hour ahead of the
+# clock, as a Pi's clock is behind its record after any reboot. Boot 2's timesyncd must set the
+# clock forward to it (clock-from-record). The clock is still marked synced below (the flag file).
 systemctl is-active --quiet systemd-timesyncd.service
 check timesyncd-running $? "systemd-timesyncd.service $(systemctl is-active systemd-timesyncd.service), record $(stat -c '%U %y' /var/lib/systemd/timesync/clock 2>&1)"
+systemctl stop systemd-timesyncd.service
 ahead=$(($(date +%s) + 3600))
 touch -d "@$ahead" /var/lib/systemd/timesync/clock
 printf '%s\n%s\n%s\n' "$id" "$(cat /etc/machine-id)" "$ahead" >"$MARK"
