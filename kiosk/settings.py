@@ -531,5 +531,6 @@ def check_secret_file(path: Path, private_group: Callable[[int], bool] = group_i
     if held:
         raise SettingsError(
             f"{path}: holds {', '.join(held)} but other users can read it (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path} (or 640, in a group of the kiosk user's alone: root:kiosk on the image)"
+            f"on the image make it root:kiosk 0640 (chown root:kiosk {path} && chmod 640 {path}); "
+            f"elsewhere chmod 600 {path}, owned by the user the kiosk runs as"
         )

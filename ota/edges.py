@@ -164,8 +164,8 @@ def build_edges(
 ) -> tuple[SignedHq, TufFetch]:
     """The production ``Hq`` and ``Fetch`` for the kiosk these settings describe, keeping the TUF
     metadata and downloads in ``state_dir`` (root's alone); ``trusted_root`` is the image's first
-    root (default: ``[ota] trusted_root``, which the kiosk user can change: the image names it on
-    the agent's command line instead)."""
+    root (default: ``[ota] trusted_root``, a setting that a hand install may leave the kiosk user's to
+    change: the image names it on the agent's command line instead)."""
     from kiosk.bootstrap import build_hq_client
     from kiosk.sync.credentials import CredentialsError
 
