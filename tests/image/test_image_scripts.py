@@ -220,6 +220,34 @@ def test_a_port_outside_1_to_65535_skips_its_line_and_nothing_else(tmp_path: Pat
     assert '"proxy.zero 0": the port must be a number from 1 to 65535; line skipped' in err
 
 
+def test_a_site_file_others_than_root_may_change_opens_no_hole(tmp_path: Path) -> None:
+    """/etc/kiosk/firewall-extra is read as root: one the kiosk user could write (or swap for a link)
+    would let it open the firewall to any host. Its lines then count for nothing (HQ still does), as
+    firewall-hosts does with settings others may change."""
+    if os.getuid() != 0:
+        pytest.fail("the firewall trusts root's files only: run make test as root (README)")
+    extra = tmp_path / "extra"
+    resolves = {"hq.example.com": ["192.0.2.10"], "far.example.net": ["203.0.113.9"]}
+    target = tmp_path / "elsewhere"
+    target.write_text("far.example.net 22\n", encoding="ascii")
+    for make in (
+        lambda: (extra.write_text("far.example.net 22\n", encoding="ascii"), os.chown(extra, 999, 999)),
+        lambda: (extra.write_text("far.example.net 22\n", encoding="ascii"), extra.chmod(0o664)),
+        lambda: extra.symlink_to(target),
+    ):
+        extra.unlink(missing_ok=True)
+        make()
+        code, calls, err = _firewall(tmp_path, "https://hq.example.com", resolves)
+        assert code == 1 and "not a plain file root alone may change" in err, err
+        assert "192.0.2.10 . 443" in calls and "203.0.113.9" not in calls
+    extra.unlink()
+    extra.write_text("far.example.net 22\n", encoding="ascii")
+    extra.chmod(0o644)  # root's, as a site puts it there
+    code, calls, err = _firewall(tmp_path, "https://hq.example.com", resolves)
+    assert code == 0, err
+    assert "203.0.113.9 . 22" in calls
+
+
 #: Raspberry Pi OS trixie's apt sources as pi-gen writes them (stage0/00-configure-apt), in short
 IMAGE_APT = {
     "sources.list.d/debian.sources": (
