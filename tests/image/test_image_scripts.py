@@ -525,6 +525,52 @@ def test_a_clock_behind_the_requests_first_sighting_turns_ssh_off_for_good(tmp_p
     assert not _on(out)
 
 
+@pytest.mark.parametrize("check", ["apply", "expire"])
+def test_a_request_from_before_a_reboot_holds_only_once_network_time_set_the_clock(
+    tmp_path: Path, check: str
+) -> None:
+    """The clock now starts each boot at timesyncd's record of when the kiosk last ran (kept on the
+    data partition), not behind it: "behind the first sighting" no longer tells a reboot. SSH on
+    until 14:00, the kiosk off from 11:00 for two days and back without NTP would have kept SSH on
+    for three more hours, over the 24-hour cap in real time. A request first seen in an earlier boot
+    is withdrawn until NTP has set the clock (timesyncd's flag file)."""
+    now = int(time.time())
+    synced = tmp_path / "synchronized"
+    boot_a = {"KIOSK_SSH_BOOT_ID": "boot-a", "KIOSK_SSH_SYNCED": str(synced)}
+    boot_b = {**boot_a, "KIOSK_SSH_BOOT_ID": "boot-b"}
+    code, out, _ = _ssh(
+        tmp_path, "apply", f"on\nuntil={now + 3 * 3600}\n", KEY + "\n", now=now, more_env=boot_a
+    )
+    assert code == 0 and _on(out), out
+    # the same boot: the minute check is quiet
+    code, out, _ = _ssh(tmp_path, "expire", None, None, now=now + 60, more_env=boot_a)
+    assert code == 0 and out == "", out
+    # the next boot, its clock a minute on from its record, NTP not answered: withdrawn
+    code, out, dest = _ssh(tmp_path, check, None, None, now=now + 120, more_env=boot_b)
+    assert code == 0, out
+    assert "the kiosk restarted since this request was first seen" in out and not _on(out)
+    assert not (dest / "it").exists()
+    assert not (tmp_path / "it" / "ssh").exists() and not (tmp_path / "it" / "authorized_keys").exists()
+
+
+def test_a_request_from_before_a_reboot_holds_once_the_clock_is_synced(tmp_path: Path) -> None:
+    """With NTP's time the limit is counted in real time, so the request goes on (and is recorded in
+    this boot), within its limit as before."""
+    now = int(time.time())
+    synced = tmp_path / "synchronized"
+    boot_a = {"KIOSK_SSH_BOOT_ID": "boot-a", "KIOSK_SSH_SYNCED": str(synced)}
+    _ssh(tmp_path, "apply", f"on\nuntil={now + 3 * 3600}\n", KEY + "\n", now=now, more_env=boot_a)
+    synced.write_text("", encoding="ascii")
+    boot_b = {**boot_a, "KIOSK_SSH_BOOT_ID": "boot-b"}
+    code, out, dest = _ssh(tmp_path, "apply", None, None, now=now + 600, more_env=boot_b)
+    assert code == 0 and _on(out), out
+    assert (dest / "it").exists()
+    state = (tmp_path / "data-ssh-state" / "kiosk-ssh.state").read_text(encoding="ascii")
+    assert f"seen={now}\n" in state and "boot=boot-b\n" in state
+    code, out, _ = _ssh(tmp_path, "apply", None, None, now=now + 4 * 3600, more_env=boot_b)
+    assert "its time limit ran out" in out and not _on(out)
+
+
 def test_the_minute_check_turns_ssh_off_when_the_off_was_missed(tmp_path: Path) -> None:
     """systemd's PathChanged= does not look again after kiosk-ssh ran, so IT's "off" written while
     it ran was lost and SSH stayed on for hours. The minute check applies what changed."""
