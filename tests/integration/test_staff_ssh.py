@@ -261,7 +261,8 @@ def test_the_status_says_on_only_when_sshd_runs(kiosk: Kiosk) -> None:
     status = kiosk.ssh().text.splitlines()
     assert status[0] == (
         "SSH was asked on (until 2026-12-02 18:00) but is not running: the kiosk's SSH service did"
-        " not turn it on (keys not on IT's list, or see journalctl -u kiosk-ssh)"
+        " not turn it on (journalctl -u kiosk-ssh says why: IT's list changed or not root's alone, or a"
+        " restart before network time, for example)"
     )
     assert status[1] == "sshd on this kiosk: inactive"
     assert "SSH is ON" not in "\n".join(status)
