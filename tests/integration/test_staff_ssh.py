@@ -417,13 +417,11 @@ def test_past_its_time_limit_the_screen_says_it_ran_out(kiosk: Kiosk) -> None:
     assert kiosk.ssh().text.splitlines()[0] == "SSH is off: its time limit ran out at 2026-12-02 18:00"
 
 
-def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) -> None:
-    """The root side takes the kiosk's file as it is: every checked key on IT's list, port 22, sshd,
-    the timer."""
-    (kiosk.stick / "authorized_keys").write_text(f"{ED}\n{RSA}\n")
-    allowed = _allow_list(tmp_path, f"{ED}\n{RSA}\n")
-    kiosk.now = datetime.now(UTC)  # kiosk-ssh compares with the real clock
-    assert kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on").ok
+def _kiosk_ssh_apply(
+    kiosk: Kiosk, tmp_path: Path, allowed: Path
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """The image's kiosk-ssh ``apply`` (as root does) on what the kiosk wrote, with nft and systemctl
+    recorded in ``tmp_path/bin/calls``: its run, the folder sshd's keys go to, and the recorders'."""
     fake = tmp_path / "bin"
     _recorder(fake, "nft")
     _recorder(fake, "systemctl")
@@ -440,6 +438,17 @@ def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) ->
     }
     script = str(ROOTFS / "usr/local/sbin/kiosk-ssh")
     done = subprocess.run([script, "apply"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return done, dest, fake
+
+
+def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) -> None:
+    """The root side takes the kiosk's file as it is: every checked key on IT's list, port 22, sshd,
+    the timer."""
+    (kiosk.stick / "authorized_keys").write_text(f"{ED}\n{RSA}\n")
+    allowed = _allow_list(tmp_path, f"{ED}\n{RSA}\n")
+    kiosk.now = datetime.now(UTC)  # kiosk-ssh compares with the real clock
+    assert kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on").ok
+    done, dest, fake = _kiosk_ssh_apply(kiosk, tmp_path, allowed)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (dest / "it").read_text() == f"{ED}\n{RSA}\n"
     calls = (fake / "calls").read_text()
@@ -450,7 +459,7 @@ def test_kiosk_ssh_applies_what_the_kiosk_wrote(kiosk: Kiosk, tmp_path: Path) ->
     assert "with 2 key(s)" in done.stdout
 
     assert kiosk.ssh(turn="off").ok
-    done = subprocess.run([script, "apply"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done, dest, _fake = _kiosk_ssh_apply(kiosk, tmp_path, allowed)
     assert done.returncode == 0 and not (dest / "it").exists()
 
 
@@ -466,22 +475,7 @@ def test_kiosk_ssh_lets_in_exactly_the_keys_the_kiosk_wrote_from_a_partly_listed
     on = kiosk.ssh(file=str(kiosk.stick / "authorized_keys"), turn="on")
     assert on.ok and on.message.endswith(f"Left out, not on IT's list: {fingerprint(OTHER)}")
     assert kiosk.keys.read_text() == f"{RSA}\n{ED}\n"
-    fake = tmp_path / "bin"
-    _recorder(fake, "nft")
-    _recorder(fake, "systemctl")
-    dest = tmp_path / "data-ssh"
-    env = {
-        **os.environ,
-        "KIOSK_SSH_REQUEST": str(kiosk.request),
-        "KIOSK_SSH_KEYS": str(kiosk.keys),
-        "KIOSK_SSH_DEST": str(dest),
-        "KIOSK_SSH_STATE": str(tmp_path / "data-ssh-state"),
-        "KIOSK_SSH_ALLOWED": str(kiosk.allow_list),
-        "NFT": str(fake / "nft"),
-        "SYSTEMCTL": str(fake / "systemctl"),
-    }
-    script = str(ROOTFS / "usr/local/sbin/kiosk-ssh")
-    done = subprocess.run([script, "apply"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done, dest, _fake = _kiosk_ssh_apply(kiosk, tmp_path, kiosk.allow_list)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (dest / "it").read_text() == kiosk.keys.read_text()
 
