@@ -306,13 +306,29 @@ def report(checks: list[Check], s: Settings) -> str:
     return "\n".join(lines)
 
 
+#: the image's firewall (installed by image/install-kiosk.sh), which opens the kiosk's way out to
+#: the hosts its settings name
+FIREWALL = Path("/usr/local/sbin/kiosk-firewall")
+
+
+def check_settings(config: Path | None, lang: str, firewall: Path = FIREWALL) -> Check:
+    """The settings were read (or they would not be here). Where the image's firewall takes its
+    hosts from them, they must be root's alone: ``kiosk firewall-hosts`` refuses them otherwise
+    (HQ and the gateways then blocked), and a firewall from an image before that check lets
+    whoever controls the app add a host. Kiosks flashed before the settings became ``root:kiosk
+    0640`` still have them as the kiosk user's: this says so, with the fix."""
+    from kiosk.commands.firewall import settings_refused
+
+    path = config or default_config_path()
+    if config is not None and firewall.exists() and settings_refused(config):
+        return Check("settings", "WARN", t("doctor.settings.not_roots", lang, path=path))
+    return Check("settings", "OK", t("doctor.settings.ok", lang, path=path))
+
+
 def run_doctor(config: Path | None, as_json: bool = False) -> int:
     s = load_settings(config)
     lang = s.kiosk.language
-    settings_check = Check(
-        "settings", "OK", t("doctor.settings.ok", lang, path=config or default_config_path())
-    )
-    checks = [settings_check, *run_checks(s)]
+    checks = [check_settings(config, lang), *run_checks(s)]
     failed = sum(c.status == "FAIL" for c in checks)
     if as_json:
         warned = sum(c.status == "WARN" for c in checks)

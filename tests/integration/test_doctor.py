@@ -304,3 +304,30 @@ def test_a_clock_earlier_than_the_release_fails_even_when_synced(tmp_path: Path)
         check = check_clock(settings, language, now=lambda: datetime(1970, 1, 1, 0, 0, 9, tzinfo=UTC))
         assert check.status == "FAIL" and words in check.detail and "1970-01-01 00:00 UTC" in check.detail
     assert check_clock(settings, "en", now=lambda: datetime(2027, 1, 5, tzinfo=UTC)).status == "OK"
+
+
+def test_settings_others_than_root_may_change_are_a_warning_where_the_firewall_reads_them(
+    tmp_path: Path,
+) -> None:
+    """Kiosks flashed before the settings became root:kiosk 0640 keep them as the kiosk user's, and
+    a release reaches them by OTA: where the image's firewall takes its hosts from the settings, the
+    doctor says they must be root's alone, and how."""
+    from kiosk.doctor import check_settings
+
+    if os.getuid() != 0:
+        pytest.fail("the check trusts root's files only: run make test as root (README)")
+    firewall = tmp_path / "kiosk-firewall"
+    firewall.write_text("#!/bin/sh\n", encoding="ascii")
+    etc = tmp_path / "etc-kiosk"
+    etc.mkdir(mode=0o750)
+    config = etc / "kiosk.toml"
+    config.write_text('[hq]\nurl = "https://hq.example.com"\n', encoding="utf-8")
+    config.chmod(0o640)
+    assert check_settings(config, "en", firewall).status == "OK"
+    os.chown(config, 999, 999)  # the kiosk user's, as earlier images left it
+    check = check_settings(config, "en", firewall)
+    assert check.status == "WARN"
+    assert f"chown root:kiosk {config} && chmod 0640 {config}" in check.detail
+    assert check_settings(config, "zh_CN", firewall).detail.startswith(f"已读取 {config}，但除 root 外")
+    # a development machine, with no image firewall: nothing to say
+    assert check_settings(config, "en", tmp_path / "none").status == "OK"
