@@ -190,11 +190,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def settings_refused(config: Path, owner: int = 0) -> str:
-    """Why the hosts in ``config`` must not be let through ("" when they may): the file, or its
-    folder, may be changed by another user than ``owner``. The kiosk's settings name the hosts this
+    """Why the hosts in ``config`` must not be let through ("" when they may): the file, its
+    folder, or (``config`` being a link) its target's folder may be changed by another user than
+    ``owner``. The kiosk's settings name the hosts this
     command opens the firewall to; were they the kiosk user's to write (as the image's were before
     ``root:kiosk 0640``), whoever controls the app could let it reach any host."""
-    for path in (config.parent, config):
+    # a link's own folder says who may swap the link; its target's folder, who may swap the file
+    target = config.resolve()
+    for path in dict.fromkeys((config.parent, target.parent, target)):
         if path.exists() and not _trusted(path, owner):
             return (
                 f"{path}: others than root may change it, so the hosts it names are not let through; "

@@ -222,3 +222,28 @@ def test_settings_others_than_root_may_change_open_no_hole(
         assert "others than root may change it" in err and "chown root:kiosk" in err
         undo()
     assert main(command) == 0
+
+
+def test_settings_through_a_link_count_only_when_the_targets_folder_is_roots_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/etc/kiosk/kiosk.toml may be a link an admin made; whoever may change the folder it points
+    into may swap the file it names."""
+    if os.getuid() != 0:
+        pytest.fail("the command trusts root's files only: run make test as root (README)")
+    etc = tmp_path / "etc-kiosk"
+    etc.mkdir(mode=0o750)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o770)  # its group may write in it
+    shared.chmod(0o770)
+    real = shared / "kiosk.toml"
+    real.write_text('[hq]\nurl = "https://hq.example.com"\n', encoding="utf-8")
+    real.chmod(0o640)
+    (etc / "kiosk.toml").symlink_to(real)
+    command = ["firewall-hosts", "--config", str(etc / "kiosk.toml"), "--apt-dir", str(tmp_path / "no-apt")]
+    assert main(command) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"{shared}: others than root may change it" in err
+    shared.chmod(0o750)
+    assert main(command) == 0
+    assert capsys.readouterr().out == "hq.example.com 443\n"
